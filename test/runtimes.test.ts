@@ -1,0 +1,46 @@
+import { describe, expect, it } from 'vitest';
+import { MODULES } from '../src/modules/index.js';
+import { getRuntime } from '../src/runtimes/index.js';
+import type { DeviceSettings } from '../src/profile/space.js';
+import { Rng } from '../src/util/random.js';
+import { defaultSpace } from '../src/profile/space.js';
+import { planConfigs } from '../src/profile/sampler.js';
+
+const settings: DeviceSettings = { threads: 1, optLevel: 'all', loadWorkers: 0, loadDuty: 0 };
+
+/** small configs so the whole matrix runs in seconds */
+function smallConfig(name: string) {
+  const m = MODULES.find((x) => x.name === name)!;
+  const space = defaultSpace(m);
+  for (const p of m.params) {
+    const d = space.params[p.name]!;
+    if (!Array.isArray(d)) space.params[p.name] = [d.min];
+  }
+  if ('hw' in space.params) space.params.hw = [9];
+  if ('batch' in space.params) space.params.batch = [2];
+  return { m, cfg: planConfigs(m, space, 'random', 1, new Rng(3).int(1, 1000)).configs[0]! };
+}
+
+describe('every module runs on ORT-node, ORT-web and tfjs with the same numbers', () => {
+  const ortCpu = getRuntime('ort-cpu');
+  const ortWasm = getRuntime('ort-wasm');
+  const tfjs = getRuntime('tfjs-wasm');
+  for (const mod of MODULES) {
+    it(mod.name, async () => {
+      const { m, cfg } = smallConfig(mod.name);
+      const g = m.build(cfg.params, 5);
+      const ref = await (await ortCpu.prepare(g, settings)).outputs();
+      expect(ref[0]!.length).toBe(g.outputs[0]!.shape.reduce((a, b) => a * b, 1));
+      expect(ref[0]!.every(Number.isFinite)).toBe(true);
+      for (const rt of [ortWasm, tfjs]) {
+        const p = await rt.prepare(g, settings);
+        const out = await p.outputs();
+        await p.dispose();
+        const scale = Math.max(1e-3, ...ref[0]!.map(Math.abs));
+        let worst = 0;
+        for (let i = 0; i < out[0]!.length; i++) worst = Math.max(worst, Math.abs(out[0]![i]! - ref[0]![i]!) / scale);
+        expect(worst, `${rt.device} vs ort-cpu on ${m.name} ${JSON.stringify(cfg.params)}`).toBeLessThan(2e-3);
+      }
+    }, 60_000);
+  }
+});
