@@ -45,6 +45,8 @@ export interface GraphCost {
   weightBytes: number;
   /** bytes of every intermediate tensor written once (a proxy for memory traffic) */
   activationBytes: number;
+  /** FLOPs per byte of inputs, outputs and weights (roofline arithmetic intensity) */
+  intensity: number;
   nodes: number;
 }
 
@@ -283,6 +285,7 @@ export class GraphBuilder {
         outputBytes,
         weightBytes: params * F32,
         activationBytes,
+        intensity: (2 * this.macs + this.extraFlops) / Math.max(1, inputBytes + outputBytes + params * F32),
         nodes: this.nodes.length,
       },
     };

@@ -54,7 +54,8 @@ export function planConfigs(m: ModuleDef, space: Space, sampler: SamplerName, n:
     if (seen.has(key)) continue;
     seen.add(key);
     try {
-      m.build(cfg.params, 1, false);
+      const { macs } = m.build(cfg.params, 1, false).cost;
+      if (macs > space.limits.maxMacs) throw new UserError(`${macs.toExponential(2)} MACs exceed the limit ${space.limits.maxMacs.toExponential(2)}`, 'limits.maxMacs');
     } catch (e) {
       if (!isUserError(e)) throw e;
       rejected++;

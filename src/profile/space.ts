@@ -9,7 +9,8 @@ import { UserError } from '../util/errors.js';
  * Space file (JSON), every key optional; a module parameter left out keeps its default domain:
  * {
  *   "params": { "cin": { "min": 8, "max": 64, "step": 8, "log": true }, "k": [1, 3, 5] },
- *   "device": { "threads": [1, 2], "optLevel": ["all"], "load": [{ "workers": 0 }, { "workers": 1, "duty": 0.5 }] }
+ *   "device": { "threads": [1, 2], "optLevel": ["all"], "load": [{ "workers": 0 }, { "workers": 1, "duty": 0.5 }] },
+ *   "limits": { "maxMacs": 3e8 }
  * }
  * A list is sampled uniformly (repeat a value to weight it); a range is sampled on min + j·step,
  * log-uniformly when "log" is true.
@@ -34,7 +35,12 @@ export interface DeviceSettings {
 export interface Space {
   params: Record<string, Domain>;
   device: { threads: number[]; optLevel: OptLevel[]; load: LoadLevel[] };
+  /** configurations above these costs are skipped: they would dominate the profiling time */
+  limits: { maxMacs: number };
 }
+
+/** ≈10 ms for one 1-thread conv on the reference machine (~33 GMAC/s) */
+export const DEFAULT_MAX_MACS = 3e8;
 
 export interface DeviceOverrides {
   threads?: number[];
@@ -46,6 +52,7 @@ export function defaultSpace(m: ModuleDef): Space {
   return {
     params: Object.fromEntries(m.params.map((p) => [p.name, p.default])),
     device: { threads: [1], optLevel: ['all'], load: [{ workers: 0, duty: 0 }] },
+    limits: { maxMacs: DEFAULT_MAX_MACS },
   };
 }
 
@@ -69,7 +76,7 @@ export function loadSpaceFile(path: string, m: ModuleDef): Space {
 export function parseSpace(json: unknown, m: ModuleDef, source = 'space'): Space {
   const space = defaultSpace(m);
   const obj = asObject(json, source);
-  checkKeys(obj, ['params', 'device', 'module', 'comment'], source);
+  checkKeys(obj, ['params', 'device', 'limits', 'module', 'comment'], source);
   if (obj.module !== undefined && obj.module !== m.name) {
     throw new UserError(`is for module '${String(obj.module)}' but module '${m.name}' was asked for`, `${source}: module`);
   }
@@ -90,12 +97,20 @@ export function parseSpace(json: unknown, m: ModuleDef, source = 'space'): Space
     if (dev.optLevel !== undefined) space.device.optLevel = parseChoice(dev.optLevel, [...OPT_LEVELS], `${source}: device.optLevel`) as OptLevel[];
     if (dev.load !== undefined) space.device.load = parseLoad(dev.load, `${source}: device.load`);
   }
+  if (obj.limits !== undefined) {
+    const lim = asObject(obj.limits, `${source}: limits`);
+    checkKeys(lim, ['maxMacs'], `${source}: limits`);
+    if (lim.maxMacs !== undefined) {
+      if (typeof lim.maxMacs !== 'number' || !(lim.maxMacs > 0)) throw new UserError(`must be a number > 0, got ${describe(lim.maxMacs)}`, `${source}: limits.maxMacs`);
+      space.limits.maxMacs = lim.maxMacs;
+    }
+  }
   return space;
 }
 
 export function applyDeviceOverrides(space: Space, o: DeviceOverrides): Space {
   return {
-    params: space.params,
+    ...space,
     device: {
       threads: o.threads ?? space.device.threads,
       optLevel: o.optLevel ?? space.device.optLevel,

@@ -18,7 +18,7 @@ export const DEFAULT_TIMING: TimingOptions = {
   warmupRuns: 3,
   warmupMs: 10,
   minRepeats: 10,
-  maxRepeats: 200,
+  maxRepeats: 1000,
   targetRelCI: 0.01,
   maxTimeMs: 300,
   outlierSigmas: 4,

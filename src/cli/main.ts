@@ -1,0 +1,227 @@
+#!/usr/bin/env node
+import { writeFileSync } from 'node:fs';
+import { Command, InvalidArgumentError, Option } from 'commander';
+import { MODULES, getModule } from '../modules/index.js';
+import { isRange } from '../modules/types.js';
+import { defaultDatasetName, profile } from '../profile/profiler.js';
+import { SAMPLERS, type SamplerName } from '../profile/sampler.js';
+import {
+  applyDeviceOverrides,
+  defaultSpace,
+  loadSpaceFile,
+  OPT_LEVELS,
+  parseIntListArg,
+  parseLoadArg,
+  type OptLevel,
+} from '../profile/space.js';
+import { DEVICES, getRuntime } from '../runtimes/index.js';
+import { predictConfig, trainAndSelect } from '../select/autoselect.js';
+import { defaultDbPath, Store } from '../store/db.js';
+import { datasetRows, toCsv } from '../store/export.js';
+import { UserError, isUserError } from '../util/errors.js';
+import { runDemo } from './demo.js';
+import { progressHooks } from './progress.js';
+import { formatTable } from './table.js';
+
+const program = new Command();
+program
+  .name('latencylab')
+  .description('Profile DNN modules on real runtimes, learn their latency, predict before running.')
+  .option('--db <file>', 'SQLite store', defaultDbPath())
+  .showHelpAfterError();
+
+const openStore = () => new Store(program.opts<{ db: string }>().db);
+
+function positiveInt(s: string): number {
+  const n = Number(s);
+  if (!Number.isInteger(n) || n < 1) throw new InvalidArgumentError('expected an integer >= 1.');
+  return n;
+}
+
+program
+  .command('modules')
+  .description('list the modules that can be profiled, with their parameters and default space')
+  .action(() => {
+    for (const m of MODULES) {
+      console.log(`${m.name}: ${m.description}`);
+      for (const p of m.params) {
+        const d = p.default;
+        const dom = isRange(d) ? `${d.min}..${d.max}${d.step && d.step > 1 ? ` step ${d.step}` : ''}${d.log ? ' (log)' : ''}` : `[${[...new Set(d)].join(', ')}]`;
+        console.log(`    ${p.name.padEnd(10)} ${dom.padEnd(28)} ${p.doc}`);
+      }
+    }
+  });
+
+program
+  .command('devices')
+  .description('list the devices (runtime + settings) this machine can measure on')
+  .action(async () => {
+    const rows = [];
+    for (const d of DEVICES) {
+      const rt = getRuntime(d);
+      const info = await rt.info();
+      rows.push([d, `${info.runtime} ${info.version}`, info.executionProvider, rt.threadChoices ? rt.threadChoices.join('/') : 'any', rt.description]);
+    }
+    console.log(formatTable(['device', 'runtime', 'EP', 'threads', 'description'], rows));
+  });
+
+program
+  .command('profile')
+  .description('measure a module over a parameter space on a device and store every sample (resumable)')
+  .requiredOption('-m, --module <name>', `module to profile (${MODULES.map((m) => m.name).join(', ')})`)
+  .option('-d, --device <name>', `device (${DEVICES.join(', ')})`, 'ort-cpu')
+  .option('-n, --samples <n>', 'configurations to measure', positiveInt, 100)
+  .option('-s, --space <file>', 'JSON space file (module params + device params)')
+  .addOption(new Option('--sampler <name>', 'how configurations are drawn').choices([...SAMPLERS]).default('random'))
+  .option('--seed <n>', 'seed of the sampler and measurement order', positiveInt, 1)
+  .option('-t, --threads <list>', 'intra-op threads, e.g. 1 or 1,2 or 1-4 (overrides the space file)')
+  .option('--opt-level <list>', `graph optimisation levels, comma-separated (${OPT_LEVELS.join(', ')})`)
+  .option('--load <list>', 'background load levels workers@duty, e.g. 0,1@0.5,2@1 (overrides the space file)')
+  .option('--name <name>', 'dataset name (default <module>@<device>)')
+  .option('--fresh', 'replace an existing dataset of that name instead of resuming it')
+  .option('--max-time-ms <ms>', 'time cap per configuration', positiveInt)
+  .option('--min-repeats <n>', 'timed runs per configuration at least', positiveInt)
+  .action(async (o) => {
+    const m = getModule(o.module);
+    getRuntime(o.device);
+    const base = o.space ? loadSpaceFile(o.space, m) : defaultSpace(m);
+    const space = applyDeviceOverrides(base, {
+      threads: o.threads ? parseIntListArg(o.threads, '--threads') : undefined,
+      optLevel: o.optLevel ? parseOptLevels(o.optLevel) : undefined,
+      load: o.load ? parseLoadArg(o.load) : undefined,
+    });
+    const store = openStore();
+    const stopFlag = { stop: false };
+    const onSigint = () => {
+      if (stopFlag.stop) process.exit(130);
+      stopFlag.stop = true;
+      process.stderr.write('\nstopping after the current sample (everything measured so far is stored)…\n');
+    };
+    process.on('SIGINT', onSigint);
+    const name = o.name ?? defaultDatasetName(m.name, o.device);
+    const hooks = progressHooks(name, stopFlag);
+    try {
+      const r = await profile(
+        store,
+        {
+          module: m.name,
+          device: o.device,
+          samples: o.samples,
+          space,
+          sampler: o.sampler as SamplerName,
+          seed: o.seed,
+          name,
+          fresh: o.fresh,
+          timing: { ...(o.maxTimeMs ? { maxTimeMs: o.maxTimeMs } : {}), ...(o.minRepeats ? { minRepeats: o.minRepeats } : {}) },
+        },
+        hooks,
+      );
+      hooks.finish();
+      const rate = r.measuredNow / Math.max(r.elapsedMs / 60_000, 1e-9);
+      console.log(
+        `${r.dataset.name}: ${r.alreadyStored + r.measuredNow}/${r.planned} samples stored in ${store.file}` +
+          ` (${r.measuredNow} measured now, ${rate.toFixed(0)}/min${r.rejectedConfigs ? `, ${r.rejectedConfigs} impossible configs skipped` : ''})`,
+      );
+      if (r.stopped) process.exitCode = 130;
+    } finally {
+      hooks.finish();
+      process.off('SIGINT', onSigint);
+      store.close();
+    }
+  });
+
+program
+  .command('datasets')
+  .description('list the stored datasets')
+  .action(() => {
+    const store = openStore();
+    const rows = store.listDatasets().map((d) => [d.name, d.module, d.device, d.sampler, d.measured, d.planned, d.created_at.slice(0, 19)]);
+    console.log(rows.length ? formatTable(['name', 'module', 'device', 'sampler', 'measured', 'planned', 'created'], rows) : `no datasets in ${store.file}`);
+    store.close();
+  });
+
+program
+  .command('export')
+  .description('export a dataset (every sample with features, timing stats and environment)')
+  .requiredOption('--dataset <name>', 'dataset name')
+  .addOption(new Option('--format <f>', 'output format').choices(['csv', 'json']).default('csv'))
+  .option('-o, --out <file>', 'write to a file instead of stdout')
+  .action((o) => {
+    const store = openStore();
+    const rows = datasetRows(store, o.dataset);
+    store.close();
+    const text = o.format === 'csv' ? toCsv(rows) : JSON.stringify(rows, null, 1) + '\n';
+    if (o.out) {
+      writeFileSync(o.out, text);
+      console.error(`${rows.length} samples written to ${o.out}`);
+    } else process.stdout.write(text);
+  });
+
+program
+  .command('train')
+  .description('train every regression model on a dataset and auto-select the accurate, cheapest one')
+  .requiredOption('--dataset <name>', 'dataset name')
+  .option('--seed <n>', 'split / model seed', positiveInt, 1)
+  .action(async (o) => {
+    const store = openStore();
+    try {
+      const r = await trainAndSelect(store, o.dataset, { seed: o.seed });
+      console.log(`${r.dataset}: trained on ${r.trainSize}, held out ${r.testSize}`);
+      console.log(
+        formatTable(
+          ['model', 'MAPE %', 'p90 APE %', '±10 %', 'Spearman', 'train ms', 'predict µs', 'size KB', 'selected'],
+          r.candidates.map((c) => [c.kind, c.mape, c.p90ape, c.within10 * 100, c.spearman, c.trainMs, c.predictUs, c.sizeBytes / 1024, c.selected ? '✔' : '']),
+        ),
+      );
+    } finally {
+      store.close();
+    }
+  });
+
+program
+  .command('predict')
+  .description('predict the latency of one module configuration with a dataset\'s selected model')
+  .requiredOption('--dataset <name>', 'dataset name')
+  .requiredOption('--params <json>', 'module parameters as JSON, e.g. \'{"batch":1,"hw":56,...}\'')
+  .option('-t, --threads <n>', 'intra-op threads', positiveInt, 1)
+  .option('--load <level>', 'background load workers@duty', '0')
+  .action((o) => {
+    let params: Record<string, number | string>;
+    try {
+      params = JSON.parse(o.params);
+    } catch (e) {
+      throw new UserError(`not valid JSON: ${(e as Error).message}`, '--params');
+    }
+    const store = openStore();
+    try {
+      const load = parseLoadArg(o.load)[0]!;
+      const r = predictConfig(store, o.dataset, params, { threads: o.threads, optLevel: 'all', loadWorkers: load.workers, loadDuty: load.duty });
+      console.log(`${r.ms.toFixed(4)} ms (${r.kind})`);
+    } finally {
+      store.close();
+    }
+  });
+
+program
+  .command('demo')
+  .description('profile a small module set on ort-cpu, train and select RMs, predict held-out configs, print a table')
+  .option('--samples <n>', 'configurations per module', positiveInt, 120)
+  .action(async (o) => {
+    await runDemo(program.opts<{ db: string }>().db, o.samples);
+  });
+
+function parseOptLevels(s: string): OptLevel[] {
+  const xs = s.split(',').map((x) => x.trim());
+  for (const x of xs) if (!OPT_LEVELS.includes(x as OptLevel)) throw new UserError(`'${x}' is not one of ${OPT_LEVELS.join(', ')}`, '--opt-level');
+  return xs as OptLevel[];
+}
+
+program.parseAsync(process.argv).catch((e: unknown) => {
+  if (isUserError(e)) {
+    console.error(`latencylab: error: ${e.message}`);
+    process.exit(2);
+  }
+  console.error(`latencylab: internal error: ${e instanceof Error ? e.message : String(e)}`);
+  if (process.env.LATENCYLAB_DEBUG) console.error(e);
+  process.exit(1);
+});

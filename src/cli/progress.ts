@@ -1,0 +1,39 @@
+import cliProgress from 'cli-progress';
+import type { ProfileHooks } from '../profile/profiler.js';
+
+/**
+ * Progress for long profiling runs: a bar with ETA on a terminal, a line every ~10 s otherwise
+ * (CI logs, pipes), so that a user always knows how far along a run is.
+ */
+export function progressHooks(label: string, stopFlag: { stop: boolean }): ProfileHooks & { finish(): void } {
+  const tty = process.stderr.isTTY;
+  const bar = tty
+    ? new cliProgress.SingleBar(
+        { format: `${label} [{bar}] {value}/{total} | {rate}/min | ETA {eta_formatted}`, stream: process.stderr, etaBuffer: 30 },
+        cliProgress.Presets.shades_classic,
+      )
+    : undefined;
+  let lastLog = 0;
+  let startDone = 0;
+  return {
+    onStart(total, done) {
+      startDone = done;
+      if (done > 0) process.stderr.write(`${label}: resuming, ${done}/${total} samples already stored\n`);
+      bar?.start(total, done, { rate: '-' });
+    },
+    onProgress(p) {
+      const rate = ((p.done - startDone) / Math.max(p.elapsedMs, 1)) * 60_000;
+      if (bar) {
+        bar.update(p.done, { rate: rate.toFixed(0) });
+      } else if (performance.now() - lastLog > 10_000 || p.done === p.total) {
+        lastLog = performance.now();
+        const eta = rate > 0 ? ((p.total - p.done) / rate) * 60 : NaN;
+        process.stderr.write(`${label}: ${p.done}/${p.total} (${rate.toFixed(0)}/min, ETA ${Number.isFinite(eta) ? eta.toFixed(0) + ' s' : '?'})\n`);
+      }
+    },
+    shouldStop: () => stopFlag.stop,
+    finish() {
+      bar?.stop();
+    },
+  };
+}

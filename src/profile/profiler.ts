@@ -1,0 +1,164 @@
+import { getModule, type ModuleDef } from '../modules/index.js';
+import { getRuntime, type Runtime } from '../runtimes/index.js';
+import type { DatasetRow, Store } from '../store/db.js';
+import { UserError } from '../util/errors.js';
+import { Rng } from '../util/random.js';
+import { describeMachine, loadAverage1, type Environment } from './environment.js';
+import { BackgroundLoad } from './load.js';
+import { planConfigs, type PlannedConfig, type SamplerName } from './sampler.js';
+import { defaultSpace, type Space } from './space.js';
+import { DEFAULT_TIMING, measure, type TimingOptions, type TimingStats } from './timer.js';
+import type { GraphCost } from '../ir/graph.js';
+
+export interface ProfileRequest {
+  module: string;
+  device: string;
+  samples: number;
+  sampler?: SamplerName;
+  seed?: number;
+  /** parsed space; the module's default space when omitted */
+  space?: Space;
+  /** dataset name; default `<module>@<device>` */
+  name?: string;
+  timing?: Partial<TimingOptions>;
+  /** replace an existing dataset of that name instead of resuming it */
+  fresh?: boolean;
+}
+
+export interface ProfileProgress {
+  done: number;
+  total: number;
+  /** samples measured in this run (not counting ones found already stored) */
+  measuredNow: number;
+  elapsedMs: number;
+}
+
+export interface ProfileHooks {
+  onStart?(total: number, alreadyDone: number, dataset: DatasetRow): void;
+  onProgress?(p: ProfileProgress): void;
+  /** polled between samples: return true to stop cleanly (Ctrl-C) */
+  shouldStop?(): boolean;
+}
+
+export interface ProfileResult {
+  dataset: DatasetRow;
+  planned: number;
+  measuredNow: number;
+  alreadyStored: number;
+  rejectedConfigs: number;
+  stopped: boolean;
+  elapsedMs: number;
+}
+
+export interface MeasuredConfig {
+  cost: GraphCost;
+  createMs: number;
+  timing: TimingStats;
+}
+
+export const defaultDatasetName = (module: string, device: string) => `${module}@${device}`;
+
+/** Checks the device-side parameters against what the runtime can do, before anything is stored. */
+export function checkDeviceSpace(rt: Runtime, space: Space): void {
+  if (rt.threadChoices) {
+    const bad = space.device.threads.find((t) => !rt.threadChoices!.includes(t));
+    if (bad !== undefined) throw new UserError(`device ${rt.device} runs with threads ${rt.threadChoices.join('/')} only, got ${bad}`, 'threads');
+  }
+  if (!rt.hasOptLevel && space.device.optLevel.some((o) => o !== 'all')) {
+    throw new UserError(`device ${rt.device} has no graph optimisation levels; leave optLevel at 'all'`, 'optLevel');
+  }
+}
+
+/** Builds, prepares (timed apart) and times one configuration on one runtime. */
+export async function measureConfig(rt: Runtime, m: ModuleDef, cfg: PlannedConfig, timing: TimingOptions): Promise<MeasuredConfig> {
+  const graph = m.build(cfg.params);
+  const t0 = process.hrtime.bigint();
+  const prepared = await rt.prepare(graph, cfg.device);
+  const createMs = Number(process.hrtime.bigint() - t0) / 1e6;
+  try {
+    return { cost: graph.cost, createMs, timing: await measure(() => prepared.run(), timing) };
+  } finally {
+    await prepared.dispose();
+  }
+}
+
+export async function environmentOf(rt: Runtime): Promise<Environment> {
+  const info = await rt.info();
+  return { ...describeMachine(), runtime: info.runtime, runtimeVersion: info.version, executionProvider: info.executionProvider };
+}
+
+/**
+ * Orders configurations for measurement: grouped by background-load level (starting and stopping
+ * load workers is slow and disturbs timings), random order inside and across groups so that drift
+ * over the run does not correlate with any parameter.
+ */
+export function measurementOrder(configs: PlannedConfig[], seed: number): PlannedConfig[] {
+  const rng = new Rng(seed ^ 0x5bd1e995);
+  const groups = new Map<string, PlannedConfig[]>();
+  for (const c of configs) {
+    const k = `${c.device.loadWorkers}@${c.device.loadDuty}`;
+    if (!groups.has(k)) groups.set(k, []);
+    groups.get(k)!.push(c);
+  }
+  return rng.shuffle([...groups.values()]).flatMap((g) => rng.shuffle(g));
+}
+
+/**
+ * Profiles a module on a device and stores every sample. Resumable: the plan is stored when the
+ * dataset is created, and a later call with the same request measures only what is missing.
+ */
+export async function profile(store: Store, req: ProfileRequest, hooks: ProfileHooks = {}): Promise<ProfileResult> {
+  const started = performance.now();
+  const m = getModule(req.module);
+  const rt = getRuntime(req.device);
+  const space = req.space ?? defaultSpace(m);
+  checkDeviceSpace(rt, space);
+  const sampler = req.sampler ?? 'random';
+  const seed = req.seed ?? 1;
+  const timing: TimingOptions = { ...DEFAULT_TIMING, ...req.timing };
+  const name = req.name ?? defaultDatasetName(m.name, rt.device);
+  const spec = { module: m.name, device: rt.device, space, sampler, seed, samples: req.samples, timing };
+
+  let ds = store.getDataset(name);
+  let rejectedConfigs = 0;
+  if (ds && req.fresh) {
+    store.deleteDataset(name);
+    ds = undefined;
+  }
+  if (ds && !store.sameSpec(ds, spec)) {
+    throw new UserError(
+      `dataset '${name}' already exists with a different module/device/space/sampler/seed/samples/timing; ` +
+        `pass --name to start another, or --fresh to replace it`,
+      'dataset',
+    );
+  }
+  if (!ds) {
+    const plan = planConfigs(m, space, sampler, req.samples, seed);
+    rejectedConfigs = plan.rejected;
+    ds = store.createDataset({ name, module: m.name, device: rt.device, sampler, seed, spec }, measurementOrder(plan.configs, seed));
+  }
+
+  const pending = store.pending(ds.id);
+  const alreadyStored = ds.planned - pending.length;
+  hooks.onStart?.(ds.planned, alreadyStored, ds);
+  const envId = store.environmentId(await environmentOf(rt));
+  const load = new BackgroundLoad();
+  let measuredNow = 0;
+  let stopped = false;
+  try {
+    for (const cfg of pending) {
+      if (hooks.shouldStop?.()) {
+        stopped = true;
+        break;
+      }
+      await load.set({ workers: cfg.device.loadWorkers, duty: cfg.device.loadDuty });
+      const r = await measureConfig(rt, m, cfg, timing);
+      store.insertSample(ds.id, { ...cfg, ...r, loadavg1: loadAverage1(), envId });
+      measuredNow++;
+      hooks.onProgress?.({ done: alreadyStored + measuredNow, total: ds.planned, measuredNow, elapsedMs: performance.now() - started });
+    }
+  } finally {
+    await load.stop();
+  }
+  return { dataset: ds, planned: ds.planned, measuredNow, alreadyStored, rejectedConfigs, stopped, elapsedMs: performance.now() - started };
+}

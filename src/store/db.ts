@@ -1,0 +1,292 @@
+import { createHash } from 'node:crypto';
+import { mkdirSync } from 'node:fs';
+import path from 'node:path';
+import Database from 'better-sqlite3';
+import type { GraphCost } from '../ir/graph.js';
+import type { Params } from '../modules/index.js';
+import type { Environment } from '../profile/environment.js';
+import type { PlannedConfig } from '../profile/sampler.js';
+import type { DeviceSettings } from '../profile/space.js';
+import type { TimingStats } from '../profile/timer.js';
+import { UserError } from '../util/errors.js';
+
+/** Default store: ./.latencylab/latencylab.db under the working directory (LATENCYLAB_DB overrides). */
+export function defaultDbPath(): string {
+  return process.env.LATENCYLAB_DB ?? path.join(process.cwd(), '.latencylab', 'latencylab.db');
+}
+
+const SCHEMA = `
+CREATE TABLE IF NOT EXISTS environments (
+  id INTEGER PRIMARY KEY,
+  hash TEXT NOT NULL UNIQUE,
+  cpu_model TEXT NOT NULL, cores INTEGER NOT NULL, os TEXT NOT NULL, node TEXT NOT NULL,
+  runtime TEXT NOT NULL, runtime_version TEXT NOT NULL, execution_provider TEXT NOT NULL, hostname TEXT NOT NULL
+);
+CREATE TABLE IF NOT EXISTS datasets (
+  id INTEGER PRIMARY KEY,
+  name TEXT NOT NULL UNIQUE,
+  module TEXT NOT NULL,
+  device TEXT NOT NULL,
+  sampler TEXT NOT NULL,
+  seed INTEGER NOT NULL,
+  spec_json TEXT NOT NULL,
+  spec_hash TEXT NOT NULL,
+  planned INTEGER NOT NULL,
+  created_at TEXT NOT NULL
+);
+-- the configurations a dataset will measure, fixed when it is created: resuming = measuring the
+-- planned rows that have no sample yet, so a killed run neither repeats nor loses a sample
+CREATE TABLE IF NOT EXISTS planned (
+  dataset_id INTEGER NOT NULL REFERENCES datasets(id) ON DELETE CASCADE,
+  idx INTEGER NOT NULL,
+  params_json TEXT NOT NULL,
+  device_json TEXT NOT NULL,
+  PRIMARY KEY (dataset_id, idx)
+);
+CREATE TABLE IF NOT EXISTS samples (
+  id INTEGER PRIMARY KEY,
+  dataset_id INTEGER NOT NULL REFERENCES datasets(id) ON DELETE CASCADE,
+  idx INTEGER NOT NULL,
+  params_json TEXT NOT NULL,
+  threads INTEGER NOT NULL, opt_level TEXT NOT NULL, load_workers INTEGER NOT NULL, load_duty REAL NOT NULL,
+  macs REAL NOT NULL, flops REAL NOT NULL, params REAL NOT NULL,
+  input_bytes REAL NOT NULL, output_bytes REAL NOT NULL, weight_bytes REAL NOT NULL, activation_bytes REAL NOT NULL,
+  intensity REAL NOT NULL, nodes INTEGER NOT NULL,
+  create_ms REAL NOT NULL,
+  median_ms REAL NOT NULL, mean_ms REAL NOT NULL, min_ms REAL NOT NULL, max_ms REAL NOT NULL,
+  p10_ms REAL NOT NULL, p90_ms REAL NOT NULL, std_ms REAL NOT NULL,
+  n INTEGER NOT NULL, rejected INTEGER NOT NULL, rel_ci REAL NOT NULL,
+  loadavg1 REAL NOT NULL,
+  env_id INTEGER NOT NULL REFERENCES environments(id),
+  measured_at TEXT NOT NULL,
+  UNIQUE (dataset_id, idx)
+);
+CREATE TABLE IF NOT EXISTS models (
+  id INTEGER PRIMARY KEY,
+  dataset_id INTEGER NOT NULL REFERENCES datasets(id) ON DELETE CASCADE,
+  kind TEXT NOT NULL,
+  json TEXT NOT NULL,
+  metrics_json TEXT NOT NULL,
+  selected INTEGER NOT NULL DEFAULT 0,
+  created_at TEXT NOT NULL
+);
+`;
+
+export interface DatasetRow {
+  id: number;
+  name: string;
+  module: string;
+  device: string;
+  sampler: string;
+  seed: number;
+  spec_json: string;
+  planned: number;
+  created_at: string;
+}
+
+export interface DatasetSummary extends DatasetRow {
+  measured: number;
+}
+
+export interface SampleRow {
+  id: number;
+  dataset_id: number;
+  idx: number;
+  params_json: string;
+  threads: number;
+  opt_level: string;
+  load_workers: number;
+  load_duty: number;
+  macs: number;
+  flops: number;
+  params: number;
+  input_bytes: number;
+  output_bytes: number;
+  weight_bytes: number;
+  activation_bytes: number;
+  intensity: number;
+  nodes: number;
+  create_ms: number;
+  median_ms: number;
+  mean_ms: number;
+  min_ms: number;
+  max_ms: number;
+  p10_ms: number;
+  p90_ms: number;
+  std_ms: number;
+  n: number;
+  rejected: number;
+  rel_ci: number;
+  loadavg1: number;
+  env_id: number;
+  measured_at: string;
+}
+
+export interface PendingConfig extends PlannedConfig {
+  idx: number;
+}
+
+export interface NewSample {
+  idx: number;
+  params: Params;
+  device: DeviceSettings;
+  cost: GraphCost;
+  createMs: number;
+  timing: TimingStats;
+  loadavg1: number;
+  envId: number;
+}
+
+/**
+ * All persistence. WAL journal + one transaction per write: a sample is either fully stored or
+ * not at all, and a crash (even kill -9) loses nothing already committed.
+ */
+export class Store {
+  readonly db: Database.Database;
+
+  constructor(readonly file: string) {
+    if (file !== ':memory:') mkdirSync(path.dirname(path.resolve(file)), { recursive: true });
+    try {
+      this.db = new Database(file);
+      this.db.pragma('journal_mode = WAL');
+      this.db.pragma('synchronous = NORMAL');
+      this.db.pragma('foreign_keys = ON');
+      this.db.pragma('busy_timeout = 5000');
+      this.db.exec(SCHEMA);
+    } catch (e) {
+      throw new UserError(`cannot open the SQLite store: ${(e as Error).message}`, file);
+    }
+  }
+
+  close(): void {
+    this.db.close();
+  }
+
+  environmentId(env: Environment): number {
+    const hash = createHash('sha1').update(JSON.stringify(env)).digest('hex');
+    const row = this.db.prepare('SELECT id FROM environments WHERE hash = ?').get(hash) as { id: number } | undefined;
+    if (row) return row.id;
+    return Number(
+      this.db
+        .prepare(
+          `INSERT INTO environments (hash, cpu_model, cores, os, node, runtime, runtime_version, execution_provider, hostname)
+           VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+        )
+        .run(hash, env.cpuModel, env.cores, env.os, env.node, env.runtime, env.runtimeVersion, env.executionProvider, env.hostname).lastInsertRowid,
+    );
+  }
+
+  getDataset(name: string): DatasetRow | undefined {
+    return this.db.prepare('SELECT * FROM datasets WHERE name = ?').get(name) as DatasetRow | undefined;
+  }
+
+  requireDataset(name: string): DatasetRow {
+    const d = this.getDataset(name);
+    if (!d) {
+      const names = this.listDatasets().map((x) => x.name);
+      throw new UserError(`no dataset named '${name}' in ${this.file}${names.length ? `; stored: ${names.join(', ')}` : ' (it is empty)'}`, 'dataset');
+    }
+    return d;
+  }
+
+  /** Creates the dataset and its whole plan in one transaction. */
+  createDataset(d: { name: string; module: string; device: string; sampler: string; seed: number; spec: unknown }, configs: PlannedConfig[]): DatasetRow {
+    const specJson = JSON.stringify(d.spec);
+    const tx = this.db.transaction(() => {
+      const id = Number(
+        this.db
+          .prepare(
+            `INSERT INTO datasets (name, module, device, sampler, seed, spec_json, spec_hash, planned, created_at)
+             VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+          )
+          .run(d.name, d.module, d.device, d.sampler, d.seed, specJson, specHash(specJson), configs.length, new Date().toISOString()).lastInsertRowid,
+      );
+      const ins = this.db.prepare('INSERT INTO planned (dataset_id, idx, params_json, device_json) VALUES (?, ?, ?, ?)');
+      configs.forEach((c, i) => ins.run(id, i, JSON.stringify(c.params), JSON.stringify(c.device)));
+      return id;
+    });
+    tx();
+    return this.requireDataset(d.name);
+  }
+
+  sameSpec(ds: DatasetRow, spec: unknown): boolean {
+    return ds.spec_json === JSON.stringify(spec);
+  }
+
+  deleteDataset(name: string): void {
+    this.db.prepare('DELETE FROM datasets WHERE name = ?').run(name);
+  }
+
+  /** Planned configurations without a stored sample, in plan order. */
+  pending(datasetId: number): PendingConfig[] {
+    const rows = this.db
+      .prepare(
+        `SELECT p.idx, p.params_json, p.device_json FROM planned p
+         WHERE p.dataset_id = ? AND NOT EXISTS (SELECT 1 FROM samples s WHERE s.dataset_id = p.dataset_id AND s.idx = p.idx)
+         ORDER BY p.idx`,
+      )
+      .all(datasetId) as { idx: number; params_json: string; device_json: string }[];
+    return rows.map((r) => ({ idx: r.idx, params: JSON.parse(r.params_json), device: JSON.parse(r.device_json) }));
+  }
+
+  insertSample(datasetId: number, s: NewSample): void {
+    const c = s.cost;
+    const t = s.timing;
+    this.db
+      .prepare(
+        `INSERT INTO samples (dataset_id, idx, params_json, threads, opt_level, load_workers, load_duty,
+           macs, flops, params, input_bytes, output_bytes, weight_bytes, activation_bytes, intensity, nodes,
+           create_ms, median_ms, mean_ms, min_ms, max_ms, p10_ms, p90_ms, std_ms, n, rejected, rel_ci,
+           loadavg1, env_id, measured_at)
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+      )
+      .run(
+        datasetId, s.idx, JSON.stringify(s.params), s.device.threads, s.device.optLevel, s.device.loadWorkers, s.device.loadDuty,
+        c.macs, c.flops, c.params, c.inputBytes, c.outputBytes, c.weightBytes, c.activationBytes, c.intensity, c.nodes,
+        s.createMs, t.medianMs, t.meanMs, t.minMs, t.maxMs, t.p10Ms, t.p90Ms, t.stdMs, t.n, t.rejected, t.relCI,
+        s.loadavg1, s.envId, new Date().toISOString(),
+      );
+  }
+
+  samples(datasetId: number): SampleRow[] {
+    return this.db.prepare('SELECT * FROM samples WHERE dataset_id = ? ORDER BY idx').all(datasetId) as SampleRow[];
+  }
+
+  /** samples joined with their environment, for export */
+  samplesWithEnv(datasetId: number): Array<SampleRow & Record<string, unknown>> {
+    return this.db
+      .prepare(
+        `SELECT s.*, e.cpu_model, e.cores, e.os, e.node, e.runtime, e.runtime_version, e.execution_provider, e.hostname
+         FROM samples s JOIN environments e ON e.id = s.env_id WHERE s.dataset_id = ? ORDER BY s.idx`,
+      )
+      .all(datasetId) as Array<SampleRow & Record<string, unknown>>;
+  }
+
+  listDatasets(): DatasetSummary[] {
+    return this.db
+      .prepare(`SELECT d.*, (SELECT COUNT(*) FROM samples s WHERE s.dataset_id = d.id) AS measured FROM datasets d ORDER BY d.id`)
+      .all() as DatasetSummary[];
+  }
+
+  saveModel(datasetId: number, kind: string, json: unknown, metrics: unknown, selected: boolean): number {
+    const tx = this.db.transaction(() => {
+      if (selected) this.db.prepare('UPDATE models SET selected = 0 WHERE dataset_id = ?').run(datasetId);
+      return Number(
+        this.db
+          .prepare('INSERT INTO models (dataset_id, kind, json, metrics_json, selected, created_at) VALUES (?, ?, ?, ?, ?, ?)')
+          .run(datasetId, kind, JSON.stringify(json), JSON.stringify(metrics), selected ? 1 : 0, new Date().toISOString()).lastInsertRowid,
+      );
+    });
+    return tx();
+  }
+
+  selectedModel(datasetId: number): { id: number; kind: string; json: string; metrics_json: string } | undefined {
+    return this.db
+      .prepare('SELECT id, kind, json, metrics_json FROM models WHERE dataset_id = ? AND selected = 1 ORDER BY id DESC LIMIT 1')
+      .get(datasetId) as { id: number; kind: string; json: string; metrics_json: string } | undefined;
+  }
+}
+
+function specHash(json: string): string {
+  return createHash('sha1').update(json).digest('hex').slice(0, 12);
+}

@@ -1,0 +1,58 @@
+import { writeFileSync } from 'node:fs';
+import path from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { Store } from '../src/store/db.js';
+import { cli, tempDir } from './helpers.js';
+
+describe('CLI: bad input gets one clear error, a non-zero exit and nothing stored', () => {
+  const dir = tempDir();
+  const db = path.join(dir, 'cli.db');
+  const cases: Array<[string, string[], RegExp, (() => void)?]> = [
+    ['unknown module', ['profile', '-m', 'conv3d'], /error: module: unknown module 'conv3d', expected one of: conv2d, dwconv/],
+    ['unknown device', ['profile', '-m', 'conv2d', '-d', 'tpu'], /error: device: unknown device 'tpu', expected one of: ort-cpu, ort-wasm, tfjs-wasm/],
+    ['missing space file', ['profile', '-m', 'conv2d', '--space', path.join(dir, 'nope.json')], /nope\.json: cannot read space file \(ENOENT\)/],
+    ['broken JSON', ['profile', '-m', 'conv2d', '--space', path.join(dir, 'broken.json')], /broken\.json: not valid JSON/, () => writeFileSync(path.join(dir, 'broken.json'), '{"params": {')],
+    ['impossible shape', ['profile', '-m', 'conv2d', '--space', path.join(dir, 'imp.json')], /no valid configuration.*kernel 9 .*larger than the padded input 4/, () =>
+      writeFileSync(path.join(dir, 'imp.json'), JSON.stringify({ params: { hw: [4], k: [9], pad: ['valid'] } }))],
+    ['bad field', ['profile', '-m', 'conv2d', '--space', path.join(dir, 'bad.json')], /bad\.json: params\.stride: every value must be an integer/, () =>
+      writeFileSync(path.join(dir, 'bad.json'), JSON.stringify({ params: { stride: ['two'] } }))],
+    ['bad threads', ['profile', '-m', 'conv2d', '--threads', 'many'], /--threads: expected positive integers/],
+    ['bad samples', ['profile', '-m', 'conv2d', '--samples', '-3'], /--samples.*expected an integer >= 1/],
+    ['unknown dataset', ['export', '--dataset', 'nope'], /no dataset named 'nope'/],
+  ];
+  for (const [what, args, msg, setup] of cases) {
+    it(what, () => {
+      setup?.();
+      const r = cli(args, db);
+      expect(r.code, r.stderr).not.toBe(0);
+      expect(r.stderr).toMatch(msg);
+      expect(r.stderr).not.toMatch(/\n\s+at /); // no stack trace
+    });
+  }
+  it('stored nothing half-way', () => {
+    const store = new Store(db);
+    expect(store.listDatasets()).toEqual([]);
+    store.close();
+  });
+
+  it('profile → datasets → export → train → predict works end to end', () => {
+    const space = path.join(dir, 'ok.json');
+    writeFileSync(space, JSON.stringify({ params: { hw: { min: 4, max: 24 }, cin: [8, 16, 32], cout: [8, 16, 32], batch: [1] } }));
+    const p = cli(['profile', '-m', 'conv2d', '-n', '40', '--space', space, '--max-time-ms', '20', '--name', 'c'], db);
+    expect(p.code, p.stderr).toBe(0);
+    expect(p.stdout).toMatch(/c: 40\/40 samples stored/);
+    expect(cli(['datasets'], db).stdout).toMatch(/c\s+conv2d\s+ort-cpu\s+random\s+40\s+40/);
+    const out = path.join(dir, 'c.csv');
+    expect(cli(['export', '--dataset', 'c', '-o', out], db).code).toBe(0);
+    const t = cli(['train', '--dataset', 'c'], db);
+    expect(t.code, t.stderr).toBe(0);
+    expect(t.stdout).toMatch(/loglinear/);
+    expect(t.stdout).toMatch(/✔/);
+    const pr = cli(['predict', '--dataset', 'c', '--params', '{"batch":1,"hw":16,"cin":16,"cout":16,"k":3,"stride":1,"groups":1,"pad":"same"}'], db);
+    expect(pr.code, pr.stderr).toBe(0);
+    expect(Number(pr.stdout.split(' ')[0])).toBeGreaterThan(0);
+    const bad = cli(['predict', '--dataset', 'c', '--params', '{"batch":1,"hw":2,"cin":16,"cout":16,"k":7,"stride":1,"groups":1,"pad":"valid"}'], db);
+    expect(bad.code).toBe(2);
+    expect(bad.stderr).toMatch(/kernel/);
+  });
+});

@@ -1,0 +1,46 @@
+import path from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { Store } from '../src/store/db.js';
+import { cli, cliChild, tempDir } from './helpers.js';
+
+function countSamples(db: string, name: string): number {
+  const store = new Store(db);
+  try {
+    const d = store.getDataset(name);
+    return d ? store.samples(d.id).length : 0;
+  } finally {
+    store.close();
+  }
+}
+
+describe('crash safety', () => {
+  it('kill -9 mid-run, run again: continues where it stopped, no duplicate or lost sample', async () => {
+    const db = path.join(tempDir(), 'crash.db');
+    const args = ['profile', '-m', 'conv2d', '-n', '60', '--max-time-ms', '40', '--name', 'k'];
+    const child = cliChild(args, db);
+    const deadline = Date.now() + 90_000;
+    while (countSamples(db, 'k') < 8) {
+      if (Date.now() > deadline) throw new Error('child made no progress');
+      await new Promise((r) => setTimeout(r, 100));
+    }
+    child.kill('SIGKILL');
+    await new Promise((r) => child.once('exit', r));
+    const before = new Store(db);
+    const ds = before.requireDataset('k');
+    const kept = before.samples(ds.id);
+    before.close();
+    expect(kept.length).toBeGreaterThanOrEqual(8);
+    expect(kept.length).toBeLessThan(60);
+
+    const r = cli(args, db);
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.stderr).toMatch(new RegExp(`resuming, ${kept.length}/60`));
+    const after = new Store(db);
+    const all = after.samples(ds.id);
+    after.close();
+    expect(all).toHaveLength(60);
+    expect(new Set(all.map((s) => s.idx)).size).toBe(60);
+    // the samples measured before the crash are untouched
+    for (const k of kept) expect(all.find((s) => s.idx === k.idx)!.median_ms).toBe(k.median_ms);
+  }, 180_000);
+});

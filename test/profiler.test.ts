@@ -1,0 +1,75 @@
+import path from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { getModule } from '../src/modules/index.js';
+import { profile } from '../src/profile/profiler.js';
+import { parseSpace } from '../src/profile/space.js';
+import { Store } from '../src/store/db.js';
+import { datasetRows, toCsv } from '../src/store/export.js';
+import { tempDir } from './helpers.js';
+
+const FAST = { maxTimeMs: 20, minRepeats: 5 };
+const small = parseSpace({ params: { hw: { min: 4, max: 16 }, cin: [8, 16], cout: [8, 16] } }, getModule('conv2d'));
+
+describe('profiler + store', () => {
+  it('stores every planned sample with timing stats, features and environment', async () => {
+    const store = new Store(path.join(tempDir(), 'a.db'));
+    const r = await profile(store, { module: 'conv2d', device: 'ort-cpu', samples: 12, space: small, timing: FAST });
+    expect(r.measuredNow).toBe(12);
+    const rows = datasetRows(store, 'conv2d@ort-cpu');
+    expect(rows).toHaveLength(12);
+    for (const s of rows) {
+      expect(s.median_ms as number).toBeGreaterThan(0);
+      expect(s.p10_ms as number).toBeLessThanOrEqual(s.median_ms as number);
+      expect(s.p90_ms as number).toBeGreaterThanOrEqual(s.median_ms as number);
+      expect((s.n as number) + (s.rejected as number)).toBeGreaterThanOrEqual(5);
+      expect(s.create_ms as number).toBeGreaterThan(0);
+      expect(s.macs as number).toBeGreaterThan(0);
+      expect(s.cpu_model).toBeTruthy();
+      expect(s.runtime).toBe('onnxruntime-node');
+      expect(s.runtime_version).toMatch(/^\d+\.\d+/);
+      expect(s.threads).toBe(1);
+    }
+    // bigger convs are slower: the measurements carry signal
+    const sortedByMacs = [...rows].sort((a, b) => (a.macs as number) - (b.macs as number));
+    expect(sortedByMacs.at(-1)!.median_ms as number).toBeGreaterThan(sortedByMacs[0]!.median_ms as number);
+    const csv = toCsv(rows);
+    expect(csv.split('\n')[0]).toContain('p_cin');
+    expect(csv.trim().split('\n')).toHaveLength(13);
+    store.close();
+  });
+
+  it('resumes without duplicates, refuses a changed spec, replaces with fresh', async () => {
+    const store = new Store(path.join(tempDir(), 'b.db'));
+    let n = 0;
+    const first = await profile(store, { module: 'pwconv', device: 'ort-cpu', samples: 8, timing: FAST }, { shouldStop: () => n++ >= 3 });
+    expect(first.stopped).toBe(true);
+    expect(first.measuredNow).toBe(3);
+    const second = await profile(store, { module: 'pwconv', device: 'ort-cpu', samples: 8, timing: FAST });
+    expect(second.alreadyStored).toBe(3);
+    expect(second.measuredNow).toBe(5);
+    const ds = store.requireDataset('pwconv@ort-cpu');
+    const idx = store.samples(ds.id).map((s) => s.idx);
+    expect(idx).toEqual([0, 1, 2, 3, 4, 5, 6, 7]);
+    await expect(profile(store, { module: 'pwconv', device: 'ort-cpu', samples: 9, timing: FAST })).rejects.toThrow(/already exists with a different/);
+    const fresh = await profile(store, { module: 'pwconv', device: 'ort-cpu', samples: 4, timing: FAST, fresh: true });
+    expect(fresh.measuredNow).toBe(4);
+    store.close();
+  });
+
+  it('profiles on ort-wasm and tfjs-wasm, and under background load', async () => {
+    const store = new Store(':memory:');
+    for (const device of ['ort-wasm', 'tfjs-wasm']) {
+      const r = await profile(store, { module: 'dwconv', device, samples: 3, timing: FAST, space: parseSpace({ params: { hw: [8] } }, getModule('dwconv')) });
+      expect(r.measuredNow).toBe(3);
+    }
+    const loaded = parseSpace({ params: { hw: [8] }, device: { load: [{ workers: 1, duty: 0.5 }] } }, getModule('add'));
+    await profile(store, { module: 'add', device: 'ort-cpu', samples: 2, timing: FAST, space: loaded });
+    const s = store.samples(store.requireDataset('add@ort-cpu').id);
+    expect(s.every((x) => x.load_workers === 1 && x.load_duty === 0.5)).toBe(true);
+    await expect(profile(store, { module: 'add', device: 'ort-wasm', samples: 2, name: 'x', space: parseSpace({ device: { threads: [2] } }, getModule('add')) })).rejects.toThrow(
+      /threads: device ort-wasm runs with threads 1 only, got 2/,
+    );
+    expect(store.getDataset('x')).toBeUndefined();
+    store.close();
+  });
+});

@@ -1,0 +1,40 @@
+import { describe, expect, it } from 'vitest';
+import { measure, summarise, DEFAULT_TIMING } from '../src/profile/timer.js';
+
+const spin = (ms: number) => {
+  const t0 = performance.now();
+  while (performance.now() - t0 < ms);
+};
+
+describe('timer', () => {
+  it('rejects outliers and reports robust statistics', () => {
+    const times = [...Array.from({ length: 50 }, (_, i) => 1 + (i % 5) * 0.01), 40, 55];
+    const s = summarise(times);
+    expect(s.rejected).toBe(2);
+    expect(s.n).toBe(50);
+    expect(s.maxMs).toBeLessThan(1.1);
+    expect(s.medianMs).toBeCloseTo(1.02, 5);
+    expect(s.p10Ms).toBeLessThanOrEqual(s.medianMs);
+    expect(s.p90Ms).toBeGreaterThanOrEqual(s.medianMs);
+  });
+
+  it('measures a known busy-wait within a few percent and respects the repeat bounds', async () => {
+    let calls = 0;
+    const s = await measure(() => {
+      calls++;
+      spin(2);
+    }, { ...DEFAULT_TIMING, minRepeats: 10, maxRepeats: 40, maxTimeMs: 1000 });
+    expect(s.medianMs).toBeGreaterThan(1.95);
+    expect(s.medianMs).toBeLessThan(2.6);
+    expect(s.n + s.rejected).toBeGreaterThanOrEqual(10);
+    expect(s.n + s.rejected).toBeLessThanOrEqual(40);
+    expect(calls).toBeGreaterThanOrEqual(s.n + s.rejected + DEFAULT_TIMING.warmupRuns);
+  });
+
+  it('stops at the time cap for slow functions', async () => {
+    const t0 = performance.now();
+    const s = await measure(() => spin(5), { ...DEFAULT_TIMING, minRepeats: 3, maxRepeats: 1000, targetRelCI: 0, maxTimeMs: 60 });
+    expect(s.n + s.rejected).toBeLessThan(30);
+    expect(performance.now() - t0).toBeLessThan(1000);
+  });
+});
