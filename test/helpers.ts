@@ -12,7 +12,7 @@ export function tempDir(): string {
 
 /** Runs the CLI from source (tsx) and returns exit code and output. */
 export function cli(args: string[], db: string, cwd = ROOT) {
-  const r = spawnSync(process.execPath, ['--import', 'tsx', CLI, '--db', db, ...args], { cwd, encoding: 'utf8', timeout: 120_000 });
+  const r = spawnSync(process.execPath, ['--import', 'tsx', CLI, '--db', db, ...args], { cwd, encoding: 'utf8', timeout: 120_000, env: { ...process.env, UV_THREADPOOL_SIZE: '1' } });
   return { code: r.status, stdout: r.stdout, stderr: r.stderr };
 }
 

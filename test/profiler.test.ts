@@ -22,6 +22,8 @@ describe('profiler + store', () => {
       expect(s.p10_ms as number).toBeLessThanOrEqual(s.median_ms as number);
       expect(s.p90_ms as number).toBeGreaterThanOrEqual(s.median_ms as number);
       expect((s.n as number) + (s.rejected as number)).toBeGreaterThanOrEqual(5);
+      expect(s.latency_ms as number).toBeLessThanOrEqual((s.max_ms as number) + 1e-9);
+      expect(JSON.parse(s.round_medians_json as string)).toHaveLength(5);
       expect(s.create_ms as number).toBeGreaterThan(0);
       expect(s.macs as number).toBeGreaterThan(0);
       expect(s.cpu_model).toBeTruthy();
@@ -41,16 +43,17 @@ describe('profiler + store', () => {
   it('resumes without duplicates, refuses a changed spec, replaces with fresh', async () => {
     const store = new Store(path.join(tempDir(), 'b.db'));
     let n = 0;
-    const first = await profile(store, { module: 'pwconv', device: 'ort-cpu', samples: 8, timing: FAST }, { shouldStop: () => n++ >= 3 });
+    // stop after the first chunk (CHUNK_SIZE = 8)
+    const first = await profile(store, { module: 'pwconv', device: 'ort-cpu', samples: 12, timing: FAST }, { shouldStop: () => n++ >= 1 });
     expect(first.stopped).toBe(true);
-    expect(first.measuredNow).toBe(3);
-    const second = await profile(store, { module: 'pwconv', device: 'ort-cpu', samples: 8, timing: FAST });
-    expect(second.alreadyStored).toBe(3);
-    expect(second.measuredNow).toBe(5);
+    expect(first.measuredNow).toBe(8);
+    const second = await profile(store, { module: 'pwconv', device: 'ort-cpu', samples: 12, timing: FAST });
+    expect(second.alreadyStored).toBe(8);
+    expect(second.measuredNow).toBe(4);
     const ds = store.requireDataset('pwconv@ort-cpu');
     const idx = store.samples(ds.id).map((s) => s.idx);
-    expect(idx).toEqual([0, 1, 2, 3, 4, 5, 6, 7]);
-    await expect(profile(store, { module: 'pwconv', device: 'ort-cpu', samples: 9, timing: FAST })).rejects.toThrow(/already exists with a different/);
+    expect(idx).toEqual([...Array(12).keys()]);
+    await expect(profile(store, { module: 'pwconv', device: 'ort-cpu', samples: 13, timing: FAST })).rejects.toThrow(/already exists with a different/);
     const fresh = await profile(store, { module: 'pwconv', device: 'ort-cpu', samples: 4, timing: FAST, fresh: true });
     expect(fresh.measuredNow).toBe(4);
     store.close();

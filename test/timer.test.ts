@@ -9,13 +9,23 @@ const spin = (ms: number) => {
 describe('timer', () => {
   it('rejects outliers and reports robust statistics', () => {
     const times = [...Array.from({ length: 50 }, (_, i) => 1 + (i % 5) * 0.01), 40, 55];
-    const s = summarise(times);
+    const s = summarise([times.slice(0, 26), times.slice(26)]);
     expect(s.rejected).toBe(2);
     expect(s.n).toBe(50);
     expect(s.maxMs).toBeLessThan(1.1);
     expect(s.medianMs).toBeCloseTo(1.02, 5);
     expect(s.p10Ms).toBeLessThanOrEqual(s.medianMs);
     expect(s.p90Ms).toBeGreaterThanOrEqual(s.medianMs);
+    expect(s.roundMediansMs).toHaveLength(2);
+    expect(s.latencyMs).toBe(Math.min(...s.roundMediansMs));
+  });
+
+  it('the latency estimate ignores a round spoiled by interference', () => {
+    const quiet = Array.from({ length: 20 }, (_, i) => 1 + (i % 4) * 0.01);
+    const burst = quiet.map((t) => t * 2.2);
+    const s = summarise([burst, quiet, burst]);
+    expect(s.latencyMs).toBeCloseTo(1.015, 3);
+    expect(s.medianMs).toBeGreaterThan(2); // the pooled median is dragged into the burst
   });
 
   it('measures a known busy-wait within a few percent and respects the repeat bounds', async () => {

@@ -43,8 +43,8 @@ export async function runDemo(dbFile: string, samples: number): Promise<void> {
         const p = predictConfig(store, dataset, cfg.params, cfg.device).ms;
         const r = await measureConfig(rt, m, cfg, timing);
         pred.push(p);
-        meas.push(r.timing.medianMs);
-        checks.push([name, shortParams(cfg.params), r.cost.macs / 1e6, r.timing.medianMs, p, ((p - r.timing.medianMs) / r.timing.medianMs) * 100]);
+        meas.push(r.timing.latencyMs);
+        checks.push([name, shortParams(cfg.params), r.cost.macs / 1e6, r.timing.latencyMs, p, ((p - r.timing.latencyMs) / r.timing.latencyMs) * 100]);
       }
       summary.push([name, sel.trainSize + sel.testSize, sel.candidates.map((c) => `${c.kind} ${c.mape.toFixed(1)}%`).join(', '), chosen.kind, mape(pred, meas)]);
     }

@@ -131,6 +131,42 @@ program
   });
 
 program
+  .command('profile-default')
+  .description('profile the default dataset: conv2d 2,000 samples + 500 of every other module (resumable)')
+  .option('-d, --device <name>', `device (${DEVICES.join(', ')})`, 'ort-cpu')
+  .option('--scale <x>', 'multiply every sample count (e.g. 0.1 for a quick look)', '1')
+  .action(async (o) => {
+    const scale = Number(o.scale);
+    if (!(scale > 0)) throw new UserError(`expected a number > 0, got '${o.scale}'`, '--scale');
+    getRuntime(o.device);
+    const store = openStore();
+    const stopFlag = { stop: false };
+    process.on('SIGINT', () => {
+      if (stopFlag.stop) process.exit(130);
+      stopFlag.stop = true;
+      process.stderr.write('\nstopping after the current chunk (everything measured so far is stored)…\n');
+    });
+    const started = performance.now();
+    const rows: Array<Array<string | number>> = [];
+    try {
+      for (const m of MODULES) {
+        if (stopFlag.stop) break;
+        const n = Math.max(1, Math.round((m.name === 'conv2d' ? 2000 : 500) * scale));
+        const name = `default-${m.name}@${o.device}`;
+        const hooks = progressHooks(name, stopFlag);
+        const r = await profile(store, { module: m.name, device: o.device, samples: n, name, seed: 1 }, hooks);
+        hooks.finish();
+        rows.push([name, r.alreadyStored + r.measuredNow, r.measuredNow, r.elapsedMs / 1000]);
+      }
+    } finally {
+      store.close();
+    }
+    console.log(formatTable(['dataset', 'samples', 'measured now', 'seconds'], rows));
+    console.log(`total ${((performance.now() - started) / 60_000).toFixed(1)} min`);
+    if (stopFlag.stop) process.exitCode = 130;
+  });
+
+program
   .command('datasets')
   .description('list the stored datasets')
   .action(() => {

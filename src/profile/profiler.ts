@@ -1,13 +1,13 @@
 import { getModule, type ModuleDef } from '../modules/index.js';
-import { getRuntime, type Runtime } from '../runtimes/index.js';
-import type { DatasetRow, Store } from '../store/db.js';
+import { getRuntime, type Prepared, type Runtime } from '../runtimes/index.js';
+import type { DatasetRow, PendingConfig, Store } from '../store/db.js';
 import { UserError } from '../util/errors.js';
 import { Rng } from '../util/random.js';
 import { describeMachine, loadAverage1, type Environment } from './environment.js';
 import { BackgroundLoad } from './load.js';
 import { planConfigs, type PlannedConfig, type SamplerName } from './sampler.js';
 import { defaultSpace, type Space } from './space.js';
-import { DEFAULT_TIMING, measure, type TimingOptions, type TimingStats } from './timer.js';
+import { DEFAULT_TIMING, summarise, timeRound, type TimingOptions, type TimingStats } from './timer.js';
 import type { GraphCost } from '../ir/graph.js';
 
 export interface ProfileRequest {
@@ -69,17 +69,52 @@ export function checkDeviceSpace(rt: Runtime, space: Space): void {
   }
 }
 
-/** Builds, prepares (timed apart) and times one configuration on one runtime. */
-export async function measureConfig(rt: Runtime, m: ModuleDef, cfg: PlannedConfig, timing: TimingOptions): Promise<MeasuredConfig> {
-  const graph = m.build(cfg.params);
-  const t0 = process.hrtime.bigint();
-  const prepared = await rt.prepare(graph, cfg.device);
-  const createMs = Number(process.hrtime.bigint() - t0) / 1e6;
+/** Configurations prepared and timed together, so their rounds interleave (see TimingOptions.rounds). */
+export const CHUNK_SIZE = 8;
+
+/**
+ * Builds and prepares (session creation timed apart) each configuration, then times them in
+ * interleaved rounds — round r of every config, in a fresh random order, before round r+1.
+ */
+export async function measureChunk(rt: Runtime, m: ModuleDef, cfgs: PlannedConfig[], timing: TimingOptions, seed = 1): Promise<MeasuredConfig[]> {
+  const rng = new Rng(seed);
+  const prepared: Array<{ graph: ReturnType<ModuleDef['build']>; createMs: number; p: Prepared; rounds: number[][] }> = [];
   try {
-    return { cost: graph.cost, createMs, timing: await measure(() => prepared.run(), timing) };
+    for (const cfg of cfgs) {
+      const graph = m.build(cfg.params);
+      const t0 = process.hrtime.bigint();
+      const p = await rt.prepare(graph, cfg.device);
+      prepared.push({ graph, createMs: Number(process.hrtime.bigint() - t0) / 1e6, p, rounds: [] });
+    }
+    for (let r = 0; r < Math.max(1, timing.rounds); r++) {
+      for (const i of rng.shuffle(prepared.map((_, k) => k))) {
+        const x = prepared[i]!;
+        x.rounds.push(await timeRound(() => x.p.run(), timing));
+      }
+    }
+    return prepared.map((x) => ({ cost: x.graph.cost, createMs: x.createMs, timing: summarise(x.rounds, timing.outlierSigmas) }));
   } finally {
-    await prepared.dispose();
+    for (const x of prepared) await x.p.dispose();
   }
+}
+
+/** One configuration on its own (rounds back to back). */
+export async function measureConfig(rt: Runtime, m: ModuleDef, cfg: PlannedConfig, timing: TimingOptions): Promise<MeasuredConfig> {
+  return (await measureChunk(rt, m, [cfg], timing))[0]!;
+}
+
+/** consecutive pending configs, at most CHUNK_SIZE, never mixing background-load levels */
+function* chunks(pending: PendingConfig[]): Generator<PendingConfig[]> {
+  let cur: PendingConfig[] = [];
+  for (const c of pending) {
+    const prev = cur[0];
+    if (cur.length === CHUNK_SIZE || (prev && (prev.device.loadWorkers !== c.device.loadWorkers || prev.device.loadDuty !== c.device.loadDuty))) {
+      yield cur;
+      cur = [];
+    }
+    cur.push(c);
+  }
+  if (cur.length) yield cur;
 }
 
 export async function environmentOf(rt: Runtime): Promise<Environment> {
@@ -146,15 +181,17 @@ export async function profile(store: Store, req: ProfileRequest, hooks: ProfileH
   let measuredNow = 0;
   let stopped = false;
   try {
-    for (const cfg of pending) {
+    for (const chunk of chunks(pending)) {
       if (hooks.shouldStop?.()) {
         stopped = true;
         break;
       }
-      await load.set({ workers: cfg.device.loadWorkers, duty: cfg.device.loadDuty });
-      const r = await measureConfig(rt, m, cfg, timing);
-      store.insertSample(ds.id, { ...cfg, ...r, loadavg1: loadAverage1(), envId });
-      measuredNow++;
+      await load.set({ workers: chunk[0]!.device.loadWorkers, duty: chunk[0]!.device.loadDuty });
+      const results = await measureChunk(rt, m, chunk, timing, seed + chunk[0]!.idx);
+      const loadavg1 = loadAverage1();
+      // one transaction per chunk: a crash loses at most the chunk being measured, never a stored sample
+      store.insertSamples(ds.id, chunk.map((cfg, i) => ({ ...cfg, ...results[i]!, loadavg1, envId })));
+      measuredNow += chunk.length;
       hooks.onProgress?.({ done: alreadyStored + measuredNow, total: ds.planned, measuredNow, elapsedMs: performance.now() - started });
     }
   } finally {

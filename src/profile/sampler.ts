@@ -54,8 +54,10 @@ export function planConfigs(m: ModuleDef, space: Space, sampler: SamplerName, n:
     if (seen.has(key)) continue;
     seen.add(key);
     try {
-      const { macs } = m.build(cfg.params, 1, false).cost;
-      if (macs > space.limits.maxMacs) throw new UserError(`${macs.toExponential(2)} MACs exceed the limit ${space.limits.maxMacs.toExponential(2)}`, 'limits.maxMacs');
+      const c = m.build(cfg.params, 1, false).cost;
+      if (c.macs > space.limits.maxMacs) throw new UserError(`${c.macs.toExponential(2)} MACs exceed the limit ${space.limits.maxMacs.toExponential(2)}`, 'limits.maxMacs');
+      const bytes = c.inputBytes + c.weightBytes + c.activationBytes;
+      if (bytes > space.limits.maxBytes) throw new UserError(`${bytes.toExponential(2)} bytes exceed the limit ${space.limits.maxBytes.toExponential(2)}`, 'limits.maxBytes');
     } catch (e) {
       if (!isUserError(e)) throw e;
       rejected++;

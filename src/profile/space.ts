@@ -10,7 +10,7 @@ import { UserError } from '../util/errors.js';
  * {
  *   "params": { "cin": { "min": 8, "max": 64, "step": 8, "log": true }, "k": [1, 3, 5] },
  *   "device": { "threads": [1, 2], "optLevel": ["all"], "load": [{ "workers": 0 }, { "workers": 1, "duty": 0.5 }] },
- *   "limits": { "maxMacs": 3e8 }
+ *   "limits": { "maxMacs": 3e8, "maxBytes": 67108864 }
  * }
  * A list is sampled uniformly (repeat a value to weight it); a range is sampled on min + j·step,
  * log-uniformly when "log" is true.
@@ -36,11 +36,13 @@ export interface Space {
   params: Record<string, Domain>;
   device: { threads: number[]; optLevel: OptLevel[]; load: LoadLevel[] };
   /** configurations above these costs are skipped: they would dominate the profiling time */
-  limits: { maxMacs: number };
+  limits: { maxMacs: number; maxBytes: number };
 }
 
 /** ≈10 ms for one 1-thread conv on the reference machine (~33 GMAC/s) */
 export const DEFAULT_MAX_MACS = 3e8;
+/** inputs + outputs + weights + intermediates: keeps memory-bound modules to a few ms */
+export const DEFAULT_MAX_BYTES = 64 * 2 ** 20;
 
 export interface DeviceOverrides {
   threads?: number[];
@@ -52,7 +54,7 @@ export function defaultSpace(m: ModuleDef): Space {
   return {
     params: Object.fromEntries(m.params.map((p) => [p.name, p.default])),
     device: { threads: [1], optLevel: ['all'], load: [{ workers: 0, duty: 0 }] },
-    limits: { maxMacs: DEFAULT_MAX_MACS },
+    limits: { maxMacs: DEFAULT_MAX_MACS, maxBytes: DEFAULT_MAX_BYTES },
   };
 }
 
@@ -99,10 +101,12 @@ export function parseSpace(json: unknown, m: ModuleDef, source = 'space'): Space
   }
   if (obj.limits !== undefined) {
     const lim = asObject(obj.limits, `${source}: limits`);
-    checkKeys(lim, ['maxMacs'], `${source}: limits`);
-    if (lim.maxMacs !== undefined) {
-      if (typeof lim.maxMacs !== 'number' || !(lim.maxMacs > 0)) throw new UserError(`must be a number > 0, got ${describe(lim.maxMacs)}`, `${source}: limits.maxMacs`);
-      space.limits.maxMacs = lim.maxMacs;
+    checkKeys(lim, ['maxMacs', 'maxBytes'], `${source}: limits`);
+    for (const k of ['maxMacs', 'maxBytes'] as const) {
+      const v = lim[k];
+      if (v === undefined) continue;
+      if (typeof v !== 'number' || !(v > 0)) throw new UserError(`must be a number > 0, got ${describe(v)}`, `${source}: limits.${k}`);
+      space.limits[k] = v;
     }
   }
   return space;

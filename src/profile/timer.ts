@@ -1,15 +1,23 @@
-import { mad, mean, median, quantileSorted, sorted, std } from '../util/stats.js';
+import { mad, mean, quantileSorted, sorted, std, median } from '../util/stats.js';
 
 export interface TimingOptions {
-  /** untimed runs before measuring (at least this many, and at least warmupMs of them) */
+  /** untimed runs before each round (at least this many, and at least warmupMs of them) */
   warmupRuns: number;
   warmupMs: number;
+  /** timed runs per configuration, over all rounds */
   minRepeats: number;
   maxRepeats: number;
-  /** stop once the median's relative 95% CI half-width is below this … */
+  /** a round stops once its median's relative 95% CI half-width is below this … */
   targetRelCI: number;
-  /** … or once this much time was spent measuring this configuration */
+  /** … or once the configuration has used this much measuring time (split across rounds) */
   maxTimeMs: number;
+  /**
+   * Rounds per configuration, interleaved with other configurations. On a shared machine,
+   * interference (a busy SMT sibling, another tenant) comes in bursts of 100–300 ms that slow
+   * everything 2–3×; one contiguous block can fall entirely inside a burst, while the pooled runs
+   * of rounds spread in time keep the median in the quiet majority.
+   */
+  rounds: number;
   /** drop runs further than this many robust sigmas (MAD) from the median */
   outlierSigmas: number;
 }
@@ -17,14 +25,21 @@ export interface TimingOptions {
 export const DEFAULT_TIMING: TimingOptions = {
   warmupRuns: 3,
   warmupMs: 10,
-  minRepeats: 10,
+  minRepeats: 12,
   maxRepeats: 1000,
   targetRelCI: 0.01,
   maxTimeMs: 300,
+  rounds: 5,
   outlierSigmas: 4,
 };
 
 export interface TimingStats {
+  /**
+   * The latency the models learn: the lowest of the round medians. Interference on a shared
+   * machine only ever adds time, so the quietest round is the most repeatable estimate of what
+   * the module costs (bench:profile reports its repeatability next to the pooled median's).
+   */
+  latencyMs: number;
   medianMs: number;
   meanMs: number;
   minMs: number;
@@ -37,37 +52,54 @@ export interface TimingStats {
   rejected: number;
   /** relative half-width of the median's 95% CI (McGill notch: 1.57·IQR/√n) */
   relCI: number;
+  /** median of each round, in time order: their spread shows interference during the run */
+  roundMediansMs: number[];
 }
 
+type Run = () => Promise<unknown> | unknown;
+
 /**
- * Times `run` with warm-up, adaptive repeats and robust outlier rejection.
- * Each repeat is timed individually with the monotonic high-resolution clock.
+ * One round: warm-up, then individually timed runs (monotonic high-resolution clock) until the
+ * round's share of repeats/time is used or its median is precise enough.
  */
-export async function measure(run: () => Promise<unknown> | unknown, opts: TimingOptions = DEFAULT_TIMING): Promise<TimingStats> {
+export async function timeRound(run: Run, opts: TimingOptions): Promise<number[]> {
   const warmStart = performance.now();
   for (let i = 0; i < opts.warmupRuns || performance.now() - warmStart < opts.warmupMs; i++) {
     await run();
     if (i > 1000) break;
   }
+  const rounds = Math.max(1, opts.rounds);
+  const minRuns = Math.ceil(opts.minRepeats / rounds);
+  const maxRuns = Math.max(minRuns, Math.floor(opts.maxRepeats / rounds));
+  const budget = opts.maxTimeMs / rounds;
   const times: number[] = [];
   const start = performance.now();
-  while (times.length < opts.maxRepeats) {
+  while (times.length < maxRuns) {
     const t0 = process.hrtime.bigint();
     await run();
     times.push(Number(process.hrtime.bigint() - t0) / 1e6);
-    if (times.length >= opts.minRepeats) {
-      if (relCI(times) <= opts.targetRelCI || performance.now() - start >= opts.maxTimeMs) break;
-    }
+    if (times.length >= minRuns && (relCI(times) <= opts.targetRelCI || performance.now() - start >= budget)) break;
   }
-  return summarise(times, opts.outlierSigmas);
+  return times;
 }
 
-export function summarise(times: number[], outlierSigmas = DEFAULT_TIMING.outlierSigmas): TimingStats {
+/** All rounds back to back (for a single configuration; the profiler interleaves rounds instead). */
+export async function measure(run: Run, opts: TimingOptions = DEFAULT_TIMING): Promise<TimingStats> {
+  const rounds: number[][] = [];
+  for (let r = 0; r < Math.max(1, opts.rounds); r++) rounds.push(await timeRound(run, opts));
+  return summarise(rounds, opts.outlierSigmas);
+}
+
+/** Pools the rounds' runs, rejects outliers, and summarises. */
+export function summarise(rounds: number[][], outlierSigmas = DEFAULT_TIMING.outlierSigmas): TimingStats {
+  const times = rounds.flat();
   const m = median(times);
   const sigma = mad(times);
   const kept = sigma > 0 ? times.filter((t) => Math.abs(t - m) <= outlierSigmas * sigma) : times;
   const s = sorted(kept);
+  const roundMediansMs = rounds.map(median);
   return {
+    latencyMs: Math.min(...roundMediansMs),
     medianMs: quantileSorted(s, 0.5),
     meanMs: mean(s),
     minMs: s[0]!,
@@ -78,6 +110,7 @@ export function summarise(times: number[], outlierSigmas = DEFAULT_TIMING.outlie
     n: s.length,
     rejected: times.length - s.length,
     relCI: relCI(s),
+    roundMediansMs,
   };
 }
 

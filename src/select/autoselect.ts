@@ -47,7 +47,7 @@ export async function trainAndSelect(store: Store, datasetName: string, opts: { 
   const rng = new Rng(opts.seed ?? 1);
   const order = rng.shuffle(rows.map((_, i) => i));
   const nTest = Math.max(2, Math.round(rows.length * (opts.testFraction ?? 0.2)));
-  const pick = (idx: number[]) => ({ X: idx.map((i) => fs.encode(rows[i]!)), y: idx.map((i) => rows[i]!.median_ms) });
+  const pick = (idx: number[]) => ({ X: idx.map((i) => fs.encode(rows[i]!)), y: idx.map((i) => rows[i]!.latency_ms) });
   const test = pick(order.slice(0, nTest));
   const train = pick(order.slice(nTest));
 

@@ -53,9 +53,10 @@ CREATE TABLE IF NOT EXISTS samples (
   input_bytes REAL NOT NULL, output_bytes REAL NOT NULL, weight_bytes REAL NOT NULL, activation_bytes REAL NOT NULL,
   intensity REAL NOT NULL, nodes INTEGER NOT NULL,
   create_ms REAL NOT NULL,
+  latency_ms REAL NOT NULL,
   median_ms REAL NOT NULL, mean_ms REAL NOT NULL, min_ms REAL NOT NULL, max_ms REAL NOT NULL,
   p10_ms REAL NOT NULL, p90_ms REAL NOT NULL, std_ms REAL NOT NULL,
-  n INTEGER NOT NULL, rejected INTEGER NOT NULL, rel_ci REAL NOT NULL,
+  n INTEGER NOT NULL, rejected INTEGER NOT NULL, rel_ci REAL NOT NULL, round_medians_json TEXT NOT NULL,
   loadavg1 REAL NOT NULL,
   env_id INTEGER NOT NULL REFERENCES environments(id),
   measured_at TEXT NOT NULL,
@@ -107,6 +108,8 @@ export interface SampleRow {
   intensity: number;
   nodes: number;
   create_ms: number;
+  /** the learning target: lowest round median (see TimingStats.latencyMs) */
+  latency_ms: number;
   median_ms: number;
   mean_ms: number;
   min_ms: number;
@@ -117,6 +120,7 @@ export interface SampleRow {
   n: number;
   rejected: number;
   rel_ci: number;
+  round_medians_json: string;
   loadavg1: number;
   env_id: number;
   measured_at: string;
@@ -236,16 +240,22 @@ export class Store {
       .prepare(
         `INSERT INTO samples (dataset_id, idx, params_json, threads, opt_level, load_workers, load_duty,
            macs, flops, params, input_bytes, output_bytes, weight_bytes, activation_bytes, intensity, nodes,
-           create_ms, median_ms, mean_ms, min_ms, max_ms, p10_ms, p90_ms, std_ms, n, rejected, rel_ci,
-           loadavg1, env_id, measured_at)
-         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+           create_ms, latency_ms, median_ms, mean_ms, min_ms, max_ms, p10_ms, p90_ms, std_ms, n, rejected, rel_ci,
+           round_medians_json, loadavg1, env_id, measured_at)
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
       )
       .run(
         datasetId, s.idx, JSON.stringify(s.params), s.device.threads, s.device.optLevel, s.device.loadWorkers, s.device.loadDuty,
         c.macs, c.flops, c.params, c.inputBytes, c.outputBytes, c.weightBytes, c.activationBytes, c.intensity, c.nodes,
-        s.createMs, t.medianMs, t.meanMs, t.minMs, t.maxMs, t.p10Ms, t.p90Ms, t.stdMs, t.n, t.rejected, t.relCI,
-        s.loadavg1, s.envId, new Date().toISOString(),
+        s.createMs, t.latencyMs, t.medianMs, t.meanMs, t.minMs, t.maxMs, t.p10Ms, t.p90Ms, t.stdMs, t.n, t.rejected, t.relCI,
+        JSON.stringify(t.roundMediansMs), s.loadavg1, s.envId, new Date().toISOString(),
       );
+  }
+
+  insertSamples(datasetId: number, samples: NewSample[]): void {
+    this.db.transaction(() => {
+      for (const s of samples) this.insertSample(datasetId, s);
+    })();
   }
 
   samples(datasetId: number): SampleRow[] {

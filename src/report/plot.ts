@@ -1,0 +1,40 @@
+import { writeFileSync } from 'node:fs';
+import { Resvg } from '@resvg/resvg-js';
+import * as vega from 'vega';
+import { compile, type TopLevelSpec } from 'vega-lite';
+
+/** Renders a vega-lite spec server-side to SVG, and to PNG next to it (for viewers without SVG). */
+export async function renderVegaLite(spec: TopLevelSpec, svgPath: string): Promise<{ svg: string; png: string }> {
+  const view = new vega.View(vega.parse(compile(spec).spec), { renderer: 'none' });
+  const svg = await view.toSVG();
+  view.finalize();
+  writeFileSync(svgPath, svg);
+  const png = svgPath.replace(/\.svg$/, '.png');
+  const r = new Resvg(svg, { background: 'white', fitTo: { mode: 'zoom', value: 2 }, font: { loadSystemFonts: true } });
+  writeFileSync(png, r.render().asPng());
+  return { svg: svgPath, png };
+}
+
+export interface ScatterPoint {
+  x: number;
+  y: number;
+  series: string;
+}
+
+/** log-log scatter, one colour per series */
+export function logScatter(points: ScatterPoint[], o: { title: string; x: string; y: string }): TopLevelSpec {
+  return {
+    $schema: 'https://vega.github.io/schema/vega-lite/v5.json',
+    title: o.title,
+    width: 520,
+    height: 360,
+    background: 'white',
+    data: { values: points },
+    mark: { type: 'point', filled: true, opacity: 0.6, size: 28 },
+    encoding: {
+      x: { field: 'x', type: 'quantitative', title: o.x, scale: { type: 'log' } },
+      y: { field: 'y', type: 'quantitative', title: o.y, scale: { type: 'log' } },
+      color: { field: 'series', type: 'nominal', title: 'device' },
+    },
+  };
+}
