@@ -44,3 +44,21 @@ describe('every module runs on ORT-node, ORT-web and tfjs with the same numbers'
     }, 60_000);
   }
 });
+
+describe('tfjs interpreter covers the conv variants the IR can express', () => {
+  const cases = [
+    { batch: 1, hw: 11, cin: 16, cout: 8, k: 3, stride: 2, groups: 4, pad: 'valid' },
+    { batch: 2, hw: 9, cin: 8, cout: 8, k: 5, stride: 1, groups: 8, pad: 'same' },
+    { batch: 1, hw: 7, cin: 8, cout: 16, k: 1, stride: 1, groups: 1, pad: 'same' },
+  ];
+  for (const params of cases) {
+    it(JSON.stringify(params), async () => {
+      const g = MODULES.find((m) => m.name === 'conv2d')!.build(params, 2);
+      const ref = (await (await getRuntime('ort-cpu').prepare(g, settings)).outputs())[0]!;
+      const out = (await (await getRuntime('tfjs-wasm').prepare(g, settings)).outputs())[0]!;
+      expect(out.length).toBe(ref.length);
+      const worst = Math.max(...Array.from(out, (v, i) => Math.abs(v - ref[i]!)));
+      expect(worst).toBeLessThan(1e-3 * Math.max(...Array.from(ref, Math.abs)));
+    });
+  }
+});

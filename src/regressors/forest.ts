@@ -9,10 +9,11 @@ class Forest implements Regressor {
   fit(X: number[][], yMs: number[]): void {
     this.model = new RandomForestRegression({
       seed: this.seed,
-      nEstimators: 60,
-      maxFeatures: 0.7,
-      replacement: true,
-      treeOptions: { maxDepth: 14, minNumSamples: 2 },
+      nEstimators: 50,
+      // ml-random-forest draws features per tree, not per split: a subset starves whole trees
+      // of the dominant feature (measured: 9% → 67% MAPE on a power law), so every tree sees all
+      maxFeatures: 1.0,
+      useSampleBagging: true,
     });
     this.model.train(X, yMs.map(Math.log));
   }
@@ -29,7 +30,7 @@ class Forest implements Regressor {
 
 export const forest: RegressorKind = {
   kind: 'forest',
-  description: 'random forest (60 trees) in log space',
+  description: 'random forest (50 bagged trees) in log space',
   create: (seed) => new Forest(seed),
   load: (json) => new Forest(0, RandomForestRegression.load(json as never)),
 };
