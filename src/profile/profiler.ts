@@ -89,7 +89,7 @@ export async function measureChunk(rt: Runtime, m: ModuleDef, cfgs: PlannedConfi
     for (let r = 0; r < Math.max(1, timing.rounds); r++) {
       for (const i of rng.shuffle(prepared.map((_, k) => k))) {
         const x = prepared[i]!;
-        x.rounds.push(await timeRound(() => x.p.run(), timing));
+        x.rounds.push(await timeRound(() => x.p.run(), timing, r === 0));
       }
     }
     return prepared.map((x) => ({ cost: x.graph.cost, createMs: x.createMs, timing: summarise(x.rounds, timing.outlierSigmas) }));

@@ -1,7 +1,8 @@
 import { mad, mean, quantileSorted, sorted, std, median } from '../util/stats.js';
 
 export interface TimingOptions {
-  /** untimed runs before each round (at least this many, and at least warmupMs of them) */
+  /** untimed runs before the first round (at least this many, and at least warmupMs of them);
+   *  later rounds re-warm caches with one run, the session itself is warm by then */
   warmupRuns: number;
   warmupMs: number;
   /** timed runs per configuration, over all rounds */
@@ -62,9 +63,10 @@ type Run = () => Promise<unknown> | unknown;
  * One round: warm-up, then individually timed runs (monotonic high-resolution clock) until the
  * round's share of repeats/time is used or its median is precise enough.
  */
-export async function timeRound(run: Run, opts: TimingOptions): Promise<number[]> {
+export async function timeRound(run: Run, opts: TimingOptions, first = true): Promise<number[]> {
   const warmStart = performance.now();
-  for (let i = 0; i < opts.warmupRuns || performance.now() - warmStart < opts.warmupMs; i++) {
+  const [runs, ms] = first ? [opts.warmupRuns, opts.warmupMs] : [1, 0];
+  for (let i = 0; i < runs || performance.now() - warmStart < ms; i++) {
     await run();
     if (i > 1000) break;
   }
@@ -86,7 +88,7 @@ export async function timeRound(run: Run, opts: TimingOptions): Promise<number[]
 /** All rounds back to back (for a single configuration; the profiler interleaves rounds instead). */
 export async function measure(run: Run, opts: TimingOptions = DEFAULT_TIMING): Promise<TimingStats> {
   const rounds: number[][] = [];
-  for (let r = 0; r < Math.max(1, opts.rounds); r++) rounds.push(await timeRound(run, opts));
+  for (let r = 0; r < Math.max(1, opts.rounds); r++) rounds.push(await timeRound(run, opts, r === 0));
   return summarise(rounds, opts.outlierSigmas);
 }
 
