@@ -20,6 +20,7 @@ import { defaultDbPath, Store } from '../store/db.js';
 import { datasetRows, toCsv } from '../store/export.js';
 import { UserError, isUserError } from '../util/errors.js';
 import { runDemo } from './demo.js';
+import { registerTransferCommands } from './transfer-cmds.js';
 import { progressHooks } from './progress.js';
 import { formatTable } from './table.js';
 
@@ -245,6 +246,8 @@ program
   .action(async (o) => {
     await runDemo(program.opts<{ db: string }>().db, o.samples);
   });
+
+registerTransferCommands(program);
 
 function parseOptLevels(s: string): OptLevel[] {
   const xs = s.split(',').map((x) => x.trim());

@@ -1,0 +1,240 @@
+import type * as tfType from '@tensorflow/tfjs';
+import { requireDevice, type LatencyData } from '../data/latency.js';
+import { UserError } from '../util/errors.js';
+import { Rng } from '../util/random.js';
+import { encode, graphOf, type EncodingName } from './encoding.js';
+import { fitRidge } from './ridge.js';
+import { ParamStore, Trunk, type TrunkName } from './model.js';
+
+type TF = typeof tfType;
+
+/**
+ * Design axis 3, how a device is represented:
+ *  - learned: each training device gets a learned vector (the output head is φ·E_d + b_d); a new
+ *    device's vector is fitted in closed form (ridge, λ by leave-one-out) from its k samples.
+ *  - help:    HELP's hardware embedding — the device's latencies on 10 fixed reference archs —
+ *    is an input of the head; a new device is embedded from its measured reference archs, then the
+ *    whole network is fine-tuned on its k samples.
+ *  - none:    no device input; the network learns the average device and is fine-tuned.
+ */
+export const DEVICE_REPS = ['learned', 'help', 'none'] as const;
+export type DeviceRep = (typeof DEVICE_REPS)[number];
+
+export interface PredictorConfig {
+  trunk: TrunkName;
+  deviceRep: DeviceRep;
+  encoding: EncodingName;
+  hidden: number;
+  features: number;
+  epochs: number;
+  batch: number;
+  lr: number;
+  seed: number;
+  /** fine-tuning steps on the k target samples (help / none) */
+  fineTuneSteps: number;
+}
+
+export const DEFAULT_PREDICTOR: PredictorConfig = {
+  trunk: 'mlp',
+  deviceRep: 'learned',
+  encoding: 'onehot',
+  hidden: 128,
+  features: 32,
+  epochs: 25,
+  batch: 256,
+  lr: 2e-3,
+  seed: 1,
+  fineTuneSteps: 60,
+};
+
+/** log latency standardised per device: ranking and scale live in separate places */
+export function zScores(lat: Float64Array): { z: Float32Array; mean: number; sd: number } {
+  const logs = Array.from(lat, Math.log);
+  const mean = logs.reduce((a, b) => a + b, 0) / logs.length;
+  const sd = Math.sqrt(logs.reduce((s, v) => s + (v - mean) ** 2, 0) / logs.length) || 1;
+  return { z: Float32Array.from(logs, (v) => (v - mean) / sd), mean, sd };
+}
+
+/** HELP hardware embedding: standardised log latencies of the reference architectures */
+export function hardwareEmbedding(refLatMs: number[]): Float32Array {
+  return zScores(Float64Array.from(refLatMs)).z;
+}
+
+export interface AdaptedPredictor {
+  /** predicted latency (ms) of every architecture of the space */
+  predictAllMs(): Float64Array;
+}
+
+export class TransferPredictor {
+  private readonly trunk: Trunk;
+  private readonly head: ParamStore;
+  private trainZ!: Float32Array[]; // per training device
+  private trainEmb!: Float32Array[];
+  /** predicted z on every training device, for every arch (learned mode) */
+  private basis?: Float64Array[];
+
+  private constructor(
+    private readonly tf: TF,
+    readonly data: LatencyData,
+    readonly trainDevices: string[],
+    readonly cfg: PredictorConfig,
+  ) {
+    const enc = encode(data, cfg.encoding);
+    const graph = cfg.trunk === 'gnn' ? graphOf(data) : undefined;
+    this.trunk = new Trunk(tf, { trunk: cfg.trunk, hidden: cfg.hidden, features: cfg.features, opEmbedding: cfg.encoding === 'learned' && cfg.trunk === 'mlp' ? 8 : 0, seed: cfg.seed }, enc, graph);
+    this.head = new ParamStore(tf, cfg.seed + 7);
+    const T = trainDevices.length;
+    if (cfg.deviceRep === 'learned') this.head.dense('dev', cfg.features, T);
+    else {
+      this.head.dense('h1', cfg.features + (cfg.deviceRep === 'help' ? data.referenceArchs.length : 0), 64);
+      this.head.dense('h2', 64, 1);
+    }
+  }
+
+  static async pretrain(tf: TF, data: LatencyData, trainDevices: string[], cfg: PredictorConfig, onEpoch?: (e: number, loss: number) => void): Promise<TransferPredictor> {
+    if (trainDevices.length === 0) throw new UserError('no training devices', 'task');
+    const p = new TransferPredictor(tf, data, trainDevices, cfg);
+    p.trainZ = trainDevices.map((d) => zScores(requireDevice(data, d)).z);
+    p.trainEmb = trainDevices.map((d) => hardwareEmbedding(data.referenceArchs.map((a) => requireDevice(data, d)[a]!)));
+    await p.fit(onEpoch);
+    if (cfg.deviceRep === 'learned') p.basis = p.predictTrainingDevices();
+    return p;
+  }
+
+  private get vars() {
+    return [...this.trunk.vars, ...this.head.vars];
+  }
+
+  private async fit(onEpoch?: (e: number, loss: number) => void): Promise<void> {
+    const tf = this.tf;
+    const N = this.data.ops.length;
+    const T = this.trainDevices.length;
+    const rng = new Rng(this.cfg.seed);
+    const opt = tf.train.adam(this.cfg.lr);
+    for (let epoch = 0; epoch < this.cfg.epochs; epoch++) {
+      const order = rng.shuffle([...Array(N).keys()]);
+      let total = 0;
+      let batches = 0;
+      for (let s = 0; s < N; s += this.cfg.batch) {
+        const rows = order.slice(s, s + this.cfg.batch);
+        const n = rows.length;
+        let target: Float32Array;
+        let devs: number[] | undefined;
+        if (this.cfg.deviceRep === 'learned') {
+          target = new Float32Array(n * T);
+          rows.forEach((r, i) => this.trainZ.forEach((z, d) => (target[i * T + d] = z[r]!)));
+        } else if (this.cfg.deviceRep === 'help') {
+          devs = rows.map(() => rng.int(0, T - 1));
+          target = Float32Array.from(rows, (r, i) => this.trainZ[devs![i]!]![r]!);
+        } else {
+          target = Float32Array.from(rows, (r) => this.trainZ.reduce((a, z) => a + z[r]!, 0) / T);
+        }
+        const loss = opt.minimize(
+          () => {
+            const out = this.output(rows, devs);
+            return tf.mean(tf.square(tf.sub(out, tf.tensor2d(target, out.shape as [number, number])))) as tfType.Scalar;
+          },
+          true,
+          this.vars,
+        );
+        total += (await loss!.data())[0]!;
+        loss!.dispose();
+        batches++;
+      }
+      onEpoch?.(epoch, total / batches);
+    }
+    opt.dispose();
+  }
+
+  /** head output: [n, T] z per training device (learned) or [n, 1] z (help / none) */
+  private output(rows: number[], devs?: number[], emb?: Float32Array): tfType.Tensor2D {
+    const tf = this.tf;
+    const phi = this.trunk.forward(rows);
+    if (this.cfg.deviceRep === 'learned') return this.head.apply('dev', phi);
+    let x = phi;
+    if (this.cfg.deviceRep === 'help') {
+      const E = this.data.referenceArchs.length;
+      const h = new Float32Array(rows.length * E);
+      rows.forEach((_, i) => h.set(emb ?? this.trainEmb[devs![i]!]!, i * E));
+      x = tf.concat([phi, tf.tensor2d(h, [rows.length, E])], 1) as tfType.Tensor2D;
+    }
+    return this.head.apply('h2', tf.relu(this.head.apply('h1', x)));
+  }
+
+  private predictRows(emb?: Float32Array): Float64Array[] {
+    const tf = this.tf;
+    const N = this.data.ops.length;
+    const cols = this.cfg.deviceRep === 'learned' ? this.trainDevices.length : 1;
+    const out = Array.from({ length: cols }, () => new Float64Array(N));
+    for (let s = 0; s < N; s += 2048) {
+      const rows = Array.from({ length: Math.min(2048, N - s) }, (_, i) => s + i);
+      const v = tf.tidy(() => this.output(rows, undefined, emb)).dataSync();
+      rows.forEach((r, i) => {
+        for (let c = 0; c < cols; c++) out[c]![r] = v[i * cols + c]!;
+      });
+    }
+    return out;
+  }
+
+  /** predicted standardised log latency on each training device (learned mode), all archs */
+  predictTrainingDevices(): Float64Array[] {
+    return this.predictRows();
+  }
+
+  /**
+   * Adapts to a new device from measured samples (arch rows and latency in ms).
+   * help mode needs the reference architectures among the samples.
+   */
+  async adapt(rows: number[], latencyMs: number[]): Promise<AdaptedPredictor> {
+    if (rows.length < 2) throw new UserError(`need at least 2 measured architectures, got ${rows.length}`, 'samples');
+    const y = latencyMs.map(Math.log);
+    if (this.cfg.deviceRep === 'learned') {
+      const basis = this.basis!;
+      const X = rows.map((r) => basis.map((b) => b[r]!));
+      const model = fitRidge(X, y);
+      return {
+        predictAllMs: () => {
+          const out = new Float64Array(this.data.ops.length);
+          for (let i = 0; i < out.length; i++) out[i] = Math.exp(model.predict(basis.map((b) => b[i]!)));
+          return out;
+        },
+      };
+    }
+    let emb: Float32Array | undefined;
+    if (this.cfg.deviceRep === 'help') {
+      const ref = this.data.referenceArchs.map((a) => {
+        const i = rows.indexOf(a);
+        if (i < 0) throw new UserError(`the help device representation needs the 10 reference architectures measured; arch ${a} is missing`, 'samples');
+        return latencyMs[i]!;
+      });
+      emb = hardwareEmbedding(ref);
+    }
+    // fine-tune a copy of the weights on the k samples, predict, restore
+    const saved = this.vars.map((v) => v.clone());
+    try {
+      const tf = this.tf;
+      const zk = zScores(Float64Array.from(latencyMs)).z;
+      const opt = tf.train.adam(this.cfg.lr / 2);
+      for (let step = 0; step < this.cfg.fineTuneSteps; step++) {
+        opt.minimize(() => {
+          const out = this.output(rows, undefined, emb);
+          return tf.mean(tf.square(tf.sub(out, tf.tensor2d(zk, [rows.length, 1])))) as tfType.Scalar;
+        }, false, this.vars);
+      }
+      opt.dispose();
+      const z = this.predictRows(emb)[0]!;
+      // affine calibration of predicted z to log ms on the samples
+      const cal = fitRidge(rows.map((r) => [z[r]!]), y, [1e-6]);
+      const ms = Float64Array.from(z, (v) => Math.exp(cal.predict([v])));
+      return { predictAllMs: () => ms };
+    } finally {
+      this.vars.forEach((v, i) => v.assign(saved[i]!));
+      saved.forEach((s) => s.dispose());
+    }
+  }
+
+  dispose(): void {
+    this.trunk.dispose();
+    this.head.dispose();
+  }
+}
