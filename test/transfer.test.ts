@@ -4,7 +4,7 @@ import { gzipSync } from 'node:zlib';
 import { describe, expect, it } from 'vitest';
 import { parseCsv } from '../src/data/csv.js';
 import { defaultDataDir, loadLatencyData, parseNb201, requireDevice } from '../src/data/latency.js';
-import { bestUnderBudget, evolve, archString } from '../src/nas/evolution.js';
+import { archString, bestUnderBudget, DEFAULT_EVOLUTION, evolve } from '../src/nas/evolution.js';
 import { loadTfjsWasm } from '../src/runtimes/tfjs.js';
 import { encode, graphOf } from '../src/transfer/encoding.js';
 import { kendallTau, rankMetrics } from '../src/transfer/metrics.js';
@@ -151,10 +151,12 @@ describe('few-shot transfer and NAS', () => {
   it('evolution with the true latencies finds a cell within the budget close to the best', () => {
     const lat = requireDevice(nb201, 'raspi4');
     const budget = [...lat].sort((a, b) => a - b)[Math.floor(lat.length / 2)]!;
-    const r = evolve(nb201, (a) => lat[a]!, { budgetMs: budget, population: 50, cycles: 600, tournament: 10, seed: 1 });
+    const r = evolve(nb201, (a) => lat[a]!, { ...DEFAULT_EVOLUTION, budgetMs: budget });
     expect(lat[r.best]!).toBeLessThanOrEqual(budget);
     const best = bestUnderBudget(nb201, 'raspi4', budget);
-    expect(nb201.accuracy![best]! - nb201.accuracy![r.best]!).toBeLessThan(1.0);
+    expect(nb201.accuracy![best]! - nb201.accuracy![r.best]!).toBeLessThan(1.5);
+    // and far better than a random cell under the budget
+    expect(nb201.accuracy![r.best]!).toBeGreaterThan(90);
     expect(r.evaluated.length).toBeGreaterThan(50);
   });
 

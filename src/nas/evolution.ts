@@ -15,7 +15,7 @@ export interface EvolutionOptions {
   seed: number;
 }
 
-export const DEFAULT_EVOLUTION: Omit<EvolutionOptions, 'budgetMs'> = { population: 50, cycles: 600, tournament: 10, seed: 1 };
+export const DEFAULT_EVOLUTION: Omit<EvolutionOptions, 'budgetMs'> = { population: 50, cycles: 1000, tournament: 10, seed: 1 };
 
 export interface EvolutionResult {
   /** best architecture found (row index) whose latency estimate meets the budget, or -1 */

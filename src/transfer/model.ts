@@ -83,6 +83,8 @@ export class Trunk {
       P.dense('l3', cfg.hidden, cfg.features);
     } else {
       const g = graph!;
+      // created here, outside any tidy scope, so that it outlives every forward pass
+      this.adjacency = tf.keep(tf.tensor2d(g.adjacency, [g.nodes, g.nodes]));
       P.dense('g1', g.featureDim, cfg.hidden);
       P.dense('g2', cfg.hidden, cfg.hidden);
       P.dense('g3', cfg.hidden, cfg.hidden);
@@ -125,7 +127,7 @@ export class Trunk {
     const tf = this.tf;
     const N = this.graph!.nodes;
     const F = h.shape[1];
-    const A = this.adjacency ??= tf.tensor2d(this.graph!.adjacency, [N, N]);
+    const A = this.adjacency!;
     const byNode = tf.transpose(h.reshape([n, N, F]), [1, 0, 2]).reshape([N, n * F]) as T2;
     return tf.transpose(tf.matMul(A, byNode).reshape([N, n, F]), [1, 0, 2]).reshape([n * N, F]) as T2;
   }

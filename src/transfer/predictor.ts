@@ -60,6 +60,28 @@ export function hardwareEmbedding(refLatMs: number[]): Float32Array {
   return zScores(Float64Array.from(refLatMs)).z;
 }
 
+/** affine fit on the mean of the basis columns + ridge on the residual (see adaptLearned) */
+function fitAroundMean(basis: Float64Array[], rows: number[], y: number[]): { predict(i: number): number; loo: number[] } {
+  const meanOf = (i: number) => basis.reduce((s, b) => s + b[i]!, 0) / basis.length;
+  const m = rows.map(meanOf);
+  const mm = m.reduce((a, b) => a + b, 0) / m.length;
+  const ym = y.reduce((a, b) => a + b, 0) / y.length;
+  const sxx = m.reduce((s, v) => s + (v - mm) ** 2, 0);
+  const slope = sxx > 0 ? m.reduce((s, v, i) => s + (v - mm) * (y[i]! - ym), 0) / sxx : 0;
+  const base = (i: number) => ym + slope * (meanOf(i) - mm);
+  const residual = fitRidge(rows.map((r) => basis.map((b) => b[r]!)), rows.map((r, i) => y[i]! - base(r)));
+  return {
+    predict: (i) => base(i) + residual.predict(basis.map((b) => b[i]!)),
+    loo: rows.map((r, i) => base(r) + residual.loo[i]!),
+  };
+}
+
+/** ridge on the basis columns, shrinking toward a constant */
+function fitPlain(basis: Float64Array[], rows: number[], y: number[]): { predict(i: number): number; loo: number[] } {
+  const m = fitRidge(rows.map((r) => basis.map((b) => b[r]!)), y);
+  return { predict: (i) => m.predict(basis.map((b) => b[i]!)), loo: m.loo };
+}
+
 export interface AdaptedPredictor {
   /** predicted latency (ms) of every architecture of the space */
   predictAllMs(): Float64Array;
@@ -69,6 +91,7 @@ export class TransferPredictor {
   private readonly trunk: Trunk;
   private readonly head: ParamStore;
   private trainZ!: Float32Array[]; // per training device
+  private trainStats!: Array<{ mean: number; sd: number }>;
   private trainEmb!: Float32Array[];
   /** predicted z on every training device, for every arch (learned mode) */
   private basis?: Float64Array[];
@@ -94,7 +117,9 @@ export class TransferPredictor {
   static async pretrain(tf: TF, data: LatencyData, trainDevices: string[], cfg: PredictorConfig, onEpoch?: (e: number, loss: number) => void): Promise<TransferPredictor> {
     if (trainDevices.length === 0) throw new UserError('no training devices', 'task');
     const p = new TransferPredictor(tf, data, trainDevices, cfg);
-    p.trainZ = trainDevices.map((d) => zScores(requireDevice(data, d)).z);
+    const stats = trainDevices.map((d) => zScores(requireDevice(data, d)));
+    p.trainZ = stats.map((s) => s.z);
+    p.trainStats = stats.map(({ mean, sd }) => ({ mean, sd }));
     p.trainEmb = trainDevices.map((d) => hardwareEmbedding(data.referenceArchs.map((a) => requireDevice(data, d)[a]!)));
     await p.fit(onEpoch);
     if (cfg.deviceRep === 'learned') p.basis = p.predictTrainingDevices();
@@ -188,18 +213,7 @@ export class TransferPredictor {
   async adapt(rows: number[], latencyMs: number[]): Promise<AdaptedPredictor> {
     if (rows.length < 2) throw new UserError(`need at least 2 measured architectures, got ${rows.length}`, 'samples');
     const y = latencyMs.map(Math.log);
-    if (this.cfg.deviceRep === 'learned') {
-      const basis = this.basis!;
-      const X = rows.map((r) => basis.map((b) => b[r]!));
-      const model = fitRidge(X, y);
-      return {
-        predictAllMs: () => {
-          const out = new Float64Array(this.data.ops.length);
-          for (let i = 0; i < out.length; i++) out[i] = Math.exp(model.predict(basis.map((b) => b[i]!)));
-          return out;
-        },
-      };
-    }
+    if (this.cfg.deviceRep === 'learned') return this.adaptLearned(rows, y);
     let emb: Float32Array | undefined;
     if (this.cfg.deviceRep === 'help') {
       const ref = this.data.referenceArchs.map((a) => {
@@ -231,6 +245,33 @@ export class TransferPredictor {
       this.vars.forEach((v, i) => v.assign(saved[i]!));
       saved.forEach((s) => s.dispose());
     }
+  }
+
+  /**
+   * Closed-form adaptation: the new device's latency as a ridge combination of the predicted
+   * training-device latencies. Four fits compete on leave-one-out log error over the k samples:
+   * in log space or in milliseconds (devices add op costs in ms; log space suits devices whose
+   * costs scale multiplicatively), shrinking toward a constant or toward "like the average
+   * training device" (an affine fit on the mean column plus a ridge residual).
+   */
+  private adaptLearned(rows: number[], y: number[]): AdaptedPredictor {
+    const N = this.data.ops.length;
+    const logBasis = this.basis!;
+    const msBasis = logBasis.map((b, d) => Float64Array.from(b, (z) => Math.exp(this.trainStats[d]!.mean + this.trainStats[d]!.sd * z)));
+    const floor = Math.min(...y.map(Math.exp)) / 10;
+    const spaces = [
+      { basis: logBasis, target: y, toLog: (v: number) => v, toMs: (v: number) => Math.exp(v) },
+      { basis: msBasis, target: y.map(Math.exp), toLog: (v: number) => Math.log(Math.max(v, floor)), toMs: (v: number) => Math.max(v, floor) },
+    ];
+    const fits = spaces.flatMap((c) =>
+      [fitAroundMean(c.basis, rows, c.target), fitPlain(c.basis, rows, c.target)].map((model) => ({
+        ...c,
+        model,
+        looErr: model.loo.reduce((s, p, i) => s + (c.toLog(p) - y[i]!) ** 2, 0),
+      })),
+    );
+    const best = fits.reduce((a, b) => (b.looErr < a.looErr ? b : a));
+    return { predictAllMs: () => Float64Array.from({ length: N }, (_, i) => best.toMs(best.model.predict(i))) };
   }
 
   dispose(): void {
