@@ -100,7 +100,7 @@ export function registerTransferCommands(program: Command): void {
         ['best under budget', r.best.arch, r.best.accuracy, r.best.trueMs],
       ]));
       console.log(`budget ${o.budgetMs} ms met: ${r.found.trueMs <= o.budgetMs ? 'yes' : 'NO'}; accuracy gap ${(r.best.accuracy - r.found.accuracy).toFixed(2)} points`);
-      console.log(`measured ${r.measurements} archs on ${o.device}; the search evaluated ${r.evaluated} candidates`);
+      console.log(`measured ${r.measurements} archs on ${o.device} (${r.measurements - r.verified} to transfer the predictor, ${r.verified} to verify the final candidates); the search evaluated ${r.evaluated} candidates`);
       console.log(`wall clock: ${(r.oursS).toFixed(1)} s with the predictor vs ${(r.measureAllS).toFixed(1)} s measuring every candidate → ${r.speedup.toFixed(1)}× faster (${r.costModel})`);
     });
 }
