@@ -1,6 +1,7 @@
 #!/usr/bin/env node
 import { writeFileSync } from 'node:fs';
-import { Command, InvalidArgumentError, Option } from 'commander';
+import { Command, Option } from 'commander';
+import { positiveInt, stopOnSigint } from './args.js';
 import { MODULES, getModule } from '../modules/index.js';
 import { isRange } from '../modules/types.js';
 import { defaultDatasetName, profile } from '../profile/profiler.js';
@@ -33,11 +34,6 @@ program
 
 const openStore = () => new Store(program.opts<{ db: string }>().db);
 
-function positiveInt(s: string): number {
-  const n = Number(s);
-  if (!Number.isInteger(n) || n < 1) throw new InvalidArgumentError('expected an integer >= 1.');
-  return n;
-}
 
 program
   .command('modules')
@@ -92,13 +88,8 @@ program
       load: o.load ? parseLoadArg(o.load) : undefined,
     });
     const store = openStore();
-    const stopFlag = { stop: false };
-    const onSigint = () => {
-      if (stopFlag.stop) process.exit(130);
-      stopFlag.stop = true;
-      process.stderr.write('\nstopping after the current sample (everything measured so far is stored)…\n');
-    };
-    process.on('SIGINT', onSigint);
+    const sigint = stopOnSigint();
+    const stopFlag = sigint.flag;
     const name = o.name ?? defaultDatasetName(m.name, o.device);
     const hooks = progressHooks(name, stopFlag);
     try {
@@ -126,7 +117,7 @@ program
       if (r.stopped) process.exitCode = 130;
     } finally {
       hooks.finish();
-      process.off('SIGINT', onSigint);
+      sigint.release();
       store.close();
     }
   });
@@ -141,12 +132,8 @@ program
     if (!(scale > 0)) throw new UserError(`expected a number > 0, got '${o.scale}'`, '--scale');
     getRuntime(o.device);
     const store = openStore();
-    const stopFlag = { stop: false };
-    process.on('SIGINT', () => {
-      if (stopFlag.stop) process.exit(130);
-      stopFlag.stop = true;
-      process.stderr.write('\nstopping after the current chunk (everything measured so far is stored)…\n');
-    });
+    const sigint = stopOnSigint();
+    const stopFlag = sigint.flag;
     const started = performance.now();
     const rows: Array<Array<string | number>> = [];
     try {
@@ -160,6 +147,7 @@ program
         rows.push([name, r.alreadyStored + r.measuredNow, r.measuredNow, r.elapsedMs / 1000]);
       }
     } finally {
+      sigint.release();
       store.close();
     }
     console.log(formatTable(['dataset', 'samples', 'measured now', 'seconds'], rows));

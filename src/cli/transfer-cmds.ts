@@ -1,5 +1,6 @@
 import { writeFileSync } from 'node:fs';
-import { InvalidArgumentError, Option, type Command } from 'commander';
+import { Option, type Command } from 'commander';
+import { positiveInt, positiveNumber } from './args.js';
 import { defaultDataDir, loadLatencyData, requireDevice, SEARCH_SPACES } from '../data/latency.js';
 import { runNas } from '../nas/run.js';
 import { loadTfjsWasm } from '../runtimes/tfjs.js';
@@ -13,17 +14,6 @@ import { getTask, TASKS } from '../transfer/tasks.js';
 import { UserError } from '../util/errors.js';
 import { formatTable } from './table.js';
 
-function positiveInt(s: string): number {
-  const n = Number(s);
-  if (!Number.isInteger(n) || n < 1) throw new InvalidArgumentError('expected an integer >= 1.');
-  return n;
-}
-
-function positiveNumber(s: string): number {
-  const n = Number(s);
-  if (!(n > 0)) throw new InvalidArgumentError('expected a number > 0.');
-  return n;
-}
 
 /** `tasks`, `transfer` and `nas`: few-shot cross-device prediction over the bundled NAS latency data. */
 export function registerTransferCommands(program: Command): void {

@@ -1,14 +1,11 @@
 import { GraphBuilder, type Activation } from '../ir/graph.js';
-import { common, int, spec, str, type ModuleDef } from './types.js';
+import { convInOut, int, spec, str, type ModuleDef } from './types.js';
 
 export const convBnAct: ModuleDef = {
   name: 'conv-bn-act',
   description: 'Conv2d → BatchNorm → ReLU/ReLU6/HardSwish, the block runtimes fuse into one kernel',
   params: [
-    common.batch,
-    common.hw(),
-    common.channels('cin', 'input channels'),
-    common.channels('cout', 'output channels'),
+    ...convInOut(),
     spec.int('k', 'kernel size', [1, 3, 5]),
     spec.int('stride', 'stride', [1, 2]),
     spec.choice('act', 'activation', ['relu', 'relu6', 'hswish']),

@@ -1,14 +1,11 @@
 import { GraphBuilder, type Padding } from '../ir/graph.js';
-import { common, int, spec, str, type ModuleDef } from './types.js';
+import { convInOut, int, spec, str, type ModuleDef } from './types.js';
 
 export const conv2d: ModuleDef = {
   name: 'conv2d',
   description: 'Conv2d with any kernel, stride, padding and groups (groups = channels gives depthwise)',
   params: [
-    common.batch,
-    common.hw(),
-    common.channels('cin', 'input channels'),
-    common.channels('cout', 'output channels'),
+    ...convInOut(),
     spec.int('k', 'kernel size', [1, 3, 5, 7]),
     spec.int('stride', 'stride', [1, 2]),
     spec.int('groups', 'groups (must divide cin and cout)', [1, 1, 1, 2, 4, 8]),

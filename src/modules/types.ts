@@ -61,3 +61,6 @@ export const common = {
   hw: (def: Domain = { min: 7, max: 112, log: true }) => spec.int('hw', 'input height = width', def),
   channels: (name: string, doc: string, def: Domain = { min: 8, max: 256, step: 8, log: true }) => spec.int(name, doc, def),
 };
+
+/** batch, hw, cin, cout with the default conv domains (conv2d, conv-bn-act) */
+export const convInOut = (): ParamSpec[] => [common.batch, common.hw(), common.channels('cin', 'input channels'), common.channels('cout', 'output channels')];
