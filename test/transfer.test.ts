@@ -7,6 +7,7 @@ import { defaultDataDir, loadLatencyData, parseNb201, requireDevice } from '../s
 import { archString, bestUnderBudget, DEFAULT_EVOLUTION, evolve } from '../src/nas/evolution.js';
 import { loadTfjsWasm } from '../src/runtimes/tfjs.js';
 import { encode, graphOf } from '../src/transfer/encoding.js';
+import { gaeEmbedding } from '../src/transfer/gae.js';
 import { kendallTau, rankMetrics } from '../src/transfer/metrics.js';
 import { generateTasks } from '../src/transfer/partition.js';
 import { TransferPredictor, DEFAULT_PREDICTOR } from '../src/transfer/predictor.js';
@@ -128,6 +129,21 @@ describe('encodings, selectors, metrics', () => {
     expect(tasks[0]!.difficulty).toBeLessThanOrEqual(tasks.at(-1)!.difficulty);
     expect(() => generateTasks(nb201, { count: 5, testSize: 99, seed: 1 })).toThrow(/--test-size/);
   });
+});
+
+describe('graph-autoencoder encoding', () => {
+  it('embeds every architecture without latency labels; the embedding separates architectures', async () => {
+    const tf = await loadTfjsWasm();
+    expect(() => encode(fbnet, 'onehot+gae')).toThrow(/encodeAsync/);
+    const z = await gaeEmbedding(tf, fbnet, { dim: 8, epochs: 1 });
+    expect(z).toHaveLength(5000);
+    expect(z[0]).toHaveLength(8);
+    const col = z.map((r) => r[0]!);
+    const m = col.reduce((a, b) => a + b, 0) / col.length;
+    expect(Math.sqrt(col.reduce((s, v) => s + (v - m) ** 2, 0) / col.length)).toBeGreaterThan(1e-3);
+    const e = encode(fbnet, 'onehot+gae', z);
+    expect(e.dim).toBe(22 * 9 + 8);
+  }, 120_000);
 });
 
 describe('few-shot transfer and NAS', () => {

@@ -91,6 +91,7 @@ async function main() {
     ['device representation', 'none (fine-tune only)', { deviceRep: 'none' }],
     ['op encoding', 'learned op embedding', { encoding: 'learned' }],
     ['op encoding', 'one-hot + FLOPs/params', { encoding: 'onehot+flops' }],
+    ['op encoding', 'one-hot + graph-autoencoder embedding', { encoding: 'onehot+gae' }],
   ] as Array<[string, string, Partial<PredictorConfig>]>) {
     log(`ablation ${axis} = ${value}`);
     const st = await runTransferStudy(tf, nb201, { ...cfg, ...change }, { ks: [10], seeds: SEEDS, sampler: SAMPLER }, log);

@@ -8,9 +8,11 @@ import { UserError } from '../util/errors.js';
  *  - learned:  the same one-hot, marked for a trainable op-embedding layer inside the model
  *  - onehot+flops: one-hot plus analytic log-FLOPs and log-params
  *  - onehot+zcp:   one-hot plus the FBNet zero-cost proxies (FBNet only)
+ *  - onehot+gae:   one-hot plus an unsupervised graph-autoencoder embedding (gae.ts), which the
+ *                  caller trains first and passes in (see encodeAsync)
  * The graph view (nodes, adjacency) for the GNN comes from `graphOf`.
  */
-export const ENCODINGS = ['onehot', 'learned', 'onehot+flops', 'onehot+zcp'] as const;
+export const ENCODINGS = ['onehot', 'learned', 'onehot+flops', 'onehot+zcp', 'onehot+gae'] as const;
 export type EncodingName = (typeof ENCODINGS)[number];
 
 export interface Encoded {
@@ -28,11 +30,12 @@ export function nOps(data: LatencyData): number {
   return data.space === 'nb201' ? NB201_OPS.length : FBNET_OPS.length;
 }
 
-export function encode(data: LatencyData, name: string): Encoded {
+export function encode(data: LatencyData, name: string, gae?: number[][]): Encoded {
   if (!ENCODINGS.includes(name as EncodingName)) throw new UserError(`unknown encoding '${name}', expected one of ${ENCODINGS.join(', ')}`, 'encoding');
+  if (name === 'onehot+gae' && !gae) throw new Error('onehot+gae needs the trained embedding: use encodeAsync');
   const ops = nOps(data);
   const positions = data.ops[0]!.length;
-  const extra = name === 'onehot+flops' ? analyticCosts(data) : name === 'onehot+zcp' ? proxies(data) : [];
+  const extra = name === 'onehot+flops' ? analyticCosts(data) : name === 'onehot+zcp' ? proxies(data) : name === 'onehot+gae' ? standardise(gae!) : [];
   const extraDim = extra[0]?.length ?? 0;
   const dim = positions * ops + extraDim;
   const x = new Float32Array(data.ops.length * dim);

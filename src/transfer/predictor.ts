@@ -2,7 +2,8 @@ import type * as tfType from '@tensorflow/tfjs';
 import { requireDevice, type LatencyData } from '../data/latency.js';
 import { UserError } from '../util/errors.js';
 import { Rng } from '../util/random.js';
-import { encode, graphOf, type EncodingName } from './encoding.js';
+import { graphOf, type Encoded, type EncodingName } from './encoding.js';
+import { encodeAsync } from './gae.js';
 import { fitRidge } from './ridge.js';
 import { ParamStore, Trunk, type TrunkName } from './model.js';
 
@@ -101,8 +102,8 @@ export class TransferPredictor {
     readonly data: LatencyData,
     readonly trainDevices: string[],
     readonly cfg: PredictorConfig,
+    enc: Encoded,
   ) {
-    const enc = encode(data, cfg.encoding);
     const graph = cfg.trunk === 'gnn' ? graphOf(data) : undefined;
     this.trunk = new Trunk(tf, { trunk: cfg.trunk, hidden: cfg.hidden, features: cfg.features, opEmbedding: cfg.encoding === 'learned' && cfg.trunk === 'mlp' ? 8 : 0, seed: cfg.seed }, enc, graph);
     this.head = new ParamStore(tf, cfg.seed + 7);
@@ -116,7 +117,7 @@ export class TransferPredictor {
 
   static async pretrain(tf: TF, data: LatencyData, trainDevices: string[], cfg: PredictorConfig, onEpoch?: (e: number, loss: number) => void): Promise<TransferPredictor> {
     if (trainDevices.length === 0) throw new UserError('no training devices', 'task');
-    const p = new TransferPredictor(tf, data, trainDevices, cfg);
+    const p = new TransferPredictor(tf, data, trainDevices, cfg, await encodeAsync(tf, data, cfg.encoding));
     const stats = trainDevices.map((d) => zScores(requireDevice(data, d)));
     p.trainZ = stats.map((s) => s.z);
     p.trainStats = stats.map(({ mean, sd }) => ({ mean, sd }));

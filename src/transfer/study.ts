@@ -1,7 +1,7 @@
 import type * as tfType from '@tensorflow/tfjs';
 import { loadLatencyData, requireDevice, type LatencyData } from '../data/latency.js';
 import { UserError } from '../util/errors.js';
-import { encode } from './encoding.js';
+import { encodeAsync } from './gae.js';
 import { rankMetrics } from './metrics.js';
 import { DEFAULT_PREDICTOR, TransferPredictor, type PredictorConfig } from './predictor.js';
 import { checkK, selectSamples, type SampleSelector } from './sampling.js';
@@ -46,7 +46,7 @@ export async function runTransferStudy(tf: TF, task: TransferTask, cfg: Partial<
   const t0 = performance.now();
   const predictor = await TransferPredictor.pretrain(tf, data, task.train, config, (e, loss) => log?.(`  epoch ${e + 1}/${config.epochs} loss ${loss.toFixed(4)}`));
   const pretrainMs = performance.now() - t0;
-  const enc = encode(data, config.encoding);
+  const enc = await encodeAsync(tf, data, config.encoding);
   const runs: TransferRun[] = [];
   try {
     for (const device of opts.devices ?? task.test) {
