@@ -35,6 +35,8 @@ export interface StudyOptions {
   sampler: SampleSelector;
   /** test devices to run (default: all of the task) */
   devices?: string[];
+  /** more sample selectors to compare on the same pretrained predictor, at these ks */
+  alsoSamplers?: { samplers: SampleSelector[]; ks: number[] };
 }
 
 /** Pretrains once on the task's training devices, then adapts to every test device for each k and seed. */
@@ -51,16 +53,20 @@ export async function runTransferStudy(tf: TF, task: TransferTask, cfg: Partial<
   try {
     for (const device of opts.devices ?? task.test) {
       const truth = requireDevice(data, device);
-      for (const k of opts.ks) {
-        for (const seed of opts.seeds) {
-          const sampler = config.deviceRep === 'help' ? 'reference' : opts.sampler;
-          if (config.deviceRep === 'help' && k < data.referenceArchs.length) continue; // HELP's embedding needs all 10 references
-          const samples = selectSamples(sampler, k, data, task.train, enc, seed * 7919 + k);
-          const r = await adaptAndScore(predictor, data, truth, samples);
-          runs.push({ task: task.name, device, k, seed, sampler, ...r, samples });
+      // HELP's embedding needs the 10 reference archs measured: that representation has one sampler
+      const plans: Array<[SampleSelector, number[]]> =
+        config.deviceRep === 'help' ? [['reference', opts.ks.filter((k) => k >= data.referenceArchs.length)]] : [[opts.sampler, opts.ks]];
+      if (config.deviceRep !== 'help') for (const s of opts.alsoSamplers?.samplers ?? []) plans.push([s, opts.alsoSamplers!.ks]);
+      for (const [sampler, ks] of plans) {
+        for (const k of ks) {
+          for (const seed of opts.seeds) {
+            const samples = selectSamples(sampler, k, data, task.train, enc, seed * 7919 + k);
+            const r = await adaptAndScore(predictor, data, truth, samples);
+            runs.push({ task: task.name, device, k, seed, sampler, ...r, samples });
+          }
         }
       }
-      log?.(`  ${device}: ${summarise(runs.filter((r) => r.device === device && r.k === 10)).mean.toFixed(3)} (k=10)`);
+      log?.(`  ${device}: ${summarise(runs.filter((r) => r.device === device && r.k === 10 && r.sampler === plans[0]![0])).mean.toFixed(3)} (k=10)`);
     }
   } finally {
     predictor.dispose();
