@@ -22,6 +22,7 @@ import { datasetRows, toCsv } from '../store/export.js';
 import { UserError, isUserError } from '../util/errors.js';
 import { runDemo } from './demo.js';
 import { registerTransferCommands } from './transfer-cmds.js';
+import { registerCacheCommands } from './cache-cmds.js';
 import { progressHooks } from './progress.js';
 import { formatTable } from './table.js';
 
@@ -236,6 +237,7 @@ program
   });
 
 registerTransferCommands(program);
+registerCacheCommands(program);
 
 function parseOptLevels(s: string): OptLevel[] {
   const xs = s.split(',').map((x) => x.trim());

@@ -38,3 +38,34 @@ export function logScatter(points: ScatterPoint[], o: { title: string; x: string
     },
   };
 }
+
+export interface ExitRatePoint {
+  /** request index at the start of the window */
+  request: number;
+  /** where requests in the window were answered: a cache name, 'backbone' or 'audit (backbone)' */
+  exit: string;
+  share: number;
+  stream: string;
+}
+
+/** Stacked area of where requests were answered over the stream, one panel per stream. */
+export function exitRateChart(points: ExitRatePoint[], title: string): TopLevelSpec {
+  return {
+    $schema: 'https://vega.github.io/schema/vega-lite/v5.json',
+    title,
+    background: 'white',
+    data: { values: points },
+    facet: { row: { field: 'stream', type: 'nominal', title: null } },
+    spec: {
+      width: 560,
+      height: 170,
+      mark: { type: 'area', interpolate: 'step-after' },
+      encoding: {
+        x: { field: 'request', type: 'quantitative', title: 'request' },
+        y: { field: 'share', type: 'quantitative', stack: 'normalize', title: 'share of requests', axis: { format: '%' } },
+        color: { field: 'exit', type: 'nominal', title: 'answered by' },
+        order: { field: 'exit', type: 'nominal' },
+      },
+    },
+  } as TopLevelSpec;
+}

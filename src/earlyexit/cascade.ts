@@ -1,0 +1,140 @@
+/**
+ * Exit thresholds and the choice of which caches to enable — pure functions over audit records
+ * (requests that ran the whole backbone, so every cache's prediction and the backbone's answer
+ * are known for them).
+ */
+
+export interface AuditView {
+  /** per cut point: the cache head's class probabilities (undefined when that head is untrained) */
+  probs: Array<Float32Array | undefined>;
+  /** the backbone's predicted class */
+  teacherTop: number;
+}
+
+export interface Cascade {
+  /** enabled cut points, ascending */
+  caches: number[];
+  /** exit when the head's max probability ≥ threshold (Infinity = never) */
+  thresholds: number[];
+}
+
+export interface CascadeCostModel {
+  /** cost of running the backbone from point `from` to point `to` (−1 = input, C = end) */
+  segment(from: number, to: number): number;
+  /** cost of pooling + the head at cut i */
+  head(i: number): number;
+  /** number of cut points C */
+  cuts: number;
+}
+
+export const NO_CACHE: Cascade = { caches: [], thresholds: [] };
+
+function top(p: Float32Array): { cls: number; conf: number } {
+  let cls = 0;
+  for (let i = 1; i < p.length; i++) if (p[i]! > p[cls]!) cls = i;
+  return { cls, conf: p[cls]! };
+}
+
+/**
+ * Lowest threshold for one cache such that the requests it would let exit agree with the backbone
+ * at rate ≥ target, judged conservatively: (disagreements + 1) / (exits + 2) ≤ 1 − target
+ * (Laplace's rule: with a 99.5 % target no cache exits before ~200 agreeing calibration requests).
+ */
+export function calibrateThreshold(pairs: Array<{ conf: number; agree: boolean }>, target: number): number {
+  const s = [...pairs].sort((a, b) => b.conf - a.conf);
+  let d = 0;
+  let best = Infinity;
+  for (let k = 0; k < s.length; k++) {
+    if (!s[k]!.agree) d++;
+    const groupEnd = k + 1 === s.length || s[k + 1]!.conf < s[k]!.conf;
+    if (groupEnd && (d + 1) / (k + 3) <= 1 - target) best = s[k]!.conf;
+  }
+  return best;
+}
+
+/** Thresholds for a cascade, each cache calibrated on the requests the earlier caches let through. */
+export function calibrateCascade(records: AuditView[], caches: number[], target: number): Cascade {
+  let reaching = records;
+  const thresholds: number[] = [];
+  for (const c of caches) {
+    const pairs = reaching.map((r) => {
+      const t = top(r.probs[c]!);
+      return { conf: t.conf, agree: t.cls === r.teacherTop };
+    });
+    const tau = calibrateThreshold(pairs, target);
+    thresholds.push(tau);
+    reaching = reaching.filter((_, i) => pairs[i]!.conf < tau);
+  }
+  return { caches, thresholds };
+}
+
+export interface CascadeEstimate {
+  /** mean cost per request under the cost model */
+  meanCost: number;
+  /** share of requests exiting at each enabled cache */
+  exitRates: number[];
+  /** agreement with the backbone */
+  agreement: number;
+}
+
+/** Replays records through a cascade: where each would exit, what it would cost, whether it agrees. */
+export function simulateCascade(records: AuditView[], cascade: Cascade, cost: CascadeCostModel): CascadeEstimate {
+  const exits = cascade.caches.map(() => 0);
+  let total = 0;
+  let agree = 0;
+  for (const r of records) {
+    let prev = -1;
+    let done = false;
+    for (const [j, c] of cascade.caches.entries()) {
+      total += cost.segment(prev, c) + cost.head(c);
+      prev = c;
+      const t = top(r.probs[c]!);
+      if (t.conf >= cascade.thresholds[j]!) {
+        exits[j]!++;
+        if (t.cls === r.teacherTop) agree++;
+        done = true;
+        break;
+      }
+    }
+    if (!done) {
+      total += cost.segment(prev, cost.cuts);
+      agree++;
+    }
+  }
+  const n = Math.max(1, records.length);
+  return { meanCost: total / n, exitRates: exits.map((e) => e / n), agreement: agree / n };
+}
+
+function* subsets(items: number[], maxSize: number, start = 0, acc: number[] = []): Generator<number[]> {
+  yield acc;
+  if (acc.length === maxSize) return;
+  for (let i = start; i < items.length; i++) yield* subsets(items, maxSize, i + 1, [...acc, items[i]!]);
+}
+
+export interface ChoiceOptions {
+  target: number;
+  maxActive: number;
+  /** memory budget for enabled heads, bytes */
+  budgetBytes: number;
+  headBytes(i: number): number;
+}
+
+/**
+ * Picks the set of caches (and their thresholds) with the lowest expected cost per request on the
+ * calibration records, among sets of at most `maxActive` trained caches within the memory budget.
+ * Benefit is measured, not assumed: a cache that saves less than it costs is left out.
+ */
+export function chooseCascade(records: AuditView[], trained: number[], cost: CascadeCostModel, o: ChoiceOptions): { cascade: Cascade; estimate: CascadeEstimate; considered: number } {
+  let best = { cascade: NO_CACHE, estimate: simulateCascade(records, NO_CACHE, cost) };
+  let considered = 0;
+  for (const set of subsets(trained, o.maxActive)) {
+    if (!set.length) continue;
+    if (set.reduce((b, i) => b + o.headBytes(i), 0) > o.budgetBytes) continue;
+    considered++;
+    const cascade = calibrateCascade(records, set, o.target);
+    if (cascade.thresholds.some((t) => t === Infinity)) continue; // a cache that never exits only costs
+    const estimate = simulateCascade(records, cascade, cost);
+    if (estimate.meanCost < best.estimate.meanCost - 1e-12) best = { cascade, estimate };
+  }
+  return { ...best, considered };
+}

@@ -1,0 +1,391 @@
+import type { Tensor } from 'onnxruntime-common';
+import { Rng } from '../util/random.js';
+import { median, quantile } from '../util/stats.js';
+import { chooseCascade, NO_CACHE, simulateCascade, type AuditView, type Cascade, type CascadeCostModel } from './cascade.js';
+import { argmax, CacheHead, softmaxInPlace } from './head.js';
+import { segmentCost, type SegmentCosts, type SegmentedModel } from './segments.js';
+
+export interface EngineOptions {
+  /** false: serve the unmodified backbone (the baseline) */
+  cache: boolean;
+  /** false: never audit, train or re-plan (a fixed cascade, e.g. the offline baseline) */
+  online: boolean;
+  /** required agreement of exits with the backbone's answer */
+  targetAgreement: number;
+  /** audit every request until this many calibration records exist */
+  minCalibration: number;
+  /** share of requests audited afterwards (they run the full backbone and feed training + calibration) */
+  auditRate: number;
+  /** share of audit records kept out of training, to calibrate thresholds on unseen data */
+  calibrationShare: number;
+  trainWindow: number;
+  calibrationWindow: number;
+  /** retrain the heads after this many new training records */
+  trainEvery: number;
+  epochs: number;
+  batchSize: number;
+  /** re-plan the enabled caches every this many requests */
+  manageEvery: number;
+  maxActive: number;
+  /** memory budget for enabled cache heads, bytes */
+  memoryBudgetBytes: number;
+  hidden: number;
+  /** what the manager minimises: measured latency or FLOPs */
+  objective: 'latency' | 'flops';
+  /** total-variation distance between recent answers' class mix and the calibration data's that counts as a shift */
+  shiftThreshold: number;
+  /** requests audited in full after a shift is detected */
+  shiftAuditRequests: number;
+  /** requests per entry of the exit-rate timeline */
+  timelineEvery: number;
+  seed: number;
+}
+
+export const DEFAULT_ENGINE: EngineOptions = {
+  cache: true,
+  online: true,
+  targetAgreement: 0.995,
+  minCalibration: 300,
+  auditRate: 0.05,
+  calibrationShare: 0.5,
+  trainWindow: 2000,
+  calibrationWindow: 1200,
+  trainEvery: 150,
+  epochs: 3,
+  batchSize: 64,
+  manageEvery: 250,
+  maxActive: 3,
+  memoryBudgetBytes: 512 * 1024,
+  hidden: 64,
+  objective: 'latency',
+  shiftThreshold: 0.25,
+  shiftAuditRequests: 300,
+  timelineEvery: 500,
+  seed: 1,
+};
+
+interface AuditRecord {
+  features: Float32Array[];
+  teacher: Float32Array;
+  teacherTop: number;
+  request: number;
+}
+
+export interface ClassifyResult {
+  label: number;
+  confidence: number;
+  /** index of the cut whose cache answered, or null when the backbone did */
+  exit: number | null;
+  exitTensor: string | null;
+  audited: boolean;
+  flops: number;
+  latencyMs: number;
+}
+
+export interface TimelineEntry {
+  fromRequest: number;
+  requests: number;
+  /** answered by the cache at each cut */
+  exits: number[];
+  backbone: number;
+  audited: number;
+}
+
+export interface MaintenanceReport {
+  trainedMs: number;
+  managedMs: number;
+  changed: boolean;
+}
+
+/**
+ * Online layer caching. Requests are answered by the first enabled cache whose confidence clears
+ * its threshold, otherwise by the backbone. A random share of requests is *audited*: it runs the
+ * whole backbone plus every cut's pooled features, and the backbone's own probabilities become the
+ * training target (self-distillation) and the calibration ground truth. Labels never enter here.
+ *
+ * `classify` is the request path; `maintain` (training, re-planning) runs between requests.
+ */
+export class CacheEngine {
+  readonly opts: EngineOptions;
+  readonly heads: CacheHead[];
+  private readonly rng: Rng;
+  private trainRecords: AuditRecord[] = [];
+  private calibRecords: AuditRecord[] = [];
+  private newTrain = 0;
+  private sinceManage = 0;
+  private shiftAuditLeft = 0;
+  private headMs: number[];
+  cascade: Cascade = NO_CACHE;
+  private readonly recentAnswers: number[] = [];
+
+  // statistics
+  requests = 0;
+  audited = 0;
+  flopsTotal = 0;
+  readonly exitsPerCut: number[];
+  backboneAnswers = 0;
+  private readonly latencies: number[] = [];
+  private auditAgree = 0;
+  private auditJudged = 0;
+  readonly timeline: TimelineEntry[] = [];
+  trainMsTotal = 0;
+  manageMsTotal = 0;
+  retrains = 0;
+  replans = 0;
+  shiftsDetected = 0;
+  readonly events: string[] = [];
+
+  constructor(readonly model: SegmentedModel, readonly costs: SegmentCosts, opts: Partial<EngineOptions> = {}) {
+    this.opts = { ...DEFAULT_ENGINE, ...opts };
+    this.rng = new Rng(this.opts.seed);
+    const classes = model.classes;
+    if (!classes) throw new Error('SegmentedModel.warm() must run before creating a CacheEngine');
+    this.heads = model.cuts.map((_, i) => new CacheHead(model.featureDims[i]!, classes, { hidden: this.opts.hidden, learningRate: 2e-3, seed: this.opts.seed * 101 + i }));
+    this.headMs = model.cuts.map(() => 0);
+    this.exitsPerCut = model.cuts.map(() => 0);
+  }
+
+  private teacherProbs(out: Float32Array): Float32Array {
+    const p = Float32Array.from(out);
+    return this.model.analysis.outputIsProbability ? p : softmaxInPlace(p);
+  }
+
+  private shouldAudit(): boolean {
+    if (!this.opts.online) return false;
+    if (this.shiftAuditLeft > 0) {
+      this.shiftAuditLeft--;
+      return true;
+    }
+    if (this.calibRecords.length < this.opts.minCalibration) return true;
+    return this.rng.next() < this.opts.auditRate;
+  }
+
+  async classify(x: Float32Array): Promise<ClassifyResult> {
+    const t0 = process.hrtime.bigint();
+    const m = this.model;
+    let r: Omit<ClassifyResult, 'latencyMs'>;
+    if (!this.opts.cache) {
+      const p = this.teacherProbs(await m.runFull(x));
+      const label = argmax(p);
+      r = { label, confidence: p[label]!, exit: null, exitTensor: null, audited: false, flops: m.analysis.totalFlops };
+    } else if (this.shouldAudit()) {
+      r = await this.auditRequest(x);
+    } else {
+      r = await this.cascadeRequest(m.inputTensor(x));
+    }
+    const latencyMs = Number(process.hrtime.bigint() - t0) / 1e6;
+    this.record(r, latencyMs);
+    return { ...r, latencyMs };
+  }
+
+  private async auditRequest(x: Float32Array): Promise<Omit<ClassifyResult, 'latencyMs'>> {
+    const m = this.model;
+    const { output, features } = await m.runAudit(x);
+    const teacher = this.teacherProbs(output);
+    const teacherTop = argmax(teacher);
+    const rec: AuditRecord = { features, teacher, teacherTop, request: this.requests };
+    if (this.rng.next() < this.opts.calibrationShare) this.calibRecords.push(rec);
+    else {
+      this.trainRecords.push(rec);
+      this.newTrain++;
+    }
+    // an unbiased estimate of the live cascade's agreement: what it would have answered here
+    if (this.cascade.caches.length) {
+      const est = simulateCascade([this.view(rec)], this.cascade, this.flopsCostModel());
+      this.auditJudged++;
+      this.auditAgree += est.agreement;
+    }
+    const flops = m.analysis.totalFlops + m.cuts.reduce((a, _, i) => a + m.poolFlops(i), 0);
+    return { label: teacherTop, confidence: teacher[teacherTop]!, exit: null, exitTensor: null, audited: true, flops };
+  }
+
+  private async cascadeRequest(input: Tensor): Promise<Omit<ClassifyResult, 'latencyMs'>> {
+    const m = this.model;
+    let prev = -1;
+    let flops = 0;
+    let cur = input;
+    for (const [j, c] of this.cascade.caches.entries()) {
+      const seg = await m.runSegment(prev, c, cur);
+      flops += m.flopsBetween(prev, c) + m.poolFlops(c) + this.heads[c]!.flops;
+      const p = this.heads[c]!.predict(seg.features!);
+      const label = argmax(p);
+      if (p[label]! >= this.cascade.thresholds[j]!) {
+        return { label, confidence: p[label]!, exit: c, exitTensor: m.cuts[c]!.tensor, audited: false, flops };
+      }
+      prev = c;
+      cur = seg.next;
+    }
+    const last = await m.runSegment(prev, m.cuts.length, cur);
+    flops += m.flopsBetween(prev, m.cuts.length);
+    const p = this.teacherProbs(last.output!);
+    const label = argmax(p);
+    return { label, confidence: p[label]!, exit: null, exitTensor: null, audited: false, flops };
+  }
+
+  private record(r: Omit<ClassifyResult, 'latencyMs'>, latencyMs: number): void {
+    const bucket = Math.floor(this.requests / this.opts.timelineEvery);
+    let e = this.timeline[bucket];
+    if (!e) e = this.timeline[bucket] = { fromRequest: bucket * this.opts.timelineEvery, requests: 0, exits: this.model.cuts.map(() => 0), backbone: 0, audited: 0 };
+    e.requests++;
+    this.requests++;
+    this.sinceManage++;
+    this.flopsTotal += r.flops;
+    this.latencies.push(latencyMs);
+    if (this.latencies.length > 20000) this.latencies.splice(0, 10000);
+    if (r.audited) {
+      this.audited++;
+      e.audited++;
+    }
+    if (r.exit !== null) {
+      this.exitsPerCut[r.exit]!++;
+      e.exits[r.exit]!++;
+    } else {
+      this.backboneAnswers++;
+      if (!r.audited) e.backbone++;
+    }
+    this.recentAnswers.push(r.label);
+    if (this.recentAnswers.length > 500) this.recentAnswers.shift();
+  }
+
+  private view(r: AuditRecord): AuditView {
+    return { probs: this.heads.map((h, i) => (h.trained ? h.predict(r.features[i]!) : undefined)), teacherTop: r.teacherTop };
+  }
+
+  private flopsCostModel(): CascadeCostModel {
+    const m = this.model;
+    return { cuts: m.cuts.length, segment: (a, b) => m.flopsBetween(a, b), head: (i) => m.poolFlops(i) + this.heads[i]!.flops };
+  }
+
+  private latencyCostModel(): CascadeCostModel {
+    return { cuts: this.model.cuts.length, segment: (a, b) => segmentCost(this.costs, a, b), head: (i) => this.headMs[i]! };
+  }
+
+  /** Training and re-planning, off the request path. Cheap when nothing is due. */
+  async maintain(): Promise<MaintenanceReport> {
+    const rep: MaintenanceReport = { trainedMs: 0, managedMs: 0, changed: false };
+    if (!this.opts.online || !this.opts.cache) return rep;
+    const o = this.opts;
+    this.trainRecords = this.trainRecords.slice(-o.trainWindow);
+    this.calibRecords = this.calibRecords.slice(-o.calibrationWindow);
+    const firstRound = !this.heads.some((h) => h.trained);
+    if ((firstRound && this.trainRecords.length >= 2 * o.batchSize) || this.newTrain >= o.trainEvery) {
+      const t = process.hrtime.bigint();
+      await this.trainHeads();
+      rep.trainedMs = Number(process.hrtime.bigint() - t) / 1e6;
+      this.trainMsTotal += rep.trainedMs;
+    }
+    if (this.sinceManage >= o.manageEvery && this.heads.some((h) => h.trained)) {
+      const t = process.hrtime.bigint();
+      rep.changed = this.replan();
+      this.detectShift();
+      rep.managedMs = Number(process.hrtime.bigint() - t) / 1e6;
+      this.manageMsTotal += rep.managedMs;
+    }
+    return rep;
+  }
+
+  private async trainHeads(): Promise<void> {
+    const recs = this.trainRecords;
+    const targets = recs.map((r) => r.teacher);
+    for (const [i, h] of this.heads.entries()) {
+      await h.fit(recs.map((r) => r.features[i]!), targets, { epochs: this.opts.epochs, batchSize: this.opts.batchSize });
+      // head cost = measured JS prediction time (median of 200 calls on a real feature vector)
+      const x = recs[0]!.features[i]!;
+      const ts: number[] = [];
+      for (let k = 0; k < 200; k++) {
+        const t = process.hrtime.bigint();
+        h.predict(x);
+        ts.push(Number(process.hrtime.bigint() - t) / 1e6);
+      }
+      this.headMs[i] = median(ts);
+    }
+    this.newTrain = 0;
+    this.retrains++;
+  }
+
+  private replan(): boolean {
+    this.sinceManage = 0;
+    const views = this.calibRecords.map((r) => this.view(r));
+    const trained = this.heads.map((h, i) => (h.trained ? i : -1)).filter((i) => i >= 0);
+    const cost = this.opts.objective === 'latency' ? this.latencyCostModel() : this.flopsCostModel();
+    const { cascade } = chooseCascade(views, trained, cost, {
+      target: this.opts.targetAgreement,
+      maxActive: this.opts.maxActive,
+      budgetBytes: this.opts.memoryBudgetBytes,
+      headBytes: (i) => this.heads[i]!.bytes,
+    });
+    this.replans++;
+    const before = JSON.stringify(this.cascade.caches);
+    this.cascade = cascade;
+    const changed = before !== JSON.stringify(cascade.caches);
+    if (changed) this.events.push(`request ${this.requests}: caches ${before} → ${JSON.stringify(cascade.caches)}`);
+    return changed;
+  }
+
+  /** Class mix of recent answers vs the calibration records; a large change triggers a burst of audits. */
+  private detectShift(): void {
+    if (this.recentAnswers.length < 200 || this.calibRecords.length < this.opts.minCalibration || this.shiftAuditLeft > 0) return;
+    const C = this.model.classes;
+    const hist = (xs: number[]) => {
+      const h = new Float64Array(C);
+      for (const x of xs) h[x]! += 1 / xs.length;
+      return h;
+    };
+    const a = hist(this.recentAnswers);
+    const b = hist(this.calibRecords.map((r) => r.teacherTop));
+    let tv = 0;
+    for (let i = 0; i < C; i++) tv += Math.abs(a[i]! - b[i]!) / 2;
+    if (tv > this.opts.shiftThreshold) {
+      this.shiftsDetected++;
+      this.shiftAuditLeft = this.opts.shiftAuditRequests;
+      this.events.push(`request ${this.requests}: class-mix shift detected (TV distance ${tv.toFixed(2)}), auditing the next ${this.opts.shiftAuditRequests} requests`);
+    }
+  }
+
+  /** Installs pre-trained heads and a fixed cascade (the offline baseline; use with online: false). */
+  install(heads: CacheHead[], cascade: Cascade): void {
+    if (heads.length !== this.heads.length) throw new Error(`expected ${this.heads.length} heads, got ${heads.length}`);
+    heads.forEach((h, i) => {
+      this.heads[i]!.dispose();
+      this.heads[i] = h;
+    });
+    this.cascade = cascade;
+  }
+
+  stats() {
+    const lat = this.latencies;
+    const m = this.model;
+    return {
+      requests: this.requests,
+      audited: this.audited,
+      backboneAnswers: this.backboneAnswers,
+      caches: m.cuts.map((c, i) => ({
+        index: i,
+        tensor: c.tensor,
+        shape: c.shape,
+        flopsFraction: c.flopsBefore / m.analysis.totalFlops,
+        enabled: this.cascade.caches.includes(i),
+        threshold: this.cascade.thresholds[this.cascade.caches.indexOf(i)] ?? null,
+        trained: this.heads[i]!.trained,
+        headBytes: this.heads[i]!.bytes,
+        exits: this.exitsPerCut[i]!,
+        hitRate: this.requests ? this.exitsPerCut[i]! / this.requests : 0,
+      })),
+      flopsPerRequest: this.requests ? this.flopsTotal / this.requests : 0,
+      backboneFlops: m.analysis.totalFlops,
+      flopsSaved: this.requests ? 1 - this.flopsTotal / this.requests / m.analysis.totalFlops : 0,
+      latencyMs: lat.length ? { p50: quantile(lat, 0.5), p95: quantile(lat, 0.95), p99: quantile(lat, 0.99), n: lat.length } : null,
+      agreementEstimate: this.auditJudged ? { value: this.auditAgree / this.auditJudged, auditedRequests: this.auditJudged } : null,
+      targetAgreement: this.opts.targetAgreement,
+      retrains: this.retrains,
+      replans: this.replans,
+      shiftsDetected: this.shiftsDetected,
+      trainMsTotal: this.trainMsTotal,
+      events: this.events.slice(-20),
+    };
+  }
+
+  dispose(): void {
+    for (const h of this.heads) h.dispose();
+  }
+}

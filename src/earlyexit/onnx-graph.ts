@@ -1,0 +1,338 @@
+import { readFileSync } from 'node:fs';
+import onnxProto from 'onnx-proto';
+import { UserError } from '../util/errors.js';
+
+const { onnx } = onnxProto;
+type ModelProto = onnxProto.onnx.ModelProto;
+type NodeProto = onnxProto.onnx.INodeProto;
+type GraphProto = onnxProto.onnx.GraphProto;
+
+/** the graph of a decoded model (decodeOnnxModel has checked that it exists) */
+const graphOf = (model: ModelProto): GraphProto => model.graph as GraphProto;
+
+/**
+ * Reading, analysing and cutting an existing (third-party) ONNX classifier.
+ *
+ * Intermediate tensors are exposed by editing the graph: a *cut point* is a tensor through which
+ * every path from the input to the output passes (the only activation alive at that point of the
+ * topological order), so the model splits there into two segments that run one after the other.
+ * Each segment is a new ModelProto holding the nodes it needs; a segment that ends at a cut point
+ * also outputs the pooled features a cache head reads: average pooling over a grid×grid layout of
+ * the map (grid 1 = global average) ⊕ global max pooling.
+ */
+
+export interface CutPoint {
+  /** tensor name in the original graph */
+  tensor: string;
+  /** shape at batch 1, e.g. [1, 64, 14, 14] */
+  shape: number[];
+  /** FLOPs of the original graph up to and including this tensor (batch 1) */
+  flopsBefore: number;
+  /** channels of the tensor; the pooled feature vector has (grid² + 1) × channels values */
+  channels: number;
+}
+
+export interface GraphAnalysis {
+  inputName: string;
+  /** batch-1 input shape used for the analysis */
+  inputShape: number[];
+  outputName: string;
+  /** FLOPs of the whole graph (batch 1); a MAC counts as 2 FLOPs */
+  totalFlops: number;
+  /** every articulation tensor that feeds a convolution or pooling, in graph order */
+  allCuts: CutPoint[];
+  /** true when the graph already ends in a Softmax (outputs are probabilities, not logits) */
+  outputIsProbability: boolean;
+}
+
+export function loadOnnxModel(path: string): ModelProto {
+  let bytes: Buffer;
+  try {
+    bytes = readFileSync(path);
+  } catch (e) {
+    throw new UserError(`cannot read model file (${(e as NodeJS.ErrnoException).code ?? String(e)})`, path);
+  }
+  return decodeOnnxModel(bytes, path);
+}
+
+/** Decodes and checks the parts of a ModelProto that the cache engine relies on. */
+export function decodeOnnxModel(bytes: Uint8Array, where: string): ModelProto {
+  let model: ModelProto;
+  try {
+    model = onnx.ModelProto.decode(bytes);
+  } catch (e) {
+    throw new UserError(`not an ONNX model (protobuf decoding failed: ${(e as Error).message})`, where);
+  }
+  const g = model.graph as GraphProto | null;
+  if (!g || !g.node?.length) throw new UserError('ONNX model has no graph nodes', where);
+  if (!model.opsetImport.length) throw new UserError('ONNX model declares no opset (opset_import is empty)', where);
+  const inits = new Set(g.initializer.map((t) => t.name ?? ""));
+  const inputs = g.input.filter((i) => !inits.has(i.name ?? ""));
+  if (inputs.length !== 1) throw new UserError(`expected a classifier with exactly one input tensor, found ${inputs.length} (${inputs.map((i) => i.name).join(', ')})`, `${where}: graph.input`);
+  if (g.output.length !== 1) throw new UserError(`expected a classifier with exactly one output tensor, found ${g.output.length}`, `${where}: graph.output`);
+  const produced = new Set<string>([inputs[0]!.name!, ...inits]);
+  for (const [i, n] of g.node.entries()) {
+    for (const t of n.input ?? []) {
+      if (t !== '' && !produced.has(t)) throw new UserError(`node ${i} (${n.opType}) reads tensor "${t}" that no earlier node produces (graph is not topologically sorted or is truncated)`, `${where}: graph.node`);
+    }
+    for (const t of n.output ?? []) produced.add(t);
+  }
+  if (!produced.has(g.output[0]!.name!)) throw new UserError(`graph output "${g.output[0]!.name}" is never produced`, `${where}: graph.output`);
+  return model;
+}
+
+/** Input name and its declared dims (numbers, or null where the dim is symbolic/dynamic). */
+export function declaredInput(model: ModelProto): { name: string; dims: Array<number | null> } {
+  const g = graphOf(model);
+  const inits = new Set(g.initializer.map((t) => t.name ?? ""));
+  const input = g.input.find((i) => !inits.has(i.name ?? ""))!;
+  const dims = (input.type?.tensorType?.shape?.dim ?? []).map((d) => (d.dimValue != null && Number(d.dimValue) > 0 ? Number(d.dimValue) : null));
+  return { name: input.name!, dims };
+}
+
+/** Batch-1 input shape: declared dims, with `override` for dynamic ones (batch defaults to 1). */
+export function resolveInputShape(model: ModelProto, override: number[] | undefined, where: string): number[] {
+  const { name, dims } = declaredInput(model);
+  const check = (shape: number[]) => {
+    if (shape.some((d) => !Number.isInteger(d) || d < 1 || d > 65536) || shape.reduce((a, b) => a * b, 1) > 2 ** 26) {
+      throw new UserError(`input "${name}" shape [${shape.join(',')}] is not a usable image shape (each dim 1..65536, at most 64 M values)`, where);
+    }
+    return shape;
+  };
+  if (override) {
+    if (override.length !== dims.length) throw new UserError(`input "${name}" has rank ${dims.length}, --input-shape gives ${override.length} dims`, where);
+    override.forEach((d, i) => {
+      const decl = dims[i];
+      if (decl != null && decl !== d && i > 0) throw new UserError(`input "${name}" dim ${i} is fixed at ${decl}, --input-shape gives ${d}`, where);
+    });
+    return check([1, ...override.slice(1)]);
+  }
+  const missing = dims.map((d, i) => (d == null && i > 0 ? i : -1)).filter((i) => i >= 0);
+  if (missing.length) throw new UserError(`input "${name}" has dynamic dims ${missing.join(', ')}: give --input-shape (e.g. 1,3,48,192)`, where);
+  return check([1, ...dims.slice(1).map((d) => d!)]);
+}
+
+/** Names of tensors that are constant (initializers, Constant nodes, and anything computed only from them). */
+function staticTensors(model: ModelProto): Set<string> {
+  const g = graphOf(model);
+  const s = new Set<string>(g.initializer.map((t) => t.name!));
+  for (const n of g.node) {
+    const ins = (n.input ?? []).filter((t) => t !== '');
+    if (ins.every((t) => s.has(t))) for (const o of n.output ?? []) s.add(o);
+  }
+  return s;
+}
+
+function staticDims(model: ModelProto, name: string): number[] | undefined {
+  const g = graphOf(model);
+  const init = g.initializer.find((t) => t.name === name);
+  if (init) return (init.dims ?? []).map(Number);
+  const c = g.node.find((n) => n.opType === 'Constant' && n.output?.[0] === name);
+  const v = c?.attribute?.find((a) => a.name === 'value')?.t;
+  return v ? v.dims!.map(Number) : undefined;
+}
+
+const prod = (xs: readonly number[]) => xs.reduce((a, b) => a * b, 1);
+
+/** FLOPs of one node from the probed shapes (2 per MAC for Conv/Gemm/MatMul, 1 per output element otherwise). */
+function nodeFlops(model: ModelProto, n: NodeProto, shapes: Map<string, number[]>): number {
+  const out = shapes.get(n.output?.[0] ?? '');
+  if (!out) return 0;
+  const outElems = prod(out);
+  if (n.opType === 'Conv') {
+    const w = staticDims(model, n.input![1]!) ?? shapes.get(n.input![1]!);
+    if (!w) return outElems;
+    return 2 * outElems * prod(w.slice(1)); // w = [Cout, Cin/group, kh, kw]
+  }
+  if (n.opType === 'Gemm' || n.opType === 'MatMul') {
+    const a = shapes.get(n.input![0]!) ?? staticDims(model, n.input![0]!);
+    const transA = n.attribute?.find((x) => x.name === 'transA')?.i;
+    const k = a ? (n.opType === 'Gemm' && Number(transA ?? 0) === 1 ? a[0]! : a[a.length - 1]!) : 1;
+    return 2 * outElems * k;
+  }
+  if (n.opType === 'Constant' || n.opType === 'Shape' || n.opType === 'Reshape' || n.opType === 'Flatten') return 0;
+  return outElems;
+}
+
+type Ort = typeof import('onnxruntime-node');
+
+/**
+ * Runs the model once with every activation tensor exposed as an output, to learn the shapes
+ * (works for models whose value_info is incomplete, as exported models often are).
+ */
+async function probeShapes(ort: Ort, model: ModelProto, inputShape: number[]): Promise<Map<string, number[]>> {
+  const g = graphOf(model);
+  const stat = staticTensors(model);
+  const names = [...new Set(g.node.flatMap((n) => n.output ?? []).filter((t) => !stat.has(t)))];
+  const probe = onnx.ModelProto.create({ ...model, graph: onnx.GraphProto.create({ ...g, output: names.map((name) => onnx.ValueInfoProto.create({ name })) }) });
+  let session: Awaited<ReturnType<Ort['InferenceSession']['create']>>;
+  try {
+    session = await ort.InferenceSession.create(onnx.ModelProto.encode(probe).finish(), { intraOpNumThreads: 1, graphOptimizationLevel: 'disabled' });
+  } catch (e) {
+    throw new UserError(`onnxruntime cannot load this model: ${(e as Error).message.split('\n')[0]}`);
+  }
+  try {
+    const { name } = declaredInput(model);
+    const r = await session.run({ [name]: new ort.Tensor('float32', new Float32Array(prod(inputShape)), inputShape) });
+    const shapes = new Map<string, number[]>([[name, inputShape]]);
+    for (const [k, v] of Object.entries(r)) shapes.set(k, [...v.dims]);
+    return shapes;
+  } catch (e) {
+    throw new UserError(`model does not run on input shape [${inputShape.join(',')}]: ${(e as Error).message.split('\n')[0]}`);
+  } finally {
+    await session.release();
+  }
+}
+
+const CUT_CONSUMERS = new Set(['Conv', 'MaxPool', 'AveragePool']);
+
+/** Finds the cut points of a single-input classifier and the FLOPs before each. */
+export async function analyseGraph(ort: Ort, model: ModelProto, inputShape: number[]): Promise<GraphAnalysis> {
+  const g = graphOf(model);
+  const shapes = await probeShapes(ort, model, inputShape);
+  const stat = staticTensors(model);
+  const inputName = declaredInput(model).name;
+  const outputName = g.output[0]!.name!;
+  const lastUse = new Map<string, number>();
+  const consumers = new Map<string, string[]>();
+  g.node.forEach((n, i) => {
+    for (const t of n.input ?? []) {
+      if (t === '' || stat.has(t)) continue;
+      lastUse.set(t, i);
+      consumers.set(t, [...(consumers.get(t) ?? []), n.opType!]);
+    }
+  });
+  lastUse.set(outputName, Infinity);
+  const live = new Set<string>([inputName]);
+  let flops = 0;
+  const allCuts: CutPoint[] = [];
+  g.node.forEach((n, i) => {
+    flops += nodeFlops(model, n, shapes);
+    for (const o of n.output ?? []) if (!stat.has(o)) live.add(o);
+    for (const t of [...live]) if ((lastUse.get(t) ?? -1) <= i) live.delete(t);
+    if (live.size !== 1) return;
+    const [t] = [...live] as [string];
+    const shape = shapes.get(t);
+    const uses = consumers.get(t) ?? [];
+    if (!shape || shape.length !== 4 || t === inputName || !uses.length || !uses.every((u) => CUT_CONSUMERS.has(u))) return;
+    if (allCuts.some((c) => c.tensor === t)) return;
+    // a pooling right after an activation adds (almost) no compute: keep the later, smaller tensor
+    const prev = allCuts[allCuts.length - 1];
+    if (prev && flops - prev.flopsBefore < 0.01 * flops) allCuts.pop();
+    allCuts.push({ tensor: t, shape, flopsBefore: flops, channels: shape[1]! });
+  });
+  const lastOp = g.node.find((n) => n.output?.includes(outputName))?.opType;
+  return { inputName, inputShape, outputName, totalFlops: flops, allCuts, outputIsProbability: lastOp === 'Softmax' };
+}
+
+/**
+ * Chooses up to `max` cut points spread evenly over the FLOPs (candidates for caches), skipping
+ * those in the first/last 5 % of the compute where a cache cannot pay off.
+ */
+export function spreadCuts(a: GraphAnalysis, max: number): CutPoint[] {
+  const usable = a.allCuts.filter((c) => c.flopsBefore > 0.05 * a.totalFlops && c.flopsBefore < 0.95 * a.totalFlops);
+  if (usable.length <= max) return usable;
+  const chosen = new Set<CutPoint>();
+  for (let k = 1; k <= max; k++) {
+    const target = (k / (max + 1)) * a.totalFlops;
+    const free = usable.filter((c) => !chosen.has(c));
+    chosen.add(free.reduce((best, c) => (Math.abs(c.flopsBefore - target) < Math.abs(best.flopsBefore - target) ? c : best)));
+  }
+  return usable.filter((c) => chosen.has(c));
+}
+
+/** Picks named cut tensors, with an error naming valid choices for any that cannot be a cut. */
+export function namedCuts(a: GraphAnalysis, names: string[], where: string): CutPoint[] {
+  const cuts = names.map((name) => {
+    const c = a.allCuts.find((x) => x.tensor === name);
+    if (!c) throw new UserError(`"${name}" is not a cut point of this graph (every path from input to output must pass through it); valid: ${a.allCuts.map((x) => x.tensor).join(', ')}`, where);
+    return c;
+  });
+  return cuts.sort((x, y) => x.flopsBefore - y.flopsBefore);
+}
+
+export const pooledName = (tensor: string) => `${tensor}::pooled`;
+
+/** Average-pool kernel and stride giving a grid×grid output on an N×C×H×W map (windows may overlap). */
+export function gridPooling(shape: number[], grid: number): { kernel: number[]; stride: number[]; cells: number } {
+  const axis = (n: number) => {
+    const g = Math.min(grid, n);
+    const k = Math.ceil(n / g);
+    const s = g > 1 ? Math.floor((n - k) / (g - 1)) : 1;
+    return { k, s: Math.max(1, s), out: g > 1 ? Math.floor((n - k) / Math.max(1, s)) + 1 : 1 };
+  };
+  const h = axis(shape[2]!);
+  const w = axis(shape[3]!);
+  return { kernel: [h.k, w.k], stride: [h.s, w.s], cells: h.out * w.out };
+}
+
+/** length of the pooled feature vector at a cut for a given grid */
+export const featureDim = (c: CutPoint, grid: number) => (gridPooling(c.shape, grid).cells + 1) * c.channels;
+
+/**
+ * A ModelProto computing `to` (a cut tensor, or the graph output when null) from `from` (a cut
+ * tensor, or the graph input when null), plus the pooled features of every tensor in `pooled`.
+ */
+export function extractSegment(model: ModelProto, a: GraphAnalysis, from: CutPoint | null, to: CutPoint | null, pooled: CutPoint[], grid = 1): Uint8Array {
+  const g = graphOf(model);
+  const source = from?.tensor ?? a.inputName;
+  const target = to?.tensor ?? a.outputName;
+  const producer = new Map<string, number>();
+  g.node.forEach((n, i) => (n.output ?? []).forEach((o) => producer.set(o, i)));
+  const inits = new Map(g.initializer.map((t) => [t.name!, t]));
+  const keep = new Set<number>();
+  const usedInits = new Set<string>();
+  const stack = [target, ...pooled.map((p) => p.tensor)];
+  const seen = new Set<string>();
+  while (stack.length) {
+    const t = stack.pop()!;
+    if (t === '' || t === source || seen.has(t)) continue;
+    seen.add(t);
+    if (inits.has(t)) {
+      usedInits.add(t);
+      continue;
+    }
+    const p = producer.get(t);
+    if (p === undefined) throw new UserError(`cannot cut the graph between "${source}" and "${target}": tensor "${t}" is needed but comes from before the cut`);
+    keep.add(p);
+    stack.push(...(g.node[p]!.input ?? []));
+  }
+  const nodes = g.node.filter((_, i) => keep.has(i));
+  const extra: NodeProto[] = [];
+  const int = (name: string, i: number) => ({ name, type: onnx.AttributeProto.AttributeType.INT, i });
+  const ints = (name: string, v: number[]) => ({ name, type: onnx.AttributeProto.AttributeType.INTS, ints: v });
+  for (const p of pooled) {
+    const t = p.tensor;
+    const { kernel, stride } = gridPooling(p.shape, grid);
+    const parts = [`${t}::gmp`];
+    extra.push(onnx.NodeProto.create({ name: `${t}::gmp`, opType: 'GlobalMaxPool', input: [t], output: [`${t}::gmp`] }));
+    if (grid > 1) {
+      extra.push(
+        onnx.NodeProto.create({ name: `${t}::grid`, opType: 'AveragePool', input: [t], output: [`${t}::grid`], attribute: [ints('kernel_shape', kernel), ints('strides', stride)] }),
+        onnx.NodeProto.create({ name: `${t}::gridflat`, opType: 'Flatten', input: [`${t}::grid`], output: [`${t}::gridflat`], attribute: [int('axis', 1)] }),
+      );
+    } else {
+      extra.push(onnx.NodeProto.create({ name: `${t}::grid`, opType: 'GlobalAveragePool', input: [t], output: [`${t}::grid`] }));
+      extra.push(onnx.NodeProto.create({ name: `${t}::gridflat`, opType: 'Flatten', input: [`${t}::grid`], output: [`${t}::gridflat`], attribute: [int('axis', 1)] }));
+    }
+    extra.push(
+      onnx.NodeProto.create({ name: `${t}::gmpflat`, opType: 'Flatten', input: parts, output: [`${t}::gmpflat`], attribute: [int('axis', 1)] }),
+      onnx.NodeProto.create({ name: `${t}::cat`, opType: 'Concat', input: [`${t}::gridflat`, `${t}::gmpflat`], output: [pooledName(t)], attribute: [int('axis', 1)] }),
+    );
+  }
+  const floatInfo = (name: string, dims: Array<number | string>) =>
+    onnx.ValueInfoProto.create({
+      name,
+      type: { tensorType: { elemType: onnx.TensorProto.DataType.FLOAT, shape: { dim: dims.map((d) => (typeof d === 'number' ? { dimValue: d } : { dimParam: d })) } } },
+    });
+  const input = from ? floatInfo(source, ['N', ...from.shape.slice(1)]) : g.input.find((i) => i.name === a.inputName)!;
+  const outputs = [to ? floatInfo(target, ['N', ...to.shape.slice(1)]) : g.output[0]!, ...pooled.map((p) => floatInfo(pooledName(p.tensor), ['N', featureDim(p, grid)]))];
+  const graph = onnx.GraphProto.create({
+    name: `${g.name ?? 'graph'}[${source}→${target}]`,
+    node: [...nodes, ...extra],
+    input: [input],
+    output: outputs,
+    initializer: g.initializer.filter((t) => usedInits.has(t.name!)),
+  });
+  return onnx.ModelProto.encode(onnx.ModelProto.create({ irVersion: model.irVersion, opsetImport: model.opsetImport, producerName: 'latencylab-earlyexit', graph })).finish();
+}

@@ -1,0 +1,209 @@
+import { readFileSync } from 'node:fs';
+import ort from 'onnxruntime-node';
+import type { InferenceSession, Tensor } from 'onnxruntime-common';
+import { median } from '../util/stats.js';
+import {
+  analyseGraph,
+  extractSegment,
+  featureDim,
+  loadOnnxModel,
+  namedCuts,
+  pooledName,
+  resolveInputShape,
+  spreadCuts,
+  type CutPoint,
+  type GraphAnalysis,
+} from './onnx-graph.js';
+
+export interface SegmentedModelOptions {
+  /** batch-1 input shape for models with dynamic dims, e.g. [1, 3, 48, 192] */
+  inputShape?: number[];
+  /** explicit cut tensors; default: up to `maxCuts` spread over the FLOPs */
+  cuts?: string[];
+  maxCuts?: number;
+  /** onnxruntime intra-op threads (1 = the issue's measurement setting) */
+  threads?: number;
+  /** cache features: average pooling on a grid×grid layout (1 = global) ⊕ global max; default 2 */
+  grid?: number;
+}
+
+/** Measured per-request costs in ms (medians), used by the cache manager to price a cascade. */
+export interface SegmentCosts {
+  full: number;
+  audit: number;
+  /** fine[i]: the block from cut i−1 (or the input) to cut i (or the end, i = cuts.length) */
+  fine: number[];
+  /** the fixed cost of one extra session run, estimated as (Σ fine − full) / #cuts */
+  splitOverhead: number;
+}
+
+/**
+ * A classifier split at its cut points into onnxruntime-node sessions, created on demand.
+ * Points are numbered: −1 = the input, 0..C−1 = the cuts, C = the end (the model's output).
+ */
+export class SegmentedModel {
+  private readonly sessions = new Map<string, Promise<InferenceSession>>();
+  readonly inputSize: number;
+
+  private constructor(
+    readonly path: string,
+    private readonly model: ReturnType<typeof loadOnnxModel>,
+    readonly analysis: GraphAnalysis,
+    readonly cuts: CutPoint[],
+    readonly threads: number,
+    readonly grid: number,
+  ) {
+    this.inputSize = analysis.inputShape.reduce((a, b) => a * b, 1);
+    this.featureDims = cuts.map((c) => featureDim(c, grid));
+  }
+
+  /** length of the pooled feature vector at each cut */
+  readonly featureDims: number[];
+
+  static async open(path: string, o: SegmentedModelOptions = {}): Promise<SegmentedModel> {
+    const model = loadOnnxModel(path);
+    const shape = resolveInputShape(model, o.inputShape, path);
+    const analysis = await analyseGraph(ort, model, shape);
+    const cuts = o.cuts?.length ? namedCuts(analysis, o.cuts, `${path}: --cuts`) : spreadCuts(analysis, o.maxCuts ?? 6);
+    return new SegmentedModel(path, model, analysis, cuts, o.threads ?? 1, o.grid ?? 2);
+  }
+
+  get classes(): number {
+    return this.outputSize;
+  }
+  outputSize = 0;
+
+  private options(): InferenceSession.SessionOptions {
+    return { executionProviders: ['cpu'], intraOpNumThreads: this.threads, interOpNumThreads: 1, executionMode: 'sequential', graphOptimizationLevel: 'all' };
+  }
+
+  private session(key: string, bytes: () => Uint8Array): Promise<InferenceSession> {
+    let s = this.sessions.get(key);
+    if (!s) {
+      s = ort.InferenceSession.create(bytes(), this.options());
+      this.sessions.set(key, s);
+    }
+    return s;
+  }
+
+  /** the unmodified model */
+  fullSession(): Promise<InferenceSession> {
+    return this.session('full', () => readFileSync(this.path));
+  }
+
+  /** the whole model plus the pooled features of every cut (what an audited request runs) */
+  auditSession(): Promise<InferenceSession> {
+    return this.session('audit', () => extractSegment(this.model, this.analysis, null, null, this.cuts, this.grid));
+  }
+
+  /** segment from point `from` to point `to`, with pooled features when `to` is a cut */
+  segmentSession(from: number, to: number): Promise<InferenceSession> {
+    const C = this.cuts.length;
+    return this.session(`${from}->${to}`, () =>
+      extractSegment(this.model, this.analysis, from < 0 ? null : this.cuts[from]!, to >= C ? null : this.cuts[to]!, to >= C ? [] : [this.cuts[to]!], this.grid),
+    );
+  }
+
+  inputTensor(x: Float32Array): Tensor {
+    if (x.length !== this.inputSize) throw new Error(`input has ${x.length} values, expected ${this.inputSize}`);
+    return new ort.Tensor('float32', x, this.analysis.inputShape);
+  }
+
+  async runFull(x: Float32Array): Promise<Float32Array> {
+    const s = await this.fullSession();
+    const r = await s.run({ [this.analysis.inputName]: this.inputTensor(x) });
+    return r[this.analysis.outputName]!.data as Float32Array;
+  }
+
+  async runAudit(x: Float32Array): Promise<{ output: Float32Array; features: Float32Array[] }> {
+    const s = await this.auditSession();
+    const r = await s.run({ [this.analysis.inputName]: this.inputTensor(x) });
+    return { output: r[this.analysis.outputName]!.data as Float32Array, features: this.cuts.map((c) => r[pooledName(c.tensor)]!.data as Float32Array) };
+  }
+
+  /** runs one segment; `next` feeds the following segment, `features` the cache head at `to` */
+  async runSegment(from: number, to: number, input: Tensor): Promise<{ next: Tensor; features?: Float32Array; output?: Float32Array }> {
+    const s = await this.segmentSession(from, to);
+    const inName = from < 0 ? this.analysis.inputName : this.cuts[from]!.tensor;
+    const r = await s.run({ [inName]: input });
+    if (to >= this.cuts.length) {
+      const out = r[this.analysis.outputName]!;
+      return { next: out, output: out.data as Float32Array };
+    }
+    const c = this.cuts[to]!;
+    return { next: r[c.tensor]!, features: r[pooledName(c.tensor)]!.data as Float32Array };
+  }
+
+  /** FLOPs of the original graph between two points (batch 1) */
+  flopsBetween(from: number, to: number): number {
+    const at = (p: number) => (p < 0 ? 0 : p >= this.cuts.length ? this.analysis.totalFlops : this.cuts[p]!.flopsBefore);
+    return at(to) - at(from);
+  }
+
+  /** FLOPs of pooling the features at cut i (average + max over the map) */
+  poolFlops(i: number): number {
+    const s = this.cuts[i]!.shape;
+    return 2 * s.slice(1).reduce((a, b) => a * b, 1);
+  }
+
+  /** Creates every session the cache engine may use, so none is created on a request's path. */
+  async warm(sample: Float32Array): Promise<void> {
+    this.outputSize = (await this.runFull(sample)).length;
+    await this.runAudit(sample);
+    const C = this.cuts.length;
+    for (let a = -1; a < C; a++) for (let b = a + 1; b <= C; b++) await this.segmentSession(a, b);
+  }
+
+  /**
+   * Times the full model, the audit model and each fine block on real inputs: `rounds` interleaved
+   * rounds of `perRound` runs each; the figure is the lowest round median (see reports/profile.md).
+   */
+  async profileCosts(samples: Float32Array[], o: { rounds?: number; perRound?: number } = {}): Promise<SegmentCosts> {
+    const rounds = o.rounds ?? 5;
+    const perRound = o.perRound ?? 20;
+    const C = this.cuts.length;
+    const timers: Array<() => Promise<void>> = [];
+    const time = async (fn: () => Promise<unknown>) => {
+      const t = process.hrtime.bigint();
+      await fn();
+      return Number(process.hrtime.bigint() - t) / 1e6;
+    };
+    let k = 0;
+    const pick = () => samples[k++ % samples.length]!;
+    const inputsAt = async (x: Float32Array): Promise<Tensor[]> => {
+      const ins: Tensor[] = [this.inputTensor(x)];
+      for (let i = 0; i < C; i++) ins.push((await this.runSegment(i - 1, i, ins[i]!)).next);
+      return ins;
+    };
+    const chains = await Promise.all(samples.slice(0, 8).map(inputsAt));
+    const roundMedians: number[][] = Array.from({ length: C + 3 }, () => []);
+    timers.push(async () => void (await this.runFull(pick())));
+    timers.push(async () => void (await this.runAudit(pick())));
+    for (let i = 0; i <= C; i++) timers.push(async () => void (await this.runSegment(i - 1, i, chains[k++ % chains.length]![i]!)));
+    for (const t of timers) for (let w = 0; w < 10; w++) await t();
+    for (let r = 0; r < rounds; r++) {
+      for (const [j, t] of timers.entries()) {
+        const xs: number[] = [];
+        for (let n = 0; n < perRound; n++) xs.push(await time(t));
+        roundMedians[j]!.push(median(xs));
+      }
+    }
+    const best = roundMedians.map((m) => Math.min(...m));
+    const full = best[0]!;
+    const fine = best.slice(2);
+    const splitOverhead = Math.max(0, (fine.reduce((a, b) => a + b, 0) - full) / Math.max(1, C));
+    return { full, audit: best[1]!, fine, splitOverhead };
+  }
+
+  async dispose(): Promise<void> {
+    for (const s of this.sessions.values()) await (await s).release();
+    this.sessions.clear();
+  }
+}
+
+/** Estimated time of the merged segment (from → to) from the fine-block profile. */
+export function segmentCost(c: SegmentCosts, from: number, to: number): number {
+  let t = 0;
+  for (let i = from + 1; i <= to; i++) t += c.fine[i]!;
+  return t - (to - from - 1) * c.splitOverhead;
+}

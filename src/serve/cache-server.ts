@@ -1,0 +1,83 @@
+import Fastify, { type FastifyInstance } from 'fastify';
+import type { CacheEngine } from '../earlyexit/engine.js';
+import { isUserError } from '../util/errors.js';
+import { decodePng, rawFromJson, toModelInput, type InputSpec, type RawImage } from './images.js';
+
+const classifyJsonSchema = {
+  type: 'object',
+  required: ['width', 'height', 'pixels'],
+  additionalProperties: false,
+  properties: {
+    width: { type: 'integer', minimum: 1, maximum: 4096 },
+    height: { type: 'integer', minimum: 1, maximum: 4096 },
+    channels: { type: 'integer', enum: [1, 3, 4] },
+    pixels: { type: 'array', items: { type: 'number' }, maxItems: 4096 * 4096 },
+  },
+} as const;
+
+/** Serialises work on the engine: ONNX sessions and the cache state are used by one request at a time. */
+class Mutex {
+  private tail: Promise<unknown> = Promise.resolve();
+  run<T>(fn: () => Promise<T>): Promise<T> {
+    const next = this.tail.then(fn, fn);
+    this.tail = next.catch(() => undefined);
+    return next;
+  }
+}
+
+/**
+ * The HTTP face of a cache engine:
+ *   POST /v1/classify  image (JSON pixels, or an image/png body) → label + exit point
+ *   GET  /v1/stats     hit rate per cache, FLOPs saved, latency percentiles, agreement estimate
+ *   GET  /healthz
+ * Training and re-planning run after a response is sent, never inside a request.
+ */
+export function buildCacheServer(engine: CacheEngine, spec: InputSpec, o: { logger?: boolean } = {}): FastifyInstance {
+  const app = Fastify({ logger: o.logger ?? false, bodyLimit: 64 * 1024 * 1024 });
+  const lock = new Mutex();
+  let maintenancePending = false;
+  app.addContentTypeParser(['image/png', 'image/jpeg'], { parseAs: 'buffer' }, (_req, body, done) => done(null, body));
+
+  app.setErrorHandler((error: Error, _req, reply) => {
+    if (isUserError(error)) return reply.code(400).send({ error: 'bad_request', message: error.message });
+    const err = error as Error & { statusCode?: number; validation?: unknown };
+    if (err.validation) return reply.code(400).send({ error: 'bad_request', message: `request body ${err.message}` });
+    if (err.statusCode && err.statusCode >= 400 && err.statusCode < 500) return reply.code(err.statusCode).send({ error: 'bad_request', message: err.message });
+    app.log.error(err);
+    return reply.code(500).send({ error: 'internal', message: 'internal error' });
+  });
+
+  app.post('/v1/classify', {
+    schema: {
+      body: {
+        content: {
+          'application/json': { schema: classifyJsonSchema },
+          'image/png': { schema: {} },
+          'image/jpeg': { schema: {} },
+        },
+      },
+    },
+    handler: async (req, reply) => {
+      const img: RawImage = Buffer.isBuffer(req.body) ? await decodePng(req.body) : rawFromJson(req.body as { width: number; height: number; pixels: number[]; channels?: number });
+      const input = toModelInput(img, spec);
+      const r = await lock.run(() => engine.classify(input));
+      if (!maintenancePending) {
+        maintenancePending = true;
+        setImmediate(() => void lock.run(() => engine.maintain()).finally(() => (maintenancePending = false)));
+      }
+      return {
+        label: r.label,
+        class: spec.classes?.[r.label] ?? String(r.label),
+        confidence: r.confidence,
+        exit: r.exitTensor === null ? 'backbone' : { cache: r.exit, tensor: r.exitTensor },
+        audited: r.audited,
+        flops: r.flops,
+        latencyMs: r.latencyMs,
+      };
+    },
+  });
+
+  app.get('/v1/stats', async () => engine.stats());
+  app.get('/healthz', async () => ({ ok: true }));
+  return app;
+}

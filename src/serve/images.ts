@@ -1,0 +1,84 @@
+import { createCanvas, loadImage } from '@napi-rs/canvas';
+import { preprocessForClassifier } from '../earlyexit/ppocr.js';
+import { UserError } from '../util/errors.js';
+
+/** How raw pixels become the model's input tensor. */
+export interface InputSpec {
+  channels: number;
+  height: number;
+  width: number;
+  /** 'exact': the image must already be height×width; 'ppocr': any size, PaddleOCR classifier resize + pad */
+  fit: 'exact' | 'ppocr';
+  /** per channel, applied to pixel/255: (x − mean) / std */
+  mean: number[];
+  std: number[];
+  classes?: string[];
+}
+
+/** Pixels as the client sent them: row-major, `channels` interleaved values per pixel, 0..255. */
+export interface RawImage {
+  width: number;
+  height: number;
+  channels: number;
+  data: Uint8Array | Uint8ClampedArray;
+}
+
+export async function decodePng(bytes: Buffer): Promise<RawImage> {
+  let img;
+  try {
+    img = await loadImage(bytes);
+  } catch (e) {
+    throw new UserError(`body is not a decodable PNG/JPEG image (${(e as Error).message})`, 'image');
+  }
+  if (!img.width || !img.height) throw new UserError('image has zero width or height', 'image');
+  if (img.width * img.height > 4096 * 4096) throw new UserError(`image ${img.width}×${img.height} is too large (max 16 Mpixel)`, 'image');
+  const c = createCanvas(img.width, img.height);
+  const ctx = c.getContext('2d');
+  ctx.drawImage(img, 0, 0);
+  return { width: img.width, height: img.height, channels: 4, data: ctx.getImageData(0, 0, img.width, img.height).data };
+}
+
+/** JSON pixels → RawImage, with the field that is wrong named in the error. */
+export function rawFromJson(body: { width: number; height: number; channels?: number; pixels: number[] }): RawImage {
+  const channels = body.channels ?? 1;
+  const n = body.width * body.height * channels;
+  if (body.pixels.length !== n) throw new UserError(`has ${body.pixels.length} values, expected width × height × channels = ${body.width}×${body.height}×${channels} = ${n}`, 'pixels');
+  const data = new Uint8Array(n);
+  for (let i = 0; i < n; i++) {
+    const v = body.pixels[i]!;
+    if (!Number.isInteger(v) || v < 0 || v > 255) throw new UserError(`value ${v} at index ${i} is not an integer in 0..255`, 'pixels');
+    data[i] = v;
+  }
+  return { width: body.width, height: body.height, channels, data };
+}
+
+function toRgba(img: RawImage): Uint8ClampedArray {
+  if (img.channels === 4) return new Uint8ClampedArray(img.data);
+  const out = new Uint8ClampedArray(img.width * img.height * 4);
+  for (let p = 0; p < img.width * img.height; p++) {
+    for (let c = 0; c < 3; c++) out[p * 4 + c] = img.data[p * img.channels + (img.channels === 1 ? 0 : c)]!;
+    out[p * 4 + 3] = 255;
+  }
+  return out;
+}
+
+/** RawImage → model input (NCHW float32), per the model's InputSpec. */
+export function toModelInput(img: RawImage, spec: InputSpec): Float32Array {
+  if (![1, 3, 4].includes(img.channels)) throw new UserError(`channels must be 1, 3 or 4, got ${img.channels}`, 'channels');
+  if (spec.fit === 'ppocr') {
+    const rgba = toRgba(img);
+    return preprocessForClassifier(rgba, img.width, img.height);
+  }
+  if (img.width !== spec.width || img.height !== spec.height) {
+    throw new UserError(`image is ${img.width}×${img.height}, this model takes ${spec.width}×${spec.height}`, 'image');
+  }
+  const HW = spec.width * spec.height;
+  const out = new Float32Array(spec.channels * HW);
+  for (let p = 0; p < HW; p++) {
+    const px = (c: number) => img.data[p * img.channels + Math.min(c, img.channels - 1)]!;
+    // a grey model fed colour: ITU-R BT.601 luma
+    const values = spec.channels === 1 ? [img.channels === 1 ? px(0) : 0.299 * px(0) + 0.587 * px(1) + 0.114 * px(2)] : [px(0), px(1), px(2)];
+    for (let c = 0; c < spec.channels; c++) out[c * HW + p] = (values[c]! / 255 - spec.mean[c]!) / spec.std[c]!;
+  }
+  return out;
+}

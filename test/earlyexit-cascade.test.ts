@@ -1,0 +1,57 @@
+import { describe, expect, it } from 'vitest';
+import { calibrateCascade, calibrateThreshold, chooseCascade, simulateCascade, type AuditView, type CascadeCostModel } from '../src/earlyexit/cascade.js';
+import { Rng } from '../src/util/random.js';
+
+const probs = (cls: number, conf: number, classes = 4) => Float32Array.from({ length: classes }, (_, c) => (c === cls ? conf : (1 - conf) / (classes - 1)));
+
+describe('exit thresholds', () => {
+  it('needs ~200 agreeing exits before a 99.5 % target lets anything exit', () => {
+    const pairs = (n: number) => Array.from({ length: n }, (_, i) => ({ conf: 0.9 + i * 1e-5, agree: true }));
+    expect(calibrateThreshold(pairs(150), 0.995)).toBe(Infinity);
+    expect(calibrateThreshold(pairs(400), 0.995)).toBeCloseTo(0.9, 5); // all 400 may exit
+  });
+
+  it('disagreements among confident requests raise the threshold above them', () => {
+    const rng = new Rng(1);
+    const pairs = Array.from({ length: 2000 }, () => {
+      const conf = rng.next();
+      return { conf, agree: conf > 0.6 || rng.next() < 0.5 };
+    });
+    const tau = calibrateThreshold(pairs, 0.995);
+    const exits = pairs.filter((p) => p.conf >= tau);
+    expect(tau).toBeGreaterThan(0.55);
+    expect(exits.filter((p) => !p.agree).length / exits.length).toBeLessThanOrEqual(0.005);
+  });
+
+  it('a cascade calibrates each cache on what the earlier ones let through', () => {
+    // cache 0 is confident and right on the first half; cache 1 on everything
+    const recs: AuditView[] = Array.from({ length: 1000 }, (_, i) => ({ teacherTop: i % 4, probs: [i < 500 ? probs(i % 4, 0.99) : probs((i + 1) % 4, 0.4), probs(i % 4, 0.95)] }));
+    const c = calibrateCascade(recs, [0, 1], 0.995);
+    const cost: CascadeCostModel = { cuts: 2, segment: (a, b) => b - a, head: () => 0.1 };
+    const est = simulateCascade(recs, c, cost);
+    expect(est.exitRates[0]).toBeCloseTo(0.5, 2);
+    expect(est.exitRates[1]).toBeCloseTo(0.5, 2);
+    expect(est.agreement).toBe(1);
+    // cost: half pay segment(-1,0)+head, half pay segment(-1,0)+head+segment(0,1)+head
+    expect(est.meanCost).toBeCloseTo(0.5 * 1.1 + 0.5 * 2.2, 6);
+  });
+});
+
+describe('choosing which caches to enable', () => {
+  const cost: CascadeCostModel = { cuts: 3, segment: (a, b) => b - a, head: () => 0.2 };
+  it('no cache when none is confident enough to pay for itself', () => {
+    const recs: AuditView[] = Array.from({ length: 600 }, (_, i) => ({ teacherTop: 0, probs: [probs(i % 2, 0.6), probs(i % 2, 0.6), probs(i % 2, 0.6)] }));
+    const r = chooseCascade(recs, [0, 1, 2], cost, { target: 0.995, maxActive: 3, budgetBytes: 1e9, headBytes: () => 1 });
+    expect(r.cascade.caches).toEqual([]);
+    expect(r.estimate.meanCost).toBe(4); // segment(−1, 3)
+  });
+
+  it('the earliest cache that is right often enough; a memory budget can rule it out', () => {
+    const recs: AuditView[] = Array.from({ length: 1000 }, (_, i) => ({ teacherTop: i % 4, probs: [probs(i % 4, 0.99), probs(i % 4, 0.99), probs(i % 4, 0.99)] }));
+    const r = chooseCascade(recs, [0, 1, 2], cost, { target: 0.995, maxActive: 2, budgetBytes: 1e9, headBytes: () => 1 });
+    expect(r.cascade.caches).toEqual([0]);
+    expect(r.estimate.meanCost).toBeCloseTo(1.2, 6);
+    const tight = chooseCascade(recs, [0, 1, 2], cost, { target: 0.995, maxActive: 2, budgetBytes: 10, headBytes: (i) => (i === 0 ? 100 : 5) });
+    expect(tight.cascade.caches).toEqual([1]);
+  });
+});

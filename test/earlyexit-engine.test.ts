@@ -1,0 +1,62 @@
+import { describe, expect, it } from 'vitest';
+import { bundledFashionMnist, imageAsInput } from '../src/data/fmnist.js';
+import { trainOfflineBaseline } from '../src/earlyexit/offline.js';
+import { replayStream, summarise } from '../src/earlyexit/replay.js';
+import { openCacheTarget, startEngine } from '../src/earlyexit/setup.js';
+import { Rng } from '../src/util/random.js';
+
+const set = bundledFashionMnist();
+const N = 1600;
+
+async function replay(truth: (i: number) => number) {
+  const t = await openCacheTarget('fmnist');
+  const { engine, costs } = await startEngine(t, { seed: 3, minCalibration: 250, manageEvery: 200, objective: 'flops' });
+  const { engine: baseline } = await startEngine(t, { cache: false }, costs);
+  const { records } = await replayStream(engine, baseline, N, (i) => imageAsInput(set, i), truth);
+  const weights = engine.heads.filter((h) => h.trained).map((h) => h.toJSON().w2.slice(0, 20));
+  return { records, stats: engine.stats(), weights, flops: t.model.analysis.totalFlops };
+}
+
+describe('online caching on the Fashion-MNIST backbone (bundled 2,000-image sample)', () => {
+  let first: Awaited<ReturnType<typeof replay>>;
+
+  it('learns caches from unlabeled requests: early exits happen, FLOPs fall, answers agree with the backbone', async () => {
+    first = await replay((i) => set.labels[i]!);
+    const s = first.stats;
+    expect(s.requests).toBe(N);
+    expect(s.caches.some((c) => c.enabled)).toBe(true);
+    const late = summarise(first.records, 1000, N, first.flops);
+    expect(late.earlyExitRate).toBeGreaterThan(0.3);
+    expect(late.flopsReduction).toBeGreaterThan(0.2);
+    expect(late.agreement).toBeGreaterThanOrEqual(0.98);
+    expect(Math.abs(late.accuracy! - late.backboneAccuracy!)).toBeLessThanOrEqual(0.02);
+    // every answer is accounted for
+    expect(s.caches.reduce((a, c) => a + c.exits, 0) + s.backboneAnswers).toBe(N);
+  }, 240_000);
+
+  it('labels never reach the training path: scrambled labels give identical decisions and weights', async () => {
+    const rng = new Rng(99);
+    const scrambled = Array.from({ length: N }, () => rng.int(0, 9));
+    const second = await replay((i) => scrambled[i]!);
+    expect(second.records.map((r) => [r.exit, r.label, r.audited])).toEqual(first.records.map((r) => [r.exit, r.label, r.audited]));
+    expect(second.weights).toEqual(first.weights);
+    // …while the evaluation did read them (so this test could fail)
+    const acc = (rs: typeof first.records) => rs.filter((r) => r.label === r.truth).length / rs.length;
+    expect(acc(first.records)).toBeGreaterThan(0.85);
+    expect(acc(second.records)).toBeLessThan(0.3);
+  }, 240_000);
+});
+
+describe('offline baseline (SDN/BranchyNet-style heads trained with labels)', () => {
+  it('picks one threshold that keeps validation accuracy within 0.5 points of the backbone', async () => {
+    const t = await openCacheTarget('fmnist');
+    await t.model.warm(t.samples[0]!);
+    const n = 800;
+    const inputs = Array.from({ length: n }, (_, i) => imageAsInput(set, i));
+    const labels = Array.from({ length: n }, (_, i) => set.labels[i]!);
+    const b = await trainOfflineBaseline(t.model, inputs, labels, { epochs: 10 });
+    expect(b.cascade.caches).toEqual(t.model.cuts.map((_, i) => i));
+    expect(b.threshold).toBeGreaterThanOrEqual(0.5);
+    expect(b.validation.accuracy).toBeGreaterThanOrEqual(b.validation.backboneAccuracy - 0.005);
+  }, 120_000);
+});
