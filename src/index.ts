@@ -13,3 +13,12 @@ export { trainAndSelect, predictConfig, type SelectionResult } from './select/au
 export { Store, defaultDbPath } from './store/db.js';
 export { datasetRows, toCsv } from './store/export.js';
 export { UserError } from './util/errors.js';
+export { SegmentedModel, segmentCost, type SegmentCosts } from './earlyexit/segments.js';
+export { analyseGraph, extractSegment, loadOnnxModel, type CutPoint, type GraphAnalysis } from './earlyexit/onnx-graph.js';
+export { CacheEngine, DEFAULT_ENGINE, type EngineOptions, type ClassifyResult } from './earlyexit/engine.js';
+export { CacheHead } from './earlyexit/head.js';
+export { calibrateCascade, chooseCascade, simulateCascade, type Cascade } from './earlyexit/cascade.js';
+export { trainOfflineBaseline } from './earlyexit/offline.js';
+export { replayStream, summarise as summariseReplay } from './earlyexit/replay.js';
+export { openCacheTarget, startEngine, FMNIST_BACKBONE } from './earlyexit/setup.js';
+export { buildCacheServer } from './serve/cache-server.js';

@@ -45,13 +45,13 @@ export const DEFAULT_ENGINE: EngineOptions = {
   cache: true,
   online: true,
   targetAgreement: 0.995,
-  minCalibration: 300,
+  minCalibration: 400,
   auditRate: 0.05,
   calibrationShare: 0.5,
-  trainWindow: 2000,
-  calibrationWindow: 1200,
-  trainEvery: 150,
-  epochs: 3,
+  trainWindow: 4000,
+  calibrationWindow: 1500,
+  trainEvery: 250,
+  epochs: 2,
   batchSize: 64,
   manageEvery: 250,
   maxActive: 3,
@@ -101,7 +101,8 @@ export interface MaintenanceReport {
  * Online layer caching. Requests are answered by the first enabled cache whose confidence clears
  * its threshold, otherwise by the backbone. A random share of requests is *audited*: it runs the
  * whole backbone plus every cut's pooled features, and the backbone's own probabilities become the
- * training target (self-distillation) and the calibration ground truth. Labels never enter here.
+ * calibration ground truth (unbiased: audits are a random sample) or training targets. Requests that
+ * no cache answers also become training targets (self-distillation). Labels never enter here.
  *
  * `classify` is the request path; `maintain` (training, re-planning) runs between requests.
  */
@@ -204,10 +205,12 @@ export class CacheEngine {
     let prev = -1;
     let flops = 0;
     let cur = input;
+    const features: Float32Array[] = [];
     for (const [j, c] of this.cascade.caches.entries()) {
       const seg = await m.runSegment(prev, c, cur);
-      flops += m.flopsBetween(prev, c) + m.poolFlops(c) + this.heads[c]!.flops;
-      const p = this.heads[c]!.predict(seg.features!);
+      for (const [i, f] of seg.pooled) features[i] = f;
+      flops += m.flopsBetween(prev, c) + m.segmentPoolFlops(prev, c) + this.heads[c]!.flops;
+      const p = this.heads[c]!.predict(seg.pooled.get(c)!);
       const label = argmax(p);
       if (p[label]! >= this.cascade.thresholds[j]!) {
         return { label, confidence: p[label]!, exit: c, exitTensor: m.cuts[c]!.tensor, audited: false, flops };
@@ -216,9 +219,16 @@ export class CacheEngine {
       cur = seg.next;
     }
     const last = await m.runSegment(prev, m.cuts.length, cur);
-    flops += m.flopsBetween(prev, m.cuts.length);
+    for (const [i, f] of last.pooled) features[i] = f;
+    flops += m.flopsBetween(prev, m.cuts.length) + m.segmentPoolFlops(prev, m.cuts.length);
     const p = this.teacherProbs(last.output!);
     const label = argmax(p);
+    if (this.opts.online) {
+      // a request no cache could answer: the backbone's answer teaches every cache (never calibrates:
+      // these requests are the hard ones, not a random sample)
+      this.trainRecords.push({ features, teacher: p, teacherTop: label, request: this.requests });
+      this.newTrain++;
+    }
     return { label, confidence: p[label]!, exit: null, exitTensor: null, audited: false, flops };
   }
 
@@ -253,7 +263,7 @@ export class CacheEngine {
 
   private flopsCostModel(): CascadeCostModel {
     const m = this.model;
-    return { cuts: m.cuts.length, segment: (a, b) => m.flopsBetween(a, b), head: (i) => m.poolFlops(i) + this.heads[i]!.flops };
+    return { cuts: m.cuts.length, segment: (a, b) => m.flopsBetween(a, b) + m.segmentPoolFlops(a, b), head: (i) => this.heads[i]!.flops };
   }
 
   private latencyCostModel(): CascadeCostModel {
@@ -274,7 +284,8 @@ export class CacheEngine {
       rep.trainedMs = Number(process.hrtime.bigint() - t) / 1e6;
       this.trainMsTotal += rep.trainedMs;
     }
-    if (this.sinceManage >= o.manageEvery && this.heads.some((h) => h.trained)) {
+    // thresholds belong to the heads they were calibrated for: re-plan right after every retraining
+    if ((rep.trainedMs > 0 || this.sinceManage >= o.manageEvery) && this.heads.some((h) => h.trained)) {
       const t = process.hrtime.bigint();
       rep.changed = this.replan();
       this.detectShift();

@@ -96,11 +96,22 @@ export class SegmentedModel {
     return this.session('audit', () => extractSegment(this.model, this.analysis, null, null, this.cuts, this.grid));
   }
 
-  /** segment from point `from` to point `to`, with pooled features when `to` is a cut */
+  /** cuts whose pooled features a segment (from → to) outputs: every cut it passes, `to` included */
+  pooledIn(from: number, to: number): number[] {
+    const out: number[] = [];
+    for (let i = from + 1; i <= Math.min(to, this.cuts.length - 1); i++) out.push(i);
+    return out;
+  }
+
+  /**
+   * Segment from point `from` to point `to`. It outputs the pooled features of every cut it passes
+   * (pooling is ~1 % of a stage's FLOPs), so a request that reaches the end yields a full training
+   * record for every cache.
+   */
   segmentSession(from: number, to: number): Promise<InferenceSession> {
     const C = this.cuts.length;
     return this.session(`${from}->${to}`, () =>
-      extractSegment(this.model, this.analysis, from < 0 ? null : this.cuts[from]!, to >= C ? null : this.cuts[to]!, to >= C ? [] : [this.cuts[to]!], this.grid),
+      extractSegment(this.model, this.analysis, from < 0 ? null : this.cuts[from]!, to >= C ? null : this.cuts[to]!, this.pooledIn(from, to).map((i) => this.cuts[i]!), this.grid),
     );
   }
 
@@ -121,23 +132,31 @@ export class SegmentedModel {
     return { output: r[this.analysis.outputName]!.data as Float32Array, features: this.cuts.map((c) => r[pooledName(c.tensor)]!.data as Float32Array) };
   }
 
-  /** runs one segment; `next` feeds the following segment, `features` the cache head at `to` */
-  async runSegment(from: number, to: number, input: Tensor): Promise<{ next: Tensor; features?: Float32Array; output?: Float32Array }> {
+  /**
+   * Runs one segment; `next` feeds the following segment, `pooled[i]` holds the features of every
+   * cut i the segment passed (pooledIn), `output` the model's output when `to` is the end.
+   */
+  async runSegment(from: number, to: number, input: Tensor): Promise<{ next: Tensor; pooled: Map<number, Float32Array>; output?: Float32Array }> {
     const s = await this.segmentSession(from, to);
     const inName = from < 0 ? this.analysis.inputName : this.cuts[from]!.tensor;
     const r = await s.run({ [inName]: input });
+    const pooled = new Map(this.pooledIn(from, to).map((i) => [i, r[pooledName(this.cuts[i]!.tensor)]!.data as Float32Array]));
     if (to >= this.cuts.length) {
       const out = r[this.analysis.outputName]!;
-      return { next: out, output: out.data as Float32Array };
+      return { next: out, pooled, output: out.data as Float32Array };
     }
-    const c = this.cuts[to]!;
-    return { next: r[c.tensor]!, features: r[pooledName(c.tensor)]!.data as Float32Array };
+    return { next: r[this.cuts[to]!.tensor]!, pooled };
   }
 
   /** FLOPs of the original graph between two points (batch 1) */
   flopsBetween(from: number, to: number): number {
     const at = (p: number) => (p < 0 ? 0 : p >= this.cuts.length ? this.analysis.totalFlops : this.cuts[p]!.flopsBefore);
     return at(to) - at(from);
+  }
+
+  /** FLOPs of pooling the features of the cuts a segment passes */
+  segmentPoolFlops(from: number, to: number): number {
+    return this.pooledIn(from, to).reduce((a, i) => a + this.poolFlops(i), 0);
   }
 
   /** FLOPs of pooling the features at cut i (average + max over the map) */

@@ -33,7 +33,9 @@ class Mutex {
  * Training and re-planning run after a response is sent, never inside a request.
  */
 export function buildCacheServer(engine: CacheEngine, spec: InputSpec, o: { logger?: boolean } = {}): FastifyInstance {
-  const app = Fastify({ logger: o.logger ?? false, bodyLimit: 64 * 1024 * 1024 });
+  // removeAdditional: false — an unknown field is a client mistake worth a 400, not something to drop silently
+  const app = Fastify({ logger: o.logger ?? false, bodyLimit: 64 * 1024 * 1024, ajv: { customOptions: { removeAdditional: false } } });
+  app.removeContentTypeParser('text/plain');
   const lock = new Mutex();
   let maintenancePending = false;
   app.addContentTypeParser(['image/png', 'image/jpeg'], { parseAs: 'buffer' }, (_req, body, done) => done(null, body));
@@ -58,6 +60,9 @@ export function buildCacheServer(engine: CacheEngine, spec: InputSpec, o: { logg
       },
     },
     handler: async (req, reply) => {
+      if (!Buffer.isBuffer(req.body) && (typeof req.body !== 'object' || req.body === null)) {
+        return reply.code(415).send({ error: 'unsupported_media_type', message: 'send application/json {width, height, channels?, pixels} or an image/png body' });
+      }
       const img: RawImage = Buffer.isBuffer(req.body) ? await decodePng(req.body) : rawFromJson(req.body as { width: number; height: number; pixels: number[]; channels?: number });
       const input = toModelInput(img, spec);
       const r = await lock.run(() => engine.classify(input));
