@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { calibrateCascade, calibrateThreshold, chooseCascade, simulateCascade, type AuditView, type CascadeCostModel } from '../src/earlyexit/cascade.js';
+import { allowedDisagreements, calibrateCascade, DEFAULT_Z, calibrateThreshold, chooseCascade, simulateCascade, type AuditView, type CascadeCostModel } from '../src/earlyexit/cascade.js';
 import { Rng } from '../src/util/random.js';
 
 const probs = (cls: number, conf: number, classes = 4) => Float32Array.from({ length: classes }, (_, c) => (c === cls ? conf : (1 - conf) / (classes - 1)));
@@ -34,6 +34,32 @@ describe('exit thresholds', () => {
     expect(est.agreement).toBe(1);
     // cost: half pay segment(-1,0)+head, half pay segment(-1,0)+head+segment(0,1)+head
     expect(est.meanCost).toBeCloseTo(0.5 * 1.1 + 0.5 * 2.2, 6);
+  });
+});
+
+describe('overall vs per-exit agreement', () => {
+  // a cache that is confident (and right) on 10 % of 400 requests, unsure on the rest
+  const recs: AuditView[] = Array.from({ length: 400 }, (_, i) => ({ teacherTop: i % 4, probs: [i < 40 ? probs(i % 4, 0.99) : probs((i + 1) % 4, 0.5)] }));
+  it('overall: 40 agreeing exits out of 400 keep the total agreement at 100 % — allowed', () => {
+    const c = calibrateCascade(recs, [0], 0.995, 'overall', 1);
+    expect(c.thresholds[0]).toBeCloseTo(0.99, 6);
+  });
+  it('per-exit: 40 exits are too few evidence for 99.5 % among exits — refused', () => {
+    expect(calibrateCascade(recs, [0], 0.995, 'per-exit').thresholds[0]).toBe(Infinity);
+  });
+  it('overall: the disagreement budget (Wilson bound) is never exceeded', () => {
+    const rng = new Rng(4);
+    const many: AuditView[] = Array.from({ length: 2000 }, (_, i) => {
+      const conf = 0.3 + 0.7 * rng.next();
+      const agree = rng.next() < conf;
+      return { teacherTop: i % 4, probs: [probs(agree ? i % 4 : (i + 1) % 4, conf), probs(i % 4, 0.97)] };
+    });
+    const c = calibrateCascade(many, [0, 1], 0.995, 'overall', DEFAULT_Z);
+    const est = simulateCascade(many, c, { cuts: 2, segment: () => 1, head: () => 0 });
+    expect(2000 * (1 - est.agreement)).toBeLessThanOrEqual(allowedDisagreements(2000, 0.995, DEFAULT_Z));
+    expect(allowedDisagreements(2000, 0.995, DEFAULT_Z)).toBeGreaterThan(2);
+    expect(allowedDisagreements(400, 0.995, DEFAULT_Z)).toBe(-1); // too few records for any exit
+    expect(est.exitRates[0]).toBeGreaterThan(0.05);
   });
 });
 

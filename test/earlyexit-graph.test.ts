@@ -24,7 +24,7 @@ async function chainVsFull(file: string, shapeOverride?: number[]) {
   const featureLengths: number[] = [];
   for (let i = 0; i < pts.length - 1; i++) {
     const to = pts[i + 1] ?? null;
-    const seg = await ort.InferenceSession.create(extractSegment(model, a, pts[i] ?? null, to, to ? [to] : [], 2));
+    const seg = await ort.InferenceSession.create(extractSegment(model, a, pts[i] ?? null, to, to ? [to] : [], () => 2));
     const r = await seg.run({ [seg.inputNames[0]!]: t });
     t = r[seg.outputNames[0]!]!;
     if (to) featureLengths.push(r[seg.outputNames[1]!]!.data.length);

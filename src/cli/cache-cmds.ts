@@ -30,7 +30,8 @@ function modelOptions(c: Command): Command {
     .option('--input-shape <dims>', 'input shape for models with dynamic dims, e.g. 1,3,48,192', numberList('--input-shape'))
     .option('--cuts <tensors>', 'cache points as comma-separated tensor names (default: spread over the FLOPs)')
     .option('--max-cuts <n>', 'candidate cache points when --cuts is not given', positiveInt, 6)
-    .option('--grid <n>', 'cache features: average pooling on an n×n grid ⊕ global max', positiveInt, 2)
+    .option('--grid <n>', 'cache features: average pooling on an n×n grid (smaller where features would exceed --max-features) ⊕ global max', positiveInt, 3)
+    .option('--max-features <n>', 'largest cache feature vector', positiveInt, 320)
     .option('--mean <list>', 'per-channel mean applied to pixel/255', numberList('--mean'))
     .option('--std <list>', 'per-channel std applied to pixel/255', numberList('--std'));
 }
@@ -38,6 +39,9 @@ function modelOptions(c: Command): Command {
 function engineOptions(c: Command): Command {
   return c
     .option('--target-agreement <x>', 'required agreement of cache exits with the backbone', fraction, DEFAULT_ENGINE.targetAgreement)
+    .addOption(new Option('--calibration <how>', "'overall': all answers meet the agreement target; 'per-exit': each cache's exits do").choices(['overall', 'per-exit']).default(DEFAULT_ENGINE.calibration))
+    .option('--confidence-z <z>', 'z of the Wilson bound on disagreements used by overall calibration', positiveNumber, DEFAULT_ENGINE.confidenceZ)
+    .option('--min-calibration <n>', 'audit every request until this many calibration records exist', positiveInt, DEFAULT_ENGINE.minCalibration)
     .option('--audit-rate <x>', 'share of requests run in full to keep training and calibrating', fraction, DEFAULT_ENGINE.auditRate)
     .option('--memory-budget-kb <n>', 'memory budget for enabled cache heads (KiB)', positiveNumber, DEFAULT_ENGINE.memoryBudgetBytes / 1024)
     .option('--max-active <n>', 'at most this many caches enabled at once', positiveInt, DEFAULT_ENGINE.maxActive)
@@ -51,6 +55,7 @@ function targetOpts(o: Record<string, unknown>): TargetOptions {
     cuts: typeof o.cuts === 'string' ? o.cuts.split(',').map((s) => s.trim()).filter(Boolean) : undefined,
     maxCuts: o.maxCuts as number,
     grid: o.grid as number,
+    maxFeatures: o.maxFeatures as number,
     mean: o.mean as number[] | undefined,
     std: o.std as number[] | undefined,
   };
@@ -59,6 +64,9 @@ function targetOpts(o: Record<string, unknown>): TargetOptions {
 function engineOpts(o: Record<string, unknown>): Partial<EngineOptions> {
   return {
     targetAgreement: o.targetAgreement as number,
+    calibration: o.calibration as EngineOptions['calibration'],
+    confidenceZ: o.confidenceZ as number,
+    minCalibration: o.minCalibration as number,
     auditRate: o.auditRate as number,
     memoryBudgetBytes: (o.memoryBudgetKb as number) * 1024,
     maxActive: o.maxActive as number,

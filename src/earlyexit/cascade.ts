@@ -52,16 +52,72 @@ export function calibrateThreshold(pairs: Array<{ conf: number; agree: boolean }
   return best;
 }
 
+/**
+ * Lowest threshold letting through at most `allowed` disagreements (whole tie groups only).
+ * Returns the threshold and the disagreements it lets through.
+ */
+export function thresholdWithin(pairs: Array<{ conf: number; agree: boolean }>, allowed: number): { tau: number; used: number } {
+  const s = [...pairs].sort((a, b) => b.conf - a.conf);
+  let d = 0;
+  let best = { tau: Infinity, used: 0 };
+  for (let k = 0; k < s.length; k++) {
+    if (!s[k]!.agree) d++;
+    if (d > allowed) break;
+    const groupEnd = k + 1 === s.length || s[k + 1]!.conf < s[k]!.conf;
+    if (groupEnd) best = { tau: s[k]!.conf, used: d };
+  }
+  return best;
+}
+
+/**
+ * How the agreement target is enforced.
+ *  - 'overall' (default): agreement of *all* answers with the backbone ≥ target, the reading of the
+ *    target that matters to a user. Allowed disagreements on the N calibration records: the most D
+ *    whose Wilson upper bound (z) on the disagreement rate stays ≤ 1 − target — a margin for the
+ *    optimism of picking thresholds on the same records. Handed out along the cascade: each cache
+ *    may use half of what is left, the last one all of it (early caches save the most, but should
+ *    not starve the rest).
+ *  - 'per-exit': every cache's exits alone must agree at ≥ target (stricter; ~200 agreeing exits
+ *    per cache before it may answer at 99.5 %).
+ */
+export type CalibrationMode = 'overall' | 'per-exit';
+
+/** z of the Wilson bound used by 'overall' calibration (≈ a one-sided 93 % bound) */
+export const DEFAULT_Z = 1.5;
+
+/** Wilson score upper bound on a rate after d events in n trials */
+export function wilsonUpper(d: number, n: number, z: number): number {
+  if (n === 0) return 1;
+  const p = d / n;
+  const z2 = z * z;
+  return (p + z2 / (2 * n) + z * Math.sqrt((p * (1 - p)) / n + z2 / (4 * n * n))) / (1 + z2 / n);
+}
+
+/** largest D with wilsonUpper(D, n) ≤ 1 − target; −1 when not even 0 disagreements would do */
+export function allowedDisagreements(n: number, target: number, z: number): number {
+  let d = -1;
+  while (d + 1 <= n && wilsonUpper(d + 1, n, z) <= 1 - target) d++;
+  return d;
+}
+
 /** Thresholds for a cascade, each cache calibrated on the requests the earlier caches let through. */
-export function calibrateCascade(records: AuditView[], caches: number[], target: number): Cascade {
+export function calibrateCascade(records: AuditView[], caches: number[], target: number, mode: CalibrationMode = 'overall', z = DEFAULT_Z): Cascade {
   let reaching = records;
+  let budget = allowedDisagreements(records.length, target, z);
   const thresholds: number[] = [];
-  for (const c of caches) {
+  for (const [j, c] of caches.entries()) {
     const pairs = reaching.map((r) => {
       const t = top(r.probs[c]!);
       return { conf: t.conf, agree: t.cls === r.teacherTop };
     });
-    const tau = calibrateThreshold(pairs, target);
+    let tau: number;
+    if (mode === 'per-exit') tau = calibrateThreshold(pairs, target);
+    else if (budget < 0) tau = Infinity;
+    else {
+      const r = thresholdWithin(pairs, j === caches.length - 1 ? budget : budget / 2);
+      tau = r.tau;
+      budget -= r.used;
+    }
     thresholds.push(tau);
     reaching = reaching.filter((_, i) => pairs[i]!.conf < tau);
   }
@@ -113,6 +169,8 @@ function* subsets(items: number[], maxSize: number, start = 0, acc: number[] = [
 
 export interface ChoiceOptions {
   target: number;
+  mode?: CalibrationMode;
+  z?: number;
   maxActive: number;
   /** memory budget for enabled heads, bytes */
   budgetBytes: number;
@@ -131,7 +189,7 @@ export function chooseCascade(records: AuditView[], trained: number[], cost: Cas
     if (!set.length) continue;
     if (set.reduce((b, i) => b + o.headBytes(i), 0) > o.budgetBytes) continue;
     considered++;
-    const cascade = calibrateCascade(records, set, o.target);
+    const cascade = calibrateCascade(records, set, o.target, o.mode, o.z);
     if (cascade.thresholds.some((t) => t === Infinity)) continue; // a cache that never exits only costs
     const estimate = simulateCascade(records, cascade, cost);
     if (estimate.meanCost < best.estimate.meanCost - 1e-12) best = { cascade, estimate };

@@ -1,7 +1,7 @@
 import type { Tensor } from 'onnxruntime-common';
 import { Rng } from '../util/random.js';
 import { median, quantile } from '../util/stats.js';
-import { chooseCascade, NO_CACHE, simulateCascade, type AuditView, type Cascade, type CascadeCostModel } from './cascade.js';
+import { chooseCascade, DEFAULT_Z, NO_CACHE, simulateCascade, type AuditView, type CalibrationMode, type Cascade, type CascadeCostModel } from './cascade.js';
 import { argmax, CacheHead, softmaxInPlace } from './head.js';
 import { segmentCost, type SegmentCosts, type SegmentedModel } from './segments.js';
 
@@ -10,8 +10,12 @@ export interface EngineOptions {
   cache: boolean;
   /** false: never audit, train or re-plan (a fixed cascade, e.g. the offline baseline) */
   online: boolean;
-  /** required agreement of exits with the backbone's answer */
+  /** required agreement of answers with the backbone's */
   targetAgreement: number;
+  /** 'overall': all answers together meet the target; 'per-exit': each cache's exits alone do */
+  calibration: CalibrationMode;
+  /** z of the Wilson bound in overall calibration (higher = more margin, fewer exits) */
+  confidenceZ: number;
   /** audit every request until this many calibration records exist */
   minCalibration: number;
   /** share of requests audited afterwards (they run the full backbone and feed training + calibration) */
@@ -45,18 +49,20 @@ export const DEFAULT_ENGINE: EngineOptions = {
   cache: true,
   online: true,
   targetAgreement: 0.995,
-  minCalibration: 400,
+  calibration: 'overall',
+  confidenceZ: DEFAULT_Z,
+  minCalibration: 800,
   auditRate: 0.05,
-  calibrationShare: 0.5,
+  calibrationShare: 0.6,
   trainWindow: 4000,
-  calibrationWindow: 1500,
+  calibrationWindow: 2000,
   trainEvery: 250,
   epochs: 2,
   batchSize: 64,
   manageEvery: 250,
   maxActive: 3,
   memoryBudgetBytes: 512 * 1024,
-  hidden: 64,
+  hidden: 96,
   objective: 'latency',
   shiftThreshold: 0.25,
   shiftAuditRequests: 300,
@@ -110,7 +116,10 @@ export class CacheEngine {
   readonly opts: EngineOptions;
   readonly heads: CacheHead[];
   private readonly rng: Rng;
+  /** pass-through requests (no cache answered: the hard ones) */
   private trainRecords: AuditRecord[] = [];
+  /** audited requests kept for training: a random sample, so the easy cases are not forgotten */
+  private auditTrainRecords: AuditRecord[] = [];
   private calibRecords: AuditRecord[] = [];
   private newTrain = 0;
   private sinceManage = 0;
@@ -118,6 +127,7 @@ export class CacheEngine {
   private headMs: number[];
   cascade: Cascade = NO_CACHE;
   private readonly recentAnswers: number[] = [];
+  private toJudge: AuditRecord[] = [];
 
   // statistics
   requests = 0;
@@ -187,15 +197,11 @@ export class CacheEngine {
     const rec: AuditRecord = { features, teacher, teacherTop, request: this.requests };
     if (this.rng.next() < this.opts.calibrationShare) this.calibRecords.push(rec);
     else {
-      this.trainRecords.push(rec);
+      this.auditTrainRecords.push(rec);
       this.newTrain++;
     }
-    // an unbiased estimate of the live cascade's agreement: what it would have answered here
-    if (this.cascade.caches.length) {
-      const est = simulateCascade([this.view(rec)], this.cascade, this.flopsCostModel());
-      this.auditJudged++;
-      this.auditAgree += est.agreement;
-    }
+    // judged in maintain(): what the live cascade would have answered here (an unbiased agreement estimate)
+    if (this.cascade.caches.length) this.toJudge.push(rec);
     const flops = m.analysis.totalFlops + m.cuts.reduce((a, _, i) => a + m.poolFlops(i), 0);
     return { label: teacherTop, confidence: teacher[teacherTop]!, exit: null, exitTensor: null, audited: true, flops };
   }
@@ -276,9 +282,16 @@ export class CacheEngine {
     if (!this.opts.online || !this.opts.cache) return rep;
     const o = this.opts;
     this.trainRecords = this.trainRecords.slice(-o.trainWindow);
+    this.auditTrainRecords = this.auditTrainRecords.slice(-o.trainWindow / 2);
     this.calibRecords = this.calibRecords.slice(-o.calibrationWindow);
+    if (this.toJudge.length) {
+      const est = simulateCascade(this.toJudge.map((r) => this.view(r)), this.cascade, this.flopsCostModel());
+      this.auditJudged += this.toJudge.length;
+      this.auditAgree += est.agreement * this.toJudge.length;
+      this.toJudge = [];
+    }
     const firstRound = !this.heads.some((h) => h.trained);
-    if ((firstRound && this.trainRecords.length >= 2 * o.batchSize) || this.newTrain >= o.trainEvery) {
+    if ((firstRound && this.trainRecords.length + this.auditTrainRecords.length >= 2 * o.batchSize) || this.newTrain >= o.trainEvery) {
       const t = process.hrtime.bigint();
       await this.trainHeads();
       rep.trainedMs = Number(process.hrtime.bigint() - t) / 1e6;
@@ -296,7 +309,7 @@ export class CacheEngine {
   }
 
   private async trainHeads(): Promise<void> {
-    const recs = this.trainRecords;
+    const recs = [...this.auditTrainRecords, ...this.trainRecords];
     const targets = recs.map((r) => r.teacher);
     for (const [i, h] of this.heads.entries()) {
       await h.fit(recs.map((r) => r.features[i]!), targets, { epochs: this.opts.epochs, batchSize: this.opts.batchSize });
@@ -321,6 +334,8 @@ export class CacheEngine {
     const cost = this.opts.objective === 'latency' ? this.latencyCostModel() : this.flopsCostModel();
     const { cascade } = chooseCascade(views, trained, cost, {
       target: this.opts.targetAgreement,
+      mode: this.opts.calibration,
+      z: this.opts.confidenceZ,
       maxActive: this.opts.maxActive,
       budgetBytes: this.opts.memoryBudgetBytes,
       headBytes: (i) => this.heads[i]!.bytes,

@@ -1,5 +1,5 @@
 import type { Cascade } from './cascade.js';
-import { argmax, CacheHead } from './head.js';
+import { argmax, CacheHead, DEFAULT_HEAD } from './head.js';
 import type { SegmentedModel } from './segments.js';
 
 export interface OfflineBaseline {
@@ -36,7 +36,7 @@ export async function trainOfflineBaseline(
   const trainIdx = inputs.map((_, i) => i).slice(nVal);
   const valIdx = inputs.map((_, i) => i).slice(0, nVal);
   const oneHot = (l: number) => Float32Array.from({ length: classes }, (_, c) => (c === l ? 1 : 0));
-  const heads = model.cuts.map((_, i) => new CacheHead(model.featureDims[i]!, classes, { hidden: o.hidden ?? 64, learningRate: 2e-3, seed: (o.seed ?? 1) * 977 + i }));
+  const heads = model.cuts.map((_, i) => new CacheHead(model.featureDims[i]!, classes, { hidden: o.hidden ?? DEFAULT_HEAD.hidden, learningRate: 2e-3, seed: (o.seed ?? 1) * 977 + i }));
   for (const [i, h] of heads.entries()) {
     await h.fit(trainIdx.map((j) => feats[j]![i]!), trainIdx.map((j) => oneHot(labels[j]!)), { epochs: o.epochs ?? 15, batchSize: 64 });
   }

@@ -6,6 +6,7 @@ import {
   analyseGraph,
   extractSegment,
   featureDim,
+  gridFor,
   loadOnnxModel,
   namedCuts,
   pooledName,
@@ -23,8 +24,10 @@ export interface SegmentedModelOptions {
   maxCuts?: number;
   /** onnxruntime intra-op threads (1 = the issue's measurement setting) */
   threads?: number;
-  /** cache features: average pooling on a grid×grid layout (1 = global) ⊕ global max; default 2 */
+  /** cache features: average pooling on a grid×grid layout (1 = global) ⊕ global max; default 3 */
   grid?: number;
+  /** a cut whose grid features would exceed this many values falls back to a smaller grid; default 320 */
+  maxFeatures?: number;
 }
 
 /** Measured per-request costs in ms (medians), used by the cache manager to price a cascade. */
@@ -51,11 +54,17 @@ export class SegmentedModel {
     readonly analysis: GraphAnalysis,
     readonly cuts: CutPoint[],
     readonly threads: number,
-    readonly grid: number,
+    grid: number,
+    maxFeatures: number,
   ) {
     this.inputSize = analysis.inputShape.reduce((a, b) => a * b, 1);
-    this.featureDims = cuts.map((c) => featureDim(c, grid));
+    this.grids = new Map(cuts.map((c) => [c, gridFor(c, grid, maxFeatures)]));
+    this.featureDims = cuts.map((c) => featureDim(c, this.grids.get(c)!));
   }
+
+  /** pooling grid chosen for each cut */
+  private readonly grids: Map<CutPoint, number>;
+  private readonly gridOf = (c: CutPoint) => this.grids.get(c) ?? 1;
 
   /** length of the pooled feature vector at each cut */
   readonly featureDims: number[];
@@ -65,7 +74,7 @@ export class SegmentedModel {
     const shape = resolveInputShape(model, o.inputShape, path);
     const analysis = await analyseGraph(ort, model, shape);
     const cuts = o.cuts?.length ? namedCuts(analysis, o.cuts, `${path}: --cuts`) : spreadCuts(analysis, o.maxCuts ?? 6);
-    return new SegmentedModel(path, model, analysis, cuts, o.threads ?? 1, o.grid ?? 2);
+    return new SegmentedModel(path, model, analysis, cuts, o.threads ?? 1, o.grid ?? 3, o.maxFeatures ?? 320);
   }
 
   get classes(): number {
@@ -93,7 +102,7 @@ export class SegmentedModel {
 
   /** the whole model plus the pooled features of every cut (what an audited request runs) */
   auditSession(): Promise<InferenceSession> {
-    return this.session('audit', () => extractSegment(this.model, this.analysis, null, null, this.cuts, this.grid));
+    return this.session('audit', () => extractSegment(this.model, this.analysis, null, null, this.cuts, this.gridOf));
   }
 
   /** cuts whose pooled features a segment (from → to) outputs: every cut it passes, `to` included */
@@ -111,7 +120,7 @@ export class SegmentedModel {
   segmentSession(from: number, to: number): Promise<InferenceSession> {
     const C = this.cuts.length;
     return this.session(`${from}->${to}`, () =>
-      extractSegment(this.model, this.analysis, from < 0 ? null : this.cuts[from]!, to >= C ? null : this.cuts[to]!, this.pooledIn(from, to).map((i) => this.cuts[i]!), this.grid),
+      extractSegment(this.model, this.analysis, from < 0 ? null : this.cuts[from]!, to >= C ? null : this.cuts[to]!, this.pooledIn(from, to).map((i) => this.cuts[i]!), this.gridOf),
     );
   }
 
