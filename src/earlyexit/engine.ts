@@ -26,6 +26,8 @@ export interface EngineOptions {
   calibrationWindow: number;
   /** retrain the heads after this many new training records */
   trainEvery: number;
+  /** records per training round (newest half + a random sample of the rest) */
+  roundSize: number;
   epochs: number;
   batchSize: number;
   /** re-plan the enabled caches every this many requests */
@@ -57,6 +59,7 @@ export const DEFAULT_ENGINE: EngineOptions = {
   trainWindow: 4000,
   calibrationWindow: 2000,
   trainEvery: 250,
+  roundSize: 1500,
   epochs: 2,
   batchSize: 64,
   manageEvery: 250,
@@ -128,6 +131,7 @@ export class CacheEngine {
   cascade: Cascade = NO_CACHE;
   private readonly recentAnswers: number[] = [];
   private toJudge: AuditRecord[] = [];
+  private shiftReference?: Float64Array;
 
   // statistics
   requests = 0;
@@ -308,8 +312,17 @@ export class CacheEngine {
     return rep;
   }
 
+  /**
+   * One training round: the newest half of a bounded round (what changed) plus a random sample of
+   * older records (so nothing is forgotten), `epochs` passes. Bounded so that a round costs about
+   * the same whether the windows hold 500 or 6,000 records.
+   */
   private async trainHeads(): Promise<void> {
-    const recs = [...this.auditTrainRecords, ...this.trainRecords];
+    const all = [...this.auditTrainRecords, ...this.trainRecords].sort((x, y) => x.request - y.request);
+    const half = Math.floor(this.opts.roundSize / 2);
+    const newest = all.slice(-half);
+    const older = this.rng.shuffle(all.slice(0, Math.max(0, all.length - half))).slice(0, this.opts.roundSize - newest.length);
+    const recs = [...older, ...newest];
     const targets = recs.map((r) => r.teacher);
     for (const [i, h] of this.heads.entries()) {
       await h.fit(recs.map((r) => r.features[i]!), targets, { epochs: this.opts.epochs, batchSize: this.opts.batchSize });
@@ -348,7 +361,7 @@ export class CacheEngine {
     return changed;
   }
 
-  /** Class mix of recent answers vs the calibration records; a large change triggers a burst of audits. */
+  /** Class mix of recent answers vs a reference mix; a large change triggers a burst of audits. */
   private detectShift(): void {
     if (this.recentAnswers.length < 200 || this.calibRecords.length < this.opts.minCalibration || this.shiftAuditLeft > 0) return;
     const C = this.model.classes;
@@ -358,10 +371,14 @@ export class CacheEngine {
       return h;
     };
     const a = hist(this.recentAnswers);
-    const b = hist(this.calibRecords.map((r) => r.teacherTop));
+    // reference: the calibration data's mix at first, then the mix at the last detected shift (so a
+    // shift is reported once, not on every check until old records leave the windows)
+    this.shiftReference ??= hist(this.calibRecords.map((r) => r.teacherTop));
+    const b = this.shiftReference;
     let tv = 0;
     for (let i = 0; i < C; i++) tv += Math.abs(a[i]! - b[i]!) / 2;
     if (tv > this.opts.shiftThreshold) {
+      this.shiftReference = a;
       this.shiftsDetected++;
       this.shiftAuditLeft = this.opts.shiftAuditRequests;
       this.events.push(`request ${this.requests}: class-mix shift detected (TV distance ${tv.toFixed(2)}), auditing the next ${this.opts.shiftAuditRequests} requests`);

@@ -68,7 +68,9 @@ export function buildCacheServer(engine: CacheEngine, spec: InputSpec, o: { logg
       const r = await lock.run(() => engine.classify(input));
       if (!maintenancePending) {
         maintenancePending = true;
-        setImmediate(() => void lock.run(() => engine.maintain()).finally(() => (maintenancePending = false)));
+        // maintenance runs outside the lock: it yields between minibatches, so requests keep being
+        // served while the heads train (inference reads weight snapshots that training swaps at the end)
+        setImmediate(() => void engine.maintain().finally(() => (maintenancePending = false)));
       }
       return {
         label: r.label,
