@@ -78,6 +78,8 @@ interface AuditRecord {
   teacher: Float32Array;
   teacherTop: number;
   request: number;
+  /** cached head predictions, valid for heads version `version` */
+  view?: { version: number; probs: Array<Float32Array | undefined> };
 }
 
 export interface ClassifyResult {
@@ -132,6 +134,8 @@ export class CacheEngine {
   private readonly recentAnswers: number[] = [];
   private toJudge: AuditRecord[] = [];
   private shiftReference?: Float64Array;
+  /** bumped after every training round (invalidates cached head predictions) */
+  private headsVersion = 0;
 
   // statistics
   requests = 0;
@@ -267,8 +271,22 @@ export class CacheEngine {
     if (this.recentAnswers.length > 500) this.recentAnswers.shift();
   }
 
+  /** every head's prediction on an audit record, cached until the heads are retrained */
   private view(r: AuditRecord): AuditView {
-    return { probs: this.heads.map((h, i) => (h.trained ? h.predict(r.features[i]!) : undefined)), teacherTop: r.teacherTop };
+    if (r.view?.version !== this.headsVersion) {
+      r.view = { version: this.headsVersion, probs: this.heads.map((h, i) => (h.trained ? h.predict(r.features[i]!) : undefined)) };
+    }
+    return { probs: r.view.probs, teacherTop: r.teacherTop };
+  }
+
+  /** views of many records, yielding to the event loop now and then (a server keeps answering) */
+  private async views(recs: AuditRecord[]): Promise<AuditView[]> {
+    const out: AuditView[] = [];
+    for (const [i, r] of recs.entries()) {
+      if (i % 100 === 99 && r.view?.version !== this.headsVersion) await new Promise((res) => setImmediate(res));
+      out.push(this.view(r));
+    }
+    return out;
   }
 
   private flopsCostModel(): CascadeCostModel {
@@ -289,7 +307,7 @@ export class CacheEngine {
     this.auditTrainRecords = this.auditTrainRecords.slice(-o.trainWindow / 2);
     this.calibRecords = this.calibRecords.slice(-o.calibrationWindow);
     if (this.toJudge.length) {
-      const est = simulateCascade(this.toJudge.map((r) => this.view(r)), this.cascade, this.flopsCostModel());
+      const est = simulateCascade(await this.views(this.toJudge), this.cascade, this.flopsCostModel());
       this.auditJudged += this.toJudge.length;
       this.auditAgree += est.agreement * this.toJudge.length;
       this.toJudge = [];
@@ -304,7 +322,7 @@ export class CacheEngine {
     // thresholds belong to the heads they were calibrated for: re-plan right after every retraining
     if ((rep.trainedMs > 0 || this.sinceManage >= o.manageEvery) && this.heads.some((h) => h.trained)) {
       const t = process.hrtime.bigint();
-      rep.changed = this.replan();
+      rep.changed = await this.replan();
       this.detectShift();
       rep.managedMs = Number(process.hrtime.bigint() - t) / 1e6;
       this.manageMsTotal += rep.managedMs;
@@ -326,10 +344,10 @@ export class CacheEngine {
     const targets = recs.map((r) => r.teacher);
     for (const [i, h] of this.heads.entries()) {
       await h.fit(recs.map((r) => r.features[i]!), targets, { epochs: this.opts.epochs, batchSize: this.opts.batchSize });
-      // head cost = measured JS prediction time (median of 200 calls on a real feature vector)
+      // head cost = measured JS prediction time (median of 50 calls on a real feature vector)
       const x = recs[0]!.features[i]!;
       const ts: number[] = [];
-      for (let k = 0; k < 200; k++) {
+      for (let k = 0; k < 50; k++) {
         const t = process.hrtime.bigint();
         h.predict(x);
         ts.push(Number(process.hrtime.bigint() - t) / 1e6);
@@ -337,12 +355,13 @@ export class CacheEngine {
       this.headMs[i] = median(ts);
     }
     this.newTrain = 0;
+    this.headsVersion++;
     this.retrains++;
   }
 
-  private replan(): boolean {
+  private async replan(): Promise<boolean> {
     this.sinceManage = 0;
-    const views = this.calibRecords.map((r) => this.view(r));
+    const views = await this.views(this.calibRecords);
     const trained = this.heads.map((h, i) => (h.trained ? i : -1)).filter((i) => i >= 0);
     const cost = this.opts.objective === 'latency' ? this.latencyCostModel() : this.flopsCostModel();
     const { cascade } = chooseCascade(views, trained, cost, {
