@@ -252,7 +252,7 @@ ${ppT.table}
 ${cacheTable(ppRun.engine)}
 
 ## 5. HTTP load test (\`latencylab cache serve\`, localhost)
-Server in a child process (1 ORT thread), client in this process; ${warmReq} sequential warm-up requests (the cache learns), then ${loadReq} requests from 4 concurrent closed-loop clients, JSON bodies of 784 pixels. Latency is client-side.
+Server in a child process (1 ORT thread; online training between requests capped at 20 % of wall time, \`--train-duty\`), client in this process; ${warmReq} sequential warm-up requests (the cache learns), then ${loadReq} requests from 4 concurrent closed-loop clients, JSON bodies of 784 pixels. Latency is client-side.
 
 ${markdownTable(
   ['mode', 'throughput req/s', 'p50 ms', 'p95 ms', 'p99 ms', 'errors', 'server: FLOPs saved', 'server: early exits'],

@@ -137,10 +137,11 @@ export function registerCacheCommands(program: Command): void {
     }, 8080)
     .option('--host <addr>', 'address to listen on', '127.0.0.1')
     .option('--no-cache', 'serve the unmodified backbone (the baseline)')
+    .option('--train-duty <x>', 'largest share of wall time spent training caches between requests', fraction, 0.2)
     .action(async (o) => {
       const t = await openCacheTarget(o.model, targetOpts(o));
       const { engine } = await startEngine(t, { ...engineOpts(o), cache: o.cache !== false });
-      const app = buildCacheServer(engine, t.spec);
+      const app = buildCacheServer(engine, t.spec, { maintenanceDuty: o.trainDuty });
       const address = await app.listen({ port: o.port, host: o.host });
       console.log(`latencylab cache serve: ${t.name} (${o.cache === false ? 'caching off' : `${t.model.cuts.length} candidate caches`}) listening on ${address}`);
       const close = async () => {

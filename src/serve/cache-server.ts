@@ -32,12 +32,16 @@ class Mutex {
  *   GET  /healthz
  * Training and re-planning run after a response is sent, never inside a request.
  */
-export function buildCacheServer(engine: CacheEngine, spec: InputSpec, o: { logger?: boolean } = {}): FastifyInstance {
+export function buildCacheServer(engine: CacheEngine, spec: InputSpec, o: { logger?: boolean; maintenanceDuty?: number } = {}): FastifyInstance {
   // removeAdditional: false — an unknown field is a client mistake worth a 400, not something to drop silently
   const app = Fastify({ logger: o.logger ?? false, bodyLimit: 64 * 1024 * 1024, ajv: { customOptions: { removeAdditional: false } } });
   app.removeContentTypeParser('text/plain');
   const lock = new Mutex();
   let maintenancePending = false;
+  // training shares the thread with inference: cap it at this share of wall time, so a busy server
+  // keeps most of its throughput while the caches keep learning
+  const duty = o.maintenanceDuty ?? 0.2;
+  let nextMaintenanceAt = 0;
   app.addContentTypeParser(['image/png', 'image/jpeg'], { parseAs: 'buffer' }, (_req, body, done) => done(null, body));
 
   app.setErrorHandler((error: Error, _req, reply) => {
@@ -66,11 +70,18 @@ export function buildCacheServer(engine: CacheEngine, spec: InputSpec, o: { logg
       const img: RawImage = Buffer.isBuffer(req.body) ? await decodePng(req.body) : rawFromJson(req.body as { width: number; height: number; pixels: number[]; channels?: number });
       const input = toModelInput(img, spec);
       const r = await lock.run(() => engine.classify(input));
-      if (!maintenancePending) {
+      if (!maintenancePending && performance.now() >= nextMaintenanceAt) {
         maintenancePending = true;
         // maintenance runs outside the lock: it yields between minibatches, so requests keep being
         // served while the heads train (inference reads weight snapshots that training swaps at the end)
-        setImmediate(() => void engine.maintain().finally(() => (maintenancePending = false)));
+        setImmediate(() => {
+          const t0 = performance.now();
+          void engine.maintain().finally(() => {
+            const took = performance.now() - t0;
+            nextMaintenanceAt = performance.now() + (took * (1 - duty)) / duty;
+            maintenancePending = false;
+          });
+        });
       }
       return {
         label: r.label,
