@@ -73,6 +73,8 @@ function windowRows(label: string, w: WindowSummary): Array<string | number> {
     pct(w.latencyReductionP50),
     `${ms(w.p95)} / ${ms(w.baselineP95)}`,
     pct(w.latencyReductionP95),
+    `${ms(w.meanMs)} / ${ms(w.baselineMeanMs)}`,
+    pct(1 - w.meanMs / w.baselineMeanMs),
     `${pct(w.accuracy)} / ${pct(w.backboneAccuracy)}`,
     w.accuracy !== null && w.backboneAccuracy !== null ? `${(100 * (w.accuracy - w.backboneAccuracy)).toFixed(2)}` : 'n/a',
     pct(w.agreement),
@@ -80,7 +82,7 @@ function windowRows(label: string, w: WindowSummary): Array<string | number> {
     pct(w.auditRate),
   ];
 }
-const WINDOW_HEADERS = ['requests', 'FLOPs saved', 'p50 ms cached / backbone', 'p50 saved', 'p95 ms cached / backbone', 'p95 saved', 'accuracy cached / backbone', 'Δ acc (pts)', 'agreement', 'early exits', 'audited'];
+const WINDOW_HEADERS = ['requests', 'FLOPs saved', 'p50 ms cached / backbone', 'p50 saved', 'p95 ms cached / backbone', 'p95 saved', 'mean ms cached / backbone', 'mean saved', 'accuracy cached / backbone', 'Δ acc (pts)', 'agreement', 'early exits', 'audited'];
 
 function streamTable(run: StreamRun, flops: number): { table: string; windows: Record<string, WindowSummary> } {
   const n = run.records.length;
