@@ -81,3 +81,17 @@ describe('choosing which caches to enable', () => {
     expect(tight.cascade.caches).toEqual([1]);
   });
 });
+
+describe('in-situ costs for the manager', () => {
+  it('uses measured segment means, and scales the profile for segments not run yet', async () => {
+    const { LiveCosts } = await import('../src/earlyexit/live-costs.js');
+    const live = new LiveCosts({ full: 1, audit: 1.05, fine: [0.3, 0.3, 0.4], splitOverhead: 0 });
+    expect(live.segment(-1, 0)).toBeCloseTo(0.3, 9); // nothing measured: the profile
+    for (let i = 0; i < 30; i++) live.observeSegment(-1, 0, 0.36); // 20 % slower in situ
+    live.observeSegment(-1, 0, 50); // one interference spike is clipped, not averaged in
+    expect(live.segment(-1, 0)).toBeLessThan(0.5);
+    expect(live.ratio()).toBeGreaterThan(1.15);
+    expect(live.segment(0, 2)).toBeCloseTo(0.7 * live.ratio(), 9);
+    expect(live.head(1, 0.02)).toBe(0.02);
+  });
+});

@@ -3,7 +3,8 @@ import { Rng } from '../util/random.js';
 import { median, quantile } from '../util/stats.js';
 import { chooseCascade, DEFAULT_Z, NO_CACHE, simulateCascade, type AuditView, type CalibrationMode, type Cascade, type CascadeCostModel } from './cascade.js';
 import { argmax, CacheHead, softmaxInPlace } from './head.js';
-import { segmentCost, type SegmentCosts, type SegmentedModel } from './segments.js';
+import { LiveCosts } from './live-costs.js';
+import type { SegmentCosts, SegmentedModel } from './segments.js';
 
 export interface EngineOptions {
   /** false: serve the unmodified backbone (the baseline) */
@@ -130,6 +131,8 @@ export class CacheEngine {
   private sinceManage = 0;
   private shiftAuditLeft = 0;
   private headMs: number[];
+  /** segment and head costs measured on the request path (what the manager prices cascades with) */
+  readonly live: LiveCosts;
   cascade: Cascade = NO_CACHE;
   private readonly recentAnswers: number[] = [];
   private toJudge: AuditRecord[] = [];
@@ -161,6 +164,7 @@ export class CacheEngine {
     if (!classes) throw new Error('SegmentedModel.warm() must run before creating a CacheEngine');
     this.heads = model.cuts.map((_, i) => new CacheHead(model.featureDims[i]!, classes, { hidden: this.opts.hidden, learningRate: 2e-3, seed: this.opts.seed * 101 + i }));
     this.headMs = model.cuts.map(() => 0);
+    this.live = new LiveCosts(costs);
     this.exitsPerCut = model.cuts.map(() => 0);
   }
 
@@ -220,11 +224,17 @@ export class CacheEngine {
     let flops = 0;
     let cur = input;
     const features: Float32Array[] = [];
+    const now = () => process.hrtime.bigint();
+    const since = (t: bigint) => Number(now() - t) / 1e6;
     for (const [j, c] of this.cascade.caches.entries()) {
+      let t = now();
       const seg = await m.runSegment(prev, c, cur);
+      this.live.observeSegment(prev, c, since(t));
       for (const [i, f] of seg.pooled) features[i] = f;
       flops += m.flopsBetween(prev, c) + m.segmentPoolFlops(prev, c) + this.heads[c]!.flops;
+      t = now();
       const p = this.heads[c]!.predict(seg.pooled.get(c)!);
+      this.live.observeHead(c, since(t));
       const label = argmax(p);
       if (p[label]! >= this.cascade.thresholds[j]!) {
         return { label, confidence: p[label]!, exit: c, exitTensor: m.cuts[c]!.tensor, audited: false, flops };
@@ -232,7 +242,9 @@ export class CacheEngine {
       prev = c;
       cur = seg.next;
     }
+    const t = now();
     const last = await m.runSegment(prev, m.cuts.length, cur);
+    this.live.observeSegment(prev, m.cuts.length, since(t));
     for (const [i, f] of last.pooled) features[i] = f;
     flops += m.flopsBetween(prev, m.cuts.length) + m.segmentPoolFlops(prev, m.cuts.length);
     const p = this.teacherProbs(last.output!);
@@ -295,7 +307,7 @@ export class CacheEngine {
   }
 
   private latencyCostModel(): CascadeCostModel {
-    return { cuts: this.model.cuts.length, segment: (a, b) => segmentCost(this.costs, a, b), head: (i) => this.headMs[i]! };
+    return { cuts: this.model.cuts.length, segment: (a, b) => this.live.segment(a, b), head: (i) => this.live.head(i, this.headMs[i]!) };
   }
 
   /** Training and re-planning, off the request path. Cheap when nothing is due. */
