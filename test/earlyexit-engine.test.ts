@@ -10,7 +10,7 @@ const N = 2000;
 
 async function replay(truth: (i: number) => number) {
   const t = await openCacheTarget('fmnist');
-  const { engine, costs } = await startEngine(t, { seed: 3, minCalibration: 500, manageEvery: 200, objective: 'flops' });
+  const { engine, costs } = await startEngine(t, { seed: 3, minCalibration: 500, manageEvery: 200, objective: 'flops', confidenceZ: 1 });
   const { engine: baseline } = await startEngine(t, { cache: false }, costs);
   const { records } = await replayStream(engine, baseline, N, (i) => imageAsInput(set, i), truth);
   const weights = engine.heads.filter((h) => h.trained).map((h) => h.toJSON().w2.slice(0, 20));

@@ -82,8 +82,8 @@ export function thresholdWithin(pairs: Array<{ conf: number; agree: boolean }>, 
  */
 export type CalibrationMode = 'overall' | 'per-exit';
 
-/** z of the Wilson bound used by 'overall' calibration (≈ a one-sided 93 % bound) */
-export const DEFAULT_Z = 1.5;
+/** z of the Wilson bound used by 'overall' calibration (≈ a one-sided 97.7 % bound) */
+export const DEFAULT_Z = 2;
 
 /** Wilson score upper bound on a rate after d events in n trials */
 export function wilsonUpper(d: number, n: number, z: number): number {

@@ -60,8 +60,8 @@ export const DEFAULT_ENGINE: EngineOptions = {
   trainWindow: 4000,
   calibrationWindow: 2000,
   trainEvery: 250,
-  roundSize: 1500,
-  epochs: 2,
+  roundSize: 2500,
+  epochs: 4,
   batchSize: 64,
   manageEvery: 250,
   maxActive: 3,
@@ -411,8 +411,15 @@ export class CacheEngine {
     if (tv > this.opts.shiftThreshold) {
       this.shiftReference = a;
       this.shiftsDetected++;
+      // thresholds calibrated on the old mix do not hold for the new one (measured: agreement fell
+      // to 99.2 % after a class shift): keep only the calibration records of the recent requests,
+      // so caches stay off until enough new ones exist, and audit in full meanwhile
+      const since = this.requests - this.recentAnswers.length;
+      const before = this.calibRecords.length;
+      this.calibRecords = this.calibRecords.filter((r) => r.request >= since);
+      if (this.calibRecords.length < this.opts.minCalibration) this.cascade = NO_CACHE;
       this.shiftAuditLeft = this.opts.shiftAuditRequests;
-      this.events.push(`request ${this.requests}: class-mix shift detected (TV distance ${tv.toFixed(2)}), auditing the next ${this.opts.shiftAuditRequests} requests`);
+      this.events.push(`request ${this.requests}: class-mix shift detected (TV distance ${tv.toFixed(2)}); dropped ${before - this.calibRecords.length} stale calibration records, auditing until ${this.opts.minCalibration} new ones exist`);
     }
   }
 
