@@ -115,8 +115,8 @@ function timelinePoints(tl: TimelineEntry[], stream: string, cutNames: string[])
   for (const e of tl) {
     if (!e?.requests) continue;
     e.exits.forEach((x, i) => pts.push({ request: e.fromRequest, exit: cutNames[i]!, share: x / e.requests, stream }));
-    pts.push({ request: e.fromRequest, exit: 'z backbone', share: e.backbone / e.requests, stream });
-    pts.push({ request: e.fromRequest, exit: 'z backbone (audit)', share: e.audited / e.requests, stream });
+    pts.push({ request: e.fromRequest, exit: 'z: backbone', share: e.backbone / e.requests, stream });
+    pts.push({ request: e.fromRequest, exit: 'z: backbone (audit)', share: e.audited / e.requests, stream });
   }
   return pts;
 }

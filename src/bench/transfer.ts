@@ -111,6 +111,22 @@ async function main() {
     ])}`);
   }
 
+  // 3b. the adaptation's cost columns (log FLOPs, log params; FBNet: depth), on vs off, every task
+  const costRows: Array<Array<string | number>> = [];
+  for (const t of tasks) {
+    log(`cost columns off: ${t.name}`);
+    const off = await runTransferStudy(tf, t, { ...cfg, costColumns: false }, { ks: [10], seeds: SEEDS, sampler: SAMPLER }, log);
+    const per = (runs: TransferRun[]) => t.test.map((d) => summarise(runs.filter((r) => r.device === d && r.k === 10)).mean);
+    const on = per(taskRuns.get(t.name)!.runs);
+    const offM = per(off.runs);
+    costRows.push([t.name, mean(offM), mean(on), Math.min(...offM), Math.min(...on)]);
+  }
+  sections.push(`### Cost columns in the adaptation (k = 10, mean over test devices and ${SEEDS.length} seeds)
+
+The closed-form adaptation combines the predicted training-device latencies; by default it may also use the architectures' log FLOPs and log params and, on FBNet, their depth (non-skip blocks: per-layer overheads such as kernel launches, which FLOPs miss). Leave-one-out ridge decides their weight per device.
+
+${markdownTable(['task', 'without: mean', 'with: mean', 'without: worst device', 'with: worst device'], costRows)}`);
+
   // 4. timings on NB201 (pretraining, adaptation, prediction of all 15,625 cells)
   const adaptMs = main.runs.map((r) => r.adaptMs);
   const predictMs = main.runs.map((r) => r.predictMs);

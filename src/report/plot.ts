@@ -56,6 +56,8 @@ export function exitRateChart(points: ExitRatePoint[], title: string): TopLevelS
     background: 'white',
     data: { values: points },
     facet: { row: { field: 'stream', type: 'nominal', title: null } },
+    // each stream has its own caches: separate colour scales and legends per row
+    resolve: { scale: { color: 'independent' }, legend: { color: 'independent' } },
     spec: {
       width: 560,
       height: 170,
@@ -63,7 +65,7 @@ export function exitRateChart(points: ExitRatePoint[], title: string): TopLevelS
       encoding: {
         x: { field: 'request', type: 'quantitative', title: 'request' },
         y: { field: 'share', type: 'quantitative', stack: 'normalize', title: 'share of requests', axis: { format: '%' } },
-        color: { field: 'exit', type: 'nominal', title: 'answered by' },
+        color: { field: 'exit', type: 'nominal', title: 'answered by', scale: { scheme: 'tableau10' }, legend: { labelLimit: 400 } },
         order: { field: 'exit', type: 'nominal' },
       },
     },

@@ -1,8 +1,8 @@
 import type * as tfType from '@tensorflow/tfjs';
-import { requireDevice, type LatencyData } from '../data/latency.js';
+import { FBNET_OPS, requireDevice, type LatencyData } from '../data/latency.js';
 import { UserError } from '../util/errors.js';
 import { Rng } from '../util/random.js';
-import { graphOf, type Encoded, type EncodingName } from './encoding.js';
+import { analyticCosts, graphOf, type Encoded, type EncodingName } from './encoding.js';
 import { encodeAsync } from './gae.js';
 import { fitRidge } from './ridge.js';
 import { ParamStore, Trunk, type TrunkName } from './model.js';
@@ -33,6 +33,11 @@ export interface PredictorConfig {
   seed: number;
   /** fine-tuning steps on the k target samples (help / none) */
   fineTuneSteps: number;
+  /**
+   * learned mode: also offer the adaptation analytic columns (log FLOPs, log params; FBNet: depth), for a device
+   * unlike every training device; the ridge's leave-one-out λ decides how much they count
+   */
+  costColumns: boolean;
 }
 
 export const DEFAULT_PREDICTOR: PredictorConfig = {
@@ -46,6 +51,7 @@ export const DEFAULT_PREDICTOR: PredictorConfig = {
   lr: 2e-3,
   seed: 1,
   fineTuneSteps: 60,
+  costColumns: true,
 };
 
 /** log latency standardised per device: ranking and scale live in separate places */
@@ -61,8 +67,8 @@ export function hardwareEmbedding(refLatMs: number[]): Float32Array {
   return zScores(Float64Array.from(refLatMs)).z;
 }
 
-/** affine fit on the mean of the basis columns + ridge on the residual (see adaptLearned) */
-function fitAroundMean(basis: Float64Array[], rows: number[], y: number[]): { predict(i: number): number; loo: number[] } {
+/** affine fit on the mean of the basis columns + ridge on the residual, over basis ∪ extra (see adaptLearned) */
+function fitAroundMean(basis: Float64Array[], rows: number[], y: number[], extra: Float64Array[] = []): { predict(i: number): number; loo: number[] } {
   const meanOf = (i: number) => basis.reduce((s, b) => s + b[i]!, 0) / basis.length;
   const m = rows.map(meanOf);
   const mm = m.reduce((a, b) => a + b, 0) / m.length;
@@ -70,17 +76,19 @@ function fitAroundMean(basis: Float64Array[], rows: number[], y: number[]): { pr
   const sxx = m.reduce((s, v) => s + (v - mm) ** 2, 0);
   const slope = sxx > 0 ? m.reduce((s, v, i) => s + (v - mm) * (y[i]! - ym), 0) / sxx : 0;
   const base = (i: number) => ym + slope * (meanOf(i) - mm);
-  const residual = fitRidge(rows.map((r) => basis.map((b) => b[r]!)), rows.map((r, i) => y[i]! - base(r)));
+  const cols = [...basis, ...extra];
+  const residual = fitRidge(rows.map((r) => cols.map((b) => b[r]!)), rows.map((r, i) => y[i]! - base(r)));
   return {
-    predict: (i) => base(i) + residual.predict(basis.map((b) => b[i]!)),
+    predict: (i) => base(i) + residual.predict(cols.map((b) => b[i]!)),
     loo: rows.map((r, i) => base(r) + residual.loo[i]!),
   };
 }
 
-/** ridge on the basis columns, shrinking toward a constant */
-function fitPlain(basis: Float64Array[], rows: number[], y: number[]): { predict(i: number): number; loo: number[] } {
-  const m = fitRidge(rows.map((r) => basis.map((b) => b[r]!)), y);
-  return { predict: (i) => m.predict(basis.map((b) => b[i]!)), loo: m.loo };
+/** ridge on basis ∪ extra columns, shrinking toward a constant */
+function fitPlain(basis: Float64Array[], rows: number[], y: number[], extra: Float64Array[] = []): { predict(i: number): number; loo: number[] } {
+  const cols = [...basis, ...extra];
+  const m = fitRidge(rows.map((r) => cols.map((b) => b[r]!)), y);
+  return { predict: (i) => m.predict(cols.map((b) => b[i]!)), loo: m.loo };
 }
 
 export interface AdaptedPredictor {
@@ -264,8 +272,9 @@ export class TransferPredictor {
       { basis: logBasis, target: y, toLog: (v: number) => v, toMs: (v: number) => Math.exp(v) },
       { basis: msBasis, target: y.map(Math.exp), toLog: (v: number) => Math.log(Math.max(v, floor)), toMs: (v: number) => Math.max(v, floor) },
     ];
+    const extra = this.cfg.costColumns ? this.costCols() : [];
     const fits = spaces.flatMap((c) =>
-      [fitAroundMean(c.basis, rows, c.target), fitPlain(c.basis, rows, c.target)].map((model) => ({
+      [fitAroundMean(c.basis, rows, c.target, extra), fitPlain(c.basis, rows, c.target, extra)].map((model) => ({
         ...c,
         model,
         looErr: model.loo.reduce((s, p, i) => s + (c.toLog(p) - y[i]!) ** 2, 0),
@@ -273,6 +282,30 @@ export class TransferPredictor {
     );
     const best = fits.reduce((a, b) => (b.looErr < a.looErr ? b : a));
     return { predictAllMs: () => Float64Array.from({ length: N }, (_, i) => best.toMs(best.model.predict(i))) };
+  }
+
+  private costColumnsCache?: Float64Array[];
+  /**
+   * Standardised log FLOPs and log params of every architecture, one column each, and on FBNet its
+   * depth (blocks that are not `skip`). FBNet is a chain of 22 blocks and a skip removes a whole
+   * layer, so depth sets the per-layer overheads (kernel launches: what GPUs at batch 1 pay) that
+   * FLOPs miss — measured on fbnet-3 at k = 10: Spearman 0.20 → 0.77. NB201's skeleton is fixed
+   * (every cell runs), and there the extra column only added leave-one-out noise (raspi4 0.92 → 0.85).
+   */
+  private costCols(): Float64Array[] {
+    if (!this.costColumnsCache) {
+      const rows = analyticCosts(this.data);
+      const cols = [0, 1].map((j) => Float64Array.from(rows, (r) => r[j]!));
+      if (this.data.space === 'fbnet') {
+        const skip = FBNET_OPS.indexOf('skip');
+        const depth = Float64Array.from(this.data.ops, (o) => Array.from(o).filter((op) => op !== skip).length);
+        const m = depth.reduce((a, b) => a + b, 0) / depth.length;
+        const sd = Math.sqrt(depth.reduce((a, b) => a + (b - m) ** 2, 0) / depth.length) || 1;
+        cols.push(depth.map((d) => (d - m) / sd));
+      }
+      this.costColumnsCache = cols;
+    }
+    return this.costColumnsCache;
   }
 
   dispose(): void {
