@@ -14,11 +14,11 @@
  *   npm run bench:earlyexit          (BENCH_QUICK=1: 3,000 requests, smaller parts)
  */
 import { spawn } from 'node:child_process';
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { markdownTable } from '../cli/table.js';
-import { findFullFashionMnist, imageAsInput, type ImageSet } from '../data/fmnist.js';
+import { findFullFashionMnist, imageAsInput, streamOrder, type ImageSet } from '../data/fmnist.js';
 import { CacheEngine, type TimelineEntry } from '../earlyexit/engine.js';
 import { trainOfflineBaseline } from '../earlyexit/offline.js';
 import { PPOCR_CLS_CLASSES, textLineStream } from '../earlyexit/ppocr.js';
@@ -28,7 +28,6 @@ import type { SegmentCosts } from '../earlyexit/segments.js';
 import { describeMachine } from '../profile/environment.js';
 import { exitRateChart, renderVegaLite, type ExitRatePoint } from '../report/plot.js';
 import { loadTest, type LoadTestResult } from '../serve/loadtest.js';
-import { streamOrder } from '../cli/cache-cmds.js';
 import ortPkg from 'onnxruntime-node';
 
 const QUICK = process.env.BENCH_QUICK === '1';
@@ -213,7 +212,7 @@ async function main() {
   );
 
   // ---- report
-  const meta = JSON.parse((await import('node:fs')).readFileSync(path.join(ROOT, 'assets', 'models', 'fmnist-vgg7.json'), 'utf8')) as { testAccuracy: number; training: { epochs: number; seconds: number } };
+  const meta = JSON.parse(readFileSync(path.join(ROOT, 'assets', 'models', 'fmnist-vgg7.json'), 'utf8')) as { testAccuracy: number; training: { epochs: number; seconds: number } };
   const a = fm.model.analysis;
   const s1 = iid.engine.stats();
   sections.push(`# Online layer caching with early exits — measured

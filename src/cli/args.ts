@@ -1,4 +1,5 @@
 import { InvalidArgumentError } from 'commander';
+import { UserError } from '../util/errors.js';
 
 /** commander argument parsers shared by every command */
 export function positiveInt(s: string): number {
@@ -11,6 +12,22 @@ export function positiveNumber(s: string): number {
   const n = Number(s);
   if (!(n > 0)) throw new InvalidArgumentError('expected a number > 0.');
   return n;
+}
+
+/** a number strictly between 0 and 1 (a UserError: the CLI exits 2 with the message) */
+export function fraction(s: string): number {
+  const x = Number(s);
+  if (!(x > 0 && x < 1)) throw new UserError(`expected a number strictly between 0 and 1, got "${s}"`);
+  return x;
+}
+
+/** parser for comma-separated finite numbers, e.g. "1,3,48,192"; errors name `flag` */
+export function numberList(flag: string) {
+  return (s: string): number[] => {
+    const xs = s.split(',').map((x) => Number(x.trim()));
+    if (!xs.length || xs.some((x) => !Number.isFinite(x))) throw new UserError(`expected comma-separated numbers, got "${s}"`, flag);
+    return xs;
+  };
 }
 
 /**

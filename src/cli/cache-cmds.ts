@@ -1,27 +1,13 @@
 import { writeFileSync } from 'node:fs';
 import { Option, type Command } from 'commander';
-import { bundledFashionMnist, findFullFashionMnist, imageAsInput, loadImageSet, type ImageSet } from '../data/fmnist.js';
+import { bundledFashionMnist, findFullFashionMnist, imageAsInput, loadImageSet, streamOrder, type ImageSet } from '../data/fmnist.js';
 import { DEFAULT_ENGINE, type EngineOptions } from '../earlyexit/engine.js';
 import { replayStream, summarise } from '../earlyexit/replay.js';
 import { MODEL_PRESETS, openCacheTarget, startEngine, type TargetOptions } from '../earlyexit/setup.js';
 import { buildCacheServer } from '../serve/cache-server.js';
 import { UserError } from '../util/errors.js';
-import { positiveInt, positiveNumber, stopOnSigint } from './args.js';
+import { fraction, numberList, positiveInt, positiveNumber, stopOnSigint } from './args.js';
 import { fmtNum, formatTable } from './table.js';
-
-function numberList(flag: string) {
-  return (s: string): number[] => {
-    const xs = s.split(',').map((x) => Number(x.trim()));
-    if (!xs.length || xs.some((x) => !Number.isFinite(x))) throw new UserError(`expected comma-separated numbers, got "${s}"`, flag);
-    return xs;
-  };
-}
-
-function fraction(s: string): number {
-  const x = Number(s);
-  if (!(x > 0 && x < 1)) throw new UserError(`expected a number strictly between 0 and 1, got "${s}"`);
-  return x;
-}
 
 /** options shared by every `cache` subcommand: which model, how it is cut */
 function modelOptions(c: Command): Command {
@@ -151,11 +137,4 @@ export function registerCacheCommands(program: Command): void {
       process.on('SIGINT', close);
       process.on('SIGTERM', close);
     });
-}
-
-/** Image order for a replay: test-set order, or grouped by class (5 classes, then the other 5). */
-export function streamOrder(set: ImageSet, n: number, shift: boolean): number[] {
-  const idx = Array.from({ length: set.count }, (_, i) => i);
-  const ordered = shift ? [...idx.filter((i) => set.labels[i]! < 5), ...idx.filter((i) => set.labels[i]! >= 5)] : idx;
-  return Array.from({ length: n }, (_, i) => ordered[i % ordered.length]!);
 }

@@ -81,3 +81,10 @@ export function imageAsInput(set: ImageSet, i: number): Float32Array {
   for (let k = 0; k < n; k++) out[k] = set.pixels[off + k]! / 255;
   return out;
 }
+
+/** Image order for a replay: test-set order, or grouped by class (classes 0–4, then 5–9: a shift). */
+export function streamOrder(set: ImageSet, n: number, shift: boolean): number[] {
+  const idx = Array.from({ length: set.count }, (_, i) => i);
+  const ordered = shift ? [...idx.filter((i) => set.labels[i]! < 5), ...idx.filter((i) => set.labels[i]! >= 5)] : idx;
+  return Array.from({ length: n }, (_, i) => ordered[i % ordered.length]!);
+}

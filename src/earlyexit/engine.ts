@@ -74,6 +74,8 @@ export const DEFAULT_ENGINE: EngineOptions = {
   seed: 1,
 };
 
+const RECENT_ANSWERS = 500;
+
 interface AuditRecord {
   features: Float32Array[];
   teacher: Float32Array;
@@ -134,7 +136,9 @@ export class CacheEngine {
   /** segment and head costs measured on the request path (what the manager prices cascades with) */
   readonly live: LiveCosts;
   cascade: Cascade = NO_CACHE;
+  /** ring buffer of the last RECENT_ANSWERS answered classes (order is irrelevant: only their mix is used) */
   private readonly recentAnswers: number[] = [];
+  private recentNext = 0;
   private toJudge: AuditRecord[] = [];
   private shiftReference?: Float64Array;
   /** bumped after every training round (invalidates cached head predictions) */
@@ -279,8 +283,9 @@ export class CacheEngine {
       this.backboneAnswers++;
       if (!r.audited) e.backbone++;
     }
-    this.recentAnswers.push(r.label);
-    if (this.recentAnswers.length > 500) this.recentAnswers.shift();
+    if (this.recentAnswers.length < RECENT_ANSWERS) this.recentAnswers.push(r.label);
+    else this.recentAnswers[this.recentNext] = r.label;
+    this.recentNext = (this.recentNext + 1) % RECENT_ANSWERS;
   }
 
   /** every head's prediction on an audit record, cached until the heads are retrained */

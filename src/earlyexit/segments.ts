@@ -77,10 +77,8 @@ export class SegmentedModel {
     return new SegmentedModel(path, model, analysis, cuts, o.threads ?? 1, o.grid ?? 3, o.maxFeatures ?? 320);
   }
 
-  get classes(): number {
-    return this.outputSize;
-  }
-  outputSize = 0;
+  /** number of classes (the output's length), known after warm(); 0 before */
+  classes = 0;
 
   private options(): InferenceSession.SessionOptions {
     return { executionProviders: ['cpu'], intraOpNumThreads: this.threads, interOpNumThreads: 1, executionMode: 'sequential', graphOptimizationLevel: 'all' };
@@ -176,7 +174,7 @@ export class SegmentedModel {
 
   /** Creates every session the cache engine may use, so none is created on a request's path. */
   async warm(sample: Float32Array): Promise<void> {
-    this.outputSize = (await this.runFull(sample)).length;
+    this.classes = (await this.runFull(sample)).length;
     await this.runAudit(sample);
     const C = this.cuts.length;
     for (let a = -1; a < C; a++) for (let b = a + 1; b <= C; b++) await this.segmentSession(a, b);
