@@ -166,7 +166,7 @@ async function main() {
   const off = await trainOfflineBaseline(fm.model, Array.from({ length: nOff }, (_, i) => imageAsInput(train, i)), Array.from({ length: nOff }, (_, i) => train.labels[i]!), { epochs: 15 });
   const offTrainS = (Date.now() - offT0) / 1000;
   const { engine: offEngine } = await startEngine(fm, { online: false }, costs);
-  offEngine.install(off.heads, off.cascade);
+  await offEngine.install(off.heads, off.cascade);
   const offline = await runStream(fm, costs, offEngine, N, (i) => imageAsInput(test, order[i]!), (i) => test.labels[order[i]!]!);
   const offlineT = streamTable(offline, F);
 

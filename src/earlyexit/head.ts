@@ -1,6 +1,7 @@
 import type * as tfType from '@tensorflow/tfjs';
 import { loadTfjsWasm } from '../runtimes/tfjs.js';
 import { Rng } from '../util/random.js';
+import type { CompiledHead } from './onnx-graph.js';
 
 type Tf = typeof tfType;
 
@@ -168,6 +169,13 @@ export class CacheHead {
       for (let c = 0; c < C; c++) out[c]! += hj * s.w2[off + c]!;
     }
     return softmaxInPlace(out);
+  }
+
+  /** the trained weights as typed arrays, to compile the head into an ONNX segment */
+  compiled(): CompiledHead {
+    const s = this.snap;
+    if (!s) throw new Error('head is not trained yet');
+    return { inDim: this.inDim, hidden: this.hidden, classes: this.classes, mean: this.mean!, invStd: this.invStd!, w1: s.w1, b1: s.b1, w2: s.w2, b2: s.b2 };
   }
 
   toJSON(): HeadWeights {

@@ -252,6 +252,21 @@ export function namedCuts(a: GraphAnalysis, names: string[], where: string): Cut
 }
 
 export const pooledName = (tensor: string) => `${tensor}::pooled`;
+/** output of a cache head compiled into a segment: the class probabilities at a cut */
+export const probsName = (tensor: string) => `${tensor}::probs`;
+
+/** A trained cache head's weights, row-major: w1 is in×hidden, w2 hidden×classes. */
+export interface CompiledHead {
+  inDim: number;
+  hidden: number;
+  classes: number;
+  mean: Float32Array;
+  invStd: Float32Array;
+  w1: Float32Array;
+  b1: Float32Array;
+  w2: Float32Array;
+  b2: Float32Array;
+}
 
 /** Average-pool kernel and stride giving a grid×grid output on an N×C×H×W map (windows may overlap). */
 export function gridPooling(shape: number[], grid: number): { kernel: number[]; stride: number[]; cells: number } {
@@ -283,7 +298,15 @@ export function gridFor(c: CutPoint, grid: number, maxFeatures: number): number 
  * A ModelProto computing `to` (a cut tensor, or the graph output when null) from `from` (a cut
  * tensor, or the graph input when null), plus the pooled features of every tensor in `pooled`.
  */
-export function extractSegment(model: ModelProto, a: GraphAnalysis, from: CutPoint | null, to: CutPoint | null, pooled: CutPoint[], gridOf: (c: CutPoint) => number = () => 1): Uint8Array {
+export function extractSegment(
+  model: ModelProto,
+  a: GraphAnalysis,
+  from: CutPoint | null,
+  to: CutPoint | null,
+  pooled: CutPoint[],
+  gridOf: (c: CutPoint) => number = () => 1,
+  head?: CompiledHead,
+): Uint8Array {
   const g = graphOf(model);
   const source = from?.tensor ?? a.inputName;
   const target = to?.tensor ?? a.outputName;
@@ -331,6 +354,30 @@ export function extractSegment(model: ModelProto, a: GraphAnalysis, from: CutPoi
       onnx.NodeProto.create({ name: `${t}::cat`, opType: 'Concat', input: [`${t}::gridflat`, `${t}::gmpflat`], output: [pooledName(t)], attribute: [int('axis', 1)] }),
     );
   }
+  const headInits: onnxProto.onnx.ITensorProto[] = [];
+  if (head && to) {
+    // the cache head runs inside the segment (standardise → dense → ReLU → dense → softmax): one
+    // session run answers "exit or not" without a round trip to JS (measured: a 320→96→10 head in
+    // plain JS cost ~0.05 ms per cache on the request path, ORT does it in microseconds)
+    const t = to.tensor;
+    const n = (k: string) => `${t}::head::${k}`;
+    const f32 = (name: string, dims: number[], data: Float32Array) =>
+      headInits.push(onnx.TensorProto.create({ name, dims, dataType: onnx.TensorProto.DataType.FLOAT, rawData: new Uint8Array(data.buffer, data.byteOffset, data.byteLength) }));
+    f32(n('mean'), [head.inDim], head.mean);
+    f32(n('invstd'), [head.inDim], head.invStd);
+    f32(n('w1'), [head.inDim, head.hidden], head.w1);
+    f32(n('b1'), [head.hidden], head.b1);
+    f32(n('w2'), [head.hidden, head.classes], head.w2);
+    f32(n('b2'), [head.classes], head.b2);
+    extra.push(
+      onnx.NodeProto.create({ name: n('sub'), opType: 'Sub', input: [pooledName(t), n('mean')], output: [n('centred')] }),
+      onnx.NodeProto.create({ name: n('mul'), opType: 'Mul', input: [n('centred'), n('invstd')], output: [n('std')] }),
+      onnx.NodeProto.create({ name: n('fc1'), opType: 'Gemm', input: [n('std'), n('w1'), n('b1')], output: [n('h')] }),
+      onnx.NodeProto.create({ name: n('relu'), opType: 'Relu', input: [n('h')], output: [n('hr')] }),
+      onnx.NodeProto.create({ name: n('fc2'), opType: 'Gemm', input: [n('hr'), n('w2'), n('b2')], output: [n('logits')] }),
+      onnx.NodeProto.create({ name: n('softmax'), opType: 'Softmax', input: [n('logits')], output: [probsName(t)], attribute: [int('axis', 1)] }),
+    );
+  }
   const floatInfo = (name: string, dims: Array<number | string>) =>
     onnx.ValueInfoProto.create({
       name,
@@ -338,12 +385,13 @@ export function extractSegment(model: ModelProto, a: GraphAnalysis, from: CutPoi
     });
   const input = from ? floatInfo(source, ['N', ...from.shape.slice(1)]) : g.input.find((i) => i.name === a.inputName)!;
   const outputs = [to ? floatInfo(target, ['N', ...to.shape.slice(1)]) : g.output[0]!, ...pooled.map((p) => floatInfo(pooledName(p.tensor), ['N', featureDim(p, gridOf(p))]))];
+  if (head && to) outputs.push(floatInfo(probsName(to.tensor), ['N', head.classes]));
   const graph = onnx.GraphProto.create({
     name: `${g.name ?? 'graph'}[${source}→${target}]`,
     node: [...nodes, ...extra],
     input: [input],
     output: outputs,
-    initializer: g.initializer.filter((t) => usedInits.has(t.name!)),
+    initializer: [...g.initializer.filter((t) => usedInits.has(t.name!)), ...headInits],
   });
   return onnx.ModelProto.encode(onnx.ModelProto.create({ irVersion: model.irVersion, opsetImport: model.opsetImport, producerName: 'latencylab-earlyexit', graph })).finish();
 }

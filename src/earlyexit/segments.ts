@@ -10,7 +10,9 @@ import {
   loadOnnxModel,
   namedCuts,
   pooledName,
+  probsName,
   resolveInputShape,
+  type CompiledHead,
   spreadCuts,
   type CutPoint,
   type GraphAnalysis,
@@ -46,6 +48,11 @@ export interface SegmentCosts {
  */
 export class SegmentedModel {
   private readonly sessions = new Map<string, Promise<InferenceSession>>();
+  /** cache heads compiled into the segments that end at their cut, with a version per change */
+  private readonly heads = new Map<number, { head: CompiledHead; version: number }>();
+  /** sessions replaced by a newer head, released one replacement later (a request may still hold one) */
+  private retired: Array<Promise<InferenceSession>> = [];
+  private retiring: Array<Promise<InferenceSession>> = [];
   readonly inputSize: number;
 
   private constructor(
@@ -117,9 +124,45 @@ export class SegmentedModel {
    */
   segmentSession(from: number, to: number): Promise<InferenceSession> {
     const C = this.cuts.length;
-    return this.session(`${from}->${to}`, () =>
-      extractSegment(this.model, this.analysis, from < 0 ? null : this.cuts[from]!, to >= C ? null : this.cuts[to]!, this.pooledIn(from, to).map((i) => this.cuts[i]!), this.gridOf),
+    const head = this.heads.get(to);
+    return this.session(this.segmentKey(from, to), () =>
+      extractSegment(this.model, this.analysis, from < 0 ? null : this.cuts[from]!, to >= C ? null : this.cuts[to]!, this.pooledIn(from, to).map((i) => this.cuts[i]!), this.gridOf, head?.head),
     );
+  }
+
+  private segmentKey(from: number, to: number): string {
+    const h = this.heads.get(to);
+    return h ? `${from}->${to}#${h.version}` : `${from}->${to}`;
+  }
+
+  /**
+   * Compiles a cache head into every segment ending at cut `i` (null removes it). Sessions built
+   * for the previous head are retired; create the new ones off the request path with prepare().
+   */
+  setHead(i: number, head: CompiledHead | null): void {
+    if (i < 0 || i >= this.cuts.length) throw new Error(`no cut ${i}`);
+    for (const [key, s] of this.sessions) {
+      if (key.includes('->') && Number(key.split('->')[1]!.split('#')[0]) === i) {
+        this.sessions.delete(key);
+        this.retiring.push(s);
+      }
+    }
+    if (head) this.heads.set(i, { head, version: (this.heads.get(i)?.version ?? 0) + 1 });
+    else this.heads.delete(i);
+  }
+
+  /** true when cut i's segments compute its cache head's probabilities */
+  hasHead(i: number): boolean {
+    return this.heads.has(i);
+  }
+
+  /** Creates the sessions of the given segments now, and releases sessions retired a round ago. */
+  async prepare(pairs: Array<[number, number]>): Promise<void> {
+    for (const [a, b] of pairs) await this.segmentSession(a, b);
+    const old = this.retired;
+    this.retired = this.retiring;
+    this.retiring = [];
+    for (const s of old) await (await s).release();
   }
 
   inputTensor(x: Float32Array): Tensor {
@@ -143,7 +186,7 @@ export class SegmentedModel {
    * Runs one segment; `next` feeds the following segment, `pooled[i]` holds the features of every
    * cut i the segment passed (pooledIn), `output` the model's output when `to` is the end.
    */
-  async runSegment(from: number, to: number, input: Tensor): Promise<{ next: Tensor; pooled: Map<number, Float32Array>; output?: Float32Array }> {
+  async runSegment(from: number, to: number, input: Tensor): Promise<{ next: Tensor; pooled: Map<number, Float32Array>; output?: Float32Array; probs?: Float32Array }> {
     const s = await this.segmentSession(from, to);
     const inName = from < 0 ? this.analysis.inputName : this.cuts[from]!.tensor;
     const r = await s.run({ [inName]: input });
@@ -152,7 +195,8 @@ export class SegmentedModel {
       const out = r[this.analysis.outputName]!;
       return { next: out, pooled, output: out.data as Float32Array };
     }
-    return { next: r[this.cuts[to]!.tensor]!, pooled };
+    const t = this.cuts[to]!.tensor;
+    return { next: r[t]!, pooled, probs: this.heads.has(to) ? (r[probsName(t)]!.data as Float32Array) : undefined };
   }
 
   /** FLOPs of the original graph between two points (batch 1) */
@@ -222,8 +266,10 @@ export class SegmentedModel {
   }
 
   async dispose(): Promise<void> {
-    for (const s of this.sessions.values()) await (await s).release();
+    for (const s of [...this.sessions.values(), ...this.retired, ...this.retiring]) await (await s).release();
     this.sessions.clear();
+    this.retired = [];
+    this.retiring = [];
   }
 }
 
