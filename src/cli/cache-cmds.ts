@@ -3,6 +3,7 @@ import { Option, type Command } from 'commander';
 import { bundledFashionMnist, findFullFashionMnist, imageAsInput, loadImageSet, streamOrder, type ImageSet } from '../data/fmnist.js';
 import { DEFAULT_ENGINE, type EngineOptions } from '../earlyexit/engine.js';
 import { replayStream, summarise } from '../earlyexit/replay.js';
+import { DEFAULT_MAX_FEATURES } from '../earlyexit/segments.js';
 import { MODEL_PRESETS, openCacheTarget, startEngine, type TargetOptions } from '../earlyexit/setup.js';
 import { buildCacheServer } from '../serve/cache-server.js';
 import { UserError } from '../util/errors.js';
@@ -17,7 +18,7 @@ function modelOptions(c: Command): Command {
     .option('--cuts <tensors>', 'cache points as comma-separated tensor names (default: spread over the FLOPs)')
     .option('--max-cuts <n>', 'candidate cache points when --cuts is not given', positiveInt, 6)
     .option('--grid <n>', 'cache features: average pooling on an n×n grid (smaller where features would exceed --max-features) ⊕ global max', positiveInt, 3)
-    .option('--max-features <n>', 'largest cache feature vector', positiveInt, 320)
+    .option('--max-features <n>', 'largest cache feature vector', positiveInt, DEFAULT_MAX_FEATURES)
     .option('--mean <list>', 'per-channel mean applied to pixel/255', numberList('--mean'))
     .option('--std <list>', 'per-channel std applied to pixel/255', numberList('--std'));
 }

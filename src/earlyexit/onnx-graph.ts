@@ -286,8 +286,8 @@ export const featureDim = (c: CutPoint, grid: number) => (gridPooling(c.shape, g
 
 /**
  * The grid for a cut: the largest ≤ `grid` whose feature vector stays within `maxFeatures` (wide
- * late layers get global pooling; the head's JS cost grows with its input: 640 inputs × 64 hidden
- * measured ~0.11 ms, a sixth of this backbone's whole inference).
+ * late layers get coarser pooling). The bound is on training time and head memory — the head runs
+ * inside the ONNX segment, so its inference cost hardly grows with its input.
  */
 export function gridFor(c: CutPoint, grid: number, maxFeatures: number): number {
   for (let g = grid; g > 1; g--) if (featureDim(c, g) <= maxFeatures) return g;

@@ -28,9 +28,15 @@ export interface SegmentedModelOptions {
   threads?: number;
   /** cache features: average pooling on a grid×grid layout (1 = global) ⊕ global max; default 3 */
   grid?: number;
-  /** a cut whose grid features would exceed this many values falls back to a smaller grid; default 320 */
+  /**
+   * a cut whose grid features would exceed this many values falls back to a smaller grid; default
+   * 640 (measured on the Fashion-MNIST backbone: the 64-channel cut gets a 3×3 grid instead of
+   * 2×2, and its head lets 78 % instead of 70 % of requests exit at the same agreement)
+   */
   maxFeatures?: number;
 }
+
+export const DEFAULT_MAX_FEATURES = 640;
 
 /** Measured per-request costs in ms (medians), used by the cache manager to price a cascade. */
 export interface SegmentCosts {
@@ -81,7 +87,7 @@ export class SegmentedModel {
     const shape = resolveInputShape(model, o.inputShape, path);
     const analysis = await analyseGraph(ort, model, shape);
     const cuts = o.cuts?.length ? namedCuts(analysis, o.cuts, `${path}: --cuts`) : spreadCuts(analysis, o.maxCuts ?? 6);
-    return new SegmentedModel(path, model, analysis, cuts, o.threads ?? 1, o.grid ?? 3, o.maxFeatures ?? 320);
+    return new SegmentedModel(path, model, analysis, cuts, o.threads ?? 1, o.grid ?? 3, o.maxFeatures ?? DEFAULT_MAX_FEATURES);
   }
 
   /** number of classes (the output's length), known after warm(); 0 before */
