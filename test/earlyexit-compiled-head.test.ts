@@ -26,8 +26,7 @@ async function compiledMatchesJs(model: SegmentedModel, inputs: Float32Array[]) 
   const run = async (x: Float32Array) => model.runSegment(-1, cut, model.inputTensor(x));
   expect((await run(inputs[0]!)).probs).toBeUndefined();
 
-  model.setHead(cut, head.compiled());
-  await model.prepare([[-1, cut]]);
+  await model.updateHeads([[cut, head.compiled()]], [[-1, cut]]);
   let maxDiff = 0;
   for (const x of inputs.slice(0, 20)) {
     const seg = await run(x);
@@ -36,12 +35,15 @@ async function compiledMatchesJs(model: SegmentedModel, inputs: Float32Array[]) 
   }
   // retraining replaces the compiled head: the segment follows the new weights
   const before = Float32Array.from((await run(inputs[0]!)).probs!);
+  const inFlight = await model.segmentSession(-1, cut);
   await head.fit(feats, teacher, { epochs: 3, batchSize: 32 });
-  model.setHead(cut, head.compiled());
-  await model.prepare([[-1, cut]]);
+  await model.updateHeads([[cut, head.compiled()]], [[-1, cut]]);
+  // a request that picked up the old session before the switch can still finish on it
+  const old = await inFlight.run({ [inFlight.inputNames[0]!]: model.inputTensor(inputs[0]!) });
+  expect(Math.max(...before.map((v, c) => Math.abs(v - (old[inFlight.outputNames.at(-1)!]!.data as Float32Array)[c]!)))).toBeLessThan(1e-6);
   const after = await run(inputs[0]!);
   const js = head.predict(after.pooled.get(cut)!);
-  model.setHead(cut, null);
+  await model.updateHeads([[cut, null]], []);
   const removed = await run(inputs[0]!);
   await model.dispose();
   return { maxDiff, changed: Math.max(...before.map((v, c) => Math.abs(v - after.probs![c]!))), afterDiff: Math.max(...js.map((v, c) => Math.abs(v - after.probs![c]!))), removed: removed.probs };

@@ -3,6 +3,7 @@ import { Rng } from '../util/random.js';
 import { median, quantile } from '../util/stats.js';
 import { chooseCascade, DEFAULT_Z, NO_CACHE, simulateCascade, type AuditView, type CalibrationMode, type Cascade, type CascadeCostModel } from './cascade.js';
 import { argmax, CacheHead, softmaxInPlace } from './head.js';
+import type { CompiledHead } from './onnx-graph.js';
 import { LiveCosts } from './live-costs.js';
 import type { SegmentCosts, SegmentedModel } from './segments.js';
 
@@ -198,7 +199,7 @@ export class CacheEngine {
     this.live = new LiveCosts(costs);
     this.exitsPerCut = model.cuts.map(() => 0);
     // heads another engine compiled into this model are not ours
-    if (this.opts.cache) model.cuts.forEach((_, i) => model.setHead(i, null));
+    if (this.opts.cache) model.clearHeads();
   }
 
   private teacherProbs(out: Float32Array): Float32Array {
@@ -408,7 +409,6 @@ export class CacheEngine {
         ts.push(Number(process.hrtime.bigint() - t) / 1e6);
       }
       this.headMs[i] = median(ts);
-      if (this.opts.compiledHeads) this.model.setHead(i, h.compiled());
     }
     this.newTrain = 0;
     this.sinceTrain = 0;
@@ -430,13 +430,24 @@ export class CacheEngine {
       headBytes: (i) => this.heads[i]!.bytes,
     });
     this.replans++;
-    // build the chosen segments' sessions (with their heads) before a request can need them
-    await this.model.prepare(segmentsOf(cascade, this.model.cuts.length));
+    // build the chosen segments' sessions (with the retrained heads compiled in) before a request
+    // can need them; compiled heads and their thresholds then switch together (no await between)
+    await this.syncCompiledHeads(segmentsOf(cascade, this.model.cuts.length));
     const before = JSON.stringify(this.cascade.caches);
     this.cascade = cascade;
     const changed = before !== JSON.stringify(cascade.caches);
     if (changed) this.events.push(`request ${this.requests}: caches ${before} → ${JSON.stringify(cascade.caches)}`);
     return changed;
+  }
+
+  /** heads version last compiled into the model's segments */
+  private compiledVersion = -1;
+
+  private async syncCompiledHeads(pairs: Array<[number, number]>): Promise<void> {
+    if (!this.opts.compiledHeads || this.compiledVersion === this.headsVersion) return this.model.prepare(pairs);
+    const changes = this.heads.map((h, i): [number, CompiledHead | null] => [i, h.trained ? h.compiled() : null]);
+    await this.model.updateHeads(changes, pairs);
+    this.compiledVersion = this.headsVersion;
   }
 
   /** Class mix of recent answers vs a reference mix; a large change triggers a burst of audits. */
@@ -476,9 +487,9 @@ export class CacheEngine {
     heads.forEach((h, i) => {
       this.heads[i]!.dispose();
       this.heads[i] = h;
-      if (this.opts.compiledHeads && h.trained) this.model.setHead(i, h.compiled());
     });
-    await this.model.prepare(segmentsOf(cascade, this.model.cuts.length));
+    this.headsVersion++;
+    await this.syncCompiledHeads(segmentsOf(cascade, this.model.cuts.length));
     this.cascade = cascade;
   }
 

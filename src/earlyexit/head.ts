@@ -126,7 +126,7 @@ export class CacheHead {
         });
         this.examplesSeen += idx.length;
         // let a server answer requests between minibatches (training runs on the same thread)
-        if ((s / o.batchSize) % 8 === 7) await new Promise((r) => setImmediate(r));
+        await new Promise((r) => setImmediate(r));
       }
     }
     const w1 = (await v.w1.data()) as Float32Array;

@@ -129,32 +129,54 @@ export class SegmentedModel {
    * record for every cache.
    */
   segmentSession(from: number, to: number): Promise<InferenceSession> {
-    const C = this.cuts.length;
-    const head = this.heads.get(to);
-    return this.session(this.segmentKey(from, to), () =>
-      extractSegment(this.model, this.analysis, from < 0 ? null : this.cuts[from]!, to >= C ? null : this.cuts[to]!, this.pooledIn(from, to).map((i) => this.cuts[i]!), this.gridOf, head?.head),
-    );
+    return this.session(segmentKey(this.heads, from, to), () => this.segmentBytes(from, to, this.heads.get(to)?.head));
   }
 
-  private segmentKey(from: number, to: number): string {
-    const h = this.heads.get(to);
-    return h ? `${from}->${to}#${h.version}` : `${from}->${to}`;
+  private segmentBytes(from: number, to: number, head: CompiledHead | undefined): Uint8Array {
+    const C = this.cuts.length;
+    return extractSegment(this.model, this.analysis, from < 0 ? null : this.cuts[from]!, to >= C ? null : this.cuts[to]!, this.pooledIn(from, to).map((i) => this.cuts[i]!), this.gridOf, head);
   }
 
   /**
-   * Compiles a cache head into every segment ending at cut `i` (null removes it). Sessions built
-   * for the previous head are retired; create the new ones off the request path with prepare().
+   * Compiles cache heads into the segments ending at their cuts (null removes one). The sessions
+   * of `prebuild` segments are created first under the new versions, then the switch happens at
+   * once: a request in flight keeps its old sessions, the next one finds the new ones ready.
+   * Old sessions are released one update later.
    */
-  setHead(i: number, head: CompiledHead | null): void {
-    if (i < 0 || i >= this.cuts.length) throw new Error(`no cut ${i}`);
+  async updateHeads(changes: Array<[number, CompiledHead | null]>, prebuild: Array<[number, number]>): Promise<void> {
+    for (const [i] of changes) if (i < 0 || i >= this.cuts.length) throw new Error(`no cut ${i}`);
+    const next = new Map(this.heads);
+    for (const [i, head] of changes) {
+      if (head) next.set(i, { head, version: (this.heads.get(i)?.version ?? 0) + 1 });
+      else next.delete(i);
+    }
+    for (const [a, b] of prebuild) await this.session(segmentKey(next, a, b), () => this.segmentBytes(a, b, next.get(b)?.head));
+    // the switch (synchronous): retire sessions built for heads that changed
+    const changed = new Set(changes.map(([i]) => i));
     for (const [key, s] of this.sessions) {
-      if (key.includes('->') && Number(key.split('->')[1]!.split('#')[0]) === i) {
+      const m = /^(-?\d+)->(\d+)(?:#(\d+))?$/.exec(key);
+      if (!m || !changed.has(Number(m[2]))) continue;
+      if (key !== segmentKey(next, Number(m[1]), Number(m[2]))) {
         this.sessions.delete(key);
         this.retiring.push(s);
       }
     }
-    if (head) this.heads.set(i, { head, version: (this.heads.get(i)?.version ?? 0) + 1 });
-    else this.heads.delete(i);
+    this.heads.clear();
+    for (const [i, h] of next) this.heads.set(i, h);
+    const old = this.retired;
+    this.retired = this.retiring;
+    this.retiring = [];
+    for (const s of old) await (await s).release();
+  }
+
+  /** Removes every compiled head at once (sessions retired as in updateHeads). */
+  clearHeads(): void {
+    for (const [key, s] of this.sessions) {
+      if (!key.includes('#')) continue;
+      this.sessions.delete(key);
+      this.retiring.push(s);
+    }
+    this.heads.clear();
   }
 
   /** true when cut i's segments compute its cache head's probabilities */
@@ -162,13 +184,9 @@ export class SegmentedModel {
     return this.heads.has(i);
   }
 
-  /** Creates the sessions of the given segments now, and releases sessions retired a round ago. */
+  /** Creates the sessions of the given segments now (off the request path). */
   async prepare(pairs: Array<[number, number]>): Promise<void> {
     for (const [a, b] of pairs) await this.segmentSession(a, b);
-    const old = this.retired;
-    this.retired = this.retiring;
-    this.retiring = [];
-    for (const s of old) await (await s).release();
   }
 
   inputTensor(x: Float32Array): Tensor {
@@ -277,6 +295,12 @@ export class SegmentedModel {
     this.retired = [];
     this.retiring = [];
   }
+}
+
+/** session key of a segment: its ends, plus the version of the head compiled into it */
+function segmentKey(heads: ReadonlyMap<number, { version: number }>, from: number, to: number): string {
+  const h = heads.get(to);
+  return h ? `${from}->${to}#${h.version}` : `${from}->${to}`;
 }
 
 /** Estimated time of the merged segment (from → to) from the fine-block profile. */
