@@ -19,11 +19,11 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { markdownTable } from '../cli/table.js';
 import { findFullFashionMnist, imageAsInput, streamOrder, type ImageSet } from '../data/fmnist.js';
-import { CacheEngine, type TimelineEntry } from '../earlyexit/engine.js';
+import { CacheEngine, type EngineOptions, type TimelineEntry } from '../earlyexit/engine.js';
 import { trainOfflineBaseline } from '../earlyexit/offline.js';
 import { PPOCR_CLS_CLASSES, textLineStream } from '../earlyexit/ppocr.js';
 import { replayStream, summarise, type ReplayRecord, type WindowSummary } from '../earlyexit/replay.js';
-import { openCacheTarget, startEngine, type CacheTarget } from '../earlyexit/setup.js';
+import { openCacheTarget, startEngine, type CacheTarget, type TargetOptions } from '../earlyexit/setup.js';
 import { DEFAULT_MAX_FEATURES, type SegmentCosts } from '../earlyexit/segments.js';
 import { describeMachine } from '../profile/environment.js';
 import { exitRateChart, renderVegaLite, type ExitRatePoint } from '../report/plot.js';
@@ -190,6 +190,23 @@ async function main() {
     operating.push(windowRows(pct(target), summarise(run.records, Math.floor(N / 2), N, F)));
   }
 
+  // ---- 1c. ablation of the design choices: one changed at a time from the default, same stream
+  const ablation: Array<Array<string | number>> = [windowRows('default (section 1)', iidT.windows.steady!)];
+  const variants: Array<{ label: string; engine?: Partial<EngineOptions>; target?: TargetOptions }> = [
+    { label: 'heads in JS on the pooled features (not compiled into the segments)', engine: { compiledHeads: false } },
+    { label: 'train only when 250 new records arrived (no rounds on the existing pool)', engine: { maxPasses: 0 } },
+    { label: 'up to 3 caches enabled', engine: { maxActive: 3 } },
+    { label: 'features ≤ 320 values (2×2 grid at the 64-channel cut)', target: { maxFeatures: 320 } },
+  ];
+  for (const v of QUICK ? [] : variants) {
+    log(`fmnist ablation: ${v.label}`);
+    const t = v.target ? await openCacheTarget('fmnist', v.target) : fm;
+    const { engine: e, costs: c } = await startEngine(t, v.engine ?? {}, v.target ? undefined : costs);
+    const run = await runStream(t, c, e, N, (i) => imageAsInput(test, order[i]!), (i) => test.labels[order[i]!]!);
+    ablation.push(windowRows(v.label, summarise(run.records, Math.floor(N / 2), N, F)));
+    if (v.target) await t.model.dispose();
+  }
+
   // ---- 3. offline baseline: labelled heads at every cut, one threshold (SDN-style)
   const nOff = QUICK ? 4000 : 12000;
   log(`offline baseline: training heads with labels on ${nOff} training images`);
@@ -276,6 +293,11 @@ Manager decisions: ${s1.events.map((e) => `\`${e}\``).join('; ') || 'none'}.
 The target bounds disagreement with the backbone, not accuracy: a looser target lets more requests exit.
 
 ${markdownTable(['target agreement', ...WINDOW_HEADERS.slice(1)], operating)}
+
+### What each design choice is worth (same stream, second half; one change at a time)
+${ablation.length > 1 ? markdownTable(['variant', ...WINDOW_HEADERS.slice(1)], ablation) : '(skipped in BENCH_QUICK mode)'}
+
+One run per row on a shared machine: differences of a few points are within run-to-run spread (the p50 especially: it flips between the early-exit time and a later path).
 
 ## 2. Distribution shift: classes 0–4 first, then 5–9 (${N} requests)
 ${shiftedT.table}
