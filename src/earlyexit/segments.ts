@@ -56,9 +56,8 @@ export class SegmentedModel {
   private readonly sessions = new Map<string, Promise<InferenceSession>>();
   /** cache heads compiled into the segments that end at their cut, with a version per change */
   private readonly heads = new Map<number, { head: CompiledHead; version: number }>();
-  /** sessions replaced by a newer head, released one replacement later (a request may still hold one) */
+  /** sessions replaced by a newer head, released at the next update (a request may still hold one) */
   private retired: Array<Promise<InferenceSession>> = [];
-  private retiring: Array<Promise<InferenceSession>> = [];
   readonly inputSize: number;
 
   private constructor(
@@ -141,7 +140,7 @@ export class SegmentedModel {
    * Compiles cache heads into the segments ending at their cuts (null removes one). The sessions
    * of `prebuild` segments are created first under the new versions, then the switch happens at
    * once: a request in flight keeps its old sessions, the next one finds the new ones ready.
-   * Old sessions are released one update later.
+   * Old sessions are released at the next update.
    */
   async updateHeads(changes: Array<[number, CompiledHead | null]>, prebuild: Array<[number, number]>): Promise<void> {
     for (const [i] of changes) if (i < 0 || i >= this.cuts.length) throw new Error(`no cut ${i}`);
@@ -151,22 +150,23 @@ export class SegmentedModel {
       else next.delete(i);
     }
     for (const [a, b] of prebuild) await this.session(segmentKey(next, a, b), () => this.segmentBytes(a, b, next.get(b)?.head));
-    // the switch (synchronous): retire sessions built for heads that changed
+    // sessions retired by the previous update (seconds ago): no request can still hold one
+    const old = this.retired;
+    this.retired = [];
+    for (const r of old) await (await r).release();
+    // the switch, with no await from here on: the caller can swap its thresholds in the same tick
+    // retire sessions built for heads that changed
     const changed = new Set(changes.map(([i]) => i));
     for (const [key, s] of this.sessions) {
       const m = /^(-?\d+)->(\d+)(?:#(\d+))?$/.exec(key);
       if (!m || !changed.has(Number(m[2]))) continue;
       if (key !== segmentKey(next, Number(m[1]), Number(m[2]))) {
         this.sessions.delete(key);
-        this.retiring.push(s);
+        this.retired.push(s);
       }
     }
     this.heads.clear();
     for (const [i, h] of next) this.heads.set(i, h);
-    const old = this.retired;
-    this.retired = this.retiring;
-    this.retiring = [];
-    for (const s of old) await (await s).release();
   }
 
   /** Removes every compiled head at once (sessions retired as in updateHeads). */
@@ -174,7 +174,7 @@ export class SegmentedModel {
     for (const [key, s] of this.sessions) {
       if (!key.includes('#')) continue;
       this.sessions.delete(key);
-      this.retiring.push(s);
+      this.retired.push(s);
     }
     this.heads.clear();
   }
@@ -290,10 +290,9 @@ export class SegmentedModel {
   }
 
   async dispose(): Promise<void> {
-    for (const s of [...this.sessions.values(), ...this.retired, ...this.retiring]) await (await s).release();
+    for (const s of [...this.sessions.values(), ...this.retired]) await (await s).release();
     this.sessions.clear();
     this.retired = [];
-    this.retiring = [];
   }
 }
 
