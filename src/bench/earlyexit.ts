@@ -183,11 +183,15 @@ async function main() {
 
   // ---- 1b. the agreement target as a knob: the same stream at a looser target
   const operating: Array<Array<string | number>> = [windowRows(`${pct(online.opts.targetAgreement)} (default, section 1)`, iidT.windows.steady!)];
+  /** the test-set stream through a fresh engine (on `t`, default the backbone): its second half */
+  const steadyState = async (engineOpts: Partial<EngineOptions>, t: CacheTarget = fm, c: SegmentCosts | undefined = costs) => {
+    const { engine: e, costs: measured } = await startEngine(t, engineOpts, c);
+    const run = await runStream(t, measured, e, N, (i) => imageAsInput(test, order[i]!), (i) => test.labels[order[i]!]!);
+    return summarise(run.records, Math.floor(N / 2), N, F);
+  };
   for (const target of QUICK ? [] : [0.99]) {
     log(`fmnist: replaying at target agreement ${target}`);
-    const { engine: e } = await startEngine(fm, { targetAgreement: target }, costs);
-    const run = await runStream(fm, costs, e, N, (i) => imageAsInput(test, order[i]!), (i) => test.labels[order[i]!]!);
-    operating.push(windowRows(pct(target), summarise(run.records, Math.floor(N / 2), N, F)));
+    operating.push(windowRows(pct(target), await steadyState({ targetAgreement: target })));
   }
 
   // ---- 1c. ablation of the design choices: one changed at a time from the default, same stream
@@ -200,10 +204,9 @@ async function main() {
   ];
   for (const v of QUICK ? [] : variants) {
     log(`fmnist ablation: ${v.label}`);
+    // another target (other pooling) has its own sessions, so its segment costs are measured anew
     const t = v.target ? await openCacheTarget('fmnist', v.target) : fm;
-    const { engine: e, costs: c } = await startEngine(t, v.engine ?? {}, v.target ? undefined : costs);
-    const run = await runStream(t, c, e, N, (i) => imageAsInput(test, order[i]!), (i) => test.labels[order[i]!]!);
-    ablation.push(windowRows(v.label, summarise(run.records, Math.floor(N / 2), N, F)));
+    ablation.push(windowRows(v.label, await steadyState(v.engine ?? {}, t, v.target ? undefined : costs)));
     if (v.target) await t.model.dispose();
   }
 

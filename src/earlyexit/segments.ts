@@ -55,7 +55,7 @@ export interface SegmentCosts {
 export class SegmentedModel {
   private readonly sessions = new Map<string, Promise<InferenceSession>>();
   /** cache heads compiled into the segments that end at their cut, with a version per change */
-  private readonly heads = new Map<number, { head: CompiledHead; version: number }>();
+  private heads = new Map<number, { head: CompiledHead; version: number }>();
   /** sessions replaced by a newer head, released at the next update (a request may still hold one) */
   private retired: Array<Promise<InferenceSession>> = [];
   readonly inputSize: number;
@@ -158,15 +158,12 @@ export class SegmentedModel {
     // retire sessions built for heads that changed
     const changed = new Set(changes.map(([i]) => i));
     for (const [key, s] of this.sessions) {
-      const m = /^(-?\d+)->(\d+)(?:#(\d+))?$/.exec(key);
-      if (!m || !changed.has(Number(m[2]))) continue;
-      if (key !== segmentKey(next, Number(m[1]), Number(m[2]))) {
-        this.sessions.delete(key);
-        this.retired.push(s);
-      }
+      const m = /^(-?\d+)->(\d+)/.exec(key);
+      if (!m || !changed.has(Number(m[2])) || key === segmentKey(next, Number(m[1]), Number(m[2]))) continue;
+      this.sessions.delete(key);
+      this.retired.push(s);
     }
-    this.heads.clear();
-    for (const [i, h] of next) this.heads.set(i, h);
+    this.heads = next;
   }
 
   /** Removes every compiled head at once (sessions retired as in updateHeads). */
