@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { allowedDisagreements, calibrateCascade, DEFAULT_Z, calibrateThreshold, chooseCascade, simulateCascade, type AuditView, type CascadeCostModel } from '../src/earlyexit/cascade.js';
+import { allowedDisagreements, calibrateCascade, DEFAULT_Z, calibrateThreshold, chooseCascade, inSampleCeiling, NO_CACHE, simulateCascade, type AuditView, type CascadeCostModel } from '../src/earlyexit/cascade.js';
 import { Rng } from '../src/util/random.js';
 
 const probs = (cls: number, conf: number, classes = 4) => Float32Array.from({ length: classes }, (_, c) => (c === cls ? conf : (1 - conf) / (classes - 1)));
@@ -93,5 +93,38 @@ describe('in-situ costs for the manager', () => {
     expect(live.ratio()).toBeGreaterThan(1.15);
     expect(live.segment(0, 2)).toBeCloseTo(0.7 * live.ratio(), 9);
     expect(live.head(1, 0.02)).toBe(0.02);
+  });
+});
+
+describe('in-sample ceiling', () => {
+  const rng = new Rng(7);
+  // three caches of rising quality; agreement rises with confidence
+  const recs: AuditView[] = Array.from({ length: 1200 }, (_, i) => ({
+    teacherTop: i % 4,
+    probs: [0.6, 0.75, 0.9].map((q) => {
+      const conf = 0.3 + 0.7 * rng.next();
+      return probs(rng.next() < Math.min(1, conf * q + 0.2) ? i % 4 : (i + 1) % 4, conf);
+    }),
+  }));
+  const cost: CascadeCostModel = { cuts: 3, segment: (a, b) => b - a, head: () => 0.05 };
+
+  it('keeps the target on the records and never costs more than the calibrated choice', () => {
+    const c = inSampleCeiling(recs, [0, 1, 2], cost, { target: 0.99, maxActive: 2 });
+    expect(c.estimate.agreement).toBeGreaterThanOrEqual(0.99);
+    expect(c.cascade.caches.length).toBeGreaterThan(0);
+    const calibrated = chooseCascade(recs, [0, 1, 2], cost, { target: 0.99, z: 0, maxActive: 2, budgetBytes: Infinity, headBytes: () => 0 });
+    expect(c.estimate.meanCost).toBeLessThanOrEqual(calibrated.estimate.meanCost + 1e-12);
+  });
+
+  it('matches a brute-force search over single caches', () => {
+    const c = inSampleCeiling(recs, [0, 1, 2], cost, { target: 0.99, maxActive: 1 });
+    let best = simulateCascade(recs, NO_CACHE, cost).meanCost;
+    for (const k of [0, 1, 2]) {
+      for (const tau of new Set(recs.map((r) => Math.max(...r.probs[k]!)))) {
+        const e = simulateCascade(recs, { caches: [k], thresholds: [tau] }, cost);
+        if (e.agreement >= 0.99 && e.meanCost < best) best = e.meanCost;
+      }
+    }
+    expect(c.estimate.meanCost).toBeCloseTo(best, 9);
   });
 });

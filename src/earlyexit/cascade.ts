@@ -102,26 +102,66 @@ export function allowedDisagreements(n: number, target: number, z: number): numb
 
 /** Thresholds for a cascade, each cache calibrated on the requests the earlier caches let through. */
 export function calibrateCascade(records: AuditView[], caches: number[], target: number, mode: CalibrationMode = 'overall', z = DEFAULT_Z): Cascade {
+  const budget = allowedDisagreements(records.length, target, z);
+  if (mode === 'per-exit') return thresholdsAlong(records, caches, (pairs) => calibrateThreshold(pairs, target));
+  // each cache may use half of the disagreements left, the last one all of them
+  let left = budget;
+  return thresholdsAlong(records, caches, (pairs, j) => {
+    if (left < 0) return Infinity;
+    const r = thresholdWithin(pairs, j === caches.length - 1 ? left : left / 2);
+    left -= r.used;
+    return r.tau;
+  });
+}
+
+/** Walks the cascade: `pick` sets cache j's threshold from the (confidence, agrees) pairs of the records reaching it. */
+function thresholdsAlong(records: AuditView[], caches: number[], pick: (pairs: Array<{ conf: number; agree: boolean }>, j: number) => number): Cascade {
   let reaching = records;
-  let budget = allowedDisagreements(records.length, target, z);
   const thresholds: number[] = [];
   for (const [j, c] of caches.entries()) {
     const pairs = reaching.map((r) => {
       const t = top(r.probs[c]!);
       return { conf: t.conf, agree: t.cls === r.teacherTop };
     });
-    let tau: number;
-    if (mode === 'per-exit') tau = calibrateThreshold(pairs, target);
-    else if (budget < 0) tau = Infinity;
-    else {
-      const r = thresholdWithin(pairs, j === caches.length - 1 ? budget : budget / 2);
-      tau = r.tau;
-      budget -= r.used;
-    }
+    const tau = pick(pairs, j);
     thresholds.push(tau);
     reaching = reaching.filter((_, i) => pairs[i]!.conf < tau);
   }
   return { caches, thresholds };
+}
+
+/** every way to hand out `total` disagreements to `k` caches (k ≤ 3 in practice) */
+function* allocations(total: number, k: number): Generator<number[]> {
+  if (k === 1) return yield [total];
+  for (let first = 0; first <= total; first++) for (const rest of allocations(total - first, k - 1)) yield [first, ...rest];
+}
+
+/**
+ * The in-sample optimum: over every set of ≤ `maxActive` caches and every way of sharing the
+ * disagreements the target allows on these very records (no statistical margin), the cascade with
+ * the lowest mean cost. Thresholds fitted to the data they are judged on are optimistic, and no
+ * request is audited: an upper bound on what these heads can save, not an operating point.
+ */
+export function inSampleCeiling(records: AuditView[], trained: number[], cost: CascadeCostModel, o: { target: number; maxActive: number }): { cascade: Cascade; estimate: CascadeEstimate } {
+  const allowed = Math.floor((1 - o.target) * records.length + 1e-9);
+  let best = { cascade: NO_CACHE, estimate: simulateCascade(records, NO_CACHE, cost) };
+  for (const set of subsets(trained, o.maxActive)) {
+    if (!set.length) continue;
+    for (const share of allocations(allowed, set.length)) {
+      let carried = 0;
+      const cascade = thresholdsAlong(records, set, (pairs, j) => {
+        // disagreements a cache did not use pass on to the next one
+        const available = share[j]! + carried;
+        const r = thresholdWithin(pairs, available);
+        carried = available - r.used;
+        return r.tau;
+      });
+      if (cascade.thresholds.some((t) => t === Infinity)) continue;
+      const estimate = simulateCascade(records, cascade, cost);
+      if (estimate.meanCost < best.estimate.meanCost - 1e-12) best = { cascade, estimate };
+    }
+  }
+  return best;
 }
 
 export interface CascadeEstimate {

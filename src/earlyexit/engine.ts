@@ -1,11 +1,11 @@
 import type { Tensor } from 'onnxruntime-common';
 import { Rng } from '../util/random.js';
 import { median, quantile } from '../util/stats.js';
-import { chooseCascade, DEFAULT_Z, NO_CACHE, simulateCascade, type AuditView, type CalibrationMode, type Cascade, type CascadeCostModel } from './cascade.js';
+import { chooseCascade, DEFAULT_Z, inSampleCeiling, NO_CACHE, simulateCascade, type AuditView, type CalibrationMode, type Cascade, type CascadeCostModel } from './cascade.js';
 import { argmax, CacheHead, softmaxInPlace } from './head.js';
 import type { CompiledHead } from './onnx-graph.js';
 import { LiveCosts } from './live-costs.js';
-import type { SegmentCosts, SegmentedModel } from './segments.js';
+import { segmentCost, type SegmentCosts, type SegmentedModel } from './segments.js';
 
 export interface EngineOptions {
   /** false: serve the unmodified backbone (the baseline) */
@@ -355,9 +355,6 @@ export class CacheEngine {
     const rep: MaintenanceReport = { trainedMs: 0, managedMs: 0, changed: false };
     if (!this.opts.online || !this.opts.cache) return rep;
     const o = this.opts;
-    this.trainRecords = this.trainRecords.slice(-o.trainWindow);
-    this.auditTrainRecords = this.auditTrainRecords.slice(-o.trainWindow / 2);
-    this.calibRecords = this.calibRecords.slice(-o.calibrationWindow);
     if (this.toJudge.length) {
       const est = simulateCascade(await this.views(this.toJudge), this.cascade, this.flopsCostModel());
       this.auditJudged += this.toJudge.length;
@@ -369,6 +366,7 @@ export class CacheEngine {
     const underTrained = pool >= 2 * o.batchSize && this.sinceTrain >= o.idleTrainEvery && this.poolPasses < o.maxPasses;
     if ((firstRound && pool >= 2 * o.batchSize) || this.newTrain >= o.trainEvery || underTrained) {
       const t = process.hrtime.bigint();
+      this.trimWindows();
       await this.trainHeads();
       rep.trainedMs = Number(process.hrtime.bigint() - t) / 1e6;
       this.trainMsTotal += rep.trainedMs;
@@ -376,12 +374,24 @@ export class CacheEngine {
     // thresholds belong to the heads they were calibrated for: re-plan right after every retraining
     if ((rep.trainedMs > 0 || this.sinceManage >= o.manageEvery) && this.heads.some((h) => h.trained)) {
       const t = process.hrtime.bigint();
+      this.trimWindows();
       rep.changed = await this.replan();
       this.detectShift();
       rep.managedMs = Number(process.hrtime.bigint() - t) / 1e6;
       this.manageMsTotal += rep.managedMs;
     }
     return rep;
+  }
+
+  /**
+   * Drops records that left the windows. Only when training or re-planning is due: maintain() runs
+   * after every request, and copying thousands of references each time cost the next request time.
+   */
+  private trimWindows(): void {
+    const o = this.opts;
+    this.trainRecords = this.trainRecords.slice(-o.trainWindow);
+    this.auditTrainRecords = this.auditTrainRecords.slice(-o.trainWindow / 2);
+    this.calibRecords = this.calibRecords.slice(-o.calibrationWindow);
   }
 
   /**
@@ -479,6 +489,22 @@ export class CacheEngine {
       this.shiftAuditLeft = this.opts.shiftAuditRequests;
       this.events.push(`request ${this.requests}: class-mix shift detected (TV distance ${tv.toFixed(2)}); dropped ${before - this.calibRecords.length} stale calibration records, auditing until ${this.opts.minCalibration} new ones exist`);
     }
+  }
+
+  /**
+   * What the current heads could save at best on `records` (each: every cut's pooled features and
+   * the backbone's class, e.g. from runAudit): thresholds chosen in-sample with no statistical
+   * margin and no audits (see inSampleCeiling), priced with the segment costs measured on the
+   * request path ('live') or the tight-loop start-up profile ('profile'). `relativeCost` is the
+   * mean cost over the cost of the unsplit backbone path under the same prices.
+   */
+  ceiling(records: Array<{ features: Float32Array[]; teacherTop: number }>, o: { maxActive?: number; prices?: 'live' | 'profile' } = {}) {
+    const C = this.model.cuts.length;
+    const views: AuditView[] = records.map((r) => ({ probs: this.heads.map((h, i) => (h.trained ? h.predict(r.features[i]!) : undefined)), teacherTop: r.teacherTop }));
+    const trained = this.heads.map((h, i) => (h.trained ? i : -1)).filter((i) => i >= 0);
+    const cost: CascadeCostModel = o.prices === 'profile' ? { cuts: C, segment: (a, b) => segmentCost(this.costs, a, b), head: () => 0 } : this.latencyCostModel();
+    const best = inSampleCeiling(views, trained, cost, { target: this.opts.targetAgreement, maxActive: o.maxActive ?? this.opts.maxActive });
+    return { ...best.cascade, ...best.estimate, relativeCost: best.estimate.meanCost / cost.segment(-1, C) };
   }
 
   /** Installs pre-trained heads and a fixed cascade (the offline baseline; use with online: false). */
