@@ -32,6 +32,12 @@ describe('online caching on the Fashion-MNIST backbone (bundled 2,000-image samp
     expect(Math.abs(late.accuracy! - late.backboneAccuracy!)).toBeLessThanOrEqual(0.02);
     // every answer is accounted for
     expect(s.caches.reduce((a, c) => a + c.exits, 0) + s.backboneAnswers).toBe(N);
+    // audits are answered like other requests (some by a cache); the rest of the backbone ran after
+    // the answer and filed them: calibration grew past the first phase, agreement was observed
+    expect(first.records.slice(1200).some((r) => r.audited && r.exit !== null)).toBe(true);
+    expect(s.calibrationRecords).toBeGreaterThan(500);
+    expect(s.agreementEstimate!.auditedRequests).toBeGreaterThan(10);
+    expect(s.agreementEstimate!.value).toBeGreaterThanOrEqual(0.97);
   }, 240_000);
 
   it('labels never reach the training path: scrambled labels give identical decisions and weights', async () => {

@@ -1,7 +1,7 @@
 import type { Tensor } from 'onnxruntime-common';
 import { Rng } from '../util/random.js';
 import { median, quantile } from '../util/stats.js';
-import { chooseCascade, DEFAULT_Z, inSampleCeiling, NO_CACHE, simulateCascade, type AuditView, type CalibrationMode, type Cascade, type CascadeCostModel } from './cascade.js';
+import { chooseCascade, DEFAULT_Z, inSampleCeiling, NO_CACHE, type AuditView, type CalibrationMode, type Cascade, type CascadeCostModel } from './cascade.js';
 import { argmax, CacheHead, softmaxInPlace } from './head.js';
 import type { CompiledHead } from './onnx-graph.js';
 import { LiveCosts } from './live-costs.js';
@@ -126,6 +126,7 @@ export interface TimelineEntry {
   requests: number;
   /** answered by the cache at each cut */
   exits: number[];
+  /** answered by the backbone: requests no cache could answer, and audits no cache answered */
   backbone: number;
   audited: number;
 }
@@ -133,15 +134,35 @@ export interface TimelineEntry {
 export interface MaintenanceReport {
   trainedMs: number;
   managedMs: number;
+  /** finishing audited requests that a cache answered: the rest of the backbone, after the answer */
+  auditMs: number;
   changed: boolean;
 }
 
+/** an audited request a cache answered: the rest of the backbone runs after the answer, in maintain() */
+interface PendingAudit {
+  /** the cut it exited at, and the tensor there */
+  from: number;
+  tensor: Tensor;
+  /** pooled features of the cuts passed before the exit */
+  features: Float32Array[];
+  request: number;
+  answer: number;
+  /** a cache was enabled when it was answered (it counts towards the agreement estimate) */
+  judged: boolean;
+}
+
+/** audited requests waiting to be finished; beyond this the oldest are dropped (a busy server) */
+const MAX_PENDING_AUDITS = 256;
+
 /**
  * Online layer caching. Requests are answered by the first enabled cache whose confidence clears
- * its threshold, otherwise by the backbone. A random share of requests is *audited*: it runs the
- * whole backbone plus every cut's pooled features, and the backbone's own probabilities become the
- * calibration ground truth (unbiased: audits are a random sample) or training targets. Requests that
- * no cache answers also become training targets (self-distillation). Labels never enter here.
+ * its threshold, otherwise by the backbone. A random share of requests is *audited*: answered like
+ * any other, but if a cache answered, the rest of the backbone still runs — after the answer, in
+ * maintain() — so the backbone's own probabilities and every cut's pooled features are known. They
+ * become calibration ground truth (unbiased: audits are a random sample) or training targets, and
+ * the audited answers give a direct estimate of the live agreement. Requests that no cache answers
+ * also become training targets (self-distillation). Labels never enter here.
  *
  * `classify` is the request path; `maintain` (training, re-planning) runs between requests.
  */
@@ -167,7 +188,7 @@ export class CacheEngine {
   /** ring buffer of the last RECENT_ANSWERS answered classes (order is irrelevant: only their mix is used) */
   private readonly recentAnswers: number[] = [];
   private recentNext = 0;
-  private toJudge: AuditRecord[] = [];
+  private pendingAudits: PendingAudit[] = [];
   private shiftReference?: Float64Array;
   /** bumped after every training round (invalidates cached head predictions) */
   private headsVersion = 0;
@@ -183,6 +204,7 @@ export class CacheEngine {
   private auditJudged = 0;
   readonly timeline: TimelineEntry[] = [];
   trainMsTotal = 0;
+  auditMsTotal = 0;
   manageMsTotal = 0;
   retrains = 0;
   replans = 0;
@@ -225,35 +247,45 @@ export class CacheEngine {
       const p = this.teacherProbs(await m.runFull(x));
       const label = argmax(p);
       r = { label, confidence: p[label]!, exit: null, exitTensor: null, audited: false, flops: m.analysis.totalFlops };
-    } else if (this.shouldAudit()) {
-      r = await this.auditRequest(x);
     } else {
-      r = await this.cascadeRequest(m.inputTensor(x));
+      r = await this.cascadeRequest(m.inputTensor(x), this.shouldAudit());
     }
     const latencyMs = Number(process.hrtime.bigint() - t0) / 1e6;
     this.record(r, latencyMs);
     return { ...r, latencyMs };
   }
 
-  private async auditRequest(x: Float32Array): Promise<Omit<ClassifyResult, 'latencyMs'>> {
-    const m = this.model;
-    const { output, features } = await m.runAudit(x);
-    const teacher = this.teacherProbs(output);
-    const teacherTop = argmax(teacher);
-    const rec: AuditRecord = { features, teacher, teacherTop, request: this.requests };
+  /** files a finished audit: calibration or training (at random), and the live agreement estimate */
+  private fileAudit(rec: AuditRecord, answer: number, judged: boolean): void {
     if (this.rng.next() < this.opts.calibrationShare) this.calibRecords.push(rec);
     else {
       this.auditTrainRecords.push(rec);
       this.newTrain++;
     }
-    // judged in maintain(): what the live cascade would have answered here (an unbiased agreement estimate)
-    if (this.cascade.caches.length) this.toJudge.push(rec);
-    const flops = m.analysis.totalFlops + m.cuts.reduce((a, _, i) => a + m.poolFlops(i), 0);
-    return { label: teacherTop, confidence: teacher[teacherTop]!, exit: null, exitTensor: null, audited: true, flops };
+    if (judged) {
+      this.auditJudged++;
+      if (answer === rec.teacherTop) this.auditAgree++;
+    }
   }
 
-  private async cascadeRequest(input: Tensor): Promise<Omit<ClassifyResult, 'latencyMs'>> {
+  /** runs the rest of the backbone for audited requests a cache answered (off the request path) */
+  private async finishAudits(): Promise<number> {
+    if (!this.pendingAudits.length) return 0;
+    const t = process.hrtime.bigint();
+    const C = this.model.cuts.length;
+    for (const a of this.pendingAudits.splice(0)) {
+      const rest = await this.model.runSegment(a.from, C, a.tensor);
+      for (const [i, f] of rest.pooled) a.features[i] = f;
+      const teacher = this.teacherProbs(rest.output!);
+      this.fileAudit({ features: a.features, teacher, teacherTop: argmax(teacher), request: a.request }, a.answer, a.judged);
+    }
+    return Number(process.hrtime.bigint() - t) / 1e6;
+  }
+
+  private async cascadeRequest(input: Tensor, audit: boolean): Promise<Omit<ClassifyResult, 'latencyMs'>> {
     const m = this.model;
+    const C = m.cuts.length;
+    const judged = this.cascade.caches.length > 0;
     let prev = -1;
     let flops = 0;
     let cur = input;
@@ -274,7 +306,13 @@ export class CacheEngine {
       }
       const label = argmax(p);
       if (p[label]! >= this.cascade.thresholds[j]!) {
-        return { label, confidence: p[label]!, exit: c, exitTensor: m.cuts[c]!.tensor, audited: false, flops };
+        if (audit) {
+          this.pendingAudits.push({ from: c, tensor: seg.next, features, request: this.requests, answer: label, judged });
+          if (this.pendingAudits.length > MAX_PENDING_AUDITS) this.pendingAudits.shift();
+          // the rest of the backbone runs after the answer: compute, though not latency
+          flops += m.flopsBetween(c, C) + m.segmentPoolFlops(c, C);
+        }
+        return { label, confidence: p[label]!, exit: c, exitTensor: m.cuts[c]!.tensor, audited: audit, flops };
       }
       prev = c;
       cur = seg.next;
@@ -286,13 +324,15 @@ export class CacheEngine {
     flops += m.flopsBetween(prev, m.cuts.length) + m.segmentPoolFlops(prev, m.cuts.length);
     const p = this.teacherProbs(last.output!);
     const label = argmax(p);
-    if (this.opts.online) {
+    const rec: AuditRecord = { features, teacher: p, teacherTop: label, request: this.requests };
+    if (audit) this.fileAudit(rec, label, judged);
+    else if (this.opts.online) {
       // a request no cache could answer: the backbone's answer teaches every cache (never calibrates:
       // these requests are the hard ones, not a random sample)
-      this.trainRecords.push({ features, teacher: p, teacherTop: label, request: this.requests });
+      this.trainRecords.push(rec);
       this.newTrain++;
     }
-    return { label, confidence: p[label]!, exit: null, exitTensor: null, audited: false, flops };
+    return { label, confidence: p[label]!, exit: null, exitTensor: null, audited: audit, flops };
   }
 
   private record(r: Omit<ClassifyResult, 'latencyMs'>, latencyMs: number): void {
@@ -306,16 +346,15 @@ export class CacheEngine {
     this.flopsTotal += r.flops;
     this.latencies.push(latencyMs);
     if (this.latencies.length > 20000) this.latencies.splice(0, 10000);
-    if (r.audited) {
-      this.audited++;
-      e.audited++;
-    }
+    if (r.audited) this.audited++;
     if (r.exit !== null) {
       this.exitsPerCut[r.exit]!++;
       e.exits[r.exit]!++;
     } else {
       this.backboneAnswers++;
-      if (!r.audited) e.backbone++;
+      // the timeline splits backbone answers into audits and requests no cache could answer
+      if (r.audited) e.audited++;
+      else e.backbone++;
     }
     if (this.recentAnswers.length < RECENT_ANSWERS) this.recentAnswers.push(r.label);
     else this.recentAnswers[this.recentNext] = r.label;
@@ -352,15 +391,11 @@ export class CacheEngine {
 
   /** Training and re-planning, off the request path. Cheap when nothing is due. */
   async maintain(): Promise<MaintenanceReport> {
-    const rep: MaintenanceReport = { trainedMs: 0, managedMs: 0, changed: false };
+    const rep: MaintenanceReport = { trainedMs: 0, managedMs: 0, auditMs: 0, changed: false };
     if (!this.opts.online || !this.opts.cache) return rep;
     const o = this.opts;
-    if (this.toJudge.length) {
-      const est = simulateCascade(await this.views(this.toJudge), this.cascade, this.flopsCostModel());
-      this.auditJudged += this.toJudge.length;
-      this.auditAgree += est.agreement * this.toJudge.length;
-      this.toJudge = [];
-    }
+    rep.auditMs = await this.finishAudits();
+    this.auditMsTotal += rep.auditMs;
     const firstRound = !this.heads.some((h) => h.trained);
     const pool = this.trainRecords.length + this.auditTrainRecords.length;
     const underTrained = pool >= 2 * o.batchSize && this.sinceTrain >= o.idleTrainEvery && this.poolPasses < o.maxPasses;
@@ -492,19 +527,19 @@ export class CacheEngine {
   }
 
   /**
-   * What the current heads could save at best on `records` (each: every cut's pooled features and
-   * the backbone's class, e.g. from runAudit): thresholds chosen in-sample with no statistical
-   * margin and no audits (see inSampleCeiling), priced with the segment costs measured on the
-   * request path ('live') or the tight-loop start-up profile ('profile'). `relativeCost` is the
-   * mean cost over the cost of the unsplit backbone path under the same prices.
+   * What the current heads could save at best: on the calibration records (audited requests, a
+   * random sample the heads never trained on), the cascade and thresholds chosen on those same
+   * records with no statistical margin and no audits (see inSampleCeiling), priced with the segment
+   * costs measured on the request path ('live') or the tight-loop start-up profile ('profile').
+   * `relativeCost` is the mean cost over the unsplit backbone path's under the same prices.
    */
-  ceiling(records: Array<{ features: Float32Array[]; teacherTop: number }>, o: { maxActive?: number; prices?: 'live' | 'profile' } = {}) {
+  async ceiling(o: { maxActive?: number; prices?: 'live' | 'profile' } = {}) {
     const C = this.model.cuts.length;
-    const views: AuditView[] = records.map((r) => ({ probs: this.heads.map((h, i) => (h.trained ? h.predict(r.features[i]!) : undefined)), teacherTop: r.teacherTop }));
+    const views = await this.views(this.calibRecords);
     const trained = this.heads.map((h, i) => (h.trained ? i : -1)).filter((i) => i >= 0);
     const cost: CascadeCostModel = o.prices === 'profile' ? { cuts: C, segment: (a, b) => segmentCost(this.costs, a, b), head: () => 0 } : this.latencyCostModel();
     const best = inSampleCeiling(views, trained, cost, { target: this.opts.targetAgreement, maxActive: o.maxActive ?? this.opts.maxActive });
-    return { ...best.cascade, ...best.estimate, relativeCost: best.estimate.meanCost / cost.segment(-1, C) };
+    return { ...best.cascade, ...best.estimate, records: views.length, relativeCost: best.estimate.meanCost / cost.segment(-1, C) };
   }
 
   /** Installs pre-trained heads and a fixed cascade (the offline baseline; use with online: false). */
@@ -543,6 +578,7 @@ export class CacheEngine {
       flopsSaved: this.requests ? 1 - this.flopsTotal / this.requests / m.analysis.totalFlops : 0,
       latencyMs: lat.length ? { p50: quantile(lat, 0.5), p95: quantile(lat, 0.95), p99: quantile(lat, 0.99), n: lat.length } : null,
       agreementEstimate: this.auditJudged ? { value: this.auditAgree / this.auditJudged, auditedRequests: this.auditJudged } : null,
+      calibrationRecords: this.calibRecords.length,
       targetAgreement: this.opts.targetAgreement,
       retrains: this.retrains,
       replans: this.replans,

@@ -60,7 +60,7 @@ export async function replayStream(
     records.push(rec);
     hooks.onRequest?.(i, rec);
     const m = await engine.maintain();
-    maintenanceMs += m.trainedMs + m.managedMs;
+    maintenanceMs += m.trainedMs + m.managedMs + m.auditMs;
   }
   return { records, maintenanceMs };
 }
