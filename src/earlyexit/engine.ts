@@ -531,7 +531,8 @@ export class CacheEngine {
    * random sample the heads never trained on), the cascade and thresholds chosen on those same
    * records with no statistical margin and no audits (see inSampleCeiling), priced with the segment
    * costs measured on the request path ('live') or the tight-loop start-up profile ('profile').
-   * `relativeCost` is the mean cost over the unsplit backbone path's under the same prices.
+   * `meanCost` is in ms under those prices; `fullCost` is the unsplit backbone's under the profile
+   * (for live prices, compare with the backbone's latency measured beside the engine instead).
    */
   async ceiling(o: { maxActive?: number; prices?: 'live' | 'profile' } = {}) {
     const C = this.model.cuts.length;
@@ -539,7 +540,7 @@ export class CacheEngine {
     const trained = this.heads.map((h, i) => (h.trained ? i : -1)).filter((i) => i >= 0);
     const cost: CascadeCostModel = o.prices === 'profile' ? { cuts: C, segment: (a, b) => segmentCost(this.costs, a, b), head: () => 0 } : this.latencyCostModel();
     const best = inSampleCeiling(views, trained, cost, { target: this.opts.targetAgreement, maxActive: o.maxActive ?? this.opts.maxActive });
-    return { ...best.cascade, ...best.estimate, records: views.length, relativeCost: best.estimate.meanCost / cost.segment(-1, C) };
+    return { ...best.cascade, ...best.estimate, records: views.length, fullCost: this.costs.full };
   }
 
   /** Installs pre-trained heads and a fixed cascade (the offline baseline; use with online: false). */
