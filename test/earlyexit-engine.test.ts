@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { bundledFashionMnist, imageAsInput } from '../src/data/fmnist.js';
+import { bundledFashionMnist, imageAsInput, streamOrder } from '../src/data/fmnist.js';
 import { trainOfflineBaseline } from '../src/earlyexit/offline.js';
 import { replayStream, summarise } from '../src/earlyexit/replay.js';
 import { openCacheTarget, startEngine } from '../src/earlyexit/setup.js';
@@ -65,4 +65,27 @@ describe('offline baseline (SDN/BranchyNet-style heads trained with labels)', ()
     expect(b.threshold).toBeGreaterThanOrEqual(0.5);
     expect(b.validation.accuracy).toBeGreaterThanOrEqual(b.validation.backboneAccuracy - 0.005);
   }, 120_000);
+});
+
+describe('a shift of the class mix (bundled sample: classes 0–4, then 5–9)', () => {
+  it('is detected once (not again when the window has passed it); caches come back calibrated on the new mix', async () => {
+    const order = streamOrder(set, set.count, true);
+    const t = await openCacheTarget('fmnist');
+    const { engine, costs } = await startEngine(t, { seed: 3, minCalibration: 300, manageEvery: 100, objective: 'flops', confidenceZ: 1 });
+    const { engine: baseline } = await startEngine(t, { cache: false }, costs);
+    const { records } = await replayStream(engine, baseline, order.length, (i) => imageAsInput(set, order[i]!), (i) => set.labels[order[i]!]!);
+    const s = engine.stats();
+    expect(s.shiftsDetected).toBe(1);
+    const at = Number(/request (\d+): class-mix shift/.exec(s.events.find((e) => e.includes('shift'))!)![1]);
+    const firstNew = order.findIndex((i) => set.labels[i]! >= 5);
+    // detected within a window of answers after the mix changed
+    expect(at).toBeGreaterThan(firstNew);
+    expect(at).toBeLessThan(firstNew + 600);
+    // caches come back once the new mix is calibrated, and their answers agree with the backbone
+    const back = s.events.map((e) => /request (\d+): caches \[\] → \[/.exec(e)).filter((m) => m && Number(m[1]) > at);
+    expect(back.length).toBeGreaterThan(0);
+    const after = summarise(records, Number(back[0]![1]), records.length, t.model.analysis.totalFlops);
+    expect(after.earlyExitRate).toBeGreaterThan(0.3);
+    expect(after.agreement).toBeGreaterThanOrEqual(0.98);
+  }, 240_000);
 });

@@ -190,6 +190,8 @@ export class CacheEngine {
   private recentNext = 0;
   private pendingAudits: PendingAudit[] = [];
   private shiftReference?: Float64Array;
+  /** request count before which no new reference mix is taken (the window still holds the old mix) */
+  private referenceAfter = 0;
   /** bumped after every training round (invalidates cached head predictions) */
   private headsVersion = 0;
 
@@ -504,15 +506,22 @@ export class CacheEngine {
       for (const x of xs) h[x]! += 1 / xs.length;
       return h;
     };
+    // after a shift, wait until the recent answers all come from after it: a window straddling the
+    // shift is neither mix (taking it as the new reference reported one shift twice, measured)
+    if (this.requests < this.referenceAfter) return;
     const a = hist(this.recentAnswers);
-    // reference: the calibration data's mix at first, then the mix at the last detected shift (so a
-    // shift is reported once, not on every check until old records leave the windows)
+    // reference: the calibration data's mix at first, then the mix once past the last shift
+    if (!this.shiftReference && this.shiftsDetected) {
+      this.shiftReference = a;
+      return;
+    }
     this.shiftReference ??= hist(this.calibRecords.map((r) => r.teacherTop));
     const b = this.shiftReference;
     let tv = 0;
     for (let i = 0; i < C; i++) tv += Math.abs(a[i]! - b[i]!) / 2;
     if (tv > this.opts.shiftThreshold) {
-      this.shiftReference = a;
+      this.shiftReference = undefined;
+      this.referenceAfter = this.requests + RECENT_ANSWERS;
       this.shiftsDetected++;
       // thresholds calibrated on the old mix do not hold for the new one (measured: agreement fell
       // to 99.2 % after a class shift): keep only the calibration records of the recent requests,
