@@ -102,10 +102,9 @@ export function allowedDisagreements(n: number, target: number, z: number): numb
 
 /** Thresholds for a cascade, each cache calibrated on the requests the earlier caches let through. */
 export function calibrateCascade(records: AuditView[], caches: number[], target: number, mode: CalibrationMode = 'overall', z = DEFAULT_Z): Cascade {
-  const budget = allowedDisagreements(records.length, target, z);
   if (mode === 'per-exit') return thresholdsAlong(records, caches, (pairs) => calibrateThreshold(pairs, target));
   // each cache may use half of the disagreements left, the last one all of them
-  let left = budget;
+  let left = allowedDisagreements(records.length, target, z);
   return thresholdsAlong(records, caches, (pairs, j) => {
     if (left < 0) return Infinity;
     const r = thresholdWithin(pairs, j === caches.length - 1 ? left : left / 2);

@@ -421,8 +421,8 @@ export class CacheEngine {
   }
 
   /**
-   * Drops records that left the windows. Only when training or re-planning is due: maintain() runs
-   * after every request, and copying thousands of references each time cost the next request time.
+   * Drops records that left the windows. Called only when training or re-planning is due (the only
+   * readers of the windows), not on every maintain() call, which follows every request.
    */
   private trimWindows(): void {
     const o = this.opts;
