@@ -29,7 +29,7 @@ function engineOptions(c: Command): Command {
     .addOption(new Option('--calibration <how>', "'overall': all answers meet the agreement target; 'per-exit': each cache's exits do").choices(['overall', 'per-exit']).default(DEFAULT_ENGINE.calibration))
     .option('--confidence-z <z>', 'z of the Wilson bound on disagreements used by overall calibration', positiveNumber, DEFAULT_ENGINE.confidenceZ)
     .option('--min-calibration <n>', 'audit every request until this many calibration records exist', positiveInt, DEFAULT_ENGINE.minCalibration)
-    .option('--audit-rate <x>', 'share of requests run in full to keep training and calibrating', fraction, DEFAULT_ENGINE.auditRate)
+    .option('--audit-rate <x>', 'share of requests audited: answered as usual, then the rest of the backbone runs (after the answer) for calibration, training and the agreement estimate', fraction, DEFAULT_ENGINE.auditRate)
     .option('--memory-budget-kb <n>', 'memory budget for enabled cache heads (KiB)', positiveNumber, DEFAULT_ENGINE.memoryBudgetBytes / 1024)
     .option('--max-active <n>', 'at most this many caches enabled at once', positiveInt, DEFAULT_ENGINE.maxActive)
     .addOption(new Option('--objective <what>', 'what the cache manager minimises').choices(['latency', 'flops']).default(DEFAULT_ENGINE.objective))
