@@ -25,7 +25,10 @@ describe('CLI: latencylab cache', () => {
     ['not an ONNX file', ['cache', 'inspect', '--model', path.join(dir, 'junk.onnx')], /junk\.onnx: (not an ONNX model|ONNX model has no graph)/, () => writeFileSync(path.join(dir, 'junk.onnx'), 'this is not protobuf at all')],
     ['wrong --input-shape rank', ['cache', 'inspect', '--model', 'ppocr-cls', '--input-shape', '1,3,48'], /rank 4, --input-shape gives 3 dims/],
     ['unknown cut tensor', ['cache', 'inspect', '--model', 'fmnist', '--cuts', 'nope'], /"nope" is not a cut point of this graph .* valid: /],
-    ['bad target agreement', ['cache', 'serve', '--model', 'fmnist', '--target-agreement', '1.5'], /strictly between 0 and 1/],
+    ['bad target agreement', ['cache', 'serve', '--model', 'fmnist', '--target-agreement', '1.5'], /option '--target-agreement <x>' argument '1\.5' is invalid\. expected a number strictly between 0 and 1/],
+    ['bad audit rate', ['cache', 'replay', '--model', 'fmnist', '--audit-rate', '2'], /option '--audit-rate <x>' argument '2' is invalid/],
+    ['zero cuts', ['cache', 'inspect', '--model', 'fmnist', '--max-cuts', '0'], /option '--max-cuts <n>' argument '0' is invalid\. expected an integer >= 1/],
+    ['unknown option', ['cache', 'inspect', '--model', 'fmnist', '--bogus'], /unknown option '--bogus'/],
     ['bad port', ['cache', 'serve', '--model', 'fmnist', '--port', '70000'], /--port: expected a port 0\.\.65535/],
   ];
   for (const [what, args, msg, setup] of bad) {

@@ -14,10 +14,10 @@ export function positiveNumber(s: string): number {
   return n;
 }
 
-/** a number strictly between 0 and 1 (a UserError: the CLI exits 2 with the message) */
+/** a number strictly between 0 and 1 */
 export function fraction(s: string): number {
   const x = Number(s);
-  if (!(x > 0 && x < 1)) throw new UserError(`expected a number strictly between 0 and 1, got "${s}"`);
+  if (!(x > 0 && x < 1)) throw new InvalidArgumentError('expected a number strictly between 0 and 1.');
   return x;
 }
 

@@ -1,6 +1,6 @@
 #!/usr/bin/env node
 import { writeFileSync } from 'node:fs';
-import { Command, Option } from 'commander';
+import { Command, CommanderError, Option } from 'commander';
 import { positiveInt, stopOnSigint } from './args.js';
 import { MODULES, getModule } from '../modules/index.js';
 import { isRange } from '../modules/types.js';
@@ -31,7 +31,10 @@ program
   .name('latencylab')
   .description('Profile DNN modules on real runtimes, learn their latency, predict before running.')
   .option('--db <file>', 'SQLite store', defaultDbPath())
-  .showHelpAfterError();
+  .showHelpAfterError('(add --help for usage)')
+  // option/argument errors (which name the option) come back here, so that they exit 2 like every
+  // other input error instead of commander's 1
+  .exitOverride();
 
 const openStore = () => new Store(program.opts<{ db: string }>().db);
 
@@ -246,6 +249,10 @@ function parseOptLevels(s: string): OptLevel[] {
 }
 
 program.parseAsync(process.argv).catch((e: unknown) => {
+  if (e instanceof CommanderError) {
+    // commander has printed the message already; --help and --version end here too, with code 0
+    process.exit(e.exitCode === 0 ? 0 : 2);
+  }
   if (isUserError(e)) {
     console.error(`latencylab: error: ${e.message}`);
     process.exit(2);
