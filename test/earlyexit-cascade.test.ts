@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { allowedDisagreements, calibrateCascade, DEFAULT_Z, calibrateThreshold, chooseCascade, inSampleCeiling, NO_CACHE, simulateCascade, type AuditView, type CascadeCostModel } from '../src/earlyexit/cascade.js';
+import { allowedDisagreements, calibrateCascade, DEFAULT_Z, calibrateThreshold, chooseCascade, cascadeCeiling, NO_CACHE, simulateCascade, type AuditView, type CascadeCostModel } from '../src/earlyexit/cascade.js';
 import { Rng } from '../src/util/random.js';
 
 const probs = (cls: number, conf: number, classes = 4) => Float32Array.from({ length: classes }, (_, c) => (c === cls ? conf : (1 - conf) / (classes - 1)));
@@ -109,7 +109,7 @@ describe('in-sample ceiling', () => {
   const cost: CascadeCostModel = { cuts: 3, segment: (a, b) => b - a, head: () => 0.05 };
 
   it('keeps the target on the records and never costs more than the calibrated choice', () => {
-    const c = inSampleCeiling(recs, [0, 1, 2], cost, { target: 0.99, maxActive: 2 });
+    const c = cascadeCeiling(recs, [0, 1, 2], cost, { target: 0.99, maxActive: 2 });
     expect(c.estimate.agreement).toBeGreaterThanOrEqual(0.99);
     expect(c.cascade.caches.length).toBeGreaterThan(0);
     const calibrated = chooseCascade(recs, [0, 1, 2], cost, { target: 0.99, z: 0, maxActive: 2, budgetBytes: Infinity, headBytes: () => 0 });
@@ -117,7 +117,7 @@ describe('in-sample ceiling', () => {
   });
 
   it('matches a brute-force search over single caches', () => {
-    const c = inSampleCeiling(recs, [0, 1, 2], cost, { target: 0.99, maxActive: 1 });
+    const c = cascadeCeiling(recs, [0, 1, 2], cost, { target: 0.99, maxActive: 1 });
     let best = simulateCascade(recs, NO_CACHE, cost).meanCost;
     for (const k of [0, 1, 2]) {
       for (const tau of new Set(recs.map((r) => Math.max(...r.probs[k]!)))) {

@@ -6,10 +6,10 @@
  *   npm run bench:transfer          (BENCH_QUICK=1: fewer seeds/epochs, NB201 only)
  */
 import { mkdirSync, writeFileSync } from 'node:fs';
-import { inSampleCeiling } from '../transfer/ceiling.js';
 import os from 'node:os';
 import path from 'node:path';
 import { markdownTable } from '../cli/table.js';
+import { inSampleCeiling } from '../transfer/ceiling.js';
 import { loadLatencyData, requireDevice } from '../data/latency.js';
 import { runNas } from '../nas/run.js';
 import { loadTfjsWasm } from '../runtimes/tfjs.js';

@@ -141,7 +141,7 @@ function* allocations(total: number, k: number): Generator<number[]> {
  * the lowest mean cost. Thresholds fitted to the data they are judged on are optimistic, and no
  * request is audited: an upper bound on what these heads can save, not an operating point.
  */
-export function inSampleCeiling(records: AuditView[], trained: number[], cost: CascadeCostModel, o: { target: number; maxActive: number }): { cascade: Cascade; estimate: CascadeEstimate } {
+export function cascadeCeiling(records: AuditView[], trained: number[], cost: CascadeCostModel, o: { target: number; maxActive: number }): { cascade: Cascade; estimate: CascadeEstimate } {
   const allowed = Math.floor((1 - o.target) * records.length + 1e-9);
   let best = { cascade: NO_CACHE, estimate: simulateCascade(records, NO_CACHE, cost) };
   for (const set of subsets(trained, o.maxActive)) {

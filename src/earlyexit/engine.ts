@@ -1,7 +1,7 @@
 import type { Tensor } from 'onnxruntime-common';
 import { Rng } from '../util/random.js';
 import { median, quantile } from '../util/stats.js';
-import { chooseCascade, DEFAULT_Z, inSampleCeiling, NO_CACHE, type AuditView, type CalibrationMode, type Cascade, type CascadeCostModel } from './cascade.js';
+import { chooseCascade, DEFAULT_Z, cascadeCeiling, NO_CACHE, type AuditView, type CalibrationMode, type Cascade, type CascadeCostModel } from './cascade.js';
 import { argmax, CacheHead, softmaxInPlace } from './head.js';
 import type { CompiledHead } from './onnx-graph.js';
 import { LiveCosts } from './live-costs.js';
@@ -538,7 +538,7 @@ export class CacheEngine {
   /**
    * What the current heads could save at best: on the calibration records (audited requests, a
    * random sample the heads never trained on), the cascade and thresholds chosen on those same
-   * records with no statistical margin and no audits (see inSampleCeiling), priced with the segment
+   * records with no statistical margin and no audits (see cascadeCeiling), priced with the segment
    * costs measured on the request path ('live') or the tight-loop start-up profile ('profile').
    * `meanCost` is in ms under those prices; `fullCost` is the unsplit backbone's under the profile
    * (for live prices, compare with the backbone's latency measured beside the engine instead).
@@ -548,7 +548,7 @@ export class CacheEngine {
     const views = await this.views(this.calibRecords);
     const trained = this.heads.map((h, i) => (h.trained ? i : -1)).filter((i) => i >= 0);
     const cost: CascadeCostModel = o.prices === 'profile' ? { cuts: C, segment: (a, b) => segmentCost(this.costs, a, b), head: () => 0 } : this.latencyCostModel();
-    const best = inSampleCeiling(views, trained, cost, { target: this.opts.targetAgreement, maxActive: o.maxActive ?? this.opts.maxActive });
+    const best = cascadeCeiling(views, trained, cost, { target: this.opts.targetAgreement, maxActive: o.maxActive ?? this.opts.maxActive });
     return { ...best.cascade, ...best.estimate, records: views.length, fullCost: this.costs.full };
   }
 

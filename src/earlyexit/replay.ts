@@ -79,6 +79,8 @@ export interface WindowSummary {
   /** 1 − cached p50 / backbone p50 */
   latencyReductionP50: number;
   latencyReductionP95: number;
+  /** 1 − cached mean / backbone mean */
+  latencyReductionMean: number;
   /** mean latency, to compare totals */
   meanMs: number;
   baselineMeanMs: number;
@@ -115,6 +117,7 @@ export function summarise(records: ReplayRecord[], from: number, to: number, bac
     baselineP95: b95,
     latencyReductionP50: 1 - p50 / b50,
     latencyReductionP95: 1 - p95 / b95,
+    latencyReductionMean: 1 - mean(lat) / mean(base),
     meanMs: mean(lat),
     baselineMeanMs: mean(base),
     agreement: rs.filter((r) => r.label === r.backboneLabel).length / n,

@@ -196,11 +196,15 @@ export class SegmentedModel {
   private async warmed(from: number, session: Promise<InferenceSession>): Promise<void> {
     const s = await session;
     if (this.warmedSessions.has(s)) return;
-    const shape = from < 0 ? this.analysis.inputShape : this.cuts[from]!.shape;
-    const name = from < 0 ? this.analysis.inputName : this.cuts[from]!.tensor;
+    const { name, shape } = this.entry(from);
     const zeros = new ort.Tensor('float32', new Float32Array(shape.reduce((a, b) => a * b, 1)), shape);
     for (let i = 0; i < 2; i++) await s.run({ [name]: zeros });
     this.warmedSessions.add(s);
+  }
+
+  /** the tensor a segment starting at point `from` reads: the model input, or the cut tensor */
+  private entry(from: number): { name: string; shape: number[] } {
+    return from < 0 ? { name: this.analysis.inputName, shape: this.analysis.inputShape } : { name: this.cuts[from]!.tensor, shape: this.cuts[from]!.shape };
   }
 
   inputTensor(x: Float32Array): Tensor {
@@ -226,8 +230,7 @@ export class SegmentedModel {
    */
   async runSegment(from: number, to: number, input: Tensor): Promise<{ next: Tensor; pooled: Map<number, Float32Array>; output?: Float32Array; probs?: Float32Array }> {
     const s = await this.segmentSession(from, to);
-    const inName = from < 0 ? this.analysis.inputName : this.cuts[from]!.tensor;
-    const r = await s.run({ [inName]: input });
+    const r = await s.run({ [this.entry(from).name]: input });
     const pooled = new Map(this.pooledIn(from, to).map((i) => [i, r[pooledName(this.cuts[i]!.tensor)]!.data as Float32Array]));
     if (to >= this.cuts.length) {
       const out = r[this.analysis.outputName]!;
