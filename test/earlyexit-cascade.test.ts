@@ -82,6 +82,45 @@ describe('choosing which caches to enable', () => {
   });
 });
 
+describe('sharing the disagreement budget', () => {
+  const cost: CascadeCostModel = { cuts: 2, segment: (a, b) => b - a, head: () => 0 };
+  // 1,200 records: the Wilson bound (z = 2) allows exactly one disagreement at 99.5 %
+  const n = 1200;
+  it('spends a single allowed disagreement on the cache where it saves most', () => {
+    expect(allowedDisagreements(n, 0.995, DEFAULT_Z)).toBe(1);
+    // cache 0 is right and confident on 80 % of requests, except one confident miss (conf 0.999)
+    // that keeps it shut at zero disagreements; cache 1 is right on everything
+    const recs: AuditView[] = Array.from({ length: n }, (_, i) => ({
+      teacherTop: i % 4,
+      probs: [i === 0 ? probs(1, 0.999) : i % 5 ? probs(i % 4, 0.99) : probs((i + 1) % 4, 0.4), probs(i % 4, 0.95)],
+    }));
+    const r = chooseCascade(recs, [0, 1], cost, { target: 0.995, maxActive: 2, budgetBytes: Infinity, headBytes: () => 0 });
+    expect(r.cascade.caches).toEqual([0, 1]);
+    expect(r.estimate.exitRates[0]).toBeGreaterThan(0.79);
+    expect(n * (1 - r.estimate.agreement)).toBeCloseTo(1, 9);
+    // halving the budget along the cascade (calibrateCascade) leaves cache 0 shut
+    const halved = simulateCascade(recs, calibrateCascade(recs, [0, 1], 0.995), cost);
+    expect(halved.exitRates[0]).toBe(0);
+    expect(r.estimate.meanCost).toBeLessThan(halved.meanCost);
+  });
+
+  it('never lets more disagreements through than the bound allows, whatever the records', () => {
+    const rng = new Rng(11);
+    for (let trial = 0; trial < 5; trial++) {
+      const m = 900 + Math.floor(rng.next() * 2000);
+      const recs: AuditView[] = Array.from({ length: m }, (_, i) => ({
+        teacherTop: i % 4,
+        probs: [0.7, 0.85, 0.95].map((q) => {
+          const conf = 0.3 + 0.7 * rng.next();
+          return probs(rng.next() < Math.min(1, conf * q + 0.1) ? i % 4 : (i + 1) % 4, conf);
+        }),
+      }));
+      const r = chooseCascade(recs, [0, 1, 2], { cuts: 3, segment: (a, b) => b - a, head: () => 0.05 }, { target: 0.995, maxActive: 3, budgetBytes: Infinity, headBytes: () => 0 });
+      expect(Math.round(m * (1 - r.estimate.agreement))).toBeLessThanOrEqual(Math.max(0, allowedDisagreements(m, 0.995, DEFAULT_Z)));
+    }
+  });
+});
+
 describe('in-situ costs for the manager', () => {
   it('uses measured segment means, and scales the profile for segments not run yet', async () => {
     const { LiveCosts } = await import('../src/earlyexit/live-costs.js');

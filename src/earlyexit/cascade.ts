@@ -74,9 +74,9 @@ export function thresholdWithin(pairs: Array<{ conf: number; agree: boolean }>, 
  *  - 'overall' (default): agreement of *all* answers with the backbone ≥ target, the reading of the
  *    target that matters to a user. Allowed disagreements on the N calibration records: the most D
  *    whose Wilson upper bound (z) on the disagreement rate stays ≤ 1 − target — a margin for the
- *    optimism of picking thresholds on the same records. Handed out along the cascade: each cache
- *    may use half of what is left, the last one all of it (early caches save the most, but should
- *    not starve the rest).
+ *    optimism of picking thresholds on the same records. chooseCascade tries every split of them
+ *    over the caches and keeps the cheapest (bestAllocation); calibrateCascade, which knows no
+ *    costs, hands them out along the cascade: each cache half of what is left, the last one all.
  *  - 'per-exit': every cache's exits alone must agree at ≥ target (stricter; ~200 agreeing exits
  *    per cache before it may answer at 99.5 %).
  */
@@ -136,6 +136,30 @@ function* allocations(total: number, k: number): Generator<number[]> {
 }
 
 /**
+ * For one set of caches, the cheapest way to hand out a budget of `allowed` disagreements on these
+ * records: every split of the budget over the caches is tried (k ≤ 3 caches and a budget of a few
+ * disagreements keep this small); disagreements a cache does not use pass on to the next one.
+ * undefined when some cache would never exit (it would only cost).
+ */
+export function bestAllocation(records: AuditView[], set: number[], allowed: number, cost: CascadeCostModel): { cascade: Cascade; estimate: CascadeEstimate } | undefined {
+  let best: { cascade: Cascade; estimate: CascadeEstimate } | undefined;
+  if (allowed < 0 || !set.length) return undefined;
+  for (const share of allocations(allowed, set.length)) {
+    let carried = 0;
+    const cascade = thresholdsAlong(records, set, (pairs, j) => {
+      const available = share[j]! + carried;
+      const r = thresholdWithin(pairs, available);
+      carried = available - r.used;
+      return r.tau;
+    });
+    if (cascade.thresholds.some((t) => t === Infinity)) continue;
+    const estimate = simulateCascade(records, cascade, cost);
+    if (!best || estimate.meanCost < best.estimate.meanCost - 1e-12) best = { cascade, estimate };
+  }
+  return best;
+}
+
+/**
  * The in-sample optimum: over every set of ≤ `maxActive` caches and every way of sharing the
  * disagreements the target allows on these very records (no statistical margin), the cascade with
  * the lowest mean cost. Thresholds fitted to the data they are judged on are optimistic, and no
@@ -145,20 +169,8 @@ export function cascadeCeiling(records: AuditView[], trained: number[], cost: Ca
   const allowed = Math.floor((1 - o.target) * records.length + 1e-9);
   let best = { cascade: NO_CACHE, estimate: simulateCascade(records, NO_CACHE, cost) };
   for (const set of subsets(trained, o.maxActive)) {
-    if (!set.length) continue;
-    for (const share of allocations(allowed, set.length)) {
-      let carried = 0;
-      const cascade = thresholdsAlong(records, set, (pairs, j) => {
-        // disagreements a cache did not use pass on to the next one
-        const available = share[j]! + carried;
-        const r = thresholdWithin(pairs, available);
-        carried = available - r.used;
-        return r.tau;
-      });
-      if (cascade.thresholds.some((t) => t === Infinity)) continue;
-      const estimate = simulateCascade(records, cascade, cost);
-      if (estimate.meanCost < best.estimate.meanCost - 1e-12) best = { cascade, estimate };
-    }
+    const r = bestAllocation(records, set, allowed, cost);
+    if (r && r.estimate.meanCost < best.estimate.meanCost - 1e-12) best = r;
   }
   return best;
 }
@@ -224,14 +236,21 @@ export interface ChoiceOptions {
 export function chooseCascade(records: AuditView[], trained: number[], cost: CascadeCostModel, o: ChoiceOptions): { cascade: Cascade; estimate: CascadeEstimate; considered: number } {
   let best = { cascade: NO_CACHE, estimate: simulateCascade(records, NO_CACHE, cost) };
   let considered = 0;
+  const overall = (o.mode ?? 'overall') === 'overall';
+  // the disagreements the target allows on these records, with the Wilson margin; any split of
+  // them over the caches keeps the total within the bound
+  const allowed = allowedDisagreements(records.length, o.target, o.z ?? DEFAULT_Z);
+  const perExit = (set: number[]) => {
+    const cascade = calibrateCascade(records, set, o.target, 'per-exit');
+    // a cache that never exits only costs
+    return cascade.thresholds.some((t) => t === Infinity) ? undefined : { cascade, estimate: simulateCascade(records, cascade, cost) };
+  };
   for (const set of subsets(trained, o.maxActive)) {
     if (!set.length) continue;
     if (set.reduce((b, i) => b + o.headBytes(i), 0) > o.budgetBytes) continue;
     considered++;
-    const cascade = calibrateCascade(records, set, o.target, o.mode, o.z);
-    if (cascade.thresholds.some((t) => t === Infinity)) continue; // a cache that never exits only costs
-    const estimate = simulateCascade(records, cascade, cost);
-    if (estimate.meanCost < best.estimate.meanCost - 1e-12) best = { cascade, estimate };
+    const r = overall ? bestAllocation(records, set, allowed, cost) : perExit(set);
+    if (r && r.estimate.meanCost < best.estimate.meanCost - 1e-12) best = r;
   }
   return { ...best, considered };
 }
