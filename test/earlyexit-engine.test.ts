@@ -36,6 +36,13 @@ describe('online caching on the Fashion-MNIST backbone (bundled 2,000-image samp
     // the answer and filed them: calibration grew past the first phase, agreement was observed
     expect(first.records.slice(1200).some((r) => r.audited && r.exit !== null)).toBe(true);
     expect(s.calibrationRecords).toBeGreaterThan(500);
+    // answers teach the caches before the one that gave them, never that cache or later ones: the
+    // last cut learns only from the backbone's own answers
+    const fromBackbone = s.trainingRecords.backbone + s.trainingRecords.audited;
+    expect(s.trainingRecords.answered).toBeGreaterThan(100);
+    expect(s.caches.at(-1)!.trainingRecords).toBe(fromBackbone);
+    expect(s.caches[0]!.trainingRecords).toBeGreaterThan(fromBackbone);
+    for (const [i, c] of s.caches.entries()) if (i) expect(c.trainingRecords).toBeLessThanOrEqual(s.caches[i - 1]!.trainingRecords);
     expect(s.agreementEstimate!.auditedRequests).toBeGreaterThan(10);
     expect(s.agreementEstimate!.value).toBeGreaterThanOrEqual(0.97);
   }, 240_000);

@@ -50,6 +50,13 @@ export interface EngineOptions {
    * features the segment outputs (false; kept to measure the difference)
    */
   compiledHeads: boolean;
+  /**
+   * a request a cache answered teaches the caches before it (whose features it passed), with that
+   * cache's probabilities as the target: calibrated to agree with the backbone, they are nearly as
+   * good a teacher, and they cover the requests earlier caches were unsure of, which otherwise
+   * never reach the backbone
+   */
+  teachEarlier: boolean;
   /** what the manager minimises: measured latency or FLOPs */
   objective: 'latency' | 'flops';
   /** total-variation distance between recent answers' class mix and the calibration data's that counts as a shift */
@@ -68,7 +75,7 @@ export const DEFAULT_ENGINE: EngineOptions = {
   calibration: 'overall',
   confidenceZ: DEFAULT_Z,
   minCalibration: 800,
-  auditRate: 0.05,
+  auditRate: 0.03,
   calibrationShare: 0.6,
   trainWindow: 4000,
   calibrationWindow: 2000,
@@ -86,6 +93,7 @@ export const DEFAULT_ENGINE: EngineOptions = {
   memoryBudgetBytes: 512 * 1024,
   hidden: 96,
   compiledHeads: true,
+  teachEarlier: true,
   objective: 'latency',
   shiftThreshold: 0.25,
   shiftAuditRequests: 300,
@@ -106,6 +114,11 @@ interface AuditRecord {
   teacher: Float32Array;
   teacherTop: number;
   request: number;
+  /**
+   * cuts whose heads may learn from this record: all (undefined) when the target is the backbone's,
+   * only those before the answering cache when it is that cache's answer
+   */
+  teaches?: number;
   /** cached head predictions, valid for heads version `version` */
   view?: { version: number; probs: Array<Float32Array | undefined> };
 }
@@ -152,6 +165,11 @@ interface PendingAudit {
   judged: boolean;
 }
 
+/** whether a training record may teach the head at cut i (an answer teaches only the caches before the one that gave it) */
+function teaches(r: AuditRecord, i: number): boolean {
+  return r.teaches === undefined || i < r.teaches;
+}
+
 /** audited requests waiting to be finished; beyond this the oldest are dropped (a busy server) */
 const MAX_PENDING_AUDITS = 256;
 
@@ -174,6 +192,8 @@ export class CacheEngine {
   private trainRecords: AuditRecord[] = [];
   /** audited requests kept for training: a random sample, so the easy cases are not forgotten */
   private auditTrainRecords: AuditRecord[] = [];
+  /** requests a cache answered, teaching the caches before it (teachEarlier) */
+  private answeredRecords: AuditRecord[] = [];
   private calibRecords: AuditRecord[] = [];
   private newTrain = 0;
   private sinceTrain = 0;
@@ -314,6 +334,10 @@ export class CacheEngine {
           // the rest of the backbone runs after the answer: compute, though not latency
           flops += m.flopsBetween(c, C) + m.segmentPoolFlops(c, C);
         }
+        else if (this.opts.online && this.opts.teachEarlier && c > 0) {
+          this.answeredRecords.push({ features, teacher: Float32Array.from(p), teacherTop: label, request: this.requests, teaches: c });
+          this.newTrain++;
+        }
         return { label, confidence: p[label]!, exit: c, exitTensor: m.cuts[c]!.tensor, audited: audit, flops };
       }
       prev = c;
@@ -399,7 +423,7 @@ export class CacheEngine {
     rep.auditMs = await this.finishAudits();
     this.auditMsTotal += rep.auditMs;
     const firstRound = !this.heads.some((h) => h.trained);
-    const pool = this.trainRecords.length + this.auditTrainRecords.length;
+    const pool = this.trainRecords.length + this.auditTrainRecords.length + this.answeredRecords.length;
     const underTrained = pool >= 2 * o.batchSize && this.sinceTrain >= o.idleTrainEvery && this.poolPasses < o.maxPasses;
     if ((firstRound && pool >= 2 * o.batchSize) || this.newTrain >= o.trainEvery || underTrained) {
       const t = process.hrtime.bigint();
@@ -428,6 +452,7 @@ export class CacheEngine {
     const o = this.opts;
     this.trainRecords = this.trainRecords.slice(-o.trainWindow);
     this.auditTrainRecords = this.auditTrainRecords.slice(-o.trainWindow / 2);
+    this.answeredRecords = this.answeredRecords.slice(-o.trainWindow);
     this.calibRecords = this.calibRecords.slice(-o.calibrationWindow);
   }
 
@@ -437,18 +462,23 @@ export class CacheEngine {
    * the same whether the windows hold 500 or 6,000 records.
    */
   private async trainHeads(): Promise<void> {
-    const all = [...this.auditTrainRecords, ...this.trainRecords].sort((x, y) => x.request - y.request);
+    const all = [...this.auditTrainRecords, ...this.trainRecords, ...this.answeredRecords].sort((x, y) => x.request - y.request);
     const half = Math.floor(this.opts.roundSize / 2);
     const newest = all.slice(-half);
     const older = this.rng.shuffle(all.slice(0, Math.max(0, all.length - half))).slice(0, this.opts.roundSize - newest.length);
     const recs = [...older, ...newest];
     // passes over the pool: reset-free running sum, diluted as new records join
     this.poolPasses = this.poolPasses * Math.max(0, 1 - this.newTrain / all.length) + (recs.length * this.opts.epochs) / all.length;
-    const targets = recs.map((r) => r.teacher);
     for (const [i, h] of this.heads.entries()) {
-      await h.fit(recs.map((r) => r.features[i]!), targets, { epochs: this.opts.epochs, batchSize: this.opts.batchSize });
+      const mine = recs.filter((r) => teaches(r, i));
+      if (!mine.length) continue;
+      await h.fit(
+        mine.map((r) => r.features[i]!),
+        mine.map((r) => r.teacher),
+        { epochs: this.opts.epochs, batchSize: this.opts.batchSize },
+      );
       // head cost = measured JS prediction time (median of 50 calls on a real feature vector)
-      const x = recs[0]!.features[i]!;
+      const x = mine[0]!.features[i]!;
       const ts: number[] = [];
       for (let k = 0; k < 50; k++) {
         const t = process.hrtime.bigint();
@@ -566,6 +596,7 @@ export class CacheEngine {
 
   stats() {
     const lat = this.latencies;
+    const pool = [...this.trainRecords, ...this.auditTrainRecords, ...this.answeredRecords];
     const m = this.model;
     return {
       requests: this.requests,
@@ -582,7 +613,10 @@ export class CacheEngine {
         headBytes: this.heads[i]!.bytes,
         exits: this.exitsPerCut[i]!,
         hitRate: this.requests ? this.exitsPerCut[i]! / this.requests : 0,
+        trainingRecords: pool.filter((r) => teaches(r, i)).length,
       })),
+      /** training records held now, by where their target came from */
+      trainingRecords: { backbone: this.trainRecords.length, audited: this.auditTrainRecords.length, answered: this.answeredRecords.length },
       flopsPerRequest: this.requests ? this.flopsTotal / this.requests : 0,
       backboneFlops: m.analysis.totalFlops,
       flopsSaved: this.requests ? 1 - this.flopsTotal / this.requests / m.analysis.totalFlops : 0,
