@@ -32,6 +32,7 @@ function engineOptions(c: Command): Command {
     .option('--audit-rate <x>', 'share of requests audited: answered as usual, then the rest of the backbone runs (after the answer) for calibration, training and the agreement estimate', fraction, DEFAULT_ENGINE.auditRate)
     .option('--memory-budget-kb <n>', 'memory budget for enabled cache heads (KiB)', positiveNumber, DEFAULT_ENGINE.memoryBudgetBytes / 1024)
     .option('--max-active <n>', 'at most this many caches enabled at once', positiveInt, DEFAULT_ENGINE.maxActive)
+    .option('--no-teach-earlier', "train caches only on the backbone's answers (by default a request a cache answered also teaches the caches before it)")
     .addOption(new Option('--objective <what>', 'what the cache manager minimises').choices(['latency', 'flops']).default(DEFAULT_ENGINE.objective))
     .option('--seed <n>', 'seed', positiveInt, 1);
 }
@@ -58,6 +59,7 @@ function engineOpts(o: Record<string, unknown>): Partial<EngineOptions> {
     memoryBudgetBytes: (o.memoryBudgetKb as number) * 1024,
     maxActive: o.maxActive as number,
     objective: o.objective as EngineOptions['objective'],
+    teachEarlier: o.teachEarlier !== false,
     seed: o.seed as number,
   };
 }

@@ -170,6 +170,13 @@ function teaches(r: AuditRecord, i: number): boolean {
   return r.teaches === undefined || i < r.teaches;
 }
 
+/**
+ * How much a record taught by a cache's answer counts towards the next training round. Most
+ * requests are answered by a cache; counting each as a full new record retrained the heads every
+ * ~300 requests, and under the server's training-duty cap that cost throughput.
+ */
+const ANSWER_WEIGHT = 0.25;
+
 /** audited requests waiting to be finished; beyond this the oldest are dropped (a busy server) */
 const MAX_PENDING_AUDITS = 256;
 
@@ -336,7 +343,7 @@ export class CacheEngine {
         }
         else if (this.opts.online && this.opts.teachEarlier && c > 0) {
           this.answeredRecords.push({ features, teacher: Float32Array.from(p), teacherTop: label, request: this.requests, teaches: c });
-          this.newTrain++;
+          this.newTrain += ANSWER_WEIGHT;
         }
         return { label, confidence: p[label]!, exit: c, exitTensor: m.cuts[c]!.tensor, audited: audit, flops };
       }
