@@ -18,11 +18,12 @@ import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { markdownTable } from '../cli/table.js';
-import { findFullFashionMnist, imageAsInput, streamOrder, type ImageSet } from '../data/fmnist.js';
+import { imageAsInput, streamOrder } from '../data/fmnist.js';
 import { CacheEngine, type EngineOptions, type TimelineEntry } from '../earlyexit/engine.js';
 import { trainOfflineBaseline } from '../earlyexit/offline.js';
 import { PPOCR_CLS_CLASSES, textLineStream } from '../earlyexit/ppocr.js';
-import { replayStream, summarise, type ReplayRecord, type WindowSummary } from '../earlyexit/replay.js';
+import { summarise, type ReplayRecord, type WindowSummary } from '../earlyexit/replay.js';
+import { log, ms, pct, requireFull, runStream, WINDOW_HEADERS, windowRows, type StreamRun } from './earlyexit-common.js';
 import { openCacheTarget, startEngine, type CacheTarget, type TargetOptions } from '../earlyexit/setup.js';
 import { DEFAULT_MAX_FEATURES, type SegmentCosts } from '../earlyexit/segments.js';
 import { describeMachine } from '../profile/environment.js';
@@ -34,56 +35,6 @@ import ortPkg from 'onnxruntime-node';
 const QUICK = process.env.BENCH_QUICK === '1';
 const N = QUICK ? 3000 : 10000;
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
-const log = (s: string) => process.stderr.write(s + '\n');
-const pct = (x: number | null) => (x === null ? 'n/a' : `${(100 * x).toFixed(1)} %`);
-const ms = (x: number) => x.toFixed(3);
-
-function requireFull(prefix: 't10k' | 'train'): ImageSet {
-  const s = findFullFashionMnist(prefix);
-  if (!s) {
-    console.error(`bench:earlyexit: the full Fashion-MNIST ${prefix} set was not found (../shared/data/fashion-mnist or /usr/share/datasets/fashion-mnist; Debian package dataset-fashion-mnist)`);
-    process.exit(2);
-  }
-  return s;
-}
-
-interface StreamRun {
-  records: ReplayRecord[];
-  engine: CacheEngine;
-  maintenanceMs: number;
-  wallS: number;
-}
-
-async function runStream(t: CacheTarget, costs: SegmentCosts, engine: CacheEngine, n: number, input: (i: number) => Float32Array, truth: (i: number) => number): Promise<StreamRun> {
-  const { engine: baseline } = await startEngine(t, { cache: false }, costs);
-  const t0 = Date.now();
-  const { records, maintenanceMs } = await replayStream(engine, baseline, n, input, truth, {
-    onRequest: (i) => {
-      if ((i + 1) % 2000 === 0) log(`    ${i + 1}/${n}`);
-    },
-  });
-  return { records, engine, maintenanceMs, wallS: (Date.now() - t0) / 1000 };
-}
-
-function windowRows(label: string, w: WindowSummary): Array<string | number> {
-  return [
-    label,
-    pct(w.flopsReduction),
-    `${ms(w.p50)} / ${ms(w.baselineP50)}`,
-    pct(w.latencyReductionP50),
-    `${ms(w.p95)} / ${ms(w.baselineP95)}`,
-    pct(w.latencyReductionP95),
-    `${ms(w.meanMs)} / ${ms(w.baselineMeanMs)}`,
-    pct(w.latencyReductionMean),
-    `${pct(w.accuracy)} / ${pct(w.backboneAccuracy)}`,
-    w.accuracy !== null && w.backboneAccuracy !== null ? `${(100 * (w.accuracy - w.backboneAccuracy)).toFixed(2)}` : 'n/a',
-    pct(w.agreement),
-    pct(w.earlyExitRate),
-    pct(w.auditRate),
-  ];
-}
-const WINDOW_HEADERS = ['requests', 'FLOPs saved', 'p50 ms cached / backbone', 'p50 saved', 'p95 ms cached / backbone', 'p95 saved', 'mean ms cached / backbone', 'mean saved', 'accuracy cached / backbone', 'Δ acc (pts)', 'agreement', 'early exits', 'audited'];
-
 function streamTable(run: StreamRun, flops: number): { table: string; windows: Record<string, WindowSummary> } {
   const n = run.records.length;
   const windows: Record<string, WindowSummary> = {};

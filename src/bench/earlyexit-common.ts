@@ -1,0 +1,57 @@
+/** Pieces shared by the early-exit benches (bench:earlyexit, bench:earlyexit-seeds). */
+import { findFullFashionMnist, type ImageSet } from '../data/fmnist.js';
+import type { CacheEngine } from '../earlyexit/engine.js';
+import { replayStream, type ReplayRecord, type WindowSummary } from '../earlyexit/replay.js';
+import { startEngine, type CacheTarget } from '../earlyexit/setup.js';
+import type { SegmentCosts } from '../earlyexit/segments.js';
+
+export const log = (s: string) => process.stderr.write(s + '\n');
+export const pct = (x: number | null) => (x === null ? 'n/a' : `${(100 * x).toFixed(1)} %`);
+export const ms = (x: number) => x.toFixed(3);
+
+export function requireFull(prefix: 't10k' | 'train'): ImageSet {
+  const s = findFullFashionMnist(prefix);
+  if (!s) {
+    console.error(`the full Fashion-MNIST ${prefix} set was not found (../shared/data/fashion-mnist or /usr/share/datasets/fashion-mnist; Debian package dataset-fashion-mnist)`);
+    process.exit(2);
+  }
+  return s;
+}
+
+export interface StreamRun {
+  records: ReplayRecord[];
+  engine: CacheEngine;
+  maintenanceMs: number;
+  wallS: number;
+}
+
+export async function runStream(t: CacheTarget, costs: SegmentCosts, engine: CacheEngine, n: number, input: (i: number) => Float32Array, truth: (i: number) => number): Promise<StreamRun> {
+  const { engine: baseline } = await startEngine(t, { cache: false }, costs);
+  const t0 = Date.now();
+  const { records, maintenanceMs } = await replayStream(engine, baseline, n, input, truth, {
+    onRequest: (i) => {
+      if ((i + 1) % 2000 === 0) log(`    ${i + 1}/${n}`);
+    },
+  });
+  return { records, engine, maintenanceMs, wallS: (Date.now() - t0) / 1000 };
+}
+
+export function windowRows(label: string, w: WindowSummary): Array<string | number> {
+  return [
+    label,
+    pct(w.flopsReduction),
+    `${ms(w.p50)} / ${ms(w.baselineP50)}`,
+    pct(w.latencyReductionP50),
+    `${ms(w.p95)} / ${ms(w.baselineP95)}`,
+    pct(w.latencyReductionP95),
+    `${ms(w.meanMs)} / ${ms(w.baselineMeanMs)}`,
+    pct(w.latencyReductionMean),
+    `${pct(w.accuracy)} / ${pct(w.backboneAccuracy)}`,
+    w.accuracy !== null && w.backboneAccuracy !== null ? `${(100 * (w.accuracy - w.backboneAccuracy)).toFixed(2)}` : 'n/a',
+    pct(w.agreement),
+    pct(w.earlyExitRate),
+    pct(w.auditRate),
+  ];
+}
+export const WINDOW_HEADERS = ['requests', 'FLOPs saved', 'p50 ms cached / backbone', 'p50 saved', 'p95 ms cached / backbone', 'p95 saved', 'mean ms cached / backbone', 'mean saved', 'accuracy cached / backbone', 'Δ acc (pts)', 'agreement', 'early exits', 'audited'];
+
