@@ -102,8 +102,14 @@ export const DEFAULT_ENGINE: EngineOptions = {
 };
 
 const RECENT_ANSWERS = 500;
-/** requests between two checks of the answered class mix (a histogram of RECENT_ANSWERS answers) */
+/** requests between two checks of the answered class mix */
 const SHIFT_CHECK_EVERY = 25;
+/**
+ * newest answers whose class mix is compared with the reference: a shift shows after ~¼ of this
+ * many requests of a new mix (TV threshold 0.25). 200 against a reference of ≥ 500: sampling alone
+ * gives TV ≤ 0.2 (simulated, 10 even classes, 20,000 draws), so no false alarms at 0.25.
+ */
+const SHIFT_WINDOW = 200;
 
 /** the (from, to) segments a request may run under a cascade */
 function segmentsOf(cascade: Cascade, cuts: number): Array<[number, number]> {
@@ -214,7 +220,7 @@ export class CacheEngine {
   /** segment and head costs measured on the request path (what the manager prices cascades with) */
   readonly live: LiveCosts;
   cascade: Cascade = NO_CACHE;
-  /** ring buffer of the last RECENT_ANSWERS answered classes (order is irrelevant: only their mix is used) */
+  /** ring buffer of the last RECENT_ANSWERS answered classes; once full, recentNext points at the oldest */
   private readonly recentAnswers: number[] = [];
   private recentNext = 0;
   private pendingAudits: PendingAudit[] = [];
@@ -543,9 +549,16 @@ export class CacheEngine {
     this.compiledVersion = this.headsVersion;
   }
 
+  /** the k newest answered classes (the ring buffer holds RECENT_ANSWERS) */
+  private newestAnswers(k: number): number[] {
+    const r = this.recentAnswers;
+    if (r.length < RECENT_ANSWERS) return r.slice(-k);
+    return Array.from({ length: k }, (_, j) => r[(this.recentNext - k + j + RECENT_ANSWERS) % RECENT_ANSWERS]!);
+  }
+
   /** Class mix of recent answers vs a reference mix; a large change triggers a burst of audits. */
   private detectShift(): void {
-    if (this.recentAnswers.length < 200 || this.calibRecords.length < this.opts.minCalibration || this.shiftAuditLeft > 0) return;
+    if (this.recentAnswers.length < SHIFT_WINDOW || this.calibRecords.length < this.opts.minCalibration || this.shiftAuditLeft > 0) return;
     const C = this.model.classes;
     const hist = (xs: number[]) => {
       const h = new Float64Array(C);
@@ -555,12 +568,12 @@ export class CacheEngine {
     // after a shift, wait until the recent answers all come from after it: a window straddling the
     // shift is neither mix (taking it as the new reference reported one shift twice, measured)
     if (this.requests < this.referenceAfter) return;
-    const a = hist(this.recentAnswers);
     // reference: the calibration data's mix at first, then the mix once past the last shift
     if (!this.shiftReference && this.shiftsDetected) {
-      this.shiftReference = a;
+      this.shiftReference = hist(this.recentAnswers);
       return;
     }
+    const a = hist(this.newestAnswers(SHIFT_WINDOW));
     this.shiftReference ??= hist(this.calibRecords.map((r) => r.teacherTop));
     const b = this.shiftReference;
     let tv = 0;
@@ -572,7 +585,7 @@ export class CacheEngine {
       // thresholds calibrated on the old mix do not hold for the new one (measured: agreement fell
       // to 99.2 % after a class shift): keep only the calibration records of the recent requests,
       // so caches stay off until enough new ones exist, and audit in full meanwhile
-      const since = this.requests - this.recentAnswers.length;
+      const since = this.requests - SHIFT_WINDOW;
       const before = this.calibRecords.length;
       this.calibRecords = this.calibRecords.filter((r) => r.request >= since);
       // answers the stale caches gave in that window would teach the earlier caches the old mix
