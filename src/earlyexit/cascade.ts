@@ -142,8 +142,8 @@ function* allocations(total: number, k: number): Generator<number[]> {
  * undefined when some cache would never exit (it would only cost).
  */
 export function bestAllocation(records: AuditView[], set: number[], allowed: number, cost: CascadeCostModel): { cascade: Cascade; estimate: CascadeEstimate } | undefined {
-  let best: { cascade: Cascade; estimate: CascadeEstimate } | undefined;
   if (allowed < 0 || !set.length) return undefined;
+  let best: { cascade: Cascade; estimate: CascadeEstimate } | undefined;
   for (const share of allocations(allowed, set.length)) {
     let carried = 0;
     const cascade = thresholdsAlong(records, set, (pairs, j) => {
@@ -167,9 +167,15 @@ export function bestAllocation(records: AuditView[], set: number[], allowed: num
  */
 export function cascadeCeiling(records: AuditView[], trained: number[], cost: CascadeCostModel, o: { target: number; maxActive: number }): { cascade: Cascade; estimate: CascadeEstimate } {
   const allowed = Math.floor((1 - o.target) * records.length + 1e-9);
+  return cheapest(records, subsets(trained, o.maxActive), cost, (set) => bestAllocation(records, set, allowed, cost));
+}
+
+/** The cheapest cascade over candidate cache sets (no cache at all if none pays for itself); `fit` calibrates one set, undefined = unusable. */
+function cheapest(records: AuditView[], sets: Iterable<number[]>, cost: CascadeCostModel, fit: (set: number[]) => { cascade: Cascade; estimate: CascadeEstimate } | undefined): { cascade: Cascade; estimate: CascadeEstimate } {
   let best = { cascade: NO_CACHE, estimate: simulateCascade(records, NO_CACHE, cost) };
-  for (const set of subsets(trained, o.maxActive)) {
-    const r = bestAllocation(records, set, allowed, cost);
+  for (const set of sets) {
+    if (!set.length) continue;
+    const r = fit(set);
     if (r && r.estimate.meanCost < best.estimate.meanCost - 1e-12) best = r;
   }
   return best;
@@ -234,7 +240,6 @@ export interface ChoiceOptions {
  * Benefit is measured, not assumed: a cache that saves less than it costs is left out.
  */
 export function chooseCascade(records: AuditView[], trained: number[], cost: CascadeCostModel, o: ChoiceOptions): { cascade: Cascade; estimate: CascadeEstimate; considered: number } {
-  let best = { cascade: NO_CACHE, estimate: simulateCascade(records, NO_CACHE, cost) };
   let considered = 0;
   const overall = (o.mode ?? 'overall') === 'overall';
   // the disagreements the target allows on these records, with the Wilson margin; any split of
@@ -245,12 +250,10 @@ export function chooseCascade(records: AuditView[], trained: number[], cost: Cas
     // a cache that never exits only costs
     return cascade.thresholds.some((t) => t === Infinity) ? undefined : { cascade, estimate: simulateCascade(records, cascade, cost) };
   };
-  for (const set of subsets(trained, o.maxActive)) {
-    if (!set.length) continue;
-    if (set.reduce((b, i) => b + o.headBytes(i), 0) > o.budgetBytes) continue;
+  const affordable = [...subsets(trained, o.maxActive)].filter((set) => set.length && set.reduce((b, i) => b + o.headBytes(i), 0) <= o.budgetBytes);
+  const best = cheapest(records, affordable, cost, (set) => {
     considered++;
-    const r = overall ? bestAllocation(records, set, allowed, cost) : perExit(set);
-    if (r && r.estimate.meanCost < best.estimate.meanCost - 1e-12) best = r;
-  }
+    return overall ? bestAllocation(records, set, allowed, cost) : perExit(set);
+  });
   return { ...best, considered };
 }
