@@ -11,7 +11,7 @@ import { gaeEmbedding } from '../src/transfer/gae.js';
 import { kendallTau, rankMetrics } from '../src/transfer/metrics.js';
 import { generateTasks } from '../src/transfer/partition.js';
 import { TransferPredictor, DEFAULT_PREDICTOR } from '../src/transfer/predictor.js';
-import { fitRidge } from '../src/transfer/ridge.js';
+import { fitRidge } from '../src/regressors/ridge.js';
 import { SAMPLERS, selectSamples } from '../src/transfer/sampling.js';
 import { getTask } from '../src/transfer/tasks.js';
 import { isUserError } from '../src/util/errors.js';

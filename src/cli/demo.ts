@@ -6,12 +6,13 @@ import { DEFAULT_TIMING } from '../profile/timer.js';
 import { getRuntime } from '../runtimes/index.js';
 import { predictConfig, trainAndSelect } from '../select/autoselect.js';
 import { Store } from '../store/db.js';
-import { mape } from '../util/stats.js';
+import { REGRESSORS } from '../regressors/index.js';
+import { accuracy } from '../select/metrics.js';
 import { progressHooks } from './progress.js';
 import { formatTable } from './table.js';
 
 const DEMO_MODULES = ['conv2d', 'dwconv', 'linear', 'mhsa'];
-const CHECK_CONFIGS = 8;
+const CHECK_CONFIGS = 12;
 
 /**
  * The main job end to end on the embedded default store: profile a few modules on ort-cpu
@@ -31,8 +32,8 @@ export async function runDemo(dbFile: string, samples: number): Promise<void> {
       const hooks = progressHooks(dataset, stop);
       await profile(store, { module: name, device: 'ort-cpu', samples, name: dataset, seed: 1, timing }, hooks);
       hooks.finish();
+      process.stderr.write(`${dataset}: training ${sel0Kinds()}…\n`);
       const sel = await trainAndSelect(store, dataset);
-      const chosen = sel.candidates.find((c) => c.selected)!;
 
       // unseen configurations (another seed), predicted first, then measured
       const m = getModule(name);
@@ -46,17 +47,21 @@ export async function runDemo(dbFile: string, samples: number): Promise<void> {
         meas.push(r.timing.latencyMs);
         checks.push([name, shortParams(cfg.params), r.cost.macs / 1e6, r.timing.latencyMs, p, ((p - r.timing.latencyMs) / r.timing.latencyMs) * 100]);
       }
-      summary.push([name, sel.trainSize + sel.testSize, sel.candidates.map((c) => `${c.kind} ${c.mape.toFixed(1)}%`).join(', '), chosen.kind, mape(pred, meas)]);
+      const unseen = accuracy(pred, meas);
+      summary.push([name, sel.trainSize + sel.valSize, sel.candidates.map((c) => `${c.kind} ${(c.val.within10 * 100).toFixed(0)}`).join(' '), sel.selected, unseen.within10 * 100, unseen.mape]);
     }
   } finally {
     store.close();
   }
   console.log('\nPredicted vs measured on configurations never seen in training (ort-cpu, 1 thread):');
   console.log(formatTable(['module', 'params', 'MMACs', 'measured ms', 'predicted ms', 'error %'], checks));
-  console.log('\nPer module: held-out MAPE of each regression model, the auto-selected one, its error on the unseen configs:');
-  console.log(formatTable(['module', 'samples', 'held-out MAPE by model', 'selected', 'unseen MAPE %'], summary));
+  console.log('\nPer module: validation ±10 % accuracy (%) of each regression model, the auto-selected one (objective balanced), its accuracy on the unseen configs:');
+  console.log(formatTable(['module', 'samples', 'validation ±10 % by model', 'selected', 'unseen ±10 %', 'unseen MAPE %'], summary));
+  console.log(`(${samples} samples per module; the default dataset sizes and a separate test run: npm run bench:regressors, reports/regressors.md)`);
   console.log(`\nStore: ${dbFile}  (try: latencylab datasets; latencylab export --dataset demo-conv2d@ort-cpu)`);
 }
+
+const sel0Kinds = () => REGRESSORS.map((k) => k.kind).join(', ');
 
 function shortParams(p: Record<string, unknown>): string {
   return Object.entries(p)

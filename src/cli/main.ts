@@ -1,7 +1,7 @@
 #!/usr/bin/env node
 import { writeFileSync } from 'node:fs';
 import { Command, CommanderError, Option } from 'commander';
-import { positiveInt, stopOnSigint } from './args.js';
+import { positiveInt, positiveNumber, stopOnSigint } from './args.js';
 import { MODULES, getModule } from '../modules/index.js';
 import { isRange } from '../modules/types.js';
 import { defaultDatasetName, profile } from '../profile/profiler.js';
@@ -17,6 +17,8 @@ import {
 } from '../profile/space.js';
 import { DEVICES, getRuntime } from '../runtimes/index.js';
 import { predictConfig, trainAndSelect } from '../select/autoselect.js';
+import { parseObjective, TOLERANCE } from '../select/policy.js';
+import { REGRESSORS } from '../regressors/index.js';
 import { defaultDbPath, Store } from '../store/db.js';
 import { datasetRows, toCsv } from '../store/export.js';
 import { UserError, isUserError } from '../util/errors.js';
@@ -188,20 +190,36 @@ program
 
 program
   .command('train')
-  .description('train every regression model on a dataset and auto-select the accurate, cheapest one')
+  .description('train every regression model on a dataset (80 % train / 20 % validation) and auto-select one by an objective')
   .requiredOption('--dataset <name>', 'dataset name')
   .option('--seed <n>', 'split / model seed', positiveInt, 1)
+  .option('--objective <o>', `accuracy | time | space | balanced: best validation ±10 % accuracy, or the fastest / smallest / both within ${TOLERANCE * 100} point of it`, 'balanced')
+  .option('--max-predict-us <us>', 'hard limit on prediction time per configuration (µs)', positiveNumber)
+  .option('--max-bytes <n>', 'hard limit on the stored model size (bytes)', positiveInt)
+  .option('--kinds <list>', `regression models to train (default all: ${REGRESSORS.map((k) => k.kind).join(',')})`)
+  .option('--related <datasets>', 'datasets of the same module on other device settings, learned by MEDN as extra tasks')
+  .option('--no-kernel-features', 'leave out the hardware-aware kernel features (vector-width padding, cache fits)')
   .action(async (o) => {
+    const objective = parseObjective(o.objective);
     const store = openStore();
     try {
-      const r = await trainAndSelect(store, o.dataset, { seed: o.seed });
-      console.log(`${r.dataset}: trained on ${r.trainSize}, held out ${r.testSize}`);
+      const r = await trainAndSelect(store, o.dataset, {
+        seed: o.seed,
+        objective,
+        limits: { maxPredictUs: o.maxPredictUs, maxBytes: o.maxBytes },
+        kinds: o.kinds ? String(o.kinds).split(',') : undefined,
+        related: o.related ? String(o.related).split(',') : undefined,
+        kernelFeatures: o.kernelFeatures,
+        onProgress: (k) => process.stderr.write(`training ${k}…\n`),
+      });
+      console.log(`${r.dataset}: trained on ${r.trainSize}, chosen on ${r.valSize} validation samples (objective ${r.objective})`);
       console.log(
         formatTable(
-          ['model', 'MAPE %', 'p90 APE %', '±10 %', 'Spearman', 'train ms', 'predict µs', 'size KB', 'selected'],
-          r.candidates.map((c) => [c.kind, c.mape, c.p90ape, c.within10 * 100, c.spearman, c.trainMs, c.predictUs, c.sizeBytes / 1024, c.selected ? '✔' : '']),
+          ['model', '±5 %', '±10 %', 'MAPE %', 'RMSPE %', 'R² (log)', 'train s', 'predict µs', 'size KB', 'Pareto', 'selected'],
+          r.candidates.map((c) => [c.kind, c.val.within5 * 100, c.val.within10 * 100, c.val.mape, c.val.rmspe, c.val.r2log, c.trainMs / 1000, c.predictUs, c.sizeBytes / 1024, c.pareto ? '•' : '', c.selected ? '✔' : '']),
         ),
       );
+      console.log('(validation split of the training run; judge accuracy on a separate run: npm run bench:regressors)');
     } finally {
       store.close();
     }
@@ -209,13 +227,14 @@ program
 
 program
   .command('predict')
-  .description('predict the latency of one module configuration with a dataset\'s selected model')
+  .description("predict the latency of one module configuration with a dataset's selected model")
   .requiredOption('--dataset <name>', 'dataset name')
   .requiredOption('--params <json>', 'module parameters as JSON, e.g. \'{"batch":1,"hw":56,...}\'')
   .option('-t, --threads <n>', 'intra-op threads', positiveInt, 1)
   .option('--load <level>', 'background load workers@duty', '0')
+  .option('--json', 'print JSON')
   .action((o) => {
-    let params: Record<string, number | string>;
+    let params: unknown;
     try {
       params = JSON.parse(o.params);
     } catch (e) {
@@ -225,7 +244,8 @@ program
     try {
       const load = parseLoadArg(o.load)[0]!;
       const r = predictConfig(store, o.dataset, params, { threads: o.threads, optLevel: 'all', loadWorkers: load.workers, loadDuty: load.duty });
-      console.log(`${r.ms.toFixed(4)} ms (${r.kind})`);
+      if (o.json) console.log(JSON.stringify(r));
+      else console.log(`${r.ms.toFixed(4)} ms (${r.kind})${r.extrapolated.length ? `  EXTRAPOLATED: ${r.extrapolated.join('; ')}` : ''}`);
     } finally {
       store.close();
     }

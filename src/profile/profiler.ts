@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import { getModule, type ModuleDef } from '../modules/index.js';
 import { getRuntime, type Prepared, type Runtime } from '../runtimes/index.js';
 import type { DatasetRow, PendingConfig, Store } from '../store/db.js';
@@ -23,6 +24,11 @@ export interface ProfileRequest {
   timing?: Partial<TimingOptions>;
   /** replace an existing dataset of that name instead of resuming it */
   fresh?: boolean;
+  /**
+   * measure exactly these configurations (in this order) instead of sampling the space — e.g. to
+   * re-measure another dataset's configurations in a later run (noise floor)
+   */
+  plan?: PlannedConfig[];
 }
 
 export interface ProfileProgress {
@@ -152,7 +158,10 @@ export async function profile(store: Store, req: ProfileRequest, hooks: ProfileH
   const seed = req.seed ?? 1;
   const timing: TimingOptions = { ...DEFAULT_TIMING, ...req.timing };
   const name = req.name ?? defaultDatasetName(m.name, rt.device);
-  const spec = { module: m.name, device: rt.device, space, sampler, seed, samples: req.samples, timing };
+  const spec = {
+    module: m.name, device: rt.device, space, sampler, seed, samples: req.plan?.length ?? req.samples, timing,
+    ...(req.plan ? { planHash: createHash('sha1').update(JSON.stringify(req.plan)).digest('hex').slice(0, 12) } : {}),
+  };
 
   let ds = store.getDataset(name);
   let rejectedConfigs = 0;
@@ -168,9 +177,14 @@ export async function profile(store: Store, req: ProfileRequest, hooks: ProfileH
     );
   }
   if (!ds) {
-    const plan = planConfigs(m, space, sampler, req.samples, seed);
-    rejectedConfigs = plan.rejected;
-    ds = store.createDataset({ name, module: m.name, device: rt.device, sampler, seed, spec }, measurementOrder(plan.configs, seed));
+    if (req.plan) {
+      for (const c of req.plan) m.build(c.params, 1, false); // an impossible planned config fails before anything is stored
+      ds = store.createDataset({ name, module: m.name, device: rt.device, sampler: 'plan', seed, spec }, req.plan);
+    } else {
+      const plan = planConfigs(m, space, sampler, req.samples, seed);
+      rejectedConfigs = plan.rejected;
+      ds = store.createDataset({ name, module: m.name, device: rt.device, sampler, seed, spec }, measurementOrder(plan.configs, seed));
+    }
   }
 
   const pending = store.pending(ds.id);

@@ -1,15 +1,27 @@
-import type { ModuleDef } from '../modules/index.js';
+import type { ModuleDef, Params, ParamSpec } from '../modules/index.js';
+import { GRAPH_KERNEL_FEATURES, graphKernelWork } from './kernels.js';
+import { isRange } from '../modules/types.js';
+import type { HardwareFacts } from '../runtimes/hardware.js';
 import type { SampleRow } from '../store/db.js';
 
 /**
- * Feature vector of one sample for the regression models: the analytic costs (log-scaled, since
- * latency spans orders of magnitude), the device settings, and the module's own parameters
- * (numbers log-scaled, categories one-hot).
+ * Feature vector of one sample for the regression models. Four groups:
+ * - cost: the analytic costs (log-scaled: latency spans orders of magnitude);
+ * - device: threads, background load, work per thread;
+ * - param: the module's own parameters (numbers log-scaled, categories one-hot);
+ * - kernel: how CPU kernels see the configuration. Latency is a step function of sizes, not a
+ *   smooth function of FLOPs: onnxruntime's MLAS packs channels into blocks of the vector width
+ *   (NCHWc with 16 floats on AVX-512), so 17 channels cost like 32. Each size-like parameter gets
+ *   its number of vector blocks, its remainder and its padding ratio; MACs are recomputed with
+ *   channels padded; the working set and im2col buffer are compared with L1/L2/L3.
  */
 export interface FeatureSpace {
   names: string[];
+  groups: FeatureGroup[];
   encode(row: FeatureSource): number[];
 }
+
+export type FeatureGroup = 'cost' | 'device' | 'param' | 'kernel';
 
 /** what a feature vector is computed from: a stored sample, or a config about to be predicted */
 export type FeatureSource = Pick<
@@ -17,30 +29,90 @@ export type FeatureSource = Pick<
   'params_json' | 'threads' | 'load_workers' | 'load_duty' | 'macs' | 'flops' | 'params' | 'input_bytes' | 'output_bytes' | 'weight_bytes' | 'activation_bytes' | 'intensity' | 'nodes'
 >;
 
-const COST_FIELDS = ['macs', 'flops', 'params', 'input_bytes', 'output_bytes', 'weight_bytes', 'activation_bytes', 'intensity', 'nodes'] as const;
+export interface FeatureOptions {
+  /** facts of the measured machine; no kernel features without them */
+  hardware?: HardwareFacts;
+  kernel?: boolean;
+}
 
-export function featureSpace(m: ModuleDef): FeatureSpace {
-  const names: string[] = [...COST_FIELDS.map((f) => `log_${f}`), 'threads', 'load'];
-  const paramEncoders: Array<(p: Record<string, unknown>) => number[]> = [];
+const COST_FIELDS = ['macs', 'flops', 'params', 'input_bytes', 'output_bytes', 'weight_bytes', 'activation_bytes', 'intensity', 'nodes'] as const;
+/** parameters that are channel counts: the vectorised dimension of MLAS kernels */
+const CHANNEL_PARAMS = new Set(['cin', 'cout', 'c', 'in', 'out', 'hidden', 'n']);
+
+/** a size-like parameter: one whose default domain reaches 16 (kernel sizes, strides, counts do not) */
+function isSizeLike(spec: ParamSpec): boolean {
+  if (spec.kind !== 'int') return false;
+  const d = spec.default;
+  const max = isRange(d) ? d.max : Math.max(...d.map(Number));
+  return max >= 16;
+}
+
+const clip = (v: number, lo: number, hi: number) => Math.min(hi, Math.max(lo, v));
+
+export function featureSpace(m: ModuleDef, opts: FeatureOptions = {}): FeatureSpace {
+  const names: string[] = [...COST_FIELDS.map((f) => `log_${f}`), 'threads', 'load', 'log_macs_per_thread'];
+  const groups: FeatureGroup[] = [...COST_FIELDS.map(() => 'cost' as const), 'device', 'device', 'device'];
+  const encoders: Array<(p: Record<string, unknown>, row: FeatureSource) => number[]> = [];
+  const add = (group: FeatureGroup, featureNames: string[], enc: (p: Record<string, unknown>, row: FeatureSource) => number[]) => {
+    names.push(...featureNames);
+    groups.push(...featureNames.map(() => group));
+    encoders.push(enc);
+  };
   for (const spec of m.params) {
     if (spec.kind === 'int') {
-      names.push(`log_${spec.name}`);
-      paramEncoders.push((p) => [Math.log1p(Number(p[spec.name]))]);
+      add('param', [`log_${spec.name}`], (p) => [Math.log1p(Number(p[spec.name]))]);
     } else {
       const allowed = spec.allowed!;
-      names.push(...allowed.map((a) => `${spec.name}=${a}`));
-      paramEncoders.push((p) => allowed.map((a) => (p[spec.name] === a ? 1 : 0)));
+      add('param', allowed.map((a) => `${spec.name}=${a}`), (p) => allowed.map((a) => (p[spec.name] === a ? 1 : 0)));
+    }
+  }
+  const hw = opts.hardware;
+  if (hw && opts.kernel !== false) {
+    const W = hw.simdFloats;
+    const sizeParams = m.params.filter(isSizeLike).map((s) => s.name);
+    for (const name of sizeParams) {
+      add('kernel', [`${name}_blocks${W}`, `${name}_rem${W}`, `${name}_pad${W}`], (p) => {
+        const v = Number(p[name]);
+        const blocks = Math.ceil(v / W);
+        return [Math.log1p(blocks), (v % W) / W, (blocks * W) / v];
+      });
+    }
+    const channels = sizeParams.filter((n) => CHANNEL_PARAMS.has(n));
+    if (channels.length) {
+      add('kernel', ['log_padded_macs'], (p, row) => [Math.log1p(channels.reduce((acc, n) => acc * ((Math.ceil(Number(p[n]) / W) * W) / Number(p[n])), row.macs))]);
+    }
+    const caches: Array<[string, number]> = [['L1', hw.l1dBytes], ['L2', hw.l2Bytes], ['L3', hw.l3Bytes]];
+    add('kernel', caches.flatMap(([l]) => [`ws_vs_${l}`, `ws_over_${l}`]).concat(['weights_vs_L2']), (_p, row) => {
+      const ws = row.input_bytes + row.output_bytes + row.weight_bytes;
+      return [...caches.flatMap(([, size]) => [clip(Math.log2(ws / size), -10, 10), ws > size ? 1 : 0]), clip(Math.log2((row.weight_bytes + 1) / hw.l2Bytes), -10, 10)];
+    });
+    add('kernel', GRAPH_KERNEL_FEATURES.map((f) => `log_${f}`), (p) => {
+      const w = graphKernelWork(m.build(p as Params, 1, false), hw);
+      return GRAPH_KERNEL_FEATURES.map((f) => Math.log1p(w[f]));
+    });
+    const names = new Set(m.params.map((s) => s.name));
+    if (names.has('hw') && names.has('k') && (names.has('cin') || names.has('c'))) {
+      // the im2col buffer MLAS fills before its GEMM (grouped/depthwise convs: per group)
+      add('kernel', ['log_im2col_bytes', 'im2col_over_L2'], (p) => {
+        const hw0 = Number(p.hw);
+        const hout = Math.ceil(hw0 / Number(p.stride ?? 1));
+        const cin = Number(p.cin ?? 1) / Number(p.groups ?? 1);
+        const bytes = Number(p.k) ** 2 * cin * hout * hout * 4;
+        return [Math.log1p(bytes), bytes > hw.l2Bytes ? 1 : 0];
+      });
     }
   }
   return {
     names,
+    groups,
     encode(row) {
       const p = JSON.parse(row.params_json) as Record<string, unknown>;
       return [
         ...COST_FIELDS.map((f) => Math.log1p(row[f])),
         row.threads,
         row.load_workers * row.load_duty,
-        ...paramEncoders.flatMap((e) => e(p)),
+        Math.log1p(row.macs / Math.max(1, row.threads)),
+        ...encoders.flatMap((e) => e(p, row)),
       ];
     },
   };

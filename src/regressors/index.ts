@@ -1,9 +1,13 @@
 import { UserError } from '../util/errors.js';
 import { forest } from './forest.js';
-import { logLinear } from './linear.js';
+import { gbt } from './gbt.js';
+import { knn } from './knn.js';
+import { logLinear, poly2 } from './linear.js';
+import { medn, mlp } from './mlp.js';
 import type { RegressorKind } from './types.js';
 
-export const REGRESSORS: readonly RegressorKind[] = [logLinear, forest];
+/** The RM zoo. Adding an RM = one file exporting a RegressorKind + one line here. */
+export const REGRESSORS: readonly RegressorKind[] = [logLinear, poly2, knn, forest, gbt, mlp, medn];
 
 export function getRegressorKind(kind: string): RegressorKind {
   const k = REGRESSORS.find((r) => r.kind === kind);
@@ -11,5 +15,5 @@ export function getRegressorKind(kind: string): RegressorKind {
   return k;
 }
 
-export type { Regressor, RegressorKind } from './types.js';
-export { featureSpace } from './features.js';
+export type { FitContext, Regressor, RegressorKind } from './types.js';
+export { featureSpace, type FeatureSpace, type FeatureSource } from './features.js';

@@ -4,15 +4,31 @@
  */
 export interface Regressor {
   readonly kind: string;
-  fit(X: number[][], yMs: number[]): Promise<void> | void;
+  /**
+   * `yMs` may hold NaN only for multi-task RMs (rows measured for another task alone); every other
+   * RM is given rows with a finite target.
+   */
+  fit(X: number[][], yMs: number[], ctx?: FitContext): Promise<void> | void;
   predict(X: number[][]): number[];
   /** JSON-serialisable state; `load` of the same kind restores it */
   toJSON(): unknown;
 }
 
+export interface FitContext {
+  /**
+   * Other targets of the same rows (another device setting, p90, session-creation time; NaN where
+   * not measured). Multi-task RMs learn them jointly with the main target; the rest ignore them.
+   */
+  tasks?: Array<{ name: string; y: number[] }>;
+}
+
 export interface RegressorKind {
   kind: string;
   description: string;
+  /** npm library it is built on, or 'own' */
+  library: string;
+  /** whether it learns from FitContext.tasks */
+  multiTask?: boolean;
   create(seed: number): Regressor;
   load(json: unknown): Regressor;
 }

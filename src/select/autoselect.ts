@@ -1,91 +1,78 @@
-import { getModule } from '../modules/index.js';
-import { featureSpace, getRegressorKind, REGRESSORS, type Regressor } from '../regressors/index.js';
-import type { Store } from '../store/db.js';
-import type { Params } from '../modules/index.js';
+import { getModule, type Params } from '../modules/index.js';
+import { validateParams } from '../modules/validate.js';
 import type { DeviceSettings } from '../profile/space.js';
+import { featureSpace, getRegressorKind, REGRESSORS, type FeatureSource, type FeatureSpace, type Regressor } from '../regressors/index.js';
+import type { FeatureOptions } from '../regressors/features.js';
+import { hardwareFacts } from '../runtimes/hardware.js';
+import type { DatasetRow, SampleRow, Store } from '../store/db.js';
 import { UserError } from '../util/errors.js';
 import { Rng } from '../util/random.js';
-import { mape, quantile, spearman } from '../util/stats.js';
+import { quantile } from '../util/stats.js';
+import { accuracy, type Accuracy } from './metrics.js';
+import { choose, paretoFront, type Limits, type Objective } from './policy.js';
+import { extrapolation, trainingRanges, type Ranges } from './ranges.js';
 
 export interface CandidateReport {
   kind: string;
-  /** held-out mean absolute percentage error (%) */
-  mape: number;
-  /** 90th percentile of the held-out absolute percentage error (%) */
-  p90ape: number;
-  /** share of held-out samples predicted within ±10% */
-  within10: number;
-  spearman: number;
+  library: string;
+  /** accuracy on the validation split (what selection sees) */
+  val: Accuracy;
   trainMs: number;
-  /** prediction time per sample, microseconds */
+  /** prediction time per configuration, microseconds (median of 5 passes over the validation rows) */
   predictUs: number;
+  /** serialised size, bytes */
   sizeBytes: number;
   selected: boolean;
+  pareto: boolean;
+}
+
+export interface Candidate extends CandidateReport {
+  model: Regressor;
 }
 
 export interface SelectionResult {
   dataset: string;
   trainSize: number;
-  testSize: number;
-  candidates: CandidateReport[];
+  valSize: number;
+  objective: Objective;
+  candidates: Candidate[];
   selected: string;
+  features: FeatureSpace;
+  featureOptions: FeatureOptions;
+  ranges: Ranges;
+  /** MEDN's auxiliary tasks, in head order after the main latency */
+  tasks: string[];
 }
 
-/**
- * Accuracy tolerance of the selection rule: an RM within 10% (relative) or 1 point of the best
- * held-out MAPE counts as "as accurate", and among those the cheapest to run (then smallest) wins.
- */
-const REL_TOLERANCE = 1.1;
-const ABS_TOLERANCE = 1;
-
-/** Trains every RM kind on a dataset, measures accuracy and cost, stores all, selects one. */
-export async function trainAndSelect(store: Store, datasetName: string, opts: { seed?: number; testFraction?: number; kinds?: string[] } = {}): Promise<SelectionResult> {
-  const ds = store.requireDataset(datasetName);
-  const rows = store.samples(ds.id);
-  if (rows.length < 10) throw new UserError(`dataset '${datasetName}' has ${rows.length} samples; at least 10 are needed to train`, 'dataset');
-  const fs = featureSpace(getModule(ds.module));
-  const rng = new Rng(opts.seed ?? 1);
-  const order = rng.shuffle(rows.map((_, i) => i));
-  const nTest = Math.max(2, Math.round(rows.length * (opts.testFraction ?? 0.2)));
-  const pick = (idx: number[]) => ({ X: idx.map((i) => fs.encode(rows[i]!)), y: idx.map((i) => rows[i]!.latency_ms) });
-  const test = pick(order.slice(0, nTest));
-  const train = pick(order.slice(nTest));
-
-  const kinds = opts.kinds?.map(getRegressorKind) ?? REGRESSORS;
-  const fitted: Array<{ model: Regressor; report: CandidateReport }> = [];
-  for (const k of kinds) {
-    const model = k.create(opts.seed ?? 1);
-    const t0 = performance.now();
-    await model.fit(train.X, train.y);
-    const trainMs = performance.now() - t0;
-    const pred = model.predict(test.X);
-    const ape = pred.map((p, i) => (Math.abs(p - test.y[i]!) / test.y[i]!) * 100);
-    fitted.push({
-      model,
-      report: {
-        kind: k.kind,
-        mape: mape(pred, test.y),
-        p90ape: quantile(ape, 0.9),
-        within10: ape.filter((a) => a <= 10).length / ape.length,
-        spearman: spearman(pred, test.y),
-        trainMs,
-        predictUs: predictionTimeUs(model, test.X),
-        sizeBytes: JSON.stringify(model.toJSON()).length,
-        selected: false,
-      },
-    });
-  }
-  const best = Math.min(...fitted.map((f) => f.report.mape));
-  const eligible = fitted.filter((f) => f.report.mape <= Math.max(best * REL_TOLERANCE, best + ABS_TOLERANCE));
-  eligible.sort((a, b) => a.report.predictUs - b.report.predictUs || a.report.sizeBytes - b.report.sizeBytes);
-  const winner = eligible[0]!;
-  winner.report.selected = true;
-  for (const f of fitted) store.saveModel(ds.id, f.report.kind, f.model.toJSON(), f.report, f === winner);
-  return { dataset: datasetName, trainSize: train.y.length, testSize: test.y.length, candidates: fitted.map((f) => f.report), selected: winner.report.kind };
+export interface TrainOptions {
+  seed?: number;
+  /** share of the dataset held out for choosing (default 0.2) */
+  valFraction?: number;
+  kinds?: string[];
+  objective?: Objective;
+  limits?: Limits;
+  /** hardware-aware kernel features (default on) */
+  kernelFeatures?: boolean;
+  /** datasets of the same module on other device settings: MEDN learns their latency as extra tasks */
+  related?: string[];
+  /** configurations MEDN must not see through a related dataset (e.g. a test set's) */
+  exclude?: Set<string>;
+  /** store the models (default true) */
+  save?: boolean;
+  onProgress?(kind: string): void;
 }
 
-/** median over a few passes of the whole test set, per sample */
-function predictionTimeUs(model: Regressor, X: number[][]): number {
+export const MIN_TRAIN_SAMPLES = 20;
+
+/** Splits rows into train and validation, reproducibly. */
+export function splitRows<T>(rows: readonly T[], valFraction: number, seed: number): { train: T[]; val: T[] } {
+  const order = new Rng(seed).shuffle(rows.map((_, i) => i));
+  const nVal = Math.max(2, Math.round(rows.length * valFraction));
+  return { val: order.slice(0, nVal).map((i) => rows[i]!), train: order.slice(nVal).map((i) => rows[i]!) };
+}
+
+/** median over 5 passes of the whole set, per configuration, µs */
+export function predictionTimeUs(model: Regressor, X: number[][]): number {
   const times: number[] = [];
   for (let r = 0; r < 5; r++) {
     const t0 = process.hrtime.bigint();
@@ -95,33 +82,173 @@ function predictionTimeUs(model: Regressor, X: number[][]): number {
   return quantile(times, 0.5);
 }
 
-/** Loads the selected RM of a dataset. */
-export function loadSelected(store: Store, datasetName: string): { model: Regressor; moduleName: string } {
+/**
+ * Training rows and task columns for multi-task RMs: the dataset's own p90 and session-creation
+ * time, and the latency of the same configuration in each related dataset (another device
+ * setting). Configurations measured only in a related dataset are added with no main target.
+ */
+export function multiTaskData(train: SampleRow[], related: Array<{ name: string; rows: SampleRow[] }>, exclude: Set<string>) {
+  const ref = train[0]!;
+  const extra = new Map<string, SampleRow>();
+  const own = new Set(train.map((r) => r.params_json));
+  for (const d of related) for (const r of d.rows) if (!own.has(r.params_json) && !exclude.has(r.params_json)) extra.set(r.params_json, r);
+  // extra rows take the main dataset's device fields: MEDN's heads are the device settings
+  const rows: FeatureSource[] = [...train, ...[...extra.values()].map((r) => ({ ...r, threads: ref.threads, load_workers: ref.load_workers, load_duty: ref.load_duty }))];
+  const keys = rows.map((r) => r.params_json);
+  const y = [...train.map((r) => r.latency_ms), ...[...extra.values()].map(() => NaN)];
+  const tasks = [
+    { name: 'p90', y: [...train.map((r) => r.p90_ms), ...[...extra.values()].map(() => NaN)] },
+    { name: 'create', y: [...train.map((r) => r.create_ms), ...[...extra.values()].map(() => NaN)] },
+    ...related.map((d) => {
+      const byKey = new Map(d.rows.map((r) => [r.params_json, r.latency_ms]));
+      return { name: `latency@${d.name}`, y: keys.map((k) => byKey.get(k) ?? NaN) };
+    }),
+  ];
+  return { rows, y, tasks };
+}
+
+/** Fits every RM kind on the training rows and scores it on the validation rows. */
+export async function fitCandidates(
+  fs: FeatureSpace,
+  train: SampleRow[],
+  val: SampleRow[],
+  opts: { kinds?: string[]; seed?: number; related?: Array<{ name: string; rows: SampleRow[] }>; exclude?: Set<string>; onProgress?(kind: string): void } = {},
+): Promise<{ candidates: Candidate[]; tasks: string[] }> {
+  const kinds = opts.kinds?.map(getRegressorKind) ?? REGRESSORS;
+  const X = train.map((r) => fs.encode(r));
+  const y = train.map((r) => r.latency_ms);
+  const Xv = val.map((r) => fs.encode(r));
+  const yv = val.map((r) => r.latency_ms);
+  const mt = multiTaskData(train, opts.related ?? [], new Set([...(opts.exclude ?? []), ...val.map((r) => r.params_json)]));
+  const candidates: Candidate[] = [];
+  for (const k of kinds) {
+    opts.onProgress?.(k.kind);
+    const model = k.create(opts.seed ?? 1);
+    const t0 = performance.now();
+    if (k.multiTask) await model.fit(mt.rows.map((r) => fs.encode(r)), mt.y, { tasks: mt.tasks });
+    else await model.fit(X, y);
+    const trainMs = performance.now() - t0;
+    candidates.push({
+      kind: k.kind,
+      library: k.library,
+      model,
+      val: accuracy(model.predict(Xv), yv),
+      trainMs,
+      predictUs: predictionTimeUs(model, Xv),
+      sizeBytes: Buffer.byteLength(JSON.stringify(model.toJSON())),
+      selected: false,
+      pareto: false,
+    });
+  }
+  for (const c of paretoFront(candidates)) c.pareto = true;
+  return { candidates, tasks: mt.tasks.map((t) => t.name) };
+}
+
+export function featureOptionsFor(device: string, kernelFeatures = true): FeatureOptions {
+  return { hardware: hardwareFacts(device), kernel: kernelFeatures };
+}
+
+/** what a stored model says about the data it came from */
+export function datasetVersion(ds: DatasetRow, rows: SampleRow[]) {
+  return { name: ds.name, id: ds.id, createdAt: ds.created_at, specHash: ds.spec_hash, samples: rows.length, lastMeasuredAt: rows.reduce((m, r) => (r.measured_at > m ? r.measured_at : m), '') };
+}
+
+/**
+ * Trains every RM kind on a dataset (train / validation split), chooses one by the objective and
+ * limits on the validation split, and stores every model with its metrics and the dataset version.
+ */
+export async function trainAndSelect(store: Store, datasetName: string, opts: TrainOptions = {}): Promise<SelectionResult> {
   const ds = store.requireDataset(datasetName);
-  const m = store.selectedModel(ds.id);
-  if (!m) throw new UserError(`dataset '${datasetName}' has no trained model; run 'latencylab train --dataset ${datasetName}' first`, 'dataset');
-  return { model: getRegressorKind(m.kind).load(JSON.parse(m.json)), moduleName: ds.module };
+  const rows = store.samples(ds.id);
+  if (rows.length < MIN_TRAIN_SAMPLES) {
+    throw new UserError(`dataset '${datasetName}' has ${rows.length} samples; at least ${MIN_TRAIN_SAMPLES} are needed to train (profile more with --samples)`, 'dataset');
+  }
+  const m = getModule(ds.module);
+  const featureOptions = featureOptionsFor(ds.device, opts.kernelFeatures);
+  const fs = featureSpace(m, featureOptions);
+  const seed = opts.seed ?? 1;
+  const { train, val } = splitRows(rows, opts.valFraction ?? 0.2, seed);
+  const related = (opts.related ?? []).map((name) => {
+    const r = store.requireDataset(name);
+    if (r.module !== ds.module) throw new UserError(`dataset '${name}' is of module ${r.module}, not ${ds.module}`, '--related');
+    return { name, rows: store.samples(r.id) };
+  });
+  const { candidates, tasks } = await fitCandidates(fs, train, val, { kinds: opts.kinds, seed, related, exclude: opts.exclude, onProgress: opts.onProgress });
+  const objective = opts.objective ?? 'balanced';
+  const winner = choose(candidates, objective, opts.limits);
+  winner.selected = true;
+  const ranges = trainingRanges(m, train);
+  if (opts.save !== false) {
+    const version = datasetVersion(ds, rows);
+    for (const c of candidates) {
+      const { model, ...report } = c;
+      store.saveModel(ds.id, c.kind, { format: 2, features: featureOptions, ranges, state: model.toJSON() }, { ...report, objective, dataset: version }, c === winner);
+    }
+  }
+  return { dataset: datasetName, trainSize: train.length, valSize: val.length, objective, candidates, selected: winner.kind, features: fs, featureOptions, ranges, tasks };
+}
+
+interface StoredModel {
+  format: 2;
+  features: FeatureOptions;
+  ranges: Ranges;
+  state: unknown;
+}
+
+/** Loads the selected RM of a dataset; a corrupt or outdated stored model is a clear error. */
+export function loadSelected(store: Store, datasetName: string): { model: Regressor; moduleName: string; fs: FeatureSpace; ranges: Ranges } {
+  const ds = store.requireDataset(datasetName);
+  const rec = store.selectedModel(ds.id);
+  const retrain = `; retrain it with 'latencylab train --dataset ${datasetName}'`;
+  if (!rec) throw new UserError(`dataset '${datasetName}' has no trained model; run 'latencylab train --dataset ${datasetName}' first`, 'dataset');
+  const m = getModule(ds.module);
+  let stored: StoredModel;
+  let model: Regressor;
+  let fs: FeatureSpace;
+  try {
+    stored = JSON.parse(rec.json) as StoredModel;
+    if (stored?.format !== 2) throw new Error('stored by an older latencylab (format 1)');
+    model = getRegressorKind(rec.kind).load(stored.state);
+    fs = featureSpace(m, stored.features);
+    const probe = model.predict([fs.encode({ ...probeRow(m), threads: 1, load_workers: 0, load_duty: 0 })])[0]!;
+    if (!Number.isFinite(probe) || probe <= 0) throw new Error(`it predicts ${probe} ms for the default configuration`);
+  } catch (e) {
+    throw new UserError(`stored model #${rec.id} (${rec.kind}) cannot be used: ${(e as Error).message}${retrain}`, `dataset '${datasetName}'`);
+  }
+  return { model, moduleName: ds.module, fs, ranges: stored.ranges };
+}
+
+/** a small valid configuration of a module (the first value of every default domain) */
+function probeRow(m: ReturnType<typeof getModule>) {
+  const p: Params = {};
+  for (const s of m.params) {
+    const d = s.default;
+    p[s.name] = Array.isArray(d) ? d[0]! : d.min;
+  }
+  return costRow(m, p);
+}
+
+function costRow(m: ReturnType<typeof getModule>, params: Params) {
+  const c = m.build(params, 1, false).cost;
+  return {
+    params_json: JSON.stringify(params),
+    macs: c.macs, flops: c.flops, params: c.params, input_bytes: c.inputBytes, output_bytes: c.outputBytes,
+    weight_bytes: c.weightBytes, activation_bytes: c.activationBytes, intensity: c.intensity, nodes: c.nodes,
+  };
+}
+
+export interface Prediction {
+  ms: number;
+  kind: string;
+  /** parameters or device settings outside what the model was trained on ('' when none) */
+  extrapolated: string[];
 }
 
 /** Predicts the latency of one module configuration with a dataset's selected RM. */
-export function predictConfig(store: Store, datasetName: string, params: Params, device: DeviceSettings): { ms: number; kind: string } {
-  const { model, moduleName } = loadSelected(store, datasetName);
+export function predictConfig(store: Store, datasetName: string, params: unknown, device: DeviceSettings): Prediction {
+  const { model, moduleName, fs, ranges } = loadSelected(store, datasetName);
   const m = getModule(moduleName);
-  const c = m.build(params, 1, false).cost;
-  const row = {
-    params_json: JSON.stringify(params),
-    threads: device.threads,
-    load_workers: device.loadWorkers,
-    load_duty: device.loadDuty,
-    macs: c.macs,
-    flops: c.flops,
-    params: c.params,
-    input_bytes: c.inputBytes,
-    output_bytes: c.outputBytes,
-    weight_bytes: c.weightBytes,
-    activation_bytes: c.activationBytes,
-    intensity: c.intensity,
-    nodes: c.nodes,
-  };
-  return { ms: model.predict([featureSpace(m).encode(row)])[0]!, kind: model.kind };
+  const p = validateParams(m, params);
+  const row = { ...costRow(m, p), threads: device.threads, load_workers: device.loadWorkers, load_duty: device.loadDuty };
+  return { ms: model.predict([fs.encode(row)])[0]!, kind: model.kind, extrapolated: extrapolation(ranges, p, device) };
 }

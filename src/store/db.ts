@@ -81,6 +81,7 @@ export interface DatasetRow {
   sampler: string;
   seed: number;
   spec_json: string;
+  spec_hash: string;
   planned: number;
   created_at: string;
 }
@@ -231,6 +232,12 @@ export class Store {
       )
       .all(datasetId) as { idx: number; params_json: string; device_json: string }[];
     return rows.map((r) => ({ idx: r.idx, params: JSON.parse(r.params_json), device: JSON.parse(r.device_json) }));
+  }
+
+  /** The whole plan of a dataset, in plan order. */
+  plannedConfigs(datasetId: number): PlannedConfig[] {
+    const rows = this.db.prepare('SELECT params_json, device_json FROM planned WHERE dataset_id = ? ORDER BY idx').all(datasetId) as { params_json: string; device_json: string }[];
+    return rows.map((r) => ({ params: JSON.parse(r.params_json), device: JSON.parse(r.device_json) }));
   }
 
   insertSample(datasetId: number, s: NewSample): void {

@@ -4,7 +4,7 @@ import { UserError } from '../util/errors.js';
 import { Rng } from '../util/random.js';
 import { analyticCosts, graphOf, type Encoded, type EncodingName } from './encoding.js';
 import { encodeAsync } from './gae.js';
-import { fitRidge } from './ridge.js';
+import { fitRidge } from '../regressors/ridge.js';
 import { ParamStore, Trunk, type TrunkName } from './model.js';
 
 type TF = typeof tfType;

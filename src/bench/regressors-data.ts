@@ -1,0 +1,110 @@
+/**
+ * The measured data behind bench:regressors, profiled into its own store (resumable: a phase that
+ * is complete costs nothing, a killed one continues where it stopped).
+ *
+ * Per device setting: a training dataset (seed 1), a test dataset profiled in a separate run with
+ * another seed (seed 2), and a re-measurement of part of the test configurations in a still later
+ * run (the noise floor). Run alone on the machine: it takes real latency figures.
+ *
+ *   node dist/bench/regressors-data.js [phase ...]    phases: train:<setting> test:<setting> recheck
+ */
+import os from 'node:os';
+import path from 'node:path';
+import { progressHooks } from '../cli/progress.js';
+import { stopOnSigint } from '../cli/args.js';
+import { getModule, MODULES } from '../modules/index.js';
+import { profile } from '../profile/profiler.js';
+import { defaultSpace, type Space } from '../profile/space.js';
+import { Store } from '../store/db.js';
+import { UserError } from '../util/errors.js';
+
+export interface BenchSetting {
+  id: string;
+  label: string;
+  device: string;
+  threads: number;
+  load: { workers: number; duty: number };
+  /** samples per module in the training, test and re-measured datasets */
+  sizes(module: string): { train: number; test: number; recheck: number };
+}
+
+const conv = (m: string, a: number, b: number) => (m === 'conv2d' ? a : b);
+
+/** t1 has the issue's default dataset sizes; the other settings are smaller (profiling time) */
+export const BENCH_SETTINGS: readonly BenchSetting[] = [
+  { id: 't1', label: 'ort-cpu, 1 thread', device: 'ort-cpu', threads: 1, load: { workers: 0, duty: 0 }, sizes: (m) => ({ train: conv(m, 2000, 500), test: conv(m, 300, 120), recheck: conv(m, 160, 80) }) },
+  { id: 't2', label: 'ort-cpu, 2 threads', device: 'ort-cpu', threads: 2, load: { workers: 0, duty: 0 }, sizes: (m) => ({ train: conv(m, 200, 100), test: conv(m, 80, 40), recheck: 20 }) },
+  { id: 'load', label: 'ort-cpu, 1 thread, 1 background worker at 50 %', device: 'ort-cpu', threads: 1, load: { workers: 1, duty: 0.5 }, sizes: (m) => ({ train: conv(m, 200, 100), test: conv(m, 80, 40), recheck: 20 }) },
+  { id: 'wasm', label: 'ort-wasm (onnxruntime-web, 1 thread)', device: 'ort-wasm', threads: 1, load: { workers: 0, duty: 0 }, sizes: (m) => ({ train: conv(m, 200, 100), test: conv(m, 80, 40), recheck: 20 }) },
+];
+
+export const benchDbPath = () => process.env.LATENCYLAB_BENCH_DB ?? path.resolve('.latencylab', 'regressors.db');
+export const datasetName = (role: 'train' | 'test' | 'recheck', setting: string, module: string) => `${role}-${setting}/${module}`;
+
+export function settingSpace(s: BenchSetting, module: string): Space {
+  const space = defaultSpace(getModule(module));
+  space.device = { threads: [s.threads], optLevel: ['all'], load: [s.load] };
+  return space;
+}
+
+function getSetting(id: string): BenchSetting {
+  const s = BENCH_SETTINGS.find((x) => x.id === id);
+  if (!s) throw new UserError(`unknown setting '${id}', expected one of ${BENCH_SETTINGS.map((x) => x.id).join(', ')}`, 'phase');
+  return s;
+}
+
+export const ALL_PHASES = [...BENCH_SETTINGS.flatMap((s) => [`train:${s.id}`, `test:${s.id}`]), 'recheck'];
+
+/** Profiles the given phases (all by default); returns false when stopped by Ctrl-C. */
+export async function collect(store: Store, phases: string[] = ALL_PHASES, modules = MODULES.map((m) => m.name)): Promise<boolean> {
+  const sigint = stopOnSigint();
+  try {
+    for (const phase of phases) {
+      const [role, id] = phase.split(':') as [string, string | undefined];
+      if (role === 'recheck') {
+        for (const s of BENCH_SETTINGS) {
+          for (const m of modules) {
+            const test = store.getDataset(datasetName('test', s.id, m));
+            if (!test) continue; // the test run of that setting has not happened yet
+            const plan = store.plannedConfigs(test.id).slice(0, s.sizes(m).recheck);
+            const name = datasetName('recheck', s.id, m);
+            if (!(await run(store, { module: m, device: s.device, samples: plan.length, name, seed: 3, space: settingSpace(s, m), plan }, sigint.flag))) return false;
+          }
+        }
+        continue;
+      }
+      if (role !== 'train' && role !== 'test') throw new UserError(`unknown phase '${phase}', expected one of ${ALL_PHASES.join(', ')}`, 'phase');
+      const s = getSetting(id ?? '');
+      for (const m of modules) {
+        const n = s.sizes(m)[role];
+        const name = datasetName(role, s.id, m);
+        if (!(await run(store, { module: m, device: s.device, samples: n, name, seed: role === 'train' ? 1 : 2, space: settingSpace(s, m) }, sigint.flag))) return false;
+      }
+    }
+    return true;
+  } finally {
+    sigint.release();
+  }
+}
+
+async function run(store: Store, req: Parameters<typeof profile>[1] & { name: string }, flag: { stop: boolean }): Promise<boolean> {
+  const hooks = progressHooks(req.name, flag);
+  const r = await profile(store, req, hooks);
+  hooks.finish();
+  return !r.stopped;
+}
+
+if (import.meta.url === `file://${process.argv[1]}`) {
+  const store = new Store(benchDbPath());
+  const t0 = Date.now();
+  collect(store, process.argv.slice(2).length ? process.argv.slice(2) : ALL_PHASES)
+    .then((done) => {
+      console.log(`${done ? 'done' : 'stopped'} in ${((Date.now() - t0) / 60000).toFixed(1)} min on ${os.cpus()[0]?.model} (${os.cpus().length} cores)`);
+      store.close();
+      if (!done) process.exitCode = 130;
+    })
+    .catch((e) => {
+      console.error(e instanceof UserError ? e.message : e);
+      process.exitCode = e instanceof UserError ? 2 : 1;
+    });
+}

@@ -1,0 +1,228 @@
+/**
+ * The per-module study behind bench:regressors: the RM zoo per device setting, MEDN (one network
+ * for every setting) against one MLP per task on the same rows, the combined model with threads
+ * and load as inputs, the noise floor, kernel-feature ablation and feature importance. Accuracy is
+ * always judged on the test datasets (another seed, measured in a separate run); every choice is
+ * made on the validation split of the training run.
+ */
+import { getModule } from '../modules/index.js';
+import { featureSpace, getRegressorKind, REGRESSORS, type FeatureSpace, type Regressor } from '../regressors/index.js';
+import type { MultiTaskNet } from '../regressors/mlp.js';
+import { fitCandidates, featureOptionsFor, multiTaskData, predictionTimeUs, splitRows, type CandidateReport } from '../select/autoselect.js';
+import { accuracy, type Accuracy } from '../select/metrics.js';
+import { choose, OBJECTIVES, paretoFront, type Objective } from '../select/policy.js';
+import type { SampleRow, Store } from '../store/db.js';
+import { BENCH_SETTINGS, datasetName } from './regressors-data.js';
+
+export interface ScoredCandidate extends CandidateReport {
+  test: Accuracy;
+}
+
+export interface SettingResult {
+  setting: string;
+  trainN: number;
+  valN: number;
+  testN: number;
+  /** test configurations also in the training dataset, left out of the test figures */
+  testOverlap: number;
+  candidates: ScoredCandidate[];
+  selected: Record<Objective, string>;
+  noise?: { n: number; within5: number; within10: number };
+  zooTrainS: number;
+}
+
+export interface ModuleStudy {
+  module: string;
+  settings: SettingResult[];
+  medn: Array<{ task: string; n: number; trainRows: number; medn: Accuracy; mlp: Accuracy }>;
+  mednTrainS: number;
+  combined?: { kind: string; perSetting: Array<{ setting: string; test: Accuracy }> };
+  ablation?: { kind: string; valWith: Accuracy; valWithout: Accuracy; testWith: Accuracy; testWithout: Accuracy };
+  importance?: { kind: string; groups: Array<{ group: string; drop: number }>; top: Array<{ feature: string; drop: number }> };
+}
+
+const ALL_KINDS = REGRESSORS.map((k) => k.kind);
+const SINGLE_KINDS = REGRESSORS.filter((k) => !k.multiTask).map((k) => k.kind);
+/** MEDN head of each setting: 0 = main (t1) latency, then p90, create, then the related settings */
+const MAIN = 't1';
+
+function rowsOf(store: Store, name: string): SampleRow[] | undefined {
+  const ds = store.getDataset(name);
+  if (!ds) return undefined;
+  const rows = store.samples(ds.id);
+  return rows.length ? rows : undefined;
+}
+
+const encodeAs = (fs: FeatureSpace, rows: SampleRow[], like?: SampleRow) =>
+  rows.map((r) => fs.encode(like ? { ...r, threads: like.threads, load_workers: like.load_workers, load_duty: like.load_duty } : r));
+
+/** Shared by the zoo: an RM scored on the validation and test rows. */
+function score(kind: string, library: string, model: Regressor, trainMs: number, Xv: number[][], yv: number[], Xt: number[][], yt: number[]): ScoredCandidate {
+  return {
+    kind, library, trainMs,
+    val: accuracy(model.predict(Xv), yv),
+    test: accuracy(model.predict(Xt), yt),
+    predictUs: predictionTimeUs(model, Xv),
+    sizeBytes: Buffer.byteLength(JSON.stringify(model.toJSON())),
+    selected: false, pareto: false,
+  };
+}
+
+/** the prediction of one MEDN head, as a Regressor (what auto-selection sees) */
+function headOf(net: MultiTaskNet, head: number, like: SampleRow): Regressor & { like: SampleRow } {
+  return { kind: 'medn', like, fit: () => undefined, predict: (X) => (head === 0 ? net.predict(X) : net.predictTask(X, head)), toJSON: () => net.toJSON() };
+}
+
+export async function studyModule(store: Store, module: string, log: (s: string) => void): Promise<ModuleStudy> {
+  const m = getModule(module);
+  const data = BENCH_SETTINGS.map((s) => ({
+    s,
+    train: rowsOf(store, datasetName('train', s.id, module)),
+    test: rowsOf(store, datasetName('test', s.id, module)),
+    recheck: rowsOf(store, datasetName('recheck', s.id, module)),
+  })).filter((d): d is typeof d & { train: SampleRow[]; test: SampleRow[] } => !!d.train && !!d.test && d.train.length >= 20);
+  const split = new Map(data.map((d) => [d.s.id, splitRows(d.train, 0.2, 1)]));
+  const testOf = new Map(data.map((d) => {
+    const trained = new Set(d.train.map((r) => r.params_json));
+    return [d.s.id, d.test.filter((r) => !trained.has(r.params_json))];
+  }));
+
+  // --- MEDN: one network, a head per device setting (+ p90 and session creation of the main one)
+  const main = data.find((d) => d.s.id === MAIN);
+  let mednNet: MultiTaskNet | undefined;
+  let mednTrainS = 0;
+  const mednHeads = new Map<string, number>();
+  const medn: ModuleStudy['medn'] = [];
+  const mainFs = main ? featureSpace(m, featureOptionsFor(main.s.device)) : undefined;
+  if (main && mainFs) {
+    const exclude = new Set<string>();
+    for (const d of data) {
+      for (const r of split.get(d.s.id)!.val) exclude.add(r.params_json);
+      for (const r of d.test) exclude.add(r.params_json);
+    }
+    const mainTrain = split.get(MAIN)!.train.filter((r) => !exclude.has(r.params_json));
+    const related = data.filter((d) => d !== main).map((d) => ({ name: d.s.id, rows: split.get(d.s.id)!.train }));
+    const mt = multiTaskData(mainTrain, related, exclude);
+    const X = mt.rows.map((r) => mainFs.encode(r));
+    log(`${module}: MEDN on ${mt.rows.length} configurations, ${1 + mt.tasks.length} tasks`);
+    const t0 = performance.now();
+    mednNet = getRegressorKind('medn').create(1) as MultiTaskNet;
+    await mednNet.fit(X, mt.y, { tasks: mt.tasks });
+    mednTrainS = (performance.now() - t0) / 1000;
+    mednHeads.set(MAIN, 0);
+    related.forEach((r, i) => mednHeads.set(r.name, 3 + i));
+    // one MLP per task on exactly the rows MEDN had for that task
+    const tasks = [{ name: `latency@${MAIN}`, y: mt.y }, ...mt.tasks];
+    for (let t = 0; t < tasks.length; t++) {
+      const rowsIdx = tasks[t]!.y.map((v, i) => (Number.isFinite(v) ? i : -1)).filter((i) => i >= 0);
+      const mlp = getRegressorKind('mlp').create(1);
+      await mlp.fit(rowsIdx.map((i) => X[i]!), rowsIdx.map((i) => tasks[t]!.y[i]!));
+      const name = tasks[t]!.name.replace(/^latency@/, '');
+      const settingId = t === 0 ? MAIN : t >= 3 ? related[t - 3]!.name : MAIN;
+      const testRows = testOf.get(settingId)!;
+      const target = (r: SampleRow) => (t === 1 ? r.p90_ms : t === 2 ? r.create_ms : r.latency_ms);
+      const Xt = encodeAs(mainFs, testRows, main.train[0]);
+      const yt = testRows.map(target);
+      medn.push({
+        task: t === 1 ? `p90@${MAIN}` : t === 2 ? `create@${MAIN}` : `latency@${name}`,
+        n: testRows.length,
+        trainRows: rowsIdx.length,
+        medn: accuracy(t === 0 ? mednNet.predict(Xt) : mednNet.predictTask(Xt, t), yt),
+        mlp: accuracy(mlp.predict(Xt), yt),
+      });
+    }
+  }
+
+  // --- the zoo per setting
+  const settings: SettingResult[] = [];
+  for (const d of data) {
+    const fs = featureSpace(m, featureOptionsFor(d.s.device));
+    const { train, val } = split.get(d.s.id)!;
+    const test = testOf.get(d.s.id)!;
+    log(`${module} @ ${d.s.id}: zoo on ${train.length} (validation ${val.length}, test ${test.length})`);
+    const { candidates } = await fitCandidates(fs, train, val, { kinds: SINGLE_KINDS, seed: 1 });
+    const Xt = encodeAs(fs, test);
+    const yt = test.map((r) => r.latency_ms);
+    const scored: ScoredCandidate[] = candidates.map(({ model, ...c }) => ({ ...c, test: accuracy(model.predict(Xt), yt) }));
+    const head = mednHeads.get(d.s.id);
+    if (mednNet && mainFs && main && head !== undefined) {
+      const h = headOf(mednNet, head, main.train[0]!);
+      scored.push(score('medn', getRegressorKind('medn').library, h, mednTrainS * 1000, encodeAs(mainFs, val, main.train[0]), val.map((r) => r.latency_ms), encodeAs(mainFs, test, main.train[0]), yt));
+    }
+    for (const c of paretoFront(scored)) c.pareto = true;
+    const selected = Object.fromEntries(OBJECTIVES.map((o) => [o, choose(scored, o).kind])) as Record<Objective, string>;
+    for (const c of scored) c.selected = c.kind === selected.balanced;
+    let noise: SettingResult['noise'];
+    if (d.recheck) {
+      const first = new Map(d.test.map((r) => [r.params_json, r.latency_ms]));
+      const ratios = d.recheck.filter((r) => first.has(r.params_json)).map((r) => Math.abs(r.latency_ms / first.get(r.params_json)! - 1));
+      noise = { n: ratios.length, within5: ratios.filter((x) => x <= 0.05).length / ratios.length, within10: ratios.filter((x) => x <= 0.1).length / ratios.length };
+    }
+    settings.push({
+      setting: d.s.id, trainN: train.length, valN: val.length, testN: test.length, testOverlap: d.test.length - test.length,
+      candidates: scored, selected, noise,
+      zooTrainS: scored.filter((c) => c.kind !== 'medn').reduce((s, c) => s + c.trainMs, 0) / 1000 + mednTrainS,
+    });
+  }
+
+  const study: ModuleStudy = { module, settings, medn, mednTrainS };
+
+  // --- one model per module with threads and load as inputs (the ort-cpu settings together)
+  const cpu = data.filter((d) => d.s.device === 'ort-cpu');
+  if (cpu.length > 1) {
+    const fs = featureSpace(m, featureOptionsFor('ort-cpu'));
+    const train = cpu.flatMap((d) => split.get(d.s.id)!.train);
+    const val = cpu.flatMap((d) => split.get(d.s.id)!.val);
+    log(`${module}: combined model on ${train.length} rows of ${cpu.map((d) => d.s.id).join('+')}`);
+    const { candidates } = await fitCandidates(fs, train, val, { kinds: SINGLE_KINDS, seed: 1 });
+    const best = choose(candidates, 'balanced');
+    study.combined = {
+      kind: best.kind,
+      perSetting: cpu.map((d) => {
+        const test = testOf.get(d.s.id)!;
+        return { setting: d.s.id, test: accuracy(best.model.predict(encodeAs(fs, test)), test.map((r) => r.latency_ms)) };
+      }),
+    };
+  }
+
+  // --- kernel features: ablation and importance on the main setting
+  if (main) {
+    const { train, val } = split.get(MAIN)!;
+    const test = testOf.get(MAIN)!;
+    const sel = settings.find((s) => s.setting === MAIN)!;
+    const kind = sel.selected.balanced === 'medn' ? 'gbt' : sel.selected.balanced;
+    const fit = async (kernel: boolean) => {
+      const fs = featureSpace(m, featureOptionsFor(main.s.device, kernel));
+      const model = getRegressorKind(kind).create(1);
+      await model.fit(encodeAs(fs, train), train.map((r) => r.latency_ms));
+      return { fs, model, val: accuracy(model.predict(encodeAs(fs, val)), val.map((r) => r.latency_ms)), test: accuracy(model.predict(encodeAs(fs, test)), test.map((r) => r.latency_ms)) };
+    };
+    const withK = await fit(true);
+    const without = await fit(false);
+    study.ablation = { kind, valWith: withK.val, valWithout: without.val, testWith: withK.test, testWithout: without.test };
+    study.importance = permutationImportance(kind, withK.model, withK.fs, val);
+  }
+  return study;
+}
+
+/** drop of validation ±10 % accuracy (points) when a feature (or a whole group) is shuffled */
+function permutationImportance(kind: string, model: Regressor, fs: FeatureSpace, val: SampleRow[]): NonNullable<ModuleStudy['importance']> {
+  const X = encodeAs(fs, val);
+  const y = val.map((r) => r.latency_ms);
+  const base = accuracy(model.predict(X), y).within10;
+  const rot = (cols: number[]) => {
+    const shift = Math.max(1, Math.floor(X.length / 3));
+    const Xp = X.map((r, i) => {
+      const donor = X[(i + shift) % X.length]!;
+      const out = r.slice();
+      for (const j of cols) out[j] = donor[j]!;
+      return out;
+    });
+    return (base - accuracy(model.predict(Xp), y).within10) * 100;
+  };
+  const groups = [...new Set(fs.groups)].map((g) => ({ group: g, drop: rot(fs.groups.map((x, j) => (x === g ? j : -1)).filter((j) => j >= 0)) }));
+  const top = fs.names.map((f, j) => ({ feature: f, drop: rot([j]) })).sort((a, b) => b.drop - a.drop).slice(0, 5);
+  return { kind, groups, top };
+}
+
+export { ALL_KINDS };

@@ -1,0 +1,265 @@
+/**
+ * bench:regressors — module latency prediction judged on measurements of a separate run.
+ * Profiles (resumable, into .latencylab/regressors.db) the training, test and re-measured
+ * datasets of src/bench/regressors-data.ts, then trains the RM zoo per module and device setting
+ * and writes reports/regressors.md (+ plots). Run alone on the machine: it takes real latency
+ * figures. Needs nothing outside the repository; ~1.5 h the first time, ~15 min once profiled.
+ *
+ *   npm run bench:regressors                 BENCH_MODULES=conv2d,linear for a subset
+ */
+import { mkdirSync, writeFileSync } from 'node:fs';
+import path from 'node:path';
+import { markdownTable } from '../cli/table.js';
+import { getModule, MODULES } from '../modules/index.js';
+import { describeMachine } from '../profile/environment.js';
+import { featureSpace, getRegressorKind, REGRESSORS } from '../regressors/index.js';
+import { renderVegaLite } from '../report/plot.js';
+import { hardwareFacts } from '../runtimes/hardware.js';
+import { adaptivePick } from '../select/adaptive.js';
+import { featureOptionsFor } from '../select/autoselect.js';
+import { accuracy, pooled, type Accuracy } from '../select/metrics.js';
+import { OBJECTIVES, TOLERANCE } from '../select/policy.js';
+import { Store } from '../store/db.js';
+import { UserError } from '../util/errors.js';
+import { Rng } from '../util/random.js';
+import { BENCH_SETTINGS, benchDbPath, collect, datasetName } from './regressors-data.js';
+import { studyModule, type ModuleStudy } from './regressors-study.js';
+
+const REPORTS = path.resolve('reports');
+/** the issue's compute modules (target ±10 % ≥ 95 %); the rest are memory-bound (≥ 90 %) */
+const COMPUTE = new Set(['conv2d', 'dwconv', 'pwconv', 'conv-bn-act', 'mbconv', 'resblock', 'linear', 'matmul', 'mhsa']);
+const pct = (x: number) => Number((x * 100).toFixed(1));
+const log = (s: string) => process.stderr.write(`${s}\n`);
+
+interface AdaptivePoint {
+  module: string;
+  n: number;
+  strategy: 'random' | 'adaptive';
+  seed: number;
+  test: Accuracy;
+}
+
+/** accuracy vs number of measured samples, adaptive vs random, pool-based on the measured training set */
+async function adaptiveStudy(store: Store, module: string, start: number, step: number, max: number, seeds: number[]): Promise<AdaptivePoint[]> {
+  const m = getModule(module);
+  const train = store.samples(store.requireDataset(datasetName('train', 't1', module)).id);
+  const trained = new Set(train.map((r) => r.params_json));
+  const test = store.samples(store.requireDataset(datasetName('test', 't1', module)).id).filter((r) => !trained.has(r.params_json));
+  const fs = featureSpace(m, featureOptionsFor('ort-cpu'));
+  const kind = getRegressorKind('gbt');
+  const Xt = test.map((r) => fs.encode(r));
+  const yt = test.map((r) => r.latency_ms);
+  const evalOn = async (rows: typeof train) => {
+    const model = kind.create(1);
+    await model.fit(rows.map((r) => fs.encode(r)), rows.map((r) => r.latency_ms));
+    return accuracy(model.predict(Xt), yt);
+  };
+  const out: AdaptivePoint[] = [];
+  for (const seed of seeds) {
+    const order = new Rng(seed).shuffle(train.slice());
+    const measured = order.slice(0, start);
+    let pool = order.slice(start);
+    for (let n = start; n <= Math.min(max, train.length); n += step) {
+      log(`adaptive ${module} seed ${seed}: ${n} samples`);
+      out.push({ module, n, strategy: 'random', seed, test: await evalOn(order.slice(0, n)) });
+      out.push({ module, n, strategy: 'adaptive', seed, test: await evalOn(measured) });
+      const picked = new Set(await adaptivePick(kind, fs, measured, pool, step, { seed }));
+      measured.push(...pool.filter((_, i) => picked.has(i)));
+      pool = pool.filter((_, i) => !picked.has(i));
+    }
+  }
+  return out;
+}
+
+function targetOf(module: string, noise?: { within10: number }) {
+  const target = COMPUTE.has(module) ? 0.95 : 0.9;
+  return { target, floorTarget: noise ? noise.within10 - 0.02 : undefined };
+}
+
+async function main() {
+  mkdirSync(REPORTS, { recursive: true });
+  const started = Date.now();
+  const store = new Store(benchDbPath());
+  const modules = process.env.BENCH_MODULES ? process.env.BENCH_MODULES.split(',') : MODULES.map((m) => m.name);
+  modules.forEach((m) => getModule(m));
+  if (process.env.BENCH_SKIP_PROFILE !== '1') {
+    log('profiling what is missing (resumable; Ctrl-C stops after the current chunk)…');
+    if (!(await collect(store, undefined, modules))) throw new UserError('stopped by Ctrl-C before the data was complete; run again to resume', 'bench:regressors');
+  }
+  const profiledAt = Date.now();
+  const studies: ModuleStudy[] = [];
+  for (const m of modules) studies.push(await studyModule(store, m, log));
+  const adaptive = [
+    ...(modules.includes('conv2d') ? await adaptiveStudy(store, 'conv2d', 200, 200, 1400, [1, 2]) : []),
+    ...(modules.includes('dwconv') ? await adaptiveStudy(store, 'dwconv', 50, 50, 350, [1, 2]) : []),
+  ];
+  const machine = describeMachine();
+  const hw = hardwareFacts('ort-cpu');
+  const L: string[] = [];
+  L.push('# Module latency prediction (RM zoo, MEDN, auto-selection)', '');
+  L.push(`Generated by \`npm run bench:regressors\` on ${new Date().toISOString().slice(0, 16)}Z: profiling ${((profiledAt - started) / 60000).toFixed(1)} min (0 when already stored), training and evaluation ${((Date.now() - profiledAt) / 60000).toFixed(1)} min.`);
+  L.push(`Machine: ${machine.cpuModel}, ${machine.cores} cores, ${machine.os}, Node ${machine.node}; vector width ${hw.simdFloats} floats, L1d ${hw.l1dBytes >> 10} KiB, L2 ${hw.l2Bytes >> 10} KiB, L3 ${hw.l3Bytes >> 20} MiB (${hw.source}). Store: \`${path.relative(process.cwd(), benchDbPath())}\`.`, '');
+  L.push('**How accuracy is judged.** Per module and device setting: a training dataset (seed 1; default space of the module), split 80 / 20 into train and *validation* — every choice (the selected RM, the best single family, the kernel features) is made on validation — and a *test* dataset of other configurations (seed 2), profiled in a separate run; configurations of the test run that also occur in the training run are left out of the test figures (column "overlap"). The *noise floor* re-measures the first test configurations in a third, later run: the share of re-measurements within ±10 % of the first measurement is the best any RM can score on this machine. Timing: 5 interleaved rounds per configuration, the lowest round median is the latency (README, "Measurement").', '');
+  L.push('Settings:', '');
+  L.push(markdownTable(['setting', 'what', 'training samples (conv2d / others)', 'test', 're-measured'], BENCH_SETTINGS.map((s) => [s.id, s.label, `${s.sizes('conv2d').train} / ${s.sizes('x').train}`, `${s.sizes('conv2d').test} / ${s.sizes('x').test}`, `${s.sizes('conv2d').recheck} / ${s.sizes('x').recheck}`])), '');
+
+  // ---- headline: auto-selected set per module on t1 against the targets
+  L.push('## Auto-selected RM per module (ort-cpu, 1 thread) against the targets', '');
+  L.push(`Objective \`balanced\`: among the RMs within ${TOLERANCE * 100} point of the best validation ±10 % accuracy, the lowest log(prediction µs) + log(bytes). Target: ±10 % accuracy ≥ 95 % (compute modules) / ≥ 90 % (memory-bound), or within 2 points of the module's noise floor.`, '');
+  const headRows: Array<Array<string | number>> = [];
+  for (const st of studies) {
+    const s = st.settings.find((x) => x.setting === 't1');
+    if (!s) continue;
+    const c = s.candidates.find((x) => x.kind === s.selected.balanced)!;
+    const { target, floorTarget } = targetOf(st.module, s.noise);
+    const met = c.test.within10 >= target ? 'yes (target)' : floorTarget !== undefined && c.test.within10 >= floorTarget ? 'yes (noise floor)' : 'no';
+    headRows.push([st.module, COMPUTE.has(st.module) ? 'compute' : 'memory', c.kind, pct(c.val.within10), pct(c.test.within5), pct(c.test.within10), c.test.mape, s.noise ? pct(s.noise.within10) : '–', s.noise ? s.noise.n : '–', pct(target), met, c.predictUs, s.zooTrainS, s.testN, s.testOverlap]);
+  }
+  L.push(markdownTable(['module', 'kind', 'selected', 'val ±10 %', 'test ±5 %', 'test ±10 %', 'test MAPE %', 'noise floor ±10 %', 're-measured', 'target %', 'met', 'predict µs', 'zoo train s', 'test n', 'overlap'], headRows), '');
+
+  // ---- three rows side by side per setting
+  L.push('## Auto-selection vs MEDN alone vs the best single RM family', '');
+  L.push('Pooled over all modules (every test prediction counts once). The best single family is the one with the highest pooled *validation* ±10 % accuracy.', '');
+  const sideRows: Array<Array<string | number>> = [];
+  for (const set of BENCH_SETTINGS) {
+    const per = studies.map((st) => st.settings.find((s) => s.setting === set.id)).filter((s): s is NonNullable<typeof s> => !!s);
+    if (!per.length) continue;
+    const family = (kind: string, which: 'val' | 'test') => pooled(per.map((s) => s.candidates.find((c) => c.kind === kind)?.[which]).filter((a): a is Accuracy => !!a));
+    const kinds = REGRESSORS.map((k) => k.kind).filter((k) => per.every((s) => s.candidates.some((c) => c.kind === k)));
+    const bestFamily = kinds.sort((a, b) => family(b, 'val').within10 - family(a, 'val').within10)[0]!;
+    const auto = pooled(per.map((s) => s.candidates.find((c) => c.kind === s.selected.balanced)!.test));
+    const autoAcc = pooled(per.map((s) => s.candidates.find((c) => c.kind === s.selected.accuracy)!.test));
+    const row = (label: string, a: Accuracy) => [set.id, label, pct(a.within5), pct(a.within10), a.rmspe, a.mape, a.r2log];
+    sideRows.push(row('auto-selection (balanced)', auto), row('auto-selection (accuracy)', autoAcc));
+    if (kinds.includes('medn')) sideRows.push(row('MEDN alone', family('medn', 'test')));
+    sideRows.push(row(`best single family: ${bestFamily}`, family(bestFamily, 'test')));
+  }
+  L.push(markdownTable(['setting', 'predictor set', 'test ±5 %', 'test ±10 %', 'RMSPE %', 'MAPE %', 'R² (log)'], sideRows), '');
+
+  // ---- objectives
+  L.push('## Objectives: accuracy / time / space / balanced (ort-cpu, 1 thread)', '');
+  const objRows = OBJECTIVES.map((o) => {
+    const per = studies.map((st) => st.settings.find((s) => s.setting === 't1')).filter((s): s is NonNullable<typeof s> => !!s);
+    const chosen = per.map((s) => s.candidates.find((c) => c.kind === s.selected[o])!);
+    const acc = pooled(chosen.map((c) => c.test));
+    const kinds = [...new Set(chosen.map((c) => c.kind))].map((k) => `${k} ×${chosen.filter((c) => c.kind === k).length}`).join(', ');
+    return [o, pct(acc.within10), acc.mape, chosen.reduce((s, c) => s + c.predictUs, 0) / chosen.length, chosen.reduce((s, c) => s + c.sizeBytes, 0) / 1024, kinds];
+  });
+  L.push(markdownTable(['objective', 'test ±10 %', 'MAPE %', 'mean predict µs', 'total size KiB', 'chosen RMs'], objRows), '');
+  const points = studies.flatMap((st) => (st.settings.find((s) => s.setting === 't1')?.candidates ?? []).map((c) => ({ module: st.module, kind: c.kind, acc: pct(c.val.within10), us: Math.max(0.05, c.predictUs), kb: c.sizeBytes / 1024, front: c.pareto ? 'Pareto front' : 'dominated' })));
+  await renderVegaLite(
+    {
+      $schema: 'https://vega.github.io/schema/vega-lite/v5.json',
+      title: 'Validation ±10 % accuracy vs prediction time per RM and module (ort-cpu, 1 thread); size = stored KiB',
+      width: 620, height: 380, background: 'white',
+      data: { values: points },
+      mark: { type: 'point', filled: true, opacity: 0.75 },
+      encoding: {
+        x: { field: 'us', type: 'quantitative', title: 'prediction µs per configuration', scale: { type: 'log' } },
+        y: { field: 'acc', type: 'quantitative', title: 'validation ±10 % accuracy (%)' },
+        color: { field: 'kind', type: 'nominal', title: 'RM' },
+        shape: { field: 'front', type: 'nominal', title: '' },
+        size: { field: 'kb', type: 'quantitative', title: 'KiB', scale: { type: 'log', range: [20, 400] } },
+        tooltip: [{ field: 'module' }, { field: 'kind' }],
+      },
+    },
+    path.join(REPORTS, 'regressors-pareto.svg'),
+  );
+  L.push('![Pareto front](regressors-pareto.png)', '');
+  L.push('Pareto front per module (validation accuracy, prediction time, size): ' + studies.map((st) => `${st.module}: ${(st.settings.find((s) => s.setting === 't1')?.candidates ?? []).filter((c) => c.pareto).map((c) => c.kind).join(' / ')}`).join('; ') + '.', '');
+
+  // ---- MEDN vs one MLP per task
+  L.push('## MEDN vs one MLP per task (same rows)', '');
+  L.push('MEDN: one network per module — shared encoder over the configuration features, a decoder head per task (latency on each device setting, p90 and session-creation time on ort-cpu 1 thread), trained jointly (ARCHITECTURE.md). Each MLP has the same layers with one head and is trained on exactly the rows MEDN had for its task. Test ±10 % accuracy:', '');
+  const taskNames = [...new Set(studies.flatMap((st) => st.medn.map((t) => t.task)))];
+  L.push(markdownTable(['module', ...taskNames.map((t) => `${t} MEDN / MLP`)], studies.filter((st) => st.medn.length).map((st) => [st.module, ...taskNames.map((t) => {
+    const x = st.medn.find((y) => y.task === t);
+    return x ? `${pct(x.medn.within10)} / ${pct(x.mlp.within10)}` : '–';
+  })])), '');
+  const mednPooled = taskNames.map((t) => {
+    const xs = studies.flatMap((st) => st.medn.filter((y) => y.task === t));
+    return [t, xs.reduce((s, x) => s + x.trainRows, 0), pct(pooled(xs.map((x) => x.medn)).within10), pct(pooled(xs.map((x) => x.mlp)).within10), pooled(xs.map((x) => x.medn)).mape, pooled(xs.map((x) => x.mlp)).mape];
+  });
+  L.push(markdownTable(['task (pooled over modules)', 'training rows', 'MEDN ±10 %', 'MLP ±10 %', 'MEDN MAPE %', 'MLP MAPE %'], mednPooled), '');
+
+  // ---- combined threads + load model
+  L.push('## One model per module with threads and load as inputs', '');
+  L.push('Trained on the ort-cpu settings together (1 thread, 2 threads, 1 thread under load), auto-selected on their joint validation split; test ±10 % per setting next to the per-setting auto-selected RM:', '');
+  const combRows: Array<Array<string | number>> = [];
+  for (const st of studies) {
+    if (!st.combined) continue;
+    for (const p of st.combined.perSetting) {
+      const s = st.settings.find((x) => x.setting === p.setting)!;
+      const own = s.candidates.find((c) => c.kind === s.selected.balanced)!;
+      combRows.push([st.module, p.setting, st.combined.kind, pct(p.test.within10), `${own.kind} ${pct(own.test.within10)}`, s.noise ? pct(s.noise.within10) : '–']);
+    }
+  }
+  L.push(markdownTable(['module', 'setting', 'combined RM', 'combined test ±10 %', 'per-setting RM test ±10 %', 'noise floor ±10 %'], combRows), '');
+  const byset = (id: string, f: (st: ModuleStudy) => Accuracy | undefined) => pooled(studies.map(f).filter((a): a is Accuracy => !!a));
+  L.push(markdownTable(['setting', 'combined model test ±10 % (pooled)', 'per-setting auto-selected test ±10 % (pooled)'], ['t1', 't2', 'load'].map((id) => [
+    id,
+    pct(byset(id, (st) => st.combined?.perSetting.find((p) => p.setting === id)?.test).within10),
+    pct(byset(id, (st) => { const s = st.settings.find((x) => x.setting === id); return s?.candidates.find((c) => c.kind === s.selected.balanced)?.test; }).within10),
+  ])), '');
+
+  // ---- features
+  L.push('## Hardware-aware kernel features: ablation and importance (ort-cpu, 1 thread)', '');
+  L.push('The RM chosen for the module (MEDN → GBT) trained with and without the kernel features; importance = drop of validation ±10 % accuracy (points) when a group / a feature is shuffled across rows.', '');
+  L.push(markdownTable(['module', 'RM', 'val ±10 % with / without', 'test ±10 % with / without', 'group importance (points)', 'top features (points)'], studies.filter((st) => st.ablation).map((st) => [
+    st.module, st.ablation!.kind,
+    `${pct(st.ablation!.valWith.within10)} / ${pct(st.ablation!.valWithout.within10)}`,
+    `${pct(st.ablation!.testWith.within10)} / ${pct(st.ablation!.testWithout.within10)}`,
+    st.importance!.groups.map((g) => `${g.group} ${g.drop.toFixed(1)}`).join(', '),
+    st.importance!.top.map((f) => `${f.feature} ${f.drop.toFixed(1)}`).join(', '),
+  ])), '');
+
+  // ---- adaptive sampling
+  if (adaptive.length) {
+    L.push('## Adaptive vs random sampling (same budget)', '');
+    L.push('Pool-based: the candidates are the measured training configurations of ort-cpu 1 thread; "measuring" one reveals its stored latency. Random takes a random prefix; adaptive starts from the same random start and adds, each round, configurations nearest to the 20 % with the highest out-of-fold error (3-fold GBT) plus 20 % random. GBT trained on each set, test ±10 % accuracy on the separate test run, mean of 2 seeds.', '');
+    const keys = [...new Set(adaptive.map((p) => `${p.module}|${p.n}`))];
+    const mean = (xs: AdaptivePoint[]) => xs.reduce((s, p) => s + p.test.within10, 0) / xs.length;
+    L.push(markdownTable(['module', 'samples', 'random ±10 %', 'adaptive ±10 %'], keys.map((k) => {
+      const [mod, n] = k.split('|');
+      const sel = adaptive.filter((p) => p.module === mod && p.n === Number(n));
+      return [mod!, Number(n), pct(mean(sel.filter((p) => p.strategy === 'random'))), pct(mean(sel.filter((p) => p.strategy === 'adaptive')))];
+    })), '');
+    await renderVegaLite(
+      {
+        $schema: 'https://vega.github.io/schema/vega-lite/v5.json',
+        title: 'Test ±10 % accuracy vs measured samples (GBT, ort-cpu 1 thread, mean of 2 seeds)',
+        background: 'white',
+        data: { values: keys.flatMap((k) => (['random', 'adaptive'] as const).map((s) => { const [mod, n] = k.split('|'); return { module: mod, n: Number(n), strategy: s, acc: pct(mean(adaptive.filter((p) => p.module === mod && p.n === Number(n) && p.strategy === s))) }; })) },
+        facet: { column: { field: 'module', type: 'nominal', title: null } },
+        resolve: { scale: { x: 'independent' } },
+        spec: { width: 300, height: 240, mark: { type: 'line', point: true }, encoding: { x: { field: 'n', type: 'quantitative', title: 'measured samples' }, y: { field: 'acc', type: 'quantitative', title: 'test ±10 % (%)', scale: { zero: false } }, color: { field: 'strategy', type: 'nominal' } } },
+      } as never,
+      path.join(REPORTS, 'regressors-adaptive.svg'),
+    );
+    L.push('![adaptive vs random](regressors-adaptive.png)', '');
+  }
+
+  // ---- every RM, every module, every setting
+  L.push('## Every RM per module and setting (test run)', '');
+  L.push(`RMs: ${REGRESSORS.map((k) => `\`${k.kind}\` — ${k.description} (${k.library})`).join('; ')}.`, '');
+  for (const set of BENCH_SETTINGS) {
+    const rows: Array<Array<string | number>> = [];
+    for (const st of studies) {
+      const s = st.settings.find((x) => x.setting === set.id);
+      if (!s) continue;
+      for (const c of s.candidates) rows.push([st.module, c.kind + (c.selected ? ' ✔' : ''), pct(c.val.within10), pct(c.test.within5), pct(c.test.within10), c.test.rmspe, c.test.mape, c.test.r2log, c.predictUs, c.sizeBytes / 1024, c.trainMs / 1000]);
+    }
+    if (!rows.length) continue;
+    L.push(`### ${set.label} (\`${set.id}\`)`, '');
+    L.push(markdownTable(['module', 'RM', 'val ±10 %', 'test ±5 %', 'test ±10 %', 'RMSPE %', 'MAPE %', 'R² (log)', 'predict µs', 'KiB', 'train s'], rows), '');
+  }
+  writeFileSync(path.join(REPORTS, 'regressors.md'), L.join('\n'));
+  writeFileSync(path.join(REPORTS, 'regressors.json'), JSON.stringify({ studies, adaptive }, null, 1));
+  log(`wrote reports/regressors.md in ${((Date.now() - started) / 60000).toFixed(1)} min`);
+  store.close();
+}
+
+main().catch((e) => {
+  console.error(e instanceof UserError ? e.message : e);
+  process.exitCode = e instanceof UserError ? 2 : 1;
+});

@@ -1,0 +1,114 @@
+import { Matrix, solve } from 'ml-matrix';
+import { Rng } from '../util/random.js';
+
+/**
+ * The project's one ridge solver. `solveRidge` is the core (weights of centred targets on
+ * standardised features); `fitRidge` picks λ by leave-one-out for a handful of points (few-shot
+ * transfer); `fitRidgeCV` picks it by k-fold cross-validation for datasets of hundreds.
+ */
+
+export interface Standardiser {
+  mean: number[];
+  sd: number[];
+}
+
+export function standardiser(X: number[][]): Standardiser {
+  const n = X.length;
+  const d = X[0]!.length;
+  const mean = Array.from({ length: d }, (_, j) => X.reduce((s, r) => s + r[j]!, 0) / n);
+  const sd = Array.from({ length: d }, (_, j) => Math.sqrt(X.reduce((s, r) => s + (r[j]! - mean[j]!) ** 2, 0) / n) || 1);
+  return { mean, sd };
+}
+
+export const standardise = (s: Standardiser, x: number[]) => x.map((v, j) => (v - s.mean[j]!) / s.sd[j]!);
+
+/** w minimising |Zw − y|² + λ|w|² (no intercept: centre y and Z first) */
+export function solveRidge(Z: number[][], y: number[], lambda: number): number[] {
+  const d = Z[0]!.length;
+  const A = new Matrix(Z);
+  const G = A.transpose().mmul(A).add(Matrix.eye(d, d).mul(lambda));
+  return solve(G, A.transpose().mmul(Matrix.columnVector(y))).getColumn(0);
+}
+
+export interface RidgeModel {
+  predict(x: number[]): number;
+  lambda: number;
+  /** leave-one-out predictions of the training targets at the chosen λ (NaN when n ≤ 2) */
+  loo: number[];
+}
+
+/**
+ * Ridge regression y ≈ x·w + b on standardised x, with λ picked by leave-one-out error from a
+ * grid: the closed-form adaptation step for few-shot transfer, where k can be as small as 5.
+ */
+export function fitRidge(X: number[][], y: number[], lambdas = [1e-3, 1e-2, 0.1, 1, 10, 100, 1e3, 1e4]): RidgeModel {
+  const n = X.length;
+  const st = standardiser(X);
+  const Z = X.map((r) => standardise(st, r));
+  const fit = (rows: number[], lambda: number) => {
+    const ym = rows.reduce((s, i) => s + y[i]!, 0) / rows.length;
+    const w = solveRidge(rows.map((i) => Z[i]!), rows.map((i) => y[i]! - ym), lambda);
+    return (z: number[]) => ym + z.reduce((s, v, j) => s + v * w[j]!, 0);
+  };
+  const looAt = (l: number) => Array.from({ length: n }, (_, i) => fit([...Array(n).keys()].filter((k) => k !== i), l)(Z[i]!));
+  let best = lambdas[0]!;
+  let loo: number[] = new Array<number>(n).fill(NaN);
+  if (n > 2) {
+    // with a handful of noisy points the LOO minimum is itself noisy: take the strongest penalty
+    // whose LOO error is within 2% of the minimum (a one-standard-error style rule)
+    const scored = lambdas.map((l) => {
+      const p = looAt(l);
+      return { l, p, err: p.reduce((s, v, i) => s + (v - y[i]!) ** 2, 0) };
+    });
+    const minErr = Math.min(...scored.map((x) => x.err));
+    const pick = scored.filter((x) => x.err <= minErr * 1.02).sort((a, b) => b.l - a.l)[0]!;
+    [best, loo] = [pick.l, pick.p];
+  }
+  const f = fit([...Array(n).keys()], best);
+  return { lambda: best, loo, predict: (x) => f(standardise(st, x)) };
+}
+
+/** A fitted linear model on standardised features: JSON-serialisable. */
+export interface LinearState {
+  mean: number[];
+  sd: number[];
+  weights: number[];
+  intercept: number;
+  lambda: number;
+}
+
+export const linearPredict = (s: LinearState, x: number[]) => x.reduce((acc, v, j) => acc + ((v - s.mean[j]!) / s.sd[j]!) * s.weights[j]!, s.intercept);
+
+/**
+ * Ridge with λ (relative to n) chosen by k-fold cross-validated squared error; the folds are fixed
+ * by `seed`. For datasets of tens to thousands of rows.
+ */
+export function fitRidgeCV(X: number[][], y: number[], opts: { lambdas?: number[]; folds?: number; seed?: number } = {}): LinearState {
+  const lambdas = opts.lambdas ?? [1e-6, 1e-5, 1e-4, 1e-3, 1e-2, 0.1, 1];
+  const n = X.length;
+  const st = standardiser(X);
+  const Z = X.map((r) => standardise(st, r));
+  const fitRows = (rows: number[], lambda: number) => {
+    const ym = rows.reduce((s, i) => s + y[i]!, 0) / rows.length;
+    return { ym, w: solveRidge(rows.map((i) => Z[i]!), rows.map((i) => y[i]! - ym), lambda * rows.length) };
+  };
+  let best = lambdas[Math.floor(lambdas.length / 2)]!;
+  const k = Math.min(opts.folds ?? 5, n);
+  if (k >= 2 && lambdas.length > 1) {
+    const fold = new Rng(opts.seed ?? 1).shuffle([...Array(n).keys()]).map((_, i) => i % k);
+    const order = new Rng(opts.seed ?? 1).shuffle([...Array(n).keys()]);
+    const foldOf = new Array<number>(n);
+    order.forEach((row, i) => (foldOf[row] = fold[i]!));
+    let bestErr = Infinity;
+    for (const l of lambdas) {
+      let err = 0;
+      for (let f = 0; f < k; f++) {
+        const { ym, w } = fitRows([...Array(n).keys()].filter((i) => foldOf[i] !== f), l);
+        for (let i = 0; i < n; i++) if (foldOf[i] === f) err += (ym + Z[i]!.reduce((s, v, j) => s + v * w[j]!, 0) - y[i]!) ** 2;
+      }
+      if (err < bestErr) [bestErr, best] = [err, l];
+    }
+  }
+  const { ym, w } = fitRows([...Array(n).keys()], best);
+  return { mean: st.mean, sd: st.sd, weights: w, intercept: ym, lambda: best };
+}

@@ -1,0 +1,108 @@
+import { describe, expect, it } from 'vitest';
+import { getModule } from '../src/modules/index.js';
+import { featureSpace, REGRESSORS } from '../src/regressors/index.js';
+import { graphKernelWork } from '../src/regressors/kernels.js';
+import { medn } from '../src/regressors/mlp.js';
+import { fitRidgeCV, linearPredict } from '../src/regressors/ridge.js';
+import { hardwareFacts } from '../src/runtimes/hardware.js';
+import { Rng } from '../src/util/random.js';
+import { mape } from '../src/util/stats.js';
+
+const row = (p: Record<string, unknown>, extra: Partial<Record<string, number>> = {}) => ({
+  params_json: JSON.stringify(p), threads: 1, load_workers: 0, load_duty: 0,
+  macs: 1e6, flops: 2e6, params: 100, input_bytes: 4096, output_bytes: 4096, weight_bytes: 400, activation_bytes: 4096, intensity: 1, nodes: 1, ...extra,
+});
+
+describe('regression models', () => {
+  it('each RM learns a noiseless power law and round-trips through JSON', async () => {
+    const rng = new Rng(2);
+    const X = Array.from({ length: 300 }, () => [rng.next() * 5, rng.next() * 3, rng.next()]);
+    const y = X.map(([a, b]) => 0.01 * Math.exp(0.9 * a! + 0.5 * b!));
+    for (const k of REGRESSORS) {
+      const m = k.create(1);
+      await m.fit(X.slice(0, 250), y.slice(0, 250));
+      const err = mape(m.predict(X.slice(250)), y.slice(250));
+      expect(err, k.kind).toBeLessThan(k.kind === 'loglinear' || k.kind === 'poly2' ? 0.5 : 15);
+      const restored = k.load(JSON.parse(JSON.stringify(m.toJSON())));
+      expect(restored.predict(X.slice(250))).toEqual(m.predict(X.slice(250)));
+    }
+  });
+
+  it('trees learn a step the power law cannot (channels padded to a vector block)', async () => {
+    const rng = new Rng(3);
+    const c = Array.from({ length: 400 }, () => 8 + 8 * Math.floor(rng.next() * 30));
+    const X = c.map((v) => [Math.log(v), (v % 16) / 16]);
+    const y = c.map((v) => 0.001 * Math.ceil(v / 16) * 16);
+    for (const kind of ['gbt', 'forest']) {
+      const k = REGRESSORS.find((r) => r.kind === kind)!;
+      const m = k.create(1);
+      await m.fit(X.slice(0, 300), y.slice(0, 300));
+      expect(mape(m.predict(X.slice(300)), y.slice(300)), kind).toBeLessThan(2);
+    }
+    const lin = REGRESSORS.find((r) => r.kind === 'loglinear')!.create(1);
+    await lin.fit(X.slice(0, 300), y.slice(0, 300));
+    expect(mape(lin.predict(X.slice(300)), y.slice(300))).toBeGreaterThan(2);
+  });
+
+  it('MEDN learns a task with few rows from a related task with many (masked multi-task loss)', async () => {
+    const rng = new Rng(4);
+    const X = Array.from({ length: 400 }, () => [rng.next() * 4, rng.next() * 2]);
+    const f = (x: number[]) => Math.exp(0.8 * x[0]! + Math.sin(2 * x[1]!));
+    // main task measured on 40 rows only; the auxiliary task (another "device", 3x slower) on all
+    const yMain = X.map((x, i) => (i < 40 ? f(x) : NaN));
+    const aux = X.map((x) => 3 * f(x));
+    const m = medn.create(1);
+    await m.fit(X, yMain, { tasks: [{ name: 'other', y: aux }] });
+    const test = Array.from({ length: 100 }, () => [rng.next() * 4, rng.next() * 2]);
+    expect(mape(m.predict(test), test.map(f))).toBeLessThan(25);
+  }, 120_000);
+
+  it('ridge picks λ by cross-validation and predicts in closed form', () => {
+    const rng = new Rng(5);
+    const X = Array.from({ length: 200 }, () => [rng.next(), rng.next(), rng.next()]);
+    const y = X.map((x) => 1 + 2 * x[0]! - x[1]!);
+    const s = fitRidgeCV(X, y);
+    expect(linearPredict(s, [0.5, 0.5, 0.5])).toBeCloseTo(1.5, 2);
+    expect(s.lambda).toBeLessThan(0.1);
+  });
+});
+
+describe('features', () => {
+  it('log-scaled costs, device settings, one-hot categories', () => {
+    const fs = featureSpace(getModule('activation'));
+    expect(fs.names).toContain('act=gelu');
+    const v = fs.encode(row({ batch: 1, hw: 8, c: 8, act: 'gelu' }, { threads: 2, load_workers: 1, load_duty: 0.5 }));
+    expect(v).toHaveLength(fs.names.length);
+    expect(v[fs.names.indexOf('threads')]).toBe(2);
+    expect(v[fs.names.indexOf('load')]).toBe(0.5);
+    expect(v[fs.names.indexOf('act=gelu')]).toBe(1);
+    expect(v[fs.names.indexOf('act=relu')]).toBe(0);
+    expect(fs.groups.includes('kernel')).toBe(false);
+  });
+
+  it('kernel features see vector-block padding and the working set against the caches', () => {
+    const hw = { simdFloats: 16, nchwcBlock: 16, l1dBytes: 49152, l2Bytes: 1 << 20, l3Bytes: 32 << 20, source: 'test' };
+    const fs = featureSpace(getModule('pwconv'), { hardware: hw });
+    const enc = (cin: number) => fs.encode(row({ batch: 1, hw: 14, cin, cout: 64 }));
+    const at = (v: number[], name: string) => v[fs.names.indexOf(name)]!;
+    expect(at(enc(16), 'cin_blocks16')).toBe(at(enc(9), 'cin_blocks16'));
+    expect(at(enc(17), 'cin_blocks16')).toBeGreaterThan(at(enc(16), 'cin_blocks16'));
+    expect(at(enc(24), 'cin_rem16')).toBe(0.5);
+    expect(fs.names).toContain('ws_over_L2');
+    expect(fs.groups.filter((g) => g === 'kernel').length).toBeGreaterThan(10);
+  });
+
+  it('kernel work follows the NCHWc rules: block-aligned convs run NCHWc, others im2col', () => {
+    const hw = hardwareFacts('ort-cpu');
+    const block = hw.nchwcBlock;
+    const conv = getModule('conv2d');
+    const g = (cin: number, groups: number) => graphKernelWork(conv.build({ batch: 1, hw: 14, cin, cout: 32, k: 3, stride: 1, groups, pad: 'same' }, 1, false), hw);
+    if (block > 0) {
+      expect(g(block * 2, 1).nchwc_convs).toBe(1);
+      expect(g(block + 8, 1).other_convs).toBe(1);
+      expect(g(block + 8, 1).im2col_macs).toBeGreaterThan(0);
+    }
+    const wasm = graphKernelWork(conv.build({ batch: 1, hw: 14, cin: 32, cout: 32, k: 3, stride: 1, groups: 1, pad: 'same' }, 1, false), hardwareFacts('ort-wasm'));
+    expect(wasm.nchwc_convs).toBe(0);
+  });
+});
