@@ -5,6 +5,7 @@ import { profile } from '../src/profile/profiler.js';
 import { parseSpace } from '../src/profile/space.js';
 import { featureSpace, getRegressorKind } from '../src/regressors/index.js';
 import { adaptivePick } from '../src/select/adaptive.js';
+import { profileAdaptive } from '../src/select/adaptive-profile.js';
 import { predictConfig, trainAndSelect } from '../src/select/autoselect.js';
 import type { Accuracy } from '../src/select/metrics.js';
 import { choose, paretoFront } from '../src/select/policy.js';
@@ -73,6 +74,25 @@ describe('adaptive sampling', () => {
     const shareNear = (idx: number[]) => idx.filter((i) => Math.abs(JSON.parse(pool[i]!.params_json).in - 1024) < 300).length / idx.length;
     const baseline = shareNear(pool.map((_, i) => i));
     expect(shareNear(picked)).toBeGreaterThan(baseline);
+  });
+});
+
+describe('adaptive profiling on a real runtime', () => {
+  it('grows the plan in rounds up to the budget, no configuration twice, and resumes as a no-op', async () => {
+    const store = new Store(':memory:');
+    const space = parseSpace({ params: { batch: [1], rows: [1, 16], in: { min: 16, max: 512, step: 16 }, out: { min: 16, max: 512, step: 16 } } }, getModule('linear'));
+    const req = { module: 'linear', device: 'ort-cpu', samples: 24, space, name: 'lin', timing: { maxTimeMs: 15, rounds: 2 } };
+    const r = await profileAdaptive(store, req, 36, 6);
+    expect(r.stopped).toBe(false);
+    const ds = store.requireDataset('lin');
+    const rows = store.samples(ds.id);
+    expect(ds.planned).toBe(36);
+    expect(rows).toHaveLength(36);
+    expect(new Set(rows.map((x) => x.params_json)).size).toBe(36);
+    const again = await profileAdaptive(store, req, 36, 6);
+    expect(again.measuredNow).toBe(0);
+    await expect(profileAdaptive(store, req, 10, 6)).rejects.toThrow(/--adaptive: the budget \(10\)/);
+    store.close();
   });
 });
 

@@ -18,6 +18,7 @@ import {
 import { DEVICES, getRuntime } from '../runtimes/index.js';
 import { predictConfig, trainAndSelect } from '../select/autoselect.js';
 import { parseObjective, TOLERANCE } from '../select/policy.js';
+import { profileAdaptive } from '../select/adaptive-profile.js';
 import { REGRESSORS } from '../regressors/index.js';
 import { defaultDbPath, Store } from '../store/db.js';
 import { datasetRows, toCsv } from '../store/export.js';
@@ -84,6 +85,8 @@ program
   .option('--fresh', 'replace an existing dataset of that name instead of resuming it')
   .option('--max-time-ms <ms>', 'time cap per configuration', positiveInt)
   .option('--min-repeats <n>', 'timed runs per configuration at least', positiveInt)
+  .option('--adaptive <budget>', 'adaptive sampling: after --samples random configurations, add --step per round near where the model errs, up to this many', positiveInt)
+  .option('--step <n>', 'configurations per adaptive round', positiveInt, 100)
   .action(async (o) => {
     const m = getModule(o.module);
     getRuntime(o.device);
@@ -99,21 +102,20 @@ program
     const name = o.name ?? defaultDatasetName(m.name, o.device);
     const hooks = progressHooks(name, stopFlag);
     try {
-      const r = await profile(
-        store,
-        {
-          module: m.name,
-          device: o.device,
-          samples: o.samples,
-          space,
-          sampler: o.sampler as SamplerName,
-          seed: o.seed,
-          name,
-          fresh: o.fresh,
-          timing: { ...(o.maxTimeMs ? { maxTimeMs: o.maxTimeMs } : {}), ...(o.minRepeats ? { minRepeats: o.minRepeats } : {}) },
-        },
-        hooks,
-      );
+      const req = {
+        module: m.name,
+        device: o.device,
+        samples: o.samples,
+        space,
+        sampler: o.sampler as SamplerName,
+        seed: o.seed,
+        name,
+        fresh: o.fresh,
+        timing: { ...(o.maxTimeMs ? { maxTimeMs: o.maxTimeMs } : {}), ...(o.minRepeats ? { minRepeats: o.minRepeats } : {}) },
+      };
+      const r = o.adaptive
+        ? await profileAdaptive(store, req, o.adaptive, o.step, hooks, (s) => process.stderr.write(`${s}\n`))
+        : await profile(store, req, hooks);
       hooks.finish();
       const rate = r.measuredNow / Math.max(r.elapsedMs / 60_000, 1e-9);
       console.log(

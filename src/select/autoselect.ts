@@ -228,7 +228,8 @@ function probeRow(m: ReturnType<typeof getModule>) {
   return costRow(m, p);
 }
 
-function costRow(m: ReturnType<typeof getModule>, params: Params) {
+/** the analytic cost columns of a configuration, as a stored sample has them */
+export function costRow(m: ReturnType<typeof getModule>, params: Params) {
   const c = m.build(params, 1, false).cost;
   return {
     params_json: JSON.stringify(params),

@@ -234,6 +234,16 @@ export class Store {
     return rows.map((r) => ({ idx: r.idx, params: JSON.parse(r.params_json), device: JSON.parse(r.device_json) }));
   }
 
+  /** Adds configurations to a dataset's plan (adaptive sampling); they are measured like any pending one. */
+  extendPlan(datasetId: number, configs: PlannedConfig[]): void {
+    this.db.transaction(() => {
+      const { next } = this.db.prepare('SELECT COALESCE(MAX(idx), -1) + 1 AS next FROM planned WHERE dataset_id = ?').get(datasetId) as { next: number };
+      const ins = this.db.prepare('INSERT INTO planned (dataset_id, idx, params_json, device_json) VALUES (?, ?, ?, ?)');
+      configs.forEach((c, i) => ins.run(datasetId, next + i, JSON.stringify(c.params), JSON.stringify(c.device)));
+      this.db.prepare('UPDATE datasets SET planned = planned + ? WHERE id = ?').run(configs.length, datasetId);
+    })();
+  }
+
   /** The whole plan of a dataset, in plan order. */
   plannedConfigs(datasetId: number): PlannedConfig[] {
     const rows = this.db.prepare('SELECT params_json, device_json FROM planned WHERE dataset_id = ? ORDER BY idx').all(datasetId) as { params_json: string; device_json: string }[];

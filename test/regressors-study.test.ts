@@ -1,0 +1,40 @@
+import { describe, expect, it } from 'vitest';
+import { BENCH_SETTINGS, datasetName, settingSpace } from '../src/bench/regressors-data.js';
+import { studyModule } from '../src/bench/regressors-study.js';
+import { profile } from '../src/profile/profiler.js';
+import { Store } from '../src/store/db.js';
+
+describe('bench:regressors study on a small real dataset', () => {
+  it('scores the zoo and MEDN on a separate test run, the noise floor from a re-measurement, and the combined model', async () => {
+    const store = new Store(':memory:');
+    const module = 'linear';
+    const small = { batch: [1, 2], rows: [1, 16], in: { min: 16, max: 256, step: 16 }, out: { min: 16, max: 256, step: 16 } };
+    const timing = { maxTimeMs: 20, rounds: 3 };
+    for (const id of ['t1', 't2']) {
+      const s = BENCH_SETTINGS.find((x) => x.id === id)!;
+      const space = settingSpace(s, module);
+      space.params = { ...space.params, ...small };
+      await profile(store, { module, device: s.device, samples: 50, name: datasetName('train', id, module), seed: 1, space, timing });
+      await profile(store, { module, device: s.device, samples: 20, name: datasetName('test', id, module), seed: 2, space, timing });
+      if (id === 't1') {
+        const test = store.requireDataset(datasetName('test', id, module));
+        const plan = store.plannedConfigs(test.id).slice(0, 10);
+        await profile(store, { module, device: s.device, samples: 10, name: datasetName('recheck', id, module), seed: 3, space, timing, plan });
+      }
+    }
+    const st = await studyModule(store, module, () => undefined);
+    expect(st.settings.map((s) => s.setting)).toEqual(['t1', 't2']);
+    const t1 = st.settings[0]!;
+    expect(t1.candidates.map((c) => c.kind)).toContain('medn');
+    expect(t1.testN + t1.testOverlap).toBe(20);
+    for (const c of t1.candidates) expect(c.test.n).toBe(t1.testN);
+    expect(t1.noise!.n).toBe(10);
+    expect(t1.noise!.within10).toBeGreaterThanOrEqual(0);
+    expect(t1.candidates.filter((c) => c.selected).map((c) => c.kind)).toEqual([t1.selected.balanced]);
+    // MEDN heads: latency on both settings, p90 and session creation of the main one
+    expect(st.medn.map((t) => t.task)).toEqual(['latency@t1', 'p90@t1', 'create@t1', 'latency@t2']);
+    expect(st.combined!.perSetting.map((p) => p.setting)).toEqual(['t1', 't2']);
+    expect(st.importance!.groups.map((g) => g.group)).toEqual(expect.arrayContaining(['cost', 'param', 'kernel']));
+    store.close();
+  }, 180_000);
+});
