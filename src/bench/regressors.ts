@@ -150,19 +150,23 @@ async function main() {
   await renderVegaLite(
     {
       $schema: 'https://vega.github.io/schema/vega-lite/v5.json',
-      title: 'Validation ±10 % accuracy vs prediction time per RM and module (ort-cpu, 1 thread); size = stored KiB',
-      width: 620, height: 380, background: 'white',
+      title: 'Validation ±10 % accuracy vs prediction time of every RM, per module (ort-cpu, 1 thread); point size = stored KiB, circles = the Pareto front, crosses = dominated',
+      background: 'white',
       data: { values: points },
-      mark: { type: 'point', filled: true, opacity: 0.75 },
-      encoding: {
-        x: { field: 'us', type: 'quantitative', title: 'prediction µs per configuration', scale: { type: 'log' } },
-        y: { field: 'acc', type: 'quantitative', title: 'validation ±10 % accuracy (%)' },
-        color: { field: 'kind', type: 'nominal', title: 'RM' },
-        shape: { field: 'front', type: 'nominal', title: '' },
-        size: { field: 'kb', type: 'quantitative', title: 'KiB', scale: { type: 'log', range: [20, 400] } },
-        tooltip: [{ field: 'module' }, { field: 'kind' }],
+      facet: { field: 'module', type: 'nominal', title: null },
+      columns: 6,
+      spec: {
+        width: 150, height: 120,
+        mark: { type: 'point', filled: true, opacity: 0.8 },
+        encoding: {
+          x: { field: 'us', type: 'quantitative', title: 'predict µs', scale: { type: 'log' } },
+          y: { field: 'acc', type: 'quantitative', title: 'val ±10 %' },
+          color: { field: 'kind', type: 'nominal', title: 'RM' },
+          shape: { field: 'front', type: 'nominal', title: '', scale: { domain: ['Pareto front', 'dominated'], range: ['circle', 'cross'] } },
+          size: { field: 'kb', type: 'quantitative', title: 'KiB', scale: { type: 'log', range: [15, 250] } },
+        },
       },
-    },
+    } as never,
     path.join(REPORTS, 'regressors-pareto.svg'),
   );
   L.push('![Pareto front](regressors-pareto.png)', '');
