@@ -256,7 +256,7 @@ program
 program
   .command('demo')
   .description('profile a small module set on ort-cpu, train and select RMs, predict held-out configs, print a table')
-  .option('--samples <n>', 'configurations per module', positiveInt, 120)
+  .option('--samples <n>', 'configurations per module', positiveInt, 200)
   .action(async (o) => {
     await runDemo(program.opts<{ db: string }>().db, o.samples);
   });
