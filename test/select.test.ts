@@ -118,6 +118,20 @@ describe('auto-selection on real measurements', () => {
     const far = predictConfig(store, 'pwconv@ort-cpu', { batch: 4, hw: 56, cin: 8, cout: 8 }, dev);
     expect(far.extrapolated).toEqual(expect.arrayContaining(['batch=4 > 1', 'hw=56 > 28']));
     expect(() => predictConfig(store, 'pwconv@ort-cpu', { batch: 1, hw: 4, cin: 'eight', cout: 8 }, dev)).toThrow(/params\.cin/);
+    // fuzz the stored model: truncations and flipped characters give a result or a UserError
+    const good = (store.db.prepare('SELECT json FROM models WHERE selected = 1').get() as { json: string }).json;
+    const frng = new Rng(13);
+    for (let i = 0; i < 60; i++) {
+      const at = Math.floor(frng.next() * good.length);
+      const bad = i % 2 ? good.slice(0, at) : good.slice(0, at) + '"x9-{'[i % 5] + good.slice(at + 1);
+      store.db.prepare('UPDATE models SET json = ? WHERE selected = 1').run(bad);
+      try {
+        const r = predictConfig(store, 'pwconv@ort-cpu', { batch: 1, hw: 4, cin: 8, cout: 8 }, dev);
+        expect(r.ms).toBeGreaterThan(0);
+      } catch (e) {
+        expect(e).toBeInstanceOf(UserError);
+      }
+    }
     // a corrupt stored model: a clear error, the samples untouched
     store.db.prepare("UPDATE models SET json = '{\"format\":2,\"state\":{\"trees\":7}}' WHERE selected = 1").run();
     expect(() => predictConfig(store, 'pwconv@ort-cpu', { batch: 1, hw: 4, cin: 8, cout: 8 }, dev)).toThrow(UserError);
@@ -128,5 +142,26 @@ describe('auto-selection on real measurements', () => {
     await expect(trainAndSelect(store, 'tiny')).rejects.toThrow(/5 samples; at least 20/);
     await expect(trainAndSelect(store, 'pwconv@ort-cpu', { kinds: ['xgboost'] })).rejects.toThrow(/unknown regressor 'xgboost'/);
     store.close();
+  });
+});
+
+describe('fuzz: parameter objects and stored models', () => {
+  it('random parameter objects give a UserError naming a field or a valid config, never another error', () => {
+    const rng = new Rng(11);
+    const values = [0, 1, -1, 2.5, 8, 64, 1e9, '8', '', null, true, [], {}, 'same', 'valid', NaN];
+    for (const name of ['conv2d', 'linear', 'mhsa', 'activation']) {
+      const m = getModule(name);
+      for (let i = 0; i < 300; i++) {
+        const p: Record<string, unknown> = {};
+        for (const s of m.params) if (rng.next() < 0.9) p[s.name] = values[Math.floor(rng.next() * values.length)];
+        if (rng.next() < 0.1) p.extra = 1;
+        try {
+          validateParams(m, p);
+        } catch (e) {
+          expect(e, JSON.stringify(p)).toBeInstanceOf(UserError);
+          expect((e as Error).message).toMatch(/params\.|groups|kernel|channels|heads|divisible|shape|input/);
+        }
+      }
+    }
   });
 });

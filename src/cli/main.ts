@@ -200,6 +200,7 @@ program
   .option('--max-bytes <n>', 'hard limit on the stored model size (bytes)', positiveInt)
   .option('--kinds <list>', `regression models to train (default all: ${REGRESSORS.map((k) => k.kind).join(',')})`)
   .option('--related <datasets>', 'datasets of the same module on other device settings, learned by MEDN as extra tasks')
+  .option('--include <datasets>', 'train one model on this dataset and these (same module and device, other threads / load settings): the settings become inputs')
   .option('--no-kernel-features', 'leave out the hardware-aware kernel features (vector-width padding, cache fits)')
   .action(async (o) => {
     const objective = parseObjective(o.objective);
@@ -211,6 +212,7 @@ program
         limits: { maxPredictUs: o.maxPredictUs, maxBytes: o.maxBytes },
         kinds: o.kinds ? String(o.kinds).split(',') : undefined,
         related: o.related ? String(o.related).split(',') : undefined,
+        include: o.include ? String(o.include).split(',') : undefined,
         kernelFeatures: o.kernelFeatures,
         onProgress: (k) => process.stderr.write(`training ${k}…\n`),
       });

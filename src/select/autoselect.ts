@@ -55,6 +55,11 @@ export interface TrainOptions {
   kernelFeatures?: boolean;
   /** datasets of the same module on other device settings: MEDN learns their latency as extra tasks */
   related?: string[];
+  /**
+   * datasets of the same module and device on other settings (threads, load) trained on together
+   * with this one: one model with the settings as inputs
+   */
+  include?: string[];
   /** configurations MEDN must not see through a related dataset (e.g. a test set's) */
   exclude?: Set<string>;
   /** store the models (default true) */
@@ -160,6 +165,11 @@ export function datasetVersion(ds: DatasetRow, rows: SampleRow[]) {
 export async function trainAndSelect(store: Store, datasetName: string, opts: TrainOptions = {}): Promise<SelectionResult> {
   const ds = store.requireDataset(datasetName);
   const rows = store.samples(ds.id);
+  for (const name of opts.include ?? []) {
+    const other = store.requireDataset(name);
+    if (other.module !== ds.module || other.device !== ds.device) throw new UserError(`dataset '${name}' is ${other.module} on ${other.device}; '${datasetName}' is ${ds.module} on ${ds.device}`, '--include');
+    rows.push(...store.samples(other.id));
+  }
   if (rows.length < MIN_TRAIN_SAMPLES) {
     throw new UserError(`dataset '${datasetName}' has ${rows.length} samples; at least ${MIN_TRAIN_SAMPLES} are needed to train (profile more with --samples)`, 'dataset');
   }
