@@ -200,7 +200,7 @@ async function main() {
   }
   L.push(markdownTable(['module', 'setting', 'combined RM', 'combined test ±10 %', 'per-setting RM test ±10 %', 'noise floor ±10 %'], combRows), '');
   const byset = (id: string, f: (st: ModuleStudy) => Accuracy | undefined) => pooled(studies.map(f).filter((a): a is Accuracy => !!a));
-  L.push(markdownTable(['setting', 'combined model test ±10 % (pooled)', 'per-setting auto-selected test ±10 % (pooled)'], ['t1', 't2', 'load'].map((id) => [
+  L.push(markdownTable(['setting', 'combined model test ±10 % (pooled)', 'per-setting auto-selected test ±10 % (pooled)'], ['t1', 't2', 'load'].filter((id) => studies.some((st) => st.combined?.perSetting.some((p) => p.setting === id))).map((id) => [
     id,
     pct(byset(id, (st) => st.combined?.perSetting.find((p) => p.setting === id)?.test).within10),
     pct(byset(id, (st) => { const s = st.settings.find((x) => x.setting === id); return s?.candidates.find((c) => c.kind === s.selected.balanced)?.test; }).within10),
