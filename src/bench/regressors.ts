@@ -90,7 +90,7 @@ async function main() {
   const studies: ModuleStudy[] = [];
   for (const m of modules) studies.push(await studyModule(store, m, log));
   const adaptive = [
-    ...(modules.includes('conv2d') ? await adaptiveStudy(store, 'conv2d', 200, 200, 1400, [1, 2]) : []),
+    ...(modules.includes('conv2d') ? await adaptiveStudy(store, 'conv2d', 200, 200, 1200, [1, 2]) : []),
     ...(modules.includes('dwconv') ? await adaptiveStudy(store, 'dwconv', 50, 50, 350, [1, 2]) : []),
   ];
   const machine = describeMachine();
