@@ -16,6 +16,15 @@ import { BENCH_SETTINGS, datasetName } from './regressors-data.js';
 
 export interface ScoredCandidate extends CandidateReport {
   test: Accuracy;
+  /** ±10 % share once the test run's one machine-state factor is taken out (median measured / predicted) */
+  testRel10: number;
+}
+
+const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor((xs.length - 1) / 2)] ?? NaN;
+/** ±10 % share of a / b after dividing out the median ratio: what is left when a run's uniform offset is removed */
+export function within10AfterOffset(pred: number[], truth: number[]): number {
+  const k = median(truth.map((t, i) => t / pred[i]!));
+  return truth.filter((t, i) => Math.abs((pred[i]! * k) / t - 1) <= 0.1).length / truth.length;
 }
 
 export interface SettingResult {
@@ -27,7 +36,8 @@ export interface SettingResult {
   testOverlap: number;
   candidates: ScoredCandidate[];
   selected: Record<Objective, string>;
-  noise?: { n: number; within5: number; within10: number };
+  /** re-measurement vs first measurement: shares within ±5 / ±10 %, the median ratio (the runs' offset) and ±10 % once it is divided out */
+  noise?: { n: number; within5: number; within10: number; medianRatio: number; within10AfterOffset: number };
   zooTrainS: number;
 }
 
@@ -62,6 +72,7 @@ function score(kind: string, library: string, model: Regressor, trainMs: number,
     kind, library, trainMs,
     val: accuracy(model.predict(Xv), yv),
     test: accuracy(model.predict(Xt), yt),
+    testRel10: within10AfterOffset(model.predict(Xt), yt),
     predictUs: predictionTimeUs(model, Xv),
     sizeBytes: Buffer.byteLength(JSON.stringify(model.toJSON())),
     selected: false, pareto: false,
@@ -143,7 +154,7 @@ export async function studyModule(store: Store, module: string, log: (s: string)
     const { candidates } = await fitCandidates(fs, train, val, { kinds: SINGLE_KINDS, seed: 1 });
     const Xt = encodeAs(fs, test);
     const yt = test.map((r) => r.latency_ms);
-    const scored: ScoredCandidate[] = candidates.map(({ model, ...c }) => ({ ...c, test: accuracy(model.predict(Xt), yt) }));
+    const scored: ScoredCandidate[] = candidates.map(({ model, ...c }) => ({ ...c, test: accuracy(model.predict(Xt), yt), testRel10: within10AfterOffset(model.predict(Xt), yt) }));
     const head = mednHeads.get(d.s.id);
     if (mednNet && mainFs && main && head !== undefined) {
       const h = headOf(mednNet, head, main.train[0]!);
@@ -155,8 +166,17 @@ export async function studyModule(store: Store, module: string, log: (s: string)
     let noise: SettingResult['noise'];
     if (d.recheck) {
       const first = new Map(d.test.map((r) => [r.params_json, r.latency_ms]));
-      const ratios = d.recheck.filter((r) => first.has(r.params_json)).map((r) => Math.abs(r.latency_ms / first.get(r.params_json)! - 1));
-      noise = { n: ratios.length, within5: ratios.filter((x) => x <= 0.05).length / ratios.length, within10: ratios.filter((x) => x <= 0.1).length / ratios.length };
+      const again = d.recheck.filter((r) => first.has(r.params_json));
+      const a = again.map((r) => first.get(r.params_json)!);
+      const b = again.map((r) => r.latency_ms);
+      const dev = b.map((v, i) => Math.abs(v / a[i]! - 1));
+      noise = {
+        n: dev.length,
+        within5: dev.filter((x) => x <= 0.05).length / dev.length,
+        within10: dev.filter((x) => x <= 0.1).length / dev.length,
+        medianRatio: median(b.map((v, i) => v / a[i]!)),
+        within10AfterOffset: within10AfterOffset(a, b),
+      };
     }
     settings.push({
       setting: d.s.id, trainN: train.length, valN: val.length, testN: test.length, testOverlap: d.test.length - test.length,
