@@ -209,7 +209,7 @@ async function main() {
 
   // ---- features
   L.push('## Hardware-aware kernel features: ablation and importance (ort-cpu, 1 thread)', '');
-  L.push('The RM chosen for the module (MEDN → GBT) trained with and without the kernel features; importance = drop of validation ±10 % accuracy (points) when a group / a feature is shuffled across rows.', '');
+  L.push('The RM chosen for the module (MEDN → GBT) trained with and without the kernel features; importance = drop of validation ±10 % accuracy (points) when a group / a feature is shuffled across rows. Read the ablation first: the RMs stand on a ridge fit over strongly collinear cost features (MACs, FLOPs, bytes), and shuffling any one of them breaks that fit, so single-feature drops come out similar and large.', '');
   L.push(markdownTable(['module', 'RM', 'val ±10 % with / without', 'test ±10 % with / without', 'group importance (points)', 'top features (points)'], studies.filter((st) => st.ablation).map((st) => [
     st.module, st.ablation!.kind,
     `${pct(st.ablation!.valWith.within10)} / ${pct(st.ablation!.valWithout.within10)}`,
