@@ -1,7 +1,8 @@
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { getModule } from '../src/modules/index.js';
-import { profile } from '../src/profile/profiler.js';
+import Database from 'better-sqlite3';
+import { profile, referenceParams } from '../src/profile/profiler.js';
 import { parseSpace } from '../src/profile/space.js';
 import { Store } from '../src/store/db.js';
 import { datasetRows, toCsv } from '../src/store/export.js';
@@ -38,6 +39,26 @@ describe('profiler + store', () => {
     expect(csv.split('\n')[0]).toContain('p_cin');
     expect(csv.trim().split('\n')).toHaveLength(13);
     store.close();
+  });
+
+  it('with --reference, every sample carries the reference latency of its chunk; without, none; old stores gain the column', async () => {
+    const file = path.join(tempDir(), 'ref.db');
+    const old = new Database(file);
+    old.exec('CREATE TABLE samples (id INTEGER PRIMARY KEY, dataset_id INTEGER NOT NULL, idx INTEGER NOT NULL)');
+    old.close();
+    const store = new Store(file);
+    expect((store.db.prepare('PRAGMA table_info(samples)').all() as { name: string }[]).map((c) => c.name)).toContain('ref_ms');
+    store.db.exec('DROP TABLE samples');
+    store.close();
+    const fresh = new Store(file);
+    await profile(fresh, { module: 'conv2d', device: 'ort-cpu', samples: 10, space: small, timing: FAST, name: 'r', reference: true });
+    await profile(fresh, { module: 'conv2d', device: 'ort-cpu', samples: 4, space: small, timing: FAST, name: 'n' });
+    const r = fresh.samples(fresh.requireDataset('r').id);
+    expect(r.every((x) => x.ref_ms! > 0)).toBe(true);
+    expect(new Set(r.map((x) => x.ref_ms)).size).toBe(2); // chunks of 8: two reference timings
+    expect(fresh.samples(fresh.requireDataset('n').id).every((x) => x.ref_ms === null)).toBe(true);
+    expect(referenceParams(getModule('conv2d'))).toEqual(referenceParams(getModule('conv2d')));
+    fresh.close();
   });
 
   it('resumes without duplicates, refuses a changed spec, replaces with fresh', async () => {

@@ -85,6 +85,7 @@ program
   .option('--fresh', 'replace an existing dataset of that name instead of resuming it')
   .option('--max-time-ms <ms>', 'time cap per configuration', positiveInt)
   .option('--min-repeats <n>', 'timed runs per configuration at least', positiveInt)
+  .option('--reference', "time the module's reference configuration in every chunk and store it with each sample (ref_ms): the machine state, to compare runs")
   .option('--adaptive <budget>', 'adaptive sampling: after --samples random configurations, add --step per round near where the model errs, up to this many', positiveInt)
   .option('--step <n>', 'configurations per adaptive round', positiveInt, 100)
   .action(async (o) => {
@@ -111,6 +112,7 @@ program
         seed: o.seed,
         name,
         fresh: o.fresh,
+        reference: o.reference,
         timing: { ...(o.maxTimeMs ? { maxTimeMs: o.maxTimeMs } : {}), ...(o.minRepeats ? { minRepeats: o.minRepeats } : {}) },
       };
       const r = o.adaptive

@@ -29,6 +29,12 @@ export interface ProfileRequest {
    * re-measure another dataset's configurations in a later run (noise floor)
    */
   plan?: PlannedConfig[];
+  /**
+   * time the module's reference configuration in every chunk, interleaved with the chunk's
+   * configurations, and store its latency with each sample (`ref_ms`): the machine state of that
+   * moment, so latencies of different runs can be compared relative to it
+   */
+  reference?: boolean;
 }
 
 export interface ProfileProgress {
@@ -72,6 +78,29 @@ export function checkDeviceSpace(rt: Runtime, space: Space): void {
   }
   if (!rt.hasOptLevel && space.device.optLevel.some((o) => o !== 'all')) {
     throw new UserError(`device ${rt.device} has no graph optimisation levels; leave optLevel at 'all'`, 'optLevel');
+  }
+}
+
+/**
+ * A fixed mid-sized configuration of a module (the geometric middle of every default range, the
+ * middle element of every list), buildable or the first valid one of the default space.
+ */
+export function referenceParams(m: ModuleDef): PlannedConfig['params'] {
+  const p: PlannedConfig['params'] = {};
+  for (const s of m.params) {
+    const d = s.default;
+    if (Array.isArray(d)) p[s.name] = d[Math.floor(d.length / 2)]!;
+    else {
+      const step = d.step ?? 1;
+      const mid = d.log ? Math.sqrt(d.min * d.max) : (d.min + d.max) / 2;
+      p[s.name] = Math.max(d.min, Math.round(mid / step) * step);
+    }
+  }
+  try {
+    m.build(p, 1, false);
+    return p;
+  } catch {
+    return planConfigs(m, defaultSpace(m), 'grid', 1, 1).configs[0]!.params;
   }
 }
 
@@ -161,6 +190,7 @@ export async function profile(store: Store, req: ProfileRequest, hooks: ProfileH
   const spec = {
     module: m.name, device: rt.device, space, sampler, seed, samples: req.plan?.length ?? req.samples, timing,
     ...(req.plan ? { planHash: createHash('sha1').update(JSON.stringify(req.plan)).digest('hex').slice(0, 12) } : {}),
+    ...(req.reference ? { reference: true } : {}),
   };
 
   let ds = store.getDataset(name);
@@ -201,10 +231,12 @@ export async function profile(store: Store, req: ProfileRequest, hooks: ProfileH
         break;
       }
       await load.set({ workers: chunk[0]!.device.loadWorkers, duty: chunk[0]!.device.loadDuty });
-      const results = await measureChunk(rt, m, chunk, timing, seed + chunk[0]!.idx);
+      const ref = req.reference ? [{ params: referenceParams(m), device: chunk[0]!.device }] : [];
+      const results = await measureChunk(rt, m, [...chunk, ...ref], timing, seed + chunk[0]!.idx);
+      const refMs = req.reference ? results[chunk.length]!.timing.latencyMs : undefined;
       const loadavg1 = loadAverage1();
       // one transaction per chunk: a crash loses at most the chunk being measured, never a stored sample
-      store.insertSamples(ds.id, chunk.map((cfg, i) => ({ ...cfg, ...results[i]!, loadavg1, envId })));
+      store.insertSamples(ds.id, chunk.map((cfg, i) => ({ ...cfg, ...results[i]!, loadavg1, envId, refMs })));
       measuredNow += chunk.length;
       hooks.onProgress?.({ done: alreadyStored + measuredNow, total: ds.planned, measuredNow, elapsedMs: performance.now() - started });
     }

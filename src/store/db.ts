@@ -125,6 +125,8 @@ export interface SampleRow {
   loadavg1: number;
   env_id: number;
   measured_at: string;
+  /** latency of the module's reference configuration in the same chunk (profile --reference), else null */
+  ref_ms: number | null;
 }
 
 export interface PendingConfig extends PlannedConfig {
@@ -140,6 +142,7 @@ export interface NewSample {
   timing: TimingStats;
   loadavg1: number;
   envId: number;
+  refMs?: number;
 }
 
 /**
@@ -158,6 +161,9 @@ export class Store {
       this.db.pragma('foreign_keys = ON');
       this.db.pragma('busy_timeout = 5000');
       this.db.exec(SCHEMA);
+      // stores made before the reference column
+      const cols = this.db.prepare('PRAGMA table_info(samples)').all() as { name: string }[];
+      if (!cols.some((c) => c.name === 'ref_ms')) this.db.exec('ALTER TABLE samples ADD COLUMN ref_ms REAL');
     } catch (e) {
       throw new UserError(`cannot open the SQLite store: ${(e as Error).message}`, file);
     }
@@ -258,14 +264,14 @@ export class Store {
         `INSERT INTO samples (dataset_id, idx, params_json, threads, opt_level, load_workers, load_duty,
            macs, flops, params, input_bytes, output_bytes, weight_bytes, activation_bytes, intensity, nodes,
            create_ms, latency_ms, median_ms, mean_ms, min_ms, max_ms, p10_ms, p90_ms, std_ms, n, rejected, rel_ci,
-           round_medians_json, loadavg1, env_id, measured_at)
-         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+           round_medians_json, loadavg1, env_id, measured_at, ref_ms)
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
       )
       .run(
         datasetId, s.idx, JSON.stringify(s.params), s.device.threads, s.device.optLevel, s.device.loadWorkers, s.device.loadDuty,
         c.macs, c.flops, c.params, c.inputBytes, c.outputBytes, c.weightBytes, c.activationBytes, c.intensity, c.nodes,
         s.createMs, t.latencyMs, t.medianMs, t.meanMs, t.minMs, t.maxMs, t.p10Ms, t.p90Ms, t.stdMs, t.n, t.rejected, t.relCI,
-        JSON.stringify(t.roundMediansMs), s.loadavg1, s.envId, new Date().toISOString(),
+        JSON.stringify(t.roundMediansMs), s.loadavg1, s.envId, new Date().toISOString(), s.refMs ?? null,
       );
   }
 
