@@ -51,9 +51,8 @@ export interface ModuleStudy {
   importance?: { kind: string; groups: Array<{ group: string; drop: number }>; top: Array<{ feature: string; drop: number }> };
 }
 
-const ALL_KINDS = REGRESSORS.map((k) => k.kind);
 const SINGLE_KINDS = REGRESSORS.filter((k) => !k.multiTask).map((k) => k.kind);
-/** MEDN head of each setting: 0 = main (t1) latency, then p90, create, then the related settings */
+/** the setting whose latency is MEDN's main task (head 0) */
 const MAIN = 't1';
 
 function rowsOf(store: Store, name: string): SampleRow[] | undefined {
@@ -66,22 +65,15 @@ function rowsOf(store: Store, name: string): SampleRow[] | undefined {
 const encodeAs = (fs: FeatureSpace, rows: SampleRow[], like?: SampleRow) =>
   rows.map((r) => fs.encode(like ? { ...r, threads: like.threads, load_workers: like.load_workers, load_duty: like.load_duty } : r));
 
-/** Shared by the zoo: an RM scored on the validation and test rows. */
-function score(kind: string, library: string, model: Regressor, trainMs: number, Xv: number[][], yv: number[], Xt: number[][], yt: number[]): ScoredCandidate {
-  return {
-    kind, library, trainMs,
-    val: accuracy(model.predict(Xv), yv),
-    test: accuracy(model.predict(Xt), yt),
-    testRel10: within10AfterOffset(model.predict(Xt), yt),
-    predictUs: predictionTimeUs(model, Xv),
-    sizeBytes: Buffer.byteLength(JSON.stringify(model.toJSON())),
-    selected: false, pareto: false,
-  };
+/** the test-run figures of a fitted RM */
+function testScores(model: Regressor, Xt: number[][], yt: number[]): Pick<ScoredCandidate, 'test' | 'testRel10'> {
+  const pred = model.predict(Xt);
+  return { test: accuracy(pred, yt), testRel10: within10AfterOffset(pred, yt) };
 }
 
 /** the prediction of one MEDN head, as a Regressor (what auto-selection sees) */
-function headOf(net: MultiTaskNet, head: number, like: SampleRow): Regressor & { like: SampleRow } {
-  return { kind: 'medn', like, fit: () => undefined, predict: (X) => (head === 0 ? net.predict(X) : net.predictTask(X, head)), toJSON: () => net.toJSON() };
+function headOf(net: MultiTaskNet, head: number): Regressor {
+  return { kind: 'medn', fit: () => undefined, predict: (X) => (head === 0 ? net.predict(X) : net.predictTask(X, head)), toJSON: () => net.toJSON() };
 }
 
 export async function studyModule(store: Store, module: string, log: (s: string) => void): Promise<ModuleStudy> {
@@ -120,25 +112,26 @@ export async function studyModule(store: Store, module: string, log: (s: string)
     mednNet = getRegressorKind('medn').create(1) as MultiTaskNet;
     await mednNet.fit(X, mt.y, { tasks: mt.tasks });
     mednTrainS = (performance.now() - t0) / 1000;
-    mednHeads.set(MAIN, 0);
-    related.forEach((r, i) => mednHeads.set(r.name, 3 + i));
-    // one MLP per task on exactly the rows MEDN had for that task
+    // heads in multiTaskData's task order: main latency, then p90, create, latency@<setting>…
     const tasks = [{ name: `latency@${MAIN}`, y: mt.y }, ...mt.tasks];
-    for (let t = 0; t < tasks.length; t++) {
-      const rowsIdx = tasks[t]!.y.map((v, i) => (Number.isFinite(v) ? i : -1)).filter((i) => i >= 0);
+    tasks.forEach((t, head) => {
+      if (t.name.startsWith('latency@')) mednHeads.set(t.name.slice('latency@'.length), head);
+    });
+    // one MLP per task on exactly the rows MEDN had for that task
+    for (const [head, t] of tasks.entries()) {
+      const rowsIdx = t.y.map((v, i) => (Number.isFinite(v) ? i : -1)).filter((i) => i >= 0);
       const mlp = getRegressorKind('mlp').create(1);
-      await mlp.fit(rowsIdx.map((i) => X[i]!), rowsIdx.map((i) => tasks[t]!.y[i]!));
-      const name = tasks[t]!.name.replace(/^latency@/, '');
-      const settingId = t === 0 ? MAIN : t >= 3 ? related[t - 3]!.name : MAIN;
-      const testRows = testOf.get(settingId)!;
-      const target = (r: SampleRow) => (t === 1 ? r.p90_ms : t === 2 ? r.create_ms : r.latency_ms);
+      await mlp.fit(rowsIdx.map((i) => X[i]!), rowsIdx.map((i) => t.y[i]!));
+      const setting = t.name.startsWith('latency@') ? t.name.slice('latency@'.length) : MAIN;
+      const testRows = testOf.get(setting)!;
+      const target = (r: SampleRow) => (t.name === 'p90' ? r.p90_ms : t.name === 'create' ? r.create_ms : r.latency_ms);
       const Xt = encodeAs(mainFs, testRows, main.train[0]);
       const yt = testRows.map(target);
       medn.push({
-        task: t === 1 ? `p90@${MAIN}` : t === 2 ? `create@${MAIN}` : `latency@${name}`,
+        task: t.name.startsWith('latency@') ? t.name : `${t.name}@${MAIN}`,
         n: testRows.length,
         trainRows: rowsIdx.length,
-        medn: accuracy(t === 0 ? mednNet.predict(Xt) : mednNet.predictTask(Xt, t), yt),
+        medn: accuracy(headOf(mednNet, head).predict(Xt), yt),
         mlp: accuracy(mlp.predict(Xt), yt),
       });
     }
@@ -154,11 +147,20 @@ export async function studyModule(store: Store, module: string, log: (s: string)
     const { candidates } = await fitCandidates(fs, train, val, { kinds: SINGLE_KINDS, seed: 1 });
     const Xt = encodeAs(fs, test);
     const yt = test.map((r) => r.latency_ms);
-    const scored: ScoredCandidate[] = candidates.map(({ model, ...c }) => ({ ...c, test: accuracy(model.predict(Xt), yt), testRel10: within10AfterOffset(model.predict(Xt), yt) }));
+    const scored: ScoredCandidate[] = candidates.map(({ model, ...c }) => ({ ...c, ...testScores(model, Xt, yt) }));
     const head = mednHeads.get(d.s.id);
     if (mednNet && mainFs && main && head !== undefined) {
-      const h = headOf(mednNet, head, main.train[0]!);
-      scored.push(score('medn', getRegressorKind('medn').library, h, mednTrainS * 1000, encodeAs(mainFs, val, main.train[0]), val.map((r) => r.latency_ms), encodeAs(mainFs, test, main.train[0]), yt));
+      // MEDN encodes every setting with the main one's device fields: its heads are the settings
+      const h = headOf(mednNet, head);
+      const Xv = encodeAs(mainFs, val, main.train[0]);
+      scored.push({
+        kind: 'medn', library: getRegressorKind('medn').library, trainMs: mednTrainS * 1000,
+        val: accuracy(h.predict(Xv), val.map((r) => r.latency_ms)),
+        ...testScores(h, encodeAs(mainFs, test, main.train[0]), yt),
+        predictUs: predictionTimeUs(h, Xv),
+        sizeBytes: Buffer.byteLength(JSON.stringify(h.toJSON())),
+        selected: false, pareto: false,
+      });
     }
     for (const c of paretoFront(scored)) c.pareto = true;
     const selected = Object.fromEntries(OBJECTIVES.map((o) => [o, choose(scored, o).kind])) as Record<Objective, string>;
@@ -244,5 +246,3 @@ function permutationImportance(kind: string, model: Regressor, fs: FeatureSpace,
   const top = fs.names.map((f, j) => ({ feature: f, drop: rot([j]) })).sort((a, b) => b.drop - a.drop).slice(0, 5);
   return { kind, groups, top };
 }
-
-export { ALL_KINDS };

@@ -222,6 +222,7 @@ export async function profile(store: Store, req: ProfileRequest, hooks: ProfileH
   hooks.onStart?.(ds.planned, alreadyStored, ds);
   const envId = store.environmentId(await environmentOf(rt));
   const load = new BackgroundLoad();
+  const refParams = req.reference ? referenceParams(m) : undefined;
   let measuredNow = 0;
   let stopped = false;
   try {
@@ -231,9 +232,9 @@ export async function profile(store: Store, req: ProfileRequest, hooks: ProfileH
         break;
       }
       await load.set({ workers: chunk[0]!.device.loadWorkers, duty: chunk[0]!.device.loadDuty });
-      const ref = req.reference ? [{ params: referenceParams(m), device: chunk[0]!.device }] : [];
+      const ref = refParams ? [{ params: refParams, device: chunk[0]!.device }] : [];
       const results = await measureChunk(rt, m, [...chunk, ...ref], timing, seed + chunk[0]!.idx);
-      const refMs = req.reference ? results[chunk.length]!.timing.latencyMs : undefined;
+      const refMs = refParams ? results[chunk.length]!.timing.latencyMs : undefined;
       const loadavg1 = loadAverage1();
       // one transaction per chunk: a crash loses at most the chunk being measured, never a stored sample
       store.insertSamples(ds.id, chunk.map((cfg, i) => ({ ...cfg, ...results[i]!, loadavg1, envId, refMs })));

@@ -1,5 +1,6 @@
 import { getModule, type Params } from '../modules/index.js';
 import { validateParams } from '../modules/validate.js';
+import { referenceParams } from '../profile/profiler.js';
 import type { DeviceSettings } from '../profile/space.js';
 import { featureSpace, getRegressorKind, REGRESSORS, type FeatureSource, type FeatureSpace, type Regressor } from '../regressors/index.js';
 import type { FeatureOptions } from '../regressors/features.js';
@@ -60,8 +61,6 @@ export interface TrainOptions {
    * with this one: one model with the settings as inputs
    */
   include?: string[];
-  /** configurations MEDN must not see through a related dataset (e.g. a test set's) */
-  exclude?: Set<string>;
   /** store the models (default true) */
   save?: boolean;
   onProgress?(kind: string): void;
@@ -117,14 +116,15 @@ export async function fitCandidates(
   fs: FeatureSpace,
   train: SampleRow[],
   val: SampleRow[],
-  opts: { kinds?: string[]; seed?: number; related?: Array<{ name: string; rows: SampleRow[] }>; exclude?: Set<string>; onProgress?(kind: string): void } = {},
+  opts: { kinds?: string[]; seed?: number; related?: Array<{ name: string; rows: SampleRow[] }>; onProgress?(kind: string): void } = {},
 ): Promise<{ candidates: Candidate[]; tasks: string[] }> {
   const kinds = opts.kinds?.map(getRegressorKind) ?? REGRESSORS;
   const X = train.map((r) => fs.encode(r));
   const y = train.map((r) => r.latency_ms);
   const Xv = val.map((r) => fs.encode(r));
   const yv = val.map((r) => r.latency_ms);
-  const mt = multiTaskData(train, opts.related ?? [], new Set([...(opts.exclude ?? []), ...val.map((r) => r.params_json)]));
+  // MEDN never sees a validation configuration through a related dataset
+  const mt = multiTaskData(train, opts.related ?? [], new Set(val.map((r) => r.params_json)));
   const candidates: Candidate[] = [];
   for (const k of kinds) {
     opts.onProgress?.(k.kind);
@@ -183,7 +183,7 @@ export async function trainAndSelect(store: Store, datasetName: string, opts: Tr
     if (r.module !== ds.module) throw new UserError(`dataset '${name}' is of module ${r.module}, not ${ds.module}`, '--related');
     return { name, rows: store.samples(r.id) };
   });
-  const { candidates, tasks } = await fitCandidates(fs, train, val, { kinds: opts.kinds, seed, related, exclude: opts.exclude, onProgress: opts.onProgress });
+  const { candidates, tasks } = await fitCandidates(fs, train, val, { kinds: opts.kinds, seed, related, onProgress: opts.onProgress });
   const objective = opts.objective ?? 'balanced';
   const winner = choose(candidates, objective, opts.limits);
   winner.selected = true;
@@ -220,22 +220,12 @@ export function loadSelected(store: Store, datasetName: string): { model: Regres
     if (stored?.format !== 2) throw new Error('stored by an older latencylab (format 1)');
     model = getRegressorKind(rec.kind).load(stored.state);
     fs = featureSpace(m, stored.features);
-    const probe = model.predict([fs.encode({ ...probeRow(m), threads: 1, load_workers: 0, load_duty: 0 })])[0]!;
+    const probe = model.predict([fs.encode({ ...costRow(m, referenceParams(m)), threads: 1, load_workers: 0, load_duty: 0 })])[0]!;
     if (!Number.isFinite(probe) || probe <= 0) throw new Error(`it predicts ${probe} ms for the default configuration`);
   } catch (e) {
     throw new UserError(`stored model #${rec.id} (${rec.kind}) cannot be used: ${(e as Error).message}${retrain}`, `dataset '${datasetName}'`);
   }
   return { model, moduleName: ds.module, fs, ranges: stored.ranges };
-}
-
-/** a small valid configuration of a module (the first value of every default domain) */
-function probeRow(m: ReturnType<typeof getModule>) {
-  const p: Params = {};
-  for (const s of m.params) {
-    const d = s.default;
-    p[s.name] = Array.isArray(d) ? d[0]! : d.min;
-  }
-  return costRow(m, p);
 }
 
 /** the analytic cost columns of a configuration, as a stored sample has them */
