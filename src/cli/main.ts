@@ -26,6 +26,7 @@ import { UserError, isUserError } from '../util/errors.js';
 import { runDemo } from './demo.js';
 import { registerTransferCommands } from './transfer-cmds.js';
 import { registerCacheCommands } from './cache-cmds.js';
+import { predictModelFile, registerModelCommands } from './model-cmds.js';
 import { progressHooks } from './progress.js';
 import { formatTable } from './table.js';
 
@@ -233,13 +234,28 @@ program
 
 program
   .command('predict')
-  .description("predict the latency of one module configuration with a dataset's selected model")
-  .requiredOption('--dataset <name>', 'dataset name')
-  .requiredOption('--params <json>', 'module parameters as JSON, e.g. \'{"batch":1,"hw":56,...}\'')
+  .description("predict a whole ONNX model's latency (total and per layer), or one module configuration with a dataset's selected model")
+  .argument('[model]', '.onnx file (whole-model prediction); omit to predict a module configuration with --dataset/--params')
+  .option('--dataset <name>', 'module prediction: dataset name')
+  .option('--params <json>', 'module prediction: parameters as JSON, e.g. \'{"batch":1,"hw":56,...}\'')
+  .option('-d, --device <name>', 'whole-model prediction: device (ort-cpu, ort-wasm)', 'ort-cpu')
   .option('-t, --threads <n>', 'intra-op threads', positiveInt, 1)
-  .option('--load <level>', 'background load workers@duty', '0')
+  .option('--input-shape <dims>', 'whole-model prediction: shape of the first input where it has dynamic dims, e.g. 1,3,48,320')
+  .option('--top <n>', 'whole-model prediction: layers shown', positiveInt, 25)
+  .option('--load <level>', 'module prediction: background load workers@duty', '0')
   .option('--json', 'print JSON')
-  .action((o) => {
+  .action((model: string | undefined, o) => {
+    if (model !== undefined) {
+      if (o.dataset || o.params) throw new UserError('give either a model file or --dataset with --params, not both', 'predict');
+      const store = openStore();
+      try {
+        predictModelFile(store, model, o);
+      } finally {
+        store.close();
+      }
+      return;
+    }
+    if (!o.dataset || !o.params) throw new UserError("give a model file (latencylab predict model.onnx) or --dataset and --params for one module configuration", 'predict');
     let params: unknown;
     try {
       params = JSON.parse(o.params);
@@ -256,6 +272,8 @@ program
       store.close();
     }
   });
+
+registerModelCommands(program, openStore);
 
 program
   .command('demo')

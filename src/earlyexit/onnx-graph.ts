@@ -1,14 +1,8 @@
-import { readFileSync } from 'node:fs';
 import onnxProto from 'onnx-proto';
+import { declaredInput, graphOf, loadOnnxModel, type ModelProto, type NodeProto } from '../ir/onnx-load.js';
 import { UserError } from '../util/errors.js';
 
 const { onnx } = onnxProto;
-type ModelProto = onnxProto.onnx.ModelProto;
-type NodeProto = onnxProto.onnx.INodeProto;
-type GraphProto = onnxProto.onnx.GraphProto;
-
-/** the graph of a decoded model (decodeOnnxModel has checked that it exists) */
-const graphOf = (model: ModelProto): GraphProto => model.graph as GraphProto;
 
 /**
  * Reading, analysing and cutting an existing (third-party) ONNX classifier.
@@ -45,71 +39,18 @@ export interface GraphAnalysis {
   outputIsProbability: boolean;
 }
 
-export function loadOnnxModel(path: string): ModelProto {
-  let bytes: Buffer;
-  try {
-    bytes = readFileSync(path);
-  } catch (e) {
-    throw new UserError(`cannot read model file (${(e as NodeJS.ErrnoException).code ?? String(e)})`, path);
-  }
-  return decodeOnnxModel(bytes, path);
+/** Loads a model through the shared loader and checks that it is a one-input, one-output classifier. */
+export function loadClassifier(path: string): ModelProto {
+  return checkClassifier(loadOnnxModel(path), path);
 }
 
-/** Decodes and checks the parts of a ModelProto that the cache engine relies on. */
-export function decodeOnnxModel(bytes: Uint8Array, where: string): ModelProto {
-  let model: ModelProto;
-  try {
-    model = onnx.ModelProto.decode(bytes);
-  } catch (e) {
-    throw new UserError(`not an ONNX model (protobuf decoding failed: ${(e as Error).message})`, where);
-  }
-  const g = model.graph as GraphProto | null;
-  if (!g || !g.node?.length) throw new UserError('ONNX model has no graph nodes', where);
-  if (!model.opsetImport.length) throw new UserError('ONNX model declares no opset (opset_import is empty)', where);
-  const inits = new Set(g.initializer.map((t) => t.name ?? ""));
-  const inputs = g.input.filter((i) => !inits.has(i.name ?? ""));
+export function checkClassifier(model: ModelProto, where: string): ModelProto {
+  const g = graphOf(model);
+  const inits = new Set(g.initializer.map((t) => t.name ?? ''));
+  const inputs = g.input.filter((i) => !inits.has(i.name ?? ''));
   if (inputs.length !== 1) throw new UserError(`expected a classifier with exactly one input tensor, found ${inputs.length} (${inputs.map((i) => i.name).join(', ')})`, `${where}: graph.input`);
   if (g.output.length !== 1) throw new UserError(`expected a classifier with exactly one output tensor, found ${g.output.length}`, `${where}: graph.output`);
-  const produced = new Set<string>([inputs[0]!.name!, ...inits]);
-  for (const [i, n] of g.node.entries()) {
-    for (const t of n.input ?? []) {
-      if (t !== '' && !produced.has(t)) throw new UserError(`node ${i} (${n.opType}) reads tensor "${t}" that no earlier node produces (graph is not topologically sorted or is truncated)`, `${where}: graph.node`);
-    }
-    for (const t of n.output ?? []) produced.add(t);
-  }
-  if (!produced.has(g.output[0]!.name!)) throw new UserError(`graph output "${g.output[0]!.name}" is never produced`, `${where}: graph.output`);
   return model;
-}
-
-/** Input name and its declared dims (numbers, or null where the dim is symbolic/dynamic). */
-export function declaredInput(model: ModelProto): { name: string; dims: Array<number | null> } {
-  const g = graphOf(model);
-  const inits = new Set(g.initializer.map((t) => t.name ?? ""));
-  const input = g.input.find((i) => !inits.has(i.name ?? ""))!;
-  const dims = (input.type?.tensorType?.shape?.dim ?? []).map((d) => (d.dimValue != null && Number(d.dimValue) > 0 ? Number(d.dimValue) : null));
-  return { name: input.name!, dims };
-}
-
-/** Batch-1 input shape: declared dims, with `override` for dynamic ones (batch defaults to 1). */
-export function resolveInputShape(model: ModelProto, override: number[] | undefined, where: string): number[] {
-  const { name, dims } = declaredInput(model);
-  const check = (shape: number[]) => {
-    if (shape.some((d) => !Number.isInteger(d) || d < 1 || d > 65536) || shape.reduce((a, b) => a * b, 1) > 2 ** 26) {
-      throw new UserError(`input "${name}" shape [${shape.join(',')}] is not a usable image shape (each dim 1..65536, at most 64 M values)`, where);
-    }
-    return shape;
-  };
-  if (override) {
-    if (override.length !== dims.length) throw new UserError(`input "${name}" has rank ${dims.length}, --input-shape gives ${override.length} dims`, where);
-    override.forEach((d, i) => {
-      const decl = dims[i];
-      if (decl != null && decl !== d && i > 0) throw new UserError(`input "${name}" dim ${i} is fixed at ${decl}, --input-shape gives ${d}`, where);
-    });
-    return check([1, ...override.slice(1)]);
-  }
-  const missing = dims.map((d, i) => (d == null && i > 0 ? i : -1)).filter((i) => i >= 0);
-  if (missing.length) throw new UserError(`input "${name}" has dynamic dims ${missing.join(', ')}: give --input-shape (e.g. 1,3,48,192)`, where);
-  return check([1, ...dims.slice(1).map((d) => d!)]);
 }
 
 /** Names of tensors that are constant (initializers, Constant nodes, and anything computed only from them). */

@@ -7,16 +7,16 @@ import {
   extractSegment,
   featureDim,
   gridFor,
-  loadOnnxModel,
+  loadClassifier,
   namedCuts,
   pooledName,
   probsName,
-  resolveInputShape,
   type CompiledHead,
   spreadCuts,
   type CutPoint,
   type GraphAnalysis,
 } from './onnx-graph.js';
+import { resolveInputShape } from '../ir/onnx-load.js';
 
 export interface SegmentedModelOptions {
   /** batch-1 input shape for models with dynamic dims, e.g. [1, 3, 48, 192] */
@@ -62,7 +62,7 @@ export class SegmentedModel {
 
   private constructor(
     readonly path: string,
-    private readonly model: ReturnType<typeof loadOnnxModel>,
+    private readonly model: ReturnType<typeof loadClassifier>,
     readonly analysis: GraphAnalysis,
     readonly cuts: CutPoint[],
     readonly threads: number,
@@ -82,7 +82,7 @@ export class SegmentedModel {
   readonly featureDims: number[];
 
   static async open(path: string, o: SegmentedModelOptions = {}): Promise<SegmentedModel> {
-    const model = loadOnnxModel(path);
+    const model = loadClassifier(path);
     const shape = resolveInputShape(model, o.inputShape, path);
     const analysis = await analyseGraph(ort, model, shape);
     const cuts = o.cuts?.length ? namedCuts(analysis, o.cuts, `${path}: --cuts`) : spreadCuts(analysis, o.maxCuts ?? 6);

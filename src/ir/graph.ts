@@ -53,6 +53,8 @@ export interface GraphCost {
 export interface Graph {
   name: string;
   inputs: Tensor[];
+  /** inputs holding int64 token ids (every other input is float32) */
+  int64Inputs?: string[];
   outputs: Tensor[];
   nodes: Node[];
   initializers: Initializer[];
@@ -72,6 +74,7 @@ export class GraphBuilder {
   private readonly nodes: Node[] = [];
   private readonly inits: Initializer[] = [];
   private readonly inputs: Tensor[] = [];
+  private readonly int64Inputs: string[] = [];
   private readonly outputs: Tensor[] = [];
   private readonly shapes = new Map<string, Shape>();
   private readonly rng: Rng;
@@ -95,6 +98,13 @@ export class GraphBuilder {
     }
     const t = this.tensor(name, shape);
     this.inputs.push(t);
+    return t;
+  }
+
+  /** an int64 input of token ids (e.g. BERT's input_ids); runtimes feed zeros */
+  tokenInput(name: string, shape: Shape): Tensor {
+    const t = this.input(name, shape);
+    this.int64Inputs.push(name);
     return t;
   }
 
@@ -190,6 +200,11 @@ export class GraphBuilder {
     }
   }
 
+  /** x · hard-sigmoid(gate): MobileNetV3's squeeze-excite scaling */
+  hardSigmoid(x: Tensor): Tensor {
+    return this.unary('HardSigmoid', x, { alpha: 1 / 6, beta: 0.5 });
+  }
+
   softmax(x: Tensor, axis = -1): Tensor {
     this.extraFlops += 5 * numel(x.shape);
     return this.emit('Softmax', [x.name], x.shape, { axis });
@@ -224,6 +239,28 @@ export class GraphBuilder {
     const s = this.fresh('shape');
     this.inits.push({ name: s, shape: [shape.length], data: BigInt64Array.from(shape.map(BigInt)) });
     return this.emit('Reshape', [x.name, s], shape, {});
+  }
+
+  /** splits along `axis` into parts of the given sizes (ShuffleNetV2's channel split) */
+  split(x: Tensor, sizes: number[], axis: number): Tensor[] {
+    const ax = axis < 0 ? axis + x.shape.length : axis;
+    if (sizes.reduce((a, b) => a + b, 0) !== x.shape[ax]) throw new UserError(`split sizes [${sizes}] do not add up to dim ${ax} of [${x.shape}]`, 'split');
+    const sz = this.fresh('split_sizes');
+    this.inits.push({ name: sz, shape: [sizes.length], data: BigInt64Array.from(sizes.map(BigInt)) });
+    const outs = sizes.map((d) => this.tensor(this.fresh('split'), x.shape.map((v, i) => (i === ax ? d : v))));
+    this.nodes.push({ op: 'Split', inputs: [x.name, sz], outputs: outs.map((t) => t.name), attrs: { axis: ax } });
+    return outs;
+  }
+
+  /** rows of a [vocab, dim] embedding table picked by int64 ids [..., seq] → [..., seq, dim] */
+  embedding(ids: Tensor, vocab: number, dim: number): Tensor {
+    const table = this.weight([vocab, dim], dim);
+    return this.emit('Gather', [table, ids.name], [...ids.shape, dim], { axis: 0 });
+  }
+
+  /** a learned tensor of the given shape (e.g. position embeddings), usable as an operand */
+  parameter(shape: Shape): Tensor {
+    return { name: this.weight(shape, shape[shape.length - 1] ?? 1), shape };
   }
 
   transpose(x: Tensor, perm: number[]): Tensor {
@@ -273,6 +310,7 @@ export class GraphBuilder {
     return {
       name: this.name,
       inputs: this.inputs,
+      ...(this.int64Inputs.length ? { int64Inputs: [...this.int64Inputs] } : {}),
       outputs: this.outputs,
       nodes: this.nodes,
       initializers: this.inits,

@@ -8,12 +8,13 @@ export const OPSET = 17;
 
 /** Serialise an IR graph as an ONNX ModelProto (bytes ready for InferenceSession.create). */
 export function toOnnx(g: Graph): Uint8Array {
+  const ints = new Set(g.int64Inputs ?? []);
   const valueInfo = (name: string) =>
     onnx.ValueInfoProto.create({
       name,
       type: {
         tensorType: {
-          elemType: onnx.TensorProto.DataType.FLOAT,
+          elemType: ints.has(name) ? onnx.TensorProto.DataType.INT64 : onnx.TensorProto.DataType.FLOAT,
           shape: { dim: g.shapes.get(name)!.map((d) => ({ dimValue: d })) },
         },
       },

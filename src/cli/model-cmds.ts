@@ -1,0 +1,145 @@
+import { mkdirSync, writeFileSync } from 'node:fs';
+import path from 'node:path';
+import type { Command } from 'commander';
+import { FAMILIES, generateModel, modelBytes } from '../modelgen/index.js';
+import { measureModel, profileNodes } from '../profile/model-timing.js';
+import type { Store } from '../store/db.js';
+import { UserError } from '../util/errors.js';
+import { CALIBRATION_FIRST_SEED, fitStoredCalibration, generatedModels, measureInto } from '../wholemodel/calibrate.js';
+import { WHOLE_MODEL_DEVICES } from '../wholemodel/fusion.js';
+import { readModelFile } from '../wholemodel/model-file.js';
+import { settingKey, WholeModelPredictor, type ModelPrediction } from '../wholemodel/predictor.js';
+import { compareLayers, layerRows } from '../wholemodel/report.js';
+import { positiveInt, stopOnSigint } from './args.js';
+import { formatTable } from './table.js';
+
+/** `predict model.onnx`, `measure model.onnx`, `calibrate`, `generate`: whole-model commands. */
+
+export function parseInputShape(s: string | undefined): number[] | undefined {
+  if (s === undefined) return undefined;
+  const dims = s.split(/[,x×]/).map((d) => Number(d.trim()));
+  if (!dims.length || dims.some((d) => !Number.isInteger(d) || d < 1)) throw new UserError(`expected positive integers separated by commas (e.g. 1,3,224,224), got '${s}'`, '--input-shape');
+  return dims;
+}
+
+function checkDevice(device: string): void {
+  if (!WHOLE_MODEL_DEVICES.includes(device)) throw new UserError(`whole ONNX models run on ${WHOLE_MODEL_DEVICES.join(', ')}; got '${device}'`, '--device');
+}
+
+export function printPrediction(p: ModelPrediction, file: string, top: number, predictMs: number): void {
+  const rows = layerRows(p, top);
+  const compute = p.kernels.filter((k) => k.group !== 'free').length;
+  console.log(`${file} on ${settingKey(p.setting)}: ${p.totalMs.toFixed(3)} ms predicted (${compute} kernels, ${(p.flops / 1e6).toFixed(1)} MFLOPs; predicted in ${predictMs.toFixed(1)} ms)`);
+  console.log(formatTable(
+    ['layer', 'op', 'shape', 'MFLOPs', 'ms', 'share', 'predictor', 'extrapolated / approximated'],
+    rows.map((r) => [r.name, r.op, r.shape, r.mflops, r.ms, `${(100 * r.share).toFixed(1)} %`, r.source, r.extrapolated]),
+  ));
+  if (rows.length < compute) console.log(`… ${compute - rows.length} smaller kernels (--top to show more)`);
+  console.log(`coverage: ${(100 * p.coverage).toFixed(1)} % of FLOPs predicted by trained module RMs (the rest: ${p.setting.device} roofline)`);
+  console.log(p.calibrated ? `per-model overhead ${p.overheadMs.toFixed(3)} ms (calibrated)` : `UNCALIBRATED: raw sum of kernel predictions; run 'latencylab calibrate -d ${p.setting.device} -t ${p.setting.threads}' (~1–3 min) for end-to-end accuracy`);
+}
+
+export function registerModelCommands(program: Command, openStore: () => Store): void {
+  program
+    .command('measure')
+    .description('time a whole ONNX model end to end on a device (session creation + profiler timing)')
+    .argument('<model>', '.onnx file')
+    .option('-d, --device <name>', `device (${WHOLE_MODEL_DEVICES.join(', ')})`, 'ort-cpu')
+    .option('-t, --threads <n>', 'intra-op threads', positiveInt, 1)
+    .option('--input-shape <dims>', 'shape of the first input where it has dynamic dims, e.g. 1,3,48,320')
+    .option('--compare', "also predict it and print predicted vs measured per layer (onnxruntime's per-node profiler; ort-cpu)")
+    .option('--json', 'print JSON')
+    .action(async (file: string, o) => {
+      checkDevice(o.device);
+      const mf = readModelFile(file, parseInputShape(o.inputShape));
+      const store = o.compare ? openStore() : undefined;
+      try {
+        const predictor = store ? WholeModelPredictor.open(store, { device: o.device, threads: o.threads }) : undefined;
+        const r = await measureModel(mf.bytes, mf.inputs, o.device, o.threads);
+        const pred = predictor?.predict(mf.imported);
+        const nodes = pred ? await profileNodes(mf.bytes, mf.inputs, o.device, o.threads) : undefined;
+        const cmp = pred && nodes ? compareLayers(pred, nodes) : undefined;
+        if (o.json) {
+          console.log(JSON.stringify({ file, device: o.device, threads: o.threads, createMs: r.createMs, latencyMs: r.stats.latencyMs, stats: r.stats, predictedMs: pred?.totalMs, layers: cmp?.layers, runtimeInserted: cmp?.unmatched }));
+          return;
+        }
+        const s = r.stats;
+        console.log(`${file} on ${o.device}/t${o.threads}: ${s.latencyMs.toFixed(3)} ms (median ${s.medianMs.toFixed(3)}, p10–p90 ${s.p10Ms.toFixed(3)}–${s.p90Ms.toFixed(3)}, ${s.n} runs in ${s.roundMediansMs.length} rounds); session creation ${r.createMs.toFixed(1)} ms`);
+        if (pred && cmp) {
+          const err = (100 * (pred.totalMs - s.latencyMs)) / s.latencyMs;
+          console.log(`predicted ${pred.totalMs.toFixed(3)} ms (${err >= 0 ? '+' : ''}${err.toFixed(1)} %)${pred.calibrated ? '' : ' UNCALIBRATED'}`);
+          console.log(formatTable(['layer', 'op', 'predicted ms', 'measured ms', 'error'], cmp.layers.map((l) => [l.kernel, l.op, l.predictedMs, l.measuredMs, `${((100 * (l.predictedMs - l.measuredMs)) / Math.max(l.measuredMs, 1e-6)).toFixed(0)} %`])));
+          const inserted = cmp.unmatched.reduce((a, n) => a + n.ms, 0);
+          if (cmp.unmatched.length) console.log(`runtime-inserted nodes (layout reorders and the like, not in the model file): ${cmp.unmatched.length}, ${inserted.toFixed(3)} ms`);
+          console.log('(per-node times come from a profiled session and add up to more than the timed latency: the profiler itself costs time)');
+        }
+      } finally {
+        store?.close();
+      }
+    });
+
+  program
+    .command('calibrate')
+    .description('measure generated networks on a device and fit the whole-model calibration (per-model overhead, per-group factors)')
+    .option('-d, --device <name>', `device (${WHOLE_MODEL_DEVICES.join(', ')})`, 'ort-cpu')
+    .option('-t, --threads <n>', 'intra-op threads', positiveInt, 1)
+    .option('--per-family <n>', `networks per family (${FAMILIES.length} families)`, positiveInt, 5)
+    .action(async (o) => {
+      checkDevice(o.device);
+      const setting = { device: o.device as string, threads: o.threads as number };
+      const store = openStore();
+      const sigint = stopOnSigint();
+      try {
+        WholeModelPredictor.open(store, setting); // fails early, with the profile commands, when predictors are missing
+        const models = generatedModels(CALIBRATION_FIRST_SEED, o.perFamily);
+        const ok = await measureInto(store, setting, 'calib', models, {
+          stop: sigint.flag,
+          onProgress: (d, t) => process.stderr.write(`\rmeasuring calibration networks on ${settingKey(setting)}: ${d}/${t}${d === t ? '\n' : ''}`),
+        });
+        if (!ok) throw new UserError('stopped before every calibration network was measured; run it again to continue', 'calibrate');
+        const c = fitStoredCalibration(store, setting, 'calib', models);
+        console.log(`calibration for ${settingKey(setting)} from ${c.models} networks: overhead ${c.overheadMs.toFixed(4)} ms, per kernel ${c.perKernelMs.toFixed(4)} ms, factors ${Object.entries(c.factors).map(([g, f]) => `${g} ${f.toFixed(2)}`).join(', ')}`);
+      } finally {
+        sigint.release();
+        store.close();
+      }
+    });
+
+  program
+    .command('generate')
+    .description('write generated networks (ResNet, MobileNetV2/V3, EfficientNet, ShuffleNetV2, SqueezeNet, DenseNet, GoogLeNet, ViT, BERT) as ONNX files')
+    .option('--family <names>', `comma-separated families or 'all' (${FAMILIES.map((f) => f.name).join(', ')})`, 'all')
+    .option('-n, --count <n>', 'networks per family', positiveInt, 1)
+    .option('--seed <n>', 'first seed', positiveInt, 1)
+    .option('-o, --out <dir>', 'output folder', 'generated-models')
+    .action((o) => {
+      const families = o.family === 'all' ? FAMILIES.map((f) => f.name) : String(o.family).split(',').map((s) => s.trim());
+      mkdirSync(o.out, { recursive: true });
+      for (let seed = o.seed; seed < o.seed + o.count; seed++) {
+        for (const f of families) {
+          const g = generateModel(f, seed);
+          const file = path.join(o.out, `${g.name}.onnx`);
+          writeFileSync(file, modelBytes(g));
+          console.log(`${file}  ${(g.graph.cost.macs / 1e6).toFixed(1)} M MACs, ${g.graph.nodes.length} nodes  ${JSON.stringify(g.config)}`);
+        }
+      }
+    });
+}
+
+/** `predict model.onnx …`: the whole-model branch of the predict command */
+export function predictModelFile(store: Store, file: string, o: { device: string; threads: number; inputShape?: string; json?: boolean; top: number }): void {
+  checkDevice(o.device);
+  const predictor = WholeModelPredictor.open(store, { device: o.device, threads: o.threads });
+  const t0 = performance.now();
+  const mf = readModelFile(file, parseInputShape(o.inputShape));
+  const p = predictor.predict(mf.imported);
+  const predictMs = performance.now() - t0;
+  if (o.json) {
+    console.log(JSON.stringify({
+      file, device: o.device, threads: o.threads, totalMs: p.totalMs, rawSumMs: p.rawSumMs, overheadMs: p.overheadMs, calibrated: p.calibrated,
+      coverage: p.coverage, flops: p.flops, predictMs, datasets: p.datasets, fusion: p.fusion, layers: layerRows(p),
+    }));
+    return;
+  }
+  printPrediction(p, file, o.top, predictMs);
+}

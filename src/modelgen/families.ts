@@ -1,0 +1,264 @@
+import { GraphBuilder, type Activation, type Tensor } from '../ir/graph.js';
+import type { Rng } from '../util/random.js';
+import { classifier, convBnAct, pick, squeezeExcite, strides, swish, width } from './blocks.js';
+
+/**
+ * Whole networks in the style of real families, with random widths, depths, kernel sizes,
+ * expansion ratios and resolutions. Sizes are scaled so that one model runs in ~1–40 ms on one
+ * core of the reference machine: large enough to be real networks, small enough to measure
+ * hundreds of them.
+ */
+export interface Family {
+  name: string;
+  description: string;
+  build(rng: Rng, name: string): { b: GraphBuilder; config: Record<string, unknown> };
+}
+
+const RES = [96, 112, 128, 160, 192, 224];
+const CLASSES = [10, 100, 1000];
+
+function image(rng: Rng, name: string, resolutions = RES) {
+  const res = pick(rng, resolutions);
+  const b = new GraphBuilder(name, rng.int(1, 1e6));
+  return { b, res, x: b.input('input', [1, 3, res, res]) };
+}
+
+export const resnet: Family = {
+  name: 'resnet',
+  description: 'ResNet with basic or bottleneck blocks, random stage depths and widths',
+  build(rng, name) {
+    const { b, res, x } = image(rng, name);
+    const bottleneck = rng.next() < 0.5;
+    const mult = pick(rng, [0.25, 0.375, 0.5, 0.75]);
+    const depths = [0, 1, 2, 3].map(() => rng.int(1, bottleneck ? 3 : 3));
+    const stem = width(64, mult);
+    let y = convBnAct(b, x, stem, pick(rng, [3, 5, 7]), 2);
+    y = b.maxPool(y, 3, 2, 1);
+    [64, 128, 256, 512].forEach((base, si) => {
+      const c = width(base, mult);
+      for (const s of strides(depths[si]!, si === 0 ? 1 : 2)) {
+        const out = bottleneck ? c * 4 : c;
+        let r = bottleneck ? convBnAct(b, y, c, 1) : convBnAct(b, y, c, 3, s);
+        r = bottleneck ? b.batchNorm(b.conv(convBnAct(b, r, c, 3, s), { cout: out, k: 1, bias: false })) : b.batchNorm(b.conv(r, { cout: out, k: 3, bias: false }));
+        const skip = s !== 1 || y.shape[1] !== out ? b.batchNorm(b.conv(y, { cout: out, k: 1, stride: s, bias: false })) : y;
+        y = b.act(b.add(r, skip), 'relu');
+      }
+    });
+    const classes = pick(rng, CLASSES);
+    b.output(classifier(b, y, classes));
+    return { b, config: { res, bottleneck, mult, depths, classes } };
+  },
+};
+
+function invertedResidual(b: GraphBuilder, x: Tensor, cout: number, k: number, stride: number, expansion: number, act: Activation | 'swish', se?: { gate: 'sigmoid' | 'hsigmoid'; ratio: number }): Tensor {
+  const cin = x.shape[1]!;
+  const mid = cin * expansion;
+  const a = (t: Tensor) => (act === 'swish' ? swish(b, t) : b.act(t, act));
+  let y = x;
+  if (expansion !== 1) y = a(b.batchNorm(b.conv(y, { cout: mid, k: 1, bias: false })));
+  y = a(b.batchNorm(b.conv(y, { cout: mid, k, stride, groups: mid, bias: false })));
+  if (se) y = squeezeExcite(b, y, width(mid * se.ratio, 1), se.gate, act === 'swish' ? 'swish' : 'relu');
+  y = b.batchNorm(b.conv(y, { cout, k: 1, bias: false }));
+  return stride === 1 && cin === cout ? b.add(x, y) : y;
+}
+
+/** MobileNetV2 / V3 / EfficientNet share the inverted-residual body; they differ in act, SE, kernels */
+function mobileFamily(name: string, description: string, variant: 'v2' | 'v3' | 'eff'): Family {
+  return {
+    name,
+    description,
+    build(rng, modelName) {
+      const { b, res, x } = image(rng, modelName);
+      const mult = pick(rng, [0.35, 0.5, 0.75, 1.0]);
+      const act: Activation | 'swish' = variant === 'v2' ? 'relu6' : variant === 'v3' ? 'hswish' : 'swish';
+      // (base channels, stride) per stage as in MobileNetV2; depths, kernels, expansions random
+      const stages: Array<[number, number]> = [[16, 1], [24, 2], [32, 2], [64, 2], [96, 1], [160, 2], [320, 1]];
+      const cfg: Array<{ c: number; n: number; k: number; e: number; se: boolean }> = [];
+      let y = variant === 'eff' ? swish(b, b.batchNorm(b.conv(x, { cout: width(32, mult), k: 3, stride: 2, bias: false }))) : convBnAct(b, x, width(32, mult), 3, 2, variant === 'v2' ? 'relu6' : 'hswish');
+      stages.forEach(([base, stride], si) => {
+        const c = width(base, mult);
+        const n = si === 0 || si === 6 ? 1 : rng.int(1, 3);
+        const k = variant === 'v2' ? 3 : pick(rng, [3, 5]);
+        const e = si === 0 ? 1 : pick(rng, variant === 'v2' ? [3, 4, 6] : [3, 4, 6]);
+        const se = variant !== 'v2' && (variant === 'eff' || rng.next() < 0.5);
+        cfg.push({ c, n, k, e, se });
+        for (const s of strides(n, stride)) {
+          y = invertedResidual(b, y, c, k, s, e, act, se ? { gate: variant === 'v3' ? 'hsigmoid' : 'sigmoid', ratio: 0.25 } : undefined);
+        }
+      });
+      const head = width(variant === 'v2' ? 1280 : 960, Math.max(mult, 0.5));
+      y = variant === 'eff' ? swish(b, b.batchNorm(b.conv(y, { cout: head, k: 1, bias: false }))) : convBnAct(b, y, head, 1, 1, variant === 'v2' ? 'relu6' : 'hswish');
+      const classes = pick(rng, CLASSES);
+      b.output(classifier(b, y, classes));
+      return { b, config: { res, mult, stages: cfg, head, classes } };
+    },
+  };
+}
+
+export const mobilenetv2 = mobileFamily('mobilenetv2', 'MobileNetV2 inverted residuals (ReLU6), random depths, expansions, width', 'v2');
+export const mobilenetv3 = mobileFamily('mobilenetv3', 'MobileNetV3-style: hard-swish, squeeze-excite with hard-sigmoid, 3×3/5×5 depthwise', 'v3');
+export const efficientnet = mobileFamily('efficientnet', 'EfficientNet-like MBConv with swish and squeeze-excite in every block', 'eff');
+
+export const shufflenetv2: Family = {
+  name: 'shufflenetv2',
+  description: 'ShuffleNetV2: channel split, branch, concat and channel shuffle',
+  build(rng, name) {
+    const { b, res, x } = image(rng, name);
+    const base = pick(rng, [48, 64, 96, 116, 176]);
+    const depths = [rng.int(2, 4), rng.int(2, 6), rng.int(2, 4)];
+    let y = b.maxPool(convBnAct(b, x, 24, 3, 2), 3, 2, 1);
+    const shuffle = (t: Tensor) => {
+      const [n, c, h, w] = t.shape as [number, number, number, number];
+      return b.reshape(b.transpose(b.reshape(t, [n, 2, c / 2, h, w]), [0, 2, 1, 3, 4]), [n, c, h, w]);
+    };
+    depths.forEach((d, si) => {
+      const c = base * 2 ** si;
+      for (let i = 0; i < d; i++) {
+        const half = c / 2;
+        if (i === 0) {
+          const left = convBnAct(b, b.batchNorm(b.conv(y, { cout: y.shape[1]!, k: 3, stride: 2, groups: y.shape[1]!, bias: false })), half, 1);
+          let right = convBnAct(b, y, half, 1);
+          right = convBnAct(b, b.batchNorm(b.conv(right, { cout: half, k: 3, stride: 2, groups: half, bias: false })), half, 1);
+          y = shuffle(b.concat([left, right], 1));
+        } else {
+          const [keep, go] = b.split(y, [half, half], 1) as [Tensor, Tensor];
+          let r = convBnAct(b, go, half, 1);
+          r = convBnAct(b, b.batchNorm(b.conv(r, { cout: half, k: 3, groups: half, bias: false })), half, 1);
+          y = shuffle(b.concat([keep, r], 1));
+        }
+      }
+    });
+    y = convBnAct(b, y, pick(rng, [512, 1024]), 1);
+    const classes = pick(rng, CLASSES);
+    b.output(classifier(b, y, classes));
+    return { b, config: { res, base, depths, classes } };
+  },
+};
+
+export const squeezenet: Family = {
+  name: 'squeezenet',
+  description: 'SqueezeNet fire modules (squeeze 1×1, expand 1×1 ‖ 3×3, concat)',
+  build(rng, name) {
+    const { b, res, x } = image(rng, name, [96, 128, 160, 192, 224]);
+    const mult = pick(rng, [0.5, 0.75, 1]);
+    let y = b.maxPool(b.act(b.conv(x, { cout: width(64, mult), k: 3, stride: 2 }), 'relu'), 3, 2);
+    const fires = rng.int(6, 8);
+    const cfg: number[] = [];
+    for (let i = 0; i < fires; i++) {
+      const sq = width(16 * (1 + Math.floor(i / 2)), mult);
+      cfg.push(sq);
+      const s = b.act(b.conv(y, { cout: sq, k: 1 }), 'relu');
+      y = b.concat([b.act(b.conv(s, { cout: sq * 4, k: 1 }), 'relu'), b.act(b.conv(s, { cout: sq * 4, k: 3 }), 'relu')], 1);
+      if ((i === 1 || i === 3) && y.shape[2]! > 4) y = b.maxPool(y, 3, 2);
+    }
+    const classes = pick(rng, CLASSES);
+    y = b.act(b.conv(y, { cout: classes, k: 1 }), 'relu');
+    const p = b.globalAvgPool(y);
+    b.output(b.reshape(p, [1, classes]));
+    return { b, config: { res, mult, squeeze: cfg, classes } };
+  },
+};
+
+export const densenet: Family = {
+  name: 'densenet',
+  description: 'DenseNet dense blocks (BN-ReLU-1×1-3×3, concatenation) and transitions',
+  build(rng, name) {
+    const { b, res, x } = image(rng, name, [64, 96, 112, 128]);
+    const growth = pick(rng, [8, 12, 16, 24]);
+    const blocks = [rng.int(2, 5), rng.int(2, 6), rng.int(2, 6)];
+    let y = b.maxPool(convBnAct(b, x, 2 * growth, 3, 2), 3, 2, 1);
+    blocks.forEach((n, bi) => {
+      for (let i = 0; i < n; i++) {
+        let r = b.conv(b.act(b.batchNorm(y), 'relu'), { cout: 4 * growth, k: 1, bias: false });
+        r = b.conv(b.act(b.batchNorm(r), 'relu'), { cout: growth, k: 3, bias: false });
+        y = b.concat([y, r], 1);
+      }
+      if (bi < blocks.length - 1) y = b.avgPool(b.conv(b.act(b.batchNorm(y), 'relu'), { cout: width(y.shape[1]! / 2, 1), k: 1, bias: false }), 2, 2);
+    });
+    const classes = pick(rng, CLASSES);
+    b.output(classifier(b, b.act(b.batchNorm(y), 'relu'), classes));
+    return { b, config: { res, growth, blocks, classes } };
+  },
+};
+
+export const googlenet: Family = {
+  name: 'googlenet',
+  description: 'GoogLeNet inception modules (1×1 ‖ 1×1-3×3 ‖ 1×1-5×5 ‖ pool-1×1, concat)',
+  build(rng, name) {
+    const { b, res, x } = image(rng, name, [96, 112, 128, 160]);
+    const mult = pick(rng, [0.25, 0.375, 0.5]);
+    let y = b.maxPool(convBnAct(b, x, width(64, mult), 7, 2), 3, 2, 1);
+    y = b.maxPool(convBnAct(b, convBnAct(b, y, width(64, mult), 1), width(192, mult), 3), 3, 2, 1);
+    const modules = rng.int(3, 7);
+    for (let i = 0; i < modules; i++) {
+      const c = width(64 * (1 + i / 2), mult);
+      const b1 = convBnAct(b, y, c, 1);
+      const b2 = convBnAct(b, convBnAct(b, y, width(c * 0.75, 1), 1), c, 3);
+      const b3 = convBnAct(b, convBnAct(b, y, width(c / 4, 1), 1), width(c / 2, 1), pick(rng, [3, 5]));
+      const b4 = convBnAct(b, b.maxPool(y, 3, 1, 1), width(c / 2, 1), 1);
+      y = b.concat([b1, b2, b3, b4], 1);
+      if (i === 1 || i === 4) y = b.maxPool(y, 3, 2, 1);
+    }
+    const classes = pick(rng, CLASSES);
+    b.output(classifier(b, y, classes));
+    return { b, config: { res, mult, modules, classes } };
+  },
+};
+
+/** a pre-LN transformer encoder layer over [1, seq, dim] */
+function encoderLayer(b: GraphBuilder, x: Tensor, heads: number, mlpRatio: number): Tensor {
+  const [n, seq, dim] = x.shape as [number, number, number];
+  const hd = dim / heads;
+  const h = b.layerNorm(x);
+  const split = (t: Tensor) => b.transpose(b.reshape(t, [n, seq, heads, hd]), [0, 2, 1, 3]);
+  const q = split(b.linear(h, dim));
+  const k = b.transpose(b.reshape(b.linear(h, dim), [n, seq, heads, hd]), [0, 2, 3, 1]);
+  const v = split(b.linear(h, dim));
+  const scores = b.softmax(b.mul(b.matmul(q, k), b.constTensor(1 / Math.sqrt(hd))), -1);
+  const ctx = b.reshape(b.transpose(b.matmul(scores, v), [0, 2, 1, 3]), [n, seq, dim]);
+  const y = b.add(x, b.linear(ctx, dim));
+  const m = b.linear(b.act(b.linear(b.layerNorm(y), dim * mlpRatio), 'gelu'), dim);
+  return b.add(y, m);
+}
+
+function transformerConfig(rng: Rng) {
+  const dim = pick(rng, [64, 96, 128, 192, 256, 384]);
+  const heads = pick(rng, [2, 4, 8].filter((h) => dim % h === 0 && dim / h >= 16));
+  return { dim, heads, layers: rng.int(2, 6), mlpRatio: pick(rng, [2, 3, 4]) };
+}
+
+export const vit: Family = {
+  name: 'vit',
+  description: 'ViT-like encoder: patch-embedding conv, position embeddings, pre-LN layers, mean-pool head',
+  build(rng, name) {
+    const res = pick(rng, [64, 96, 128, 160, 224]);
+    const patch = pick(rng, [8, 16].filter((p) => (res / p) ** 2 <= 256 && res % p === 0));
+    const t = transformerConfig(rng);
+    const b = new GraphBuilder(name, rng.int(1, 1e6));
+    const x = b.input('input', [1, 3, res, res]);
+    const seq = (res / patch) ** 2;
+    const e = b.conv(x, { cout: t.dim, k: patch, stride: patch, pad: 'valid' });
+    let y = b.add(b.transpose(b.reshape(e, [1, t.dim, seq]), [0, 2, 1]), b.parameter([1, seq, t.dim]));
+    for (let i = 0; i < t.layers; i++) y = encoderLayer(b, y, t.heads, t.mlpRatio);
+    const pooled = b.reshape(b.globalAvgPool(b.reshape(b.transpose(b.layerNorm(y), [0, 2, 1]), [1, t.dim, seq, 1])), [1, t.dim]);
+    const classes = pick(rng, CLASSES);
+    b.output(b.linear(pooled, classes));
+    return { b, config: { res, patch, seq, ...t, classes } };
+  },
+};
+
+export const bert: Family = {
+  name: 'bert',
+  description: 'BERT-like encoder: int64 token ids, token + position embeddings, post-embedding LayerNorm, pre-LN layers',
+  build(rng, name) {
+    const seq = pick(rng, [16, 32, 64, 128, 256]);
+    const t = transformerConfig(rng);
+    const vocab = pick(rng, [1000, 4000, 8000]);
+    const b = new GraphBuilder(name, rng.int(1, 1e6));
+    const ids = b.tokenInput('input_ids', [1, seq]);
+    let y = b.layerNorm(b.add(b.embedding(ids, vocab, t.dim), b.parameter([1, seq, t.dim])));
+    for (let i = 0; i < t.layers; i++) y = encoderLayer(b, y, t.heads, t.mlpRatio);
+    b.output(b.linear(b.layerNorm(y), 2));
+    return { b, config: { seq, vocab, ...t } };
+  },
+};

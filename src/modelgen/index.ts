@@ -1,0 +1,42 @@
+import type { Graph } from '../ir/graph.js';
+import { toOnnx } from '../ir/onnx.js';
+import { UserError } from '../util/errors.js';
+import { Rng } from '../util/random.js';
+import { bert, densenet, efficientnet, googlenet, mobilenetv2, mobilenetv3, resnet, shufflenetv2, squeezenet, vit, type Family } from './families.js';
+
+/** Every generated family. Adding one = a Family object + one line here. */
+export const FAMILIES: readonly Family[] = [resnet, mobilenetv2, mobilenetv3, efficientnet, shufflenetv2, squeezenet, densenet, googlenet, vit, bert];
+
+export interface GeneratedModel {
+  /** `<family>-<seed>` */
+  name: string;
+  family: string;
+  seed: number;
+  config: Record<string, unknown>;
+  graph: Graph;
+}
+
+export function getFamily(name: string): Family {
+  const f = FAMILIES.find((x) => x.name === name);
+  if (!f) throw new UserError(`unknown model family '${name}', expected one of: ${FAMILIES.map((x) => x.name).join(', ')}`, 'family');
+  return f;
+}
+
+/** One network of a family; the same (family, seed) always gives the same network and weights. */
+export function generateModel(family: string, seed: number): GeneratedModel {
+  const f = getFamily(family);
+  const name = `${f.name}-${seed}`;
+  const { b, config } = f.build(new Rng(seed * 7919 + f.name.length), name);
+  return { name, family: f.name, seed, config, graph: b.build() };
+}
+
+export const modelBytes = (m: GeneratedModel): Uint8Array => toOnnx(m.graph);
+
+/** `perFamily` networks of every family, seeds first..first+perFamily-1 (disjoint ranges = disjoint sets) */
+export function generateSet(firstSeed: number, perFamily: number, families: readonly string[] = FAMILIES.map((f) => f.name)): GeneratedModel[] {
+  const out: GeneratedModel[] = [];
+  for (let i = 0; i < perFamily; i++) for (const f of families) out.push(generateModel(f, firstSeed + i));
+  return out;
+}
+
+export type { Family } from './families.js';

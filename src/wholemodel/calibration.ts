@@ -1,0 +1,107 @@
+import { fitNonNegativeRelative } from '../regressors/ridge.js';
+import type { Store } from '../store/db.js';
+import { UserError } from '../util/errors.js';
+
+/**
+ * From the sum of kernel predictions to an end-to-end latency. Module predictors are trained on
+ * modules timed alone; inside a model a kernel runs with warm caches, fused neighbours and layout
+ * changes the runtime inserts (NCHWc reorders), and each kernel pays a dispatch cost. The
+ * calibration learns, per device setting, on measured generated models never used for testing:
+ *
+ *   total = overhead + perKernel · (compute kernels) + Σ_group factor_group · Σ raw predictions
+ *
+ * with every coefficient ≥ 0, minimising the relative error.
+ */
+export const GROUPS = ['conv', 'dwconv', 'dense', 'other', 'roofline'] as const;
+export type KernelGroup = (typeof GROUPS)[number] | 'free';
+
+/**
+ * 'groups': one factor per kernel group (conv, dwconv, dense, other modules, roofline);
+ * 'modules': one factor per module predictor (conv2d, add, softmax, …) and the roofline.
+ * bench:models chooses between them (and no calibration) on validation networks.
+ */
+export const VARIANTS = ['groups', 'modules'] as const;
+export type CalibrationVariant = (typeof VARIANTS)[number];
+
+export interface Calibration {
+  format: 2;
+  variant: CalibrationVariant;
+  overheadMs: number;
+  perKernelMs: number;
+  /** factor per group or module (a key never seen in fitting gets 1) */
+  factors: Record<string, number>;
+  /** models it was fitted on */
+  models: number;
+  fittedAt: string;
+}
+
+interface Predicted {
+  group: KernelGroup;
+  module?: string;
+  rawMs: number;
+  ms: number;
+}
+
+const keyOf = (k: Predicted, v: CalibrationVariant) => (k.group === 'roofline' || v === 'groups' ? k.group : (k.module ?? k.group));
+
+function factorKeys(models: ReadonlyArray<{ kernels: readonly Predicted[] }>, v: CalibrationVariant): string[] {
+  const keys = new Set<string>();
+  for (const m of models) for (const k of m.kernels) if (k.group !== 'free') keys.add(keyOf(k, v));
+  return [...keys].sort();
+}
+
+/** features of one model's kernel predictions: [1, compute kernels, Σ raw ms per key] */
+function features(kernels: readonly Predicted[], keys: readonly string[], v: CalibrationVariant): number[] {
+  const sums = new Map<string, number>();
+  let compute = 0;
+  for (const k of kernels) {
+    if (k.group === 'free') continue;
+    compute++;
+    sums.set(keyOf(k, v), (sums.get(keyOf(k, v)) ?? 0) + k.rawMs);
+  }
+  return [1, compute, ...keys.map((key) => sums.get(key) ?? 0)];
+}
+
+export function fitCalibration(models: ReadonlyArray<{ kernels: readonly Predicted[]; measuredMs: number }>, variant: CalibrationVariant = 'groups'): Calibration {
+  const keys = factorKeys(models, variant);
+  if (models.length < keys.length + 2) throw new UserError(`calibration needs at least ${keys.length + 2} measured models, got ${models.length}`, 'calibration');
+  const w = fitNonNegativeRelative(models.map((m) => features(m.kernels, keys, variant)), models.map((m) => m.measuredMs));
+  return {
+    format: 2,
+    variant,
+    overheadMs: w[0]!,
+    perKernelMs: w[1]!,
+    factors: Object.fromEntries(keys.map((key, i) => [key, w[i + 2]!])),
+    models: models.length,
+    fittedAt: new Date().toISOString(),
+  };
+}
+
+/** Sets each kernel's calibrated ms and returns the model total (raw sum without a calibration). */
+export function applyCalibration(c: Calibration | undefined, kernels: Predicted[]): { totalMs: number; overheadMs: number } {
+  if (!c) {
+    for (const k of kernels) k.ms = k.rawMs;
+    return { totalMs: kernels.reduce((s, k) => s + k.rawMs, 0), overheadMs: 0 };
+  }
+  for (const k of kernels) k.ms = k.group === 'free' ? 0 : k.rawMs * (c.factors[keyOf(k, c.variant)] ?? 1) + c.perKernelMs;
+  return { totalMs: c.overheadMs + kernels.reduce((s, k) => s + k.ms, 0), overheadMs: c.overheadMs };
+}
+
+export function saveCalibration(store: Store, key: string, c: Calibration): void {
+  store.saveCalibration(key, c);
+}
+
+export function loadCalibration(store: Store, key: string): Calibration | undefined {
+  const json = store.calibration(key);
+  if (!json) return undefined;
+  let c: Calibration;
+  try {
+    c = JSON.parse(json) as Calibration;
+  } catch {
+    c = undefined as unknown as Calibration;
+  }
+  if (c?.format !== 2 || !VARIANTS.includes(c.variant) || !Object.values(c.factors ?? { x: NaN }).every(Number.isFinite) || !Number.isFinite(c.overheadMs)) {
+    throw new UserError(`stored calibration for ${key} is unreadable or from an older latencylab; refit it with 'latencylab calibrate'`, 'calibration');
+  }
+  return c;
+}

@@ -1,0 +1,45 @@
+import { UserError } from '../util/errors.js';
+
+/**
+ * Which node patterns a runtime executes as one kernel. onnxruntime rewrites the graph before it
+ * runs it (ORT_ENABLE_ALL): BatchNormalization is folded into the Conv before it, activations and
+ * residual Adds are fused into the convolution (NCHWc Conv / FusedConv on x86), MatMul + bias
+ * becomes Gemm, a MatMul scaled by a constant becomes FusedMatMul, the erf-GELU pattern becomes
+ * Gelu, and an Add that only feeds a LayerNormalization becomes SkipLayerNormalization.
+ *
+ * Rules are per device. The ort-cpu table was read off the optimised graphs onnxruntime writes
+ * (`optimizedModelFilePath`); test/wholemodel.test.ts checks it against them on every generated
+ * family. Adding a device = one entry here.
+ */
+export type FusionRule = 'conv-bn' | 'conv-add' | 'conv-act' | 'matmul-add' | 'matmul-scale' | 'gelu' | 'add-layernorm';
+
+export interface FusionTable {
+  rules: ReadonlySet<FusionRule>;
+  /** activations a convolution absorbs under 'conv-act' */
+  convActs: ReadonlySet<string>;
+  /** where the table comes from, printed with predictions */
+  source: string;
+}
+
+const ORT_CPU: FusionTable = {
+  rules: new Set<FusionRule>(['conv-bn', 'conv-add', 'conv-act', 'matmul-add', 'matmul-scale', 'gelu', 'add-layernorm']),
+  convActs: new Set(['Relu', 'Clip', 'HardSwish', 'Sigmoid', 'HardSigmoid', 'LeakyRelu', 'Tanh']),
+  source: "onnxruntime-node 1.30 optimised graphs (NCHWc Conv with activation and Sum, FusedConv, Gemm, FusedMatMul, Gelu, SkipLayerNormalization)",
+};
+
+/** the wasm build has no NCHWc kernels: FusedConv takes the activation, but residual Adds stay separate */
+const ORT_WASM: FusionTable = {
+  rules: new Set<FusionRule>(['conv-bn', 'conv-act', 'matmul-add', 'matmul-scale', 'gelu', 'add-layernorm']),
+  convActs: new Set(['Relu', 'Clip', 'Sigmoid', 'HardSigmoid', 'LeakyRelu', 'Tanh']),
+  source: "onnxruntime-web 1.30 CPU-kernel fusions without NCHWc (FusedConv, Gemm, FusedMatMul, Gelu, SkipLayerNormalization)",
+};
+
+const TABLES: Record<string, FusionTable> = { 'ort-cpu': ORT_CPU, 'ort-wasm': ORT_WASM };
+
+export function fusionTable(device: string): FusionTable {
+  const t = TABLES[device];
+  if (!t) throw new UserError(`whole-model prediction supports ${Object.keys(TABLES).join(', ')} (ONNX runtimes); '${device}' has no fusion table`, 'device');
+  return t;
+}
+
+export const WHOLE_MODEL_DEVICES = Object.keys(TABLES);

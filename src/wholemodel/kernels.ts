@@ -1,0 +1,164 @@
+import type { ImportedModel, ImportedNode } from '../ir/onnx-shapes.js';
+import type { FusionTable } from './fusion.js';
+
+/**
+ * Splits an imported graph into the kernels the runtime executes: constant subgraphs disappear
+ * (folded at session creation), shape-only ops cost nothing, and fusable chains (Conv → BN → Add →
+ * Relu, MatMul → Add, the GELU pattern, …) become one kernel per the device's fusion table.
+ */
+export type KernelClass = 'compute' | 'free';
+
+export interface Kernel {
+  /** name of the anchor node (the first node of the chain, as the runtime's profiler names it) */
+  name: string;
+  /** ONNX op of the anchor node, or 'Gelu' for the fused pattern */
+  op: string;
+  /** ops absorbed into the anchor, in order */
+  fused: string[];
+  /** names of every node covered */
+  nodes: string[];
+  /** output tensors of every node covered */
+  outputs: string[];
+  cls: KernelClass;
+  /** shapes of the anchor's data inputs (not weights) */
+  inputShapes: number[][];
+  /** shapes of the anchor's weight inputs (initializers / constants) */
+  weightShapes: number[][];
+  outputShape: number[];
+  attrs: ImportedNode['attrs'];
+  /** FLOPs of the whole chain (a MAC = 2) */
+  flops: number;
+  /** bytes read and written: data inputs, weights, output (float32) */
+  bytes: number;
+}
+
+const FREE = new Set(['Reshape', 'Flatten', 'Squeeze', 'Unsqueeze', 'Identity', 'Dropout', 'Constant', 'Shape', 'Size']);
+const numel = (s: readonly number[]) => s.reduce((a, b) => a * b, 1);
+const F32 = 4;
+
+export function detectKernels(m: ImportedModel, table: FusionTable): Kernel[] {
+  const consumers = new Map<string, ImportedNode[]>();
+  for (const n of m.nodes) for (const t of n.inputs) if (t) consumers.set(t, [...(consumers.get(t) ?? []), n]);
+  const outputs = new Set(m.outputs);
+  const isConst = (t: string) => m.constants.has(t) || m.values.has(t);
+  // a node whose every input is constant is folded away when the session is created
+  const folded = new Set<string>();
+  for (const n of m.nodes) {
+    if (n.inputs.filter(Boolean).every((t) => isConst(t) || folded.has(t))) for (const o of n.outputs) folded.add(o);
+  }
+  /** the single consumer of a node's output, when that output feeds nothing else */
+  const only = (n: ImportedNode): ImportedNode | undefined => {
+    const out = n.outputs[0]!;
+    const cs = consumers.get(out) ?? [];
+    return cs.length === 1 && !outputs.has(out) ? cs[0] : undefined;
+  };
+  const dataInputs = (n: ImportedNode) => n.inputs.filter((t) => t && !isConst(t) && !folded.has(t));
+  const has = (r: Parameters<FusionTable['rules']['has']>[0]) => table.rules.has(r);
+  const scalarConst = (n: ImportedNode) => n.inputs.some((t) => isConst(t) && numel(m.shapes.get(t) ?? [2]) === 1);
+
+  const taken = new Set<string>();
+  const kernels: Kernel[] = [];
+  for (const n of m.nodes) {
+    if (taken.has(n.name)) continue;
+    if (n.outputs.every((o) => folded.has(o))) {
+      taken.add(n.name);
+      continue;
+    }
+    const chain: ImportedNode[] = [n];
+    let op = n.op;
+    const extend = (pred: (c: ImportedNode) => boolean): boolean => {
+      const c = only(chain[chain.length - 1]!);
+      if (!c || taken.has(c.name) || !pred(c)) return false;
+      chain.push(c);
+      return true;
+    };
+    if (n.op === 'Conv') {
+      if (has('conv-bn')) extend((c) => c.op === 'BatchNormalization');
+      if (has('conv-add')) {
+        extend((c) => c.op === 'Add' && dataInputs(c).length === 2 && sameShape(m, c.inputs[0]!, c.inputs[1]!));
+      }
+      if (has('conv-act')) extend((c) => table.convActs.has(c.op));
+    } else if (n.op === 'MatMul') {
+      if (has('matmul-add') && isConst(n.inputs[1]!)) extend((c) => c.op === 'Add' && c.inputs.some(isConst));
+      if (has('matmul-scale') && !isConst(n.inputs[1]!)) extend((c) => (c.op === 'Mul' || c.op === 'Div') && scalarConst(c));
+    } else if (n.op === 'Div' && has('gelu') && scalarConst(n)) {
+      // x / √2 → Erf → + 1 → · x → · 0.5 (the exact-GELU pattern exporters write)
+      const start = chain.length;
+      const ok = extend((c) => c.op === 'Erf') && extend((c) => c.op === 'Add' && scalarConst(c)) && extend((c) => c.op === 'Mul') && extend((c) => c.op === 'Mul' && scalarConst(c));
+      if (ok) op = 'Gelu';
+      else chain.splice(start);
+    } else if (n.op === 'Add' && has('add-layernorm') && dataInputs(n).length === 2) {
+      if (extend((c) => c.op === 'LayerNormalization')) op = 'SkipLayerNormalization';
+    }
+    for (const c of chain) taken.add(c.name);
+    const last = chain[chain.length - 1]!;
+    const flops = chain.reduce((s, c) => s + nodeFlops(m, c), 0);
+    const ins = dataInputs(n).map((t) => m.shapes.get(t)!);
+    const weights = n.inputs.filter((t) => t && (isConst(t) || folded.has(t))).map((t) => m.shapes.get(t)!);
+    const outputShape = m.shapes.get(last.outputs[0]!)!;
+    const extraIns = chain.slice(1).flatMap((c) => dataInputs(c).filter((t) => !chain.some((p) => p.outputs.includes(t))).map((t) => m.shapes.get(t)!));
+    const bytes = F32 * ([...ins, ...extraIns, ...weights].reduce((s, sh) => s + numel(sh), 0) + numel(outputShape));
+    kernels.push({
+      name: n.name,
+      op,
+      fused: chain.slice(1).map((c) => c.op),
+      nodes: chain.map((c) => c.name),
+      outputs: chain.flatMap((c) => c.outputs),
+      cls: FREE.has(n.op) && chain.length === 1 ? 'free' : 'compute',
+      inputShapes: ins,
+      weightShapes: weights,
+      outputShape,
+      attrs: n.attrs,
+      flops,
+      bytes,
+    });
+  }
+  return kernels;
+}
+
+function sameShape(m: ImportedModel, a: string, b: string): boolean {
+  const x = m.shapes.get(a);
+  const y = m.shapes.get(b);
+  return !!x && !!y && x.length === y.length && x.every((d, i) => d === y[i]);
+}
+
+/** FLOPs of one node from the inferred shapes (2 per MAC for Conv/Gemm/MatMul, ~1 per output element otherwise). */
+export function nodeFlops(m: ImportedModel, n: ImportedNode): number {
+  const out = m.shapes.get(n.outputs[0] ?? '');
+  if (!out) return 0;
+  const outElems = numel(out);
+  switch (n.op) {
+    case 'Conv': {
+      const w = m.shapes.get(n.inputs[1]!);
+      return w ? 2 * outElems * numel(w.slice(1)) : outElems;
+    }
+    case 'ConvTranspose': {
+      const x = m.shapes.get(n.inputs[0]!);
+      const w = m.shapes.get(n.inputs[1]!);
+      return x && w ? 2 * numel(x) * numel(w.slice(1)) : outElems;
+    }
+    case 'Gemm':
+    case 'MatMul': {
+      const a = m.shapes.get(n.inputs[0]!);
+      if (!a) return outElems;
+      const k = n.op === 'Gemm' && n.attrs.transA === 1 ? a[0]! : a[a.length - 1]!;
+      return 2 * outElems * k;
+    }
+    case 'MaxPool':
+    case 'AveragePool': {
+      const k = (n.attrs.kernel_shape as number[] | undefined) ?? [1];
+      return outElems * numel(k);
+    }
+    case 'GlobalAveragePool':
+    case 'GlobalMaxPool':
+    case 'ReduceMean':
+    case 'ReduceSum':
+      return numel(m.shapes.get(n.inputs[0]!) ?? out);
+    case 'Softmax':
+      return 5 * outElems;
+    case 'LayerNormalization':
+      return 8 * outElems;
+    default:
+      return FREE.has(n.op) ? 0 : outElems;
+  }
+}

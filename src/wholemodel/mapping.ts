@@ -1,0 +1,140 @@
+import type { Params } from '../modules/index.js';
+import type { Kernel } from './kernels.js';
+
+/**
+ * Which module predictor answers a kernel, and with which parameters. The modules are square
+ * (one `hw`), so a kernel whose shape the module cannot express exactly (48×320 maps, a
+ * [1, seq, hidden] tensor for an image-shaped elementwise module) is mapped to the nearest
+ * configuration of equal work, `scale` corrects the prediction by the ratio of the true to the
+ * mapped work, and `approx` says what was approximated.
+ */
+export interface ModuleMapping {
+  module: string;
+  params: Params;
+  /** multiply the module's prediction by this (true work / mapped work) */
+  scale: number;
+  approx: string[];
+}
+
+const numel = (s: readonly number[]) => s.reduce((a, b) => a * b, 1);
+
+/** image-shaped view of any tensor: [n, c, hw·hw] with hw² ≈ the spatial (or sequence) size */
+function imageView(s: readonly number[]): { batch: number; c: number; hw: number; scale: number; approx: string[] } {
+  let batch = 1;
+  let c: number;
+  let spatial: number;
+  if (s.length === 4) [batch, c, spatial] = [s[0]!, s[1]!, s[2]! * s[3]!];
+  else if (s.length >= 2) [c, spatial] = [s[s.length - 1]!, numel(s.slice(0, -1))];
+  else [c, spatial] = [1, numel(s)];
+  const hw = Math.max(1, Math.round(Math.sqrt(spatial)));
+  const approx = hw * hw !== spatial || s.length !== 4 ? [`shape [${s.join(',')}] as ${batch}×${c}×${hw}×${hw}`] : [];
+  return { batch, c, hw, scale: (batch * c * spatial) / (batch * c * hw * hw), approx };
+}
+
+const ACT_PARAM: Record<string, string> = { Relu: 'relu', Clip: 'relu6', Sigmoid: 'sigmoid', HardSigmoid: 'sigmoid', HardSwish: 'hswish', Gelu: 'gelu' };
+
+export function mapKernel(k: Kernel): ModuleMapping | undefined {
+  const x = k.inputShapes[0];
+  const out = k.outputShape;
+  const ints = (name: string) => k.attrs[name] as number[] | undefined;
+  switch (k.op) {
+    case 'Conv': {
+      const w = k.weightShapes[0] ?? k.inputShapes[1];
+      if (!x || !w || x.length !== 4 || w.length !== 4) return undefined;
+      const group = (k.attrs.group as number | undefined) ?? 1;
+      const [n, cin, h, wd] = x as [number, number, number, number];
+      const cout = w[0]!;
+      const kh = w[2]!;
+      const stride = ints('strides')?.[0] ?? 1;
+      const pads = ints('pads') ?? [0, 0, 0, 0];
+      const approx: string[] = [];
+      if (w[2] !== w[3]) approx.push(`kernel ${w[2]}×${w[3]} as ${kh}×${kh}`);
+      if ((ints('strides') ?? [1, 1]).some((s) => s !== stride)) approx.push('unequal strides');
+      if ((ints('dilations') ?? [1, 1]).some((d) => d !== 1)) approx.push('dilated');
+      const hw = Math.max(1, Math.round(Math.sqrt(h * wd)));
+      if (hw * hw !== h * wd) approx.push(`input ${h}×${wd} as ${hw}×${hw}`);
+      const outTrue = numel(out);
+      if (k.fused.length) approx.push(`fused ${k.fused.join('+')}`);
+      if (group === cin && cout === cin && group > 1) {
+        const mapped = n * cin * Math.ceil(hw / stride) ** 2;
+        return { module: 'dwconv', params: { batch: n, hw, c: cin, k: kh, stride }, scale: outTrue / mapped, approx };
+      }
+      const padMode = pads.every((p) => p === 0) && kh > 1 ? 'valid' : 'same';
+      const oh = padMode === 'valid' ? Math.floor((hw - kh) / stride) + 1 : Math.floor((hw + 2 * Math.floor((kh - 1) / 2) - kh) / stride) + 1;
+      const mapped = n * cout * Math.max(1, oh) ** 2;
+      return { module: 'conv2d', params: { batch: n, hw, cin, cout, k: kh, stride, groups: group, pad: padMode }, scale: outTrue / mapped, approx };
+    }
+    case 'Gemm':
+    case 'MatMul': {
+      if (!x) return undefined;
+      const w = k.weightShapes[0];
+      if (w && w.length === 2) {
+        const transB = k.op === 'Gemm' && k.attrs.transB === 1;
+        const din = transB ? w[1]! : w[0]!;
+        const dout = transB ? w[0]! : w[1]!;
+        const rows = numel(x) / din;
+        // 2-D (rows = 1 per batch item) is the module's Gemm form; otherwise batch 1 × rows
+        const params = x.length === 2 ? { batch: x[0]!, rows: 1, in: din, out: dout } : { batch: 1, rows, in: din, out: dout };
+        return { module: 'linear', params, scale: 1, approx: k.fused.length ? [`fused ${k.fused.join('+')}`] : [] };
+      }
+      const b = k.inputShapes[1];
+      if (!b || x.length < 2 || b.length < 2) return undefined;
+      const m = x[x.length - 2]!;
+      const kk = x[x.length - 1]!;
+      const nn = b[b.length - 1]!;
+      const batch = numel(out.slice(0, -2));
+      return { module: 'matmul', params: { batch, m, k: kk, n: nn }, scale: 1, approx: k.fused.length ? [`fused ${k.fused.join('+')}`] : [] };
+    }
+    case 'MaxPool':
+    case 'AveragePool': {
+      if (!x || x.length !== 4) return undefined;
+      const kk = ints('kernel_shape')?.[0] ?? 1;
+      const stride = ints('strides')?.[0] ?? 1;
+      const v = imageView(x);
+      const mapped = v.batch * v.c * (Math.floor((v.hw - kk) / stride) + 1) ** 2;
+      if (mapped <= 0) return undefined;
+      return { module: k.op === 'MaxPool' ? 'maxpool' : 'avgpool', params: { batch: v.batch, hw: v.hw, c: v.c, k: kk, stride }, scale: numel(out) / mapped, approx: v.approx };
+    }
+    case 'GlobalAveragePool': {
+      if (!x || x.length !== 4) return undefined;
+      const v = imageView(x);
+      return { module: 'globalavgpool', params: { batch: v.batch, hw: v.hw, c: v.c }, scale: v.scale, approx: v.approx };
+    }
+    case 'Add':
+    case 'Mul':
+    case 'Sub':
+    case 'Div': {
+      // two-activation elementwise ops (residual adds, squeeze-excite scaling) cost like an Add of the output size
+      if (k.inputShapes.length !== 2) return undefined;
+      const v = imageView(out);
+      const approx = [...v.approx, ...(k.op !== 'Add' ? [`${k.op} as Add`] : []), ...(k.fused.length ? [`fused ${k.fused.join('+')}`] : [])];
+      return { module: 'add', params: { batch: v.batch, hw: v.hw, c: v.c }, scale: v.scale, approx };
+    }
+    case 'Concat': {
+      if (k.inputShapes.length < 2 || out.length !== 4 || ((k.attrs.axis as number) ?? 0) !== 1) return undefined;
+      const inputs = Math.min(4, k.inputShapes.length);
+      const v = imageView([out[0]!, Math.round(out[1]! / inputs), out[2]!, out[3]!]);
+      const mapped = v.batch * v.c * inputs * v.hw * v.hw;
+      const approx = [...v.approx, ...(k.inputShapes.length > 4 || k.inputShapes.some((s) => s[1] !== out[1]! / k.inputShapes.length) ? ['unequal or many inputs'] : [])];
+      return { module: 'concat', params: { batch: v.batch, hw: v.hw, c: v.c, inputs }, scale: numel(out) / mapped, approx };
+    }
+    case 'Softmax': {
+      if (!x) return undefined;
+      const cols = x[x.length - 1]!;
+      const rows = x.length >= 2 ? x[x.length - 2]! : 1;
+      return { module: 'softmax', params: { batch: numel(x) / (rows * cols), rows, cols }, scale: 1, approx: [] };
+    }
+    case 'LayerNormalization':
+    case 'SkipLayerNormalization': {
+      if (!x) return undefined;
+      const hidden = x[x.length - 1]!;
+      return { module: 'layernorm', params: { batch: 1, seq: numel(x) / hidden, hidden }, scale: 1, approx: k.op === 'SkipLayerNormalization' ? ['fused Add'] : [] };
+    }
+    default: {
+      const act = ACT_PARAM[k.op];
+      if (!act || !x) return undefined;
+      const v = imageView(x);
+      return { module: 'activation', params: { batch: v.batch, hw: v.hw, c: v.c, act }, scale: v.scale, approx: [...v.approx, ...(k.op === 'HardSigmoid' ? ['HardSigmoid as Sigmoid'] : [])] };
+    }
+  }
+}

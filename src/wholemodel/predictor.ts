@@ -1,0 +1,216 @@
+import type { ImportedModel } from '../ir/onnx-shapes.js';
+import { getModule, type ModuleDef, type Params } from '../modules/index.js';
+import type { DeviceSettings } from '../profile/space.js';
+import type { FeatureSpace } from '../regressors/features.js';
+import type { Regressor } from '../regressors/types.js';
+import { costRow, loadSelected } from '../select/autoselect.js';
+import { extrapolation, type Ranges } from '../select/ranges.js';
+import type { Store } from '../store/db.js';
+import { UserError } from '../util/errors.js';
+import { applyCalibration, loadCalibration, type Calibration, type KernelGroup } from './calibration.js';
+import { fusionTable, type FusionTable } from './fusion.js';
+import { detectKernels, type Kernel } from './kernels.js';
+import { mapKernel } from './mapping.js';
+import { fitRoofline, rooflineMs, type Roofline } from './roofline.js';
+
+/**
+ * Whole-model prediction: the imported graph is split into the device's kernels, each kernel is
+ * answered by the trained module predictor it maps to (or by the device's roofline when no module
+ * fits), and the sum is calibrated by a per-model overhead and per-group factors fitted on
+ * measured generated models (calibration.ts).
+ */
+export interface WholeModelSetting {
+  device: string;
+  threads: number;
+}
+
+export const settingKey = (s: WholeModelSetting) => `${s.device}/t${s.threads}`;
+
+/** modules without which a prediction would be mostly roofline guesses */
+export const REQUIRED_MODULES = ['conv2d', 'dwconv', 'linear'];
+
+export interface KernelPrediction {
+  kernel: Kernel;
+  /** calibrated milliseconds (the raw prediction times its group's factor) */
+  ms: number;
+  rawMs: number;
+  group: KernelGroup;
+  /** 'rm:<kind>' (module predictor), 'roofline', or 'free' (no kernel work) */
+  source: string;
+  module?: string;
+  extrapolated: string[];
+  approx: string[];
+}
+
+export interface ModelPrediction {
+  setting: WholeModelSetting;
+  totalMs: number;
+  /** sum of the raw kernel predictions, before calibration */
+  rawSumMs: number;
+  /** the fixed per-model part of the calibrated total (session dispatch, runtime overhead) */
+  overheadMs: number;
+  calibrated: boolean;
+  kernels: KernelPrediction[];
+  /** share of compute FLOPs answered by trained module predictors (the rest: roofline) */
+  coverage: number;
+  flops: number;
+  /** module predictors used, by module: dataset name */
+  datasets: Record<string, string>;
+  fusion: string;
+}
+
+interface ModulePredictor {
+  dataset: string;
+  module: ModuleDef;
+  model: Regressor;
+  fs: FeatureSpace;
+  ranges: Ranges;
+}
+
+export class WholeModelPredictor {
+  private constructor(
+    readonly setting: WholeModelSetting,
+    private readonly modules: Map<string, ModulePredictor>,
+    private readonly roofline: Roofline,
+    /** the fixed cost of one standalone session.run, included in every module sample */
+    readonly runOverheadMs: number,
+    private readonly calibration: Calibration | undefined,
+    private readonly fusion: FusionTable,
+  ) {}
+
+  /** Loads the trained module predictors of a device setting from the store. */
+  static open(store: Store, setting: WholeModelSetting): WholeModelPredictor {
+    const fusion = fusionTable(setting.device);
+    const modules = new Map<string, ModulePredictor>();
+    const rooflineRows: Array<{ flops: number; bytes: number; ms: number }> = [];
+    // newest first: a module re-profiled and retrained replaces the older dataset
+    for (const ds of store.listDatasets().reverse()) {
+      if (ds.device !== setting.device || modules.has(ds.module) || !store.selectedModel(ds.id)) continue;
+      let sel: ReturnType<typeof loadSelected>;
+      try {
+        sel = loadSelected(store, ds.name);
+      } catch {
+        continue; // a corrupt or outdated model: the module falls back to the roofline
+      }
+      if (!sel.ranges.threads.includes(setting.threads)) continue;
+      modules.set(ds.module, { dataset: ds.name, module: getModule(ds.module), ...sel });
+      for (const s of store.samples(ds.id)) {
+        if (s.threads === setting.threads && s.load_workers === 0) rooflineRows.push({ flops: s.flops, bytes: s.input_bytes + s.output_bytes + s.weight_bytes, ms: s.latency_ms });
+      }
+    }
+    const missing = REQUIRED_MODULES.filter((m) => !modules.has(m));
+    if (missing.length) throw new UserError(missingMessage(setting, missing), 'device');
+    // every module sample includes one session.run (input binding, N-API crossing, output
+    // allocation): the fastest sample measured is that cost plus next to no work. A kernel inside
+    // a model does not pay it, so it is taken off each module prediction.
+    const runOverheadMs = rooflineRows.reduce((m, r) => Math.min(m, r.ms), Infinity);
+    return new WholeModelPredictor(setting, modules, fitRoofline(rooflineRows), Number.isFinite(runOverheadMs) ? runOverheadMs : 0, loadCalibration(store, settingKey(setting)), fusion);
+  }
+
+  /** datasets behind this predictor, by module (shown with predictions) */
+  datasets(): Record<string, string> {
+    return Object.fromEntries([...this.modules].map(([m, p]) => [m, p.dataset]));
+  }
+
+  /** Raw per-kernel predictions, uncalibrated (calibration.ts fits on these). */
+  kernelPredictions(model: ImportedModel): KernelPrediction[] {
+    const kernels = detectKernels(model, this.fusion);
+    const device: DeviceSettings = { threads: this.setting.threads, optLevel: 'all', loadWorkers: 0, loadDuty: 0 };
+    const out: KernelPrediction[] = [];
+    const batches = new Map<string, Array<{ at: number; row: number[]; scale: number }>>();
+    for (const k of kernels) {
+      if (k.cls === 'free') {
+        out.push({ kernel: k, ms: 0, rawMs: 0, group: 'free', source: 'free', extrapolated: [], approx: [] });
+        continue;
+      }
+      const mapping = mapKernel(k);
+      const mp = mapping && this.modules.get(mapping.module);
+      if (mapping && mp) {
+        try {
+          const extrapolated = extrapolation(mp.ranges, mapping.params, device);
+          const { params, scale } = extrapolated.length ? clampToTrained(mp, mapping.params) : { params: mapping.params, scale: 1 };
+          const row = mp.fs.encode({ ...costRow(mp.module, params), threads: this.setting.threads, load_workers: 0, load_duty: 0 });
+          const list = batches.get(mapping.module) ?? [];
+          list.push({ at: out.length, row, scale: mapping.scale * scale });
+          batches.set(mapping.module, list);
+          out.push({ kernel: k, ms: 0, rawMs: 0, group: groupOf(mapping.module), source: `rm:${mp.model.kind}`, module: mapping.module, extrapolated, approx: mapping.approx });
+          continue;
+        } catch (e) {
+          if (!(e instanceof UserError)) throw e; // a configuration the module cannot build: roofline
+        }
+      }
+      const ms = rooflineMs(this.roofline, k.flops, k.bytes) - this.roofline.fixedMs;
+      out.push({ kernel: k, ms, rawMs: ms, group: 'roofline', source: 'roofline', extrapolated: [], approx: mapping ? [`no trained ${mapping.module} predictor`] : [] });
+    }
+    for (const [module, list] of batches) {
+      const preds = this.modules.get(module)!.model.predict(list.map((x) => x.row));
+      list.forEach((x, i) => {
+        const p = out[x.at]!;
+        const standalone = Math.max(0, preds[i]!) * x.scale;
+        // never below 10 % of the standalone figure: a kernel always costs something
+        p.rawMs = Math.max(standalone - this.runOverheadMs, 0.1 * standalone);
+        p.ms = p.rawMs;
+      });
+    }
+    return out;
+  }
+
+  predict(model: ImportedModel): ModelPrediction {
+    const kernels = this.kernelPredictions(model);
+    const { totalMs, overheadMs } = applyCalibration(this.calibration, kernels);
+    const compute = kernels.filter((k) => k.group !== 'free');
+    const flops = compute.reduce((s, k) => s + k.kernel.flops, 0);
+    const rmFlops = compute.filter((k) => k.source.startsWith('rm:')).reduce((s, k) => s + k.kernel.flops, 0);
+    return {
+      setting: this.setting,
+      totalMs,
+      rawSumMs: kernels.reduce((s, k) => s + k.rawMs, 0),
+      overheadMs,
+      calibrated: !!this.calibration,
+      kernels,
+      coverage: flops > 0 ? rmFlops / flops : 0,
+      flops,
+      datasets: this.datasets(),
+      fusion: this.fusion.source,
+    };
+  }
+}
+
+/**
+ * Outside the trained range an RM's answer is unreliable (a forest is flat, a polynomial can
+ * explode). The kernel is predicted at the nearest trained configuration instead; when the true
+ * kernel does more work than that configuration, the prediction is scaled up by the work ratio
+ * (compute-bound kernels grow with work), and when it does less it is kept (small kernels are
+ * dominated by fixed costs, so the nearest trained one is the better bound).
+ */
+function clampToTrained(mp: ModulePredictor, params: Params): { params: Params; scale: number } {
+  const clamped: Params = { ...params };
+  for (const [name, [lo, hi]] of Object.entries(mp.ranges.ints)) {
+    const v = params[name];
+    if (typeof v === 'number') clamped[name] = Math.min(hi, Math.max(lo, v));
+  }
+  for (const [name, seen] of Object.entries(mp.ranges.choices)) if (!seen.includes(params[name]!)) clamped[name] = seen[0]!;
+  let work = 1;
+  try {
+    work = mp.module.build(params, 1, false).cost.flops / Math.max(1, mp.module.build(clamped, 1, false).cost.flops);
+  } catch {
+    // the clamped configuration cannot be built (e.g. groups no longer divide): keep the original
+    return { params, scale: 1 };
+  }
+  return { params: clamped, scale: Math.max(1, work) };
+}
+
+function groupOf(module: string): KernelGroup {
+  if (module === 'conv2d') return 'conv';
+  if (module === 'dwconv') return 'dwconv';
+  if (module === 'linear' || module === 'matmul') return 'dense';
+  return 'other';
+}
+
+/** what to run to train the predictors a device setting lacks, with an honest time estimate */
+export function missingMessage(setting: WholeModelSetting, missing: string[]): string {
+  const perMin = setting.device === 'ort-wasm' ? 60 : 400;
+  const cmds = missing.map((m) => `latencylab profile -m ${m} -d ${setting.device} -t ${setting.threads} -n 300 && latencylab train --dataset ${m}@${setting.device}`);
+  const minutes = Math.ceil((missing.length * 300) / perMin);
+  return `no trained ${missing.join(', ')} predictor${missing.length > 1 ? 's' : ''} for ${setting.device} at ${setting.threads} thread${setting.threads > 1 ? 's' : ''}; train them with (about ${minutes} min of profiling, run alone on the machine):\n  ${cmds.join('\n  ')}\n(other modules — pooling, elementwise, softmax, layernorm — are optional: kernels without a predictor fall back to the device roofline)`;
+}

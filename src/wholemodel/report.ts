@@ -1,0 +1,66 @@
+import type { KernelPrediction, ModelPrediction } from './predictor.js';
+
+/** Presentation of whole-model predictions: the per-layer table and the predicted-vs-measured join. */
+
+const shapeStr = (s: readonly number[]) => `[${s.join(',')}]`;
+
+export interface LayerRow {
+  name: string;
+  op: string;
+  shape: string;
+  mflops: number;
+  ms: number;
+  share: number;
+  source: string;
+  extrapolated: string;
+}
+
+/** the compute kernels, largest share first; `top` rows at most */
+export function layerRows(p: ModelPrediction, top = Infinity): LayerRow[] {
+  const compute = p.kernels.filter((k) => k.group !== 'free');
+  const sum = compute.reduce((s, k) => s + k.ms, 0) || 1;
+  return [...compute]
+    .sort((a, b) => b.ms - a.ms)
+    .slice(0, top)
+    .map((k) => ({
+      name: k.kernel.name,
+      op: [k.kernel.op, ...k.kernel.fused].join('+'),
+      shape: `${k.kernel.inputShapes.map(shapeStr).join(' ')} → ${shapeStr(k.kernel.outputShape)}`,
+      mflops: k.kernel.flops / 1e6,
+      ms: k.ms,
+      share: k.ms / sum,
+      source: k.module ? `${k.module} ${k.source.slice(3)}` : k.source,
+      extrapolated: [...k.extrapolated, ...k.approx.filter((a) => !a.startsWith('fused'))].join('; '),
+    }));
+}
+
+export interface ComparedLayer {
+  kernel: string;
+  op: string;
+  predictedMs: number;
+  measuredMs: number;
+}
+
+/**
+ * Joins onnxruntime's per-node times to the predicted kernels. The profiler names a fused node
+ * after a node or an output tensor of its chain (e.g. `relu_7_nchwc`), so every node name and
+ * output tensor of a kernel is a key. Nodes the runtime inserted (NCHWc reorders) match nothing
+ * and are returned apart.
+ */
+export function compareLayers(p: ModelPrediction, nodes: ReadonlyArray<{ name: string; op: string; ms: number }>): { layers: ComparedLayer[]; unmatched: Array<{ name: string; op: string; ms: number }> } {
+  const byKey = new Map<string, KernelPrediction>();
+  for (const k of p.kernels) {
+    for (const n of k.kernel.nodes) byKey.set(n, k);
+    for (const t of k.kernel.outputs) byKey.set(t, k);
+  }
+  const measured = new Map<KernelPrediction, number>();
+  const unmatched: Array<{ name: string; op: string; ms: number }> = [];
+  for (const n of nodes) {
+    const key = n.name.replace(/_nchwc$/, '');
+    const k = byKey.get(key) ?? byKey.get(n.name);
+    if (k) measured.set(k, (measured.get(k) ?? 0) + n.ms);
+    else unmatched.push(n);
+  }
+  const layers = [...measured].map(([k, ms]) => ({ kernel: k.kernel.name, op: [k.kernel.op, ...k.kernel.fused].join('+'), predictedMs: k.ms, measuredMs: ms }));
+  return { layers: layers.sort((a, b) => b.measuredMs - a.measuredMs), unmatched };
+}
