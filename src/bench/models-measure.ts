@@ -8,7 +8,8 @@
  *   ppocr   — the three PP-OCR models at PaddleOCR's input sizes
  * Run alone on the machine: it takes real latency figures.
  *
- *   node dist/bench/models-measure.js <setting>:<collection> ...   e.g. t1:calib t1:test wasm:val
+ *   node dist/bench/models-measure.js <setting>:<collection>[:nodes] ...   e.g. t1:calib t1:test wasm:val
+ * (`:nodes` profiles per node instead, for the in-graph correction; ort-cpu only)
  */
 import { createRequire } from 'node:module';
 import os from 'node:os';
@@ -16,7 +17,7 @@ import path from 'node:path';
 import { stopOnSigint } from '../cli/args.js';
 import { Store } from '../store/db.js';
 import { UserError } from '../util/errors.js';
-import { generatedModels, measureInto, type LazyModel } from '../wholemodel/calibrate.js';
+import { generatedModels, measureInto, profileInto, type LazyModel } from '../wholemodel/calibrate.js';
 import { readModelFile, type ModelFile } from '../wholemodel/model-file.js';
 import { settingKey } from '../wholemodel/predictor.js';
 import { getModelSetting, modelsDbPath, type ModelBenchSetting } from './models-data.js';
@@ -65,14 +66,17 @@ if (import.meta.url === `file://${process.argv[1]}`) {
   const t0 = Date.now();
   (async () => {
     for (const phase of phases) {
-      const [sid, coll] = phase.split(':') as [string, string];
+      const [sid, coll, what] = phase.split(':') as [string, string, string | undefined];
       if (!COLLECTIONS.includes(coll as Collection)) throw new UserError(`unknown collection '${coll}', expected one of ${COLLECTIONS.join(', ')}`, phase);
       const setting = getModelSetting(sid);
       const t1 = performance.now();
       const onProgress = (done: number, total: number) => {
         if (done % 20 === 0 || done === total) console.error(`${settingKey(setting)} ${coll}: ${done}/${total} models (${((performance.now() - t1) / 60000).toFixed(1)} min)`);
       };
-      if (!(await measureInto(store, setting, coll, collectionModels(coll as Collection, setting), { stop: sigint.flag, onProgress }))) return false;
+      const models = collectionModels(coll as Collection, setting);
+      if (what === 'nodes') {
+        if (!(await profileInto(store, setting, coll, models, { stop: sigint.flag, onProgress }))) return false;
+      } else if (!(await measureInto(store, setting, coll, models, { stop: sigint.flag, onProgress }))) return false;
     }
     return true;
   })()

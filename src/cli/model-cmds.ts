@@ -129,9 +129,10 @@ export function registerModelCommands(program: Command, openStore: () => Store):
 /** `predict model.onnx …`: the whole-model branch of the predict command */
 export function predictModelFile(store: Store, file: string, o: { device: string; threads: number; inputShape?: string; json?: boolean; top: number }): void {
   checkDevice(o.device);
+  const inputShape = parseInputShape(o.inputShape);
   const predictor = WholeModelPredictor.open(store, { device: o.device, threads: o.threads });
   const t0 = performance.now();
-  const mf = readModelFile(file, parseInputShape(o.inputShape));
+  const mf = readModelFile(file, inputShape);
   const p = predictor.predict(mf.imported);
   const predictMs = performance.now() - t0;
   if (o.json) {

@@ -15,6 +15,8 @@ import { DEFAULT_TIMING, measure, type TimingOptions, type TimingStats } from '.
 export interface ModelTiming {
   createMs: number;
   stats: TimingStats;
+  /** the whole measurement: session creation, warm-up and every timed round */
+  wallMs: number;
 }
 
 /** whole models take longer than modules: a little more time per model, same statistics */
@@ -40,7 +42,7 @@ export async function measureModel(bytes: Uint8Array, inputs: OnnxInput[], devic
   const createMs = performance.now() - t0;
   try {
     const stats = await measure(() => p.run(), { ...MODEL_TIMING, ...timing });
-    return { createMs, stats };
+    return { createMs, stats, wallMs: performance.now() - t0 };
   } finally {
     await p.dispose();
   }

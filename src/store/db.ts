@@ -88,7 +88,18 @@ CREATE TABLE IF NOT EXISTS model_runs (
   stats_json TEXT NOT NULL,
   env_id INTEGER NOT NULL REFERENCES environments(id),
   measured_at TEXT NOT NULL,
+  -- the machine probe timed just before (profile/probe.ts); null when not probed
+  probe_ms REAL,
   UNIQUE (collection, model, device_key)
+);
+-- per-node times of whole models from the runtime's profiler (in-graph correction)
+CREATE TABLE IF NOT EXISTS model_profiles (
+  collection TEXT NOT NULL,
+  model TEXT NOT NULL,
+  device_key TEXT NOT NULL,
+  nodes_json TEXT NOT NULL,
+  measured_at TEXT NOT NULL,
+  PRIMARY KEY (collection, model, device_key)
 );
 `;
 
@@ -114,6 +125,8 @@ export interface ModelRun {
   createMs: number;
   latencyMs: number;
   stats: unknown;
+  /** the machine probe timed just before, when probed */
+  probeMs?: number;
 }
 
 export interface DatasetSummary extends DatasetRow {
@@ -194,6 +207,8 @@ export class Store {
       // stores made before the reference column
       const cols = this.db.prepare('PRAGMA table_info(samples)').all() as { name: string }[];
       if (!cols.some((c) => c.name === 'ref_ms')) this.db.exec('ALTER TABLE samples ADD COLUMN ref_ms REAL');
+      const runCols = this.db.prepare('PRAGMA table_info(model_runs)').all() as Array<{ name: string }>;
+      if (!runCols.some((c) => c.name === 'probe_ms')) this.db.exec('ALTER TABLE model_runs ADD COLUMN probe_ms REAL');
     } catch (e) {
       throw new UserError(`cannot open the SQLite store: ${(e as Error).message}`, file);
     }
@@ -354,8 +369,8 @@ export class Store {
   /** stores one end-to-end model measurement; a repeat of (collection, model, device) is ignored */
   saveModelRun(r: ModelRun, envId: number): void {
     this.db
-      .prepare('INSERT OR IGNORE INTO model_runs (collection, model, device_key, create_ms, latency_ms, stats_json, env_id, measured_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)')
-      .run(r.collection, r.model, r.deviceKey, r.createMs, r.latencyMs, JSON.stringify(r.stats), envId, new Date().toISOString());
+      .prepare('INSERT OR IGNORE INTO model_runs (collection, model, device_key, create_ms, latency_ms, stats_json, env_id, measured_at, probe_ms) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)')
+      .run(r.collection, r.model, r.deviceKey, r.createMs, r.latencyMs, JSON.stringify(r.stats), envId, new Date().toISOString(), r.probeMs ?? null);
   }
 
   modelRuns(collection: string, deviceKey: string): ModelRun[] {
@@ -363,7 +378,19 @@ export class Store {
     return rows.map((r) => ({
       collection: r.collection as string, model: r.model as string, deviceKey: r.device_key as string,
       createMs: r.create_ms as number, latencyMs: r.latency_ms as number, stats: JSON.parse(r.stats_json as string) as unknown,
+      ...(r.probe_ms != null ? { probeMs: r.probe_ms as number } : {}),
     }));
+  }
+
+  saveNodeProfile(collection: string, model: string, deviceKey: string, nodes: unknown): void {
+    this.db
+      .prepare('INSERT OR IGNORE INTO model_profiles (collection, model, device_key, nodes_json, measured_at) VALUES (?, ?, ?, ?, ?)')
+      .run(collection, model, deviceKey, JSON.stringify(nodes), new Date().toISOString());
+  }
+
+  nodeProfiles<T>(collection: string, deviceKey: string): Map<string, T> {
+    const rows = this.db.prepare('SELECT model, nodes_json FROM model_profiles WHERE collection = ? AND device_key = ?').all(collection, deviceKey) as Array<{ model: string; nodes_json: string }>;
+    return new Map(rows.map((r) => [r.model, JSON.parse(r.nodes_json) as T]));
   }
 
   selectedModel(datasetId: number): { id: number; kind: string; json: string; metrics_json: string } | undefined {

@@ -1,12 +1,15 @@
 import { FAMILIES, generateModel, modelBytes } from '../modelgen/index.js';
+import { MachineProbe } from '../profile/probe.js';
 import { environmentOf } from '../profile/profiler.js';
-import { measureModel } from '../profile/model-timing.js';
+import { measureModel, profileNodes, type NodeTime } from '../profile/model-timing.js';
 import { getRuntime } from '../runtimes/index.js';
 import type { Store } from '../store/db.js';
 import { Rng } from '../util/random.js';
-import { fitCalibration, saveCalibration, type Calibration, type CalibrationVariant } from './calibration.js';
+import { atNominal, fitCalibration, saveCalibration, type Calibration, type CalibrationVariant } from './calibration.js';
+import { median } from '../util/stats.js';
 import { modelFromBytes, type ModelFile } from './model-file.js';
-import { settingKey, WholeModelPredictor, type WholeModelSetting } from './predictor.js';
+import { fitInGraph, inGraphPairs, type InGraphModel } from './ingraph.js';
+import { saveInGraph, settingKey, WholeModelPredictor, type WholeModelSetting } from './predictor.js';
 
 /** A model to measure, built only when it is measured (generation takes ~0.1 s per model). */
 export interface LazyModel {
@@ -55,25 +58,67 @@ export async function measureInto(
     const j = rng.int(0, i);
     [todo[i], todo[j]] = [todo[j]!, todo[i]!];
   }
-  const envId = store.environmentId(await environmentOf(getRuntime(setting.device)));
+  const rt = getRuntime(setting.device);
+  const envId = store.environmentId(await environmentOf(rt));
+  const probe = await MachineProbe.open(rt, setting.threads);
+  try {
+    for (const [i, m] of todo.entries()) {
+      if (o.stop?.stop) return false;
+      const mf = m.load();
+      const probeMs = await probe.time();
+      const r = await measureModel(mf.bytes, mf.inputs, setting.device, setting.threads);
+      store.saveModelRun({ collection, model: m.name, deviceKey: key, createMs: r.createMs, latencyMs: r.stats.latencyMs, stats: { ...r.stats, wallMs: r.wallMs }, probeMs }, envId);
+      o.onProgress?.(done.size + i + 1, done.size + todo.length);
+    }
+    return true;
+  } finally {
+    await probe.close();
+  }
+}
+
+/** Profiles per node (the runtime's profiler) the models of a collection that have no profile yet. */
+export async function profileInto(
+  store: Store,
+  setting: WholeModelSetting,
+  collection: string,
+  models: readonly LazyModel[],
+  o: { stop?: { stop: boolean }; onProgress?(done: number, total: number): void } = {},
+): Promise<boolean> {
+  const key = settingKey(setting);
+  const done = store.nodeProfiles(collection, key);
+  const todo = models.filter((m) => !done.has(m.name));
   for (const [i, m] of todo.entries()) {
     if (o.stop?.stop) return false;
     const mf = m.load();
-    const r = await measureModel(mf.bytes, mf.inputs, setting.device, setting.threads);
-    store.saveModelRun({ collection, model: m.name, deviceKey: key, createMs: r.createMs, latencyMs: r.stats.latencyMs, stats: r.stats }, envId);
+    store.saveNodeProfile(collection, m.name, key, await profileNodes(mf.bytes, mf.inputs, setting.device, setting.threads));
     o.onProgress?.(done.size + i + 1, done.size + todo.length);
   }
   return true;
 }
 
+/** Fits the in-graph correction on the per-node profiles of a collection and stores it. */
+export function fitStoredInGraph(store: Store, setting: WholeModelSetting, collection: string, models: readonly LazyModel[]): InGraphModel {
+  const predictor = WholeModelPredictor.open(store, setting);
+  const profiles = store.nodeProfiles<NodeTime[]>(collection, settingKey(setting));
+  const pairs = models
+    .filter((m) => profiles.has(m.name))
+    .flatMap((m) => inGraphPairs(predictor.kernelPredictions(m.load().imported, { inGraph: null }), profiles.get(m.name)!));
+  const fitted = fitInGraph(pairs);
+  saveInGraph(store, setting, fitted);
+  return fitted;
+}
+
 /** Fits the calibration of a setting on the measured models of a collection and stores it. */
 export function fitStoredCalibration(store: Store, setting: WholeModelSetting, collection: string, models: readonly LazyModel[], variant: CalibrationVariant = 'groups'): Calibration {
   const predictor = WholeModelPredictor.open(store, setting);
-  const measured = new Map(store.modelRuns(collection, settingKey(setting)).map((r) => [r.model, r.latencyMs]));
+  const runs = store.modelRuns(collection, settingKey(setting));
+  const probes = runs.flatMap((r) => (r.probeMs ? [r.probeMs] : []));
+  const nominal = probes.length ? median(probes) : undefined;
+  const measured = new Map(runs.map((r) => [r.model, atNominal(r.latencyMs, r.probeMs, nominal)]));
   const rows = models
     .filter((m) => measured.has(m.name))
     .map((m) => ({ kernels: predictor.kernelPredictions(m.load().imported), measuredMs: measured.get(m.name)! }));
-  const c = fitCalibration(rows, variant);
+  const c = fitCalibration(rows, variant, nominal);
   saveCalibration(store, settingKey(setting), c);
   return c;
 }

@@ -33,7 +33,16 @@ export interface Calibration {
   /** models it was fitted on */
   models: number;
   fittedAt: string;
+  /**
+   * the machine probe's median over the calibration measurements: predictions are latencies of
+   * the machine in that state (`predict --now` rescales them by the probe timed now)
+   */
+  probeMs?: number;
 }
+
+/** a measurement expressed at the nominal machine state: latency × nominal probe / probe at the time */
+export const atNominal = (latencyMs: number, probeMs: number | undefined, nominalProbeMs: number | undefined) =>
+  probeMs && nominalProbeMs ? (latencyMs * nominalProbeMs) / probeMs : latencyMs;
 
 interface Predicted {
   group: KernelGroup;
@@ -62,7 +71,8 @@ function features(kernels: readonly Predicted[], keys: readonly string[], v: Cal
   return [1, compute, ...keys.map((key) => sums.get(key) ?? 0)];
 }
 
-export function fitCalibration(models: ReadonlyArray<{ kernels: readonly Predicted[]; measuredMs: number }>, variant: CalibrationVariant = 'groups'): Calibration {
+/** `measuredMs` must already be at the nominal machine state (atNominal) when `probeMs` is given */
+export function fitCalibration(models: ReadonlyArray<{ kernels: readonly Predicted[]; measuredMs: number }>, variant: CalibrationVariant = 'groups', probeMs?: number): Calibration {
   const keys = factorKeys(models, variant);
   if (models.length < keys.length + 2) throw new UserError(`calibration needs at least ${keys.length + 2} measured models, got ${models.length}`, 'calibration');
   const w = fitNonNegativeRelative(models.map((m) => features(m.kernels, keys, variant)), models.map((m) => m.measuredMs));
@@ -74,6 +84,7 @@ export function fitCalibration(models: ReadonlyArray<{ kernels: readonly Predict
     factors: Object.fromEntries(keys.map((key, i) => [key, w[i + 2]!])),
     models: models.length,
     fittedAt: new Date().toISOString(),
+    ...(probeMs ? { probeMs } : {}),
   };
 }
 

@@ -1,3 +1,4 @@
+import { hardwareFacts } from '../runtimes/hardware.js';
 import { UserError } from '../util/errors.js';
 
 /**
@@ -5,13 +6,16 @@ import { UserError } from '../util/errors.js';
  * runs it (ORT_ENABLE_ALL): BatchNormalization is folded into the Conv before it, activations and
  * residual Adds are fused into the convolution (NCHWc Conv / FusedConv on x86), MatMul + bias
  * becomes Gemm, a MatMul scaled by a constant becomes FusedMatMul, the erf-GELU pattern becomes
- * Gelu, and an Add that only feeds a LayerNormalization becomes SkipLayerNormalization.
+ * Gelu, an Add that only feeds a LayerNormalization becomes SkipLayerNormalization, and
+ * x · sigmoid(x) (swish / SiLU) becomes QuickGelu. On x86 a standalone BatchNormalization over a
+ * channel count that fills NCHWc blocks becomes a blocked depthwise convolution that takes the
+ * following activation ('bn-act').
  *
  * Rules are per device. The ort-cpu table was read off the optimised graphs onnxruntime writes
  * (`optimizedModelFilePath`); test/wholemodel.test.ts checks it against them on every generated
  * family. Adding a device = one entry here.
  */
-export type FusionRule = 'conv-bn' | 'conv-add' | 'conv-act' | 'matmul-add' | 'matmul-scale' | 'gelu' | 'add-layernorm';
+export type FusionRule = 'conv-bn' | 'conv-add' | 'conv-act' | 'matmul-add' | 'matmul-scale' | 'gelu' | 'add-layernorm' | 'swish' | 'bn-act';
 
 export interface FusionTable {
   rules: ReadonlySet<FusionRule>;
@@ -19,18 +23,22 @@ export interface FusionTable {
   convActs: ReadonlySet<string>;
   /** where the table comes from, printed with predictions */
   source: string;
+  /** NCHWc channel block ('bn-act' applies when channels are a multiple of it; 0 = no NCHWc) */
+  nchwcBlock: number;
 }
 
 const ORT_CPU: FusionTable = {
-  rules: new Set<FusionRule>(['conv-bn', 'conv-add', 'conv-act', 'matmul-add', 'matmul-scale', 'gelu', 'add-layernorm']),
+  rules: new Set<FusionRule>(['conv-bn', 'conv-add', 'conv-act', 'matmul-add', 'matmul-scale', 'gelu', 'add-layernorm', 'swish', 'bn-act']),
   convActs: new Set(['Relu', 'Clip', 'HardSwish', 'Sigmoid', 'HardSigmoid', 'LeakyRelu', 'Tanh']),
-  source: "onnxruntime-node 1.30 optimised graphs (NCHWc Conv with activation and Sum, FusedConv, Gemm, FusedMatMul, Gelu, SkipLayerNormalization)",
+  nchwcBlock: hardwareFacts('ort-cpu').nchwcBlock,
+  source: "onnxruntime-node 1.30 optimised graphs (NCHWc Conv with activation and Sum, FusedConv, Gemm, FusedMatMul, Gelu, SkipLayerNormalization, QuickGelu)",
 };
 
 /** the wasm build has no NCHWc kernels: FusedConv takes the activation, but residual Adds stay separate */
 const ORT_WASM: FusionTable = {
   rules: new Set<FusionRule>(['conv-bn', 'conv-act', 'matmul-add', 'matmul-scale', 'gelu', 'add-layernorm']),
   convActs: new Set(['Relu', 'Clip', 'Sigmoid', 'HardSigmoid', 'LeakyRelu', 'Tanh']),
+  nchwcBlock: 0,
   source: "onnxruntime-web 1.30 CPU-kernel fusions without NCHWc (FusedConv, Gemm, FusedMatMul, Gelu, SkipLayerNormalization)",
 };
 

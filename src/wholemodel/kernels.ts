@@ -56,6 +56,14 @@ export function detectKernels(m: ImportedModel, table: FusionTable): Kernel[] {
   const has = (r: Parameters<FusionTable['rules']['has']>[0]) => table.rules.has(r);
   const scalarConst = (n: ImportedNode) => n.inputs.some((t) => isConst(t) && numel(m.shapes.get(t) ?? [2]) === 1);
 
+  const producer = new Map<string, ImportedNode>();
+  for (const n of m.nodes) for (const o of n.outputs) producer.set(o, n);
+  /** whether a tensor is in NCHWc layout: its channels, and a Concat's every input, fill whole blocks */
+  const blocked = (t: string): boolean => {
+    const aligned = (x: string) => table.nchwcBlock > 0 && (m.shapes.get(x)?.[1] ?? 1) % table.nchwcBlock === 0 && m.shapes.get(x)?.length === 4;
+    const p = producer.get(t);
+    return aligned(t) && (p?.op !== 'Concat' || p.inputs.every(aligned));
+  };
   const taken = new Set<string>();
   const kernels: Kernel[] = [];
   for (const n of m.nodes) {
@@ -87,7 +95,12 @@ export function detectKernels(m: ImportedModel, table: FusionTable): Kernel[] {
       const ok = extend((c) => c.op === 'Erf') && extend((c) => c.op === 'Add' && scalarConst(c)) && extend((c) => c.op === 'Mul') && extend((c) => c.op === 'Mul' && scalarConst(c));
       if (ok) op = 'Gelu';
       else chain.splice(start);
-    } else if (n.op === 'Add' && has('add-layernorm') && dataInputs(n).length === 2) {
+    } else if (n.op === 'Sigmoid' && has('swish')) {
+      // x → Sigmoid → Mul(x, ·): swish / SiLU
+      if (extend((c) => c.op === 'Mul' && c.inputs.includes(n.inputs[0]!))) op = 'QuickGelu';
+    } else if (n.op === 'BatchNormalization' && has('bn-act') && blocked(n.inputs[0]!)) {
+      extend((c) => table.convActs.has(c.op));
+    } else if (n.op === 'Add' && has('add-layernorm') && dataInputs(n).length >= 1 && sameShape(m, n.inputs[0]!, n.inputs[1]!)) {
       if (extend((c) => c.op === 'LayerNormalization')) op = 'SkipLayerNormalization';
     }
     for (const c of chain) taken.add(c.name);

@@ -31,7 +31,7 @@ function imageView(s: readonly number[]): { batch: number; c: number; hw: number
   return { batch, c, hw, scale: (batch * c * spatial) / (batch * c * hw * hw), approx };
 }
 
-const ACT_PARAM: Record<string, string> = { Relu: 'relu', Clip: 'relu6', Sigmoid: 'sigmoid', HardSigmoid: 'sigmoid', HardSwish: 'hswish', Gelu: 'gelu' };
+const ACT_PARAM: Record<string, string> = { Relu: 'relu', Clip: 'relu6', Sigmoid: 'sigmoid', HardSigmoid: 'sigmoid', HardSwish: 'hswish', Gelu: 'gelu', QuickGelu: 'sigmoid' };
 
 export function mapKernel(k: Kernel): ModuleMapping | undefined {
   const x = k.inputShapes[0];
@@ -134,7 +134,7 @@ export function mapKernel(k: Kernel): ModuleMapping | undefined {
       const act = ACT_PARAM[k.op];
       if (!act || !x) return undefined;
       const v = imageView(x);
-      return { module: 'activation', params: { batch: v.batch, hw: v.hw, c: v.c, act }, scale: v.scale, approx: [...v.approx, ...(k.op === 'HardSigmoid' ? ['HardSigmoid as Sigmoid'] : [])] };
+      return { module: 'activation', params: { batch: v.batch, hw: v.hw, c: v.c, act }, scale: v.scale, approx: [...v.approx, ...(k.op === 'HardSigmoid' || k.op === 'QuickGelu' ? [`${k.op} as Sigmoid`] : [])] };
     }
   }
 }

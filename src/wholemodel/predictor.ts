@@ -9,6 +9,7 @@ import type { Store } from '../store/db.js';
 import { UserError } from '../util/errors.js';
 import { applyCalibration, loadCalibration, type Calibration, type KernelGroup } from './calibration.js';
 import { fusionTable, type FusionTable } from './fusion.js';
+import { inGraphKey, inGraphMs, isInGraphModel, type InGraphModel } from './ingraph.js';
 import { detectKernels, type Kernel } from './kernels.js';
 import { mapKernel } from './mapping.js';
 import { fitRoofline, rooflineMs, type Roofline } from './roofline.js';
@@ -25,6 +26,25 @@ export interface WholeModelSetting {
 }
 
 export const settingKey = (s: WholeModelSetting) => `${s.device}/t${s.threads}`;
+const inGraphStoreKey = (s: WholeModelSetting) => `${settingKey(s)}#ingraph`;
+
+export function saveInGraph(store: Store, s: WholeModelSetting, m: InGraphModel): void {
+  store.saveCalibration(inGraphStoreKey(s), m);
+}
+
+function loadInGraph(store: Store, s: WholeModelSetting): InGraphModel | undefined {
+  const json = store.calibration(inGraphStoreKey(s));
+  if (!json) return undefined;
+  const m = JSON.parse(json) as unknown;
+  if (!isInGraphModel(m)) throw new UserError(`stored in-graph correction for ${settingKey(s)} is unreadable; refit it with 'latencylab calibrate'`, 'calibration');
+  return m;
+}
+
+/**
+ * The ops without a predictor (Transpose, Split, Resize, unfused normalisation, …) move memory
+ * rather than compute: the roofline is fitted on the memory-bound modules' samples.
+ */
+const MEMORY_BOUND = new Set(['add', 'activation', 'concat', 'maxpool', 'avgpool', 'globalavgpool', 'softmax', 'layernorm', 'batchnorm']);
 
 /** modules without which a prediction would be mostly roofline guesses */
 export const REQUIRED_MODULES = ['conv2d', 'dwconv', 'linear'];
@@ -57,6 +77,8 @@ export interface ModelPrediction {
   /** module predictors used, by module: dataset name */
   datasets: Record<string, string>;
   fusion: string;
+  /** the machine probe the calibration was measured at (totalMs is at that machine state) */
+  probeMs?: number;
 }
 
 interface ModulePredictor {
@@ -76,6 +98,7 @@ export class WholeModelPredictor {
     readonly runOverheadMs: number,
     private readonly calibration: Calibration | undefined,
     private readonly fusion: FusionTable,
+    private readonly inGraph: InGraphModel | undefined,
   ) {}
 
   /** Loads the trained module predictors of a device setting from the store. */
@@ -83,6 +106,7 @@ export class WholeModelPredictor {
     const fusion = fusionTable(setting.device);
     const modules = new Map<string, ModulePredictor>();
     const rooflineRows: Array<{ flops: number; bytes: number; ms: number }> = [];
+    const allRows: typeof rooflineRows = [];
     // newest first: a module re-profiled and retrained replaces the older dataset
     for (const ds of store.listDatasets().reverse()) {
       if (ds.device !== setting.device || modules.has(ds.module) || !store.selectedModel(ds.id)) continue;
@@ -95,7 +119,10 @@ export class WholeModelPredictor {
       if (!sel.ranges.threads.includes(setting.threads)) continue;
       modules.set(ds.module, { dataset: ds.name, module: getModule(ds.module), ...sel });
       for (const s of store.samples(ds.id)) {
-        if (s.threads === setting.threads && s.load_workers === 0) rooflineRows.push({ flops: s.flops, bytes: s.input_bytes + s.output_bytes + s.weight_bytes, ms: s.latency_ms });
+        if (s.threads !== setting.threads || s.load_workers !== 0) continue;
+        const row = { flops: s.flops, bytes: s.input_bytes + s.output_bytes + s.weight_bytes, ms: s.latency_ms };
+        allRows.push(row);
+        if (MEMORY_BOUND.has(ds.module)) rooflineRows.push(row);
       }
     }
     const missing = REQUIRED_MODULES.filter((m) => !modules.has(m));
@@ -103,8 +130,8 @@ export class WholeModelPredictor {
     // every module sample includes one session.run (input binding, N-API crossing, output
     // allocation): the fastest sample measured is that cost plus next to no work. A kernel inside
     // a model does not pay it, so it is taken off each module prediction.
-    const runOverheadMs = rooflineRows.reduce((m, r) => Math.min(m, r.ms), Infinity);
-    return new WholeModelPredictor(setting, modules, fitRoofline(rooflineRows), Number.isFinite(runOverheadMs) ? runOverheadMs : 0, loadCalibration(store, settingKey(setting)), fusion);
+    const runOverheadMs = allRows.reduce((m, r) => Math.min(m, r.ms), Infinity);
+    return new WholeModelPredictor(setting, modules, fitRoofline(rooflineRows.length >= 10 ? rooflineRows : allRows), Number.isFinite(runOverheadMs) ? runOverheadMs : 0, loadCalibration(store, settingKey(setting)), fusion, loadInGraph(store, setting));
   }
 
   /** datasets behind this predictor, by module (shown with predictions) */
@@ -112,8 +139,12 @@ export class WholeModelPredictor {
     return Object.fromEntries([...this.modules].map(([m, p]) => [m, p.dataset]));
   }
 
-  /** Raw per-kernel predictions, uncalibrated (calibration.ts fits on these). */
-  kernelPredictions(model: ImportedModel): KernelPrediction[] {
+  /**
+   * Raw per-kernel predictions, uncalibrated (calibration.ts fits on these); in-graph corrected
+   * when the store has an in-graph model for the setting (pass `inGraph: null` for the standalone figures).
+   */
+  kernelPredictions(model: ImportedModel, o: { inGraph?: InGraphModel | null } = {}): KernelPrediction[] {
+    const inGraph = o.inGraph === null ? undefined : (o.inGraph ?? this.inGraph);
     const kernels = detectKernels(model, this.fusion);
     const device: DeviceSettings = { threads: this.setting.threads, optLevel: 'all', loadWorkers: 0, loadDuty: 0 };
     const out: KernelPrediction[] = [];
@@ -139,7 +170,7 @@ export class WholeModelPredictor {
           if (!(e instanceof UserError)) throw e; // a configuration the module cannot build: roofline
         }
       }
-      const ms = rooflineMs(this.roofline, k.flops, k.bytes) - this.roofline.fixedMs;
+      const ms = inGraphMs(inGraph, inGraphKey(undefined, k), k, rooflineMs(this.roofline, k.flops, k.bytes) - this.roofline.fixedMs);
       out.push({ kernel: k, ms, rawMs: ms, group: 'roofline', source: 'roofline', extrapolated: [], approx: mapping ? [`no trained ${mapping.module} predictor`] : [] });
     }
     for (const [module, list] of batches) {
@@ -148,16 +179,17 @@ export class WholeModelPredictor {
         const p = out[x.at]!;
         const standalone = Math.max(0, preds[i]!) * x.scale;
         // never below 10 % of the standalone figure: a kernel always costs something
-        p.rawMs = Math.max(standalone - this.runOverheadMs, 0.1 * standalone);
+        p.rawMs = inGraphMs(inGraph, inGraphKey(module, p.kernel), p.kernel, Math.max(standalone - this.runOverheadMs, 0.1 * standalone));
         p.ms = p.rawMs;
       });
     }
     return out;
   }
 
-  predict(model: ImportedModel): ModelPrediction {
-    const kernels = this.kernelPredictions(model);
-    const { totalMs, overheadMs } = applyCalibration(this.calibration, kernels);
+  predict(model: ImportedModel, o: { inGraph?: InGraphModel | null; calibration?: Calibration | null } = {}): ModelPrediction {
+    const kernels = this.kernelPredictions(model, o);
+    const calibration = o.calibration === null ? undefined : (o.calibration ?? this.calibration);
+    const { totalMs, overheadMs } = applyCalibration(calibration, kernels);
     const compute = kernels.filter((k) => k.group !== 'free');
     const flops = compute.reduce((s, k) => s + k.kernel.flops, 0);
     const rmFlops = compute.filter((k) => k.source.startsWith('rm:')).reduce((s, k) => s + k.kernel.flops, 0);
@@ -166,12 +198,13 @@ export class WholeModelPredictor {
       totalMs,
       rawSumMs: kernels.reduce((s, k) => s + k.rawMs, 0),
       overheadMs,
-      calibrated: !!this.calibration,
+      calibrated: !!calibration,
       kernels,
       coverage: flops > 0 ? rmFlops / flops : 0,
       flops,
       datasets: this.datasets(),
       fusion: this.fusion.source,
+      ...(calibration?.probeMs ? { probeMs: calibration.probeMs } : {}),
     };
   }
 }

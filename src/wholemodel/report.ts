@@ -34,6 +34,13 @@ export function layerRows(p: ModelPrediction, top = Infinity): LayerRow[] {
     }));
 }
 
+/**
+ * The original node (or output tensor) a profiled node comes from: onnxruntime names fused nodes
+ * `MatMul_9/MatMulAddFusion`, `Mul_3/QuickGeluFusion/`, layout-converted ones `relu_7_nchwc`, and
+ * rewritten reshapes `Reshape_22_new_reshape`.
+ */
+export const profiledNodeKey = (name: string) => name.split('/')[0]!.replace(/_nchwc$/, '').replace(/_new_reshape$/, '');
+
 export interface ComparedLayer {
   kernel: string;
   op: string;
@@ -56,8 +63,7 @@ export function compareLayers(p: ModelPrediction, nodes: ReadonlyArray<{ name: s
   const measured = new Map<KernelPrediction, number>();
   const unmatched: Array<{ name: string; op: string; ms: number }> = [];
   for (const n of nodes) {
-    const key = n.name.replace(/_nchwc$/, '');
-    const k = byKey.get(key) ?? byKey.get(n.name);
+    const k = byKey.get(profiledNodeKey(n.name)) ?? byKey.get(n.name);
     if (k) measured.set(k, (measured.get(k) ?? 0) + n.ms);
     else unmatched.push(n);
   }

@@ -1,0 +1,47 @@
+import { GraphBuilder } from '../ir/graph.js';
+import type { Prepared, Runtime } from '../runtimes/types.js';
+import { median } from '../util/stats.js';
+import type { DeviceSettings } from './space.js';
+
+/**
+ * The machine probe: a fixed small network (a 3×3 and a 1×1 convolution, a residual Add and a
+ * ReLU over a 32-channel 28×28 map, ~0.2 ms on one core) timed right before each whole-model
+ * measurement. On a shared machine the speed of the host drifts by tens of per cent over minutes
+ * (bench:models measured the same networks 25–45 % slower in one phase than ten minutes later);
+ * latency × (nominal probe / probe at the time) puts measurements taken in different phases on
+ * one scale, and `predict --now` scales a prediction to the machine as it is at that moment.
+ */
+export function probeGraph() {
+  const b = new GraphBuilder('machine-probe', 5);
+  const x = b.input('x', [1, 32, 28, 28]);
+  const y = b.conv(b.act(b.conv(x, { cout: 32, k: 3 }), 'relu'), { cout: 32, k: 1 });
+  b.output(b.act(b.add(x, y), 'relu'));
+  return b.build();
+}
+
+export class MachineProbe {
+  private constructor(private readonly p: Prepared) {}
+
+  static async open(rt: Runtime, threads: number): Promise<MachineProbe> {
+    const s: DeviceSettings = { threads, optLevel: 'all', loadWorkers: 0, loadDuty: 0 };
+    const p = await rt.prepare(probeGraph(), s);
+    for (let i = 0; i < 3; i++) await p.run();
+    return new MachineProbe(p);
+  }
+
+  /** median of `runs` timed runs after one warm-up run, in ms */
+  async time(runs = 7): Promise<number> {
+    await this.p.run();
+    const t: number[] = [];
+    for (let i = 0; i < runs; i++) {
+      const t0 = process.hrtime.bigint();
+      await this.p.run();
+      t.push(Number(process.hrtime.bigint() - t0) / 1e6);
+    }
+    return median(t);
+  }
+
+  async close(): Promise<void> {
+    await this.p.dispose();
+  }
+}

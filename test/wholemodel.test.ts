@@ -1,0 +1,244 @@
+import { readFileSync, writeFileSync } from 'node:fs';
+import path from 'node:path';
+import ort from 'onnxruntime-node';
+import onnxProto from 'onnx-proto';
+import { describe, expect, it } from 'vitest';
+import { GraphBuilder } from '../src/ir/graph.js';
+import { toOnnx } from '../src/ir/onnx.js';
+import { decodeOnnxModel } from '../src/ir/onnx-load.js';
+import { importOnnx } from '../src/ir/onnx-shapes.js';
+import { FAMILIES, generateModel, modelBytes } from '../src/modelgen/index.js';
+import { profile } from '../src/profile/profiler.js';
+import { defaultSpace } from '../src/profile/space.js';
+import { getModule } from '../src/modules/index.js';
+import { trainAndSelect } from '../src/select/autoselect.js';
+import { Store } from '../src/store/db.js';
+import { UserError } from '../src/util/errors.js';
+import { Rng } from '../src/util/random.js';
+import { applyCalibration, fitCalibration } from '../src/wholemodel/calibration.js';
+import { fusionTable } from '../src/wholemodel/fusion.js';
+import { detectKernels } from '../src/wholemodel/kernels.js';
+import { modelFromBytes } from '../src/wholemodel/model-file.js';
+import { WholeModelPredictor } from '../src/wholemodel/predictor.js';
+import { profiledNodeKey } from '../src/wholemodel/report.js';
+import { PPOCR_MODELS, ppocrModel } from '../src/bench/models-measure.js';
+import { cli, tempDir } from './helpers.js';
+
+const { onnx } = onnxProto;
+const prod = (s: readonly number[]) => s.reduce((a, b) => a * b, 1);
+
+/** every intermediate tensor's shape, as onnxruntime computes it by running the model once */
+async function ortShapes(bytes: Uint8Array, inputs: Array<{ name: string; shape: number[]; int64?: boolean }>): Promise<Map<string, number[]>> {
+  const model = onnx.ModelProto.decode(bytes);
+  const g = model.graph!;
+  const inits = new Set(g.initializer!.map((t) => t.name));
+  const names = [...new Set(g.node!.flatMap((n) => n.output ?? []))].filter((t) => t && !inits.has(t));
+  const probe = onnx.ModelProto.create({ ...model, graph: onnx.GraphProto.create({ ...g, output: names.map((name) => onnx.ValueInfoProto.create({ name })) }) });
+  const s = await ort.InferenceSession.create(onnx.ModelProto.encode(probe).finish(), { graphOptimizationLevel: 'disabled', intraOpNumThreads: 1 });
+  const feeds = Object.fromEntries(inputs.map((i) => [i.name, i.int64 ? new ort.Tensor('int64', new BigInt64Array(prod(i.shape)), i.shape) : new ort.Tensor('float32', new Float32Array(prod(i.shape)), i.shape)]));
+  const r = await s.run(feeds);
+  await s.release();
+  return new Map(Object.entries(r).map(([k, v]) => [k, [...v.dims]]));
+}
+
+describe('static shape inference agrees with onnxruntime', () => {
+  for (const f of FAMILIES) {
+    it(`every tensor of a generated ${f.name}`, async () => {
+      const g = generateModel(f.name, 3);
+      const mf = modelFromBytes(modelBytes(g), g.name);
+      const truth = await ortShapes(mf.bytes, mf.inputs);
+      expect(truth.size).toBeGreaterThan(10);
+      for (const [name, shape] of truth) expect(mf.imported.shapes.get(name), name).toEqual(shape);
+    });
+  }
+  for (const m of PPOCR_MODELS) {
+    it(`every tensor of ${m.name} (opset ${m.file.includes('det') ? 11 : 9}, shape subgraphs folded)`, async () => {
+      const mf = ppocrModel(m);
+      const truth = await ortShapes(mf.bytes, mf.inputs);
+      let checked = 0;
+      for (const [name, shape] of truth) {
+        // scalar shape-arithmetic tensors report [] in both; compare everything
+        expect(mf.imported.shapes.get(name), name).toEqual(shape);
+        checked++;
+      }
+      expect(checked).toBeGreaterThan(300);
+    });
+  }
+});
+
+describe('kernel detection matches the graph onnxruntime optimises', () => {
+  // ops that are layout changes or views, not kernels of the model
+  const notKernels = new Set(['ReorderInput', 'ReorderOutput', 'Reshape', 'Flatten', 'Squeeze', 'Unsqueeze', 'Identity']);
+  for (const f of FAMILIES) {
+    it(`${f.name}: as many compute kernels as onnxruntime-node's optimised graph (ORT_ENABLE_ALL)`, async () => {
+      for (const seed of [1, 2]) {
+        const bytes = modelBytes(generateModel(f.name, seed));
+        const out = path.join(tempDir(), 'opt.onnx');
+        const s = await ort.InferenceSession.create(bytes, { graphOptimizationLevel: 'all', intraOpNumThreads: 1, optimizedModelFilePath: out, logSeverityLevel: 3 });
+        await s.release();
+        const optimised = onnx.ModelProto.decode(readFileSync(out)).graph!.node!.filter((n) => !notKernels.has(n.opType!));
+        const ours = detectKernels(modelFromBytes(bytes, f.name).imported, fusionTable('ort-cpu')).filter((k) => k.cls === 'compute');
+        expect(ours.length, `${f.name}-${seed}`).toBe(optimised.length);
+      }
+    });
+  }
+
+  it('fuses Conv→BN→Add→ReLU, MatMul→Add, the erf-GELU pattern and swish into single kernels', () => {
+    const b = new GraphBuilder('fusions', 1);
+    const x = b.input('x', [1, 16, 8, 8]);
+    const y = b.act(b.add(b.batchNorm(b.conv(x, { cout: 16, k: 3, bias: false })), x), 'relu');
+    const t = b.reshape(y, [1, 16, 64]);
+    const l = b.act(b.linear(t, 32), 'gelu');
+    const sw = b.mul(l, b.act(l, 'sigmoid'));
+    b.output(sw);
+    const m = importOnnx(decodeOnnxModel(toOnnx(b.build()), 'fusions'));
+    const ks = detectKernels(m, fusionTable('ort-cpu')).filter((k) => k.cls === 'compute');
+    expect(ks.map((k) => [k.op, ...k.fused].join('+'))).toEqual(['Conv+BatchNormalization+Add+Relu', 'MatMul+Add', 'Gelu+Erf+Add+Mul+Mul', 'QuickGelu+Mul']);
+    // the wasm table keeps the residual Add and the swish apart
+    const wasm = detectKernels(m, fusionTable('ort-wasm')).filter((k) => k.cls === 'compute');
+    expect(wasm.map((k) => k.op)).toEqual(['Conv', 'Add', 'Relu', 'MatMul', 'Gelu', 'Sigmoid', 'Mul']);
+  });
+
+  it("joins onnxruntime's profiled node names back to the model's nodes", () => {
+    expect(profiledNodeKey('MatMul_9/MatMulAddFusion')).toBe('MatMul_9');
+    expect(profiledNodeKey('Mul_3/QuickGeluFusion/')).toBe('Mul_3');
+    expect(profiledNodeKey('relu_7_nchwc')).toBe('relu_7');
+    expect(profiledNodeKey('Reshape_22_new_reshape')).toBe('Reshape_22');
+  });
+});
+
+describe('bad models get a clear error naming the file and field', () => {
+  const dir = tempDir();
+  const base = modelBytes(generateModel('mobilenetv2', 1));
+
+  it('refuses external data, unsupported opsets and unknown ops', () => {
+    const ext = onnx.ModelProto.decode(base);
+    ext.graph!.initializer![0]!.dataLocation = onnx.TensorProto.DataLocation.EXTERNAL;
+    expect(() => modelFromBytes(onnx.ModelProto.encode(ext).finish(), 'ext.onnx')).toThrow(/ext\.onnx: graph\.initializer: 1 initializer\(s\) .* external data files/);
+    const old = onnx.ModelProto.decode(base);
+    old.opsetImport = [{ domain: '', version: 6 }];
+    expect(() => modelFromBytes(onnx.ModelProto.encode(old).finish(), 'old.onnx')).toThrow(/old\.onnx: opset_import: default-domain opset 6 is not supported \(supported: 7–21\)/);
+    const custom = onnx.ModelProto.decode(base);
+    custom.graph!.node![5]!.opType = 'FancyOp';
+    expect(() => modelFromBytes(onnx.ModelProto.encode(custom).finish(), 'custom.onnx')).toThrow(/custom\.onnx: graph\.node\[5\]: cannot infer the output shape of node 5 .*FancyOp.*not supported/);
+  });
+
+  it('asks for --input-shape when a dim is dynamic', () => {
+    expect(() => ppocrModel({ ...PPOCR_MODELS[1]!, shape: undefined as unknown as number[] })).toThrow(/input "x" has dynamic dims 3: give --input-shape \(e\.g\. 1,3,48,\?/);
+  });
+
+  it('fuzz: flipped bytes give a UserError or a valid import, never a crash', () => {
+    const rng = new Rng(11);
+    let userErrors = 0;
+    for (let i = 0; i < 150; i++) {
+      const bytes = Uint8Array.from(base);
+      for (let k = 0; k < 1 + (i % 4); k++) bytes[rng.int(0, bytes.length - 1)] = rng.int(0, 255);
+      try {
+        const mf = modelFromBytes(bytes, 'fuzz.onnx');
+        detectKernels(mf.imported, fusionTable('ort-cpu'));
+      } catch (e) {
+        expect(e, String(e)).toBeInstanceOf(UserError);
+        userErrors++;
+      }
+    }
+    expect(userErrors).toBeGreaterThan(0);
+  });
+
+  it('CLI: predict on a store without predictors says which profile commands train them', () => {
+    const file = path.join(dir, 'm.onnx');
+    writeFileSync(file, base);
+    const r = cli(['predict', file], path.join(dir, 'empty.db'));
+    expect(r.code).toBe(2);
+    expect(r.stderr).toMatch(/no trained conv2d, dwconv, linear predictors for ort-cpu at 1 thread/);
+    expect(r.stderr).toMatch(/latencylab profile -m conv2d -d ort-cpu -t 1 -n 300 && latencylab train --dataset conv2d@ort-cpu/);
+    expect(r.stderr).not.toMatch(/\n\s+at /);
+    const bad = cli(['predict', file, '--input-shape', '1,x'], path.join(dir, 'empty.db'));
+    expect(bad.stderr).toMatch(/--input-shape: expected positive integers/);
+  });
+});
+
+describe('calibration', () => {
+  it('recovers a known overhead, per-kernel cost and group factors from noise-free totals', () => {
+    const rng = new Rng(3);
+    const truth = { overhead: 0.05, perKernel: 0.002, conv: 0.8, dense: 1.3 };
+    const models = Array.from({ length: 40 }, () => {
+      const kernels = [
+        ...Array.from({ length: rng.int(5, 40) }, () => ({ group: 'conv' as const, rawMs: 0.01 + rng.next() * 0.2, ms: 0 })),
+        ...Array.from({ length: rng.int(1, 10) }, () => ({ group: 'dense' as const, rawMs: 0.01 + rng.next() * 0.3, ms: 0 })),
+      ];
+      const measuredMs = truth.overhead + kernels.reduce((s, k) => s + k.rawMs * (k.group === 'conv' ? truth.conv : truth.dense) + truth.perKernel, 0);
+      return { kernels, measuredMs };
+    });
+    const c = fitCalibration(models, 'groups');
+    expect(c.overheadMs).toBeCloseTo(truth.overhead, 3);
+    expect(c.perKernelMs).toBeCloseTo(truth.perKernel, 4);
+    expect(c.factors.conv).toBeCloseTo(truth.conv, 3);
+    expect(c.factors.dense).toBeCloseTo(truth.dense, 3);
+    const m = models[0]!;
+    expect(applyCalibration(c, m.kernels.map((k) => ({ ...k }))).totalMs).toBeCloseTo(m.measuredMs, 4);
+  });
+});
+
+describe('whole-model prediction on real (tiny) module predictors', () => {
+  const dir = tempDir();
+  const db = path.join(dir, 'wm.db');
+  const setup = async () => {
+    const store = new Store(db);
+    // tiny datasets over the shapes of a small MobileNetV2: enough to exercise the whole path
+    const spaces: Record<string, Record<string, unknown>> = {
+      conv2d: { batch: [1], hw: { min: 2, max: 32 }, cin: [3, 8, 16, 32], cout: [8, 16, 32], k: [1, 3], stride: [1, 2], groups: [1], pad: ['same'] },
+      dwconv: { batch: [1], hw: { min: 2, max: 32 }, c: [8, 16, 32, 64], k: [3], stride: [1, 2] },
+      linear: { batch: [1], rows: [1], in: { min: 8, max: 64 }, out: { min: 8, max: 64 } },
+    };
+    for (const [module, params] of Object.entries(spaces)) {
+      const space = defaultSpace(getModule(module));
+      Object.assign(space.params, params);
+      await profile(store, { module, device: 'ort-cpu', samples: 30, space, timing: { maxTimeMs: 15, minRepeats: 5, rounds: 2 } });
+      await trainAndSelect(store, `${module}@ort-cpu`, { kinds: ['loglinear', 'knn'] });
+    }
+    return store;
+  };
+
+  it('predicts a generated network: kernels, coverage, extrapolation flags, CLI table and JSON', async () => {
+    const store = await setup();
+    const p = WholeModelPredictor.open(store, { device: 'ort-cpu', threads: 1 });
+    const b = new GraphBuilder('small', 2);
+    const x = b.input('x', [1, 3, 32, 32]);
+    let y = b.act(b.batchNorm(b.conv(x, { cout: 16, k: 3, stride: 2, bias: false })), 'relu6');
+    y = b.act(b.batchNorm(b.conv(y, { cout: 16, k: 3, groups: 16, bias: false })), 'relu6');
+    y = b.batchNorm(b.conv(y, { cout: 32, k: 1, bias: false }));
+    const pooled = b.globalAvgPool(y);
+    b.output(b.linear(b.reshape(pooled, [1, 32]), 10));
+    const bytes = toOnnx(b.build());
+    const pred = p.predict(modelFromBytes(bytes, 'small').imported);
+    expect(pred.totalMs).toBeGreaterThan(0);
+    expect(pred.calibrated).toBe(false);
+    const compute = pred.kernels.filter((k) => k.group !== 'free');
+    expect(compute.map((k) => k.module ?? k.source)).toEqual(['conv2d', 'dwconv', 'conv2d', 'roofline', 'linear']);
+    expect(pred.coverage).toBeGreaterThan(0.95);
+    store.close();
+
+    const file = path.join(dir, 'small.onnx');
+    writeFileSync(file, bytes);
+    const r = cli(['predict', file, '--top', '3'], db);
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.stdout).toMatch(/ms predicted \(5 kernels/);
+    expect(r.stdout).toMatch(/Conv\+BatchNormalization\+Clip/);
+    expect(r.stdout).toMatch(/… 2 smaller kernels/);
+    expect(r.stdout).toMatch(/UNCALIBRATED/);
+    const j = JSON.parse(cli(['predict', file, '--json'], db).stdout) as { totalMs: number; layers: unknown[]; coverage: number };
+    expect(j.layers).toHaveLength(5);
+    expect(j.totalMs).toBeCloseTo(pred.totalMs, 6);
+  });
+
+  it('measure times the model for real and --compare joins per-node times to the predicted layers', () => {
+    const file = path.join(dir, 'small.onnx');
+    const r = cli(['measure', file, '--compare'], db);
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.stdout).toMatch(/small\.onnx on ort-cpu\/t1: [\d.]+ ms \(median/);
+    expect(r.stdout).toMatch(/predicted [\d.]+ ms \([+-][\d.]+ %\) UNCALIBRATED/);
+    expect(r.stdout).toMatch(/Conv\+BatchNormalization\+Clip\s+[\d.]+\s+[\d.]+/);
+    const wrong = cli(['measure', file, '-d', 'tfjs-wasm'], db);
+    expect(wrong.stderr).toMatch(/--device: whole ONNX models run on ort-cpu, ort-wasm/);
+  });
+});
