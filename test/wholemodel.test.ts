@@ -242,3 +242,19 @@ describe('whole-model prediction on real (tiny) module predictors', () => {
     expect(wrong.stderr).toMatch(/--device: whole ONNX models run on ort-cpu, ort-wasm/);
   });
 });
+
+describe('network generator', () => {
+  it('builds every family deterministically, with varied configurations, as valid ONNX', () => {
+    expect(FAMILIES.map((f) => f.name)).toEqual(['resnet', 'mobilenetv2', 'mobilenetv3', 'efficientnet', 'shufflenetv2', 'squeezenet', 'densenet', 'googlenet', 'vit', 'bert']);
+    for (const f of FAMILIES) {
+      const a = generateModel(f.name, 7);
+      const b = generateModel(f.name, 7);
+      expect(JSON.stringify(a.config)).toBe(JSON.stringify(b.config));
+      expect(Buffer.from(modelBytes(a)).equals(Buffer.from(modelBytes(b)))).toBe(true);
+      const configs = new Set([1, 2, 3, 4].map((s) => JSON.stringify(generateModel(f.name, s).config)));
+      expect(configs.size, f.name).toBeGreaterThanOrEqual(3);
+      expect(a.graph.cost.macs, f.name).toBeGreaterThan(1e6);
+    }
+    expect(() => generateModel('alexnet', 1)).toThrow(/unknown model family 'alexnet', expected one of: resnet/);
+  });
+});

@@ -85,7 +85,7 @@ export async function collectKernels(store: Store, settings: readonly ModelBench
         const name = kernelDataset(s, m);
         const samples = Math.max(30, Math.round(KERNEL_SPACES[m]!.samples * s.scale));
         const hooks = progressHooks(name, sigint.flag);
-        const req = { module: m, device: s.device, samples, name, seed: 11, space: kernelSpace(s, m) };
+        const req = { module: m, device: s.device, samples, name, seed: 11, space: kernelSpace(s, m), probe: true };
         // a dataset profiled over an older space is replaced, not resumed
         const r = await profile(store, req, hooks).catch((e: Error) => (/different/.test(e.message) ? profile(store, { ...req, fresh: true }, hooks) : Promise.reject(e)));
         hooks.finish();

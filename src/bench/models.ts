@@ -93,9 +93,8 @@ async function benchSetting(store: Store, s: ModelBenchSetting): Promise<Setting
   const calibModels = collectionModels('calib', s);
   const profiles = store.nodeProfiles<NodeTime[]>('calib', key);
   const ig = profiles.size ? fitInGraph(calibModels.filter((m) => profiles.has(m.name)).flatMap((m) => inGraphPairs(predictor.kernelPredictions(m.load().imported, { inGraph: null }), profiles.get(m.name)!))) : undefined;
-  // every measurement at the calibration networks' median machine state (profile/probe.ts)
-  const probes = store.modelRuns('calib', key).flatMap((r) => (r.probeMs ? [r.probeMs] : []));
-  const nominal = probes.length ? median(probes) : undefined;
+  // every measurement at the module datasets' median machine state (profile/probe.ts)
+  const nominal = predictor.nominalProbeMs;
   const [calib, val, test, recheck, ppocr] = (['calib', 'val', 'test', 'recheck', 'ppocr'] as const).map((c) => evaluate(store, predictor, s, c, ig, nominal));
   if (!calib!.length || !test!.length) return { s, md: [`## ${s.label}\n\nnot run: no measured calibration/test networks for ${key} yet\n`], points: [] };
   // choose the in-graph correction and the calibration on the validation networks
@@ -129,7 +128,7 @@ async function benchSetting(store: Store, s: ModelBenchSetting): Promise<Setting
   md.push(`**Test networks** (${test!.length}, seeds 1–${test!.length / fams.length} of each family), predicted vs measured end-to-end latency:`, '');
   md.push(markdownTable(['family', 'n', '±5 %', '±10 %', 'RMSPE %', 'MAPE %', 'median measured ms', 'median RM coverage'], rows), '');
   const vsRaw = accuracy(test!.map((e) => total(best, e) * (e.rawMs / e.measuredMs) ), test!.map((e) => e.rawMs));
-  md.push(`Measured latencies are put at the calibration runs' median machine state (latency × ${nominal ? nominal.toFixed(4) : '—'} ms / machine probe timed just before; profile/probe.ts). Judged against the raw timings instead (the prediction scaled by the probe at measurement time, as \`predict --now\` does), ${pct(vsRaw.within10)} are within ±10 % (RMSPE ${vsRaw.rmspe.toFixed(1)} %).`, '');
+  md.push(`Measured latencies are put at the module datasets' median machine state (latency × ${nominal ? nominal.toFixed(4) : '—'} ms / machine probe timed just before; profile/probe.ts). Judged against the raw timings instead (the prediction scaled by the probe at measurement time, as \`predict --now\` does), ${pct(vsRaw.within10)} are within ±10 % (RMSPE ${vsRaw.rmspe.toFixed(1)} %).`, '');
   const raw = acc({ name: '', inGraph: false, c: undefined }, test!);
   md.push(`For comparison, the plain sum of standalone module predictions (no in-graph correction, no calibration) puts ${pct(raw.within10)} of the same networks within ±10 % (RMSPE ${raw.rmspe.toFixed(1)} %).`, '');
   // noise floor

@@ -10,6 +10,11 @@ import { REGRESSORS } from '../regressors/index.js';
 import { accuracy } from '../select/metrics.js';
 import { progressHooks } from './progress.js';
 import { formatTable } from './table.js';
+import { MachineProbe } from '../profile/probe.js';
+import { measureModel } from '../profile/model-timing.js';
+import { atNominal } from '../wholemodel/calibration.js';
+import { calibrateSetting, generatedModels } from '../wholemodel/calibrate.js';
+import { WholeModelPredictor } from '../wholemodel/predictor.js';
 
 const DEMO_MODULES = ['conv2d', 'dwconv', 'linear', 'mhsa'];
 const CHECK_CONFIGS = 12;
@@ -26,6 +31,7 @@ export async function runDemo(dbFile: string, samples: number): Promise<void> {
   const summary: Array<Array<string | number>> = [];
   const checks: Array<Array<string | number>> = [];
   const stop = { stop: false };
+  let networks: Array<Array<string | number>> = [];
   try {
     for (const name of DEMO_MODULES) {
       const dataset = `demo-${name}@ort-cpu`;
@@ -50,6 +56,8 @@ export async function runDemo(dbFile: string, samples: number): Promise<void> {
       const unseen = accuracy(pred, meas);
       summary.push([name, sel.trainSize + sel.valSize, sel.candidates.map((c) => `${c.kind} ${(c.val.within10 * 100).toFixed(0)}`).join(' '), sel.selected, unseen.within10 * 100, unseen.mape]);
     }
+    process.stderr.write('whole networks: calibrating on generated networks, then predicting unseen ones…\n');
+    networks = await wholeModelDemo(store, rt);
   } finally {
     store.close();
   }
@@ -58,6 +66,10 @@ export async function runDemo(dbFile: string, samples: number): Promise<void> {
   console.log('\nPer module: validation ±10 % accuracy (%) of each regression model, the auto-selected one (objective balanced), its accuracy on the unseen configs:');
   console.log(formatTable(['module', 'samples', 'validation ±10 % by model', 'selected', 'unseen ±10 %', 'unseen MAPE %'], summary));
   console.log(`(${samples} samples per module; the default dataset sizes and a separate test run: npm run bench:regressors, reports/regressors.md)`);
+  console.log('\nWhole networks never seen before (one generated per family; `latencylab predict model.onnx`), predicted vs measured (ort-cpu, 1 thread, at the calibration\'s machine state):');
+  console.log(formatTable(['network', 'MFLOPs', 'kernels', 'measured ms', 'predicted ms', 'error %'], networks));
+  const errs = networks.map((r) => Math.abs(r[5] as number));
+  console.log(`${errs.filter((e) => e <= 10).length}/${errs.length} within ±10 %, mean |error| ${(errs.reduce((a, b) => a + b, 0) / errs.length).toFixed(1)} % (the module RMs above, calibrated on 30 other generated networks; the full study: npm run bench:models, reports/models.md)`);
   console.log(`\nStore: ${dbFile}  (try: latencylab datasets; latencylab export --dataset demo-conv2d@ort-cpu)`);
 }
 
@@ -67,4 +79,29 @@ function shortParams(p: Record<string, unknown>): string {
   return Object.entries(p)
     .map(([k, v]) => `${k}=${v}`)
     .join(' ');
+}
+
+/** Calibrates whole-model prediction on generated networks, then predicts and measures unseen ones. */
+async function wholeModelDemo(store: Store, rt: ReturnType<typeof getRuntime>): Promise<Array<Array<string | number>>> {
+  const setting = { device: 'ort-cpu', threads: 1 };
+  const cal = await calibrateSetting(store, setting, {
+    perFamily: 3,
+    onProgress: (phase, d, t) => process.stderr.write(`\r${phase} calibration networks: ${d}/${t}${d === t ? '\n' : ''}`),
+  });
+  const predictor = WholeModelPredictor.open(store, setting);
+  const probe = await MachineProbe.open(rt, 1);
+  const rows: Array<Array<string | number>> = [];
+  try {
+    for (const m of generatedModels(5001, 1)) {
+      const mf = m.load();
+      const p = predictor.predict(mf.imported);
+      const probeMs = await probe.time();
+      const r = await measureModel(mf.bytes, mf.inputs, 'ort-cpu', 1);
+      const measured = atNominal(r.stats.latencyMs, probeMs, cal?.calibration.probeMs);
+      rows.push([m.name, p.flops / 1e6, p.kernels.filter((k) => k.group !== 'free').length, measured, p.totalMs, ((p.totalMs - measured) / measured) * 100]);
+    }
+  } finally {
+    await probe.close();
+  }
+  return rows;
 }

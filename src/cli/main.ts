@@ -242,14 +242,15 @@ program
   .option('-t, --threads <n>', 'intra-op threads', positiveInt, 1)
   .option('--input-shape <dims>', 'whole-model prediction: shape of the first input where it has dynamic dims, e.g. 1,3,48,320')
   .option('--top <n>', 'whole-model prediction: layers shown', positiveInt, 25)
+  .option('--now', "whole-model prediction: also scale it to the machine's current state (times the machine probe, ~50 ms)")
   .option('--load <level>', 'module prediction: background load workers@duty', '0')
   .option('--json', 'print JSON')
-  .action((model: string | undefined, o) => {
+  .action(async (model: string | undefined, o) => {
     if (model !== undefined) {
       if (o.dataset || o.params) throw new UserError('give either a model file or --dataset with --params, not both', 'predict');
       const store = openStore();
       try {
-        predictModelFile(store, model, o);
+        await predictModelFile(store, model, o);
       } finally {
         store.close();
       }

@@ -3,9 +3,11 @@ import path from 'node:path';
 import type { Command } from 'commander';
 import { FAMILIES, generateModel, modelBytes } from '../modelgen/index.js';
 import { measureModel, profileNodes } from '../profile/model-timing.js';
+import { MachineProbe } from '../profile/probe.js';
+import { getRuntime } from '../runtimes/index.js';
 import type { Store } from '../store/db.js';
 import { UserError } from '../util/errors.js';
-import { CALIBRATION_FIRST_SEED, fitStoredCalibration, generatedModels, measureInto } from '../wholemodel/calibrate.js';
+import { calibrateSetting } from '../wholemodel/calibrate.js';
 import { WHOLE_MODEL_DEVICES } from '../wholemodel/fusion.js';
 import { readModelFile } from '../wholemodel/model-file.js';
 import { settingKey, WholeModelPredictor, type ModelPrediction } from '../wholemodel/predictor.js';
@@ -36,7 +38,7 @@ export function printPrediction(p: ModelPrediction, file: string, top: number, p
   ));
   if (rows.length < compute) console.log(`… ${compute - rows.length} smaller kernels (--top to show more)`);
   console.log(`coverage: ${(100 * p.coverage).toFixed(1)} % of FLOPs predicted by trained module RMs (the rest: ${p.setting.device} roofline)`);
-  console.log(p.calibrated ? `per-model overhead ${p.overheadMs.toFixed(3)} ms (calibrated)` : `UNCALIBRATED: raw sum of kernel predictions; run 'latencylab calibrate -d ${p.setting.device} -t ${p.setting.threads}' (~1–3 min) for end-to-end accuracy`);
+  console.log(p.calibrated ? `per-model overhead ${p.overheadMs.toFixed(3)} ms (calibrated${p.probeMs ? `; at the machine state of the calibration, probe ${p.probeMs.toFixed(3)} ms — --now rescales to the state now` : ''})` : `UNCALIBRATED: raw sum of kernel predictions; run 'latencylab calibrate -d ${p.setting.device} -t ${p.setting.threads}' (~1–3 min) for end-to-end accuracy`);
 }
 
 export function registerModelCommands(program: Command, openStore: () => Store): void {
@@ -90,15 +92,16 @@ export function registerModelCommands(program: Command, openStore: () => Store):
       const store = openStore();
       const sigint = stopOnSigint();
       try {
-        WholeModelPredictor.open(store, setting); // fails early, with the profile commands, when predictors are missing
-        const models = generatedModels(CALIBRATION_FIRST_SEED, o.perFamily);
-        const ok = await measureInto(store, setting, 'calib', models, {
+        const r = await calibrateSetting(store, setting, {
+          perFamily: o.perFamily,
           stop: sigint.flag,
-          onProgress: (d, t) => process.stderr.write(`\rmeasuring calibration networks on ${settingKey(setting)}: ${d}/${t}${d === t ? '\n' : ''}`),
+          onProgress: (phase, d, t) => process.stderr.write(`\r${phase} calibration networks on ${settingKey(setting)}: ${d}/${t}${d === t ? '\n' : ''}`),
         });
-        if (!ok) throw new UserError('stopped before every calibration network was measured; run it again to continue', 'calibrate');
-        const c = fitStoredCalibration(store, setting, 'calib', models);
-        console.log(`calibration for ${settingKey(setting)} from ${c.models} networks: overhead ${c.overheadMs.toFixed(4)} ms, per kernel ${c.perKernelMs.toFixed(4)} ms, factors ${Object.entries(c.factors).map(([g, f]) => `${g} ${f.toFixed(2)}`).join(', ')}`);
+        if (!r) throw new UserError('stopped before every calibration network was measured; run it again to continue', 'calibrate');
+        const c = r.calibration;
+        const ig = Object.entries(r.inGraph.models);
+        console.log(`calibration for ${settingKey(setting)} from ${c.models} networks: overhead ${c.overheadMs.toFixed(4)} ms, per kernel ${(c.perKernelMs * 1000).toFixed(2)} µs, factors ${Object.entries(c.factors).map(([g, f]) => `${g} ${f.toFixed(2)}`).join(', ')}${c.probeMs ? `; machine probe ${c.probeMs.toFixed(3)} ms` : ''}`);
+        console.log(ig.length ? `in-graph correction for ${ig.map(([k, m]) => `${k} (${m.n})`).join(', ')}` : 'no in-graph correction (this runtime writes no per-node profile)');
       } finally {
         sigint.release();
         store.close();
@@ -127,7 +130,7 @@ export function registerModelCommands(program: Command, openStore: () => Store):
 }
 
 /** `predict model.onnx …`: the whole-model branch of the predict command */
-export function predictModelFile(store: Store, file: string, o: { device: string; threads: number; inputShape?: string; json?: boolean; top: number }): void {
+export async function predictModelFile(store: Store, file: string, o: { device: string; threads: number; inputShape?: string; json?: boolean; top: number; now?: boolean }): Promise<void> {
   checkDevice(o.device);
   const inputShape = parseInputShape(o.inputShape);
   const predictor = WholeModelPredictor.open(store, { device: o.device, threads: o.threads });
@@ -135,12 +138,21 @@ export function predictModelFile(store: Store, file: string, o: { device: string
   const mf = readModelFile(file, inputShape);
   const p = predictor.predict(mf.imported);
   const predictMs = performance.now() - t0;
+  let now: { probeMs: number; totalMs: number } | undefined;
+  if (o.now) {
+    if (!p.probeMs) throw new UserError(`the calibration of ${settingKey(p.setting)} has no machine probe; run 'latencylab calibrate -d ${o.device} -t ${o.threads}' again`, '--now');
+    const probe = await MachineProbe.open(getRuntime(o.device), o.threads);
+    const probeMs = await probe.time(15);
+    await probe.close();
+    now = { probeMs, totalMs: (p.totalMs * probeMs) / p.probeMs };
+  }
   if (o.json) {
     console.log(JSON.stringify({
       file, device: o.device, threads: o.threads, totalMs: p.totalMs, rawSumMs: p.rawSumMs, overheadMs: p.overheadMs, calibrated: p.calibrated,
-      coverage: p.coverage, flops: p.flops, predictMs, datasets: p.datasets, fusion: p.fusion, layers: layerRows(p),
+      coverage: p.coverage, flops: p.flops, predictMs, datasets: p.datasets, fusion: p.fusion, probeMs: p.probeMs, now, layers: layerRows(p),
     }));
     return;
   }
   printPrediction(p, file, o.top, predictMs);
+  if (now) console.log(`at the machine's state now (probe ${now.probeMs.toFixed(3)} ms vs ${p.probeMs!.toFixed(3)} ms when calibrated): ${now.totalMs.toFixed(3)} ms`);
 }

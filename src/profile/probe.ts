@@ -1,20 +1,20 @@
 import { GraphBuilder } from '../ir/graph.js';
 import type { Prepared, Runtime } from '../runtimes/types.js';
-import { median } from '../util/stats.js';
 import type { DeviceSettings } from './space.js';
 
 /**
  * The machine probe: a fixed small network (a 3×3 and a 1×1 convolution, a residual Add and a
- * ReLU over a 32-channel 28×28 map, ~0.2 ms on one core) timed right before each whole-model
- * measurement. On a shared machine the speed of the host drifts by tens of per cent over minutes
+ * ReLU over a 64-channel 56×56 map, ~1.5 ms on one core), the minimum of 9 runs, timed before
+ * every chunk of module samples (`profile --probe`) and every whole-model measurement. (A 0.1 ms
+ * probe varied 1.4–1.7× between calls on a steady machine; this one 1.05×.) On a shared machine the speed of the host drifts by tens of per cent over minutes
  * (bench:models measured the same networks 25–45 % slower in one phase than ten minutes later);
  * latency × (nominal probe / probe at the time) puts measurements taken in different phases on
  * one scale, and `predict --now` scales a prediction to the machine as it is at that moment.
  */
 export function probeGraph() {
   const b = new GraphBuilder('machine-probe', 5);
-  const x = b.input('x', [1, 32, 28, 28]);
-  const y = b.conv(b.act(b.conv(x, { cout: 32, k: 3 }), 'relu'), { cout: 32, k: 1 });
+  const x = b.input('x', [1, 64, 56, 56]);
+  const y = b.conv(b.act(b.conv(x, { cout: 64, k: 3 }), 'relu'), { cout: 64, k: 1 });
   b.output(b.act(b.add(x, y), 'relu'));
   return b.build();
 }
@@ -29,8 +29,8 @@ export class MachineProbe {
     return new MachineProbe(p);
   }
 
-  /** median of `runs` timed runs after one warm-up run, in ms */
-  async time(runs = 7): Promise<number> {
+  /** the fastest of `runs` timed runs after one warm-up run, in ms (interference only adds time) */
+  async time(runs = 9): Promise<number> {
     await this.p.run();
     const t: number[] = [];
     for (let i = 0; i < runs; i++) {
@@ -38,7 +38,7 @@ export class MachineProbe {
       await this.p.run();
       t.push(Number(process.hrtime.bigint() - t0) / 1e6);
     }
-    return median(t);
+    return Math.min(...t);
   }
 
   async close(): Promise<void> {

@@ -8,6 +8,7 @@ import { describeMachine, loadAverage1, type Environment } from './environment.j
 import { BackgroundLoad } from './load.js';
 import { planConfigs, type PlannedConfig, type SamplerName } from './sampler.js';
 import { defaultSpace, type Space } from './space.js';
+import { MachineProbe } from './probe.js';
 import { DEFAULT_TIMING, summarise, timeRound, type TimingOptions, type TimingStats } from './timer.js';
 import type { GraphCost } from '../ir/graph.js';
 
@@ -35,6 +36,11 @@ export interface ProfileRequest {
    * moment, so latencies of different runs can be compared relative to it
    */
   reference?: boolean;
+  /**
+   * time the machine probe (probe.ts) before every chunk and store it with each sample
+   * (`probe_ms`): training then learns latency relative to the machine's state
+   */
+  probe?: boolean;
 }
 
 export interface ProfileProgress {
@@ -223,6 +229,7 @@ export async function profile(store: Store, req: ProfileRequest, hooks: ProfileH
   const envId = store.environmentId(await environmentOf(rt));
   const load = new BackgroundLoad();
   const refParams = req.reference ? referenceParams(m) : undefined;
+  const probe = req.probe && pending.length ? await MachineProbe.open(rt, pending[0]!.device.threads) : undefined;
   let measuredNow = 0;
   let stopped = false;
   try {
@@ -232,17 +239,19 @@ export async function profile(store: Store, req: ProfileRequest, hooks: ProfileH
         break;
       }
       await load.set({ workers: chunk[0]!.device.loadWorkers, duty: chunk[0]!.device.loadDuty });
+      const probeMs = await probe?.time();
       const ref = refParams ? [{ params: refParams, device: chunk[0]!.device }] : [];
       const results = await measureChunk(rt, m, [...chunk, ...ref], timing, seed + chunk[0]!.idx);
       const refMs = refParams ? results[chunk.length]!.timing.latencyMs : undefined;
       const loadavg1 = loadAverage1();
       // one transaction per chunk: a crash loses at most the chunk being measured, never a stored sample
-      store.insertSamples(ds.id, chunk.map((cfg, i) => ({ ...cfg, ...results[i]!, loadavg1, envId, refMs })));
+      store.insertSamples(ds.id, chunk.map((cfg, i) => ({ ...cfg, ...results[i]!, loadavg1, envId, refMs, probeMs })));
       measuredNow += chunk.length;
       hooks.onProgress?.({ done: alreadyStored + measuredNow, total: ds.planned, measuredNow, elapsedMs: performance.now() - started });
     }
   } finally {
     await load.stop();
+    await probe?.close();
   }
   return { dataset: ds, planned: ds.planned, measuredNow, alreadyStored, rejectedConfigs, stopped, elapsedMs: performance.now() - started };
 }

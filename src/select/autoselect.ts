@@ -8,7 +8,7 @@ import { hardwareFacts } from '../runtimes/hardware.js';
 import type { DatasetRow, SampleRow, Store } from '../store/db.js';
 import { UserError } from '../util/errors.js';
 import { Rng } from '../util/random.js';
-import { quantile } from '../util/stats.js';
+import { median, quantile } from '../util/stats.js';
 import { accuracy, type Accuracy } from './metrics.js';
 import { choose, paretoFront, type Limits, type Objective } from './policy.js';
 import { extrapolation, trainingRanges, type Ranges } from './ranges.js';
@@ -170,6 +170,11 @@ export async function trainAndSelect(store: Store, datasetName: string, opts: Tr
     if (other.module !== ds.module || other.device !== ds.device) throw new UserError(`dataset '${name}' is ${other.module} on ${other.device}; '${datasetName}' is ${ds.module} on ${ds.device}`, '--include');
     rows.push(...store.samples(other.id));
   }
+  // samples profiled with the machine probe are put at the dataset's median machine state: the
+  // drift of a shared host between chunks stops being noise the RMs have to learn
+  const probed = rows.length > 0 && rows.every((r) => r.probe_ms != null && r.probe_ms > 0);
+  const probeMs = probed ? median(rows.map((r) => r.probe_ms!)) : undefined;
+  if (probeMs) for (const r of rows) r.latency_ms = (r.latency_ms * probeMs) / r.probe_ms!;
   if (rows.length < MIN_TRAIN_SAMPLES) {
     throw new UserError(`dataset '${datasetName}' has ${rows.length} samples; at least ${MIN_TRAIN_SAMPLES} are needed to train (profile more with --samples)`, 'dataset');
   }
@@ -192,7 +197,7 @@ export async function trainAndSelect(store: Store, datasetName: string, opts: Tr
     const version = datasetVersion(ds, rows);
     for (const c of candidates) {
       const { model, ...report } = c;
-      store.saveModel(ds.id, c.kind, { format: 2, features: featureOptions, ranges, state: model.toJSON() }, { ...report, objective, dataset: version }, c === winner);
+      store.saveModel(ds.id, c.kind, { format: 2, features: featureOptions, ranges, state: model.toJSON(), ...(probeMs ? { probeMs } : {}) }, { ...report, objective, dataset: version }, c === winner);
     }
   }
   return { dataset: datasetName, trainSize: train.length, valSize: val.length, objective, candidates, selected: winner.kind, features: fs, featureOptions, ranges, tasks };
@@ -203,10 +208,12 @@ interface StoredModel {
   features: FeatureOptions;
   ranges: Ranges;
   state: unknown;
+  /** trained on probe-normalised latencies: predictions are at this machine-probe time (ms) */
+  probeMs?: number;
 }
 
 /** Loads the selected RM of a dataset; a corrupt or outdated stored model is a clear error. */
-export function loadSelected(store: Store, datasetName: string): { model: Regressor; moduleName: string; fs: FeatureSpace; ranges: Ranges } {
+export function loadSelected(store: Store, datasetName: string): { model: Regressor; moduleName: string; fs: FeatureSpace; ranges: Ranges; probeMs?: number } {
   const ds = store.requireDataset(datasetName);
   const rec = store.selectedModel(ds.id);
   const retrain = `; retrain it with 'latencylab train --dataset ${datasetName}'`;
@@ -225,7 +232,7 @@ export function loadSelected(store: Store, datasetName: string): { model: Regres
   } catch (e) {
     throw new UserError(`stored model #${rec.id} (${rec.kind}) cannot be used: ${(e as Error).message}${retrain}`, `dataset '${datasetName}'`);
   }
-  return { model, moduleName: ds.module, fs, ranges: stored.ranges };
+  return { model, moduleName: ds.module, fs, ranges: stored.ranges, ...(stored.probeMs ? { probeMs: stored.probeMs } : {}) };
 }
 
 /** the analytic cost columns of a configuration, as a stored sample has them */

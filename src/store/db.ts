@@ -170,6 +170,8 @@ export interface SampleRow {
   measured_at: string;
   /** latency of the module's reference configuration in the same chunk (profile --reference), else null */
   ref_ms: number | null;
+  /** the machine probe timed before the sample's chunk (profile --probe) */
+  probe_ms: number | null;
 }
 
 export interface PendingConfig extends PlannedConfig {
@@ -186,6 +188,7 @@ export interface NewSample {
   loadavg1: number;
   envId: number;
   refMs?: number;
+  probeMs?: number;
 }
 
 /**
@@ -207,6 +210,7 @@ export class Store {
       // stores made before the reference column
       const cols = this.db.prepare('PRAGMA table_info(samples)').all() as { name: string }[];
       if (!cols.some((c) => c.name === 'ref_ms')) this.db.exec('ALTER TABLE samples ADD COLUMN ref_ms REAL');
+      if (!cols.some((c) => c.name === 'probe_ms')) this.db.exec('ALTER TABLE samples ADD COLUMN probe_ms REAL');
       const runCols = this.db.prepare('PRAGMA table_info(model_runs)').all() as Array<{ name: string }>;
       if (!runCols.some((c) => c.name === 'probe_ms')) this.db.exec('ALTER TABLE model_runs ADD COLUMN probe_ms REAL');
     } catch (e) {
@@ -309,14 +313,14 @@ export class Store {
         `INSERT INTO samples (dataset_id, idx, params_json, threads, opt_level, load_workers, load_duty,
            macs, flops, params, input_bytes, output_bytes, weight_bytes, activation_bytes, intensity, nodes,
            create_ms, latency_ms, median_ms, mean_ms, min_ms, max_ms, p10_ms, p90_ms, std_ms, n, rejected, rel_ci,
-           round_medians_json, loadavg1, env_id, measured_at, ref_ms)
-         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+           round_medians_json, loadavg1, env_id, measured_at, ref_ms, probe_ms)
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
       )
       .run(
         datasetId, s.idx, JSON.stringify(s.params), s.device.threads, s.device.optLevel, s.device.loadWorkers, s.device.loadDuty,
         c.macs, c.flops, c.params, c.inputBytes, c.outputBytes, c.weightBytes, c.activationBytes, c.intensity, c.nodes,
         s.createMs, t.latencyMs, t.medianMs, t.meanMs, t.minMs, t.maxMs, t.p10Ms, t.p90Ms, t.stdMs, t.n, t.rejected, t.relCI,
-        JSON.stringify(t.roundMediansMs), s.loadavg1, s.envId, new Date().toISOString(), s.refMs ?? null,
+        JSON.stringify(t.roundMediansMs), s.loadavg1, s.envId, new Date().toISOString(), s.refMs ?? null, s.probeMs ?? null,
       );
   }
 

@@ -6,7 +6,6 @@ import { getRuntime } from '../runtimes/index.js';
 import type { Store } from '../store/db.js';
 import { Rng } from '../util/random.js';
 import { atNominal, fitCalibration, saveCalibration, type Calibration, type CalibrationVariant } from './calibration.js';
-import { median } from '../util/stats.js';
 import { modelFromBytes, type ModelFile } from './model-file.js';
 import { fitInGraph, inGraphPairs, type InGraphModel } from './ingraph.js';
 import { saveInGraph, settingKey, WholeModelPredictor, type WholeModelSetting } from './predictor.js';
@@ -112,8 +111,7 @@ export function fitStoredInGraph(store: Store, setting: WholeModelSetting, colle
 export function fitStoredCalibration(store: Store, setting: WholeModelSetting, collection: string, models: readonly LazyModel[], variant: CalibrationVariant = 'groups'): Calibration {
   const predictor = WholeModelPredictor.open(store, setting);
   const runs = store.modelRuns(collection, settingKey(setting));
-  const probes = runs.flatMap((r) => (r.probeMs ? [r.probeMs] : []));
-  const nominal = probes.length ? median(probes) : undefined;
+  const nominal = predictor.nominalProbeMs;
   const measured = new Map(runs.map((r) => [r.model, atNominal(r.latencyMs, r.probeMs, nominal)]));
   const rows = models
     .filter((m) => measured.has(m.name))
@@ -121,4 +119,34 @@ export function fitStoredCalibration(store: Store, setting: WholeModelSetting, c
   const c = fitCalibration(rows, variant, nominal);
   saveCalibration(store, settingKey(setting), c);
   return c;
+}
+
+/**
+ * The design `calibrate` fits, as chosen on validation networks by bench:models
+ * (reports/models.md): whether the in-graph correction is used (needs a runtime profiler:
+ * ort-cpu) and which calibration variant.
+ */
+export const CALIBRATION_DESIGN: { inGraph: boolean; variant: CalibrationVariant } = { inGraph: true, variant: 'modules' };
+
+/**
+ * Measures `perFamily` generated networks of every family on a device setting (resumable), profiles
+ * them per node where the runtime can, and fits and stores the in-graph correction and the
+ * calibration. Undefined when stopped.
+ */
+export async function calibrateSetting(
+  store: Store,
+  setting: WholeModelSetting,
+  o: { perFamily: number; stop?: { stop: boolean }; onProgress?(phase: string, done: number, total: number): void },
+): Promise<{ calibration: Calibration; inGraph: InGraphModel } | undefined> {
+  WholeModelPredictor.open(store, setting); // fails early, naming the profile commands, when predictors are missing
+  const models = generatedModels(CALIBRATION_FIRST_SEED, o.perFamily);
+  if (!(await measureInto(store, setting, 'calib', models, { stop: o.stop, onProgress: (d, t) => o.onProgress?.('measuring', d, t) }))) return undefined;
+  let inGraph: InGraphModel = { format: 1, models: {} };
+  if (CALIBRATION_DESIGN.inGraph && setting.device === 'ort-cpu') {
+    if (!(await profileInto(store, setting, 'calib', models, { stop: o.stop, onProgress: (d, t) => o.onProgress?.('profiling per node', d, t) }))) return undefined;
+    inGraph = fitStoredInGraph(store, setting, 'calib', models);
+  } else {
+    saveInGraph(store, setting, inGraph);
+  }
+  return { calibration: fitStoredCalibration(store, setting, 'calib', models, CALIBRATION_DESIGN.variant), inGraph };
 }

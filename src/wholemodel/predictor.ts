@@ -7,6 +7,7 @@ import { costRow, loadSelected } from '../select/autoselect.js';
 import { extrapolation, type Ranges } from '../select/ranges.js';
 import type { Store } from '../store/db.js';
 import { UserError } from '../util/errors.js';
+import { median } from '../util/stats.js';
 import { applyCalibration, loadCalibration, type Calibration, type KernelGroup } from './calibration.js';
 import { fusionTable, type FusionTable } from './fusion.js';
 import { inGraphKey, inGraphMs, isInGraphModel, type InGraphModel } from './ingraph.js';
@@ -87,6 +88,8 @@ interface ModulePredictor {
   model: Regressor;
   fs: FeatureSpace;
   ranges: Ranges;
+  /** the machine-probe time its predictions are at (probe-normalised training), if any */
+  probeMs?: number;
 }
 
 export class WholeModelPredictor {
@@ -96,6 +99,11 @@ export class WholeModelPredictor {
     private readonly roofline: Roofline,
     /** the fixed cost of one standalone session.run, included in every module sample */
     readonly runOverheadMs: number,
+    /**
+     * the machine state every figure of this predictor is at: the median probe of its module
+     * datasets (undefined when they were profiled without --probe)
+     */
+    readonly nominalProbeMs: number | undefined,
     private readonly calibration: Calibration | undefined,
     private readonly fusion: FusionTable,
     private readonly inGraph: InGraphModel | undefined,
@@ -107,6 +115,7 @@ export class WholeModelPredictor {
     const modules = new Map<string, ModulePredictor>();
     const rooflineRows: Array<{ flops: number; bytes: number; ms: number }> = [];
     const allRows: typeof rooflineRows = [];
+    const probes: number[] = [];
     // newest first: a module re-profiled and retrained replaces the older dataset
     for (const ds of store.listDatasets().reverse()) {
       if (ds.device !== setting.device || modules.has(ds.module) || !store.selectedModel(ds.id)) continue;
@@ -118,11 +127,17 @@ export class WholeModelPredictor {
       }
       if (!sel.ranges.threads.includes(setting.threads)) continue;
       modules.set(ds.module, { dataset: ds.name, module: getModule(ds.module), ...sel });
-      for (const s of store.samples(ds.id)) {
+      if (sel.probeMs) probes.push(sel.probeMs);
+    }
+    // every figure at one machine state: the median of the module datasets' probes
+    const nominal = probes.length && probes.length === modules.size ? median(probes) : undefined;
+    for (const mp of modules.values()) {
+      for (const s of store.samples(store.requireDataset(mp.dataset).id)) {
         if (s.threads !== setting.threads || s.load_workers !== 0) continue;
-        const row = { flops: s.flops, bytes: s.input_bytes + s.output_bytes + s.weight_bytes, ms: s.latency_ms };
+        const ms = nominal && s.probe_ms ? (s.latency_ms * nominal) / s.probe_ms : s.latency_ms;
+        const row = { flops: s.flops, bytes: s.input_bytes + s.output_bytes + s.weight_bytes, ms };
         allRows.push(row);
-        if (MEMORY_BOUND.has(ds.module)) rooflineRows.push(row);
+        if (MEMORY_BOUND.has(mp.module.name)) rooflineRows.push(row);
       }
     }
     const missing = REQUIRED_MODULES.filter((m) => !modules.has(m));
@@ -131,7 +146,7 @@ export class WholeModelPredictor {
     // allocation): the fastest sample measured is that cost plus next to no work. A kernel inside
     // a model does not pay it, so it is taken off each module prediction.
     const runOverheadMs = allRows.reduce((m, r) => Math.min(m, r.ms), Infinity);
-    return new WholeModelPredictor(setting, modules, fitRoofline(rooflineRows.length >= 10 ? rooflineRows : allRows), Number.isFinite(runOverheadMs) ? runOverheadMs : 0, loadCalibration(store, settingKey(setting)), fusion, loadInGraph(store, setting));
+    return new WholeModelPredictor(setting, modules, fitRoofline(rooflineRows.length >= 10 ? rooflineRows : allRows), Number.isFinite(runOverheadMs) ? runOverheadMs : 0, nominal, loadCalibration(store, settingKey(setting)), fusion, loadInGraph(store, setting));
   }
 
   /** datasets behind this predictor, by module (shown with predictions) */
@@ -162,7 +177,9 @@ export class WholeModelPredictor {
           const { params, scale } = extrapolated.length ? clampToTrained(mp, mapping.params) : { params: mapping.params, scale: 1 };
           const row = mp.fs.encode({ ...costRow(mp.module, params), threads: this.setting.threads, load_workers: 0, load_duty: 0 });
           const list = batches.get(mapping.module) ?? [];
-          list.push({ at: out.length, row, scale: mapping.scale * scale });
+          // a module trained at another machine state is brought to the predictor's
+          const state = this.nominalProbeMs && mp.probeMs ? this.nominalProbeMs / mp.probeMs : 1;
+          list.push({ at: out.length, row, scale: mapping.scale * scale * state });
           batches.set(mapping.module, list);
           out.push({ kernel: k, ms: 0, rawMs: 0, group: groupOf(mapping.module), source: `rm:${mp.model.kind}`, module: mapping.module, extrapolated, approx: mapping.approx });
           continue;
