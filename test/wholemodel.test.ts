@@ -94,9 +94,9 @@ describe('kernel detection matches the graph onnxruntime optimises', () => {
     const m = importOnnx(decodeOnnxModel(toOnnx(b.build()), 'fusions'));
     const ks = detectKernels(m, fusionTable('ort-cpu')).filter((k) => k.cls === 'compute');
     expect(ks.map((k) => [k.op, ...k.fused].join('+'))).toEqual(['Conv+BatchNormalization+Add+Relu', 'MatMul+Add', 'Gelu+Erf+Add+Mul+Mul', 'QuickGelu+Mul']);
-    // the wasm table keeps the residual Add and the swish apart
+    // the wasm table (learned by measurement) fuses the conv chain but not MatMul+Add, GELU or swish
     const wasm = detectKernels(m, fusionTable('ort-wasm')).filter((k) => k.cls === 'compute');
-    expect(wasm.map((k) => k.op)).toEqual(['Conv', 'Add', 'Relu', 'MatMul', 'Gelu', 'Sigmoid', 'Mul']);
+    expect(wasm.map((k) => [k.op, ...k.fused].join('+'))).toEqual(['Conv+BatchNormalization+Add+Relu', 'MatMul', 'Add', 'Div', 'Erf', 'Add', 'Mul', 'Mul', 'Sigmoid', 'Mul']);
   });
 
   it("joins onnxruntime's profiled node names back to the model's nodes", () => {
@@ -150,7 +150,7 @@ describe('bad models get a clear error naming the file and field', () => {
     const r = cli(['predict', file], path.join(dir, 'empty.db'));
     expect(r.code).toBe(2);
     expect(r.stderr).toMatch(/no trained conv2d, dwconv, linear predictors for ort-cpu at 1 thread/);
-    expect(r.stderr).toMatch(/latencylab profile -m conv2d -d ort-cpu -t 1 -n 300 && latencylab train --dataset conv2d@ort-cpu/);
+    expect(r.stderr).toMatch(/latencylab profile -m conv2d -d ort-cpu -t 1 -n 300 --probe && latencylab train --dataset conv2d@ort-cpu/);
     expect(r.stderr).not.toMatch(/\n\s+at /);
     const bad = cli(['predict', file, '--input-shape', '1,x'], path.join(dir, 'empty.db'));
     expect(bad.stderr).toMatch(/--input-shape: expected positive integers/);
@@ -256,5 +256,17 @@ describe('network generator', () => {
       expect(a.graph.cost.macs, f.name).toBeGreaterThan(1e6);
     }
     expect(() => generateModel('alexnet', 1)).toThrow(/unknown model family 'alexnet', expected one of: resnet/);
+  });
+});
+
+describe('fusion by measurement', () => {
+  it('reads a pair that costs its anchor alone as fused, one that costs its parts as separate', async () => {
+    const { evidence } = await import('../src/wholemodel/fusion-probe.js');
+    expect(evidence('conv-bn', 1.0, 1.0, 0.2)).toMatchObject({ saved: 1, fused: true });
+    expect(evidence('conv-bn', 1.2, 1.0, 0.2)).toMatchObject({ saved: 0, fused: false });
+    expect(evidence('conv-act', 1.15, 1.0, 0.2).saved).toBeCloseTo(0.25, 6);
+    // GELU: five elementwise passes unfused, about one fused
+    expect(evidence('gelu', 0.05, 0.04, 0).fused).toBe(true);
+    expect(evidence('gelu', 0.2, 0.04, 0).fused).toBe(false);
   });
 });

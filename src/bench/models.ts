@@ -15,6 +15,9 @@
 import { mkdirSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import { markdownTable } from '../cli/table.js';
+import { getRuntime } from '../runtimes/index.js';
+import { fusionTable } from '../wholemodel/fusion.js';
+import { measureFusions } from '../wholemodel/fusion-probe.js';
 import { logScatter, renderVegaLite, type ScatterPoint } from '../report/plot.js';
 import { accuracy, type Accuracy } from '../select/metrics.js';
 import { Store } from '../store/db.js';
@@ -115,7 +118,7 @@ async function benchSetting(store: Store, s: ModelBenchSetting): Promise<Setting
   md.push(ig ? `In-graph correction fitted on ${profiles.size} calibration networks profiled per node: ${Object.entries(ig.models).map(([k, m]) => `${k} (${m.n})`).join(', ')}.` : 'No per-node profiles for this setting (onnxruntime-web writes none): no in-graph correction.', '');
   md.push(`**Design chosen on ${val!.length} validation networks** (fitted on ${calib!.length} calibration networks; both disjoint from the test networks by seed):`, '');
   md.push(markdownTable(['kernel estimates, calibration', 'val ±10 %', 'val ±5 %', 'val RMSPE %'], candidates.map((c) => [c.name + (c === best ? ' ←' : ''), pct(c.val.within10), pct(c.val.within5), c.val.rmspe])), '');
-  if (best.c) md.push(`Chosen: overhead ${best.c.overheadMs.toFixed(4)} ms, per kernel ${(best.c.perKernelMs * 1000).toFixed(2)} µs, factors ${Object.entries(best.c.factors).map(([k, f]) => `${k} ${f.toFixed(2)}`).join(', ')}.`, '');
+  if (best.c) md.push(`Chosen: overhead ${best.c.overheadMs.toFixed(4)} ms, per kernel ${(best.c.perKernelMs * 1000).toFixed(2)} µs, per view op ${(best.c.perViewMs * 1000).toFixed(2)} µs, factors ${Object.entries(best.c.factors).map(([k, f]) => `${k} ${f.toFixed(2)}`).join(', ')}.`, '');
   // test accuracy per family
   const fams = [...new Set(test!.map((e) => e.family))];
   const rows = fams.map((f) => {
@@ -152,6 +155,11 @@ async function benchSetting(store: Store, s: ModelBenchSetting): Promise<Setting
       return [e.name, p, e.measuredMs, `${((100 * (p - e.measuredMs)) / e.measuredMs).toFixed(1)} %`, pct(e.coverage)];
     })), '');
   }
+  // fusion rules by measurement (threads as the setting)
+  const fusion = fusionTable(s.device);
+  const ev = await measureFusions(getRuntime(s.device), s.threads);
+  md.push(`**Fusion rules by measurement** (each pattern timed against its parts in one interleaved chunk, one standalone session.run of ${((ev[0]?.overheadMs ?? 0) * 1000).toFixed(1)} µs taken off; \`latencylab fusion -d ${s.device} -t ${s.threads}\`). "Saved" is the share of the absorbed op's own time that disappears in the pair; a fused op still moves its data, so values near 50 % are ambiguous. The ${s.device} table comes from: ${fusion.source}.`, '');
+  md.push(markdownTable(['rule', 'pair ms', 'parts ms', 'saved', 'measured', 'table'], ev.map((e) => [e.rule, e.pairMs, e.partsMs.map((x) => x.toFixed(4)).join(' + '), `${(100 * e.saved).toFixed(0)} %`, e.fused ? 'fused' : 'separate', fusion.rules.has(e.rule) ? 'fused' : 'separate'])), '');
   // time to predict vs time to measure
   const predictMs = median(test!.map((e) => e.predictMs));
   const oneRun = median(test!.map((e) => e.createMs + e.rawMs));

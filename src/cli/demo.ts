@@ -36,7 +36,7 @@ export async function runDemo(dbFile: string, samples: number): Promise<void> {
     for (const name of DEMO_MODULES) {
       const dataset = `demo-${name}@ort-cpu`;
       const hooks = progressHooks(dataset, stop);
-      await profile(store, { module: name, device: 'ort-cpu', samples, name: dataset, seed: 1, timing }, hooks);
+      await profile(store, { module: name, device: 'ort-cpu', samples, name: dataset, seed: 1, timing, probe: true }, hooks);
       hooks.finish();
       process.stderr.write(`${dataset}: training ${sel0Kinds()}…\n`);
       const sel = await trainAndSelect(store, dataset);

@@ -87,6 +87,7 @@ program
   .option('--max-time-ms <ms>', 'time cap per configuration', positiveInt)
   .option('--min-repeats <n>', 'timed runs per configuration at least', positiveInt)
   .option('--reference', "time the module's reference configuration in every chunk and store it with each sample (ref_ms): the machine state, to compare runs")
+  .option('--probe', 'time the machine probe (a fixed small network) before every chunk and store it with each sample (probe_ms): training then learns latency at one machine state — use it on shared machines and for whole-model prediction')
   .option('--adaptive <budget>', 'adaptive sampling: after --samples random configurations, add --step per round near where the model errs, up to this many', positiveInt)
   .option('--step <n>', 'configurations per adaptive round', positiveInt, 100)
   .action(async (o) => {
@@ -114,6 +115,7 @@ program
         name,
         fresh: o.fresh,
         reference: o.reference,
+        probe: o.probe,
         timing: { ...(o.maxTimeMs ? { maxTimeMs: o.maxTimeMs } : {}), ...(o.minRepeats ? { minRepeats: o.minRepeats } : {}) },
       };
       const r = o.adaptive

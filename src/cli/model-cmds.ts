@@ -8,7 +8,8 @@ import { getRuntime } from '../runtimes/index.js';
 import type { Store } from '../store/db.js';
 import { UserError } from '../util/errors.js';
 import { calibrateSetting } from '../wholemodel/calibrate.js';
-import { WHOLE_MODEL_DEVICES } from '../wholemodel/fusion.js';
+import { fusionTable, WHOLE_MODEL_DEVICES } from '../wholemodel/fusion.js';
+import { measureFusions } from '../wholemodel/fusion-probe.js';
 import { readModelFile } from '../wholemodel/model-file.js';
 import { settingKey, WholeModelPredictor, type ModelPrediction } from '../wholemodel/predictor.js';
 import { compareLayers, layerRows } from '../wholemodel/report.js';
@@ -100,12 +101,28 @@ export function registerModelCommands(program: Command, openStore: () => Store):
         if (!r) throw new UserError('stopped before every calibration network was measured; run it again to continue', 'calibrate');
         const c = r.calibration;
         const ig = Object.entries(r.inGraph.models);
-        console.log(`calibration for ${settingKey(setting)} from ${c.models} networks: overhead ${c.overheadMs.toFixed(4)} ms, per kernel ${(c.perKernelMs * 1000).toFixed(2)} µs, factors ${Object.entries(c.factors).map(([g, f]) => `${g} ${f.toFixed(2)}`).join(', ')}${c.probeMs ? `; machine probe ${c.probeMs.toFixed(3)} ms` : ''}`);
+        console.log(`calibration for ${settingKey(setting)} from ${c.models} networks: overhead ${c.overheadMs.toFixed(4)} ms, per kernel ${(c.perKernelMs * 1000).toFixed(2)} µs, per view op ${(c.perViewMs * 1000).toFixed(2)} µs, factors ${Object.entries(c.factors).map(([g, f]) => `${g} ${f.toFixed(2)}`).join(', ')}${c.probeMs ? `; machine probe ${c.probeMs.toFixed(3)} ms` : ''}`);
         console.log(ig.length ? `in-graph correction for ${ig.map(([k, m]) => `${k} (${m.n})`).join(', ')}` : 'no in-graph correction (this runtime writes no per-node profile)');
       } finally {
         sigint.release();
         store.close();
       }
+    });
+
+  program
+    .command('fusion')
+    .description("time each fusion pattern against its parts on a device: which op pairs the runtime runs as one kernel")
+    .option('-d, --device <name>', `device (${WHOLE_MODEL_DEVICES.join(', ')})`, 'ort-cpu')
+    .option('-t, --threads <n>', 'intra-op threads', positiveInt, 1)
+    .action(async (o) => {
+      checkDevice(o.device);
+      const table = fusionTable(o.device);
+      const ev = await measureFusions(getRuntime(o.device), o.threads);
+      console.log(formatTable(
+        ['rule', 'pair ms', 'parts ms', 'absorbed op saved', 'measured', 'table'],
+        ev.map((e) => [e.rule, e.pairMs, e.partsMs.map((x) => x.toFixed(4)).join(' + '), `${(100 * e.saved).toFixed(0)} %`, e.fused ? 'fused' : 'separate', table.rules.has(e.rule) ? 'fused' : 'separate']),
+      ));
+      console.log(`(one standalone session.run, ${((ev[0]?.overheadMs ?? 0) * 1000).toFixed(1)} µs, is taken off every figure; a fused op is not free — it still moves its data — so values near 50 % are ambiguous; table: ${table.source})`);
     });
 
   program

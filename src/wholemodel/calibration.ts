@@ -8,7 +8,8 @@ import { UserError } from '../util/errors.js';
  * changes the runtime inserts (NCHWc reorders), and each kernel pays a dispatch cost. The
  * calibration learns, per device setting, on measured generated models never used for testing:
  *
- *   total = overhead + perKernel · (compute kernels) + Σ_group factor_group · Σ raw predictions
+ *   total = overhead + perKernel · (compute kernels) + perView · (reshape-like kernels)
+ *           + Σ_group factor_group · Σ raw predictions
  *
  * with every coefficient ≥ 0, minimising the relative error.
  */
@@ -28,6 +29,8 @@ export interface Calibration {
   variant: CalibrationVariant;
   overheadMs: number;
   perKernelMs: number;
+  /** cost of a view op (Reshape, Flatten, Squeeze…): no work, but a node the runtime dispatches */
+  perViewMs: number;
   /** factor per group or module (a key never seen in fitting gets 1) */
   factors: Record<string, number>;
   /** models it was fitted on */
@@ -59,16 +62,20 @@ function factorKeys(models: ReadonlyArray<{ kernels: readonly Predicted[] }>, v:
   return [...keys].sort();
 }
 
-/** features of one model's kernel predictions: [1, compute kernels, Σ raw ms per key] */
+/** features of one model's kernel predictions: [1, compute kernels, view kernels, Σ raw ms per key] */
 function features(kernels: readonly Predicted[], keys: readonly string[], v: CalibrationVariant): number[] {
   const sums = new Map<string, number>();
   let compute = 0;
+  let views = 0;
   for (const k of kernels) {
-    if (k.group === 'free') continue;
+    if (k.group === 'free') {
+      views++;
+      continue;
+    }
     compute++;
     sums.set(keyOf(k, v), (sums.get(keyOf(k, v)) ?? 0) + k.rawMs);
   }
-  return [1, compute, ...keys.map((key) => sums.get(key) ?? 0)];
+  return [1, compute, views, ...keys.map((key) => sums.get(key) ?? 0)];
 }
 
 /** `measuredMs` must already be at the nominal machine state (atNominal) when `probeMs` is given */
@@ -81,7 +88,8 @@ export function fitCalibration(models: ReadonlyArray<{ kernels: readonly Predict
     variant,
     overheadMs: w[0]!,
     perKernelMs: w[1]!,
-    factors: Object.fromEntries(keys.map((key, i) => [key, w[i + 2]!])),
+    perViewMs: w[2]!,
+    factors: Object.fromEntries(keys.map((key, i) => [key, w[i + 3]!])),
     models: models.length,
     fittedAt: new Date().toISOString(),
     ...(probeMs ? { probeMs } : {}),
@@ -94,7 +102,7 @@ export function applyCalibration(c: Calibration | undefined, kernels: Predicted[
     for (const k of kernels) k.ms = k.rawMs;
     return { totalMs: kernels.reduce((s, k) => s + k.rawMs, 0), overheadMs: 0 };
   }
-  for (const k of kernels) k.ms = k.group === 'free' ? 0 : k.rawMs * (c.factors[keyOf(k, c.variant)] ?? 1) + c.perKernelMs;
+  for (const k of kernels) k.ms = k.group === 'free' ? c.perViewMs : k.rawMs * (c.factors[keyOf(k, c.variant)] ?? 1) + c.perKernelMs;
   return { totalMs: c.overheadMs + kernels.reduce((s, k) => s + k.ms, 0), overheadMs: c.overheadMs };
 }
 
@@ -111,7 +119,7 @@ export function loadCalibration(store: Store, key: string): Calibration | undefi
   } catch {
     c = undefined as unknown as Calibration;
   }
-  if (c?.format !== 2 || !VARIANTS.includes(c.variant) || !Object.values(c.factors ?? { x: NaN }).every(Number.isFinite) || !Number.isFinite(c.overheadMs)) {
+  if (c?.format !== 2 || !Number.isFinite(c.perViewMs) || !VARIANTS.includes(c.variant) || !Object.values(c.factors ?? { x: NaN }).every(Number.isFinite) || !Number.isFinite(c.overheadMs)) {
     throw new UserError(`stored calibration for ${key} is unreadable or from an older latencylab; refit it with 'latencylab calibrate'`, 'calibration');
   }
   return c;

@@ -260,7 +260,7 @@ function groupOf(module: string): KernelGroup {
 /** what to run to train the predictors a device setting lacks, with an honest time estimate */
 export function missingMessage(setting: WholeModelSetting, missing: string[]): string {
   const perMin = setting.device === 'ort-wasm' ? 60 : 400;
-  const cmds = missing.map((m) => `latencylab profile -m ${m} -d ${setting.device} -t ${setting.threads} -n 300 && latencylab train --dataset ${m}@${setting.device}`);
+  const cmds = missing.map((m) => `latencylab profile -m ${m} -d ${setting.device} -t ${setting.threads} -n 300 --probe && latencylab train --dataset ${m}@${setting.device}`);
   const minutes = Math.ceil((missing.length * 300) / perMin);
   return `no trained ${missing.join(', ')} predictor${missing.length > 1 ? 's' : ''} for ${setting.device} at ${setting.threads} thread${setting.threads > 1 ? 's' : ''}; train them with (about ${minutes} min of profiling, run alone on the machine):\n  ${cmds.join('\n  ')}\n(other modules — pooling, elementwise, softmax, layernorm — are optional: kernels without a predictor fall back to the device roofline)`;
 }
