@@ -7,10 +7,12 @@
 import { spawn } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 
-const main = new URL('../dist/cli/main.js', import.meta.url);
+// LATENCYLAB_MAIN lets the tests run the launcher against the TypeScript sources (with tsx)
+const main = new URL(process.env.LATENCYLAB_MAIN ?? '../dist/cli/main.js', import.meta.url);
 if (process.env.UV_THREADPOOL_SIZE === undefined) {
   const child = spawn(process.execPath, [...process.execArgv, fileURLToPath(import.meta.url), ...process.argv.slice(2)], {
-    stdio: 'inherit',
+    // the IPC channel is the child's lifeline: it closes when this process dies, however it dies
+    stdio: ['inherit', 'inherit', 'inherit', 'ipc'],
     env: { ...process.env, UV_THREADPOOL_SIZE: '1' },
   });
   // the terminal delivers Ctrl-C to the whole process group: let the child handle it
@@ -21,5 +23,13 @@ if (process.env.UV_THREADPOOL_SIZE === undefined) {
     else process.exit(code ?? 1);
   });
 } else {
+  if (process.send && process.channel) {
+    // started by the launcher: when the launcher dies (even kill -9, which it cannot catch) the
+    // channel closes. A measuring child that outlived it would keep profiling, compete for the CPU
+    // and falsify every timing taken on the machine afterwards, so it ends too (the store loses at
+    // most the chunk in flight, as with any kill).
+    process.channel.unref();
+    process.on('disconnect', () => process.kill(process.pid, 'SIGTERM'));
+  }
   await import(main.href);
 }

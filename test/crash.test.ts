@@ -44,3 +44,37 @@ describe('crash safety', () => {
     for (const k of kept) expect(all.find((s) => s.idx === k.idx)!.median_ms).toBe(k.median_ms);
   }, 180_000);
 });
+
+describe('the launcher', () => {
+  it('kill -9 of the launcher a user started: its measuring child ends too (no orphan keeps profiling)', async () => {
+    const { spawn, spawnSync } = await import('node:child_process');
+    const db = path.join(tempDir(), 'orphan.db');
+    const env: NodeJS.ProcessEnv = { ...process.env, LATENCYLAB_MAIN: new URL('../src/cli/main.ts', import.meta.url).href };
+    delete env.UV_THREADPOOL_SIZE; // so the launcher re-runs itself as the measuring child
+    const bin = path.join(path.dirname(new URL(import.meta.url).pathname), '..', 'bin', 'latencylab.js');
+    const launcher = spawn(process.execPath, ['--import', 'tsx', bin, '--db', db, 'profile', '-m', 'add', '-n', '2000', '--max-time-ms', '20', '--name', 'o'], { env, stdio: 'ignore' });
+    const deadline = Date.now() + 90_000;
+    while (countSamples(db, 'o') < 8) {
+      if (Date.now() > deadline) throw new Error('no progress');
+      await new Promise((r) => setTimeout(r, 100));
+    }
+    const childPid = Number(spawnSync('pgrep', ['-P', String(launcher.pid)], { encoding: 'utf8' }).stdout.trim().split('\n')[0]);
+    expect(childPid).toBeGreaterThan(0);
+    launcher.kill('SIGKILL');
+    const alive = () => {
+      try {
+        process.kill(childPid, 0);
+        return true;
+      } catch {
+        return false;
+      }
+    };
+    const until = Date.now() + 10_000;
+    while (alive() && Date.now() < until) await new Promise((r) => setTimeout(r, 100));
+    expect(alive()).toBe(false);
+    const n = countSamples(db, 'o');
+    await new Promise((r) => setTimeout(r, 1500));
+    expect(countSamples(db, 'o')).toBe(n); // nothing writes to the store any more
+    expect(n).toBeLessThan(2000);
+  });
+});
