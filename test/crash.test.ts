@@ -78,3 +78,27 @@ describe('the launcher', () => {
     expect(n).toBeLessThan(2000);
   });
 });
+
+describe('two profilers of one dataset', () => {
+  it('the second is refused with a clear message (no UNIQUE error), and a killed holder does not block a rerun', async () => {
+    const db = path.join(tempDir(), 'twice.db');
+    const args = ['profile', '-m', 'add', '-n', '150', '--max-time-ms', '20', '--name', 'twice'];
+    const first = cliChild(args, db);
+    const deadline = Date.now() + 90_000;
+    while (countSamples(db, 'twice') < 8) {
+      if (Date.now() > deadline) throw new Error('no progress');
+      await new Promise((r) => setTimeout(r, 100));
+    }
+    const second = cli(args, db);
+    expect(second.code).toBe(2);
+    expect(second.stderr).toMatch(/dataset 'twice': is being profiled by process \d+ on .* two profilers at once share the CPU and falsify each other's timings/);
+    expect(second.stderr).not.toMatch(/UNIQUE|internal error/);
+    first.kill('SIGKILL');
+    await new Promise((r) => first.once('exit', r));
+    const kept = countSamples(db, 'twice');
+    const resume = cli(args, db);
+    expect(resume.code, resume.stderr).toBe(0);
+    expect(resume.stderr).toMatch(new RegExp(`resuming, ${kept}/150`));
+    expect(countSamples(db, 'twice')).toBe(150);
+  });
+});

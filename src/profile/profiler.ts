@@ -199,6 +199,29 @@ export async function profile(store: Store, req: ProfileRequest, hooks: ProfileH
     ...(req.reference ? { reference: true } : {}),
   };
 
+  const holder = store.acquireProfilingLock(name);
+  if (holder) {
+    throw new UserError(
+      `is being profiled by process ${holder.pid} on ${holder.host} since ${holder.started_at}; two profilers at once share the CPU and falsify each other's timings — ` +
+        `wait for it to finish, or stop it and run this again to resume where it stopped`,
+      `dataset '${name}'`,
+    );
+  }
+  try {
+    return await profileLocked(store, req, { started, m, rt, sampler, seed, timing, name, spec }, hooks);
+  } finally {
+    store.releaseProfilingLock(name);
+  }
+}
+
+async function profileLocked(
+  store: Store,
+  req: ProfileRequest,
+  c: { started: number; m: ModuleDef; rt: Runtime; sampler: SamplerName; seed: number; timing: TimingOptions; name: string; spec: Record<string, unknown> },
+  hooks: ProfileHooks,
+): Promise<ProfileResult> {
+  const { started, m, rt, sampler, seed, timing, name, spec } = c;
+  const space = spec.space as Space;
   let ds = store.getDataset(name);
   let rejectedConfigs = 0;
   if (ds && req.fresh) {

@@ -1,3 +1,4 @@
+import os from 'node:os';
 import { createHash } from 'node:crypto';
 import { mkdirSync } from 'node:fs';
 import path from 'node:path';
@@ -70,6 +71,13 @@ CREATE TABLE IF NOT EXISTS models (
   metrics_json TEXT NOT NULL,
   selected INTEGER NOT NULL DEFAULT 0,
   created_at TEXT NOT NULL
+);
+-- who is profiling a dataset right now: a second profiler of the same dataset is refused
+CREATE TABLE IF NOT EXISTS profiling_locks (
+  dataset_name TEXT PRIMARY KEY,
+  pid INTEGER NOT NULL,
+  host TEXT NOT NULL,
+  started_at TEXT NOT NULL
 );
 -- whole-model calibration (per-model overhead and per-kernel-group factors) per device setting
 CREATE TABLE IF NOT EXISTS model_calibrations (
@@ -362,6 +370,26 @@ export class Store {
     return tx();
   }
 
+  /**
+   * Takes the profiling lock of a dataset for this process. Returns the holder when another live
+   * process on this machine (or any process on another machine) holds it; a lock left by a
+   * process that no longer exists is taken over.
+   */
+  acquireProfilingLock(datasetName: string): { pid: number; host: string; started_at: string } | undefined {
+    const host = os.hostname();
+    const tx = this.db.transaction(() => {
+      const held = this.db.prepare('SELECT pid, host, started_at FROM profiling_locks WHERE dataset_name = ?').get(datasetName) as { pid: number; host: string; started_at: string } | undefined;
+      if (held && !(held.host === host && (held.pid === process.pid || !processAlive(held.pid)))) return held;
+      this.db.prepare('INSERT OR REPLACE INTO profiling_locks (dataset_name, pid, host, started_at) VALUES (?, ?, ?, ?)').run(datasetName, process.pid, host, new Date().toISOString());
+      return undefined;
+    });
+    return tx.immediate();
+  }
+
+  releaseProfilingLock(datasetName: string): void {
+    this.db.prepare('DELETE FROM profiling_locks WHERE dataset_name = ? AND pid = ? AND host = ?').run(datasetName, process.pid, os.hostname());
+  }
+
   saveCalibration(key: string, json: unknown): void {
     this.db.prepare('INSERT OR REPLACE INTO model_calibrations (key, json, created_at) VALUES (?, ?, ?)').run(key, JSON.stringify(json), new Date().toISOString());
   }
@@ -401,6 +429,15 @@ export class Store {
     return this.db
       .prepare('SELECT id, kind, json, metrics_json FROM models WHERE dataset_id = ? AND selected = 1 ORDER BY id DESC LIMIT 1')
       .get(datasetId) as { id: number; kind: string; json: string; metrics_json: string } | undefined;
+  }
+}
+
+function processAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (e) {
+    return (e as NodeJS.ErrnoException).code === 'EPERM';
   }
 }
 
