@@ -117,9 +117,10 @@ export function fitRidgeCV(X: number[][], y: number[], opts: { lambdas?: number[
  * w ≥ 0 minimising the squared *relative* error Σ((yᵢ − xᵢ·w)/yᵢ)² (no intercept: give a column
  * of ones for one). Columns are rescaled for conditioning; a coefficient that comes out negative
  * is fixed at 0 and the rest refitted (a small active-set loop). Used for rooflines and the
- * whole-model calibration, where every coefficient is a cost and must not be negative.
+ * whole-model calibration, where every coefficient is a cost and must not be negative — except
+ * the columns in `signed` (a correction that may go either way).
  */
-export function fitNonNegativeRelative(X: number[][], y: number[], lambda = 1e-6): number[] {
+export function fitNonNegativeRelative(X: number[][], y: number[], lambda = 1e-6, signed: ReadonlySet<number> = new Set()): number[] {
   const d = X[0]?.length ?? 0;
   const scale = Array.from({ length: d }, (_, j) => Math.max(1e-30, X.reduce((s, r, i) => s + Math.abs(r[j]! / y[i]!), 0) / X.length));
   const active = new Set(Array.from({ length: d }, (_, j) => j));
@@ -130,7 +131,7 @@ export function fitNonNegativeRelative(X: number[][], y: number[], lambda = 1e-6
     const sol = solveRidge(Z, y.map(() => 1), lambda);
     w = new Array<number>(d).fill(0);
     cols.forEach((j, k) => (w[j] = sol[k]! / scale[j]!));
-    const neg = cols.filter((j) => w[j]! < 0);
+    const neg = cols.filter((j) => w[j]! < 0 && !signed.has(j));
     if (!neg.length) break;
     for (const j of neg) active.delete(j);
     for (const j of neg) w[j] = 0;

@@ -394,6 +394,11 @@ export class Store {
     this.db.prepare('INSERT OR REPLACE INTO model_calibrations (key, json, created_at) VALUES (?, ?, ?)').run(key, JSON.stringify(json), new Date().toISOString());
   }
 
+  /** forgets every calibration stored under keys starting with `prefix` */
+  deleteCalibrations(prefix: string): void {
+    this.db.prepare('DELETE FROM model_calibrations WHERE substr(key, 1, ?) = ?').run(prefix.length, prefix);
+  }
+
   calibration(key: string): string | undefined {
     return (this.db.prepare('SELECT json FROM model_calibrations WHERE key = ?').get(key) as { json: string } | undefined)?.json;
   }

@@ -126,7 +126,7 @@ export function fitStoredCalibration(store: Store, setting: WholeModelSetting, c
  * (reports/models.md): whether the in-graph correction is used (needs a runtime profiler:
  * ort-cpu) and which calibration variant.
  */
-export const CALIBRATION_DESIGN: { inGraph: boolean; variant: CalibrationVariant } = { inGraph: true, variant: 'modules' };
+export const CALIBRATION_DESIGN: { inGraph: boolean; variant: CalibrationVariant } = { inGraph: false, variant: 'groups' };
 
 /**
  * Measures `perFamily` generated networks of every family on a device setting (resumable), profiles
@@ -141,7 +141,7 @@ export async function calibrateSetting(
   WholeModelPredictor.open(store, setting); // fails early, naming the profile commands, when predictors are missing
   const models = generatedModels(CALIBRATION_FIRST_SEED, o.perFamily);
   if (!(await measureInto(store, setting, 'calib', models, { stop: o.stop, onProgress: (d, t) => o.onProgress?.('measuring', d, t) }))) return undefined;
-  let inGraph: InGraphModel = { format: 1, models: {} };
+  let inGraph: InGraphModel = { format: 2, models: {} };
   if (CALIBRATION_DESIGN.inGraph && setting.device === 'ort-cpu') {
     if (!(await profileInto(store, setting, 'calib', models, { stop: o.stop, onProgress: (d, t) => o.onProgress?.('profiling per node', d, t) }))) return undefined;
     inGraph = fitStoredInGraph(store, setting, 'calib', models);

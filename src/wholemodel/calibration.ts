@@ -18,10 +18,12 @@ export type KernelGroup = (typeof GROUPS)[number] | 'free';
 
 /**
  * 'groups': one factor per kernel group (conv, dwconv, dense, other modules, roofline);
- * 'modules': one factor per module predictor (conv2d, add, softmax, …) and the roofline.
+ * 'modules': one factor per module predictor (conv2d, add, softmax, …) and the roofline;
+ * 'kinds': as 'modules', with convolutions split into 1×1 and k×k (their standalone timings carry
+ * different layout-conversion shares).
  * bench:models chooses between them (and no calibration) on validation networks.
  */
-export const VARIANTS = ['groups', 'modules'] as const;
+export const VARIANTS = ['groups', 'modules', 'kinds'] as const;
 export type CalibrationVariant = (typeof VARIANTS)[number];
 
 export interface Calibration {
@@ -50,11 +52,16 @@ export const atNominal = (latencyMs: number, probeMs: number | undefined, nomina
 interface Predicted {
   group: KernelGroup;
   module?: string;
+  kernel?: { weightShapes: number[][] };
   rawMs: number;
   ms: number;
 }
 
-const keyOf = (k: Predicted, v: CalibrationVariant) => (k.group === 'roofline' || v === 'groups' ? k.group : (k.module ?? k.group));
+function keyOf(k: Predicted, v: CalibrationVariant): string {
+  if (k.group === 'roofline' || v === 'groups') return k.group;
+  if (v === 'kinds' && k.module === 'conv2d') return k.kernel?.weightShapes[0]?.[2] === 1 ? 'conv1x1' : 'convkxk';
+  return k.module ?? k.group;
+}
 
 function factorKeys(models: ReadonlyArray<{ kernels: readonly Predicted[] }>, v: CalibrationVariant): string[] {
   const keys = new Set<string>();
@@ -82,7 +89,9 @@ function features(kernels: readonly Predicted[], keys: readonly string[], v: Cal
 export function fitCalibration(models: ReadonlyArray<{ kernels: readonly Predicted[]; measuredMs: number }>, variant: CalibrationVariant = 'groups', probeMs?: number): Calibration {
   const keys = factorKeys(models, variant);
   if (models.length < keys.length + 2) throw new UserError(`calibration needs at least ${keys.length + 2} measured models, got ${models.length}`, 'calibration');
-  const w = fitNonNegativeRelative(models.map((m) => features(m.kernels, keys, variant)), models.map((m) => m.measuredMs));
+  // the per-kernel and per-view terms may be negative: per-kernel estimates from per-node
+  // profiles carry the profiler's own per-node cost, which end-to-end runs do not pay
+  const w = fitNonNegativeRelative(models.map((m) => features(m.kernels, keys, variant)), models.map((m) => m.measuredMs), 1e-6, new Set([1, 2]));
   return {
     format: 2,
     variant,

@@ -1,4 +1,4 @@
-import { fitRidgeCV, linearPredict, type LinearState } from '../regressors/ridge.js';
+import { fitNonNegativeRelative } from '../regressors/ridge.js';
 import type { Kernel } from './kernels.js';
 import { profiledNodeKey } from './report.js';
 
@@ -7,26 +7,29 @@ import { profiledNodeKey } from './report.js';
  * inside a network the same kernel runs with warm caches, already in the runtime's blocked layout
  * (no reorder of its input and output), behind a fused neighbour. Where the runtime's profiler
  * gives per-node times (onnxruntime-node), the calibration networks are profiled per node and,
- * per module (and per op for roofline ops), a log-linear model learns
+ * per module (and per op for roofline ops), a non-negative linear model learns
  *
- *   log(in-graph ms) ≈ a + b·log(standalone prediction) + c·log(bytes) + d·log(FLOPs)
+ *   in-graph ms ≈ a·(standalone prediction) + b·(weight bytes) + c·(activation bytes) + d
  *
- * Kernels of a key with too few profiled examples keep the standalone prediction.
+ * (weights come cold from memory inside a network, where a module timed alone keeps them in
+ * cache; d is the runtime's per-node dispatch). Fitted on relative error. Kernels of a key with
+ * too few profiled examples keep the standalone prediction.
  */
 export interface InGraphModel {
-  format: 1;
-  models: Record<string, LinearState & { n: number }>;
+  format: 2;
+  /** per key: [a, b, c, d] of the model above, and the examples it was fitted on */
+  models: Record<string, { w: number[]; n: number }>;
 }
 
 export interface InGraphPair {
   key: string;
-  kernel: Pick<Kernel, 'bytes' | 'flops'>;
+  kernel: Pick<Kernel, 'bytes' | 'flops' | 'weightBytes'>;
   standaloneMs: number;
   inGraphMs: number;
 }
 
 const MIN_EXAMPLES = 25;
-const features = (k: Pick<Kernel, 'bytes' | 'flops'>, standaloneMs: number) => [Math.log(Math.max(standaloneMs, 1e-5)), Math.log1p(k.bytes / 1e3), Math.log1p(k.flops / 1e3)];
+const features = (k: Pick<Kernel, 'bytes' | 'weightBytes'>, standaloneMs: number) => [standaloneMs, k.weightBytes / 1e6, (k.bytes - k.weightBytes) / 1e6, 1];
 
 /** the key a kernel's correction is learned under: its module, or 'op:<Op>' for roofline kernels */
 export const inGraphKey = (module: string | undefined, kernel: Pick<Kernel, 'op'>) => module ?? `op:${kernel.op}`;
@@ -58,22 +61,22 @@ export function fitInGraph(pairs: readonly InGraphPair[]): InGraphModel {
   const models: InGraphModel['models'] = {};
   for (const [key, ps] of byKey) {
     if (ps.length < MIN_EXAMPLES) continue;
-    const st = fitRidgeCV(ps.map((p) => features(p.kernel, p.standaloneMs)), ps.map((p) => Math.log(p.inGraphMs)), { seed: 1 });
-    models[key] = { ...st, n: ps.length };
+    const w = fitNonNegativeRelative(ps.map((p) => features(p.kernel, p.standaloneMs)), ps.map((p) => p.inGraphMs));
+    models[key] = { w, n: ps.length };
   }
-  return { format: 1, models };
+  return { format: 2, models };
 }
 
 /** the in-graph estimate of a kernel, or the standalone one when its key has no model */
-export function inGraphMs(m: InGraphModel | undefined, key: string, kernel: Pick<Kernel, 'bytes' | 'flops'>, standaloneMs: number): number {
+export function inGraphMs(m: InGraphModel | undefined, key: string, kernel: Pick<Kernel, 'bytes' | 'weightBytes'>, standaloneMs: number): number {
   const st = m?.models[key];
   if (!st) return standaloneMs;
-  const est = Math.exp(linearPredict(st, features(kernel, standaloneMs)));
-  // a correction, not a new predictor: never more than 10× away from the module's answer
-  return Math.min(Math.max(est, standaloneMs / 10), standaloneMs * 10);
+  const est = features(kernel, standaloneMs).reduce((s, x, i) => s + x * st.w[i]!, 0);
+  // a correction, not a new predictor: never more than 3× away from the module's answer
+  return Math.min(Math.max(est, standaloneMs / 3), standaloneMs * 3);
 }
 
 export function isInGraphModel(x: unknown): x is InGraphModel {
   const m = x as InGraphModel;
-  return m?.format === 1 && typeof m.models === 'object' && Object.values(m.models).every((s) => Array.isArray(s.weights) && Number.isFinite(s.intercept));
+  return m?.format === 2 && typeof m.models === 'object' && Object.values(m.models).every((s) => Array.isArray(s.w) && s.w.length === 4 && s.w.every(Number.isFinite));
 }

@@ -30,6 +30,8 @@ export interface Kernel {
   flops: number;
   /** bytes read and written: data inputs, weights, output (float32) */
   bytes: number;
+  /** of which weights (initializers): read cold inside a network whose weights exceed the caches */
+  weightBytes: number;
 }
 
 const FREE = new Set(['Reshape', 'Flatten', 'Squeeze', 'Unsqueeze', 'Identity', 'Dropout', 'Constant', 'Shape', 'Size']);
@@ -124,6 +126,7 @@ export function detectKernels(m: ImportedModel, table: FusionTable): Kernel[] {
       attrs: n.attrs,
       flops,
       bytes,
+      weightBytes: F32 * weights.reduce((s, sh) => s + numel(sh), 0),
     });
   }
   return kernels;

@@ -55,6 +55,11 @@ export function mapKernel(k: Kernel): ModuleMapping | undefined {
       if (hw * hw !== h * wd) approx.push(`input ${h}×${wd} as ${hw}×${hw}`);
       const outTrue = numel(out);
       if (k.fused.length) approx.push(`fused ${k.fused.join('+')}`);
+      // a patchify convolution (kernel = stride, no padding: ViT's patch embedding) is a matrix
+      // product of the patches with the kernel, which is how the runtime runs it
+      if (group === 1 && kh === stride && kh > 1 && pads.every((p) => p === 0) && w[2] === w[3] && h % kh === 0 && wd % kh === 0) {
+        return { module: 'linear', params: { batch: 1, rows: n * (h / kh) * (wd / kh), in: cin * kh * kh, out: cout }, scale: 1, approx: [`patchify conv ${kh}×${kh}/${stride} as a matrix product`, ...approx] };
+      }
       if (group === cin && cout === cin && group > 1) {
         const mapped = n * cin * Math.ceil(hw / stride) ** 2;
         return { module: 'dwconv', params: { batch: n, hw, c: cin, k: kh, stride }, scale: outTrue / mapped, approx };
