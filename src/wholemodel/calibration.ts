@@ -19,11 +19,13 @@ export type KernelGroup = (typeof GROUPS)[number] | 'free';
 /**
  * 'groups': one factor per kernel group (conv, dwconv, dense, other modules, roofline);
  * 'modules': one factor per module predictor (conv2d, add, softmax, …) and the roofline;
- * 'kinds': as 'modules', with convolutions split into 1×1 and k×k (their standalone timings carry
- * different layout-conversion shares).
+ * 'kinds': as 'groups', with convolutions split into 1×1 and k×k (their standalone timings carry
+ * different layout-conversion shares); 'groups+memory': group factors plus a cost per MB of
+ * weights and of activations (inside a network weights come cold from memory, while a module
+ * timed alone, run after run, keeps them in cache).
  * bench:models chooses between them (and no calibration) on validation networks.
  */
-export const VARIANTS = ['groups', 'modules', 'kinds'] as const;
+export const VARIANTS = ['groups', 'modules', 'kinds', 'groups+memory'] as const;
 export type CalibrationVariant = (typeof VARIANTS)[number];
 
 export interface Calibration {
@@ -33,6 +35,9 @@ export interface Calibration {
   perKernelMs: number;
   /** cost of a view op (Reshape, Flatten, Squeeze…): no work, but a node the runtime dispatches */
   perViewMs: number;
+  /** 'groups+memory': ms per MB of weights / of activations a kernel reads and writes */
+  perWeightMB?: number;
+  perActivationMB?: number;
   /** factor per group or module (a key never seen in fitting gets 1) */
   factors: Record<string, number>;
   /** models it was fitted on */
@@ -52,14 +57,14 @@ export const atNominal = (latencyMs: number, probeMs: number | undefined, nomina
 interface Predicted {
   group: KernelGroup;
   module?: string;
-  kernel?: { weightShapes: number[][] };
+  kernel?: { weightShapes: number[][]; bytes: number; weightBytes: number };
   rawMs: number;
   ms: number;
 }
 
 function keyOf(k: Predicted, v: CalibrationVariant): string {
-  if (k.group === 'roofline' || v === 'groups') return k.group;
-  if (v === 'kinds' && k.module === 'conv2d') return k.kernel?.weightShapes[0]?.[2] === 1 ? 'conv1x1' : 'convkxk';
+  if (k.group === 'roofline' || v === 'groups' || v === 'groups+memory') return k.group;
+  if (v === 'kinds') return k.module === 'conv2d' ? (k.kernel?.weightShapes[0]?.[2] === 1 ? 'conv1x1' : 'convkxk') : k.group;
   return k.module ?? k.group;
 }
 
@@ -69,20 +74,25 @@ function factorKeys(models: ReadonlyArray<{ kernels: readonly Predicted[] }>, v:
   return [...keys].sort();
 }
 
-/** features of one model's kernel predictions: [1, compute kernels, view kernels, Σ raw ms per key] */
+/** features of one model's kernel predictions: [1, compute kernels, view kernels, (MB weights, MB activations,) Σ raw ms per key] */
 function features(kernels: readonly Predicted[], keys: readonly string[], v: CalibrationVariant): number[] {
   const sums = new Map<string, number>();
   let compute = 0;
   let views = 0;
+  let weightMB = 0;
+  let activationMB = 0;
   for (const k of kernels) {
     if (k.group === 'free') {
       views++;
       continue;
     }
     compute++;
+    weightMB += (k.kernel?.weightBytes ?? 0) / 1e6;
+    activationMB += ((k.kernel?.bytes ?? 0) - (k.kernel?.weightBytes ?? 0)) / 1e6;
     sums.set(keyOf(k, v), (sums.get(keyOf(k, v)) ?? 0) + k.rawMs);
   }
-  return [1, compute, views, ...keys.map((key) => sums.get(key) ?? 0)];
+  const memory = v === 'groups+memory' ? [weightMB, activationMB] : [];
+  return [1, compute, views, ...memory, ...keys.map((key) => sums.get(key) ?? 0)];
 }
 
 /** `measuredMs` must already be at the nominal machine state (atNominal) when `probeMs` is given */
@@ -98,7 +108,8 @@ export function fitCalibration(models: ReadonlyArray<{ kernels: readonly Predict
     overheadMs: w[0]!,
     perKernelMs: w[1]!,
     perViewMs: w[2]!,
-    factors: Object.fromEntries(keys.map((key, i) => [key, w[i + 3]!])),
+    ...(variant === 'groups+memory' ? { perWeightMB: w[3]!, perActivationMB: w[4]! } : {}),
+    factors: Object.fromEntries(keys.map((key, i) => [key, w[i + (variant === 'groups+memory' ? 5 : 3)]!])),
     models: models.length,
     fittedAt: new Date().toISOString(),
     ...(probeMs ? { probeMs } : {}),
@@ -111,7 +122,8 @@ export function applyCalibration(c: Calibration | undefined, kernels: Predicted[
     for (const k of kernels) k.ms = k.rawMs;
     return { totalMs: kernels.reduce((s, k) => s + k.rawMs, 0), overheadMs: 0 };
   }
-  for (const k of kernels) k.ms = k.group === 'free' ? c.perViewMs : k.rawMs * (c.factors[keyOf(k, c.variant)] ?? 1) + c.perKernelMs;
+  const memoryMs = (k: Predicted) => ((c.perWeightMB ?? 0) * (k.kernel?.weightBytes ?? 0) + (c.perActivationMB ?? 0) * ((k.kernel?.bytes ?? 0) - (k.kernel?.weightBytes ?? 0))) / 1e6;
+  for (const k of kernels) k.ms = k.group === 'free' ? c.perViewMs : k.rawMs * (c.factors[keyOf(k, c.variant)] ?? 1) + c.perKernelMs + memoryMs(k);
   return { totalMs: c.overheadMs + kernels.reduce((s, k) => s + k.ms, 0), overheadMs: c.overheadMs };
 }
 
