@@ -56,6 +56,8 @@ function evaluate(store: Store, predictor: WholeModelPredictor, s: ModelBenchSet
     if (!run) continue;
     const mf = m.load();
     // what a user's `predict model.onnx` does: decode, infer shapes, detect kernels, predict
+    // (with nothing remembered from earlier networks, as in a fresh process)
+    predictor.clearMemo();
     const t0 = performance.now();
     const p = predictor.predict(modelFromBytes(mf.bytes, m.name, mf.inputs[0]?.shape).imported, { inGraph: ig ?? null, calibration: null });
     const predictMs = performance.now() - t0;

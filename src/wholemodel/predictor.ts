@@ -109,6 +109,9 @@ export class WholeModelPredictor {
     private readonly inGraph: InGraphModel | undefined,
   ) {}
 
+  /** module predictions by module and parameters: the RM's answer × clamp and machine-state scale */
+  private readonly memo = new Map<string, { ms: number; scale: number; extrapolated: string[] }>();
+
   /** Loads the trained module predictors of a device setting from the store. */
   static open(store: Store, setting: WholeModelSetting): WholeModelPredictor {
     const fusion = fusionTable(setting.device);
@@ -149,6 +152,11 @@ export class WholeModelPredictor {
     return new WholeModelPredictor(setting, modules, fitRoofline(rooflineRows.length >= 10 ? rooflineRows : allRows), Number.isFinite(runOverheadMs) ? runOverheadMs : 0, nominal, loadCalibration(store, settingKey(setting)), fusion, loadInGraph(store, setting));
   }
 
+  /** forgets remembered module predictions (to time a prediction as a fresh process would) */
+  clearMemo(): void {
+    this.memo.clear();
+  }
+
   /** datasets behind this predictor, by module (shown with predictions) */
   datasets(): Record<string, string> {
     return Object.fromEntries([...this.modules].map(([m, p]) => [m, p.dataset]));
@@ -163,7 +171,9 @@ export class WholeModelPredictor {
     const kernels = detectKernels(model, this.fusion);
     const device: DeviceSettings = { threads: this.setting.threads, optLevel: 'all', loadWorkers: 0, loadDuty: 0 };
     const out: KernelPrediction[] = [];
-    const batches = new Map<string, Array<{ at: number; row: number[]; scale: number }>>();
+    // module configurations predicted once per predictor (repeated blocks, repeated calls in a search)
+    const pending = new Map<string, { module: string; row: number[] }>();
+    const waiting: Array<{ at: number; key: string; scale: number }> = [];
     for (const k of kernels) {
       if (k.cls === 'free') {
         out.push({ kernel: k, ms: 0, rawMs: 0, group: 'free', source: 'free', extrapolated: [], approx: [] });
@@ -173,15 +183,19 @@ export class WholeModelPredictor {
       const mp = mapping && this.modules.get(mapping.module);
       if (mapping && mp) {
         try {
-          const extrapolated = extrapolation(mp.ranges, mapping.params, device);
-          const { params, scale } = extrapolated.length ? clampToTrained(mp, mapping.params) : { params: mapping.params, scale: 1 };
-          const row = mp.fs.encode({ ...costRow(mp.module, params), threads: this.setting.threads, load_workers: 0, load_duty: 0 });
-          const list = batches.get(mapping.module) ?? [];
-          // a module trained at another machine state is brought to the predictor's
-          const state = this.nominalProbeMs && mp.probeMs ? this.nominalProbeMs / mp.probeMs : 1;
-          list.push({ at: out.length, row, scale: mapping.scale * scale * state });
-          batches.set(mapping.module, list);
-          out.push({ kernel: k, ms: 0, rawMs: 0, group: groupOf(mapping.module), source: `rm:${mp.model.kind}`, module: mapping.module, extrapolated, approx: mapping.approx });
+          const key = `${mapping.module}:${JSON.stringify(mapping.params)}`;
+          let memo = this.memo.get(key);
+          if (!memo) {
+            const extrapolated = extrapolation(mp.ranges, mapping.params, device);
+            const { params, scale } = extrapolated.length ? clampToTrained(mp, mapping.params) : { params: mapping.params, scale: 1 };
+            // a module trained at another machine state is brought to the predictor's
+            const state = this.nominalProbeMs && mp.probeMs ? this.nominalProbeMs / mp.probeMs : 1;
+            memo = { ms: NaN, scale: scale * state, extrapolated };
+            this.memo.set(key, memo);
+            pending.set(key, { module: mapping.module, row: mp.fs.encode({ ...costRow(mp.module, params), threads: this.setting.threads, load_workers: 0, load_duty: 0 }) });
+          }
+          waiting.push({ at: out.length, key, scale: mapping.scale });
+          out.push({ kernel: k, ms: 0, rawMs: 0, group: groupOf(mapping.module), source: `rm:${mp.model.kind}`, module: mapping.module, extrapolated: memo.extrapolated, approx: mapping.approx });
           continue;
         } catch (e) {
           if (!(e instanceof UserError)) throw e; // a configuration the module cannot build: roofline
@@ -190,15 +204,22 @@ export class WholeModelPredictor {
       const ms = inGraphMs(inGraph, inGraphKey(undefined, k), k, rooflineMs(this.roofline, k.flops, k.bytes) - this.roofline.fixedMs);
       out.push({ kernel: k, ms, rawMs: ms, group: 'roofline', source: 'roofline', extrapolated: [], approx: mapping ? [`no trained ${mapping.module} predictor`] : [] });
     }
-    for (const [module, list] of batches) {
-      const preds = this.modules.get(module)!.model.predict(list.map((x) => x.row));
-      list.forEach((x, i) => {
-        const p = out[x.at]!;
-        const standalone = Math.max(0, preds[i]!) * x.scale;
-        // never below 10 % of the standalone figure: a kernel always costs something
-        p.rawMs = inGraphMs(inGraph, inGraphKey(module, p.kernel), p.kernel, Math.max(standalone - this.runOverheadMs, 0.1 * standalone));
-        p.ms = p.rawMs;
+    // one batched RM call per module for the configurations not seen before
+    const byModule = new Map<string, string[]>();
+    for (const [key, x] of pending) byModule.set(x.module, [...(byModule.get(x.module) ?? []), key]);
+    for (const [module, keys] of byModule) {
+      const preds = this.modules.get(module)!.model.predict(keys.map((key) => pending.get(key)!.row));
+      keys.forEach((key, i) => {
+        const m = this.memo.get(key)!;
+        m.ms = Math.max(0, preds[i]!) * m.scale;
       });
+    }
+    for (const w of waiting) {
+      const p = out[w.at]!;
+      const standalone = this.memo.get(w.key)!.ms * w.scale;
+      // never below 10 % of the standalone figure: a kernel always costs something
+      p.rawMs = inGraphMs(inGraph, inGraphKey(p.module, p.kernel), p.kernel, Math.max(standalone - this.runOverheadMs, 0.1 * standalone));
+      p.ms = p.rawMs;
     }
     return out;
   }
