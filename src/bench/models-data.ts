@@ -7,7 +7,6 @@
  *
  *   node dist/bench/models-data.js [setting ...]     settings: t1 t2 wasm (default all)
  */
-import os from 'node:os';
 import path from 'node:path';
 import { stopOnSigint } from '../cli/args.js';
 import { progressHooks } from '../cli/progress.js';
@@ -17,6 +16,7 @@ import { profile } from '../profile/profiler.js';
 import { defaultSpace, type Space } from '../profile/space.js';
 import { trainAndSelect } from '../select/autoselect.js';
 import { Store } from '../store/db.js';
+import { runBenchJob } from './run-job.js';
 import { UserError } from '../util/errors.js';
 
 export interface ModelBenchSetting {
@@ -108,15 +108,5 @@ if (import.meta.url === `file://${process.argv[1]}`) {
   const ids = process.argv.slice(2);
   const settings = ids.length ? ids.map(getModelSetting) : MODEL_SETTINGS;
   const store = new Store(modelsDbPath());
-  const t0 = Date.now();
-  collectKernels(store, settings)
-    .then((done) => {
-      console.log(`${done ? 'done' : 'stopped'} in ${((Date.now() - t0) / 60000).toFixed(1)} min on ${os.cpus()[0]?.model} (${os.cpus().length} cores)`);
-      store.close();
-      if (!done) process.exitCode = 130;
-    })
-    .catch((e) => {
-      console.error(e instanceof UserError ? e.message : e);
-      process.exitCode = e instanceof UserError ? 2 : 1;
-    });
+  runBenchJob(store, () => collectKernels(store, settings));
 }

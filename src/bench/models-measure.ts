@@ -12,10 +12,10 @@
  * (`:nodes` profiles per node instead, for the in-graph correction; ort-cpu only)
  */
 import { createRequire } from 'node:module';
-import os from 'node:os';
 import path from 'node:path';
 import { stopOnSigint } from '../cli/args.js';
 import { Store } from '../store/db.js';
+import { runBenchJob } from './run-job.js';
 import { UserError } from '../util/errors.js';
 import { generatedModels, measureInto, profileInto, type LazyModel } from '../wholemodel/calibrate.js';
 import { readModelFile, type ModelFile } from '../wholemodel/model-file.js';
@@ -63,33 +63,23 @@ if (import.meta.url === `file://${process.argv[1]}`) {
   const phases = process.argv.slice(2);
   const store = new Store(modelsDbPath());
   const sigint = stopOnSigint();
-  const t0 = Date.now();
-  (async () => {
-    for (const phase of phases) {
-      const [sid, coll, what] = phase.split(':') as [string, string, string | undefined];
-      if (!COLLECTIONS.includes(coll as Collection)) throw new UserError(`unknown collection '${coll}', expected one of ${COLLECTIONS.join(', ')}`, phase);
-      const setting = getModelSetting(sid);
-      const t1 = performance.now();
-      const onProgress = (done: number, total: number) => {
-        if (done % 20 === 0 || done === total) console.error(`${settingKey(setting)} ${coll}: ${done}/${total} models (${((performance.now() - t1) / 60000).toFixed(1)} min)`);
-      };
-      const models = collectionModels(coll as Collection, setting);
-      if (what === 'nodes') {
-        if (!(await profileInto(store, setting, coll, models, { stop: sigint.flag, onProgress }))) return false;
-      } else if (!(await measureInto(store, setting, coll, models, { stop: sigint.flag, onProgress }))) return false;
-    }
-    return true;
-  })()
-    .then((ok) => {
-      console.log(`${ok ? 'done' : 'stopped'} in ${((Date.now() - t0) / 60000).toFixed(1)} min on ${os.cpus()[0]?.model} (${os.cpus().length} cores)`);
-      if (!ok) process.exitCode = 130;
-    })
-    .catch((e) => {
-      console.error(e instanceof UserError ? e.message : e);
-      process.exitCode = e instanceof UserError ? 2 : 1;
-    })
-    .finally(() => {
+  runBenchJob(store, async () => {
+    try {
+      for (const phase of phases) {
+        const [sid, coll, what] = phase.split(':') as [string, string, string | undefined];
+        if (!COLLECTIONS.includes(coll as Collection)) throw new UserError(`unknown collection '${coll}', expected one of ${COLLECTIONS.join(', ')}`, phase);
+        const setting = getModelSetting(sid);
+        const t1 = performance.now();
+        const onProgress = (done: number, total: number) => {
+          if (done % 20 === 0 || done === total) console.error(`${settingKey(setting)} ${coll}: ${done}/${total} models (${((performance.now() - t1) / 60000).toFixed(1)} min)`);
+        };
+        const models = collectionModels(coll as Collection, setting);
+        const run = what === 'nodes' ? profileInto : measureInto;
+        if (!(await run(store, setting, coll, models, { stop: sigint.flag, onProgress }))) return false;
+      }
+      return true;
+    } finally {
       sigint.release();
-      store.close();
-    });
+    }
+  });
 }

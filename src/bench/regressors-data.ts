@@ -8,7 +8,6 @@
  *
  *   node dist/bench/regressors-data.js [phase ...]    phases: train:<setting> test:<setting> recheck
  */
-import os from 'node:os';
 import path from 'node:path';
 import { progressHooks } from '../cli/progress.js';
 import { stopOnSigint } from '../cli/args.js';
@@ -16,6 +15,7 @@ import { getModule, MODULES } from '../modules/index.js';
 import { profile } from '../profile/profiler.js';
 import { defaultSpace, type Space } from '../profile/space.js';
 import { Store } from '../store/db.js';
+import { runBenchJob } from './run-job.js';
 import { UserError } from '../util/errors.js';
 
 export interface BenchSetting {
@@ -96,15 +96,5 @@ async function run(store: Store, req: Parameters<typeof profile>[1] & { name: st
 
 if (import.meta.url === `file://${process.argv[1]}`) {
   const store = new Store(benchDbPath());
-  const t0 = Date.now();
-  collect(store, process.argv.slice(2).length ? process.argv.slice(2) : ALL_PHASES)
-    .then((done) => {
-      console.log(`${done ? 'done' : 'stopped'} in ${((Date.now() - t0) / 60000).toFixed(1)} min on ${os.cpus()[0]?.model} (${os.cpus().length} cores)`);
-      store.close();
-      if (!done) process.exitCode = 130;
-    })
-    .catch((e) => {
-      console.error(e instanceof UserError ? e.message : e);
-      process.exitCode = e instanceof UserError ? 2 : 1;
-    });
+  runBenchJob(store, () => collect(store, process.argv.slice(2).length ? process.argv.slice(2) : ALL_PHASES));
 }
