@@ -2,12 +2,24 @@ import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { bundledFashionMnist, FMNIST_CLASSES, imageAsInput } from '../data/fmnist.js';
-import type { InputSpec } from '../serve/images.js';
 import { UserError } from '../util/errors.js';
 import { Rng } from '../util/random.js';
 import { CacheEngine, type EngineOptions } from './engine.js';
 import { PPOCR_CLS_CLASSES, PPOCR_CLS_SHAPE, ppocrClassifierPath } from './ppocr.js';
 import { SegmentedModel, type SegmentCosts, type SegmentedModelOptions } from './segments.js';
+
+/** How raw pixels become the model's input tensor. */
+export interface InputSpec {
+  channels: number;
+  height: number;
+  width: number;
+  /** 'exact': the image must already be height×width; 'ppocr': any size, PaddleOCR classifier resize + pad */
+  fit: 'exact' | 'ppocr';
+  /** per channel, applied to pixel/255: (x − mean) / std */
+  mean: number[];
+  std: number[];
+  classes?: string[];
+}
 
 const HERE = path.dirname(fileURLToPath(import.meta.url));
 /** The project's own Fashion-MNIST backbone (scripts/train_fmnist_backbone.py), shipped as ONNX. */

@@ -1,17 +1,9 @@
 import os from 'node:os';
+import type { Environment } from '../store/records.js';
 
-/** The machine + runtime a sample was measured on; stored with every sample. */
-export interface Environment {
-  cpuModel: string;
-  cores: number;
-  os: string;
-  node: string;
-  runtime: string;
-  runtimeVersion: string;
-  executionProvider: string;
-  hostname: string;
-}
+export type { Environment };
 
+/** The machine part of a sample's Environment (the runtime part comes from the runtime). */
 export function describeMachine(): Pick<Environment, 'cpuModel' | 'cores' | 'os' | 'node' | 'hostname'> {
   const cpus = os.cpus();
   return {

@@ -4,14 +4,12 @@ import { UserError, isUserError } from '../util/errors.js';
 import { Rng } from '../util/random.js';
 import { Sobol, SOBOL_MAX_DIMS } from './sobol.js';
 import { domainValues, type DeviceSettings, type OptLevel, type Space } from './space.js';
+import type { PlannedConfig } from '../store/records.js';
+
+export type { PlannedConfig };
 
 export const SAMPLERS = ['random', 'lhs', 'sobol', 'grid'] as const;
 export type SamplerName = (typeof SAMPLERS)[number];
-
-export interface PlannedConfig {
-  params: Params;
-  device: DeviceSettings;
-}
 
 /** One sampled dimension: a name and how a unit-interval coordinate maps to a value. */
 interface Dim {

@@ -2,6 +2,7 @@ import { readFileSync } from 'node:fs';
 import type { ModuleDef } from '../modules/index.js';
 import { isRange, type Domain, type IntRange, type ParamValue } from '../modules/types.js';
 import { UserError } from '../util/errors.js';
+import { OPT_LEVELS, type DeviceSettings, type LoadLevel, type OptLevel } from '../runtimes/settings.js';
 
 /**
  * The parameter space of one profiling run: module parameters plus device-side parameters.
@@ -15,22 +16,7 @@ import { UserError } from '../util/errors.js';
  * A list is sampled uniformly (repeat a value to weight it); a range is sampled on min + j·step,
  * log-uniformly when "log" is true.
  */
-export const OPT_LEVELS = ['disabled', 'basic', 'extended', 'all'] as const;
-export type OptLevel = (typeof OPT_LEVELS)[number];
-
-export interface LoadLevel {
-  /** busy background workers (threads) */
-  workers: number;
-  /** fraction of each 10 ms period a worker spins, in (0, 1] */
-  duty: number;
-}
-
-export interface DeviceSettings {
-  threads: number;
-  optLevel: OptLevel;
-  loadWorkers: number;
-  loadDuty: number;
-}
+export { OPT_LEVELS, type DeviceSettings, type LoadLevel, type OptLevel };
 
 export interface Space {
   params: Record<string, Domain>;

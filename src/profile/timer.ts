@@ -1,4 +1,7 @@
 import { mad, mean, quantileSorted, sorted, std, median } from '../util/stats.js';
+import type { TimingStats } from '../store/records.js';
+
+export type { TimingStats };
 
 export interface TimingOptions {
   /** untimed runs before the first round (at least this many, and at least warmupMs of them);
@@ -33,29 +36,6 @@ export const DEFAULT_TIMING: TimingOptions = {
   rounds: 5,
   outlierSigmas: 4,
 };
-
-export interface TimingStats {
-  /**
-   * The latency the models learn: the lowest of the round medians. Interference on a shared
-   * machine only ever adds time, so the quietest round is the most repeatable estimate of what
-   * the module costs (bench:profile reports its repeatability next to the pooled median's).
-   */
-  latencyMs: number;
-  medianMs: number;
-  meanMs: number;
-  minMs: number;
-  maxMs: number;
-  p10Ms: number;
-  p90Ms: number;
-  stdMs: number;
-  /** runs kept after outlier rejection */
-  n: number;
-  rejected: number;
-  /** relative half-width of the median's 95% CI (McGill notch: 1.57·IQR/√n) */
-  relCI: number;
-  /** median of each round, in time order: their spread shows interference during the run */
-  roundMediansMs: number[];
-}
 
 type Run = () => Promise<unknown> | unknown;
 

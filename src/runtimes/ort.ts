@@ -1,7 +1,7 @@
 import type { InferenceSession } from 'onnxruntime-common';
 import type { Graph } from '../ir/graph.js';
 import { toOnnx } from '../ir/onnx.js';
-import type { DeviceSettings } from '../profile/space.js';
+import type { DeviceSettings } from './settings.js';
 import { pseudoRandom, randomInputs, type Prepared, type Runtime } from './types.js';
 
 type OrtModule = typeof import('onnxruntime-node') | typeof import('onnxruntime-web');

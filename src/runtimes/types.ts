@@ -1,5 +1,5 @@
 import type { Graph } from '../ir/graph.js';
-import type { DeviceSettings } from '../profile/space.js';
+import type { DeviceSettings } from './settings.js';
 
 /** A module compiled for a device, ready to be timed. */
 export interface Prepared {

@@ -1,19 +1,9 @@
 import { createCanvas, loadImage } from '@napi-rs/canvas';
 import { preprocessForClassifier } from '../earlyexit/ppocr.js';
-import { UserError } from '../util/errors.js';
+import type { InputSpec } from '../earlyexit/setup.js';
 
-/** How raw pixels become the model's input tensor. */
-export interface InputSpec {
-  channels: number;
-  height: number;
-  width: number;
-  /** 'exact': the image must already be height×width; 'ppocr': any size, PaddleOCR classifier resize + pad */
-  fit: 'exact' | 'ppocr';
-  /** per channel, applied to pixel/255: (x − mean) / std */
-  mean: number[];
-  std: number[];
-  classes?: string[];
-}
+export type { InputSpec };
+import { UserError } from '../util/errors.js';
 
 /** Pixels as the client sent them: row-major, `channels` interleaved values per pixel, 0..255. */
 export interface RawImage {

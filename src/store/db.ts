@@ -5,10 +5,8 @@ import path from 'node:path';
 import Database from 'better-sqlite3';
 import type { GraphCost } from '../ir/graph.js';
 import type { Params } from '../modules/index.js';
-import type { Environment } from '../profile/environment.js';
-import type { PlannedConfig } from '../profile/sampler.js';
-import type { DeviceSettings } from '../profile/space.js';
-import type { TimingStats } from '../profile/timer.js';
+import type { DeviceSettings } from '../runtimes/settings.js';
+import type { Environment, PlannedConfig, TimingStats } from './records.js';
 import { UserError } from '../util/errors.js';
 
 /** Default store: ./.latencylab/latencylab.db under the working directory (LATENCYLAB_DB overrides). */
