@@ -180,6 +180,10 @@ describe('few-shot transfer and NAS', () => {
     const db = path.join(tempDir(), 'x.db');
     expect(cli(['transfer', '--task', 'nope'], db).stderr).toMatch(/unknown task 'nope', expected one of: nb201-help/);
     expect(cli(['transfer', '--task', 'nb201-help', '--device', 'tpu9'], db).stderr).toMatch(/unknown device 'tpu9' for nb201/);
+    // a training device would score the pretraining, not the transfer (it silently gave 0.969 before)
+    const train = cli(['transfer', '--task', 'nb201-help', '--device', '1080ti_1'], db);
+    expect(train.code).toBe(2);
+    expect(train.stderr).toMatch(/--device: '1080ti_1' is one of nb201-help's training devices.*pick a test device: /);
     expect(cli(['transfer', '--task', 'nb201-help', '--k', '1'], db).stderr).toMatch(/--k: expected integers >= 2/);
     const nas = cli(['nas', '--device', 'raspi4', '--budget-ms', '20', '--samples', '99999'], db);
     expect(nas.code).toBe(2);

@@ -52,6 +52,13 @@ export function registerTransferCommands(program: Command): void {
       const task = getTask(o.task);
       const data = loadLatencyData(task.space);
       if (o.device) requireDevice(data, o.device);
+      if (o.device && task.train.includes(o.device)) {
+        // the predictor is pretrained on that device's latencies: its score would not measure transfer
+        throw new UserError(`'${o.device}' is one of ${task.name}'s training devices, so the pretrained predictor has already seen its latencies and a score would not show transfer; pick a test device: ${task.test.join(', ')}`, '--device');
+      }
+      if (o.device && !task.test.includes(o.device)) {
+        throw new UserError(`'${o.device}' is not a test device of ${task.name}; its test devices: ${task.test.join(', ')}`, '--device');
+      }
       const tf = await loadTfjsWasm();
       const cfg: Partial<PredictorConfig> = { trunk: o.trunk, deviceRep: o.deviceRep, encoding: o.encoding, ...(o.epochs ? { epochs: o.epochs } : {}) };
       const ks = parseKs(o.k);
