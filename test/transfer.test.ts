@@ -192,3 +192,21 @@ describe('few-shot transfer and NAS', () => {
     expect(cli(['tasks', '--space', 'nb201', '--test-size', '40'], db).stderr).toMatch(/--test-size: must be an integer in \[1, 25\]/);
   });
 });
+
+describe('the adaptation guard', () => {
+  it('uses a fallback whose leave-one-out predictions rank the k samples better, and says so', async () => {
+    const { guardWithFallbacks } = await import('../src/transfer/predictor.js');
+    const y = [1, 2, 3, 4, 5, 6];
+    const mk = (source: string, loo: number[]) => ({ source, loo, predictAllMs: () => Float64Array.of(loo.length) });
+    const inverse = mk('transfer', [6, 5, 4, 3, 2, 1]);
+    const proxy = mk('proxy:pixel3', [1.1, 2.2, 2.9, 4.2, 5.1, 5.8]);
+    const flops = mk('flops', [2, 1, 3, 5, 4, 6]);
+    expect(guardWithFallbacks(inverse, [flops, proxy], y).source).toBe('proxy:pixel3');
+    const good = mk('transfer', [1, 2, 3, 4, 5, 6.5]);
+    expect(guardWithFallbacks(good, [flops, proxy], y).source).toBe('transfer');
+    // a margin keeps the adapted predictor unless a fallback is clearly better
+    const fair = mk('transfer', [1, 3, 2, 4, 5, 6]);
+    expect(guardWithFallbacks(fair, [proxy], y, 0).source).toBe('proxy:pixel3');
+    expect(guardWithFallbacks(fair, [proxy], y, 0.5).source).toBe('transfer');
+  });
+});

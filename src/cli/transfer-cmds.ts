@@ -69,14 +69,18 @@ export function registerTransferCommands(program: Command): void {
       for (const device of o.device ? [o.device] : task.test) {
         const row: Array<string | number> = [device];
         for (const k of ks) {
-          const s = summarise(study.runs.filter((r) => r.device === device && r.k === k));
-          row.push(s.n ? `${s.mean.toFixed(3)} ± ${s.std.toFixed(3)}` : 'n/a');
+          const runs = study.runs.filter((r) => r.device === device && r.k === k);
+          const s = summarise(runs);
+          row.push(s.n ? `${s.mean.toFixed(3)} ± ${s.std.toFixed(3)} (min ${Math.min(...runs.map((r) => r.spearman)).toFixed(2)})` : 'n/a');
         }
+        const runs = study.runs.filter((r) => r.device === device);
+        const fellBack = runs.filter((r) => r.source !== 'transfer');
+        row.push(fellBack.length ? `${fellBack.length}/${runs.length} (${[...new Set(fellBack.map((r) => r.source))].join(', ')})` : `0/${runs.length}`);
         row.push(task.help?.[device] ?? '–');
         rows.push(row);
       }
-      console.log(`${task.name}: pretrained on ${task.train.length} devices in ${(study.pretrainMs / 1000).toFixed(1)} s; Spearman mean ± std over ${o.seeds} seeds`);
-      console.log(formatTable(['device', ...ks.map((k) => `k=${k}`), 'HELP k=10'], rows));
+      console.log(`${task.name}: pretrained on ${task.train.length} devices in ${(study.pretrainMs / 1000).toFixed(1)} s; Spearman mean ± std (worst seed) over ${o.seeds} seeds`);
+      console.log(formatTable(['device', ...ks.map((k) => `k=${k}`), 'fell back (leave-one-out guard)', 'HELP k=10'], rows));
     });
 
   program

@@ -21,6 +21,8 @@ export interface TransferRun {
   samples: number[];
   adaptMs: number;
   predictMs: number;
+  /** 'transfer', or the fallback the leave-one-out guard chose ('proxy:<device>', 'flops') */
+  source: string;
 }
 
 export interface TransferStudy {
@@ -82,7 +84,7 @@ export async function adaptAndScore(predictor: TransferPredictor, data: LatencyD
   const pred = adapted.predictAllMs();
   const predictMs = performance.now() - t2;
   if (pred.length !== data.ops.length) throw new Error('prediction size mismatch');
-  return { ...rankMetrics(pred, truth, samples), adaptMs, predictMs };
+  return { ...rankMetrics(pred, truth, samples), adaptMs, predictMs, source: adapted.source };
 }
 
 export function summarise(runs: Array<{ spearman: number }>): { mean: number; std: number; n: number } {
