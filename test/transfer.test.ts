@@ -202,7 +202,7 @@ describe('the adaptation guard', () => {
     const proxy = mk('proxy:pixel3', [1.1, 2.2, 2.9, 4.2, 5.1, 5.8]);
     const flops = mk('flops', [2, 1, 3, 5, 4, 6]);
     expect(guardWithFallbacks(inverse, [flops, proxy], y).source).toBe('proxy:pixel3');
-    const good = mk('transfer', [1, 2, 3, 4, 5, 6.5]);
+    const good = mk('transfer', [1, 2, 3, 4, 5, 6]);
     expect(guardWithFallbacks(good, [flops, proxy], y).source).toBe('transfer');
     // a margin keeps the adapted predictor unless a fallback is clearly better
     const fair = mk('transfer', [1, 3, 2, 4, 5, 6]);
