@@ -210,3 +210,15 @@ describe('the adaptation guard', () => {
     expect(guardWithFallbacks(fair, [proxy], y, 0.5).source).toBe('transfer');
   });
 });
+
+describe('the adaptation guard, implausible fits', () => {
+  it('drops an adapted predictor that ranks the space against FLOPs, even when it fits the k samples best', async () => {
+    const { guardWithFallbacks } = await import('../src/transfer/predictor.js');
+    const y = [1, 2, 3, 4, 5, 6];
+    const mk = (source: string, loo: number[]) => ({ source, loo, predictAllMs: () => Float64Array.of(loo.length) });
+    const perfect = mk('transfer', [1, 2, 3, 4, 5, 6]);
+    const flops = mk('flops', [2, 1, 3, 5, 4, 6]);
+    expect(guardWithFallbacks(perfect, [flops], y, 0, false).source).toBe('transfer');
+    expect(guardWithFallbacks(perfect, [flops], y, 0, true).source).toBe('flops');
+  });
+});

@@ -193,7 +193,7 @@ describe('whole-model prediction on real (tiny) module predictors', () => {
     for (const [module, params] of Object.entries(spaces)) {
       const space = defaultSpace(getModule(module));
       Object.assign(space.params, params);
-      await profile(store, { module, device: 'ort-cpu', samples: 30, space, timing: { maxTimeMs: 15, minRepeats: 5, rounds: 2 } });
+      await profile(store, { module, device: 'ort-cpu', samples: 30, space, timing: { maxTimeMs: 15, minRepeats: 5, rounds: 2 }, probe: true });
       await trainAndSelect(store, `${module}@ort-cpu`, { kinds: ['loglinear', 'knn'] });
     }
     return store;
@@ -240,6 +240,18 @@ describe('whole-model prediction on real (tiny) module predictors', () => {
     expect(r.stdout).toMatch(/Conv\+BatchNormalization\+Clip\s+[\d.]+\s+[\d.]+/);
     const wrong = cli(['measure', file, '-d', 'tfjs-wasm'], db);
     expect(wrong.stderr).toMatch(/--device: whole ONNX models run on ort-cpu, ort-wasm/);
+  });
+
+  it('calibrate measures generated networks and fits the overhead; predict is then calibrated and --now rescales it', () => {
+    const c = cli(['calibrate', '--per-family', '1'], db);
+    expect(c.code, c.stderr).toBe(0);
+    expect(c.stdout).toMatch(/calibration for ort-cpu\/t1 from 10 networks: overhead [\d.-]+ ms, per kernel [\d.-]+ µs, per view op [\d.-]+ µs, factors conv [\d.]+/);
+    expect(c.stdout).toMatch(/machine probe [\d.]+ ms/);
+    const p = cli(['predict', path.join(dir, 'small.onnx'), '--now'], db);
+    expect(p.code, p.stderr).toBe(0);
+    expect(p.stdout).not.toMatch(/UNCALIBRATED/);
+    expect(p.stdout).toMatch(/per-model overhead [\d.]+ ms \(calibrated; at the machine state of the calibration/);
+    expect(p.stdout).toMatch(/at the machine's state now \(probe [\d.]+ ms vs [\d.]+ ms when calibrated\): [\d.]+ ms/);
   });
 });
 

@@ -123,7 +123,7 @@ interface Candidate extends AdaptedPredictor {
  * 0.18 ± 0.67 over seeds before this guard); the fallback that explains the k samples best is
  * used instead, and named in `source`.
  */
-export function guardWithFallbacks(transfer: Candidate, fallbacks: readonly Candidate[], y: readonly number[], margin = 0): AdaptedPredictor {
+export function guardWithFallbacks(transfer: Candidate, fallbacks: readonly Candidate[], y: readonly number[], margin = 0, implausible = false): AdaptedPredictor {
   // judged by how well the leave-one-out predictions *rank* the k samples (the metric NAS needs):
   // one outlier among 10 phone measurements dominates a squared error, not a rank correlation
   const score = (c: Candidate) => {
@@ -131,10 +131,12 @@ export function guardWithFallbacks(transfer: Candidate, fallbacks: readonly Cand
     const sse = c.loo.reduce((s, p, i) => s + (p - y[i]!) ** 2, 0);
     return spearman(c.loo, y) - 1e-9 * sse;
   };
-  const own = score(transfer);
+  // an adapted predictor that ranks the whole space against FLOPs is implausible on any device:
+  // it has fitted the k samples with the wrong sign, and any fallback is safer
+  const own = implausible ? -Infinity : score(transfer);
   const best = fallbacks.map((c) => ({ c, s: score(c) })).reduce<{ c: Candidate; s: number } | undefined>((a, b) => (!a || b.s > a.s + 1e-12 ? b : a), undefined);
   // the adapted predictor keeps the benefit of the doubt: with k samples the scores are noisy
-  const chosen = best && Number.isFinite(best.s) && (!Number.isFinite(own) || best.s > own + margin) ? best.c : transfer;
+  const chosen = best && (implausible || (Number.isFinite(best.s) && (!Number.isFinite(own) || best.s > own + margin))) ? best.c : transfer;
   return { source: chosen.source, predictAllMs: () => chosen.predictAllMs() };
 }
 
@@ -324,7 +326,16 @@ export class TransferPredictor {
     );
     const best = fits.reduce((a, b) => (b.looErr < a.looErr ? b : a));
     const transfer = { source: 'transfer', loo: best.model.loo.map((p) => best.toLog(p)), predictAllMs: () => Float64Array.from({ length: N }, (_, i) => best.toMs(best.model.predict(i))) };
-    return Number.isFinite(this.cfg.guardMargin) ? guardWithFallbacks(transfer, this.fallbacks(rows, y), y, this.cfg.guardMargin) : transfer;
+    if (!Number.isFinite(this.cfg.guardMargin)) return transfer;
+    return guardWithFallbacks(transfer, this.fallbacks(rows, y), y, this.cfg.guardMargin, this.againstFlops(transfer.predictAllMs()));
+  }
+
+  /** whether a full-space prediction ranks against FLOPs (Spearman < 0 on a fixed subset of 2,000 archs) */
+  private againstFlops(pred: Float64Array): boolean {
+    const flops = analyticCosts(this.data).map((r) => r[0]!);
+    const rng = new Rng(17);
+    const idx = Array.from({ length: Math.min(2000, pred.length) }, () => rng.int(0, pred.length - 1));
+    return spearman(idx.map((i) => pred[i]!), idx.map((i) => flops[i]!)) < 0;
   }
 
   /**
