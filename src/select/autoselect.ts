@@ -225,6 +225,12 @@ export function loadSelected(store: Store, datasetName: string): { model: Regres
   try {
     stored = JSON.parse(rec.json) as StoredModel;
     if (stored?.format !== 2) throw new Error('stored by an older latencylab (format 1)');
+    const r = stored.ranges as Partial<Ranges> | undefined;
+    if (!r || typeof r.ints !== 'object' || !r.ints || typeof r.choices !== 'object' || !r.choices || !Array.isArray(r.threads) || !Array.isArray(r.loads)) {
+      throw new Error('its training ranges are missing or malformed');
+    }
+    if (Object.values(r.ints).some((v) => !Array.isArray(v) || v.length !== 2) || Object.values(r.choices).some((v) => !Array.isArray(v))) throw new Error('its training ranges are malformed');
+    if (stored.probeMs !== undefined && !(typeof stored.probeMs === 'number' && stored.probeMs > 0)) throw new Error('its machine-probe time is malformed');
     model = getRegressorKind(rec.kind).load(stored.state);
     fs = featureSpace(m, stored.features);
     const probe = model.predict([fs.encode({ ...costRow(m, referenceParams(m)), threads: 1, load_workers: 0, load_duty: 0 })])[0]!;
@@ -258,5 +264,13 @@ export function predictConfig(store: Store, datasetName: string, params: unknown
   const m = getModule(moduleName);
   const p = validateParams(m, params);
   const row = { ...costRow(m, p), threads: device.threads, load_workers: device.loadWorkers, load_duty: device.loadDuty };
-  return { ms: model.predict([fs.encode(row)])[0]!, kind: model.kind, extrapolated: extrapolation(ranges, p, device) };
+  let ms: number;
+  try {
+    ms = model.predict([fs.encode(row)])[0]!;
+  } catch (e) {
+    // a damaged stored model can pass the load-time probe and fail on another configuration
+    throw new UserError(`the stored ${model.kind} model cannot predict this configuration (${(e as Error).message}); retrain it with 'latencylab train --dataset ${datasetName}'`, `dataset '${datasetName}'`);
+  }
+  if (!Number.isFinite(ms)) throw new UserError(`the stored ${model.kind} model predicts ${ms} ms; retrain it with 'latencylab train --dataset ${datasetName}'`, `dataset '${datasetName}'`);
+  return { ms, kind: model.kind, extrapolated: extrapolation(ranges, p, device) };
 }

@@ -208,7 +208,13 @@ export class WholeModelPredictor {
     const byModule = new Map<string, string[]>();
     for (const [key, x] of pending) byModule.set(x.module, [...(byModule.get(x.module) ?? []), key]);
     for (const [module, keys] of byModule) {
-      const preds = this.modules.get(module)!.model.predict(keys.map((key) => pending.get(key)!.row));
+      const mp = this.modules.get(module)!;
+      let preds: number[];
+      try {
+        preds = mp.model.predict(keys.map((key) => pending.get(key)!.row));
+      } catch (e) {
+        throw new UserError(`the stored ${mp.model.kind} model of '${mp.dataset}' cannot predict (${(e as Error).message}); retrain it with 'latencylab train --dataset ${mp.dataset}'`, 'device');
+      }
       keys.forEach((key, i) => {
         const m = this.memo.get(key)!;
         m.ms = Math.max(0, preds[i]!) * m.scale;
