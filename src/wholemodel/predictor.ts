@@ -215,6 +215,9 @@ export class WholeModelPredictor {
       } catch (e) {
         throw new UserError(`the stored ${mp.model.kind} model of '${mp.dataset}' cannot predict (${(e as Error).message}); retrain it with 'latencylab train --dataset ${mp.dataset}'`, 'device');
       }
+      if (preds.some((v) => !Number.isFinite(v))) {
+        throw new UserError(`the stored ${mp.model.kind} model of '${mp.dataset}' predicts a non-finite latency; retrain it with 'latencylab train --dataset ${mp.dataset}'`, 'device');
+      }
       keys.forEach((key, i) => {
         const m = this.memo.get(key)!;
         m.ms = Math.max(0, preds[i]!) * m.scale;
