@@ -194,13 +194,14 @@ describe('few-shot transfer and NAS', () => {
 });
 
 describe('the adaptation guard', () => {
+  const y = [1, 2, 3, 4, 5, 6];
+  const mk = (source: string, loo: number[]) => ({ source, loo, predictAllMs: () => Float64Array.of(loo.length) });
+  const proxy = mk('proxy:pixel3', [1.1, 2.2, 2.9, 4.2, 5.1, 5.8]);
+  const flops = mk('flops', [2, 1, 3, 5, 4, 6]);
+
   it('uses a fallback whose leave-one-out predictions rank the k samples better, and says so', async () => {
     const { guardWithFallbacks } = await import('../src/transfer/predictor.js');
-    const y = [1, 2, 3, 4, 5, 6];
-    const mk = (source: string, loo: number[]) => ({ source, loo, predictAllMs: () => Float64Array.of(loo.length) });
     const inverse = mk('transfer', [6, 5, 4, 3, 2, 1]);
-    const proxy = mk('proxy:pixel3', [1.1, 2.2, 2.9, 4.2, 5.1, 5.8]);
-    const flops = mk('flops', [2, 1, 3, 5, 4, 6]);
     expect(guardWithFallbacks(inverse, [flops, proxy], y).source).toBe('proxy:pixel3');
     const good = mk('transfer', [1, 2, 3, 4, 5, 6]);
     expect(guardWithFallbacks(good, [flops, proxy], y).source).toBe('transfer');
@@ -209,15 +210,10 @@ describe('the adaptation guard', () => {
     expect(guardWithFallbacks(fair, [proxy], y, 0).source).toBe('proxy:pixel3');
     expect(guardWithFallbacks(fair, [proxy], y, 0.5).source).toBe('transfer');
   });
-});
 
-describe('the adaptation guard, implausible fits', () => {
   it('drops an adapted predictor that ranks the space against FLOPs, even when it fits the k samples best', async () => {
     const { guardWithFallbacks } = await import('../src/transfer/predictor.js');
-    const y = [1, 2, 3, 4, 5, 6];
-    const mk = (source: string, loo: number[]) => ({ source, loo, predictAllMs: () => Float64Array.of(loo.length) });
     const perfect = mk('transfer', [1, 2, 3, 4, 5, 6]);
-    const flops = mk('flops', [2, 1, 3, 5, 4, 6]);
     expect(guardWithFallbacks(perfect, [flops], y, 0, false).source).toBe('transfer');
     expect(guardWithFallbacks(perfect, [flops], y, 0, true).source).toBe('flops');
   });

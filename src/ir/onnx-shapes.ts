@@ -13,7 +13,6 @@ import { dataInputs, graphOf, opsetOf, resolveShape, tensorValues, type ModelPro
  * takes milliseconds where measuring it takes seconds.
  */
 const { onnx } = onnxProto;
-const T = onnx.TensorProto.DataType;
 
 export interface ImportedNode {
   /** index in the graph's node list */

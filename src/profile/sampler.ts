@@ -3,7 +3,7 @@ import { isRange, type Domain, type ParamValue } from '../modules/types.js';
 import { UserError, isUserError } from '../util/errors.js';
 import { Rng } from '../util/random.js';
 import { Sobol, SOBOL_MAX_DIMS } from './sobol.js';
-import { domainValues, type DeviceSettings, type OptLevel, type Space } from './space.js';
+import { domainValues, type OptLevel, type Space } from './space.js';
 import type { PlannedConfig } from '../store/records.js';
 
 export type { PlannedConfig };

@@ -47,32 +47,35 @@ export async function measureInto(
   setting: WholeModelSetting,
   collection: string,
   models: readonly LazyModel[],
-  o: { stop?: { stop: boolean }; onProgress?(done: number, total: number): void } = {},
+  o: Progress = {},
 ): Promise<boolean> {
   const key = settingKey(setting);
   const done = new Set(store.modelRuns(collection, key).map((r) => r.model));
-  const todo = models.filter((m) => !done.has(m.name));
-  const rng = new Rng(collection.length * 31 + setting.threads);
-  for (let i = todo.length - 1; i > 0; i--) {
-    const j = rng.int(0, i);
-    [todo[i], todo[j]] = [todo[j]!, todo[i]!];
-  }
+  const todo = new Rng(collection.length * 31 + setting.threads).shuffle(models.filter((m) => !done.has(m.name)));
   const rt = getRuntime(setting.device);
   const envId = store.environmentId(await environmentOf(rt));
   const probe = await MachineProbe.open(rt, setting.threads);
   try {
-    for (const [i, m] of todo.entries()) {
-      if (o.stop?.stop) return false;
-      const mf = m.load();
+    return await eachMissing(todo, done.size, o, async (m, mf) => {
       const probeMs = await probe.time();
       const r = await measureModel(mf.bytes, mf.inputs, setting.device, setting.threads);
       store.saveModelRun({ collection, model: m.name, deviceKey: key, createMs: r.createMs, latencyMs: r.stats.latencyMs, stats: { ...r.stats, wallMs: r.wallMs }, probeMs }, envId);
-      o.onProgress?.(done.size + i + 1, done.size + todo.length);
-    }
-    return true;
+    });
   } finally {
     await probe.close();
   }
+}
+
+type Progress = { stop?: { stop: boolean }; onProgress?(done: number, total: number): void };
+
+/** Loads and handles each model still to do, reporting progress; false when stopped. */
+async function eachMissing(todo: readonly LazyModel[], doneBefore: number, o: Progress, work: (m: LazyModel, mf: ModelFile) => Promise<void>): Promise<boolean> {
+  for (const [i, m] of todo.entries()) {
+    if (o.stop?.stop) return false;
+    await work(m, m.load());
+    o.onProgress?.(doneBefore + i + 1, doneBefore + todo.length);
+  }
+  return true;
 }
 
 /** Profiles per node (the runtime's profiler) the models of a collection that have no profile yet. */
@@ -81,18 +84,13 @@ export async function profileInto(
   setting: WholeModelSetting,
   collection: string,
   models: readonly LazyModel[],
-  o: { stop?: { stop: boolean }; onProgress?(done: number, total: number): void } = {},
+  o: Progress = {},
 ): Promise<boolean> {
   const key = settingKey(setting);
   const done = store.nodeProfiles(collection, key);
-  const todo = models.filter((m) => !done.has(m.name));
-  for (const [i, m] of todo.entries()) {
-    if (o.stop?.stop) return false;
-    const mf = m.load();
+  return eachMissing(models.filter((m) => !done.has(m.name)), done.size, o, async (m, mf) => {
     store.saveNodeProfile(collection, m.name, key, await profileNodes(mf.bytes, mf.inputs, setting.device, setting.threads));
-    o.onProgress?.(done.size + i + 1, done.size + todo.length);
-  }
-  return true;
+  });
 }
 
 /** Fits the in-graph correction on the per-node profiles of a collection and stores it. */
