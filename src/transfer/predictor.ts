@@ -42,7 +42,8 @@ export interface PredictorConfig {
   /**
    * learned mode: a fallback (proxy device, FLOPs) replaces the adapted predictor only when its
    * leave-one-out rank correlation over the k samples is higher by more than this (Infinity: never).
-   * 0 was chosen on NB201's validation devices (titanx_1/32/256, gold_6240; 5 seeds, k = 5/10/20):
+   * 0 was chosen in a one-off study (not a bench) on NB201's validation devices (titanx_1/32/256,
+   * gold_6240; 5 seeds, k = 5/10/20):
    * mean Spearman at k = 10 0.963 vs 0.930 without the guard, worst seed 0.76 vs 0.46; margins of
    * 0.1 and more behaved like no guard.
    */
