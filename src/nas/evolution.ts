@@ -67,10 +67,18 @@ const key = (ops: Uint8Array) => Array.from(ops).join('');
 
 /** the most accurate architecture whose true latency meets the budget */
 export function bestUnderBudget(data: LatencyData, device: string, budgetMs: number): number {
-  const lat = requireDevice(data, device);
-  let best = -1;
-  for (let i = 0; i < lat.length; i++) if (lat[i]! <= budgetMs && (best < 0 || data.accuracy![i]! > data.accuracy![best]!)) best = i;
-  return best;
+  return firstUnderBudget(requireDevice(data, device), byAccuracy(data.accuracy!), budgetMs);
+}
+
+/** architecture ids, most accurate first (ties: lower id first) */
+export function byAccuracy(accuracy: ArrayLike<number>): Int32Array {
+  return Int32Array.from({ length: accuracy.length }, (_, i) => i).sort((a, b) => accuracy[b]! - accuracy[a]! || a - b);
+}
+
+/** the most accurate architecture whose latency meets the budget (-1: none), given `byAccuracy`'s order */
+export function firstUnderBudget(latencyMs: ArrayLike<number>, order: Int32Array, budgetMs: number): number {
+  for (const a of order) if (latencyMs[a]! <= budgetMs) return a;
+  return -1;
 }
 
 /**

@@ -15,7 +15,8 @@ export interface NetSpec {
   tasks: number;
 }
 
-interface Layer {
+/** one dense layer, exported for plain-JS inference (shared with the scale predictors) */
+export interface Layer {
   w: number[]; // in × out, row-major
   b: number[];
   in: number;
@@ -42,7 +43,7 @@ export interface TrainOptions {
   patience?: number;
 }
 
-function forwardLayer(l: Layer, x: number[]): number[] {
+export function forwardLayer(l: Layer, x: number[]): number[] {
   const out = l.b.slice();
   for (let i = 0; i < l.in; i++) {
     const xi = x[i]!;

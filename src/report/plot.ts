@@ -71,3 +71,32 @@ export function exitRateChart(points: ExitRatePoint[], title: string): TopLevelS
     },
   } as TopLevelSpec;
 }
+
+export interface HeatCell {
+  row: string;
+  col: string;
+  value: number;
+}
+
+/** square heatmap with the value printed in each cell (rows and columns in the given order) */
+export function heatmap(cells: HeatCell[], order: string[], o: { title: string; value: string; domain?: [number, number] }): TopLevelSpec {
+  return {
+    $schema: 'https://vega.github.io/schema/vega-lite/v5.json',
+    title: o.title,
+    background: 'white',
+    width: Math.max(240, order.length * 22),
+    height: Math.max(240, order.length * 22),
+    data: { values: cells },
+    encoding: {
+      x: { field: 'col', type: 'nominal', sort: order, title: null, axis: { labelAngle: -60 } },
+      y: { field: 'row', type: 'nominal', sort: order, title: null },
+    },
+    layer: [
+      { mark: 'rect', encoding: { color: { field: 'value', type: 'quantitative', title: o.value, scale: { scheme: 'viridis', ...(o.domain ? { domain: o.domain } : {}) } } } },
+      {
+        mark: { type: 'text', fontSize: 7 },
+        encoding: { text: { field: 'value', type: 'quantitative', format: '.2f' }, color: { condition: { test: `datum.value < ${o.domain ? (o.domain[0] + o.domain[1]) / 2 : 0.5}`, value: 'white' }, value: 'black' } },
+      },
+    ],
+  } as TopLevelSpec;
+}

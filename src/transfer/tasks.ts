@@ -10,6 +10,8 @@ export interface TransferTask {
   /** published HELP Spearman with 10 target samples, per test device (for side-by-side tables) */
   help?: Record<string, number>;
   source: string;
+  /** devices for design choices, never in train or test (default: every other device of the table) */
+  validation?: string[];
 }
 
 /** Published splits (data/latency/README.md of the shared data; HELP Table 3; MLSys'24 FBNet tasks). */
@@ -20,6 +22,7 @@ export const TASKS: readonly TransferTask[] = [
     train: ['1080ti_1', '1080ti_32', '1080ti_256', 'silver_4114', 'silver_4210r', 'samsung_a50', 'pixel3', 'essential_ph_1', 'samsung_s7'],
     test: ['titan_rtx_256', 'gold_6226', 'fpga', 'pixel2', 'raspi4', 'eyeriss'],
     help: { titan_rtx_256: 0.987, gold_6226: 0.989, fpga: 0.985, pixel2: 0.802, raspi4: 0.89, eyeriss: 0.94 },
+    validation: ['titanx_1', 'titanx_32', 'titanx_256', 'gold_6240'],
     source: 'HELP (NeurIPS 2021) Table 3, NB201 split',
   },
   {
@@ -53,4 +56,9 @@ export function getTask(name: string, extra: readonly TransferTask[] = []): Tran
   const t = [...TASKS, ...extra].find((x) => x.name === name);
   if (!t) throw new UserError(`unknown task '${name}', expected one of: ${[...TASKS, ...extra].map((x) => x.name).join(', ')}`, 'task');
   return t;
+}
+
+/** the task's validation devices: its own list, else every device of the table in neither train nor test */
+export function validationDevices(task: TransferTask, allDevices: readonly string[]): string[] {
+  return task.validation ?? allDevices.filter((d) => !task.train.includes(d) && !task.test.includes(d));
 }

@@ -1,0 +1,77 @@
+import { mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
+import path from 'node:path';
+import type { LatencyData } from '../data/latency.js';
+import { UserError } from '../util/errors.js';
+import { DesignOptimiser, type OptimiserState } from './optimiser.js';
+import { PairPredictor, type DevicePredictor, type PairPredictorState } from './pair.js';
+
+/**
+ * Turning the optimiser's output into one design for a device: its `candidates` most probable
+ * architectures are checked against the (DNN, device) predictor calibrated on the device's
+ * reference measurements; the most accurate one predicted to meet the budget with `z` times the
+ * predictor's reference spread to spare wins (none: the one predicted fastest). Both numbers are
+ * chosen on validation devices by bench:scale.
+ */
+export interface DesignRule {
+  candidates: number;
+  z: number;
+}
+
+export const DEFAULT_RULE: DesignRule = { candidates: 128, z: 1 };
+
+export interface DesignAnswer {
+  arch: number;
+  predictedMs: number;
+  /** whether some candidate was predicted to meet the budget with the margin */
+  feasible: boolean;
+  /** candidates checked */
+  checked: number;
+}
+
+export function decideDesign(opt: DesignOptimiser, device: DevicePredictor, budgetMs: number, objective: ArrayLike<number>, rule: DesignRule = DEFAULT_RULE): DesignAnswer {
+  const cands = opt.candidates(device.features, budgetMs, rule.candidates);
+  const pred = cands.map((a) => device.predictMs(a));
+  const limit = Math.log(budgetMs) - rule.z * device.logSpread;
+  let pick = -1;
+  cands.forEach((a, i) => {
+    if (Math.log(pred[i]!) <= limit && (pick < 0 || objective[a]! > objective[cands[pick]!]!)) pick = i;
+  });
+  const feasible = pick >= 0;
+  if (!feasible) pick = pred.reduce((b, v, i) => (v < pred[b]! ? i : b), 0);
+  return { arch: cands[pick]!, predictedMs: pred[pick]!, feasible, checked: cands.length };
+}
+
+/** what `latencylab design` loads: both networks and the rule, trained on the named devices */
+export interface ScaleModelFile {
+  format: 'latencylab-scale-1';
+  space: string;
+  created: string;
+  rule: DesignRule;
+  pair: PairPredictorState;
+  optimiser: OptimiserState;
+}
+
+export function saveScaleModel(file: string, m: Omit<ScaleModelFile, 'format' | 'created'>): void {
+  mkdirSync(path.dirname(path.resolve(file)), { recursive: true });
+  const tmp = `${file}.${process.pid}.tmp`;
+  writeFileSync(tmp, JSON.stringify({ format: 'latencylab-scale-1', created: new Date().toISOString(), ...m }));
+  // rename is atomic: a crash mid-write never leaves a half file where the model was
+  renameSync(tmp, file);
+}
+
+export function loadScaleModel(file: string, data: LatencyData): { pair: PairPredictor; optimiser: DesignOptimiser; rule: DesignRule; file: ScaleModelFile } {
+  let json: unknown;
+  try {
+    json = JSON.parse(readFileSync(file, 'utf8'));
+  } catch (e) {
+    throw new UserError(`cannot read the design model: ${(e as Error).message}`, file);
+  }
+  const f = json as Partial<ScaleModelFile>;
+  if (f?.format !== 'latencylab-scale-1') throw new UserError(`is not a latencylab design model (field 'format' must be 'latencylab-scale-1')`, file);
+  if (f.space !== data.space) throw new UserError(`was trained for ${f.space}, not ${data.space}`, file);
+  const okStack = (s: unknown) => Array.isArray(s) && s.length > 0 && s.every((l) => l && Array.isArray(l.w) && Array.isArray(l.b) && l.w.length === l.in * l.out && l.b.length === l.out && l.w.every(Number.isFinite));
+  if (!f.pair || !okStack(f.pair.stack)) throw new UserError(`field 'pair.stack' is damaged`, file);
+  if (!f.optimiser || !okStack(f.optimiser.stack)) throw new UserError(`field 'optimiser.stack' is damaged`, file);
+  if (!f.rule || !(f.rule.candidates >= 1) || !Number.isFinite(f.rule.z)) throw new UserError(`field 'rule' must hold candidates >= 1 and a finite z`, file);
+  return { pair: PairPredictor.fromState(data, f.pair), optimiser: DesignOptimiser.fromState(data, f.optimiser), rule: f.rule, file: f as ScaleModelFile };
+}
