@@ -26,6 +26,7 @@ import { UserError, isUserError } from '../util/errors.js';
 import { runDemo } from './demo.js';
 import { registerTransferCommands } from './transfer-cmds.js';
 import { registerCacheCommands } from './cache-cmds.js';
+import { registerScaleCommands } from './scale-cmds.js';
 import { predictModelFile, registerModelCommands } from './model-cmds.js';
 import { progressHooks } from './progress.js';
 import { formatTable } from './table.js';
@@ -287,6 +288,7 @@ program
   });
 
 registerTransferCommands(program);
+registerScaleCommands(program);
 registerCacheCommands(program);
 
 function parseOptLevels(s: string): OptLevel[] {

@@ -140,3 +140,29 @@ export function requireDevice(data: LatencyData, device: string): Float64Array {
   if (!v) throw new UserError(`unknown device '${device}' for ${data.space}, expected one of: ${data.devices.join(', ')}`, 'device');
   return v;
 }
+
+/** an architecture as users write it: NB201's cell string, FBNet's 22 block names joined by '-' */
+export function formatArch(space: SearchSpace, ops: Uint8Array): string {
+  if (space === 'fbnet') return Array.from(ops, (o) => FBNET_OPS[o]!).join('-');
+  const n = (i: number, from: number) => `${NB201_OPS[ops[i]!]}~${from}`;
+  return `|${n(0, 0)}|+|${n(1, 0)}|${n(2, 1)}|+|${n(3, 0)}|${n(4, 1)}|${n(5, 2)}|`;
+}
+
+const archIndex = new WeakMap<LatencyData, Map<string, number>>();
+
+/** the row of an architecture given as a row id or as `formatArch` writes it */
+export function parseArch(data: LatencyData, text: string, where: string): number {
+  const t = text.trim();
+  if (/^\d+$/.test(t)) {
+    const id = Number(t);
+    if (id >= data.ops.length) throw new UserError(`architecture id ${id} is out of range: ${data.space} has ids 0–${data.ops.length - 1}`, where);
+    return id;
+  }
+  if (!archIndex.has(data)) archIndex.set(data, new Map(data.ops.map((o, i) => [formatArch(data.space, o), i])));
+  const id = archIndex.get(data)!.get(t);
+  if (id === undefined) {
+    const hint = data.space === 'nb201' ? "a cell like '|nor_conv_3x3~0|+|skip_connect~0|none~1|+|…|'" : `22 of ${FBNET_OPS.join('/')} joined by '-'`;
+    throw new UserError(`'${t.slice(0, 80)}' is not an architecture of the ${data.space} table: expected an id or ${hint}`, where);
+  }
+  return id;
+}

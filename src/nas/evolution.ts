@@ -1,4 +1,4 @@
-import { NB201_OPS, requireDevice, type LatencyData } from '../data/latency.js';
+import { formatArch, NB201_OPS, requireDevice, type LatencyData } from '../data/latency.js';
 import { UserError } from '../util/errors.js';
 import { Rng } from '../util/random.js';
 
@@ -99,6 +99,5 @@ export function measurementMs(latMs: number, c: MeasurementCost = DEFAULT_MEASUR
 }
 
 export function archString(ops: Uint8Array): string {
-  const n = (i: number, from: number) => `${NB201_OPS[ops[i]!]}~${from}`;
-  return `|${n(0, 0)}|+|${n(1, 0)}|${n(2, 1)}|+|${n(3, 0)}|${n(4, 1)}|${n(5, 2)}|`;
+  return formatArch('nb201', ops);
 }

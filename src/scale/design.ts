@@ -1,6 +1,6 @@
 import { mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
-import type { LatencyData } from '../data/latency.js';
+import type { LatencyData, SearchSpace } from '../data/latency.js';
 import { UserError } from '../util/errors.js';
 import { DesignOptimiser, type OptimiserState } from './optimiser.js';
 import { PairPredictor, type DevicePredictor, type PairPredictorState } from './pair.js';
@@ -17,7 +17,8 @@ export interface DesignRule {
   z: number;
 }
 
-export const DEFAULT_RULE: DesignRule = { candidates: 128, z: 1 };
+/** chosen on validation devices by bench:scale (reports/scale.md, section 4) */
+export const DEFAULT_RULES: Record<SearchSpace, DesignRule> = { nb201: { candidates: 256, z: 1 }, fbnet: { candidates: 256, z: 1.5 } };
 
 export interface DesignAnswer {
   arch: number;
@@ -28,7 +29,7 @@ export interface DesignAnswer {
   checked: number;
 }
 
-export function decideDesign(opt: DesignOptimiser, device: DevicePredictor, budgetMs: number, objective: ArrayLike<number>, rule: DesignRule = DEFAULT_RULE): DesignAnswer {
+export function decideDesign(opt: DesignOptimiser, device: DevicePredictor, budgetMs: number, objective: ArrayLike<number>, rule: DesignRule): DesignAnswer {
   const cands = opt.candidates(device.features, budgetMs, rule.candidates);
   const pred = cands.map((a) => device.predictMs(a));
   const limit = Math.log(budgetMs) - rule.z * device.logSpread;
@@ -39,6 +40,27 @@ export function decideDesign(opt: DesignOptimiser, device: DevicePredictor, budg
   const feasible = pick >= 0;
   if (!feasible) pick = pred.reduce((b, v, i) => (v < pred[b]! ? i : b), 0);
   return { arch: cands[pick]!, predictedMs: pred[pick]!, feasible, checked: cands.length };
+}
+
+/**
+ * What a design maximises: NB201's CIFAR-10 test accuracy; FBNet has no accuracy table, so its
+ * Zen-NAS zero-cost proxy stands in (said so wherever a figure uses it).
+ */
+export function designObjective(data: LatencyData): { name: string; values: ArrayLike<number> } {
+  if (data.accuracy) return { name: 'CIFAR-10 test accuracy (%)', values: data.accuracy };
+  const i = data.proxies?.names.indexOf('zen') ?? -1;
+  if (i < 0) throw new UserError(`${data.space} has neither accuracies nor the 'zen' proxy to design for`, 'space');
+  return { name: "zero-cost proxy 'zen' (accuracy stand-in)", values: data.proxies!.values.map((v) => v[i]!) };
+}
+
+/** trains both networks on the given devices (the CLI: every device of the table) */
+export async function trainScaleModel(data: LatencyData, devices: string[], o: { steps?: number; rule?: DesignRule } = {}, log?: (s: string) => void): Promise<Omit<ScaleModelFile, 'format' | 'created'>> {
+  const steps = o.steps ? { steps: o.steps } : {};
+  log?.(`training the (DNN, device) predictor on ${devices.length} devices…`);
+  const pair = await PairPredictor.train(data, devices, steps, log);
+  log?.('training the design optimiser…');
+  const optimiser = await DesignOptimiser.train(data, devices, designObjective(data), steps, log);
+  return { space: data.space, rule: o.rule ?? DEFAULT_RULES[data.space], pair: pair.state, optimiser: optimiser.state };
 }
 
 /** what `latencylab design` loads: both networks and the rule, trained on the named devices */

@@ -48,6 +48,13 @@ export interface PredictorConfig {
    * 0.1 and more behaved like no guard.
    */
   guardMargin: number;
+  /**
+   * learned mode: when not even the best candidate (the adapted predictor or a fallback) ranks the k
+   * samples with a leave-one-out Spearman of at least this, the samples carry no usable ranking
+   * (phones measured at 1 ms resolution, a glitched run) and FLOPs answers: it needs no samples.
+   * -Infinity: never.
+   */
+  uninformativeBelow: number;
 }
 
 export const DEFAULT_PREDICTOR: PredictorConfig = {
@@ -63,6 +70,7 @@ export const DEFAULT_PREDICTOR: PredictorConfig = {
   fineTuneSteps: 60,
   costColumns: true,
   guardMargin: 0,
+  uninformativeBelow: -Infinity,
 };
 
 /** log latency standardised per device: ranking and scale live in separate places */
@@ -110,6 +118,8 @@ export interface AdaptedPredictor {
    * leave-one-out check over the k samples: 'proxy:<training device>' or 'flops'
    */
   source: string;
+  /** the best leave-one-out Spearman over the k samples among the candidates (how informative they were) */
+  looSpearman?: number;
 }
 
 interface Candidate extends AdaptedPredictor {
@@ -124,7 +134,7 @@ interface Candidate extends AdaptedPredictor {
  * 0.18 ± 0.67 over seeds before this guard); the fallback that explains the k samples best is
  * used instead, and named in `source`.
  */
-export function guardWithFallbacks(transfer: Candidate, fallbacks: readonly Candidate[], y: readonly number[], margin = 0, implausible = false): AdaptedPredictor {
+export function guardWithFallbacks(transfer: Candidate, fallbacks: readonly Candidate[], y: readonly number[], margin = 0, implausible = false, uninformativeBelow = -Infinity): AdaptedPredictor {
   // judged by how well the leave-one-out predictions *rank* the k samples (the metric NAS needs):
   // one outlier among 10 phone measurements dominates a squared error, not a rank correlation
   const score = (c: Candidate) => {
@@ -138,7 +148,10 @@ export function guardWithFallbacks(transfer: Candidate, fallbacks: readonly Cand
   const best = fallbacks.map((c) => ({ c, s: score(c) })).reduce<{ c: Candidate; s: number } | undefined>((a, b) => (!a || b.s > a.s + 1e-12 ? b : a), undefined);
   // the adapted predictor keeps the benefit of the doubt: with k samples the scores are noisy
   const chosen = best && (implausible || (Number.isFinite(best.s) && (!Number.isFinite(own) || best.s > own + margin))) ? best.c : transfer;
-  return { source: chosen.source, predictAllMs: () => chosen.predictAllMs() };
+  const looSpearman = Math.max(own, best?.s ?? -Infinity);
+  const flops = fallbacks.find((c) => c.source === 'flops');
+  if (flops && looSpearman < uninformativeBelow) return { source: 'flops (samples uninformative)', looSpearman, predictAllMs: () => flops.predictAllMs() };
+  return { source: chosen.source, looSpearman, predictAllMs: () => chosen.predictAllMs() };
 }
 
 export class TransferPredictor {
@@ -328,7 +341,7 @@ export class TransferPredictor {
     const best = fits.reduce((a, b) => (b.looErr < a.looErr ? b : a));
     const transfer = { source: 'transfer', loo: best.model.loo.map((p) => best.toLog(p)), predictAllMs: () => Float64Array.from({ length: N }, (_, i) => best.toMs(best.model.predict(i))) };
     if (!Number.isFinite(this.cfg.guardMargin)) return transfer;
-    return guardWithFallbacks(transfer, this.fallbacks(rows, y), y, this.cfg.guardMargin, this.againstFlops(transfer.predictAllMs()));
+    return guardWithFallbacks(transfer, this.fallbacks(rows, y), y, this.cfg.guardMargin, this.againstFlops(transfer.predictAllMs()), this.cfg.uninformativeBelow);
   }
 
   /** whether a full-space prediction ranks against FLOPs (Spearman < 0 on a fixed subset of 2,000 archs) */

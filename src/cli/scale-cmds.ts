@@ -1,0 +1,126 @@
+import { existsSync, writeFileSync } from 'node:fs';
+import path from 'node:path';
+import { Option, type Command } from 'commander';
+import { fraction, positiveInt, positiveNumber } from './args.js';
+import { defaultDataDir, formatArch, loadLatencyData, SEARCH_SPACES } from '../data/latency.js';
+import { heatmap, renderVegaLite } from '../report/plot.js';
+import { decideDesign, designObjective, loadScaleModel, saveScaleModel, trainScaleModel } from '../scale/design.js';
+import { readDeviceLatencies, referenceLatencies } from '../scale/device-file.js';
+import { monotonicity } from '../scale/monotonicity.js';
+import { proxyReuse, PROXY_MAPPINGS } from '../scale/proxy.js';
+import { UserError } from '../util/errors.js';
+import { formatTable } from './table.js';
+
+const defaultModelFile = (space: string) => path.join('.latencylab', `design-${space}.json`);
+
+/** `monotonicity`, `proxy` and `design`: scaling to many devices over the bundled NAS latency tables. */
+export function registerScaleCommands(program: Command): void {
+  program
+    .command('monotonicity')
+    .description('how alike devices rank the architectures of a space: Spearman/Kendall matrix, clusters, heatmap')
+    .addOption(new Option('--space <name>', 'search space').choices([...SEARCH_SPACES]).default('nb201'))
+    .option('--threshold <rho>', 'merge device clusters while their mean Spearman is at least this', fraction, 0.9)
+    .option('--plot <file.svg>', 'write the Spearman heatmap (SVG, and PNG next to it)')
+    .option('--json <file>', 'write the matrices and clusters as JSON')
+    .option('--data <dir>', 'latency data folder', defaultDataDir())
+    .action(async (o) => {
+      if (o.plot && !String(o.plot).endsWith('.svg')) throw new UserError(`expected a file name ending in .svg, got '${o.plot}'`, '--plot');
+      const data = loadLatencyData(o.space, o.data);
+      const m = monotonicity(data, { threshold: o.threshold });
+      const rows = m.devices.map((d, i) => {
+        const others = m.devices.map((e, j) => ({ e, rho: m.spearman[i]![j]!, tau: m.kendall[i]![j]! })).filter((x) => x.e !== d);
+        const near = others.reduce((a, b) => (b.rho > a.rho ? b : a));
+        const far = others.reduce((a, b) => (b.rho < a.rho ? b : a));
+        return [d, m.clusters.findIndex((c) => c.includes(d)) + 1, `${near.e} (ρ ${near.rho.toFixed(3)}, τ ${near.tau.toFixed(3)})`, `${far.e} (ρ ${far.rho.toFixed(3)})`];
+      });
+      console.log(`${data.space}: Spearman over all ${data.ops.length} architectures, Kendall τ-b on a fixed subset of 2,000`);
+      console.log(formatTable(['device', 'cluster', 'most alike', 'least alike'], rows));
+      console.log(`\nclusters (average linkage, mean Spearman inside ≥ ${o.threshold}):`);
+      m.clusters.forEach((c, i) => console.log(`  ${i + 1}. ${c.join(', ')}`));
+      if (o.json) writeFileSync(o.json, JSON.stringify(m, null, 1));
+      if (o.plot) {
+        const cells = m.devices.flatMap((r, i) => m.devices.map((c, j) => ({ row: r, col: c, value: m.spearman[i]![j]! })));
+        const out = await renderVegaLite(heatmap(cells, m.devices, { title: `${data.space}: Spearman ρ of device latencies`, value: 'ρ', domain: [0, 1] }), o.plot);
+        console.log(`heatmap: ${out.svg}, ${out.png}`);
+      }
+    });
+
+  program
+    .command('proxy')
+    .description('predict every architecture on a new device from a few measured ones, by reusing the best-agreeing device of the table')
+    .addOption(new Option('--space <name>', 'search space').choices([...SEARCH_SPACES]).default('nb201'))
+    .requiredOption('--device-latencies <file.csv>', "what you measured: columns 'arch' (id or architecture string) and 'latency_ms', 3 rows or more")
+    .option('--proxies <list>', 'comma-separated candidate devices (default: every device of the table)')
+    .option('--combine <n>', 'average the n best-agreeing devices', positiveInt, 1)
+    .addOption(new Option('--mapping <name>', 'monotone map from the proxy to your milliseconds').choices([...PROXY_MAPPINGS]).default('loglinear'))
+    .option('--out <file.csv>', 'write arch,predicted_ms for every architecture')
+    .option('--data <dir>', 'latency data folder', defaultDataDir())
+    .action((o) => {
+      const data = loadLatencyData(o.space, o.data);
+      const measured = readDeviceLatencies(o.deviceLatencies, data);
+      const candidates = o.proxies ? String(o.proxies).split(',').map((s: string) => s.trim()) : data.devices;
+      for (const d of candidates) if (!data.latency.has(d)) throw new UserError(`unknown device '${d}', expected some of: ${data.devices.join(', ')}`, '--proxies');
+      const rows = [...measured.latency.keys()];
+      const p = proxyReuse(data, candidates, rows, rows.map((r) => measured.latency.get(r)!), { combine: o.combine, mapping: o.mapping });
+      const pred = p.predictAllMs();
+      console.log(`proxy: ${p.proxies.map((d, i) => `${d} (Spearman ${p.agreement[i]!.toFixed(3)} on your ${rows.length})`).join(' + ')}, ${o.mapping} map`);
+      const order = [...pred.keys()].sort((a, b) => pred[a]! - pred[b]!);
+      console.log(formatTable(['', 'architecture', 'predicted ms'], [
+        ...order.slice(0, 3).map((a) => ['fastest', formatArch(data.space, data.ops[a]!), pred[a]!]),
+        ...order.slice(-3).map((a) => ['slowest', formatArch(data.space, data.ops[a]!), pred[a]!]),
+      ]));
+      if (o.out) {
+        writeFileSync(o.out, 'arch,predicted_ms\n' + Array.from(pred, (v, i) => `${i},${v.toPrecision(6)}`).join('\n') + '\n');
+        console.log(`wrote ${pred.length} predictions to ${o.out}`);
+      }
+    });
+
+  program
+    .command('design')
+    .description("answer a design for a device described only by its measured reference architectures, under a latency budget")
+    .addOption(new Option('--space <name>', 'search space').choices([...SEARCH_SPACES]).default('nb201'))
+    .requiredOption('--device-latencies <file.csv>', "columns 'arch' and 'latency_ms' with the space's 10 reference architectures (ids in data/latency/<space>/hardware_embedding_index.json)")
+    .requiredOption('--budget-ms <ms>', 'latency budget on that device', positiveNumber)
+    .option('--model <file>', 'trained optimiser + predictor (trained and saved there on first use)')
+    .option('--retrain', 'train the model again even if the file exists')
+    .option('--train-steps <n>', 'training steps of each network (default 3000)', positiveInt)
+    .option('--json', 'print the answer as JSON')
+    .option('--data <dir>', 'latency data folder', defaultDataDir())
+    .action(async (o) => {
+      const data = loadLatencyData(o.space, o.data);
+      // the input is checked before any training
+      const measured = readDeviceLatencies(o.deviceLatencies, data);
+      const refLat = referenceLatencies(measured, data);
+      const file = o.model ?? defaultModelFile(data.space);
+      if (o.retrain || !existsSync(file)) {
+        const t0 = Date.now();
+        const model = await trainScaleModel(data, data.devices, { steps: o.trainSteps }, (s) => process.stderr.write(s + '\n'));
+        saveScaleModel(file, model);
+        process.stderr.write(`saved ${file} (trained on all ${data.devices.length} devices of the table in ${((Date.now() - t0) / 1000).toFixed(0)} s)\n`);
+      }
+      const { pair, optimiser, rule } = loadScaleModel(file, data);
+      const t1 = performance.now();
+      const device = pair.forDevice(refLat);
+      const answer = decideDesign(optimiser, device, o.budgetMs, designObjective(data).values, rule);
+      const ms = performance.now() - t1;
+      const objective = designObjective(data);
+      const result = {
+        space: data.space,
+        arch: answer.arch,
+        architecture: formatArch(data.space, data.ops[answer.arch]!),
+        predictedMs: answer.predictedMs,
+        budgetMs: o.budgetMs,
+        meetsBudgetPredicted: answer.feasible,
+        objective: objective.name,
+        objectiveValue: objective.values[answer.arch]!,
+        candidatesChecked: answer.checked,
+        predictorSpreadPct: (Math.exp(device.logSpread) - 1) * 100,
+        answeredInMs: ms,
+      };
+      if (o.json) return console.log(JSON.stringify(result, null, 1));
+      console.log(`design: ${result.architecture} (id ${result.arch})`);
+      console.log(`predicted ${result.predictedMs.toFixed(2)} ms on this device (budget ${o.budgetMs} ms; predictor spread on your references ±${result.predictorSpreadPct.toFixed(1)} %); ${objective.name}: ${Number(result.objectiveValue).toFixed(2)}`);
+      if (!answer.feasible) console.log(`no candidate is predicted to meet ${o.budgetMs} ms with the safety margin: this is the fastest predicted; consider a larger budget`);
+      console.log(`answered in ${ms.toFixed(1)} ms (${answer.checked} candidates checked against the (DNN, device) predictor)`);
+    });
+}

@@ -1,0 +1,198 @@
+import { writeFileSync } from 'node:fs';
+import path from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { formatArch, loadLatencyData } from '../src/data/latency.js';
+import { decideDesign, designObjective, loadScaleModel, saveScaleModel, trainScaleModel } from '../src/scale/design.js';
+import { readDeviceLatencies, referenceLatencies } from '../src/scale/device-file.js';
+import { budgetsAt, judgeChoice, latencyMetrics } from '../src/scale/evaluate.js';
+import { tableDeviceFeatures } from '../src/scale/features.js';
+import { averageLinkage, monotonicity } from '../src/scale/monotonicity.js';
+import { DesignOptimiser } from '../src/scale/optimiser.js';
+import { PairPredictor } from '../src/scale/pair.js';
+import { isotonicMap, proxyReuse } from '../src/scale/proxy.js';
+import { flopsRanking } from '../src/transfer/baselines.js';
+import { UserError } from '../src/util/errors.js';
+import { Rng } from '../src/util/random.js';
+import { cli, tempDir } from './helpers.js';
+
+const nb201 = loadLatencyData('nb201');
+const TRAIN = ['1080ti_1', '1080ti_32', '1080ti_256', 'silver_4114', 'silver_4210r', 'samsung_a50', 'pixel3', 'essential_ph_1', 'samsung_s7'];
+
+function refCsv(dir: string, device: string, o: { drop?: number; asString?: boolean } = {}): string {
+  const lat = nb201.latency.get(device)!;
+  const refs = nb201.referenceArchs.slice(o.drop ?? 0);
+  const file = path.join(dir, `${device}.csv`);
+  writeFileSync(file, 'arch,latency_ms\n' + refs.map((a) => `${o.asString ? formatArch('nb201', nb201.ops[a]!) : a},${lat[a]}`).join('\n') + '\n');
+  return file;
+}
+
+describe('monotonicity', () => {
+  it('average linkage recovers two blocks of a similarity matrix and nothing else', () => {
+    const sim = [
+      [1, 0.95, 0.96, 0.2, 0.1],
+      [0.95, 1, 0.94, 0.15, 0.2],
+      [0.96, 0.94, 1, 0.1, 0.1],
+      [0.2, 0.15, 0.1, 1, 0.93],
+      [0.1, 0.2, 0.1, 0.93, 1],
+    ];
+    expect(averageLinkage(sim, 0.9).map((c) => [...c].sort())).toEqual([[0, 1, 2], [3, 4]]);
+    expect(averageLinkage(sim, 0.99)).toHaveLength(5);
+  });
+
+  it('the NB201 matrix is symmetric with a unit diagonal, the clusters partition the devices, and GPU twins cluster together', () => {
+    const m = monotonicity(nb201, { kendallSubset: 300 });
+    expect(m.devices.length).toBe(nb201.devices.length);
+    for (let i = 0; i < m.devices.length; i++) {
+      expect(m.spearman[i]![i]).toBe(1);
+      for (let j = 0; j < i; j++) expect(m.spearman[i]![j]).toBe(m.spearman[j]![i]);
+    }
+    expect(m.clusters.flat().sort()).toEqual([...nb201.devices].sort());
+    const cluster = (d: string) => m.clusters.findIndex((c) => c.includes(d));
+    expect(cluster('titanx_1')).toBe(cluster('1080ti_1'));
+    expect(cluster('titanx_1')).not.toBe(cluster('raspi4'));
+  });
+});
+
+describe('proxy reuse', () => {
+  it('picks the device itself when it is a candidate and maps it back exactly', () => {
+    const rows = [5, 100, 2000, 4000, 7000, 9000, 12000, 15000];
+    const truth = nb201.latency.get('pixel2')!;
+    const p = proxyReuse(nb201, ['raspi4', 'pixel2', '1080ti_1'], rows, rows.map((r) => truth[r]!));
+    expect(p.proxies).toEqual(['pixel2']);
+    const pred = p.predictAllMs();
+    for (const a of [0, 333, 15624]) expect(pred[a]!).toBeCloseTo(truth[a]!, 3);
+  });
+
+  it('the isotonic map is non-decreasing, keeps ranks between blocks and fits a monotone sample exactly', () => {
+    const x = [0, 1, 2, 3, 4];
+    const f = isotonicMap(x, [0, 2, 1, 3, 5]);
+    const ys = [-1, 0, 0.5, 1, 1.5, 2, 3, 4, 6].map(f);
+    for (let i = 1; i < ys.length; i++) expect(ys[i]!).toBeGreaterThanOrEqual(ys[i - 1]!);
+    const g = isotonicMap(x, [1, 2, 3, 4, 5]);
+    x.forEach((v, i) => expect(g(v)).toBeCloseTo(i + 1, 9));
+  });
+
+  it('refuses fewer than 3 samples', () => {
+    expect(() => proxyReuse(nb201, ['pixel2'], [1, 2], [3, 4])).toThrow(UserError);
+  });
+});
+
+describe('(DNN, device) predictor and design optimiser', () => {
+  it('a short-trained pair predictor ranks an unseen device better than FLOPs, from its 10 references only', async () => {
+    const pp = await PairPredictor.train(nb201, TRAIN, { steps: 400 });
+    const truth = nb201.latency.get('titanx_1')!;
+    const dp = pp.forDevice(nb201.referenceArchs.map((a) => truth[a]!));
+    const m = latencyMetrics(dp.predictAllMs(), truth, nb201.referenceArchs);
+    const flops = latencyMetrics(Float64Array.from(flopsRanking(nb201), Math.exp), truth);
+    expect(m.spearman).toBeGreaterThan(flops.spearman);
+    expect(m.spearman).toBeGreaterThan(0.9);
+    // the same network answers any device from its features: a device twice as slow on its
+    // references is predicted about twice as slow (the scale is added back; the net sees it too)
+    const f = tableDeviceFeatures(nb201, 'titanx_1');
+    const ratio = pp.predictMs(0, { ...f, scale: f.scale + Math.log(2) }) / pp.predictMs(0, f);
+    expect(ratio).toBeGreaterThan(1.6);
+    expect(ratio).toBeLessThan(2.5);
+    // a stored state for another space, or with the wrong input size, is refused
+    expect(() => PairPredictor.fromState(loadLatencyData('fbnet'), pp.state)).toThrow(/trained on nb201/);
+    expect(() => PairPredictor.fromState(nb201, { ...pp.state, stack: pp.state.stack.slice(1) })).toThrow(UserError);
+  }, 120_000);
+
+  it('the optimiser answers ranked distinct candidates, and the design rule respects the margin', async () => {
+    const opt = await DesignOptimiser.train(nb201, TRAIN, designObjective(nb201), { steps: 300, virtualDevices: 20, budgets: 10 });
+    const pp = await PairPredictor.train(nb201, TRAIN, { steps: 300 });
+    const truth = nb201.latency.get('titanx_32')!;
+    const dp = pp.forDevice(nb201.referenceArchs.map((a) => truth[a]!));
+    const [budget] = budgetsAt(truth, [0.5]);
+    const c = opt.candidates(dp.features, budget!, 50);
+    expect(new Set(c).size).toBe(50);
+    const lp = opt.logProbs(dp.features, budget!);
+    const score = (a: number) => nb201.ops[a]!.reduce((s, op, p) => s + lp[p * 5 + op]!, 0);
+    for (let i = 1; i < c.length; i++) expect(score(c[i]!)).toBeLessThanOrEqual(score(c[i - 1]!) + 1e-9);
+    // nothing outside the top 50 scores higher than the 50th
+    const rng = new Rng(3);
+    for (let i = 0; i < 200; i++) {
+      const a = rng.int(0, nb201.ops.length - 1);
+      if (!c.includes(a)) expect(score(a)).toBeLessThanOrEqual(score(c[49]!) + 1e-9);
+    }
+    const ans = decideDesign(opt, dp, budget!, nb201.accuracy!, { candidates: 64, z: 1 });
+    if (ans.feasible) expect(Math.log(ans.predictedMs)).toBeLessThanOrEqual(Math.log(budget!) - dp.logSpread + 1e-12);
+    const j = judgeChoice(ans.arch, budget!, truth, nb201.accuracy!);
+    expect(j.regret).toBeGreaterThanOrEqual(0);
+  }, 120_000);
+});
+
+describe('design and proxy files', () => {
+  it('reads ids and architecture strings, names missing reference architectures, refuses garbage', () => {
+    const dir = tempDir();
+    const ok = readDeviceLatencies(refCsv(dir, 'pixel2', { asString: true }), nb201);
+    expect(referenceLatencies(ok, nb201)).toEqual(nb201.referenceArchs.map((a) => nb201.latency.get('pixel2')![a]!));
+    const partial = readDeviceLatencies(refCsv(dir, 'raspi4', { drop: 2 }), nb201);
+    expect(() => referenceLatencies(partial, nb201)).toThrow(new RegExp(`lacks 2 .*${nb201.referenceArchs[0]} \\(\\|`));
+    const bad = path.join(dir, 'bad.csv');
+    for (const text of ['arch,latency_ms\n99999,1\n', 'arch,latency_ms\n5,-1\n', 'arch,ms\n5,1\n', 'arch,latency_ms\n|none~0|,1\n', 'arch,latency_ms\n5,1\n5,2\n', '']) {
+      writeFileSync(bad, text);
+      expect(() => readDeviceLatencies(bad, nb201)).toThrow(UserError);
+    }
+  });
+
+  it('fuzz: random bytes and random CSV-ish text give a UserError or a valid file, never a crash', () => {
+    const dir = tempDir();
+    const f = path.join(dir, 'fuzz.csv');
+    const rng = new Rng(9);
+    const alphabet = 'arch,latency_ms0123456789.-|~+_\n e';
+    for (let i = 0; i < 300; i++) {
+      const text = Array.from({ length: rng.int(0, 80) }, () => alphabet[rng.int(0, alphabet.length - 1)]).join('');
+      writeFileSync(f, i % 3 === 0 ? 'arch,latency_ms\n' + text : text);
+      try {
+        const d = readDeviceLatencies(f, nb201);
+        for (const [a, ms] of d.latency) expect(a >= 0 && a < nb201.ops.length && ms > 0).toBe(true);
+      } catch (e) {
+        expect(e).toBeInstanceOf(UserError);
+      }
+    }
+  });
+
+  it('a damaged model file is a clear error; a saved one loads and answers', async () => {
+    const dir = tempDir();
+    const file = path.join(dir, 'm.json');
+    writeFileSync(file, '{"format":"nope"}');
+    expect(() => loadScaleModel(file, nb201)).toThrow(/format/);
+    const model = await trainScaleModel(nb201, TRAIN.slice(0, 3), { steps: 50 });
+    saveScaleModel(file, { ...model, optimiser: { ...model.optimiser, stack: [] } });
+    expect(() => loadScaleModel(file, nb201)).toThrow(/optimiser.stack/);
+    saveScaleModel(file, model);
+    expect(loadScaleModel(file, nb201).rule).toEqual(model.rule);
+    expect(() => loadScaleModel(file, loadLatencyData('fbnet'))).toThrow(/trained for nb201/);
+  }, 60_000);
+});
+
+describe('CLI', () => {
+  it('design trains on first use, answers a design under the budget, and refuses bad input before training', () => {
+    const dir = tempDir();
+    const db = path.join(dir, 'x.db');
+    const model = path.join(dir, 'design.json');
+    const missing = cli(['design', '--device-latencies', refCsv(dir, 'raspi4', { drop: 1 }), '--budget-ms', '20', '--model', model], db);
+    expect(missing.code).toBe(2);
+    expect(missing.stderr).toMatch(/lacks 1 of the 10 reference architectures/);
+    const r = cli(['design', '--device-latencies', refCsv(dir, 'pixel2'), '--budget-ms', '15', '--model', model, '--train-steps', '100', '--json'], db);
+    expect(r.code, r.stderr).toBe(0);
+    const ans = JSON.parse(r.stdout);
+    expect(ans.architecture).toBe(formatArch('nb201', nb201.ops[ans.arch]!));
+    if (ans.meetsBudgetPredicted) expect(ans.predictedMs).toBeLessThanOrEqual(15);
+    expect(cli(['design', '--device-latencies', refCsv(dir, 'pixel2'), '--budget-ms', '-3', '--model', model], db).code).not.toBe(0);
+  }, 180_000);
+
+  it('proxy and monotonicity print their answers', () => {
+    const dir = tempDir();
+    const db = path.join(dir, 'x.db');
+    const p = cli(['proxy', '--device-latencies', refCsv(dir, 'pixel2'), '--proxies', 'pixel2,raspi4', '--out', path.join(dir, 'p.csv')], db);
+    expect(p.code, p.stderr).toBe(0);
+    expect(p.stdout).toMatch(/proxy: pixel2 \(Spearman 1\.000/);
+    const bad = cli(['proxy', '--device-latencies', refCsv(dir, 'pixel2'), '--proxies', 'nosuch'], db);
+    expect(bad.code).toBe(2);
+    expect(bad.stderr).toMatch(/unknown device 'nosuch'/);
+    const m = cli(['monotonicity', '--space', 'nb201', '--plot', path.join(dir, 'h.svg')], db);
+    expect(m.code, m.stderr).toBe(0);
+    expect(m.stdout).toMatch(/clusters \(average linkage/);
+  }, 180_000);
+});
