@@ -63,6 +63,34 @@ describe('HTTP service: latencylab cache serve', () => {
     expect(r.json().message).toMatch(/not a decodable PNG/);
     const t = await app.inject({ method: 'POST', url: '/v1/classify', headers: { 'content-type': 'text/plain' }, payload: 'hello' });
     expect(t.statusCode).toBe(415);
+    expect(t.json().error).toBe('unsupported_media_type');
+  });
+
+  it('a pixel sent as a string is refused, not coerced', async () => {
+    const r = await app.inject({ method: 'POST', url: '/v1/classify', payload: { width: 28, height: 28, pixels: ['1', ...pixels(0).slice(1)] } });
+    expect(r.statusCode, r.body).toBe(400);
+    expect(r.json().message).toMatch(/pixels\/0 must be number/);
+  });
+
+  it('an oversized body is refused with 413 before it is parsed', async () => {
+    const big = '{"width":28,"height":28,"pixels":[' + '0,'.repeat(16 << 20) + '0]}';
+    const r = await app.inject({ method: 'POST', url: '/v1/classify', headers: { 'content-type': 'application/json' }, payload: big });
+    expect(r.statusCode).toBe(413);
+    expect(r.json()).toMatchObject({ error: 'payload_too_large' });
+  });
+
+  it('fuzz: random content types and bodies get 4xx with a message, never 5xx', async () => {
+    const rng = new Rng(21);
+    const types = ['application/json', 'application/json; charset=utf-8', 'image/png', 'image/jpeg', 'text/plain', 'application/octet-stream', 'multipart/form-data; boundary=x', 'application/x-www-form-urlencoded', 'image/gif', 'nonsense'];
+    const bodies = [() => '', () => '{}', () => 'null', () => '[1,2]', () => '{"width":28,"height":28,"pixels":"abc"}', () => Buffer.from(Array.from({ length: rng.int(0, 300) }, () => rng.int(0, 255))), () => '\u0000\u0001'];
+    for (let k = 0; k < 80; k++) {
+      const type = types[rng.int(0, types.length - 1)]!;
+      const payload = bodies[rng.int(0, bodies.length - 1)]!();
+      const r = await app.inject({ method: 'POST', url: '/v1/classify', headers: { 'content-type': type }, payload });
+      expect(r.statusCode, `${type} → ${r.body}`).toBeGreaterThanOrEqual(400);
+      expect(r.statusCode, `${type} → ${r.body}`).toBeLessThan(500);
+      expect(typeof r.json().message, r.body).toBe('string');
+    }
   });
 
   it('fuzzed request bodies get 4xx, never 5xx', async () => {

@@ -217,4 +217,17 @@ describe('the adaptation guard', () => {
     expect(guardWithFallbacks(perfect, [flops], y, 0, false).source).toBe('transfer');
     expect(guardWithFallbacks(perfect, [flops], y, 0, true).source).toBe('flops');
   });
+
+  it('answers FLOPs when no candidate ranks the k samples (uninformative samples), and reports the best score', async () => {
+    const { guardWithFallbacks } = await import('../src/transfer/predictor.js');
+    const noise = mk('transfer', [3, 6, 1, 5, 2, 4]);
+    const noisyProxy = mk('proxy:pixel3', [4, 1, 6, 2, 5, 3]);
+    const g = guardWithFallbacks(noise, [flops, noisyProxy], y, 0, false, 0.99);
+    expect(g.source).toBe('flops (samples uninformative)');
+    expect(g.looSpearman).toBeLessThan(0.99);
+    // the same candidates with the rule off: the best-scoring candidate answers
+    expect(guardWithFallbacks(noise, [flops, noisyProxy], y, 0, false).source).not.toMatch(/uninformative/);
+    // a candidate that ranks the samples well keeps the rule from firing
+    expect(guardWithFallbacks(mk('transfer', [1, 2, 3, 4, 5, 6]), [flops, noisyProxy], y, 0, false, 0.5).source).toBe('transfer');
+  });
 });

@@ -323,14 +323,17 @@ export class CacheEngine {
   private async cascadeRequest(input: Tensor, audit: boolean): Promise<Omit<ClassifyResult, 'latencyMs'>> {
     const m = this.model;
     const C = m.cuts.length;
-    const judged = this.cascade.caches.length > 0;
+    // one plan for the whole request: a re-plan between two of its segments must not pair this
+    // request's cache list with the next plan's thresholds
+    const cascade = this.cascade;
+    const judged = cascade.caches.length > 0;
     let prev = -1;
     let flops = 0;
     let cur = input;
     const features: Float32Array[] = [];
     const now = () => process.hrtime.bigint();
     const since = (t: bigint) => Number(now() - t) / 1e6;
-    for (const [j, c] of this.cascade.caches.entries()) {
+    for (const [j, c] of cascade.caches.entries()) {
       let t = now();
       const seg = await m.runSegment(prev, c, cur);
       this.live.observeSegment(prev, c, since(t));
@@ -343,7 +346,7 @@ export class CacheEngine {
         this.live.observeHead(c, since(t));
       }
       const label = argmax(p);
-      if (p[label]! >= this.cascade.thresholds[j]!) {
+      if (p[label]! >= cascade.thresholds[j]!) {
         if (audit) {
           this.pendingAudits.push({ from: c, tensor: seg.next, features, request: this.requests, answer: label, judged });
           if (this.pendingAudits.length > MAX_PENDING_AUDITS) this.pendingAudits.shift();

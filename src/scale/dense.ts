@@ -10,6 +10,16 @@ import { Rng } from '../util/random.js';
  */
 export type Stack = Layer[];
 
+/** the size and training of a stack: `layers` hidden layers of `hidden` units, Adam at `lr` */
+export interface StackOptions {
+  hidden: number;
+  layers: number;
+  steps: number;
+  batch: number;
+  seed: number;
+  lr: number;
+}
+
 export interface Batch {
   x: number[][];
   /** mse: one target per row; softmax: one distribution per group of `groupSize` outputs */

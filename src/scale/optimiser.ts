@@ -3,7 +3,7 @@ import { byAccuracy, firstUnderBudget } from '../nas/evolution.js';
 import { nOps } from '../transfer/encoding.js';
 import { UserError } from '../util/errors.js';
 import { Rng } from '../util/random.js';
-import { stackForward, stackParams, trainStack, type Stack } from './dense.js';
+import { stackForward, stackParams, trainStack, type Stack, type StackOptions } from './dense.js';
 import { deviceFeatures, meanSd, type DeviceFeatures } from './features.js';
 import { dirichlet } from './pair.js';
 
@@ -14,13 +14,7 @@ import { dirichlet } from './pair.js';
  * (exhaustive: the most accurate architecture of the table whose latency meets the budget), and
  * on virtual devices mixed from them, at budgets spread over each device's latency range.
  */
-export interface OptimiserOptions {
-  hidden: number;
-  layers: number;
-  steps: number;
-  batch: number;
-  seed: number;
-  lr: number;
+export interface OptimiserOptions extends StackOptions {
   /** virtual devices (geometric mixes of the training devices) added to the real ones */
   virtualDevices: number;
   /** budgets per device, at evenly spaced latency quantiles in [2 %, 98 %] */

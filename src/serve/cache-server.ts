@@ -32,9 +32,22 @@ class Mutex {
  *   GET  /healthz
  * Training and re-planning run after a response is sent, never inside a request.
  */
-export function buildCacheServer(engine: CacheEngine, spec: InputSpec, o: { logger?: boolean; maintenanceDuty?: number } = {}): FastifyInstance {
-  // removeAdditional: false — an unknown field is a client mistake worth a 400, not something to drop silently
-  const app = Fastify({ logger: o.logger ?? false, bodyLimit: 64 * 1024 * 1024, ajv: { customOptions: { removeAdditional: false } } });
+/**
+ * The largest body a request for this model can need: a fixed-size model's image as JSON (≤ 5
+ * bytes a value, 4 channels) or PNG, with room to spare; a model that resizes its input takes up
+ * to 8 MiB. Fastify checks it against the declared length and the bytes as they stream in, so an
+ * oversized body is refused (413) before it is read or parsed.
+ */
+export function bodyLimitFor(spec: InputSpec): number {
+  return spec.fit === 'exact' ? Math.max(1 << 20, spec.width * spec.height * 4 * 5 + (64 << 10)) : 8 << 20;
+}
+
+const ERROR_CODES: Record<number, string> = { 413: 'payload_too_large', 415: 'unsupported_media_type' };
+
+export function buildCacheServer(engine: CacheEngine, spec: InputSpec, o: { logger?: boolean; maintenanceDuty?: number; bodyLimit?: number } = {}): FastifyInstance {
+  // removeAdditional: false — an unknown field is a client mistake worth a 400, not something to drop
+  // silently; coerceTypes: false — a pixel sent as the string "1" is a client mistake too
+  const app = Fastify({ logger: o.logger ?? false, bodyLimit: o.bodyLimit ?? bodyLimitFor(spec), ajv: { customOptions: { removeAdditional: false, coerceTypes: false } } });
   app.removeContentTypeParser('text/plain');
   const lock = new Mutex();
   let maintenancePending = false;
@@ -48,7 +61,7 @@ export function buildCacheServer(engine: CacheEngine, spec: InputSpec, o: { logg
     if (isUserError(error)) return reply.code(400).send({ error: 'bad_request', message: error.message });
     const err = error as Error & { statusCode?: number; validation?: unknown };
     if (err.validation) return reply.code(400).send({ error: 'bad_request', message: `request body ${err.message}` });
-    if (err.statusCode && err.statusCode >= 400 && err.statusCode < 500) return reply.code(err.statusCode).send({ error: 'bad_request', message: err.message });
+    if (err.statusCode && err.statusCode >= 400 && err.statusCode < 500) return reply.code(err.statusCode).send({ error: ERROR_CODES[err.statusCode] ?? 'bad_request', message: err.message });
     app.log.error(err);
     return reply.code(500).send({ error: 'internal', message: 'internal error' });
   });
