@@ -10,7 +10,7 @@ import { ROOT } from './helpers.js';
  */
 const LEVEL: Record<string, number> = {
   util: 0, types: 0, data: 0, report: 0, ir: 1, modules: 2, modelgen: 2, runtimes: 3, store: 4, profile: 5,
-  regressors: 6, select: 7, wholemodel: 8, transfer: 8, nas: 9, scale: 9, earlyexit: 10, serve: 11, bench: 12, cli: 12,
+  regressors: 6, fleet: 6, select: 7, wholemodel: 8, transfer: 8, nas: 9, scale: 9, earlyexit: 10, serve: 11, bench: 12, cli: 12,
 };
 
 describe('layering', () => {

@@ -27,6 +27,7 @@ import { runDemo } from './demo.js';
 import { registerTransferCommands } from './transfer-cmds.js';
 import { registerCacheCommands } from './cache-cmds.js';
 import { registerScaleCommands } from './scale-cmds.js';
+import { enqueueForFleet, registerFleetCommands } from './fleet-cmds.js';
 import { predictModelFile, registerModelCommands } from './model-cmds.js';
 import { progressHooks } from './progress.js';
 import { formatTable } from './table.js';
@@ -91,6 +92,8 @@ program
   .option('--probe', 'time the machine probe (a fixed small network) before every chunk and store it with each sample (probe_ms): training then learns latency at one machine state — use it on shared machines and for whole-model prediction')
   .option('--adaptive <budget>', 'adaptive sampling: after --samples random configurations, add --step per round near where the model errs, up to this many', positiveInt)
   .option('--step <n>', 'configurations per adaptive round', positiveInt, 100)
+  .option('--fleet', 'queue the configurations for the agents of a fleet store instead of measuring here (needs --store)')
+  .option('--store <url>', 'fleet store: postgres://user:password@host:5432/db (with --fleet)')
   .action(async (o) => {
     const m = getModule(o.module);
     getRuntime(o.device);
@@ -100,6 +103,11 @@ program
       optLevel: o.optLevel ? parseOptLevels(o.optLevel) : undefined,
       load: o.load ? parseLoadArg(o.load) : undefined,
     });
+    if (o.fleet || o.store) {
+      if (!o.fleet || !o.store) throw new UserError('--fleet and --store go together: the fleet store is where the plan and the jobs go', o.fleet ? '--store' : '--fleet');
+      for (const flag of ['adaptive', 'reference', 'probe', 'fresh'] as const) if (o[flag]) throw new UserError(`is not supported with --fleet yet`, `--${flag}`);
+      return enqueueForFleet(o.store, { module: m.name, device: o.device, samples: o.samples, space, sampler: o.sampler as SamplerName, seed: o.seed, name: o.name, timing: { ...(o.maxTimeMs ? { maxTimeMs: o.maxTimeMs } : {}), ...(o.minRepeats ? { minRepeats: o.minRepeats } : {}) } });
+    }
     const store = openStore();
     const sigint = stopOnSigint();
     const stopFlag = sigint.flag;
@@ -289,6 +297,7 @@ program
 
 registerTransferCommands(program);
 registerScaleCommands(program);
+registerFleetCommands(program, openStore);
 registerCacheCommands(program);
 
 function parseOptLevels(s: string): OptLevel[] {

@@ -1,0 +1,118 @@
+import { Option, type Command } from 'commander';
+import { DEVICES } from '../runtimes/index.js';
+import { runAgent } from '../fleet/agent.js';
+import { enqueueDataset, type FleetProfileRequest } from '../fleet/enqueue.js';
+import { FleetStore } from '../fleet/pg-store.js';
+import { pullDataset } from '../fleet/pull.js';
+import { ATTEMPTS, FleetQueue } from '../fleet/queue.js';
+import type { Store } from '../store/db.js';
+import { positiveInt } from './args.js';
+import { formatTable } from './table.js';
+import { UserError } from '../util/errors.js';
+
+/** `profile … --fleet`: plan the dataset in the fleet store and queue it for the agents */
+export async function enqueueForFleet(url: string, req: FleetProfileRequest): Promise<void> {
+  const store = await FleetStore.open(url);
+  const q = await FleetQueue.open(url).catch(async (e) => {
+    await store.close();
+    throw e;
+  });
+  try {
+    const r = await enqueueDataset(store, q, req);
+    console.log(`${r.dataset}: ${r.created ? 'planned' : 'already planned'} ${r.planned} configurations, ${r.pending} not measured yet; queued ${r.jobs} jobs on ${r.queues.join(', ') || '(nothing new)'}`);
+    console.log('agents serving those queues measure them: latencylab agent --device <d> --threads <n> --store <url>; progress: latencylab fleet --store <url>');
+  } finally {
+    await q.close();
+    await store.close();
+  }
+}
+
+function requireStore(url: string | undefined): string {
+  if (!url) throw new UserError('is required: the fleet store, postgres://user:password@host:5432/db', '--store');
+  return url;
+}
+
+/** `agent` and `fleet`: the machines of a profiling fleet, and its state. */
+export function registerFleetCommands(program: Command, openStore: () => Store): void {
+  program
+    .command('agent')
+    .description('serve a fleet: pull measuring jobs for one device setting from the fleet store, measure them here, write the samples back')
+    .requiredOption('--store <url>', 'fleet store: postgres://user:password@host:5432/db')
+    .addOption(new Option('-d, --device <name>', 'device this machine measures').choices([...DEVICES]).default('ort-cpu'))
+    .option('-t, --threads <n>', 'intra-op threads of the jobs it takes', positiveInt, 1)
+    .option('--machine <name>', 'machine name for the one-agent-per-machine lock (default: host name)')
+    .option('--max-jobs <n>', 'stop after this many jobs', positiveInt)
+    .option('--idle-exit <s>', 'stop after the queue stayed empty this many seconds', positiveInt)
+    .option('--lease <s>', 'seconds a job may take before it is given to another agent', positiveInt, 300)
+    .action(async (o) => {
+      let stop = false;
+      const onSig = () => {
+        if (stop) process.exit(130);
+        stop = true;
+        process.stderr.write('stopping after the current job (Ctrl-C again to quit now; the job then goes to another agent when its lease ends)\n');
+      };
+      process.on('SIGINT', onSig);
+      try {
+        const r = await runAgent({
+          url: o.store, device: o.device, threads: o.threads, machine: o.machine, maxJobs: o.maxJobs,
+          idleExitMs: o.idleExit !== undefined ? o.idleExit * 1000 : undefined, leaseSeconds: o.lease,
+          log: (s) => process.stderr.write(s + '\n'), shouldStop: () => stop,
+        });
+        console.log(`agent ${r.id}: ${r.jobs} jobs done, ${r.stored} samples stored, ${r.failed} jobs failed`);
+      } finally {
+        process.off('SIGINT', onSig);
+      }
+    });
+
+  const fleet = program
+    .command('fleet')
+    .description('the state of a profiling fleet: agents, queues, datasets, throughput, dead letters')
+    .option('--store <url>', 'fleet store: postgres://user:password@host:5432/db')
+    .action(async (o) => {
+      const url = requireStore(o.store);
+      const store = await FleetStore.open(url);
+      const q = await FleetQueue.open(url, { supervise: false });
+      try {
+        const now = Date.now();
+        const agents = await store.agents();
+        console.log(`agents (${agents.filter((a) => now - Date.parse(a.lastSeen) < 60_000 && a.state !== 'stopped').length} alive):`);
+        console.log(formatTable(['agent', 'queue', 'state', 'last seen', 'jobs', 'samples', 'cpu'], agents.map((a) => [
+          a.id, a.queue, now - Date.parse(a.lastSeen) > 60_000 && a.state !== 'stopped' ? 'lost' : a.state, `${Math.round((now - Date.parse(a.lastSeen)) / 1000)} s ago`, a.jobsDone, a.samplesStored, a.env?.cpuModel ?? '?',
+        ])));
+        const queues = await q.queues();
+        console.log('\nqueues:');
+        console.log(formatTable(['queue', 'waiting', 'retry', 'running', 'done', 'failed'], await Promise.all(queues.map(async (n) => {
+          const c = await q.counts(n);
+          return [n, c.created ?? 0, c.retry ?? 0, c.active ?? 0, c.completed ?? 0, c.failed ?? 0];
+        }))));
+        console.log('\ndatasets:');
+        console.log(formatTable(['dataset', 'device', 'stored', 'planned', 'samples in the last minute'], (await store.progress()).map((d) => [d.name, d.device, d.stored, d.planned, d.lastMinute])));
+        const dead = await q.deadLetters();
+        if (dead.length) {
+          console.log(`\ndead letters (${dead.length}, each failed ${ATTEMPTS} times):`);
+          console.log(formatTable(['dataset', 'configurations', 'error'], dead.map((d) => [d.dataset, d.idxs.join(','), d.error])));
+        }
+      } finally {
+        await q.close();
+        await store.close();
+      }
+    });
+
+  fleet
+    .command('pull')
+    .description('copy a dataset measured by the fleet into the local SQLite store (then train, predict… as usual)')
+    .requiredOption('--dataset <name>', 'dataset in the fleet store')
+    .option('--store <url>', 'fleet store: postgres://user:password@host:5432/db')
+    .action(async (o, cmd: Command) => {
+      // commander may hand --store to the parent `fleet` command: take it from either
+      const fs = await FleetStore.open(requireStore(o.store ?? cmd.parent?.opts().store));
+      const local = openStore();
+      try {
+        const r = await pullDataset(fs, local, o.dataset);
+        console.log(`${o.dataset}: ${r.copied} new samples copied into ${local.file} (${r.stored}/${r.planned} measured in the fleet)`);
+      } finally {
+        local.close();
+        await fs.close();
+      }
+    });
+}

@@ -1,0 +1,72 @@
+import { getModule } from '../modules/index.js';
+import { CHUNK_SIZE, checkDeviceSpace, defaultDatasetName, measurementOrder } from '../profile/profiler.js';
+import { planConfigs, type SamplerName } from '../profile/sampler.js';
+import { defaultSpace, type Space } from '../profile/space.js';
+import { DEFAULT_TIMING, type TimingOptions } from '../profile/timer.js';
+import { getRuntime } from '../runtimes/index.js';
+import { UserError } from '../util/errors.js';
+import type { FleetStore } from './pg-store.js';
+import { queueName, type FleetQueue, type MeasureJob } from './queue.js';
+
+export interface FleetProfileRequest {
+  module: string;
+  device: string;
+  samples: number;
+  sampler?: SamplerName;
+  seed?: number;
+  space?: Space;
+  name?: string;
+  timing?: Partial<TimingOptions>;
+  /** bench:fleet: jobs that sleep this long instead of measuring */
+  simulateMs?: number;
+}
+
+export interface EnqueueResult {
+  dataset: string;
+  created: boolean;
+  planned: number;
+  pending: number;
+  /** jobs added now (pending configurations already in a waiting or running job are not queued again) */
+  jobs: number;
+  queues: string[];
+}
+
+/**
+ * `latencylab profile … --fleet`: plans the dataset exactly as a local `profile` would (same
+ * sampler, seed and measurement order), stores the plan in the fleet store and queues its pending
+ * configurations in chunks, one queue per device setting. Running it again queues only what is
+ * neither stored nor already waiting in a job.
+ */
+export async function enqueueDataset(store: FleetStore, q: FleetQueue, req: FleetProfileRequest): Promise<EnqueueResult> {
+  const m = getModule(req.module);
+  const rt = getRuntime(req.device);
+  const space = req.space ?? defaultSpace(m);
+  checkDeviceSpace(rt, space);
+  if (space.device.load.some((l) => l.workers > 0)) {
+    throw new UserError('background-load levels are not supported with --fleet yet (an agent measures without generating load): drop --load or profile locally', '--load');
+  }
+  const sampler = req.sampler ?? 'random';
+  const seed = req.seed ?? 1;
+  const timing: TimingOptions = { ...DEFAULT_TIMING, ...req.timing };
+  const name = req.name ?? defaultDatasetName(m.name, rt.device);
+  const spec = { module: m.name, device: rt.device, space, sampler, seed, samples: req.samples, timing, fleet: true, ...(req.simulateMs !== undefined ? { simulateMs: req.simulateMs } : {}) };
+  const plan = planConfigs(m, space, sampler, req.samples, seed);
+  const created = await store.createDataset({ name, module: m.name, device: rt.device, spec }, measurementOrder(plan.configs, seed));
+  const pending = await store.pending(name);
+  const queued = new Set<number>();
+  for (const qn of await q.queues()) for (const idx of await q.queuedIdxs(qn, name)) queued.add(idx);
+  const byQueue = new Map<string, number[]>();
+  for (const c of pending) {
+    if (queued.has(c.idx)) continue;
+    const qn = queueName(rt.device, c.device);
+    byQueue.set(qn, [...(byQueue.get(qn) ?? []), c.idx]);
+  }
+  let jobs = 0;
+  for (const [qn, idxs] of byQueue) {
+    const batch: MeasureJob[] = [];
+    for (let i = 0; i < idxs.length; i += CHUNK_SIZE) batch.push({ dataset: name, idxs: idxs.slice(i, i + CHUNK_SIZE), enqueuedAt: Date.now(), ...(req.simulateMs !== undefined ? { simulateMs: req.simulateMs } : {}) });
+    await q.enqueue(qn, batch);
+    jobs += batch.length;
+  }
+  return { dataset: name, created, planned: plan.configs.length, pending: pending.length, jobs, queues: [...byQueue.keys()] };
+}
