@@ -114,7 +114,7 @@ export class FleetStore {
         if (ins.rowCount === 0) {
           await c.query('ROLLBACK');
           const existing = await this.dataset(d.name);
-          if (JSON.stringify(existing?.spec) !== JSON.stringify(JSON.parse(JSON.stringify(d.spec)))) {
+          if (canonical(existing?.spec) !== canonical(JSON.parse(JSON.stringify(d.spec)))) {
             throw new UserError(`dataset '${d.name}' already exists in the fleet store with a different spec; pass --name to start another`, 'dataset');
           }
           return false;
@@ -190,4 +190,11 @@ export class FleetStore {
       lastSeen: new Date(x.last_seen).toISOString(), jobsDone: x.jobs_done, samplesStored: x.samples_stored, state: x.state,
     }));
   }
+}
+
+/** JSON with object keys sorted: jsonb gives keys back in its own order */
+function canonical(x: unknown): string {
+  if (Array.isArray(x)) return `[${x.map(canonical).join(',')}]`;
+  if (x && typeof x === 'object') return `{${Object.keys(x).sort().map((k) => `${JSON.stringify(k)}:${canonical((x as Record<string, unknown>)[k])}`).join(',')}}`;
+  return JSON.stringify(x ?? null);
 }
