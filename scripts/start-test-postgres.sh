@@ -4,7 +4,8 @@
 #   eval "$(bash scripts/start-test-postgres.sh)"    # then: npm test
 set -euo pipefail
 if ! command -v pg_ctlcluster >/dev/null 2>&1; then
-  DEBIAN_FRONTEND=noninteractive apt-get install -y -q postgresql >&2
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -q postgresql >&2 ||
+    { apt-get update -q >&2 && DEBIAN_FRONTEND=noninteractive apt-get install -y -q postgresql >&2; }
 fi
 ver=$(pg_lsclusters -h | awk 'NR==1 {print $1}')
 cluster=$(pg_lsclusters -h | awk 'NR==1 {print $2}')

@@ -1,3 +1,4 @@
+import { readdirSync } from 'node:fs';
 import path from 'node:path';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -123,6 +124,24 @@ describe.skipIf(!BASE)('profiling fleet on PostgreSQL', () => {
     const pull = cli(['fleet', 'pull', '--dataset', 'cli-fleet', '--store', url], db);
     expect(pull.code, pull.stderr).toBe(0);
     expect(cli(['datasets'], db).stdout).toMatch(/cli-fleet\s+linear\s+ort-cpu\s+random\s+8\s+8/);
+    // the same commands on the fleet store: datasets lists it, export pulls it into a fresh local store first
+    expect(cli(['datasets', '--store', url], db).stdout).toMatch(/cli-fleet\s+ort-cpu\s+8\s+8/);
+    const fresh = path.join(tempDir(), 'fresh.db');
+    const csv = cli(['export', '--dataset', 'cli-fleet', '--store', url], fresh);
+    expect(csv.code, csv.stderr).toBe(0);
+    expect(csv.stdout.trim().split('\n')).toHaveLength(9);
+    expect(csv.stderr).toMatch(/pulled 8 new samples/);
+    // a whole ONNX model as a job: stored by hash, timed by an agent, shown by `fleet`
+    const dir = tempDir();
+    expect(cli(['generate', '--family', 'squeezenet', '-o', dir], db).code).toBe(0);
+    const onnx = readdirSync(dir).find((f) => f.endsWith('.onnx'))!;
+    const mq = cli(['measure', path.join(dir, onnx), '--fleet', '--store', url], db);
+    expect(mq.code, mq.stderr).toBe(0);
+    expect(mq.stdout).toMatch(/queued on ll-measure-ort-cpu-t1/);
+    const ma = cli(['agent', '--store', url, '--machine', 'cli-box', '--max-jobs', '1'], db);
+    expect(ma.stdout, ma.stderr).toMatch(/1 jobs done, 1 samples stored/);
+    expect(cli(['fleet', '--store', url], db).stdout).toMatch(new RegExp(`whole models:[\\s\\S]*${onnx.replace('.', '\\.')}\\s+ort-cpu\\s+1\\s+\\d`));
+    expect(cli(['measure', path.join(dir, onnx), '--fleet', '--store', url], db).stdout).toMatch(/already timed/);
     const bad = cli(['agent', '--store', 'mysql://x'], db);
     expect(bad.code).toBe(2);
     expect(bad.stderr).toMatch(/--store: expected a PostgreSQL URL/);

@@ -1,7 +1,7 @@
 import { Option, type Command } from 'commander';
 import { DEVICES } from '../runtimes/index.js';
 import { runAgent } from '../fleet/agent.js';
-import { enqueueDataset, type FleetProfileRequest } from '../fleet/enqueue.js';
+import { enqueueDataset, enqueueModel, type FleetProfileRequest } from '../fleet/enqueue.js';
 import { FleetStore } from '../fleet/pg-store.js';
 import { pullDataset } from '../fleet/pull.js';
 import { ATTEMPTS, FleetQueue } from '../fleet/queue.js';
@@ -24,6 +24,46 @@ export async function enqueueForFleet(url: string, req: FleetProfileRequest): Pr
   } finally {
     await q.close();
     await store.close();
+  }
+}
+
+/** `measure model.onnx --fleet`: the model goes into the fleet store, one job to the agents of its device setting */
+export async function enqueueModelForFleet(url: string, m: Parameters<typeof enqueueModel>[2]): Promise<void> {
+  const store = await FleetStore.open(url);
+  try {
+    const q = await FleetQueue.open(url, { supervise: false });
+    try {
+      const r = await enqueueModel(store, q, m);
+      console.log(r.queued ? `${m.name}: stored as ${r.hash}, queued on ${r.queue}; an agent times it (latencylab fleet --store … shows the result)` : `${m.name}: already timed on ${m.device}/t${m.threads} in the fleet store (latencylab fleet --store …)`);
+    } finally {
+      await q.close();
+    }
+  } finally {
+    await store.close();
+  }
+}
+
+/** `datasets --store`: the fleet's datasets with their progress */
+export async function listFleetDatasets(url: string): Promise<void> {
+  const store = await FleetStore.open(url);
+  try {
+    const rows = (await store.progress()).map((d) => [d.name, d.device, d.stored, d.planned, d.lastMinute]);
+    console.log(rows.length ? formatTable(['name', 'device', 'measured', 'planned', 'in the last minute'], rows) : 'no datasets in the fleet store');
+  } finally {
+    await store.close();
+  }
+}
+
+/** `export/train --store`: the commands run on the local store, after pulling the fleet's datasets into it */
+export async function pullForCommand(url: string, local: Store, names: string[]): Promise<void> {
+  const fs = await FleetStore.open(url);
+  try {
+    for (const name of names) {
+      const r = await pullDataset(fs, local, name);
+      process.stderr.write(`${name}: pulled ${r.copied} new samples from the fleet store (${r.stored}/${r.planned} measured there)\n`);
+    }
+  } finally {
+    await fs.close();
   }
 }
 
@@ -87,10 +127,15 @@ export function registerFleetCommands(program: Command, openStore: () => Store):
         }))));
         console.log('\ndatasets:');
         console.log(formatTable(['dataset', 'device', 'stored', 'planned', 'samples in the last minute'], (await store.progress()).map((d) => [d.name, d.device, d.stored, d.planned, d.lastMinute])));
+        const runs = await store.modelRuns();
+        if (runs.length) {
+          console.log('\nwhole models:');
+          console.log(formatTable(['model', 'device', 'threads', 'latency ms', 'session ms', 'agent'], runs.map((r) => [r.name, r.device, r.threads, r.latencyMs, r.createMs, r.agent])));
+        }
         const dead = await q.deadLetters();
         if (dead.length) {
           console.log(`\ndead letters (${dead.length}, each failed ${ATTEMPTS} times):`);
-          console.log(formatTable(['dataset', 'configurations', 'error'], dead.map((d) => [d.dataset, d.idxs.join(','), d.error])));
+          console.log(formatTable(['job', 'error'], dead.map((d) => [d.job, d.error])));
         }
       } finally {
         await q.close();

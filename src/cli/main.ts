@@ -27,7 +27,7 @@ import { runDemo } from './demo.js';
 import { registerTransferCommands } from './transfer-cmds.js';
 import { registerCacheCommands } from './cache-cmds.js';
 import { registerScaleCommands } from './scale-cmds.js';
-import { enqueueForFleet, registerFleetCommands } from './fleet-cmds.js';
+import { enqueueForFleet, listFleetDatasets, pullForCommand, registerFleetCommands } from './fleet-cmds.js';
 import { predictModelFile, registerModelCommands } from './model-cmds.js';
 import { progressHooks } from './progress.js';
 import { formatTable } from './table.js';
@@ -180,7 +180,9 @@ program
 program
   .command('datasets')
   .description('list the stored datasets')
-  .action(() => {
+  .option('--store <url>', 'list the datasets of a fleet store (postgres://…) instead')
+  .action(async (o) => {
+    if (o.store) return listFleetDatasets(o.store);
     const store = openStore();
     const rows = store.listDatasets().map((d) => [d.name, d.module, d.device, d.sampler, d.measured, d.planned, d.created_at.slice(0, 19)]);
     console.log(rows.length ? formatTable(['name', 'module', 'device', 'sampler', 'measured', 'planned', 'created'], rows) : `no datasets in ${store.file}`);
@@ -193,8 +195,10 @@ program
   .requiredOption('--dataset <name>', 'dataset name')
   .addOption(new Option('--format <f>', 'output format').choices(['csv', 'json']).default('csv'))
   .option('-o, --out <file>', 'write to a file instead of stdout')
-  .action((o) => {
+  .option('--store <url>', 'a fleet store (postgres://…): its dataset is pulled into the local store first')
+  .action(async (o) => {
     const store = openStore();
+    if (o.store) await pullForCommand(o.store, store, [o.dataset]);
     const rows = datasetRows(store, o.dataset);
     store.close();
     const text = o.format === 'csv' ? toCsv(rows) : JSON.stringify(rows, null, 1) + '\n';
@@ -216,10 +220,12 @@ program
   .option('--related <datasets>', 'datasets of the same module on other device settings, learned by MEDN as extra tasks')
   .option('--include <datasets>', 'train one model on this dataset and these (same module and device, other threads / load settings): the settings become inputs')
   .option('--no-kernel-features', 'leave out the hardware-aware kernel features (vector-width padding, cache fits)')
+  .option('--store <url>', 'a fleet store (postgres://…): the datasets are pulled into the local store first')
   .action(async (o) => {
     const objective = parseObjective(o.objective);
     const store = openStore();
     try {
+      if (o.store) await pullForCommand(o.store, store, [o.dataset, ...(o.related ? String(o.related).split(',') : []), ...(o.include ? String(o.include).split(',') : [])]);
       const r = await trainAndSelect(store, o.dataset, {
         seed: o.seed,
         objective,

@@ -15,6 +15,7 @@ import { settingKey, WholeModelPredictor, type ModelPrediction } from '../wholem
 import { compareLayers, layerRows } from '../wholemodel/report.js';
 import { positiveInt, stopOnSigint } from './args.js';
 import { formatTable } from './table.js';
+import { enqueueModelForFleet } from './fleet-cmds.js';
 
 /** `predict model.onnx`, `measure model.onnx`, `calibrate`, `generate`: whole-model commands. */
 
@@ -52,9 +53,16 @@ export function registerModelCommands(program: Command, openStore: () => Store):
     .option('--input-shape <dims>', 'shape of the first input where it has dynamic dims, e.g. 1,3,48,320')
     .option('--compare', "also predict it and print predicted vs measured per layer (onnxruntime's per-node profiler; ort-cpu)")
     .option('--json', 'print JSON')
+    .option('--fleet', 'queue it for the agents of a fleet store instead of timing it here (needs --store)')
+    .option('--store <url>', 'fleet store: postgres://user:password@host:5432/db (with --fleet)')
     .action(async (file: string, o) => {
       checkDevice(o.device);
       const mf = readModelFile(file, parseInputShape(o.inputShape));
+      if (o.fleet || o.store) {
+        if (!o.fleet || !o.store) throw new UserError('--fleet and --store go together', o.fleet ? '--store' : '--fleet');
+        if (o.compare) throw new UserError('is not supported with --fleet', '--compare');
+        return enqueueModelForFleet(o.store, { name: path.basename(file), bytes: mf.bytes, inputs: mf.inputs, device: o.device, threads: o.threads });
+      }
       const store = o.compare ? openStore() : undefined;
       try {
         const predictor = store ? WholeModelPredictor.open(store, { device: o.device, threads: o.threads }) : undefined;

@@ -3,6 +3,7 @@ import type pg from 'pg';
 import { getModule } from '../modules/index.js';
 import { DEFAULT_TIMING } from '../profile/timer.js';
 import { environmentOf, measureChunk } from '../profile/profiler.js';
+import { measureModel } from '../profile/model-timing.js';
 import { loadAverage1 } from '../profile/environment.js';
 import { getRuntime } from '../runtimes/index.js';
 import type { Runtime } from '../runtimes/types.js';
@@ -115,7 +116,7 @@ export async function serveQueue(
       await store.heartbeat(id, 1, stored);
       result.jobs++;
       result.stored += stored;
-      o.log?.(`  ${job.data.dataset} [${job.data.idxs[0]}…${job.data.idxs.at(-1)}]: ${stored} samples stored`);
+      o.log?.(job.data.kind === 'model' ? `  model ${job.data.name}: ${stored ? 'timed' : 'already timed'}` : `  ${job.data.dataset} [${job.data.idxs[0]}…${job.data.idxs.at(-1)}]: ${stored} samples stored`);
     } catch (e) {
       result.failed++;
       const msg = (e as Error).message;
@@ -125,8 +126,14 @@ export async function serveQueue(
   }
 }
 
-/** measures one job's configurations (or sleeps, for a simulated job) and stores their samples */
+/** runs one job and stores what it measured; returns how many results were new */
 export async function runJob(store: FleetStore, rt: Runtime, job: MeasureJob, agent: string, env: Awaited<ReturnType<typeof environmentOf>>): Promise<number> {
+  if (job.kind === 'model') {
+    const m = await store.model(job.model);
+    if (!m) throw new UserError(`model ${job.model} (${job.name}) is not in the fleet store`, 'job');
+    const r = await measureModel(m.bytes, m.inputs, rt.device, job.threads);
+    return (await store.insertModelRun(job.model, rt.device, job.threads, { ...r, env, loadavg1: loadAverage1() }, agent)) ? 1 : 0;
+  }
   const ds = await store.dataset(job.dataset);
   if (!ds) throw new UserError(`dataset '${job.dataset}' is not in the fleet store`, 'job');
   if (ds.device !== rt.device) throw new UserError(`dataset '${job.dataset}' is for ${ds.device}, this agent serves ${rt.device}`, 'job');

@@ -4,9 +4,10 @@ import { planConfigs, type SamplerName } from '../profile/sampler.js';
 import { defaultSpace, type Space } from '../profile/space.js';
 import { DEFAULT_TIMING, type TimingOptions } from '../profile/timer.js';
 import { getRuntime } from '../runtimes/index.js';
+import type { OnnxInput } from '../runtimes/ort.js';
 import { UserError } from '../util/errors.js';
 import type { FleetStore } from './pg-store.js';
-import { queueName, type FleetQueue, type MeasureJob } from './queue.js';
+import { queueName, type FleetQueue, type ModuleJob } from './queue.js';
 
 export interface FleetProfileRequest {
   module: string;
@@ -63,10 +64,24 @@ export async function enqueueDataset(store: FleetStore, q: FleetQueue, req: Flee
   }
   let jobs = 0;
   for (const [qn, idxs] of byQueue) {
-    const batch: MeasureJob[] = [];
+    const batch: ModuleJob[] = [];
     for (let i = 0; i < idxs.length; i += CHUNK_SIZE) batch.push({ dataset: name, idxs: idxs.slice(i, i + CHUNK_SIZE), enqueuedAt: Date.now(), ...(req.simulateMs !== undefined ? { simulateMs: req.simulateMs } : {}) });
     await q.enqueue(qn, batch);
     jobs += batch.length;
   }
   return { dataset: name, created, planned: plan.configs.length, pending: pending.length, jobs, queues: [...byQueue.keys()] };
+}
+
+/**
+ * `latencylab measure model.onnx --fleet`: stores the model in the fleet store (by content hash)
+ * and queues one job for the device setting; `fleet` shows the measured latency when an agent is done.
+ */
+export async function enqueueModel(store: FleetStore, q: FleetQueue, m: { name: string; bytes: Uint8Array; inputs: OnnxInput[]; device: string; threads: number }): Promise<{ hash: string; queue: string; queued: boolean }> {
+  const rt = getRuntime(m.device);
+  if (rt.threadChoices && !rt.threadChoices.includes(m.threads)) throw new UserError(`${m.device} runs with ${rt.threadChoices.join(' or ')} threads, got ${m.threads}`, '--threads');
+  const hash = await store.putModel(m.name, m.bytes, m.inputs);
+  const queue = queueName(m.device, { threads: m.threads });
+  if (await store.modelRun(hash, m.device, m.threads)) return { hash, queue, queued: false };
+  await q.enqueue(queue, [{ kind: 'model', model: hash, name: m.name, threads: m.threads, enqueuedAt: Date.now() }]);
+  return { hash, queue, queued: true };
 }

@@ -1,7 +1,9 @@
+import { createHash } from 'node:crypto';
 import os from 'node:os';
 import pg from 'pg';
 import type { Environment, PlannedConfig } from '../store/records.js';
 import type { NewSample } from '../store/db.js';
+import type { OnnxInput } from '../runtimes/ort.js';
 import { UserError } from '../util/errors.js';
 
 /**
@@ -48,6 +50,11 @@ CREATE TABLE IF NOT EXISTS ll_samples (
   dataset text NOT NULL REFERENCES ll_datasets(name) ON DELETE CASCADE, idx integer NOT NULL,
   sample jsonb NOT NULL, agent text NOT NULL, measured_at timestamptz NOT NULL DEFAULT now(),
   PRIMARY KEY (dataset, idx));
+CREATE TABLE IF NOT EXISTS ll_models (
+  hash text PRIMARY KEY, name text NOT NULL, bytes bytea NOT NULL, inputs jsonb NOT NULL, created_at timestamptz NOT NULL DEFAULT now());
+CREATE TABLE IF NOT EXISTS ll_model_runs (
+  hash text NOT NULL REFERENCES ll_models(hash) ON DELETE CASCADE, device text NOT NULL, threads integer NOT NULL,
+  result jsonb NOT NULL, agent text NOT NULL, measured_at timestamptz NOT NULL DEFAULT now(), PRIMARY KEY (hash, device, threads));
 CREATE TABLE IF NOT EXISTS ll_agents (
   id text PRIMARY KEY, host text NOT NULL, machine text NOT NULL, queue text NOT NULL, env jsonb,
   started_at timestamptz NOT NULL DEFAULT now(), last_seen timestamptz NOT NULL DEFAULT now(),
@@ -169,6 +176,35 @@ export class FleetStore {
              count(s.idx) FILTER (WHERE s.measured_at > now() - interval '1 minute')::int AS last_minute
       FROM ll_datasets d LEFT JOIN ll_samples s ON s.dataset = d.name GROUP BY d.name ORDER BY d.created_at`);
     return r.rows.map((x) => ({ name: x.name, device: x.device, planned: x.planned, stored: x.stored, lastMinute: x.last_minute }));
+  }
+
+  /** stores a model once (by content hash) and returns its hash */
+  async putModel(name: string, bytes: Uint8Array, inputs: OnnxInput[]): Promise<string> {
+    const hash = createHash('sha256').update(bytes).digest('hex').slice(0, 24);
+    await this.pool.query('INSERT INTO ll_models (hash, name, bytes, inputs) VALUES ($1, $2, $3, $4) ON CONFLICT (hash) DO NOTHING', [hash, name, Buffer.from(bytes), JSON.stringify(inputs.map(({ data: _d, ...i }) => i))]);
+    return hash;
+  }
+
+  async model(hash: string): Promise<{ name: string; bytes: Uint8Array; inputs: OnnxInput[] } | undefined> {
+    const r = await this.pool.query('SELECT name, bytes, inputs FROM ll_models WHERE hash = $1', [hash]);
+    const m = r.rows[0];
+    return m && { name: m.name, bytes: new Uint8Array(m.bytes), inputs: m.inputs };
+  }
+
+  /** stores a model's timing once per device setting; false when one was already stored */
+  async insertModelRun(hash: string, device: string, threads: number, result: unknown, agent: string): Promise<boolean> {
+    const r = await this.pool.query('INSERT INTO ll_model_runs (hash, device, threads, result, agent) VALUES ($1, $2, $3, $4, $5) ON CONFLICT DO NOTHING', [hash, device, threads, JSON.stringify(result), agent]);
+    return (r.rowCount ?? 0) > 0;
+  }
+
+  async modelRun(hash: string, device: string, threads: number): Promise<unknown | undefined> {
+    const r = await this.pool.query('SELECT result FROM ll_model_runs WHERE hash = $1 AND device = $2 AND threads = $3', [hash, device, threads]);
+    return r.rows[0]?.result;
+  }
+
+  async modelRuns(): Promise<Array<{ name: string; hash: string; device: string; threads: number; latencyMs: number; createMs: number; agent: string }>> {
+    const r = await this.pool.query('SELECT m.name, r.hash, r.device, r.threads, r.result, r.agent FROM ll_model_runs r JOIN ll_models m USING (hash) ORDER BY r.measured_at');
+    return r.rows.map((x) => ({ name: x.name, hash: x.hash, device: x.device, threads: x.threads, latencyMs: x.result.stats.latencyMs, createMs: x.result.createMs, agent: x.agent }));
   }
 
   async registerAgent(a: { id: string; machine: string; queue: string; env: Environment | null }): Promise<void> {

@@ -9,13 +9,26 @@ import { UserError } from '../util/errors.js';
  * (or, in bench:fleet, a simulated job). A job whose agent dies is failed when its lease runs out
  * and retried elsewhere; a job that failed 3 times lands in the dead-letter queue with its error.
  */
-export interface MeasureJob {
+/** one chunk of a dataset's planned module configurations */
+export interface ModuleJob {
+  kind?: 'module';
   dataset: string;
   idxs: number[];
   /** bench:fleet only: the simulated agent sleeps this long instead of measuring */
   simulateMs?: number;
   enqueuedAt: number;
 }
+
+/** one whole ONNX model (stored in the fleet store by its hash), timed end to end */
+export interface ModelJob {
+  kind: 'model';
+  model: string;
+  name: string;
+  threads: number;
+  enqueuedAt: number;
+}
+
+export type MeasureJob = ModuleJob | ModelJob;
 
 export const DEAD_LETTER = 'll-dead-letter';
 export const ATTEMPTS = 3;
@@ -97,9 +110,13 @@ export class FleetQueue {
   }
 
   /** the dead-letter list: each job's dataset, configurations and last error */
-  async deadLetters(): Promise<Array<{ dataset: string; idxs: number[]; error: string }>> {
+  async deadLetters(): Promise<Array<{ job: string; dataset?: string; idxs?: number[]; error: string }>> {
     const r = await this.boss.getDb().executeSql(`SELECT data, output FROM pgboss.job WHERE name = $1 ORDER BY created_on`, [DEAD_LETTER]);
-    return r.rows.map((x: { data: MeasureJob & { output?: unknown }; output: unknown }) => ({ dataset: x.data.dataset, idxs: x.data.idxs, error: errorText(x.output ?? (x.data as { output?: unknown }).output) }));
+    return r.rows.map((x: { data: MeasureJob; output: unknown }) => ({
+      job: x.data.kind === 'model' ? `model ${x.data.name}` : `${x.data.dataset} [${x.data.idxs.join(',')}]`,
+      ...(x.data.kind === 'model' ? {} : { dataset: x.data.dataset, idxs: x.data.idxs }),
+      error: errorText(x.output),
+    }));
   }
 
   async close(): Promise<void> {

@@ -137,7 +137,16 @@ interface Candidate extends AdaptedPredictor {
  * 0.18 ± 0.67 over seeds before this guard); the fallback that explains the k samples best is
  * used instead, and named in `source`.
  */
-export function guardWithFallbacks(transfer: Candidate, fallbacks: readonly Candidate[], y: readonly number[], margin = 0, implausible = false, uninformativeBelow = -Infinity): AdaptedPredictor {
+export function guardWithFallbacks(
+  transfer: Candidate,
+  fallbacks: readonly Candidate[],
+  y: readonly number[],
+  margin = 0,
+  implausible = false,
+  uninformativeBelow = -Infinity,
+  /** what answers when the samples are uninformative: FLOPs with latency rising with FLOPs */
+  prior: AdaptedPredictor | undefined = fallbacks.find((c) => c.source === 'flops'),
+): AdaptedPredictor {
   // judged by how well the leave-one-out predictions *rank* the k samples (the metric NAS needs):
   // one outlier among 10 phone measurements dominates a squared error, not a rank correlation
   const score = (c: Candidate) => {
@@ -152,8 +161,8 @@ export function guardWithFallbacks(transfer: Candidate, fallbacks: readonly Cand
   // the adapted predictor keeps the benefit of the doubt: with k samples the scores are noisy
   const chosen = best && (implausible || (Number.isFinite(best.s) && (!Number.isFinite(own) || best.s > own + margin))) ? best.c : transfer;
   const looSpearman = Math.max(own, best?.s ?? -Infinity);
-  const flops = fallbacks.find((c) => c.source === 'flops');
-  if (flops && looSpearman < uninformativeBelow) return { source: 'flops (samples uninformative)', looSpearman, predictAllMs: () => flops.predictAllMs() };
+  // uninformative samples cannot orient anything either: a fit to them may have a negative slope
+  if (prior && looSpearman < uninformativeBelow) return { source: 'flops (samples uninformative)', looSpearman, predictAllMs: () => prior.predictAllMs() };
   return { source: chosen.source, looSpearman, predictAllMs: () => chosen.predictAllMs() };
 }
 
@@ -344,7 +353,18 @@ export class TransferPredictor {
     const best = fits.reduce((a, b) => (b.looErr < a.looErr ? b : a));
     const transfer = { source: 'transfer', loo: best.model.loo.map((p) => best.toLog(p)), predictAllMs: () => Float64Array.from({ length: N }, (_, i) => best.toMs(best.model.predict(i))) };
     if (!Number.isFinite(this.cfg.guardMargin)) return transfer;
-    return guardWithFallbacks(transfer, this.fallbacks(rows, y), y, this.cfg.guardMargin, this.againstFlops(transfer.predictAllMs()), this.cfg.uninformativeBelow);
+    return guardWithFallbacks(transfer, this.fallbacks(rows, y), y, this.cfg.guardMargin, this.againstFlops(transfer.predictAllMs()), this.cfg.uninformativeBelow, this.flopsPrior(y));
+  }
+
+  /**
+   * FLOPs as a prior that needs no samples to be oriented: log latency = mean of the samples' log
+   * latency + their spread × standardised log FLOPs (slope fixed positive: more work, more time).
+   */
+  private flopsPrior(y: number[]): AdaptedPredictor {
+    const col = analyticCosts(this.data).map((r) => r[0]!);
+    const my = y.reduce((a, b) => a + b, 0) / y.length;
+    const sd = Math.sqrt(y.reduce((a, v) => a + (v - my) ** 2, 0) / y.length) || 0.1;
+    return { source: 'flops', predictAllMs: () => Float64Array.from(col, (v) => Math.exp(my + sd * v)) };
   }
 
   /** whether a full-space prediction ranks against FLOPs (Spearman < 0 on a fixed subset of 2,000 archs) */
