@@ -1,4 +1,4 @@
-import { readdirSync } from 'node:fs';
+import { readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -142,6 +142,17 @@ describe.skipIf(!BASE)('profiling fleet on PostgreSQL', () => {
     expect(ma.stdout, ma.stderr).toMatch(/1 jobs done, 1 samples stored/);
     expect(cli(['fleet', '--store', url], db).stdout).toMatch(new RegExp(`whole models:[\\s\\S]*${onnx.replace('.', '\\.')}\\s+ort-cpu\\s+1\\s+\\d`));
     expect(cli(['measure', path.join(dir, onnx), '--fleet', '--store', url], db).stdout).toMatch(/already timed/);
+    // NAS candidates as jobs: queued once, collected when an agent has timed them
+    expect(cli(['measure-archs', '--archs', '55', '--fleet', '--store', url], db).stdout).toMatch(/1 of 1 not timed yet/);
+    expect(cli(['measure-archs', '--archs', '55', '--fleet', '--store', url], db).stdout).toMatch(/1 of 1 not timed yet/);
+    const na = cli(['agent', '--store', url, '--machine', 'cli-box', '--max-jobs', '1', '--idle-exit', '2'], db);
+    expect(na.stdout, na.stderr).toMatch(/1 jobs done/);
+    // asking twice queued it once: nothing is left waiting
+    expect(cli(['fleet', '--store', url], db).stdout).toMatch(/ll-measure-ort-cpu-t1\s+0\s+0\s+0\s+\d+/);
+    const ref = path.join(dir, 'ref.csv');
+    const got = cli(['measure-archs', '--archs', '55', '--fleet', '--store', url, '--out', ref], db);
+    expect(got.stdout).toMatch(/all 1 timed by the fleet/);
+    expect(readFileSync(ref, 'utf8')).toMatch(/^arch,latency_ms\n55,\d/);
     const bad = cli(['agent', '--store', 'mysql://x'], db);
     expect(bad.code).toBe(2);
     expect(bad.stderr).toMatch(/--store: expected a PostgreSQL URL/);

@@ -1,4 +1,4 @@
-import { writeFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { formatArch, loadLatencyData } from '../src/data/latency.js';
@@ -181,6 +181,23 @@ describe('CLI', () => {
     if (ans.meetsBudgetPredicted) expect(ans.predictedMs).toBeLessThanOrEqual(15);
     expect(cli(['design', '--device-latencies', refCsv(dir, 'pixel2'), '--budget-ms', '-3', '--model', model], db).code).not.toBe(0);
   }, 180_000);
+
+  it('measure-archs builds NB201 candidates as ONNX, times them here and writes the CSV design and proxy read', () => {
+    const dir = tempDir();
+    const db = path.join(dir, 'x.db');
+    const out = path.join(dir, 'mine.csv');
+    const r = cli(['measure-archs', '--archs', '55,9,431', '--out', out], db);
+    expect(r.code, r.stderr).toBe(0);
+    const rows = readFileSync(out, 'utf8').trim().split('\n');
+    expect(rows[0]).toBe('arch,latency_ms');
+    expect(rows.slice(1).map((l) => Number(l.split(',')[0]))).toEqual([55, 9, 431]);
+    for (const l of rows.slice(1)) expect(Number(l.split(',')[1])).toBeGreaterThan(0);
+    // arch 9 has two 3×3 convolutions per cell, arch 55 none: it must be slower here too
+    const ms = Object.fromEntries(rows.slice(1).map((l) => l.split(',').map(Number)));
+    expect(ms[9]).toBeGreaterThan(ms[55]!);
+    expect(cli(['proxy', '--device-latencies', out], db).code).toBe(0);
+    expect(cli(['measure-archs', '--archs', '99999'], db).stderr).toMatch(/--archs: architecture id 99999 is out of range/);
+  }, 120_000);
 
   it('proxy and monotonicity print their answers', () => {
     const dir = tempDir();

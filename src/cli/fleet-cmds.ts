@@ -4,7 +4,8 @@ import { runAgent } from '../fleet/agent.js';
 import { enqueueDataset, enqueueModel, type FleetProfileRequest } from '../fleet/enqueue.js';
 import { FleetStore } from '../fleet/pg-store.js';
 import { pullDataset } from '../fleet/pull.js';
-import { ATTEMPTS, FleetQueue } from '../fleet/queue.js';
+import { ATTEMPTS, FleetQueue, queueName } from '../fleet/queue.js';
+import type { OnnxInput } from '../runtimes/ort.js';
 import type { Store } from '../store/db.js';
 import { positiveInt } from './args.js';
 import { formatTable } from './table.js';
@@ -35,6 +36,35 @@ export async function enqueueModelForFleet(url: string, m: Parameters<typeof enq
     try {
       const r = await enqueueModel(store, q, m);
       console.log(r.queued ? `${m.name}: stored as ${r.hash}, queued on ${r.queue}; an agent times it (latencylab fleet --store … shows the result)` : `${m.name}: already timed on ${m.device}/t${m.threads} in the fleet store (latencylab fleet --store …)`);
+    } finally {
+      await q.close();
+    }
+  } finally {
+    await store.close();
+  }
+}
+
+/**
+ * `measure-archs --fleet`: each network is stored and queued once; what agents have timed comes
+ * back (undefined: not timed yet)
+ */
+export async function collectFromFleet(url: string, models: Array<{ name: string; bytes: Uint8Array; inputs: OnnxInput[] }>, device: string, threads: number): Promise<Array<number | undefined>> {
+  const store = await FleetStore.open(url);
+  try {
+    const q = await FleetQueue.open(url, { supervise: false });
+    try {
+      const out: Array<number | undefined> = [];
+      for (const m of models) {
+        const hash = await store.putModel(m.name, m.bytes, m.inputs);
+        const run = (await store.modelRun(hash, device, threads)) as { stats: { latencyMs: number } } | undefined;
+        if (!run) {
+          const queue = queueName(device, { threads });
+          const waiting = await store.pool.query(`SELECT 1 FROM pgboss.job WHERE name = $1 AND state IN ('created', 'retry', 'active') AND data->>'model' = $2`, [queue, hash]);
+          if (!waiting.rowCount) await enqueueModel(store, q, { ...m, device, threads });
+        }
+        out.push(run?.stats.latencyMs);
+      }
+      return out;
     } finally {
       await q.close();
     }

@@ -2,7 +2,11 @@ import { existsSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { Option, type Command } from 'commander';
 import { fraction, positiveInt, positiveNumber } from './args.js';
-import { defaultDataDir, formatArch, loadLatencyData, SEARCH_SPACES } from '../data/latency.js';
+import { defaultDataDir, formatArch, loadLatencyData, parseArch, SEARCH_SPACES } from '../data/latency.js';
+import { toOnnx } from '../ir/onnx.js';
+import { nb201Network } from '../modelgen/nb201.js';
+import { measureModel } from '../profile/model-timing.js';
+import { collectFromFleet } from './fleet-cmds.js';
 import { heatmap, renderVegaLite } from '../report/plot.js';
 import { decideDesign, designObjective, loadScaleModel, saveScaleModel, trainScaleModel } from '../scale/design.js';
 import { readDeviceLatencies, referenceLatencies } from '../scale/device-file.js';
@@ -72,6 +76,42 @@ export function registerScaleCommands(program: Command): void {
       if (o.out) {
         writeFileSync(o.out, 'arch,predicted_ms\n' + Array.from(pred, (v, i) => `${i},${v.toPrecision(6)}`).join('\n') + '\n');
         console.log(`wrote ${pred.length} predictions to ${o.out}`);
+      }
+    });
+
+  program
+    .command('measure-archs')
+    .description("build NAS-Bench-201 candidates as ONNX and time them on this machine (or queue them for a fleet): a device's reference latencies for `design` / `proxy`")
+    .option('--archs <list>', "'refs' (the 10 reference architectures) or comma-separated ids", 'refs')
+    .addOption(new Option('-d, --device <name>', 'device').choices(['ort-cpu', 'ort-wasm']).default('ort-cpu'))
+    .option('-t, --threads <n>', 'intra-op threads', positiveInt, 1)
+    .option('--out <file.csv>', "write arch,latency_ms (the input of design and proxy)")
+    .option('--fleet', 'queue them for the agents of a fleet store instead (needs --store); run again to collect')
+    .option('--store <url>', 'fleet store: postgres://user:password@host:5432/db')
+    .option('--data <dir>', 'latency data folder', defaultDataDir())
+    .action(async (o) => {
+      const data = loadLatencyData('nb201', o.data);
+      const archs = o.archs === 'refs' ? data.referenceArchs : String(o.archs).split(',').map((t) => parseArch(data, t, '--archs'));
+      const models = archs.map((a) => ({ arch: a, name: `nb201-${a}`, bytes: toOnnx(nb201Network(data.ops[a]!, `nb201-${a}`)), inputs: [{ name: 'input', shape: [1, 3, 32, 32] }] }));
+      const rows: Array<[number, number | undefined]> = [];
+      if (o.fleet || o.store) {
+        if (!o.fleet || !o.store) throw new UserError('--fleet and --store go together', o.fleet ? '--store' : '--fleet');
+        const got = await collectFromFleet(o.store, models, o.device, o.threads);
+        got.forEach((ms, i) => rows.push([models[i]!.arch, ms]));
+        const missing = rows.filter((r) => r[1] === undefined).length;
+        console.log(missing ? `${missing} of ${rows.length} not timed yet (queued for ${o.device}/t${o.threads}); run this again when the agents are done` : `all ${rows.length} timed by the fleet`);
+      } else {
+        for (const m of models) {
+          const r = await measureModel(m.bytes, m.inputs, o.device, o.threads);
+          rows.push([m.arch, r.stats.latencyMs]);
+          process.stderr.write(`  ${m.name}: ${r.stats.latencyMs.toFixed(3)} ms\n`);
+        }
+      }
+      const done = rows.filter((r): r is [number, number] => r[1] !== undefined);
+      console.log(formatTable(['arch', 'architecture', 'latency ms'], done.map(([a, ms]) => [a, formatArch('nb201', data.ops[a]!), ms])));
+      if (o.out && done.length) {
+        writeFileSync(o.out, 'arch,latency_ms\n' + done.map(([a, ms]) => `${a},${ms.toPrecision(6)}`).join('\n') + '\n');
+        console.log(`wrote ${done.length} rows to ${o.out}`);
       }
     });
 
