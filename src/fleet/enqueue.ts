@@ -1,7 +1,7 @@
 import { getModule } from '../modules/index.js';
-import { CHUNK_SIZE, checkDeviceSpace, defaultDatasetName, measurementOrder } from '../profile/profiler.js';
-import { planConfigs, type SamplerName } from '../profile/sampler.js';
-import { defaultSpace, type Space } from '../profile/space.js';
+import { CHUNK_SIZE, checkDeviceSpace, defaultDatasetName, measurementOrder, type ProfileRequest } from '../profile/profiler.js';
+import { planConfigs } from '../profile/sampler.js';
+import { defaultSpace } from '../profile/space.js';
 import { DEFAULT_TIMING, type TimingOptions } from '../profile/timer.js';
 import { getRuntime } from '../runtimes/index.js';
 import type { OnnxInput } from '../runtimes/ort.js';
@@ -9,18 +9,11 @@ import { UserError } from '../util/errors.js';
 import type { FleetStore } from './pg-store.js';
 import { queueName, type FleetQueue, type ModuleJob } from './queue.js';
 
-export interface FleetProfileRequest {
-  module: string;
-  device: string;
-  samples: number;
-  sampler?: SamplerName;
-  seed?: number;
-  space?: Space;
-  name?: string;
-  timing?: Partial<TimingOptions>;
+/** what `profile --fleet` takes: a local profile request's plan fields (no load, probe or reference yet) */
+export type FleetProfileRequest = Pick<ProfileRequest, 'module' | 'device' | 'samples' | 'sampler' | 'seed' | 'space' | 'name' | 'timing'> & {
   /** bench:fleet: jobs that sleep this long instead of measuring */
   simulateMs?: number;
-}
+};
 
 export interface EnqueueResult {
   dataset: string;
