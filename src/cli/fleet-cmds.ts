@@ -146,8 +146,9 @@ export function registerFleetCommands(program: Command, openStore: () => Store):
         const now = Date.now();
         const agents = await store.agents();
         console.log(`agents (${agents.filter((a) => now - Date.parse(a.lastSeen) < 60_000 && a.state !== 'stopped').length} alive):`);
-        console.log(formatTable(['agent', 'queue', 'state', 'last seen', 'jobs', 'samples', 'cpu'], agents.map((a) => [
-          a.id, a.queue, now - Date.parse(a.lastSeen) > 60_000 && a.state !== 'stopped' ? 'lost' : a.state, `${Math.round((now - Date.parse(a.lastSeen)) / 1000)} s ago`, a.jobsDone, a.samplesStored, a.env?.cpuModel ?? '?',
+        console.log(formatTable(['agent', 'queue', 'state', 'last seen', 'jobs', 'samples', 'load (1 min)', 'cpu', 'runtime'], agents.map((a) => [
+          a.id, a.queue, now - Date.parse(a.lastSeen) > 60_000 && a.state !== 'stopped' ? 'lost' : a.state, `${Math.round((now - Date.parse(a.lastSeen)) / 1000)} s ago`, a.jobsDone, a.samplesStored,
+          a.load1 === null ? '?' : a.load1.toFixed(2), a.env ? `${a.env.cpuModel} × ${a.env.cores}` : '?', a.env ? `${a.env.runtime} ${a.env.runtimeVersion}` : '?',
         ])));
         const queues = await q.queues();
         console.log('\nqueues:');

@@ -37,6 +37,7 @@ export interface AgentRow {
   jobsDone: number;
   samplesStored: number;
   state: string;
+  load1: number | null;
 }
 
 const SCHEMA = `
@@ -59,6 +60,7 @@ CREATE TABLE IF NOT EXISTS ll_agents (
   id text PRIMARY KEY, host text NOT NULL, machine text NOT NULL, queue text NOT NULL, env jsonb,
   started_at timestamptz NOT NULL DEFAULT now(), last_seen timestamptz NOT NULL DEFAULT now(),
   jobs_done integer NOT NULL DEFAULT 0, samples_stored integer NOT NULL DEFAULT 0, state text NOT NULL DEFAULT 'running');
+ALTER TABLE ll_agents ADD COLUMN IF NOT EXISTS load1 real;
 `;
 
 export function checkStoreUrl(url: string): string {
@@ -216,14 +218,15 @@ export class FleetStore {
   }
 
   async heartbeat(id: string, jobs: number, stored: number, state = 'running'): Promise<void> {
-    await this.pool.query('UPDATE ll_agents SET last_seen = now(), jobs_done = jobs_done + $2, samples_stored = samples_stored + $3, state = $4 WHERE id = $1', [id, jobs, stored, state]);
+    // the machine's 1-minute load average with every heartbeat: a busy machine measures slow
+    await this.pool.query('UPDATE ll_agents SET last_seen = now(), jobs_done = jobs_done + $2, samples_stored = samples_stored + $3, state = $4, load1 = $5 WHERE id = $1', [id, jobs, stored, state, os.loadavg()[0]]);
   }
 
   async agents(): Promise<AgentRow[]> {
     const r = await this.pool.query('SELECT * FROM ll_agents ORDER BY started_at');
     return r.rows.map((x) => ({
       id: x.id, host: x.host, machine: x.machine, queue: x.queue, env: x.env, startedAt: new Date(x.started_at).toISOString(),
-      lastSeen: new Date(x.last_seen).toISOString(), jobsDone: x.jobs_done, samplesStored: x.samples_stored, state: x.state,
+      lastSeen: new Date(x.last_seen).toISOString(), jobsDone: x.jobs_done, samplesStored: x.samples_stored, state: x.state, load1: x.load1,
     }));
   }
 }
