@@ -6,6 +6,7 @@ import { replayStream, summarise } from '../earlyexit/replay.js';
 import { DEFAULT_MAX_FEATURES } from '../earlyexit/segments.js';
 import { MODEL_PRESETS, openCacheTarget, startEngine, type TargetOptions } from '../earlyexit/setup.js';
 import { buildCacheServer } from '../serve/cache-server.js';
+import { loadImageFolder } from '../serve/image-folder.js';
 import { UserError } from '../util/errors.js';
 import { fraction, numberList, positiveInt, positiveNumber, stopOnSigint } from './args.js';
 import { fmtNum, formatTable } from './table.js';
@@ -20,7 +21,9 @@ function modelOptions(c: Command): Command {
     .option('--grid <n>', 'cache features: average pooling on an n×n grid (smaller where features would exceed --max-features) ⊕ global max', positiveInt, 3)
     .option('--max-features <n>', 'largest cache feature vector', positiveInt, DEFAULT_MAX_FEATURES)
     .option('--mean <list>', 'per-channel mean applied to pixel/255', numberList('--mean'))
-    .option('--std <list>', 'per-channel std applied to pixel/255', numberList('--std'));
+    .option('--std <list>', 'per-channel std applied to pixel/255', numberList('--std'))
+    .addOption(new Option('--fit <how>', "images of another size: 'exact' refuses them, 'resize' stretches, 'centre-crop' scales the shorter side and cuts the centre").choices(['exact', 'resize', 'centre-crop']))
+    .option('--bgr', 'the model takes colour channels in B, G, R order');
 }
 
 function engineOptions(c: Command): Command {
@@ -46,6 +49,8 @@ function targetOpts(o: Record<string, unknown>): TargetOptions {
     maxFeatures: o.maxFeatures as number,
     mean: o.mean as number[] | undefined,
     std: o.std as number[] | undefined,
+    fit: o.fit as TargetOptions['fit'],
+    bgr: o.bgr === true,
   };
 }
 
@@ -82,22 +87,39 @@ export function registerCacheCommands(program: Command): void {
   });
 
   engineOptions(modelOptions(cache.command('replay')))
-    .description('replay a labelled Fashion-MNIST stream through the cache (labels used only to score)')
+    .description('replay a stream through the cache next to the plain model: Fashion-MNIST, or your own images (labels used only to score)')
     .option('--data <dir>', 'folder with t10k-images-idx3-ubyte(.gz) (default: the full test set if found, else the bundled 2,000-image sample)')
+    .option('--images <dir>', "replay this folder's PNG/JPEG images instead (preprocessed as the server would: see --fit, --mean, --std, --bgr)")
+    .option('--labels <file.csv>', "with --images: columns 'file' and 'label' (class index or name), only to score")
     .option('--requests <n>', 'requests to replay (cycles through the images)', positiveInt)
     .option('--shift', 'order the stream by class groups (a distribution shift half-way)')
     .option('--json <file>', 'write the per-window summary and engine stats as JSON')
     .action(async (o) => {
-      const set: ImageSet = o.data ? loadImageSet(o.data, 't10k') : (findFullFashionMnist('t10k') ?? bundledFashionMnist());
+      if (o.labels && !o.images) throw new UserError('goes with --images', '--labels');
+      if (o.images && (o.data || o.shift)) throw new UserError('--data and --shift are for the Fashion-MNIST stream, not --images', '--images');
       const t = await openCacheTarget(o.model, targetOpts(o));
-      if (t.model.inputSize !== set.rows * set.cols) throw new UserError(`model input has ${t.model.inputSize} values; Fashion-MNIST images have ${set.rows * set.cols}`, '--model');
-      const n = o.requests ?? set.count;
-      const order = streamOrder(set, n, Boolean(o.shift));
-      console.error(`replaying ${n} requests from ${set.source} (${set.count} images)${o.shift ? ', shifted class mix' : ''}…`);
+      let n: number;
+      let input: (i: number) => Float32Array;
+      let truth: ((i: number) => number) | null;
+      if (o.images) {
+        const folder = await loadImageFolder(o.images, t.spec, o.labels, o.requests);
+        n = o.requests ?? folder.inputs.length;
+        input = (i) => folder.inputs[i % folder.inputs.length]!;
+        truth = folder.labels ? (i) => folder.labels![i % folder.labels!.length]! : null;
+        console.error(`replaying ${n} requests from ${o.images} (${folder.files.length} images${folder.labels ? ', labelled' : ''})…`);
+      } else {
+        const set: ImageSet = o.data ? loadImageSet(o.data, 't10k') : (findFullFashionMnist('t10k') ?? bundledFashionMnist());
+        if (t.model.inputSize !== set.rows * set.cols) throw new UserError(`model input has ${t.model.inputSize} values; Fashion-MNIST images have ${set.rows * set.cols} (replay your own images with --images DIR)`, '--model');
+        n = o.requests ?? set.count;
+        const order = streamOrder(set, n, Boolean(o.shift));
+        input = (i) => imageAsInput(set, order[i]!);
+        truth = (i) => set.labels[order[i]!]!;
+        console.error(`replaying ${n} requests from ${set.source} (${set.count} images)${o.shift ? ', shifted class mix' : ''}…`);
+      }
       const { engine, costs } = await startEngine(t, engineOpts(o));
       const { engine: baseline } = await startEngine(t, { cache: false }, costs);
       const stop = stopOnSigint();
-      const { records, maintenanceMs } = await replayStream(engine, baseline, n, (i) => imageAsInput(set, order[i]!), (i) => set.labels[order[i]!]!, {
+      const { records, maintenanceMs } = await replayStream(engine, baseline, n, input, truth, {
         stop: stop.flag,
         onRequest: (i) => {
           if ((i + 1) % 1000 === 0) process.stderr.write(`  ${i + 1}/${n}\n`);
@@ -109,7 +131,7 @@ export function registerCacheCommands(program: Command): void {
       const pct = (x: number) => `${(100 * x).toFixed(1)} %`;
       console.log(formatTable(
         ['requests', 'FLOPs saved', 'p50 ms (backbone)', 'p95 ms (backbone)', 'p50 saved', 'accuracy (backbone)', 'agreement', 'early exits', 'audited'],
-        windows.map((w) => [`${w.from}–${w.to}`, pct(w.flopsReduction), `${w.p50.toFixed(3)} (${w.baselineP50.toFixed(3)})`, `${w.p95.toFixed(3)} (${w.baselineP95.toFixed(3)})`, pct(w.latencyReductionP50), `${pct(w.accuracy!)} (${pct(w.backboneAccuracy!)})`, pct(w.agreement), pct(w.earlyExitRate), pct(w.auditRate)]),
+        windows.map((w) => [`${w.from}–${w.to}`, pct(w.flopsReduction), `${w.p50.toFixed(3)} (${w.baselineP50.toFixed(3)})`, `${w.p95.toFixed(3)} (${w.baselineP95.toFixed(3)})`, pct(w.latencyReductionP50), w.accuracy === null ? 'n/a (no labels)' : `${pct(w.accuracy)} (${pct(w.backboneAccuracy!)})`, pct(w.agreement), pct(w.earlyExitRate), pct(w.auditRate)]),
       ));
       const s = engine.stats();
       console.log(`enabled caches: ${s.caches.filter((c) => c.enabled).map((c) => `#${c.index} ${c.tensor} (τ=${c.threshold?.toFixed(3)})`).join(', ') || 'none'}; maintenance ${(maintenanceMs / 1000).toFixed(1)} s off the request path`);

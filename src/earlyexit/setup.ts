@@ -13,8 +13,14 @@ export interface InputSpec {
   channels: number;
   height: number;
   width: number;
-  /** 'exact': the image must already be height×width; 'ppocr': any size, PaddleOCR classifier resize + pad */
-  fit: 'exact' | 'ppocr';
+  /**
+   * 'exact': the image must already be height×width; 'resize': stretched to it; 'centre-crop': the
+   * shorter side scaled to fit, the centre cut out (as ImageNet evaluation does); 'ppocr': any size,
+   * PaddleOCR classifier resize + pad
+   */
+  fit: 'exact' | 'resize' | 'centre-crop' | 'ppocr';
+  /** the model takes its colour channels as B, G, R (OpenCV-trained models) */
+  bgr?: boolean;
   /** per channel, applied to pixel/255: (x − mean) / std */
   mean: number[];
   std: number[];
@@ -38,6 +44,8 @@ export interface CacheTarget {
 export interface TargetOptions extends SegmentedModelOptions {
   mean?: number[];
   std?: number[];
+  fit?: 'exact' | 'resize' | 'centre-crop';
+  bgr?: boolean;
 }
 
 /**
@@ -47,7 +55,7 @@ export interface TargetOptions extends SegmentedModelOptions {
  */
 export async function openCacheTarget(modelArg: string, o: TargetOptions = {}): Promise<CacheTarget> {
   let file = modelArg;
-  let fit: InputSpec['fit'] = 'exact';
+  let fit: InputSpec['fit'] = o.fit ?? 'exact';
   let classes: string[] | undefined;
   let mean = o.mean;
   let std = o.std;
@@ -77,7 +85,7 @@ export async function openCacheTarget(modelArg: string, o: TargetOptions = {}): 
   mean ??= Array(C).fill(0);
   std ??= Array(C).fill(1);
   if (mean.length !== C || std.length !== C) throw new UserError(`--mean/--std need ${C} values (one per input channel)`, file);
-  const spec: InputSpec = { channels: C, height: H, width: W, fit, mean, std, classes };
+  const spec: InputSpec = { channels: C, height: H, width: W, fit, mean, std, classes, ...(o.bgr ? { bgr: true } : {}) };
   const samples = modelArg === 'fmnist' || (C === 1 && H === 28 && W === 28) ? fmnistSamples(16) : randomSamples(model.inputSize, 16);
   if (modelArg === 'fmnist') spec.classes ??= FMNIST_CLASSES;
   return { name: modelArg === 'fmnist' || modelArg === 'ppocr-cls' ? modelArg : path.basename(file), model, spec, samples };

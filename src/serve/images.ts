@@ -53,22 +53,47 @@ function toRgba(img: RawImage): Uint8ClampedArray {
 }
 
 /** RawImage → model input (NCHW float32), per the model's InputSpec. */
-export function toModelInput(img: RawImage, spec: InputSpec): Float32Array {
+export function toModelInput(image: RawImage, spec: InputSpec): Float32Array {
+  let img = image;
   if (![1, 3, 4].includes(img.channels)) throw new UserError(`channels must be 1, 3 or 4, got ${img.channels}`, 'channels');
   if (spec.fit === 'ppocr') {
     const rgba = toRgba(img);
     return preprocessForClassifier(rgba, img.width, img.height);
   }
   if (img.width !== spec.width || img.height !== spec.height) {
-    throw new UserError(`image is ${img.width}×${img.height}, this model takes ${spec.width}×${spec.height}`, 'image');
+    if (spec.fit === 'exact') throw new UserError(`image is ${img.width}×${img.height}, this model takes ${spec.width}×${spec.height} (use --fit resize or centre-crop to accept other sizes)`, 'image');
+    img = resample(img, spec.width, spec.height, spec.fit === 'centre-crop');
   }
   const HW = spec.width * spec.height;
   const out = new Float32Array(spec.channels * HW);
   for (let p = 0; p < HW; p++) {
     const px = (c: number) => img.data[p * img.channels + Math.min(c, img.channels - 1)]!;
     // a grey model fed colour: ITU-R BT.601 luma
-    const values = spec.channels === 1 ? [img.channels === 1 ? px(0) : 0.299 * px(0) + 0.587 * px(1) + 0.114 * px(2)] : [px(0), px(1), px(2)];
+    const values = spec.channels === 1 ? [img.channels === 1 ? px(0) : 0.299 * px(0) + 0.587 * px(1) + 0.114 * px(2)] : spec.bgr ? [px(2), px(1), px(0)] : [px(0), px(1), px(2)];
     for (let c = 0; c < spec.channels; c++) out[c * HW + p] = (values[c]! / 255 - spec.mean[c]!) / spec.std[c]!;
   }
   return out;
+}
+
+/**
+ * Bilinear resampling to width × height (canvas drawImage): stretched, or — `crop` — the largest
+ * centred region with the target's aspect ratio, scaled (ImageNet-style resize + centre crop).
+ */
+export function resample(img: RawImage, width: number, height: number, crop: boolean): RawImage {
+  const src = createCanvas(img.width, img.height);
+  const sctx = src.getContext('2d');
+  const data = sctx.createImageData(img.width, img.height);
+  data.data.set(toRgba(img));
+  sctx.putImageData(data, 0, 0);
+  let [sx, sy, sw, sh] = [0, 0, img.width, img.height];
+  if (crop) {
+    const scale = Math.min(img.width / width, img.height / height);
+    [sw, sh] = [width * scale, height * scale];
+    [sx, sy] = [(img.width - sw) / 2, (img.height - sh) / 2];
+  }
+  const dst = createCanvas(width, height);
+  const dctx = dst.getContext('2d');
+  dctx.imageSmoothingEnabled = true;
+  dctx.drawImage(src, sx, sy, sw, sh, 0, 0, width, height);
+  return { width, height, channels: 4, data: dctx.getImageData(0, 0, width, height).data };
 }
