@@ -167,3 +167,20 @@ describe('in-sample ceiling', () => {
     expect(c.estimate.meanCost).toBeCloseTo(best, 9);
   });
 });
+
+describe('cache heads that scale to many classes', () => {
+  it('a 1,000-class head is narrowed to fit half the memory budget; a head that fits at full width keeps it', async () => {
+    const { headBytes, hiddenForBudget } = await import('../src/earlyexit/head.js');
+    const budget = 512 * 1024;
+    for (const inDim of [640, 1000, 2560]) {
+      // the default width is over the whole budget for these: the case that enabled no cache at all
+      expect(headBytes(inDim, 96, 1000)).toBeGreaterThan(budget);
+      const h = hiddenForBudget(inDim, 1000, budget, 96);
+      expect(h).toBeLessThan(96);
+      expect(headBytes(inDim, h, 1000)).toBeLessThanOrEqual(budget / 2);
+      expect(headBytes(inDim, h + 1, 1000)).toBeGreaterThan(budget / 2);
+    }
+    expect(hiddenForBudget(1280, 10, budget, 96)).toBe(96);
+    expect(hiddenForBudget(100_000, 1000, budget, 96)).toBe(8);
+  });
+});

@@ -2,7 +2,7 @@ import type { Tensor } from 'onnxruntime-common';
 import { Rng } from '../util/random.js';
 import { median, quantile } from '../util/stats.js';
 import { chooseCascade, DEFAULT_Z, cascadeCeiling, NO_CACHE, type AuditView, type CalibrationMode, type Cascade, type CascadeCostModel } from './cascade.js';
-import { argmax, CacheHead, softmaxInPlace } from './head.js';
+import { argmax, CacheHead, hiddenForBudget, softmaxInPlace } from './head.js';
 import type { CompiledHead } from './onnx-graph.js';
 import { LiveCosts } from './live-costs.js';
 import { segmentCost, type SegmentCosts, type SegmentedModel } from './segments.js';
@@ -254,7 +254,8 @@ export class CacheEngine {
     this.rng = new Rng(this.opts.seed);
     const classes = model.classes;
     if (!classes) throw new Error('SegmentedModel.warm() must run before creating a CacheEngine');
-    this.heads = model.cuts.map((_, i) => new CacheHead(model.featureDims[i]!, classes, { hidden: this.opts.hidden, learningRate: 2e-3, seed: this.opts.seed * 101 + i }));
+    // each head sized to fit half the memory budget, so that at least two caches can be enabled
+    this.heads = model.cuts.map((_, i) => new CacheHead(model.featureDims[i]!, classes, { hidden: hiddenForBudget(model.featureDims[i]!, classes, this.opts.memoryBudgetBytes, this.opts.hidden), learningRate: 2e-3, seed: this.opts.seed * 101 + i }));
     this.headMs = model.cuts.map(() => 0);
     this.live = new LiveCosts(costs);
     this.exitsPerCut = model.cuts.map(() => 0);

@@ -13,6 +13,24 @@ export interface HeadOptions {
 
 export const DEFAULT_HEAD: HeadOptions = { hidden: 96, learningRate: 2e-3, seed: 1 };
 
+/**
+ * The hidden width of a head: full width when that fits the memory budget, else the width that
+ * fits `share` of it (so two such caches can be enabled). With many classes the
+ * hidden layer is the head's rank (in → hidden → classes), and narrowing it is what keeps a
+ * 1,000-class head within budget — at the default width such a head on a ResNet-18-sized feature
+ * vector is 490–673 KiB, over the whole 512 KiB, so no cache could ever be enabled. Never wider
+ * than `max`, never narrower than 8 (below that the head cannot separate many classes at all).
+ */
+/** parameter bytes (float32) of a head, including the standardisation vectors */
+export const headBytes = (inDim: number, hidden: number, classes: number) => 4 * (inDim * hidden + hidden + hidden * classes + classes + 2 * inDim);
+
+export function hiddenForBudget(inDim: number, classes: number, budgetBytes: number, max: number, share = 0.5): number {
+  // a head that fits the budget at full width keeps it (the 10-class heads this was tuned on)
+  if (headBytes(inDim, max, classes) <= budgetBytes) return max;
+  const floats = (budgetBytes * share) / 4 - classes - 2 * inDim;
+  return Math.max(8, Math.min(max, Math.floor(floats / (inDim + 1 + classes))));
+}
+
 export interface HeadWeights {
   inDim: number;
   hidden: number;
@@ -56,7 +74,7 @@ export class CacheHead {
 
   /** parameter bytes (float32) including the standardisation vectors */
   get bytes(): number {
-    return 4 * (this.inDim * this.hidden + this.hidden + this.hidden * this.classes + this.classes + 2 * this.inDim);
+    return headBytes(this.inDim, this.hidden, this.classes);
   }
 
   /** FLOPs of one prediction (standardise + two dense layers + softmax) */
