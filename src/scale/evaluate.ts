@@ -1,16 +1,10 @@
 import { byAccuracy, firstUnderBudget } from '../nas/evolution.js';
+import { excluding } from '../transfer/metrics.js';
 import { median, spearman } from '../util/stats.js';
 
 /** Spearman, share within ±10 % and median absolute percentage error over every row not skipped */
 export function latencyMetrics(pred: ArrayLike<number>, truth: ArrayLike<number>, skip: readonly number[] = []): { spearman: number; within10: number; medianApe: number } {
-  const s = new Set(skip);
-  const p: number[] = [];
-  const t: number[] = [];
-  for (let i = 0; i < truth.length; i++) {
-    if (s.has(i)) continue;
-    p.push(pred[i]!);
-    t.push(truth[i]!);
-  }
+  const [p, t] = excluding(pred, truth, skip);
   const ape = p.map((v, i) => Math.abs(v / t[i]! - 1));
   return { spearman: spearman(p, t), within10: ape.filter((e) => e <= 0.1).length / ape.length, medianApe: median(ape) * 100 };
 }

@@ -25,13 +25,19 @@ export function kendallTau(a: ArrayLike<number>, b: ArrayLike<number>, subset = 
 
 /** rank metrics of a prediction over every architecture except the measured ones */
 export function rankMetrics(pred: ArrayLike<number>, truth: ArrayLike<number>, measured: number[]): { spearman: number; kendall: number } {
-  const skip = new Set(measured);
+  const [p, t] = excluding(pred, truth, measured);
+  return { spearman: spearman(p, t), kendall: kendallTau(p, t) };
+}
+
+/** prediction and truth over every row not in `skip` (the measured ones are not a prediction) */
+export function excluding(pred: ArrayLike<number>, truth: ArrayLike<number>, skip: readonly number[]): [number[], number[]] {
+  const s = new Set(skip);
   const p: number[] = [];
   const t: number[] = [];
   for (let i = 0; i < truth.length; i++) {
-    if (skip.has(i)) continue;
+    if (s.has(i)) continue;
     p.push(pred[i]!);
     t.push(truth[i]!);
   }
-  return { spearman: spearman(p, t), kendall: kendallTau(p, t) };
+  return [p, t];
 }
