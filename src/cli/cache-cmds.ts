@@ -37,6 +37,7 @@ function engineOptions(c: Command): Command {
     .option('--max-active <n>', 'at most this many caches enabled at once', positiveInt, DEFAULT_ENGINE.maxActive)
     .option('--no-teach-earlier', "train caches only on the backbone's answers (by default a request a cache answered also teaches the caches before it)")
     .addOption(new Option('--objective <what>', 'what the cache manager minimises').choices(['latency', 'flops']).default(DEFAULT_ENGINE.objective))
+    .addOption(new Option('--training <where>', "where cache heads train: 'process' (a trainer process; the serving thread runs no training) or 'thread' (this one, between requests)").choices(['process', 'thread']).default(DEFAULT_ENGINE.training))
     .option('--seed <n>', 'seed', positiveInt, 1);
 }
 
@@ -65,6 +66,7 @@ function engineOpts(o: Record<string, unknown>): Partial<EngineOptions> {
     maxActive: o.maxActive as number,
     objective: o.objective as EngineOptions['objective'],
     teachEarlier: o.teachEarlier !== false,
+    training: o.training as EngineOptions['training'],
     seed: o.seed as number,
   };
 }
@@ -137,6 +139,7 @@ export function registerCacheCommands(program: Command): void {
       console.log(`enabled caches: ${s.caches.filter((c) => c.enabled).map((c) => `#${c.index} ${c.tensor} (τ=${c.threshold?.toFixed(3)})`).join(', ') || 'none'}; maintenance ${(maintenanceMs / 1000).toFixed(1)} s off the request path`);
       for (const e of s.events) console.log(`  ${e}`);
       if (o.json) writeFileSync(o.json, JSON.stringify({ windows, stats: s, timeline: engine.timeline, costs }, null, 1));
+      await engine.dispose();
     });
 
   engineOptions(modelOptions(cache.command('serve')))
@@ -148,7 +151,7 @@ export function registerCacheCommands(program: Command): void {
     }, 8080)
     .option('--host <addr>', 'address to listen on', '127.0.0.1')
     .option('--no-cache', 'serve the unmodified backbone (the baseline)')
-    .option('--train-duty <x>', 'largest share of wall time spent training caches between requests', fraction, 0.2)
+    .option('--train-duty <x>', "largest share of the serving thread's wall time spent on cache maintenance between requests (finishing audits, re-planning; and training with --training thread)", fraction, 0.2)
     .action(async (o) => {
       const t = await openCacheTarget(o.model, targetOpts(o));
       const { engine } = await startEngine(t, { ...engineOpts(o), cache: o.cache !== false });
@@ -157,6 +160,7 @@ export function registerCacheCommands(program: Command): void {
       console.log(`latencylab cache serve: ${t.name} (${o.cache === false ? 'caching off' : `${t.model.cuts.length} candidate caches`}) listening on ${address}`);
       const close = async () => {
         await app.close();
+        await engine.dispose();
         process.exit(0);
       };
       process.on('SIGINT', close);

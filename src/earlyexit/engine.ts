@@ -1,11 +1,19 @@
 import type { Tensor } from 'onnxruntime-common';
 import { Rng } from '../util/random.js';
-import { median, quantile } from '../util/stats.js';
+import { median } from '../util/stats.js';
 import { chooseCascade, DEFAULT_Z, cascadeCeiling, NO_CACHE, type AuditView, type CalibrationMode, type Cascade, type CascadeCostModel } from './cascade.js';
-import { argmax, CacheHead, hiddenForBudget, softmaxInPlace } from './head.js';
-import type { CompiledHead } from './onnx-graph.js';
+import { describeEvent, EngineStatistics, type ClassifyResult } from './engine-stats.js';
+import { argmax, CacheHead, flatten, hiddenForBudget, softmaxInPlace } from './head.js';
+import { headTrainFlops } from './head-model.js';
 import { LiveCosts } from './live-costs.js';
+import type { CompiledHead } from './onnx-graph.js';
+import { RecordPools, teaches, type AuditRecord } from './records.js';
 import { segmentCost, type SegmentCosts, type SegmentedModel } from './segments.js';
+import { ShiftDetector, SHIFT_WINDOW } from './shift.js';
+import { createTrainer, type HeadTrainer, type TrainingJob } from './trainer.js';
+
+export type { ClassifyResult, EngineEvent, TimelineEntry } from './engine-stats.js';
+export { describeEvent } from './engine-stats.js';
 
 export interface EngineOptions {
   /** false: serve the unmodified backbone (the baseline) */
@@ -65,6 +73,11 @@ export interface EngineOptions {
   shiftAuditRequests: number;
   /** requests per entry of the exit-rate timeline */
   timelineEvery: number;
+  /**
+   * where the heads train: 'process' (a trainer child process with its own tfjs; the serving
+   * thread never runs a minibatch) or 'thread' (this one, yielding between minibatches)
+   */
+  training: 'process' | 'thread';
   seed: number;
 }
 
@@ -98,58 +111,14 @@ export const DEFAULT_ENGINE: EngineOptions = {
   shiftThreshold: 0.25,
   shiftAuditRequests: 300,
   timelineEvery: 500,
+  training: 'process',
   seed: 1,
 };
-
-const RECENT_ANSWERS = 500;
-/** requests between two checks of the answered class mix */
-const SHIFT_CHECK_EVERY = 25;
-/**
- * newest answers whose class mix is compared with the reference: a shift shows after ~¼ of this
- * many requests of a new mix (TV threshold 0.25). 200 against a reference of ≥ 500: sampling alone
- * gives TV ≤ 0.2 (simulated, 10 even classes, 20,000 draws), so no false alarms at 0.25.
- */
-const SHIFT_WINDOW = 200;
 
 /** the (from, to) segments a request may run under a cascade */
 function segmentsOf(cascade: Cascade, cuts: number): Array<[number, number]> {
   const points = [-1, ...cascade.caches, cuts];
   return points.slice(1).map((b, k) => [points[k]!, b]);
-}
-
-interface AuditRecord {
-  features: Float32Array[];
-  teacher: Float32Array;
-  teacherTop: number;
-  request: number;
-  /**
-   * cuts whose heads may learn from this record: all (undefined) when the target is the backbone's,
-   * only those before the answering cache when it is that cache's answer
-   */
-  teaches?: number;
-  /** cached head predictions, valid for heads version `version` */
-  view?: { version: number; probs: Array<Float32Array | undefined> };
-}
-
-export interface ClassifyResult {
-  label: number;
-  confidence: number;
-  /** index of the cut whose cache answered, or null when the backbone did */
-  exit: number | null;
-  exitTensor: string | null;
-  audited: boolean;
-  flops: number;
-  latencyMs: number;
-}
-
-export interface TimelineEntry {
-  fromRequest: number;
-  requests: number;
-  /** answered by the cache at each cut */
-  exits: number[];
-  /** answered by the backbone: requests no cache could answer, and audits no cache answered */
-  backbone: number;
-  audited: number;
 }
 
 export interface MaintenanceReport {
@@ -173,18 +142,6 @@ interface PendingAudit {
   judged: boolean;
 }
 
-/** whether a training record may teach the head at cut i (an answer teaches only the caches before the one that gave it) */
-function teaches(r: AuditRecord, i: number): boolean {
-  return r.teaches === undefined || i < r.teaches;
-}
-
-/**
- * How much a record taught by a cache's answer counts towards the next training round. Most
- * requests are answered by a cache; counting each as a full new record retrained the heads every
- * ~300 requests, and under the server's training-duty cap that cost throughput.
- */
-const ANSWER_WEIGHT = 0.25;
-
 /** audited requests waiting to be finished; beyond this the oldest are dropped (a busy server) */
 const MAX_PENDING_AUDITS = 256;
 
@@ -197,57 +154,36 @@ const MAX_PENDING_AUDITS = 256;
  * the audited answers give a direct estimate of the live agreement. Requests that no cache answers
  * also become training targets (self-distillation). Labels never enter here.
  *
- * `classify` is the request path; `maintain` (training, re-planning) runs between requests.
+ * `classify` is the request path; `maintain` (finishing audits, training rounds, re-planning, shift
+ * checks) runs between requests. Training runs in a trainer process (EngineOptions.training); new
+ * heads reach the request path together with the thresholds calibrated for them.
  */
 export class CacheEngine {
   readonly opts: EngineOptions;
   readonly heads: CacheHead[];
   private readonly rng: Rng;
-  /** pass-through requests (no cache answered: the hard ones) */
-  private trainRecords: AuditRecord[] = [];
-  /** audited requests kept for training: a random sample, so the easy cases are not forgotten */
-  private auditTrainRecords: AuditRecord[] = [];
-  /** requests a cache answered, teaching the caches before it (teachEarlier) */
-  private answeredRecords: AuditRecord[] = [];
-  private calibRecords: AuditRecord[] = [];
-  private newTrain = 0;
+  private readonly pools: RecordPools;
+  private readonly shift: ShiftDetector;
+  private readonly trainer: HeadTrainer;
+  readonly statistics: EngineStatistics;
   private sinceTrain = 0;
   /** training passes (examples / pool size) accumulated since the pool last grew by a round's worth */
   private poolPasses = 0;
   private sinceManage = 0;
   private shiftAuditLeft = 0;
-  private headMs: number[];
+  private readonly headMs: number[];
   /** segment and head costs measured on the request path (what the manager prices cascades with) */
   readonly live: LiveCosts;
   cascade: Cascade = NO_CACHE;
-  /** ring buffer of the last RECENT_ANSWERS answered classes; once full, recentNext points at the oldest */
-  private readonly recentAnswers: number[] = [];
-  private recentNext = 0;
   private pendingAudits: PendingAudit[] = [];
-  private shiftReference?: Float64Array;
-  private lastShiftCheck = 0;
-  /** request count before which no new reference mix is taken (the window still holds the old mix) */
-  private referenceAfter = 0;
   /** bumped after every training round (invalidates cached head predictions) */
   private headsVersion = 0;
-
-  // statistics
-  requests = 0;
-  audited = 0;
-  flopsTotal = 0;
-  readonly exitsPerCut: number[];
-  backboneAnswers = 0;
-  private readonly latencies: number[] = [];
-  private auditAgree = 0;
-  private auditJudged = 0;
-  readonly timeline: TimelineEntry[] = [];
-  trainMsTotal = 0;
-  auditMsTotal = 0;
-  manageMsTotal = 0;
-  retrains = 0;
-  replans = 0;
-  shiftsDetected = 0;
-  readonly events: string[] = [];
+  /** heads version last compiled into the model's segments */
+  private compiledVersion = -1;
+  /** a training round running in the background (maintain({ background: true })) */
+  private roundInFlight?: Promise<void>;
+  /** re-plans run one at a time (a background round's and a periodic one must not interleave) */
+  private replanTail: Promise<unknown> = Promise.resolve();
 
   constructor(readonly model: SegmentedModel, readonly costs: SegmentCosts, opts: Partial<EngineOptions> = {}) {
     this.opts = { ...DEFAULT_ENGINE, ...opts };
@@ -258,9 +194,24 @@ export class CacheEngine {
     this.heads = model.cuts.map((_, i) => new CacheHead(model.featureDims[i]!, classes, { hidden: hiddenForBudget(model.featureDims[i]!, classes, this.opts.memoryBudgetBytes, this.opts.hidden), learningRate: 2e-3, seed: this.opts.seed * 101 + i }));
     this.headMs = model.cuts.map(() => 0);
     this.live = new LiveCosts(costs);
-    this.exitsPerCut = model.cuts.map(() => 0);
+    this.pools = new RecordPools(this.opts, this.rng);
+    this.shift = new ShiftDetector(classes, this.opts.shiftThreshold);
+    this.statistics = new EngineStatistics(model.cuts.length, this.opts.timelineEvery);
+    this.trainer = createTrainer(this.opts.training);
     // heads another engine compiled into this model are not ours
     if (this.opts.cache) model.clearHeads();
+  }
+
+  get requests(): number {
+    return this.statistics.requests;
+  }
+
+  get timeline() {
+    return this.statistics.timeline;
+  }
+
+  get events() {
+    return this.statistics.events;
   }
 
   private teacherProbs(out: Float32Array): Float32Array {
@@ -274,7 +225,7 @@ export class CacheEngine {
       this.shiftAuditLeft--;
       return true;
     }
-    if (this.calibRecords.length < this.opts.minCalibration) return true;
+    if (this.pools.calibration.length < this.opts.minCalibration) return true;
     return this.rng.next() < this.opts.auditRate;
   }
 
@@ -290,21 +241,17 @@ export class CacheEngine {
       r = await this.cascadeRequest(m.inputTensor(x), this.shouldAudit());
     }
     const latencyMs = Number(process.hrtime.bigint() - t0) / 1e6;
-    this.record(r, latencyMs);
+    this.statistics.record(r, latencyMs);
+    this.shift.observe(r.label);
+    this.sinceManage++;
+    this.sinceTrain++;
     return { ...r, latencyMs };
   }
 
-  /** files a finished audit: calibration or training (at random), and the live agreement estimate */
+  /** files a finished audit, and counts its answer towards the live agreement estimate */
   private fileAudit(rec: AuditRecord, answer: number, judged: boolean): void {
-    if (this.rng.next() < this.opts.calibrationShare) this.calibRecords.push(rec);
-    else {
-      this.auditTrainRecords.push(rec);
-      this.newTrain++;
-    }
-    if (judged) {
-      this.auditJudged++;
-      if (answer === rec.teacherTop) this.auditAgree++;
-    }
+    this.pools.fileAudit(rec);
+    if (judged) this.statistics.judge(answer === rec.teacherTop);
   }
 
   /** runs the rest of the backbone for audited requests a cache answered (off the request path) */
@@ -324,6 +271,7 @@ export class CacheEngine {
   private async cascadeRequest(input: Tensor, audit: boolean): Promise<Omit<ClassifyResult, 'latencyMs'>> {
     const m = this.model;
     const C = m.cuts.length;
+    const request = this.statistics.requests;
     // one plan for the whole request: a re-plan between two of its segments must not pair this
     // request's cache list with the next plan's thresholds
     const cascade = this.cascade;
@@ -349,14 +297,12 @@ export class CacheEngine {
       const label = argmax(p);
       if (p[label]! >= cascade.thresholds[j]!) {
         if (audit) {
-          this.pendingAudits.push({ from: c, tensor: seg.next, features, request: this.requests, answer: label, judged });
+          this.pendingAudits.push({ from: c, tensor: seg.next, features, request, answer: label, judged });
           if (this.pendingAudits.length > MAX_PENDING_AUDITS) this.pendingAudits.shift();
           // the rest of the backbone runs after the answer: compute, though not latency
           flops += m.flopsBetween(c, C) + m.segmentPoolFlops(c, C);
-        }
-        else if (this.opts.online && this.opts.teachEarlier && c > 0) {
-          this.answeredRecords.push({ features, teacher: Float32Array.from(p), teacherTop: label, request: this.requests, teaches: c });
-          this.newTrain += ANSWER_WEIGHT;
+        } else if (this.opts.online && this.opts.teachEarlier && c > 0) {
+          this.pools.addAnswered({ features, teacher: Float32Array.from(p), teacherTop: label, request, teaches: c });
         }
         return { label, confidence: p[label]!, exit: c, exitTensor: m.cuts[c]!.tensor, audited: audit, flops };
       }
@@ -364,53 +310,23 @@ export class CacheEngine {
       cur = seg.next;
     }
     const t = now();
-    const last = await m.runSegment(prev, m.cuts.length, cur);
-    this.live.observeSegment(prev, m.cuts.length, since(t));
+    const last = await m.runSegment(prev, C, cur);
+    this.live.observeSegment(prev, C, since(t));
     for (const [i, f] of last.pooled) features[i] = f;
-    flops += m.flopsBetween(prev, m.cuts.length) + m.segmentPoolFlops(prev, m.cuts.length);
+    flops += m.flopsBetween(prev, C) + m.segmentPoolFlops(prev, C);
     const p = this.teacherProbs(last.output!);
     const label = argmax(p);
-    const rec: AuditRecord = { features, teacher: p, teacherTop: label, request: this.requests };
+    const rec: AuditRecord = { features, teacher: p, teacherTop: label, request };
     if (audit) this.fileAudit(rec, label, judged);
-    else if (this.opts.online) {
-      // a request no cache could answer: the backbone's answer teaches every cache (never calibrates:
-      // these requests are the hard ones, not a random sample)
-      this.trainRecords.push(rec);
-      this.newTrain++;
-    }
+    else if (this.opts.online) this.pools.addBackbone(rec);
     return { label, confidence: p[label]!, exit: null, exitTensor: null, audited: audit, flops };
-  }
-
-  private record(r: Omit<ClassifyResult, 'latencyMs'>, latencyMs: number): void {
-    const bucket = Math.floor(this.requests / this.opts.timelineEvery);
-    let e = this.timeline[bucket];
-    if (!e) e = this.timeline[bucket] = { fromRequest: bucket * this.opts.timelineEvery, requests: 0, exits: this.model.cuts.map(() => 0), backbone: 0, audited: 0 };
-    e.requests++;
-    this.requests++;
-    this.sinceManage++;
-    this.sinceTrain++;
-    this.flopsTotal += r.flops;
-    this.latencies.push(latencyMs);
-    if (this.latencies.length > 20000) this.latencies.splice(0, 10000);
-    if (r.audited) this.audited++;
-    if (r.exit !== null) {
-      this.exitsPerCut[r.exit]!++;
-      e.exits[r.exit]!++;
-    } else {
-      this.backboneAnswers++;
-      // the timeline splits backbone answers into audits and requests no cache could answer
-      if (r.audited) e.audited++;
-      else e.backbone++;
-    }
-    if (this.recentAnswers.length < RECENT_ANSWERS) this.recentAnswers.push(r.label);
-    else this.recentAnswers[this.recentNext] = r.label;
-    this.recentNext = (this.recentNext + 1) % RECENT_ANSWERS;
   }
 
   /** every head's prediction on an audit record, cached until the heads are retrained */
   private view(r: AuditRecord): AuditView {
     if (r.view?.version !== this.headsVersion) {
       r.view = { version: this.headsVersion, probs: this.heads.map((h, i) => (h.trained ? h.predict(r.features[i]!) : undefined)) };
+      this.statistics.maintenance.viewFlops += this.heads.reduce((a, h) => a + (h.trained ? h.flops : 0), 0);
     }
     return { probs: r.view.probs, teacherTop: r.teacherTop };
   }
@@ -435,93 +351,120 @@ export class CacheEngine {
     return { cuts: this.model.cuts.length, segment: (a, b) => this.live.segment(a, b), head: (i) => (this.model.hasHead(i) ? 0 : this.live.head(i, this.headMs[i]!)) };
   }
 
-  /** Training and re-planning, off the request path. Cheap when nothing is due. */
-  async maintain(): Promise<MaintenanceReport> {
+  /**
+   * Finishing audits, training, re-planning and the shift check, between requests. Cheap when
+   * nothing is due. `background`: a due training round is started and not waited for (a server);
+   * its heads and the plan calibrated for them go live together when it ends. Otherwise (replays,
+   * tests) the round is waited for, so the sequence of decisions is reproducible.
+   */
+  async maintain(o: { background?: boolean } = {}): Promise<MaintenanceReport> {
     const rep: MaintenanceReport = { trainedMs: 0, managedMs: 0, auditMs: 0, changed: false };
     if (!this.opts.online || !this.opts.cache) return rep;
-    const o = this.opts;
+    const opt = this.opts;
+    const totals = this.statistics.maintenance;
     rep.auditMs = await this.finishAudits();
-    this.auditMsTotal += rep.auditMs;
+    totals.auditMs += rep.auditMs;
+    const pool = this.pools.trainingSize;
     const firstRound = !this.heads.some((h) => h.trained);
-    const pool = this.trainRecords.length + this.auditTrainRecords.length + this.answeredRecords.length;
-    const underTrained = pool >= 2 * o.batchSize && this.sinceTrain >= o.idleTrainEvery && this.poolPasses < o.maxPasses;
-    if ((firstRound && pool >= 2 * o.batchSize) || this.newTrain >= o.trainEvery || underTrained) {
-      const t = process.hrtime.bigint();
-      this.trimWindows();
-      await this.trainHeads();
-      rep.trainedMs = Number(process.hrtime.bigint() - t) / 1e6;
-      this.trainMsTotal += rep.trainedMs;
+    const underTrained = pool >= 2 * opt.batchSize && this.sinceTrain >= opt.idleTrainEvery && this.poolPasses < opt.maxPasses;
+    const due = (firstRound && pool >= 2 * opt.batchSize) || this.pools.newTrain >= opt.trainEvery || underTrained;
+    if (due && !this.roundInFlight) {
+      const round = this.trainRound().catch((e: Error) => this.statistics.event({ kind: 'trainer-error', request: this.requests, message: e.message }));
+      if (o.background) {
+        this.roundInFlight = round.finally(() => (this.roundInFlight = undefined));
+      } else {
+        const t = process.hrtime.bigint();
+        await round;
+        rep.trainedMs = Number(process.hrtime.bigint() - t) / 1e6;
+      }
     }
-    // thresholds belong to the heads they were calibrated for: re-plan right after every retraining
-    if ((rep.trainedMs > 0 || this.sinceManage >= o.manageEvery) && this.heads.some((h) => h.trained)) {
+    // thresholds belong to the heads they were calibrated for: a round re-plans when it ends; here
+    // the periodic re-plan, over the calibration records that arrived since
+    if (rep.trainedMs === 0 && this.sinceManage >= opt.manageEvery && this.heads.some((h) => h.trained) && !this.roundInFlight) {
       const t = process.hrtime.bigint();
-      this.trimWindows();
       rep.changed = await this.replan();
       rep.managedMs = Number(process.hrtime.bigint() - t) / 1e6;
-      this.manageMsTotal += rep.managedMs;
+      totals.manageMs += rep.managedMs;
     }
-    // checked far more often than re-planning: until a shift is seen, caches calibrated on the old
-    // mix answer the new one (checking only at re-plans, every 250 requests, let them answer up to
-    // ~400 requests of a new mix; measured: 99.4 % agreement over the second half of the shifted stream)
-    if (this.requests - this.lastShiftCheck >= SHIFT_CHECK_EVERY) {
-      this.lastShiftCheck = this.requests;
-      this.detectShift();
-    }
+    this.checkShift();
     return rep;
   }
 
+  /** waits for a background training round, if one runs (tests, shutdown) */
+  async settle(): Promise<void> {
+    await this.roundInFlight;
+  }
+
   /**
-   * Drops records that left the windows. Called only when training or re-planning is due (the only
-   * readers of the windows), not on every maintain() call, which follows every request.
+   * One training round: every head on the round's records (newest half + a random sample of the
+   * rest), `epochs` passes, in the trainer; the trainer also predicts the calibration records with
+   * the new weights (their views). Then the new heads and the plan calibrated for them go live.
    */
-  private trimWindows(): void {
+  private async trainRound(): Promise<void> {
+    const t0 = process.hrtime.bigint();
     const o = this.opts;
-    this.trainRecords = this.trainRecords.slice(-o.trainWindow);
-    this.auditTrainRecords = this.auditTrainRecords.slice(-o.trainWindow / 2);
-    this.answeredRecords = this.answeredRecords.slice(-o.trainWindow);
-    this.calibRecords = this.calibRecords.slice(-o.calibrationWindow);
-  }
-
-  /**
-   * One training round: the newest half of a bounded round (what changed) plus a random sample of
-   * older records (so nothing is forgotten), `epochs` passes. Bounded so that a round costs about
-   * the same whether the windows hold 500 or 6,000 records.
-   */
-  private async trainHeads(): Promise<void> {
-    const all = [...this.auditTrainRecords, ...this.trainRecords, ...this.answeredRecords].sort((x, y) => x.request - y.request);
-    const half = Math.floor(this.opts.roundSize / 2);
-    const newest = all.slice(-half);
-    const older = this.rng.shuffle(all.slice(0, Math.max(0, all.length - half))).slice(0, this.opts.roundSize - newest.length);
-    const recs = [...older, ...newest];
+    const totals = this.statistics.maintenance;
+    this.pools.trim();
+    const newAtStart = this.pools.newTrain;
+    const { records, pool } = this.pools.roundSample();
     // passes over the pool: reset-free running sum, diluted as new records join
-    this.poolPasses = this.poolPasses * Math.max(0, 1 - this.newTrain / all.length) + (recs.length * this.opts.epochs) / all.length;
+    this.poolPasses = this.poolPasses * Math.max(0, 1 - newAtStart / pool) + (records.length * o.epochs) / pool;
+    const calib = [...this.pools.calibration];
+    const jobs: Array<TrainingJob & { head: number }> = [];
     for (const [i, h] of this.heads.entries()) {
-      const mine = recs.filter((r) => teaches(r, i));
+      const mine = records.filter((r) => teaches(r, i));
       if (!mine.length) continue;
-      await h.fit(
-        mine.map((r) => r.features[i]!),
-        mine.map((r) => r.teacher),
-        { epochs: this.opts.epochs, batchSize: this.opts.batchSize },
-      );
-      // head cost = measured JS prediction time (median of 50 calls on a real feature vector)
-      const x = mine[0]!.features[i]!;
-      const ts: number[] = [];
-      for (let k = 0; k < 50; k++) {
-        const t = process.hrtime.bigint();
-        h.predict(x);
-        ts.push(Number(process.hrtime.bigint() - t) / 1e6);
-      }
-      this.headMs[i] = median(ts);
+      jobs.push({ head: i, key: h.key, spec: h.spec, n: mine.length, xs: flatten(mine.map((r) => r.features[i]!), h.inDim), targets: flatten(mine.map((r) => r.teacher), h.classes), evalXs: flatten(calib.map((r) => r.features[i]!), h.inDim), evalN: calib.length });
+      totals.trainFlops += mine.length * o.epochs * headTrainFlops(h.inDim, h.hidden, h.classes) + calib.length * h.flops;
     }
-    this.newTrain = 0;
     this.sinceTrain = 0;
+    const results = await this.trainer.train(
+      jobs.map(({ head: _, ...j }) => j),
+      { epochs: o.epochs, batchSize: o.batchSize },
+    );
+    // records that arrived during the round count towards the next one
+    this.pools.newTrain = Math.max(0, this.pools.newTrain - newAtStart);
     this.headsVersion++;
-    this.retrains++;
+    const probsAt: Array<Float32Array | undefined> = this.heads.map(() => undefined);
+    for (const [k, r] of results.entries()) {
+      const i = jobs[k]!.head;
+      const h = this.heads[i]!;
+      h.install(r.snapshot);
+      probsAt[i] = r.evalProbs;
+      this.headMs[i] = this.timeHead(h, records.find((x) => teaches(x, i))!.features[i]!);
+    }
+    // the calibration records' views, computed by the trainer with these very weights
+    for (const [n, r] of calib.entries()) {
+      r.view = { version: this.headsVersion, probs: this.heads.map((h, i) => (probsAt[i] ? probsAt[i].subarray(n * h.classes, (n + 1) * h.classes) : h.trained ? h.predict(r.features[i]!) : undefined)) };
+    }
+    totals.retrains++;
+    totals.trainMs += Number(process.hrtime.bigint() - t0) / 1e6;
+    const t1 = process.hrtime.bigint();
+    await this.replan();
+    totals.manageMs += Number(process.hrtime.bigint() - t1) / 1e6;
   }
 
-  private async replan(): Promise<boolean> {
+  /** head cost = measured JS prediction time (median of 50 calls on a real feature vector) */
+  private timeHead(h: CacheHead, x: Float32Array): number {
+    const ts: number[] = [];
+    for (let k = 0; k < 50; k++) {
+      const t = process.hrtime.bigint();
+      h.predict(x);
+      ts.push(Number(process.hrtime.bigint() - t) / 1e6);
+    }
+    return median(ts);
+  }
+
+  private replan(): Promise<boolean> {
+    const run = this.replanTail.then(() => this.replanNow());
+    this.replanTail = run.catch(() => undefined);
+    return run;
+  }
+
+  private async replanNow(): Promise<boolean> {
     this.sinceManage = 0;
-    const views = await this.views(this.calibRecords);
+    this.pools.trim();
+    const views = await this.views(this.pools.calibration);
     const trained = this.heads.map((h, i) => (h.trained ? i : -1)).filter((i) => i >= 0);
     const cost = this.opts.objective === 'latency' ? this.latencyCostModel() : this.flopsCostModel();
     const { cascade } = chooseCascade(views, trained, cost, {
@@ -532,72 +475,37 @@ export class CacheEngine {
       budgetBytes: this.opts.memoryBudgetBytes,
       headBytes: (i) => this.heads[i]!.bytes,
     });
-    this.replans++;
+    this.statistics.maintenance.replans++;
     // build the chosen segments' sessions (with the retrained heads compiled in) before a request
     // can need them; compiled heads and their thresholds then switch together (no await between)
     await this.syncCompiledHeads(segmentsOf(cascade, this.model.cuts.length));
-    const before = JSON.stringify(this.cascade.caches);
+    const before = this.cascade.caches;
     this.cascade = cascade;
-    const changed = before !== JSON.stringify(cascade.caches);
-    if (changed) this.events.push(`request ${this.requests}: caches ${before} → ${JSON.stringify(cascade.caches)}`);
+    const changed = JSON.stringify(before) !== JSON.stringify(cascade.caches);
+    if (changed) this.statistics.event({ kind: 'cascade', request: this.requests, from: before, to: cascade.caches });
     return changed;
   }
 
-  /** heads version last compiled into the model's segments */
-  private compiledVersion = -1;
-
   private async syncCompiledHeads(pairs: Array<[number, number]>): Promise<void> {
     if (!this.opts.compiledHeads || this.compiledVersion === this.headsVersion) return this.model.prepare(pairs);
+    const version = this.headsVersion;
     const changes = this.heads.map((h, i): [number, CompiledHead | null] => [i, h.trained ? h.compiled() : null]);
     await this.model.updateHeads(changes, pairs);
-    this.compiledVersion = this.headsVersion;
-  }
-
-  /** the k newest answered classes (the ring buffer holds RECENT_ANSWERS) */
-  private newestAnswers(k: number): number[] {
-    const r = this.recentAnswers;
-    if (r.length < RECENT_ANSWERS) return r.slice(-k);
-    return Array.from({ length: k }, (_, j) => r[(this.recentNext - k + j + RECENT_ANSWERS) % RECENT_ANSWERS]!);
+    this.compiledVersion = version;
   }
 
   /** Class mix of recent answers vs a reference mix; a large change triggers a burst of audits. */
-  private detectShift(): void {
-    if (this.recentAnswers.length < SHIFT_WINDOW || this.calibRecords.length < this.opts.minCalibration || this.shiftAuditLeft > 0) return;
-    const C = this.model.classes;
-    const hist = (xs: number[]) => {
-      const h = new Float64Array(C);
-      for (const x of xs) h[x]! += 1 / xs.length;
-      return h;
-    };
-    // after a shift, wait until the recent answers all come from after it: a window straddling the
-    // shift is neither mix (taking it as the new reference reported one shift twice, measured)
-    if (this.requests < this.referenceAfter) return;
-    // reference: the calibration data's mix at first, then the mix once past the last shift
-    if (!this.shiftReference && this.shiftsDetected) {
-      this.shiftReference = hist(this.recentAnswers);
-      return;
-    }
-    const a = hist(this.newestAnswers(SHIFT_WINDOW));
-    this.shiftReference ??= hist(this.calibRecords.map((r) => r.teacherTop));
-    const b = this.shiftReference;
-    let tv = 0;
-    for (let i = 0; i < C; i++) tv += Math.abs(a[i]! - b[i]!) / 2;
-    if (tv > this.opts.shiftThreshold) {
-      this.shiftReference = undefined;
-      this.referenceAfter = this.requests + RECENT_ANSWERS;
-      this.shiftsDetected++;
-      // thresholds calibrated on the old mix do not hold for the new one (measured: agreement fell
-      // to 99.2 % after a class shift): keep only the calibration records of the recent requests,
-      // so caches stay off until enough new ones exist, and audit in full meanwhile
-      const since = this.requests - SHIFT_WINDOW;
-      const before = this.calibRecords.length;
-      this.calibRecords = this.calibRecords.filter((r) => r.request >= since);
-      // answers the stale caches gave in that window would teach the earlier caches the old mix
-      this.answeredRecords = this.answeredRecords.filter((r) => r.request < since);
-      if (this.calibRecords.length < this.opts.minCalibration) this.cascade = NO_CACHE;
-      this.shiftAuditLeft = this.opts.shiftAuditRequests;
-      this.events.push(`request ${this.requests}: class-mix shift detected (TV distance ${tv.toFixed(2)}); dropped ${before - this.calibRecords.length} stale calibration records, auditing until ${this.opts.minCalibration} new ones exist`);
-    }
+  private checkShift(): void {
+    const armed = this.pools.calibration.length >= this.opts.minCalibration && this.shiftAuditLeft === 0;
+    const tv = this.shift.check(this.requests, () => this.pools.calibration.map((r) => r.teacherTop), armed);
+    if (tv === null) return;
+    // thresholds calibrated on the old mix do not hold for the new one (measured: agreement fell
+    // to 99.2 % after a class shift): keep only the calibration records of the recent requests,
+    // so caches stay off until enough new ones exist, and audit in full meanwhile
+    const dropped = this.pools.dropStale(this.requests - SHIFT_WINDOW);
+    if (this.pools.calibration.length < this.opts.minCalibration) this.cascade = NO_CACHE;
+    this.shiftAuditLeft = this.opts.shiftAuditRequests;
+    this.statistics.event({ kind: 'shift', request: this.requests, tv, dropped, minCalibration: this.opts.minCalibration });
   }
 
   /**
@@ -610,7 +518,7 @@ export class CacheEngine {
    */
   async ceiling(o: { maxActive?: number; prices?: 'live' | 'profile' } = {}) {
     const C = this.model.cuts.length;
-    const views = await this.views(this.calibRecords);
+    const views = await this.views(this.pools.calibration);
     const trained = this.heads.map((h, i) => (h.trained ? i : -1)).filter((i) => i >= 0);
     const cost: CascadeCostModel = o.prices === 'profile' ? { cuts: C, segment: (a, b) => segmentCost(this.costs, a, b), head: () => 0 } : this.latencyCostModel();
     const best = cascadeCeiling(views, trained, cost, { target: this.opts.targetAgreement, maxActive: o.maxActive ?? this.opts.maxActive });
@@ -630,13 +538,14 @@ export class CacheEngine {
   }
 
   stats() {
-    const lat = this.latencies;
-    const pool = [...this.trainRecords, ...this.auditTrainRecords, ...this.answeredRecords];
+    const s = this.statistics;
     const m = this.model;
+    const p = this.pools;
+    const requests = s.requests;
     return {
-      requests: this.requests,
-      audited: this.audited,
-      backboneAnswers: this.backboneAnswers,
+      requests,
+      audited: s.audited,
+      backboneAnswers: s.backboneAnswers,
       caches: m.cuts.map((c, i) => ({
         index: i,
         tensor: c.tensor,
@@ -646,28 +555,34 @@ export class CacheEngine {
         threshold: this.cascade.thresholds[this.cascade.caches.indexOf(i)] ?? null,
         trained: this.heads[i]!.trained,
         headBytes: this.heads[i]!.bytes,
-        exits: this.exitsPerCut[i]!,
-        hitRate: this.requests ? this.exitsPerCut[i]! / this.requests : 0,
-        trainingRecords: pool.filter((r) => teaches(r, i)).length,
+        hidden: this.heads[i]!.hidden,
+        exits: s.exitsPerCut[i]!,
+        hitRate: requests ? s.exitsPerCut[i]! / requests : 0,
+        trainingRecords: p.teachingCount(i),
       })),
       /** training records held now, by where their target came from */
-      trainingRecords: { backbone: this.trainRecords.length, audited: this.auditTrainRecords.length, answered: this.answeredRecords.length },
-      flopsPerRequest: this.requests ? this.flopsTotal / this.requests : 0,
+      trainingRecords: { backbone: p.backbone.length, audited: p.audited.length, answered: p.answered.length },
+      flopsPerRequest: requests ? s.flopsTotal / requests : 0,
       backboneFlops: m.analysis.totalFlops,
-      flopsSaved: this.requests ? 1 - this.flopsTotal / this.requests / m.analysis.totalFlops : 0,
-      latencyMs: lat.length ? { p50: quantile(lat, 0.5), p95: quantile(lat, 0.95), p99: quantile(lat, 0.99), n: lat.length } : null,
-      agreementEstimate: this.auditJudged ? { value: this.auditAgree / this.auditJudged, auditedRequests: this.auditJudged } : null,
-      calibrationRecords: this.calibRecords.length,
+      flopsSaved: requests ? 1 - s.flopsTotal / requests / m.analysis.totalFlops : 0,
+      latencyMs: s.latency(),
+      agreementEstimate: s.agreementEstimate(),
+      calibrationRecords: p.calibration.length,
       targetAgreement: this.opts.targetAgreement,
-      retrains: this.retrains,
-      replans: this.replans,
-      shiftsDetected: this.shiftsDetected,
-      trainMsTotal: this.trainMsTotal,
-      events: this.events.slice(-20),
+      retrains: s.maintenance.retrains,
+      replans: s.maintenance.replans,
+      shiftsDetected: this.shift.detected,
+      trainMsTotal: s.maintenance.trainMs,
+      maintenance: { ...s.maintenance, trainer: this.trainer.kind, trainerCpuSeconds: this.trainer.cpuSeconds(), trainerRssBytes: this.trainer.rssBytes() },
+      events: s.events.slice(-20).map(describeEvent),
+      eventLog: s.events.slice(-20),
     };
   }
 
-  dispose(): void {
+  /** releases the heads and stops the trainer (a process trainer ends) */
+  async dispose(): Promise<void> {
+    await this.roundInFlight;
     for (const h of this.heads) h.dispose();
+    await this.trainer.close();
   }
 }

@@ -30,7 +30,7 @@ class Mutex {
  *   POST /v1/classify  image (JSON pixels, or an image/png body) → label + exit point
  *   GET  /v1/stats     hit rate per cache, FLOPs saved, latency percentiles, agreement estimate
  *   GET  /healthz
- * Training and re-planning run after a response is sent, never inside a request.
+ * Training runs in the engine's trainer process; re-planning after a response is sent, never inside a request.
  */
 /**
  * The largest body a request for this model can need: a fixed-size model's image as JSON (≤ 5
@@ -51,8 +51,8 @@ export function buildCacheServer(engine: CacheEngine, spec: InputSpec, o: { logg
   app.removeContentTypeParser('text/plain');
   const lock = new Mutex();
   let maintenancePending = false;
-  // training shares the thread with inference: cap it at this share of wall time, so a busy server
-  // keeps most of its throughput while the caches keep learning
+  // maintenance on the serving thread is capped at this share of wall time, so a busy server keeps
+  // most of its throughput while the caches keep learning
   const duty = o.maintenanceDuty ?? 0.2;
   let nextMaintenanceAt = 0;
   app.addContentTypeParser(['image/png', 'image/jpeg'], { parseAs: 'buffer' }, (_req, body, done) => done(null, body));
@@ -85,11 +85,13 @@ export function buildCacheServer(engine: CacheEngine, spec: InputSpec, o: { logg
       const r = await lock.run(() => engine.classify(input));
       if (!maintenancePending && performance.now() >= nextMaintenanceAt) {
         maintenancePending = true;
-        // maintenance runs outside the lock: it yields between minibatches, so requests keep being
-        // served while the heads train (inference reads weight snapshots that training swaps at the end)
+        // maintenance runs outside the lock; a due training round starts in the engine's trainer
+        // process and is not waited for (its heads and their thresholds go live together when it
+        // ends): what is timed and capped here is the work left on this thread — finishing audits,
+        // re-planning, rebuilding sessions
         setImmediate(() => {
           const t0 = performance.now();
-          void engine.maintain().finally(() => {
+          void engine.maintain({ background: true }).finally(() => {
             const took = performance.now() - t0;
             nextMaintenanceAt = performance.now() + (took * (1 - duty)) / duty;
             maintenancePending = false;

@@ -1,0 +1,119 @@
+import type { Rng } from '../util/random.js';
+
+/** A request whose features and a teacher's answer are known: a training or calibration example. */
+export interface AuditRecord {
+  features: Float32Array[];
+  teacher: Float32Array;
+  teacherTop: number;
+  request: number;
+  /**
+   * cuts whose heads may learn from this record: all (undefined) when the target is the backbone's,
+   * only those before the answering cache when it is that cache's answer
+   */
+  teaches?: number;
+  /** cached head predictions, valid for heads version `version` */
+  view?: { version: number; probs: Array<Float32Array | undefined> };
+}
+
+/** whether a training record may teach the head at cut i (an answer teaches only the caches before the one that gave it) */
+export function teaches(r: AuditRecord, i: number): boolean {
+  return r.teaches === undefined || i < r.teaches;
+}
+
+/**
+ * How much a record taught by a cache's answer counts towards the next training round. Most
+ * requests are answered by a cache; counting each as a full new record retrained the heads every
+ * ~300 requests, and under the server's training-duty cap that cost throughput.
+ */
+export const ANSWER_WEIGHT = 0.25;
+
+export interface PoolOptions {
+  trainWindow: number;
+  calibrationWindow: number;
+  /** share of audit records kept out of training, to calibrate thresholds on unseen data */
+  calibrationShare: number;
+  roundSize: number;
+}
+
+/**
+ * The engine's memory of past requests, in four windows by where the teacher's answer came from.
+ * Calibration records (a random share of audits) are never trained on.
+ */
+export class RecordPools {
+  /** pass-through requests (no cache answered: the hard ones) */
+  backbone: AuditRecord[] = [];
+  /** audited requests kept for training: a random sample, so the easy cases are not forgotten */
+  audited: AuditRecord[] = [];
+  /** requests a cache answered, teaching the caches before it (teachEarlier) */
+  answered: AuditRecord[] = [];
+  calibration: AuditRecord[] = [];
+  /** new training records since the last round (answers count ANSWER_WEIGHT) */
+  newTrain = 0;
+
+  constructor(private readonly o: PoolOptions, private readonly rng: Rng) {}
+
+  /** a finished audit: calibration or training, at random */
+  fileAudit(rec: AuditRecord): void {
+    if (this.rng.next() < this.o.calibrationShare) this.calibration.push(rec);
+    else {
+      this.audited.push(rec);
+      this.newTrain++;
+    }
+  }
+
+  /** a request no cache could answer: the backbone's answer teaches every cache (never calibrates: these are the hard ones, not a random sample) */
+  addBackbone(rec: AuditRecord): void {
+    this.backbone.push(rec);
+    this.newTrain++;
+  }
+
+  addAnswered(rec: AuditRecord): void {
+    this.answered.push(rec);
+    this.newTrain += ANSWER_WEIGHT;
+  }
+
+  get trainingSize(): number {
+    return this.backbone.length + this.audited.length + this.answered.length;
+  }
+
+  /** records that can teach the head at cut i */
+  teachingCount(i: number): number {
+    let n = 0;
+    for (const pool of [this.backbone, this.audited, this.answered]) for (const r of pool) if (teaches(r, i)) n++;
+    return n;
+  }
+
+  /** Drops records that left the windows (called only when training or re-planning is due, the only readers). */
+  trim(): void {
+    const o = this.o;
+    this.backbone = this.backbone.slice(-o.trainWindow);
+    this.audited = this.audited.slice(-o.trainWindow / 2);
+    this.answered = this.answered.slice(-o.trainWindow);
+    this.calibration = this.calibration.slice(-o.calibrationWindow);
+  }
+
+  /**
+   * One training round's records: the newest half of a bounded round (what changed) plus a random
+   * sample of older records (so nothing is forgotten). Bounded so that a round costs about the same
+   * whether the windows hold 500 or 6,000 records.
+   */
+  roundSample(): { records: AuditRecord[]; pool: number } {
+    const all = [...this.audited, ...this.backbone, ...this.answered].sort((x, y) => x.request - y.request);
+    const half = Math.floor(this.o.roundSize / 2);
+    const newest = all.slice(-half);
+    const older = this.rng.shuffle(all.slice(0, Math.max(0, all.length - half))).slice(0, this.o.roundSize - newest.length);
+    return { records: [...older, ...newest], pool: all.length };
+  }
+
+  /**
+   * After a class-mix shift: calibration records from before `since` no longer describe the
+   * traffic, and answers stale caches gave since then would teach the old mix. Returns how many
+   * calibration records were dropped.
+   */
+  dropStale(since: number): number {
+    const before = this.calibration.length;
+    this.calibration = this.calibration.filter((r) => r.request >= since);
+    this.answered = this.answered.filter((r) => r.request < since);
+    return before - this.calibration.length;
+  }
+}

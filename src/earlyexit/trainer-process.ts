@@ -1,0 +1,24 @@
+/**
+ * Entry of the cache-head trainer process (see ProcessTrainer): trains rounds sent by the serving
+ * process, one at a time, and answers with weight snapshots and the calibration views.
+ */
+import type { HeadModel } from './head-model.js';
+import { runRound, type TrainerReply, type TrainerRequest } from './trainer.js';
+
+const models = new Map<string, HeadModel>();
+// the parent is gone (however it died): nothing left to train for
+process.on('disconnect', () => process.exit(0));
+
+let queue: Promise<void> = Promise.resolve();
+process.on('message', (m: TrainerRequest) => {
+  queue = queue.then(async () => {
+    let reply: Omit<TrainerReply, 'cpuMicros' | 'rss'>;
+    try {
+      reply = { id: m.id, results: await runRound(models, m.jobs, m.options) };
+    } catch (e) {
+      reply = { id: m.id, error: (e as Error).message };
+    }
+    const u = process.cpuUsage();
+    process.send!({ ...reply, cpuMicros: u.user + u.system, rss: process.memoryUsage().rss } satisfies TrainerReply);
+  });
+});

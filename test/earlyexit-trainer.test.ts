@@ -1,0 +1,103 @@
+import { describe, expect, it } from 'vitest';
+import { bundledFashionMnist, imageAsInput } from '../src/data/fmnist.js';
+import { openCacheTarget, startEngine } from '../src/earlyexit/setup.js';
+import { InThreadTrainer, ProcessTrainer, type TrainingJob } from '../src/earlyexit/trainer.js';
+import { Rng } from '../src/util/random.js';
+
+function jobs(seed: number): TrainingJob[] {
+  const rng = new Rng(seed);
+  const n = 200;
+  const d = 24;
+  const C = 5;
+  const xs = Float32Array.from({ length: n * d }, () => rng.normal());
+  const targets = new Float32Array(n * C);
+  // a learnable rule: the class is the argmax of the first C features
+  for (let r = 0; r < n; r++) {
+    let best = 0;
+    for (let c = 1; c < C; c++) if (xs[r * d + c]! > xs[r * d + best]!) best = c;
+    targets[r * C + best] = 1;
+  }
+  return [{ key: 'a', spec: { inDim: d, hidden: 16, classes: C, learningRate: 5e-3, seed: 3 }, xs, targets, n, evalXs: xs.slice(0, 10 * d), evalN: 10 }];
+}
+
+describe('cache-head trainers', () => {
+  it('a trainer process gives the same weights and views as training on this thread, and keeps optimiser state across rounds', async () => {
+    const here = new InThreadTrainer();
+    const proc = new ProcessTrainer();
+    try {
+      for (let round = 0; round < 2; round++) {
+        const [a] = await here.train(jobs(round), { epochs: 3, batchSize: 32 });
+        const [b] = await proc.train(jobs(round), { epochs: 3, batchSize: 32 });
+        expect(Array.from(b!.snapshot.w1)).toEqual(Array.from(a!.snapshot.w1));
+        expect(Array.from(b!.evalProbs!)).toEqual(Array.from(a!.evalProbs!));
+        expect(b!.evalProbs!.length).toBe(10 * 5);
+      }
+      expect(proc.cpuSeconds()).toBeGreaterThan(0);
+      expect(proc.rssBytes()).toBeGreaterThan(10 << 20);
+    } finally {
+      await here.close();
+      await proc.close();
+    }
+  }, 60_000);
+
+  it('a trainer process that dies fails the round in flight with a clear error; the next round starts a fresh one', async () => {
+    const proc = new ProcessTrainer();
+    try {
+      await proc.train(jobs(1), { epochs: 1, batchSize: 32 });
+      const big = jobs(2);
+      const inFlight = proc.train(big, { epochs: 400, batchSize: 8 });
+      const failed = expect(inFlight).rejects.toThrow(/trainer process ended \(SIGKILL\)/);
+      await new Promise((r) => setTimeout(r, 300));
+      const pid = proc.pid!;
+      expect(pid).toBeGreaterThan(0);
+      process.kill(pid, 'SIGKILL');
+      await failed;
+      expect(proc.pid).toBeUndefined();
+      const [r] = await proc.train(jobs(3), { epochs: 1, batchSize: 32 });
+      expect(r!.snapshot.w2.length).toBe(16 * 5);
+    } finally {
+      await proc.close();
+    }
+  }, 60_000);
+});
+
+describe('background training (what the server does)', () => {
+  it('maintain({ background: true }) returns while the round trains; requests are answered meanwhile; the heads and their plan go live together', async () => {
+    const set = bundledFashionMnist();
+    const t = await openCacheTarget('fmnist');
+    const { engine } = await startEngine(t, { seed: 2, minCalibration: 200, objective: 'flops', confidenceZ: 1 });
+    try {
+      let i = 0;
+      // fill the pools until a round is due, then let it run in the background
+      let started = false;
+      while (!started && i < 600) {
+        await engine.classify(imageAsInput(set, i++));
+        const before = engine.stats().retrains;
+        await engine.maintain({ background: true });
+        started = engine.stats().retrains === before && engine['roundInFlight'] !== undefined;
+      }
+      expect(started).toBe(true);
+      expect(engine.heads.every((h) => !h.trained)).toBe(true);
+      // requests keep being answered by the backbone while the trainer process works
+      let servedDuringRound = 0;
+      while (engine.heads.every((h) => !h.trained) && servedDuringRound < 5000) {
+        const r = await engine.classify(imageAsInput(set, i++ % set.count));
+        expect(r.exit).toBeNull();
+        servedDuringRound++;
+        await engine.maintain({ background: true });
+      }
+      await engine.settle();
+      expect(servedDuringRound).toBeGreaterThan(0);
+      const s = engine.stats();
+      expect(s.retrains).toBeGreaterThanOrEqual(1);
+      expect(s.replans).toBeGreaterThanOrEqual(1);
+      expect(engine.heads.some((h) => h.trained)).toBe(true);
+      expect(s.maintenance.trainer).toBe('process');
+      expect(s.maintenance.trainerCpuSeconds).toBeGreaterThan(0);
+      // the enabled caches' thresholds were calibrated on these heads: every cascade entry has one
+      expect(engine.cascade.thresholds.length).toBe(engine.cascade.caches.length);
+    } finally {
+      await engine.dispose();
+    }
+  }, 120_000);
+});
