@@ -1,23 +1,29 @@
 import { describe, expect, it } from 'vitest';
 import { bundledFashionMnist, imageAsInput } from '../src/data/fmnist.js';
 import { openCacheTarget, startEngine } from '../src/earlyexit/setup.js';
-import { InThreadTrainer, ProcessTrainer, type TrainingJob } from '../src/earlyexit/trainer.js';
+import { InThreadTrainer, ProcessTrainer, type RoundOptions, type RoundRecord, type TrainingRound } from '../src/earlyexit/trainer.js';
 import { Rng } from '../src/util/random.js';
 
-function jobs(seed: number): TrainingJob[] {
-  const rng = new Rng(seed);
-  const n = 200;
+/**
+ * A learnable round (the class is the argmax of the first C features). Record ids shift by 100 per
+ * seed, so consecutive rounds share half their records; a record's content depends on its id
+ * alone, as in the engine (id = request number).
+ */
+function round(seed: number, o: RoundOptions = { epochs: 3, batchSize: 32 }): TrainingRound {
   const d = 24;
   const C = 5;
-  const xs = Float32Array.from({ length: n * d }, () => rng.normal());
-  const targets = new Float32Array(n * C);
-  // a learnable rule: the class is the argmax of the first C features
-  for (let r = 0; r < n; r++) {
+  const records = new Map<number, RoundRecord>();
+  for (let id = seed * 100; id < seed * 100 + 200; id++) {
+    const rng = new Rng(id + 1);
+    const x = Float32Array.from({ length: d }, () => rng.normal());
     let best = 0;
-    for (let c = 1; c < C; c++) if (xs[r * d + c]! > xs[r * d + best]!) best = c;
-    targets[r * C + best] = 1;
+    for (let c = 1; c < C; c++) if (x[c]! > x[best]!) best = c;
+    const teacher = new Float32Array(C);
+    teacher[best] = 1;
+    records.set(id, { features: [undefined, x], teacher });
   }
-  return [{ key: 'a', spec: { inDim: d, hidden: 16, classes: C, learningRate: 5e-3, seed: 3 }, xs, targets, n, evalXs: xs.slice(0, 10 * d), evalN: 10 }];
+  const ids = [...records.keys()];
+  return { records, heads: [{ key: 'a', spec: { inDim: d, hidden: 16, classes: C, learningRate: 5e-3, seed: 3 }, cut: 1, train: ids, eval: ids.slice(0, 10) }], options: o };
 }
 
 describe('cache-head trainers', () => {
@@ -25,12 +31,14 @@ describe('cache-head trainers', () => {
     const here = new InThreadTrainer();
     const proc = new ProcessTrainer();
     try {
-      for (let round = 0; round < 2; round++) {
-        const [a] = await here.train(jobs(round), { epochs: 3, batchSize: 32 });
-        const [b] = await proc.train(jobs(round), { epochs: 3, batchSize: 32 });
+      for (let k = 0; k < 2; k++) {
+        const [a] = await here.train(round(k));
+        const [b] = await proc.train(round(k));
         expect(Array.from(b!.snapshot.w1)).toEqual(Array.from(a!.snapshot.w1));
         expect(Array.from(b!.evalProbs!)).toEqual(Array.from(a!.evalProbs!));
         expect(b!.evalProbs!.length).toBe(10 * 5);
+        // the process holds exactly this round's live records (the previous round's others forgotten)
+        expect(proc['sent'].size).toBe(200);
       }
       expect(proc.cpuSeconds()).toBeGreaterThan(0);
       expect(proc.rssBytes()).toBeGreaterThan(10 << 20);
@@ -43,9 +51,8 @@ describe('cache-head trainers', () => {
   it('a trainer process that dies fails the round in flight with a clear error; the next round starts a fresh one', async () => {
     const proc = new ProcessTrainer();
     try {
-      await proc.train(jobs(1), { epochs: 1, batchSize: 32 });
-      const big = jobs(2);
-      const inFlight = proc.train(big, { epochs: 400, batchSize: 8 });
+      await proc.train(round(1, { epochs: 1, batchSize: 32 }));
+      const inFlight = proc.train(round(2, { epochs: 3000, batchSize: 8 }));
       const failed = expect(inFlight).rejects.toThrow(/trainer process ended \(SIGKILL\)/);
       await new Promise((r) => setTimeout(r, 300));
       const pid = proc.pid!;
@@ -53,7 +60,7 @@ describe('cache-head trainers', () => {
       process.kill(pid, 'SIGKILL');
       await failed;
       expect(proc.pid).toBeUndefined();
-      const [r] = await proc.train(jobs(3), { epochs: 1, batchSize: 32 });
+      const [r] = await proc.train(round(3, { epochs: 1, batchSize: 32 }));
       expect(r!.snapshot.w2.length).toBe(16 * 5);
     } finally {
       await proc.close();

@@ -113,18 +113,54 @@ export function calibrateCascade(records: AuditView[], caches: number[], target:
   });
 }
 
-/** Walks the cascade: `pick` sets cache j's threshold from the (confidence, agrees) pairs of the records reaching it. */
+/**
+ * Per record and head: the top confidence and whether the top class is the backbone's, and each
+ * head's records in descending confidence. Computed once per record set (choosing a cascade walks
+ * the same records for every cache set and allocation: sorting each time cost ~40 ms a re-plan).
+ */
+interface Prepared {
+  conf: Array<Float32Array | undefined>;
+  agree: Array<Uint8Array | undefined>;
+  order: Array<Int32Array | undefined>;
+}
+
+const preparedCache = new WeakMap<AuditView[], Prepared>();
+
+function prepare(records: AuditView[]): Prepared {
+  let p = preparedCache.get(records);
+  if (p) return p;
+  const heads = records.reduce((a, r) => Math.max(a, r.probs.length), 0);
+  p = { conf: [], agree: [], order: [] };
+  for (let c = 0; c < heads; c++) {
+    if (!records.every((r) => r.probs[c])) continue;
+    const conf = new Float32Array(records.length);
+    const agree = new Uint8Array(records.length);
+    records.forEach((r, i) => {
+      const t = top(r.probs[c]!);
+      conf[i] = t.conf;
+      agree[i] = t.cls === r.teacherTop ? 1 : 0;
+    });
+    p.conf[c] = conf;
+    p.agree[c] = agree;
+    p.order[c] = Int32Array.from(records.keys()).sort((a, b) => conf[b]! - conf[a]!);
+  }
+  preparedCache.set(records, p);
+  return p;
+}
+
+/** Walks the cascade: `pick` sets cache j's threshold from the (confidence, agrees) pairs of the records reaching it (in descending confidence). */
 function thresholdsAlong(records: AuditView[], caches: number[], pick: (pairs: Array<{ conf: number; agree: boolean }>, j: number) => number): Cascade {
-  let reaching = records;
+  const p = prepare(records);
+  const reaching = new Uint8Array(records.length).fill(1);
   const thresholds: number[] = [];
   for (const [j, c] of caches.entries()) {
-    const pairs = reaching.map((r) => {
-      const t = top(r.probs[c]!);
-      return { conf: t.conf, agree: t.cls === r.teacherTop };
-    });
+    const conf = p.conf[c]!;
+    const agree = p.agree[c]!;
+    const pairs: Array<{ conf: number; agree: boolean }> = [];
+    for (const i of p.order[c]!) if (reaching[i]) pairs.push({ conf: conf[i]!, agree: agree[i] === 1 });
     const tau = pick(pairs, j);
     thresholds.push(tau);
-    reaching = reaching.filter((_, i) => pairs[i]!.conf < tau);
+    for (let i = 0; i < records.length; i++) if (conf[i]! >= tau) reaching[i] = 0;
   }
   return { caches, thresholds };
 }
@@ -192,25 +228,33 @@ export interface CascadeEstimate {
 
 /** Replays records through a cascade: where each would exit, what it would cost, whether it agrees. */
 export function simulateCascade(records: AuditView[], cascade: Cascade, cost: CascadeCostModel): CascadeEstimate {
+  const p = prepare(records);
+  // cost of a request that exits at cache j (every segment and head up to it), and of one no cache answers
+  const upTo: number[] = [];
+  let prev = -1;
+  let acc = 0;
+  for (const c of cascade.caches) {
+    acc += cost.segment(prev, c) + cost.head(c);
+    upTo.push(acc);
+    prev = c;
+  }
+  const passCost = acc + cost.segment(prev, cost.cuts);
   const exits = cascade.caches.map(() => 0);
   let total = 0;
   let agree = 0;
-  for (const r of records) {
-    let prev = -1;
+  for (let i = 0; i < records.length; i++) {
     let done = false;
     for (const [j, c] of cascade.caches.entries()) {
-      total += cost.segment(prev, c) + cost.head(c);
-      prev = c;
-      const t = top(r.probs[c]!);
-      if (t.conf >= cascade.thresholds[j]!) {
+      if (p.conf[c]![i]! >= cascade.thresholds[j]!) {
         exits[j]!++;
-        if (t.cls === r.teacherTop) agree++;
+        total += upTo[j]!;
+        agree += p.agree[c]![i]!;
         done = true;
         break;
       }
     }
     if (!done) {
-      total += cost.segment(prev, cost.cuts);
+      total += passCost;
       agree++;
     }
   }

@@ -3,14 +3,14 @@ import { Rng } from '../util/random.js';
 import { median } from '../util/stats.js';
 import { chooseCascade, DEFAULT_Z, cascadeCeiling, NO_CACHE, type AuditView, type CalibrationMode, type Cascade, type CascadeCostModel } from './cascade.js';
 import { describeEvent, EngineStatistics, type ClassifyResult } from './engine-stats.js';
-import { argmax, CacheHead, flatten, hiddenForBudget, softmaxInPlace } from './head.js';
+import { argmax, CacheHead, hiddenForBudget, softmaxInPlace } from './head.js';
 import { headTrainFlops } from './head-model.js';
 import { LiveCosts } from './live-costs.js';
 import type { CompiledHead } from './onnx-graph.js';
 import { RecordPools, teaches, type AuditRecord } from './records.js';
 import { segmentCost, type SegmentCosts, type SegmentedModel } from './segments.js';
 import { ShiftDetector, SHIFT_WINDOW } from './shift.js';
-import { createTrainer, type HeadTrainer, type TrainingJob } from './trainer.js';
+import { createTrainer, type HeadJob, type HeadTrainer } from './trainer.js';
 
 export type { ClassifyResult, EngineEvent, TimelineEntry } from './engine-stats.js';
 export { describeEvent } from './engine-stats.js';
@@ -47,8 +47,14 @@ export interface EngineOptions {
   roundSize: number;
   epochs: number;
   batchSize: number;
-  /** re-plan the enabled caches every this many requests */
+  /** re-plan the enabled caches every this many requests… */
   manageEvery: number;
+  /**
+   * …when at least this many calibration records arrived since the last plan. Choosing a cascade
+   * costs ~40 ms on the serving thread (2,000 records, 15 cache sets); every 250 requests that was
+   * ~0.15 ms a request, a third of a cached request, for plans that rarely changed.
+   */
+  replanMinNew: number;
   maxActive: number;
   /** memory budget for enabled cache heads, bytes */
   memoryBudgetBytes: number;
@@ -99,6 +105,7 @@ export const DEFAULT_ENGINE: EngineOptions = {
   epochs: 4,
   batchSize: 64,
   manageEvery: 250,
+  replanMinNew: 20,
   // two caches, not three: every extra split costs the requests that pass it ~0.05–0.1 ms in situ;
   // measured on the 10k Fashion-MNIST stream, second half, seeds 2/3: mean latency −31 % with 2 vs
   // −26/−29 % with 3, agreement ≥ 99.56 % both
@@ -170,6 +177,8 @@ export class CacheEngine {
   /** training passes (examples / pool size) accumulated since the pool last grew by a round's worth */
   private poolPasses = 0;
   private sinceManage = 0;
+  /** pools.calibrationFiled at the last plan */
+  private calibrationAtPlan = 0;
   private shiftAuditLeft = 0;
   private readonly headMs: number[];
   /** segment and head costs measured on the request path (what the manager prices cascades with) */
@@ -380,7 +389,8 @@ export class CacheEngine {
     }
     // thresholds belong to the heads they were calibrated for: a round re-plans when it ends; here
     // the periodic re-plan, over the calibration records that arrived since
-    if (rep.trainedMs === 0 && this.sinceManage >= opt.manageEvery && this.heads.some((h) => h.trained) && !this.roundInFlight) {
+    const fresh = this.pools.calibrationFiled - this.calibrationAtPlan;
+    if (rep.trainedMs === 0 && this.sinceManage >= opt.manageEvery && fresh >= opt.replanMinNew && this.heads.some((h) => h.trained) && !this.roundInFlight) {
       const t = process.hrtime.bigint();
       rep.changed = await this.replan();
       rep.managedMs = Number(process.hrtime.bigint() - t) / 1e6;
@@ -410,24 +420,22 @@ export class CacheEngine {
     // passes over the pool: reset-free running sum, diluted as new records join
     this.poolPasses = this.poolPasses * Math.max(0, 1 - newAtStart / pool) + (records.length * o.epochs) / pool;
     const calib = [...this.pools.calibration];
-    const jobs: Array<TrainingJob & { head: number }> = [];
+    const calibIds = calib.map((r) => r.request);
+    const jobs: HeadJob[] = [];
     for (const [i, h] of this.heads.entries()) {
-      const mine = records.filter((r) => teaches(r, i));
-      if (!mine.length) continue;
-      jobs.push({ head: i, key: h.key, spec: h.spec, n: mine.length, xs: flatten(mine.map((r) => r.features[i]!), h.inDim), targets: flatten(mine.map((r) => r.teacher), h.classes), evalXs: flatten(calib.map((r) => r.features[i]!), h.inDim), evalN: calib.length });
-      totals.trainFlops += mine.length * o.epochs * headTrainFlops(h.inDim, h.hidden, h.classes) + calib.length * h.flops;
+      const train = records.filter((r) => teaches(r, i)).map((r) => r.request);
+      if (!train.length) continue;
+      jobs.push({ key: h.key, spec: h.spec, cut: i, train, eval: calibIds });
+      totals.trainFlops += train.length * o.epochs * headTrainFlops(h.inDim, h.hidden, h.classes) + calib.length * h.flops;
     }
     this.sinceTrain = 0;
-    const results = await this.trainer.train(
-      jobs.map(({ head: _, ...j }) => j),
-      { epochs: o.epochs, batchSize: o.batchSize },
-    );
+    const results = await this.trainer.train({ records: this.pools.live(), heads: jobs, options: { epochs: o.epochs, batchSize: o.batchSize } });
     // records that arrived during the round count towards the next one
     this.pools.newTrain = Math.max(0, this.pools.newTrain - newAtStart);
     this.headsVersion++;
     const probsAt: Array<Float32Array | undefined> = this.heads.map(() => undefined);
-    for (const [k, r] of results.entries()) {
-      const i = jobs[k]!.head;
+    for (const r of results) {
+      const i = this.heads.findIndex((h) => h.key === r.key);
       const h = this.heads[i]!;
       h.install(r.snapshot);
       probsAt[i] = r.evalProbs;
@@ -463,6 +471,7 @@ export class CacheEngine {
 
   private async replanNow(): Promise<boolean> {
     this.sinceManage = 0;
+    this.calibrationAtPlan = this.pools.calibrationFiled;
     this.pools.trim();
     const views = await this.views(this.pools.calibration);
     const trained = this.heads.map((h, i) => (h.trained ? i : -1)).filter((i) => i >= 0);

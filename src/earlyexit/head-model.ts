@@ -1,8 +1,7 @@
-import type * as tfType from '@tensorflow/tfjs';
-import { loadTfjsWasm } from '../runtimes/tfjs.js';
+import type { InferenceSession } from 'onnxruntime-common';
+import ort from 'onnxruntime-node';
 import { Rng } from '../util/random.js';
-
-type Tf = typeof tfType;
+import { ADAM, PARAMS, trainingStepGraph, type Param } from './head-train-graph.js';
 
 /** what a head is: its shape and how it learns */
 export interface HeadSpec {
@@ -32,17 +31,31 @@ export const headFlops = (inDim: number, hidden: number, classes: number) => 2 *
 /** FLOPs of one training example in one epoch: forward, backward (≈ 2× forward) and the Adam update, per batch amortised away */
 export const headTrainFlops = (inDim: number, hidden: number, classes: number) => 3 * headFlops(inDim, hidden, classes);
 
+/** one session per head shape, shared by the heads of that shape (sessions are stateless) */
+const stepSessions = new Map<string, Promise<InferenceSession>>();
+
+function stepSession(inDim: number, hidden: number, classes: number): Promise<InferenceSession> {
+  const key = `${inDim}x${hidden}x${classes}`;
+  let s = stepSessions.get(key);
+  if (!s) {
+    // one thread: the trainer shares the machine with the server it trains for
+    s = ort.InferenceSession.create(trainingStepGraph(inDim, hidden, classes), { executionProviders: ['cpu'], intraOpNumThreads: 1, interOpNumThreads: 1, executionMode: 'sequential', graphOptimizationLevel: 'all' });
+    stepSessions.set(key, s);
+  }
+  return s;
+}
+
 /**
- * The training half of a cache head: tfjs variables and Adam state on the wasm backend (dense
- * layers have gradients there; convolutions do not). It lives wherever training runs — in the
- * serving process (tests, offline baseline) or in the trainer process — and hands back plain
- * weight snapshots; inference never touches tfjs.
+ * The training half of a cache head: weights and Adam's moments, trained by minibatch steps that
+ * each run as one onnxruntime graph (see trainingStepGraph). It lives wherever training runs — in
+ * the trainer process, or on the caller's thread — and hands back plain weight snapshots.
  */
 export class HeadModel {
   private mean?: Float32Array;
   private invStd?: Float32Array;
-  private vars?: { w1: tfType.Variable; b1: tfType.Variable; w2: tfType.Variable; b2: tfType.Variable };
-  private optimizer?: tfType.Optimizer;
+  /** current value and Adam moments per parameter */
+  private state?: Record<string, Float32Array>;
+  private step = 0;
   private readonly rng: Rng;
   /** training examples seen (with repetition over epochs) */
   examplesSeen = 0;
@@ -51,8 +64,8 @@ export class HeadModel {
     this.rng = new Rng(spec.seed);
   }
 
-  /** standardisation from the first batch of data, Glorot-normal weights */
-  private init(tf: Tf, xs: Float32Array, n: number): void {
+  /** standardisation from the first batch of data, Glorot-normal weights, zero moments */
+  private init(xs: Float32Array, n: number): void {
     const d = this.spec.inDim;
     const mean = new Float32Array(d);
     const sq = new Float32Array(d);
@@ -76,13 +89,13 @@ export class HeadModel {
       return Float32Array.from({ length: fanIn * fanOut }, () => this.rng.normal() * s);
     };
     const { hidden, classes } = this.spec;
-    this.vars = {
-      w1: tf.variable(tf.tensor2d(glorot(d, hidden), [d, hidden])),
-      b1: tf.variable(tf.zeros([hidden])),
-      w2: tf.variable(tf.tensor2d(glorot(hidden, classes), [hidden, classes])),
-      b2: tf.variable(tf.zeros([classes])),
-    };
-    this.optimizer = tf.train.adam(this.spec.learningRate);
+    const values: Record<Param, Float32Array> = { w1: glorot(d, hidden), b1: new Float32Array(hidden), w2: glorot(hidden, classes), b2: new Float32Array(classes) };
+    this.state = {};
+    for (const q of PARAMS) {
+      this.state[q] = values[q];
+      this.state[`m_${q}`] = new Float32Array(values[q].length);
+      this.state[`v_${q}`] = new Float32Array(values[q].length);
+    }
   }
 
   /**
@@ -92,50 +105,50 @@ export class HeadModel {
    * a thread with a server); 0 = never.
    */
   async fit(xs: Float32Array, targets: Float32Array, n: number, o: { epochs: number; batchSize: number; yieldEvery?: number }): Promise<HeadSnapshot> {
-    const tf = await loadTfjsWasm();
-    const { inDim: d, classes: C } = this.spec;
-    if (!this.vars) this.init(tf, xs, n);
-    const v = this.vars!;
+    const { inDim: d, hidden, classes: C } = this.spec;
+    if (!this.state) this.init(xs, n);
+    const session = await stepSession(d, hidden, C);
     const mean = this.mean!;
     const invStd = this.invStd!;
+    const shapes: Record<string, number[]> = {};
+    for (const q of PARAMS) {
+      const dims = q === 'w1' ? [d, hidden] : q === 'b1' ? [hidden] : q === 'w2' ? [hidden, C] : [C];
+      for (const name of [q, `m_${q}`, `v_${q}`]) shapes[name] = dims;
+    }
     const order = Array.from({ length: n }, (_, i) => i);
     let batches = 0;
     for (let e = 0; e < o.epochs; e++) {
       this.rng.shuffle(order);
       for (let s = 0; s < n; s += o.batchSize) {
         const idx = order.slice(s, s + o.batchSize);
-        const xb = new Float32Array(idx.length * d);
-        const yb = new Float32Array(idx.length * C);
+        const B = idx.length;
+        const xb = new Float32Array(B * d);
+        const yb = new Float32Array(B * C);
         idx.forEach((j, r) => {
           for (let i = 0; i < d; i++) xb[r * d + i] = (xs[j * d + i]! - mean[i]!) * invStd[i]!;
           yb.set(targets.subarray(j * C, (j + 1) * C), r * C);
         });
-        tf.tidy(() => {
-          const x = tf.tensor2d(xb, [idx.length, d]);
-          const y = tf.tensor2d(yb, [idx.length, C]);
-          this.optimizer!.minimize(() => {
-            const h = tf.relu(tf.add(tf.matMul(x, v.w1), v.b1));
-            const logits = tf.add(tf.matMul(h, v.w2), v.b2);
-            return tf.neg(tf.mean(tf.sum(tf.mul(y, tf.logSoftmax(logits)), 1))) as tfType.Scalar;
-          });
-        });
-        this.examplesSeen += idx.length;
+        this.step++;
+        const lr = (this.spec.learningRate * Math.sqrt(1 - ADAM.beta2 ** this.step)) / (1 - ADAM.beta1 ** this.step);
+        const feeds: Record<string, ort.Tensor> = {
+          x: new ort.Tensor('float32', xb, [B, d]),
+          y: new ort.Tensor('float32', yb, [B, C]),
+          scale: new ort.Tensor('float32', Float32Array.of(1 / B), []),
+          lr: new ort.Tensor('float32', Float32Array.of(lr), []),
+        };
+        for (const [name, v] of Object.entries(this.state!)) feeds[name] = new ort.Tensor('float32', v, shapes[name]!);
+        const out = await session.run(feeds);
+        for (const name of Object.keys(this.state!)) this.state![name] = out[`${name}'`]!.data as Float32Array;
+        this.examplesSeen += B;
         if (o.yieldEvery && ++batches % o.yieldEvery === 0) await new Promise((r) => setImmediate(r));
       }
     }
-    return {
-      mean: Float32Array.from(mean),
-      invStd: Float32Array.from(invStd),
-      w1: Float32Array.from((await v.w1.data()) as Float32Array),
-      b1: Float32Array.from((await v.b1.data()) as Float32Array),
-      w2: Float32Array.from((await v.w2.data()) as Float32Array),
-      b2: Float32Array.from((await v.b2.data()) as Float32Array),
-    };
+    const st = this.state!;
+    return { mean: Float32Array.from(mean), invStd: Float32Array.from(invStd), w1: Float32Array.from(st.w1!), b1: Float32Array.from(st.b1!), w2: Float32Array.from(st.w2!), b2: Float32Array.from(st.b2!) };
   }
 
   dispose(): void {
-    if (this.vars) for (const v of Object.values(this.vars)) v.dispose();
-    this.optimizer?.dispose();
+    this.state = undefined;
   }
 }
 

@@ -88,7 +88,8 @@ export class CacheHead {
   async fit(xs: Float32Array[], targets: Float32Array[], o: { epochs: number; batchSize: number }, trainer?: HeadTrainer): Promise<void> {
     if (xs.length === 0) return;
     const t = trainer ?? (sharedThreadTrainer ??= new InThreadTrainer());
-    const [r] = await t.train([{ key: this.key, spec: this.spec, xs: flatten(xs, this.inDim), targets: flatten(targets, this.classes), n: xs.length }], o);
+    const records = new Map(xs.map((x, i) => [i, { features: [x], teacher: targets[i]! }]));
+    const [r] = await t.train({ records, heads: [{ key: this.key, spec: this.spec, cut: 0, train: [...records.keys()] }], options: o });
     this.install(r!.snapshot);
   }
 
@@ -113,13 +114,6 @@ export class CacheHead {
 
   /** weights live in plain arrays here; a trainer's state is released with the trainer */
   dispose(): void {}
-}
-
-/** rows of equal length into one flat array (what crosses to the trainer) */
-export function flatten(rows: Float32Array[], width: number): Float32Array {
-  const out = new Float32Array(rows.length * width);
-  rows.forEach((r, i) => out.set(r.subarray(0, width), i * width));
-  return out;
 }
 
 export function argmax(p: ArrayLike<number>): number {

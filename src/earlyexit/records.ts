@@ -49,13 +49,17 @@ export class RecordPools {
   calibration: AuditRecord[] = [];
   /** new training records since the last round (answers count ANSWER_WEIGHT) */
   newTrain = 0;
+  /** calibration records ever filed (a re-plan is worth its cost only when some are new) */
+  calibrationFiled = 0;
 
   constructor(private readonly o: PoolOptions, private readonly rng: Rng) {}
 
   /** a finished audit: calibration or training, at random */
   fileAudit(rec: AuditRecord): void {
-    if (this.rng.next() < this.o.calibrationShare) this.calibration.push(rec);
-    else {
+    if (this.rng.next() < this.o.calibrationShare) {
+      this.calibration.push(rec);
+      this.calibrationFiled++;
+    } else {
       this.audited.push(rec);
       this.newTrain++;
     }
@@ -74,6 +78,13 @@ export class RecordPools {
 
   get trainingSize(): number {
     return this.backbone.length + this.audited.length + this.answered.length;
+  }
+
+  /** every record held, training and calibration, by id (its request number: one record per request) */
+  live(): Map<number, AuditRecord> {
+    const m = new Map<number, AuditRecord>();
+    for (const pool of [this.backbone, this.audited, this.answered, this.calibration]) for (const r of pool) m.set(r.request, r);
+    return m;
   }
 
   /** records that can teach the head at cut i */

@@ -3,9 +3,11 @@
  * process, one at a time, and answers with weight snapshots and the calibration views.
  */
 import type { HeadModel } from './head-model.js';
-import { runRound, type TrainerReply, type TrainerRequest } from './trainer.js';
+import { runRound, unpackRecords, type RoundRecord, type TrainerReply, type TrainerRequest } from './trainer.js';
 
 const models = new Map<string, HeadModel>();
+/** the engine's live records, received once each */
+const records = new Map<number, RoundRecord>();
 // the parent is gone (however it died): nothing left to train for
 process.on('disconnect', () => process.exit(0));
 
@@ -14,7 +16,10 @@ process.on('message', (m: TrainerRequest) => {
   queue = queue.then(async () => {
     let reply: Omit<TrainerReply, 'cpuMicros' | 'rss'>;
     try {
-      reply = { id: m.id, results: await runRound(models, m.jobs, m.options) };
+      for (const [id, r] of unpackRecords(m.add)) records.set(id, r);
+      const keep = new Set(m.keep);
+      for (const id of records.keys()) if (!keep.has(id)) records.delete(id);
+      reply = { id: m.id, results: await runRound(models, records, m.heads, m.options) };
     } catch (e) {
       reply = { id: m.id, error: (e as Error).message };
     }

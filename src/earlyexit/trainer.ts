@@ -2,24 +2,41 @@ import { fork, type ChildProcess } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { HeadModel, HeadPredictor, type HeadSnapshot, type HeadSpec } from './head-model.js';
 
+/** A training or calibration example as the trainer needs it: pooled features per cut passed, and the teacher's probabilities. */
+export interface RoundRecord {
+  features: Array<Float32Array | undefined>;
+  teacher: Float32Array;
+}
+
 /** One head's share of a training round. */
-export interface TrainingJob {
+export interface HeadJob {
   /** identifies the head across rounds (its optimiser state lives with the trainer) */
   key: string;
   spec: HeadSpec;
-  /** n examples, flat row-major: n × inDim features, n × classes target probabilities */
-  xs: Float32Array;
-  targets: Float32Array;
-  n: number;
-  /** feature rows (m × inDim) to predict with the new weights: the calibration records' views */
-  evalXs?: Float32Array;
-  evalN?: number;
+  /** the cut whose features it reads */
+  cut: number;
+  /** ids of the records to train on this round */
+  train: number[];
+  /** ids of the records to predict with the new weights (the calibration records' views) */
+  eval?: number[];
+}
+
+/**
+ * A training round. `records` holds every record the engine still keeps (its windows), by id; a
+ * trainer process receives each record once, the first round it is live, and forgets records once
+ * they leave — so a round moves only what is new since the last one, not the round's data
+ * (sending a whole round, ~30 MB, cost ~200 ms of the serving thread).
+ */
+export interface TrainingRound {
+  records: Map<number, RoundRecord>;
+  heads: HeadJob[];
+  options: RoundOptions;
 }
 
 export interface TrainingResult {
   key: string;
   snapshot: HeadSnapshot;
-  /** m × classes probabilities for `evalXs` */
+  /** eval.length × classes probabilities, in the order of `eval` */
   evalProbs?: Float32Array;
 }
 
@@ -29,13 +46,13 @@ export interface RoundOptions {
 }
 
 /**
- * Where cache heads train. 'process' (the default for an engine): a child process with its own
- * tfjs, so a server's request thread never runs a minibatch; 'thread': in this process, yielding
- * to the event loop between minibatches (tests of the head itself, the offline baseline).
+ * Where cache heads train. 'process' (the default for an engine): a child process, so a server's
+ * request thread never runs a minibatch; 'thread': in this process, yielding to the event loop
+ * between minibatches (tests of the head itself, the offline baseline).
  */
 export interface HeadTrainer {
   readonly kind: 'thread' | 'process';
-  train(jobs: TrainingJob[], o: RoundOptions): Promise<TrainingResult[]>;
+  train(round: TrainingRound): Promise<TrainingResult[]>;
   /** CPU seconds spent on training so far (the trainer process's own; on a thread, time inside rounds) */
   cpuSeconds(): number;
   /** resident memory of the trainer process, bytes (0 on a thread: it is the caller's) */
@@ -43,19 +60,31 @@ export interface HeadTrainer {
   close(): Promise<void>;
 }
 
-/** Runs one round against a set of head models: train each head, then predict its eval rows. Shared by both trainers. */
-export async function runRound(models: Map<string, HeadModel>, jobs: TrainingJob[], o: RoundOptions & { yieldEvery?: number }): Promise<TrainingResult[]> {
+/** Runs one round against a set of head models and the records the trainer holds. Shared by both trainers. */
+export async function runRound(models: Map<string, HeadModel>, records: Map<number, RoundRecord>, heads: HeadJob[], o: RoundOptions & { yieldEvery?: number }): Promise<TrainingResult[]> {
   const out: TrainingResult[] = [];
-  for (const j of jobs) {
+  for (const j of heads) {
+    const { inDim, hidden, classes } = j.spec;
+    const rows = j.train.map((id) => records.get(id)).filter((r): r is RoundRecord => r?.features[j.cut] !== undefined);
+    if (!rows.length) continue;
     let m = models.get(j.key);
     if (!m) models.set(j.key, (m = new HeadModel(j.spec)));
-    const snapshot = await m.fit(j.xs, j.targets, j.n, o);
+    const xs = new Float32Array(rows.length * inDim);
+    const targets = new Float32Array(rows.length * classes);
+    rows.forEach((r, i) => {
+      xs.set(r.features[j.cut]!.subarray(0, inDim), i * inDim);
+      targets.set(r.teacher.subarray(0, classes), i * classes);
+    });
+    const snapshot = await m.fit(xs, targets, rows.length, o);
     const r: TrainingResult = { key: j.key, snapshot };
-    if (j.evalXs && j.evalN) {
-      const { inDim, hidden, classes } = j.spec;
+    if (j.eval?.length) {
       const p = new HeadPredictor(snapshot, inDim, hidden, classes);
-      r.evalProbs = new Float32Array(j.evalN * classes);
-      for (let i = 0; i < j.evalN; i++) p.predict(j.evalXs.subarray(i * inDim, (i + 1) * inDim), r.evalProbs.subarray(i * classes, (i + 1) * classes));
+      r.evalProbs = new Float32Array(j.eval.length * classes);
+      j.eval.forEach((id, i) => {
+        const f = records.get(id)?.features[j.cut];
+        if (f) p.predict(f, r.evalProbs!.subarray(i * classes, (i + 1) * classes));
+        else r.evalProbs!.fill(NaN, i * classes, (i + 1) * classes);
+      });
     }
     out.push(r);
   }
@@ -67,10 +96,10 @@ export class InThreadTrainer implements HeadTrainer {
   private readonly models = new Map<string, HeadModel>();
   private spentMs = 0;
 
-  async train(jobs: TrainingJob[], o: RoundOptions): Promise<TrainingResult[]> {
+  async train(round: TrainingRound): Promise<TrainingResult[]> {
     const t = performance.now();
     try {
-      return await runRound(this.models, jobs, { ...o, yieldEvery: 1 });
+      return await runRound(this.models, round.records, round.heads, { ...round.options, yieldEvery: 1 });
     } finally {
       this.spentMs += performance.now() - t;
     }
@@ -90,7 +119,59 @@ export class InThreadTrainer implements HeadTrainer {
   }
 }
 
-export type TrainerRequest = { id: number; jobs: TrainingJob[]; options: RoundOptions };
+/** a round as sent to the trainer process: only the records it has not got (packed), and the ids of all it should keep */
+export type TrainerRequest = { id: number; add: PackedRecords; keep: Float64Array; heads: HeadJob[]; options: RoundOptions };
+
+/**
+ * Records packed into two flat arrays: structured-clone serialisation of thousands of small typed
+ * arrays cost ~25 ms per 5 MB on the serving thread (one host object each); one big array is a copy.
+ * `index` per record: id, teacher length, number of cuts, then each cut's feature length (0 = none).
+ */
+export interface PackedRecords {
+  index: Float64Array;
+  data: Float32Array;
+}
+
+export function packRecords(records: Array<[number, RoundRecord]>): PackedRecords {
+  const index: number[] = [];
+  let floats = 0;
+  for (const [id, r] of records) {
+    index.push(id, r.teacher.length, r.features.length, ...r.features.map((f) => f?.length ?? 0));
+    floats += r.teacher.length + r.features.reduce((a, f) => a + (f?.length ?? 0), 0);
+  }
+  const data = new Float32Array(floats);
+  let o = 0;
+  for (const [, r] of records) {
+    data.set(r.teacher, o);
+    o += r.teacher.length;
+    for (const f of r.features) {
+      if (!f) continue;
+      data.set(f, o);
+      o += f.length;
+    }
+  }
+  return { index: Float64Array.from(index), data };
+}
+
+/** the inverse of packRecords: views into `data`, no copies */
+export function unpackRecords(p: PackedRecords): Array<[number, RoundRecord]> {
+  const out: Array<[number, RoundRecord]> = [];
+  let i = 0;
+  let o = 0;
+  while (i < p.index.length) {
+    const id = p.index[i++]!;
+    const tl = p.index[i++]!;
+    const cuts = p.index[i++]!;
+    const teacher = p.data.subarray(o, (o += tl));
+    const features: Array<Float32Array | undefined> = [];
+    for (let c = 0; c < cuts; c++) {
+      const len = p.index[i++]!;
+      features.push(len ? p.data.subarray(o, (o += len)) : undefined);
+    }
+    out.push([id, { features, teacher }]);
+  }
+  return out;
+}
 export type TrainerReply = { id: number; results?: TrainingResult[]; error?: string; cpuMicros: number; rss: number };
 
 /**
@@ -106,12 +187,15 @@ export class ProcessTrainer implements HeadTrainer {
   private readonly pending = new Map<number, { resolve: (r: TrainingResult[]) => void; reject: (e: Error) => void }>();
   private cpuMicros = 0;
   private rss = 0;
+  /** ids of the records the current trainer process holds */
+  private sent = new Set<number>();
 
   private start(): ChildProcess {
     if (this.child && this.child.exitCode === null && this.child.signalCode === null) return this.child;
     // from the TypeScript sources (tests, tsx) the entry is a .ts file that needs tsx's loader
     const fromSource = import.meta.url.endsWith('.ts');
     const entry = fileURLToPath(new URL(`./trainer-process.${fromSource ? 'ts' : 'js'}`, import.meta.url));
+    this.sent = new Set();
     const child = fork(entry, [], { serialization: 'advanced', execArgv: fromSource ? ['--import', 'tsx'] : [], stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
     child.on('message', (m: TrainerReply) => {
       const p = this.pending.get(m.id);
@@ -135,13 +219,18 @@ export class ProcessTrainer implements HeadTrainer {
     return child;
   }
 
-  train(jobs: TrainingJob[], options: RoundOptions): Promise<TrainingResult[]> {
+  train(round: TrainingRound): Promise<TrainingResult[]> {
     const child = this.start();
     const id = this.nextId++;
+    const add: Array<[number, RoundRecord]> = [];
+    for (const [rid, r] of round.records) if (!this.sent.has(rid)) add.push([rid, r]);
+    for (const [rid] of add) this.sent.add(rid);
+    for (const rid of this.sent) if (!round.records.has(rid)) this.sent.delete(rid);
+    const message: TrainerRequest = { id, add: packRecords(add), keep: Float64Array.from(round.records.keys()), heads: round.heads, options: round.options };
     child.channel?.ref();
     return new Promise((resolve, reject) => {
       this.pending.set(id, { resolve, reject });
-      child.send({ id, jobs, options } satisfies TrainerRequest, (e) => {
+      child.send(message, (e) => {
         if (e && this.pending.delete(id)) reject(new Error(`cache-head trainer: could not send a round (${e.message})`));
       });
     });
@@ -165,6 +254,8 @@ export class ProcessTrainer implements HeadTrainer {
     const c = this.child;
     this.child = undefined;
     if (!c || c.exitCode !== null || c.signalCode !== null) return;
+    // the child is unref'd so that an idle trainer never keeps a process alive; hold it while waiting
+    c.ref();
     await new Promise<void>((res) => {
       c.once('exit', () => res());
       c.kill('SIGTERM');
