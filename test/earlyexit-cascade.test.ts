@@ -184,3 +184,37 @@ describe('cache heads that scale to many classes', () => {
     expect(hiddenForBudget(100_000, 1000, budget, 96)).toBe(8);
   });
 });
+
+describe('the cheaper no-exit path (skip to the end)', () => {
+  // half exit at cache 0 (confident), a quarter at cache 1, and a quarter neither answers — which
+  // cache 0 already marks with a very low confidence
+  const recs: AuditView[] = Array.from({ length: 1600 }, (_, i) => {
+    const t = [0, 0, 1, 2][i % 4]!;
+    const cls = Math.floor(i / 4) % 4;
+    const at0 = t === 0 ? probs(cls, 0.99) : t === 1 ? probs((cls + 1) % 4, 0.5) : probs((cls + 1) % 4, 0.3);
+    const at1 = t === 2 ? probs((cls + 2) % 4, 0.5) : probs(cls, 0.99);
+    return { teacherTop: cls, probs: [at0, at1] };
+  });
+  // splitting is expensive: each segment has a fixed overhead of 0.5 beyond its length
+  const cost: CascadeCostModel = { cuts: 4, segment: (a, b) => b - a + 0.5, head: () => 0.1 };
+
+  it('learns to send the hopeless requests straight to the end: cheaper, same exits elsewhere, agreement no lower', () => {
+    const plain = chooseCascade(recs, [0, 1], cost, { target: 0.995, maxActive: 2, budgetBytes: 1e9, headBytes: () => 1 });
+    const tuned = chooseCascade(recs, [0, 1], cost, { target: 0.995, maxActive: 2, budgetBytes: 1e9, headBytes: () => 1, skips: true });
+    expect(plain.cascade.caches).toEqual([0, 1]);
+    expect(tuned.cascade.caches).toEqual([0, 1]);
+    expect(tuned.cascade.skipBelow![0]).toBeGreaterThan(0.3);
+    expect(tuned.cascade.skipBelow![0]).toBeLessThanOrEqual(0.5);
+    expect(tuned.estimate.skipRate).toBeCloseTo(1 / 4, 2);
+    expect(tuned.estimate.exitRates).toEqual(plain.estimate.exitRates);
+    expect(tuned.estimate.agreement).toBeGreaterThanOrEqual(plain.estimate.agreement);
+    // a quarter of the requests save a split's overhead and head 1: 0.25 × (0.5 + 0.1)
+    expect(tuned.estimate.meanCost).toBeCloseTo(plain.estimate.meanCost - 0.15, 6);
+  });
+
+  it('never skips when skipping would cost more (a free split)', () => {
+    const free: CascadeCostModel = { cuts: 4, segment: (a, b) => b - a, head: () => 0 };
+    const tuned = chooseCascade(recs, [0, 1], free, { target: 0.995, maxActive: 2, budgetBytes: 1e9, headBytes: () => 1, skips: true });
+    expect(tuned.cascade.skipBelow ?? [0]).toEqual(tuned.cascade.caches.map(() => 0));
+  });
+});

@@ -18,22 +18,43 @@ export function requireFull(prefix: 't10k' | 'train'): ImageSet {
   return s;
 }
 
+/** the engine's work beside the request path, cumulative at one moment */
+export interface WorkSnapshot {
+  trainerCpuS: number;
+  /** finishing audits + re-planning on the serving thread */
+  mainMaintenanceMs: number;
+  trainFlops: number;
+  viewFlops: number;
+  rounds: number;
+}
+
 export interface StreamRun {
   records: ReplayRecord[];
   engine: CacheEngine;
   maintenanceMs: number;
   wallS: number;
+  /** work snapshots at the half-way point and at the end (for the second half's compute bill) */
+  half: WorkSnapshot;
+  end: WorkSnapshot;
+}
+
+function workSnapshot(e: CacheEngine): WorkSnapshot {
+  const m = e.stats().maintenance;
+  return { trainerCpuS: m.trainerCpuSeconds, mainMaintenanceMs: m.auditMs + m.manageMs, trainFlops: m.trainFlops, viewFlops: m.viewFlops, rounds: m.retrains };
 }
 
 export async function runStream(t: CacheTarget, costs: SegmentCosts, engine: CacheEngine, n: number, input: (i: number) => Float32Array, truth: (i: number) => number): Promise<StreamRun> {
   const { engine: baseline } = await startEngine(t, { cache: false }, costs);
   const t0 = Date.now();
+  let half = workSnapshot(engine);
   const { records, maintenanceMs } = await replayStream(engine, baseline, n, input, truth, {
     onRequest: (i) => {
       if ((i + 1) % 2000 === 0) log(`    ${i + 1}/${n}`);
+      // taken before request n/2's maintenance: the second half's bill starts here
+      if (i === Math.floor(n / 2)) half = workSnapshot(engine);
     },
   });
-  return { records, engine, maintenanceMs, wallS: (Date.now() - t0) / 1000 };
+  return { records, engine, maintenanceMs, wallS: (Date.now() - t0) / 1000, half, end: workSnapshot(engine) };
 }
 
 export function windowRows(label: string, w: WindowSummary): Array<string | number> {

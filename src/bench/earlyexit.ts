@@ -13,13 +13,12 @@
  * and system fonts (for the text lines). Run it on an otherwise idle machine.
  *   npm run bench:earlyexit          (BENCH_QUICK=1: 3,000 requests, smaller parts)
  */
-import { spawn } from 'node:child_process';
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { markdownTable } from '../cli/table.js';
 import { imageAsInput, streamOrder } from '../data/fmnist.js';
-import { CacheEngine, type EngineOptions, type TimelineEntry } from '../earlyexit/engine.js';
+import { CacheEngine, DEFAULT_ENGINE, type EngineOptions, type TimelineEntry } from '../earlyexit/engine.js';
 import { trainOfflineBaseline } from '../earlyexit/offline.js';
 import { PPOCR_CLS_CLASSES, textLineStream } from '../earlyexit/ppocr.js';
 import { summarise, type ReplayRecord, type WindowSummary } from '../earlyexit/replay.js';
@@ -28,7 +27,7 @@ import { openCacheTarget, startEngine, type CacheTarget, type TargetOptions } fr
 import { DEFAULT_MAX_FEATURES, type SegmentCosts } from '../earlyexit/segments.js';
 import { describeMachine } from '../profile/environment.js';
 import { exitRateChart, renderVegaLite, type ExitRatePoint } from '../report/plot.js';
-import { loadTest, type LoadTestResult } from '../serve/loadtest.js';
+import { httpSection, runHttpBench } from './earlyexit-http.js';
 import { quantile } from '../util/stats.js';
 import ortPkg from 'onnxruntime-node';
 
@@ -108,18 +107,43 @@ async function ceilingTable(e: CacheEngine, measured: WindowSummary): Promise<st
   return markdownTable(['thresholds chosen in-sample', 'caches', 'exit rates', 'agreement', 'mean latency saved'], rows);
 }
 
-async function startServer(args: string[]): Promise<{ url: string; stop(): void }> {
-  const child = spawn(process.execPath, [path.join(ROOT, 'bin', 'latencylab.js'), 'cache', 'serve', '--port', '0', ...args], { stdio: ['ignore', 'pipe', 'inherit'] });
-  const url = await new Promise<string>((resolve, reject) => {
-    let buf = '';
-    child.stdout.on('data', (d: Buffer) => {
-      buf += d.toString();
-      const m = /listening on (http:\/\/\S+)/.exec(buf);
-      if (m) resolve(m[1]!);
-    });
-    child.on('exit', (code) => reject(new Error(`server exited with ${code}`)));
+/**
+ * The whole compute bill of the second half, per 1,000 requests: the request path (measured
+ * latencies: single-threaded work on this thread), maintenance on the serving thread, and the
+ * trainer process's CPU; FLOPs of the requests (incl. finishing audits) plus training and views.
+ */
+function computeBill(run: StreamRun, backboneFlops: number) {
+  const rs = run.records.slice(Math.floor(run.records.length / 2));
+  const k = 1000 / rs.length;
+  const sum = (f: (r: ReplayRecord) => number) => rs.reduce((a, r) => a + f(r), 0);
+  const cachedS = (sum((r) => r.latencyMs) / 1000) * k;
+  const plainS = (sum((r) => r.baselineMs) / 1000) * k;
+  const mainS = ((run.end.mainMaintenanceMs - run.half.mainMaintenanceMs) / 1000) * k;
+  const trainerS = (run.end.trainerCpuS - run.half.trainerCpuS) * k;
+  const reqG = (sum((r) => r.flops) * k) / 1e9;
+  const trainG = ((run.end.trainFlops - run.half.trainFlops) * k) / 1e9;
+  const viewG = ((run.end.viewFlops - run.half.viewFlops) * k) / 1e9;
+  return { plainS, cachedS, mainS, trainerS, totalS: cachedS + mainS + trainerS, plainG: (backboneFlops * 1000) / 1e9, reqG, trainG, viewG, totalG: reqG + trainG + viewG, rounds: run.end.rounds - run.half.rounds };
+}
+
+function computeTable(runs: Array<{ label: string; run: StreamRun }>, backboneFlops: number): string {
+  const rows = runs.map(({ label, run }) => {
+    const b = computeBill(run, backboneFlops);
+    return [
+      label,
+      b.rounds,
+      `${b.plainS.toFixed(3)}`,
+      `${b.cachedS.toFixed(3)} + ${b.mainS.toFixed(3)} + ${b.trainerS.toFixed(3)} = ${b.totalS.toFixed(3)}`,
+      pct(1 - b.totalS / b.plainS),
+      `${b.plainG.toFixed(1)}`,
+      `${b.reqG.toFixed(1)} + ${(b.trainG + b.viewG).toFixed(1)} = ${b.totalG.toFixed(1)}`,
+      pct(1 - b.totalG / b.plainG),
+      pct(summarise(run.records, Math.floor(run.records.length / 2), run.records.length, backboneFlops).latencyReductionMean),
+    ];
   });
-  return { url, stop: () => child.kill('SIGTERM') };
+  return `${markdownTable(['run', 'training rounds', 'CPU s plain', 'CPU s caching: requests + serving-thread maintenance + trainer = total', 'CPU saved', 'GFLOPs plain', 'GFLOPs caching: requests + training and views = total', 'FLOPs saved', 'mean latency saved'], rows)}
+
+Per 1,000 requests of the second half. Request-path CPU is the measured latency (one thread, batch 1); serving-thread maintenance is finishing audited requests and re-planning; the trainer's is its process CPU time (onnxruntime training steps and calibration views, at nice 19). \`trainBudget\` caps training at that share of the time spent answering requests once ${DEFAULT_ENGINE.budgetAfterRounds} rounds have run.`;
 }
 
 async function main() {
@@ -151,11 +175,22 @@ async function main() {
   // ---- 1b. the agreement target as a knob: the same stream at a looser target
   const operating: Array<Array<string | number>> = [windowRows(`${pct(online.opts.targetAgreement)} (default, section 1)`, iidT.windows.steady!)];
   /** the test-set stream through a fresh engine (on `t`, default the backbone): its second half */
-  const steadyState = async (engineOpts: Partial<EngineOptions>, t: CacheTarget = fm, c: SegmentCosts | undefined = costs) => {
+  const steadyRun = async (engineOpts: Partial<EngineOptions>, t: CacheTarget = fm, c: SegmentCosts | undefined = costs) => {
     const { engine: e, costs: measured } = await startEngine(t, engineOpts, c);
     const run = await runStream(t, measured, e, N, (i) => imageAsInput(test, order[i]!), (i) => test.labels[order[i]!]!);
+    await e.dispose();
+    return run;
+  };
+  const steadyState = async (engineOpts: Partial<EngineOptions>, t: CacheTarget = fm, c: SegmentCosts | undefined = costs) => {
+    const run = await steadyRun(engineOpts, t, c);
     return summarise(run.records, Math.floor(N / 2), N, F);
   };
+  // ---- 1d. a training budget: what capping training's share of the request time costs and saves
+  const budgetRuns: Array<{ label: string; run: StreamRun }> = [];
+  for (const budget of QUICK ? [0.25] : [0.5, 0.25, 0.1]) {
+    log(`fmnist: replaying with training budget ${budget}`);
+    budgetRuns.push({ label: `trainBudget ${budget}`, run: await steadyRun({ trainBudget: budget }) });
+  }
   for (const target of QUICK ? [] : [0.99]) {
     log(`fmnist: replaying at target agreement ${target}`);
     operating.push(windowRows(pct(target), await steadyState({ targetAgreement: target })));
@@ -168,6 +203,7 @@ async function main() {
     { label: 'train only when 250 new records arrived (no rounds on the existing pool)', engine: { maxPasses: 0 } },
     { label: 'up to 3 caches enabled', engine: { maxActive: 3 } },
     { label: 'answers do not teach earlier caches (only the backbone teaches)', engine: { teachEarlier: false } },
+    { label: 'no cheaper no-exit path (every request passes every enabled cache)', engine: { skips: false } },
   ];
   for (const v of QUICK ? [] : variants) {
     log(`fmnist ablation: ${v.label}`);
@@ -197,23 +233,9 @@ async function main() {
   const ppRun = await runStream(pp, ppCosts, ppOnline, nText, (i) => lines[i]!.input, (i) => lines[i]!.label);
   const ppT = streamTable(ppRun, pp.model.analysis.totalFlops);
 
-  // ---- 5. HTTP load test, with and without caching
-  const warmReq = QUICK ? 1500 : 3000;
-  const loadReq = QUICK ? 1000 : 3000;
+  // ---- 5. HTTP load test, with and without caching, training during the load
   log('load test: cache serve with and without caching');
-  const bodies = Array.from({ length: test.count }, (_, i) => JSON.stringify({ width: 28, height: 28, pixels: [...test.pixels.subarray(i * 784, (i + 1) * 784)] }));
-  const loads: Array<{ mode: string; warm: LoadTestResult; r: LoadTestResult; stats: unknown }> = [];
-  for (const mode of ['caching off', 'caching on']) {
-    const srv = await startServer(['--model', 'fmnist', ...(mode === 'caching off' ? ['--no-cache'] : [])]);
-    try {
-      const warm = await loadTest(`${srv.url}/v1/classify`, bodies, { requests: warmReq, concurrency: 1 });
-      const r = await loadTest(`${srv.url}/v1/classify`, bodies, { requests: loadReq, concurrency: 4, offset: warmReq });
-      const stats = await (await fetch(`${srv.url}/v1/stats`)).json();
-      loads.push({ mode, warm, r, stats });
-    } finally {
-      srv.stop();
-    }
-  }
+  const http = await runHttpBench(test, { warm: QUICK ? 1500 : 3000, load: QUICK ? 1000 : 2000, levels: [1, 2, 4, 8], repeats: QUICK ? 1 : 3 });
 
   // ---- plot
   const cutNames = (t: CacheTarget) => t.model.cuts.map((c, i) => `cache #${i} (${pct(c.flopsBefore / t.model.analysis.totalFlops)} FLOPs)`);
@@ -239,8 +261,8 @@ Generated by \`npm run bench:earlyexit\`${QUICK ? ' (BENCH_QUICK=1)' : ''} in ${
 
 ## Backbone and caches
 - **fmnist-vgg7** (\`assets/models/fmnist-vgg7.onnx\`, trained by \`scripts/train_fmnist_backbone.py\`, ${meta.training.epochs} epochs, ${Math.round(meta.training.seconds / 60)} min on this machine): 7 conv stages, ${(a.totalFlops / 1e6).toFixed(1)} MFLOPs per image, **test accuracy ${(100 * meta.testAccuracy).toFixed(2)} %** (full 10,000-image test set).
-- Cut points found by graph analysis (a tensor every path passes through, feeding a conv/pool), up to 6 spread over the FLOPs; the model is split there into onnxruntime sessions. Cache head = average pooling on a grid (3×3, or smaller where the features would exceed ${DEFAULT_MAX_FEATURES} values: feature sizes ${fm.model.featureDims.join(', ')}) ⊕ global max pooling → standardise → dense ${online.opts.hidden} ReLU → dense ${fm.model.classes} → softmax, trained in tfjs (wasm) and compiled into the ONNX segment that ends at the cut (the request path never leaves onnxruntime to decide an exit; sessions are rebuilt off the path after each training round).
-- Online policy: every request is audited until ${online.opts.minCalibration} calibration records exist, then ${pct(online.opts.auditRate)} of requests. An audited request is answered like any other; if a cache answered it, the rest of the backbone runs *after* the answer (between requests, like training; its FLOPs are counted, its time is not request latency), giving the backbone's answer and every cut's features. ${pct(online.opts.calibrationShare)} of audit records calibrate the thresholds and are never trained on; the rest, plus every request no cache answered, train the heads (tfjs wasm, distillation to the backbone's softmax)${online.opts.teachEarlier ? ', and a request a cache answered teaches the caches before that one, with that cache\'s probabilities as the target (it agrees with the backbone by calibration, and it covers the requests the earlier caches were unsure of, which no longer reach the backbone)' : ''} (training rounds of ≤ ${online.opts.roundSize} records × ${online.opts.epochs} epochs after every ${online.opts.trainEvery} new records, and every ${online.opts.idleTrainEvery} requests while the pool has seen fewer than ${online.opts.maxPasses} passes). Thresholds: the agreement of *all* answers with the backbone must stay ≥ ${pct(online.opts.targetAgreement)}, with a Wilson bound (z = ${online.opts.confidenceZ}) on the calibration records' disagreements. After every retraining and every ${online.opts.manageEvery} requests the manager picks the set of ≤ ${online.opts.maxActive} caches (memory budget ${online.opts.memoryBudgetBytes / 1024} KiB) with the lowest expected latency, priced with segment and head costs measured on the request path (before a segment has run there: the start-up profile below, scaled by the typical in-situ/profile ratio).
+- Cut points found by graph analysis (a tensor every path passes through, feeding a conv/pool), up to 6 spread over the FLOPs; the model is split there into onnxruntime sessions. Cache head = average pooling on a grid (3×3, or smaller where the features would exceed ${DEFAULT_MAX_FEATURES} values: feature sizes ${fm.model.featureDims.join(', ')}) ⊕ global max pooling → standardise → dense ${online.opts.hidden} ReLU → dense ${fm.model.classes} → softmax, trained in a trainer process (onnxruntime: one graph per minibatch step, forward + hand-written gradient + Adam) and compiled into the ONNX segment that ends at the cut (the request path never leaves onnxruntime to decide an exit; sessions are rebuilt off the path after each training round).
+- Online policy: every request is audited until ${online.opts.minCalibration} calibration records exist, then ${pct(online.opts.auditRate)} of requests. An audited request is answered like any other; if a cache answered it, the rest of the backbone runs *after* the answer (between requests, like training; its FLOPs are counted, its time is not request latency), giving the backbone's answer and every cut's features. ${pct(online.opts.calibrationShare)} of audit records calibrate the thresholds and are never trained on; the rest, plus every request no cache answered, train the heads (distillation to the backbone's softmax)${online.opts.teachEarlier ? ', and a request a cache answered teaches the caches before that one, with that cache\'s probabilities as the target (it agrees with the backbone by calibration, and it covers the requests the earlier caches were unsure of, which no longer reach the backbone)' : ''} (training rounds of ≤ ${online.opts.roundSize} records × ${online.opts.epochs} epochs after every ${online.opts.trainEvery} new records, and every ${online.opts.idleTrainEvery} requests while the pool has seen fewer than ${online.opts.maxPasses} passes). Thresholds: the agreement of *all* answers with the backbone must stay ≥ ${pct(online.opts.targetAgreement)}, with a Wilson bound (z = ${online.opts.confidenceZ}) on the calibration records' disagreements. After every retraining, and every ${online.opts.manageEvery} requests once ${online.opts.replanMinNew} new calibration records exist, the manager picks the set of ≤ ${online.opts.maxActive} caches (memory budget ${online.opts.memoryBudgetBytes / 1024} KiB) with the lowest expected latency, priced with segment and head costs measured on the request path (before a segment has run there: the start-up profile below, scaled by the typical in-situ/profile ratio).
 - Measured segment costs (ms, lowest of 5 round medians of 20 runs): full ${ms(costs.full)}, audit ${ms(costs.audit)}, blocks ${costs.fine.map(ms).join(' · ')}, extra cost per split ${ms(costs.splitOverhead)}.
 
 ${cacheTable(iid.engine)}
@@ -257,6 +279,9 @@ Where the second half's requests ended and what each path cost (p50 is set by th
 ${pathTable(iid.records.slice(Math.floor(N / 2)), fm.model.cuts.map((_, i) => `#${i}`))}
 
 Wall-clock: ${iid.wallS.toFixed(0)} s for both paths; cache training, re-planning and finishing audits ${(iid.maintenanceMs / 1000).toFixed(1)} s (off the request path; ${s1.retrains} training rounds, ${s1.replans} re-plans). Agreement estimated online from the audited requests' answers: ${s1.agreementEstimate ? pct(s1.agreementEstimate.value) + ` over ${s1.agreementEstimate.auditedRequests} audited requests` : 'n/a'}.
+
+### Total compute, training and audits included
+${computeTable([{ label: 'default (section 1; no training budget)', run: iid }, ...budgetRuns], F)}
 Manager decisions: ${s1.events.map((e) => `\`${e}\``).join('; ') || 'none'}.
 
 ### How far these heads could go
@@ -291,20 +316,7 @@ ${ppT.table}
 
 ${cacheTable(ppRun.engine)}
 
-## 5. HTTP load test (\`latencylab cache serve\`, localhost)
-Server in a child process (1 ORT thread; online training between requests capped at 20 % of wall time, \`--train-duty\`), client in this process; ${warmReq} sequential warm-up requests (the cache learns), then ${loadReq} requests from 4 concurrent closed-loop clients, JSON bodies of 784 pixels. Latency is client-side.
-
-${markdownTable(
-  ['mode', 'throughput req/s', 'p50 ms', 'p95 ms', 'p99 ms', 'errors', 'server: FLOPs saved', 'server: early exits'],
-  loads.map((l) => {
-    const st = l.stats as { flopsSaved: number; caches: Array<{ exits: number }>; requests: number };
-    const exits = st.caches.reduce((x, c) => x + c.exits, 0);
-    return [l.mode, l.r.throughput.toFixed(0), ms(l.r.p50), ms(l.r.p95), ms(l.r.p99), l.r.errors, pct(st.flopsSaved), pct(exits / st.requests)];
-  }),
-)}
-
-Throughput ratio on / off: **${(loads[1]!.r.throughput / loads[0]!.r.throughput).toFixed(2)}×**.
-
+${httpSection(http, '## 5. HTTP load test (`latencylab cache serve`, localhost)')}
 ## Exit rates over time
 ![exit rates](earlyexit-exits.png)
 
@@ -312,7 +324,7 @@ Throughput ratio on / off: **${(loads[1]!.r.throughput / loads[0]!.r.throughput)
 `);
   const out = path.join(ROOT, 'reports', 'earlyexit.md');
   writeFileSync(out, sections.join('\n'));
-  writeFileSync(path.join(ROOT, 'reports', 'earlyexit.json'), JSON.stringify({ iid: iidT.windows, shifted: shiftedT.windows, offline: offlineT.windows, ppocr: ppT.windows, loads, costs, ppCosts, offline_threshold: off.threshold }, null, 1));
+  writeFileSync(path.join(ROOT, 'reports', 'earlyexit.json'), JSON.stringify({ iid: iidT.windows, shifted: shiftedT.windows, offline: offlineT.windows, ppocr: ppT.windows, http, costs, ppCosts, offline_threshold: off.threshold }, null, 1));
   log(`wrote ${out} and ${chart.png}`);
   process.exit(0);
 }

@@ -35,6 +35,8 @@ function engineOptions(c: Command): Command {
     .option('--audit-rate <x>', 'share of requests audited: answered as usual, then the rest of the backbone runs (after the answer) for calibration, training and the agreement estimate', fraction, DEFAULT_ENGINE.auditRate)
     .option('--memory-budget-kb <n>', 'memory budget for enabled cache heads (KiB)', positiveNumber, DEFAULT_ENGINE.memoryBudgetBytes / 1024)
     .option('--max-active <n>', 'at most this many caches enabled at once', positiveInt, DEFAULT_ENGINE.maxActive)
+    .option('--no-skips', 'no cheaper no-exit path (by default a request an early cache is very unsure of skips the later caches)')
+    .option('--train-budget <x>', `after ${DEFAULT_ENGINE.budgetAfterRounds} training rounds, training may use at most this share of the time spent answering requests (default: no limit)`, positiveNumber)
     .option('--no-teach-earlier', "train caches only on the backbone's answers (by default a request a cache answered also teaches the caches before it)")
     .addOption(new Option('--objective <what>', 'what the cache manager minimises').choices(['latency', 'flops']).default(DEFAULT_ENGINE.objective))
     .addOption(new Option('--training <where>', "where cache heads train: 'process' (a trainer process; the serving thread runs no training) or 'thread' (this one, between requests)").choices(['process', 'thread']).default(DEFAULT_ENGINE.training))
@@ -67,6 +69,8 @@ function engineOpts(o: Record<string, unknown>): Partial<EngineOptions> {
     objective: o.objective as EngineOptions['objective'],
     teachEarlier: o.teachEarlier !== false,
     training: o.training as EngineOptions['training'],
+    skips: o.skips !== false,
+    ...(o.trainBudget !== undefined ? { trainBudget: o.trainBudget as number } : {}),
     seed: o.seed as number,
   };
 }

@@ -16,6 +16,12 @@ export interface Cascade {
   caches: number[];
   /** exit when the head's max probability ≥ threshold (Infinity = never) */
   thresholds: number[];
+  /**
+   * the cheaper no-exit path: a request whose confidence at cache j is below skipBelow[j] is
+   * unlikely to exit at a later cache, so it runs straight to the end, skipping the later caches'
+   * splits and heads (absent or 0 = never; the last cache has nothing to skip)
+   */
+  skipBelow?: number[];
 }
 
 export interface CascadeCostModel {
@@ -224,31 +230,47 @@ export interface CascadeEstimate {
   exitRates: number[];
   /** agreement with the backbone */
   agreement: number;
+  /** share of requests that skipped to the end (the cheaper no-exit path) */
+  skipRate?: number;
 }
 
 /** Replays records through a cascade: where each would exit, what it would cost, whether it agrees. */
 export function simulateCascade(records: AuditView[], cascade: Cascade, cost: CascadeCostModel): CascadeEstimate {
   const p = prepare(records);
-  // cost of a request that exits at cache j (every segment and head up to it), and of one no cache answers
+  // cost of a request that exits at cache j (every segment and head up to it), of one that skips
+  // to the end from cache j, and of one no cache answers
   const upTo: number[] = [];
+  const skipCost: number[] = [];
   let prev = -1;
   let acc = 0;
   for (const c of cascade.caches) {
     acc += cost.segment(prev, c) + cost.head(c);
     upTo.push(acc);
+    skipCost.push(acc + cost.segment(c, cost.cuts));
     prev = c;
   }
   const passCost = acc + cost.segment(prev, cost.cuts);
+  const skip = cascade.skipBelow ?? [];
+  const last = cascade.caches.length - 1;
   const exits = cascade.caches.map(() => 0);
   let total = 0;
   let agree = 0;
+  let skipped = 0;
   for (let i = 0; i < records.length; i++) {
     let done = false;
     for (const [j, c] of cascade.caches.entries()) {
-      if (p.conf[c]![i]! >= cascade.thresholds[j]!) {
+      const conf = p.conf[c]![i]!;
+      if (conf >= cascade.thresholds[j]!) {
         exits[j]!++;
         total += upTo[j]!;
         agree += p.agree[c]![i]!;
+        done = true;
+        break;
+      }
+      if (j < last && conf < (skip[j] ?? 0)) {
+        total += skipCost[j]!;
+        agree++;
+        skipped++;
         done = true;
         break;
       }
@@ -259,7 +281,32 @@ export function simulateCascade(records: AuditView[], cascade: Cascade, cost: Ca
     }
   }
   const n = Math.max(1, records.length);
-  return { meanCost: total / n, exitRates: exits.map((e) => e / n), agreement: agree / n };
+  return { meanCost: total / n, exitRates: exits.map((e) => e / n), agreement: agree / n, skipRate: skipped / n };
+}
+
+/**
+ * Sets the skip thresholds of a cascade, cache by cache, to the value that minimises the mean cost
+ * on these records (candidates: 0 = never, and quantiles of the confidences of the records that
+ * reach the cache and do not exit there). Skipping only turns would-be later exits into backbone
+ * answers, so agreement can only rise: the thresholds' guarantee still holds.
+ */
+export function tuneSkips(records: AuditView[], cascade: Cascade, cost: CascadeCostModel): { cascade: Cascade; estimate: CascadeEstimate } {
+  const p = prepare(records);
+  let best = { cascade: { ...cascade, skipBelow: cascade.caches.map(() => 0) }, estimate: simulateCascade(records, cascade, cost) };
+  for (let j = 0; j < cascade.caches.length - 1; j++) {
+    const conf = p.conf[cascade.caches[j]!]!;
+    const below = [...conf].filter((x) => x < cascade.thresholds[j]!).sort((a, b) => a - b);
+    const candidates = new Set<number>();
+    for (let q = 1; q <= 32; q++) candidates.add(below[Math.min(below.length - 1, Math.floor((q / 32) * below.length))] ?? 0);
+    for (const s of candidates) {
+      const skipBelow = [...best.cascade.skipBelow];
+      skipBelow[j] = s;
+      const c = { ...cascade, skipBelow };
+      const e = simulateCascade(records, c, cost);
+      if (e.meanCost < best.estimate.meanCost - 1e-12) best = { cascade: c, estimate: e };
+    }
+  }
+  return best;
 }
 
 function* subsets(items: number[], maxSize: number, start = 0, acc: number[] = []): Generator<number[]> {
@@ -276,6 +323,8 @@ export interface ChoiceOptions {
   /** memory budget for enabled heads, bytes */
   budgetBytes: number;
   headBytes(i: number): number;
+  /** also tune the cheaper no-exit path (skip thresholds) for the chosen cascade */
+  skips?: boolean;
 }
 
 /**
@@ -299,5 +348,6 @@ export function chooseCascade(records: AuditView[], trained: number[], cost: Cas
     considered++;
     return overall ? bestAllocation(records, set, allowed, cost) : perExit(set);
   });
-  return { ...best, considered };
+  if (!o.skips || best.cascade.caches.length < 2) return { ...best, considered };
+  return { ...tuneSkips(records, best.cascade, cost), considered };
 }

@@ -56,6 +56,8 @@ export interface MaintenanceTotals {
 /** Counters of the request path: answers per exit, latencies, audits, the exit-rate timeline. */
 export class EngineStatistics {
   requests = 0;
+  /** time spent answering requests (the sum of their latencies) */
+  requestMs = 0;
   audited = 0;
   flopsTotal = 0;
   readonly exitsPerCut: number[];
@@ -77,6 +79,7 @@ export class EngineStatistics {
     if (!e) e = this.timeline[bucket] = { fromRequest: bucket * this.timelineEvery, requests: 0, exits: Array(this.cuts).fill(0), backbone: 0, audited: 0 };
     e.requests++;
     this.requests++;
+    this.requestMs += latencyMs;
     this.flopsTotal += r.flops;
     this.latencies.push(latencyMs);
     if (this.latencies.length > 20000) this.latencies.splice(0, 10000);

@@ -43,6 +43,14 @@ export interface EngineOptions {
    */
   idleTrainEvery: number;
   maxPasses: number;
+  /**
+   * After `budgetAfterRounds` rounds, training may use at most this share of the time spent
+   * answering requests (trainer CPU ÷ request-path time); a round that would exceed it waits.
+   * Training is what online caching pays for its savings: unbounded, a 10k-request stream spent
+   * twice the plain model's inference CPU on it (bench:earlyexit, "Total compute").
+   */
+  trainBudget: number;
+  budgetAfterRounds: number;
   /** records per training round (newest half + a random sample of the rest) */
   roundSize: number;
   epochs: number;
@@ -71,6 +79,8 @@ export interface EngineOptions {
    * never reach the backbone
    */
   teachEarlier: boolean;
+  /** tune the cheaper no-exit path: a request unlikely to exit later skips the later caches */
+  skips: boolean;
   /** what the manager minimises: measured latency or FLOPs */
   objective: 'latency' | 'flops';
   /** total-variation distance between recent answers' class mix and the calibration data's that counts as a shift */
@@ -101,6 +111,8 @@ export const DEFAULT_ENGINE: EngineOptions = {
   trainEvery: 250,
   idleTrainEvery: 250,
   maxPasses: 24,
+  trainBudget: Infinity,
+  budgetAfterRounds: 8,
   roundSize: 2500,
   epochs: 4,
   batchSize: 64,
@@ -114,6 +126,7 @@ export const DEFAULT_ENGINE: EngineOptions = {
   hidden: 96,
   compiledHeads: true,
   teachEarlier: true,
+  skips: true,
   objective: 'latency',
   shiftThreshold: 0.25,
   shiftAuditRequests: 300,
@@ -122,10 +135,14 @@ export const DEFAULT_ENGINE: EngineOptions = {
   seed: 1,
 };
 
-/** the (from, to) segments a request may run under a cascade */
+/** the (from, to) segments a request may run under a cascade, skips to the end included */
 function segmentsOf(cascade: Cascade, cuts: number): Array<[number, number]> {
   const points = [-1, ...cascade.caches, cuts];
-  return points.slice(1).map((b, k) => [points[k]!, b]);
+  const pairs: Array<[number, number]> = points.slice(1).map((b, k) => [points[k]!, b]);
+  cascade.caches.forEach((c, j) => {
+    if ((cascade.skipBelow?.[j] ?? 0) > 0 && j < cascade.caches.length - 1) pairs.push([c, cuts]);
+  });
+  return pairs;
 }
 
 export interface MaintenanceReport {
@@ -317,6 +334,8 @@ export class CacheEngine {
       }
       prev = c;
       cur = seg.next;
+      // the cheaper no-exit path: unlikely to exit later, straight to the end
+      if (j < cascade.caches.length - 1 && p[label]! < (cascade.skipBelow?.[j] ?? 0)) break;
     }
     const t = now();
     const last = await m.runSegment(prev, C, cur);
@@ -376,7 +395,8 @@ export class CacheEngine {
     const pool = this.pools.trainingSize;
     const firstRound = !this.heads.some((h) => h.trained);
     const underTrained = pool >= 2 * opt.batchSize && this.sinceTrain >= opt.idleTrainEvery && this.poolPasses < opt.maxPasses;
-    const due = (firstRound && pool >= 2 * opt.batchSize) || this.pools.newTrain >= opt.trainEvery || underTrained;
+    const withinBudget = this.statistics.maintenance.retrains < opt.budgetAfterRounds || this.trainer.cpuSeconds() * 1000 <= opt.trainBudget * this.statistics.requestMs;
+    const due = (firstRound && pool >= 2 * opt.batchSize) || ((this.pools.newTrain >= opt.trainEvery || underTrained) && withinBudget);
     if (due && !this.roundInFlight) {
       const round = this.trainRound().catch((e: Error) => this.statistics.event({ kind: 'trainer-error', request: this.requests, message: e.message }));
       if (o.background) {
@@ -483,6 +503,7 @@ export class CacheEngine {
       maxActive: this.opts.maxActive,
       budgetBytes: this.opts.memoryBudgetBytes,
       headBytes: (i) => this.heads[i]!.bytes,
+      skips: this.opts.skips,
     });
     this.statistics.maintenance.replans++;
     // build the chosen segments' sessions (with the retrained heads compiled in) before a request
@@ -562,6 +583,8 @@ export class CacheEngine {
         flopsFraction: c.flopsBefore / m.analysis.totalFlops,
         enabled: this.cascade.caches.includes(i),
         threshold: this.cascade.thresholds[this.cascade.caches.indexOf(i)] ?? null,
+        /** below this confidence a request skips the later caches (cheaper no-exit path); null = never */
+        skipBelow: this.cascade.skipBelow?.[this.cascade.caches.indexOf(i)] || null,
         trained: this.heads[i]!.trained,
         headBytes: this.heads[i]!.bytes,
         hidden: this.heads[i]!.hidden,

@@ -1,4 +1,5 @@
 import { fork, type ChildProcess } from 'node:child_process';
+import { setPriority } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import { HeadModel, HeadPredictor, type HeadSnapshot, type HeadSpec } from './head-model.js';
 
@@ -119,6 +120,9 @@ export class InThreadTrainer implements HeadTrainer {
   }
 }
 
+/** the trainer process's nice value (19 = lowest priority) */
+export const TRAINER_NICE = 19;
+
 /** a round as sent to the trainer process: only the records it has not got (packed), and the ids of all it should keep */
 export type TrainerRequest = { id: number; add: PackedRecords; keep: Float64Array; heads: HeadJob[]; options: RoundOptions };
 
@@ -211,6 +215,13 @@ export class ProcessTrainer implements HeadTrainer {
       for (const p of this.pending.values()) p.reject(new Error(`cache-head trainer process ended (${signal ?? `exit code ${code}`})`));
       this.pending.clear();
     });
+    // lowest CPU priority: training takes the CPU the server and its clients leave idle (on a busy
+    // 2-core machine at normal priority it cost the server a third of its throughput, measured)
+    try {
+      if (child.pid) setPriority(child.pid, TRAINER_NICE);
+    } catch {
+      // not permitted here: train at normal priority
+    }
     // a process waiting for nothing but an idle trainer should still be able to exit; the channel
     // is held open (ref) only while a round is in flight
     child.unref();
