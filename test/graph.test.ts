@@ -43,3 +43,19 @@ describe('graph IR shapes and analytic costs', () => {
     }
   });
 });
+
+describe('reference ImageNet models (modelgen/reference)', () => {
+  it('ResNet-18 and MobileNetV2 have the published sizes', async () => {
+    const { resnet18, mobilenetV2 } = await import('../src/modelgen/reference.js');
+    const r = resnet18();
+    const m = mobilenetV2();
+    // torchvision: ResNet-18 1.814 GMACs, 11.69 M params; MobileNetV2 0.30 GMACs, 3.50 M params
+    expect(r.cost.macs / 1e9).toBeCloseTo(1.814, 2);
+    expect(r.cost.params / 1e6).toBeCloseTo(11.69, 1);
+    expect(m.cost.macs / 1e9).toBeCloseTo(0.30, 1);
+    expect(m.cost.params / 1e6).toBeGreaterThan(3.4);
+    expect(m.cost.params / 1e6).toBeLessThan(3.6);
+    expect(r.outputs[0]!.shape).toEqual([1, 1000]);
+    expect(m.outputs[0]!.shape).toEqual([1, 1000]);
+  });
+});

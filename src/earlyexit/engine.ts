@@ -395,7 +395,7 @@ export class CacheEngine {
     const pool = this.pools.trainingSize;
     const firstRound = !this.heads.some((h) => h.trained);
     const underTrained = pool >= 2 * opt.batchSize && this.sinceTrain >= opt.idleTrainEvery && this.poolPasses < opt.maxPasses;
-    const withinBudget = this.statistics.maintenance.retrains < opt.budgetAfterRounds || this.trainer.cpuSeconds() * 1000 <= opt.trainBudget * this.statistics.requestMs;
+    const withinBudget = this.withinTrainingBudget();
     const due = (firstRound && pool >= 2 * opt.batchSize) || ((this.pools.newTrain >= opt.trainEvery || underTrained) && withinBudget);
     if (due && !this.roundInFlight) {
       const round = this.trainRound().catch((e: Error) => this.statistics.event({ kind: 'trainer-error', request: this.requests, message: e.message }));
@@ -418,6 +418,21 @@ export class CacheEngine {
     }
     this.checkShift();
     return rep;
+  }
+
+  /** trainer CPU and request time when the budget started counting (after the warm-up rounds) */
+  private budgetBase?: { trainerMs: number; requestMs: number };
+
+  /**
+   * Training's share of the request time since the warm-up rounds ended stays within trainBudget.
+   * The warm-up rounds are not counted: learning the heads at all costs several times the request
+   * time of a short stream, and counting it would stop training for good.
+   */
+  private withinTrainingBudget(): boolean {
+    const o = this.opts;
+    if (!Number.isFinite(o.trainBudget) || this.statistics.maintenance.retrains < o.budgetAfterRounds) return true;
+    this.budgetBase ??= { trainerMs: this.trainer.cpuSeconds() * 1000, requestMs: this.statistics.requestMs };
+    return this.trainer.cpuSeconds() * 1000 - this.budgetBase.trainerMs <= o.trainBudget * (this.statistics.requestMs - this.budgetBase.requestMs);
   }
 
   /** waits for a background training round, if one runs (tests, shutdown) */

@@ -2,8 +2,10 @@
  * Entry of the cache-head trainer process (see ProcessTrainer): trains rounds sent by the serving
  * process, one at a time, and answers with weight snapshots and the calibration views.
  */
+import { readFileSync, rmSync } from 'node:fs';
+import v8 from 'node:v8';
 import type { HeadModel } from './head-model.js';
-import { runRound, unpackRecords, type RoundRecord, type TrainerReply, type TrainerRequest } from './trainer.js';
+import { runRound, unpackRecords, type RoundRecord, type TrainerReply, type TrainerRequest, type TrainerRound } from './trainer.js';
 
 const models = new Map<string, HeadModel>();
 /** the engine's live records, received once each */
@@ -16,10 +18,12 @@ process.on('message', (m: TrainerRequest) => {
   queue = queue.then(async () => {
     let reply: Omit<TrainerReply, 'cpuMicros' | 'rss'>;
     try {
-      for (const [id, r] of unpackRecords(m.add)) records.set(id, r);
-      const keep = new Set(m.keep);
+      const round = v8.deserialize(readFileSync(m.file)) as TrainerRound;
+      rmSync(m.file, { force: true });
+      for (const [id, r] of unpackRecords(round.add)) records.set(id, r);
+      const keep = new Set(round.keep);
       for (const id of records.keys()) if (!keep.has(id)) records.delete(id);
-      reply = { id: m.id, results: await runRound(models, records, m.heads, m.options) };
+      reply = { id: m.id, results: await runRound(models, records, round.heads, round.options) };
     } catch (e) {
       reply = { id: m.id, error: (e as Error).message };
     }
