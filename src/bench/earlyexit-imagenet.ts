@@ -29,7 +29,7 @@ import { Rng } from '../util/random.js';
 import { log, ms, pct } from './earlyexit-common.js';
 
 /** pixel noise per request (the items are smooth images with unit-variance control points) */
-const NOISE = 0.03;
+const NOISE = 0.01;
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
 
