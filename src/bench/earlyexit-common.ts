@@ -1,4 +1,8 @@
-/** Pieces shared by the early-exit benches (bench:earlyexit, bench:earlyexit-seeds). */
+/** Pieces shared by the early-exit benches (bench:earlyexit, -seeds, -http, -imagenet). */
+import { spawn } from 'node:child_process';
+import { mkdirSync, writeFileSync } from 'node:fs';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { findFullFashionMnist, type ImageSet } from '../data/fmnist.js';
 import type { CacheEngine } from '../earlyexit/engine.js';
 import { replayStream, type ReplayRecord, type WindowSummary } from '../earlyexit/replay.js';
@@ -76,3 +80,41 @@ export function windowRows(label: string, w: WindowSummary): Array<string | numb
 }
 export const WINDOW_HEADERS = ['requests', 'FLOPs saved', 'p50 ms cached / backbone', 'p50 saved', 'p95 ms cached / backbone', 'p95 saved', 'mean ms cached / backbone', 'mean saved', 'accuracy cached / backbone', 'Δ acc (pts)', 'agreement', 'early exits', 'audited'];
 
+
+const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
+
+/** `latencylab cache serve` in a child process; resolves once it listens */
+export async function startCacheServer(args: string[]): Promise<{ url: string; stop(): void }> {
+  const child = spawn(process.execPath, [path.join(ROOT, 'bin', 'latencylab.js'), 'cache', 'serve', '--port', '0', ...args], { stdio: ['ignore', 'pipe', 'inherit'] });
+  const url = await new Promise<string>((resolve, reject) => {
+    let buf = '';
+    child.stdout.on('data', (d: Buffer) => {
+      buf += d.toString();
+      const m = /listening on (http:\/\/\S+)/.exec(buf);
+      if (m) resolve(m[1]!);
+    });
+    child.on('exit', (code) => reject(new Error(`cache serve exited with ${code}`)));
+  });
+  return { url, stop: () => child.kill('SIGTERM') };
+}
+
+/** writes reports/<name>.md (and .json with the raw figures) */
+export function writeReport(name: string, markdown: string, data: unknown): void {
+  mkdirSync(path.join(ROOT, 'reports'), { recursive: true });
+  const out = path.join(ROOT, 'reports', `${name}.md`);
+  writeFileSync(out, markdown);
+  writeFileSync(path.join(ROOT, 'reports', `${name}.json`), JSON.stringify(data, null, 1));
+  log(`wrote ${out}`);
+}
+
+/** runs `main` when this module is the program (a bench that is also a section of another) */
+export function runIfMain(moduleUrl: string, main: () => Promise<void>): void {
+  if (!process.argv[1] || fileURLToPath(moduleUrl) !== path.resolve(process.argv[1])) return;
+  main().then(
+    () => process.exit(0),
+    (e: unknown) => {
+      console.error(e);
+      process.exit(1);
+    },
+  );
+}

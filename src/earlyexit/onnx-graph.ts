@@ -1,3 +1,4 @@
+import type { HeadSnapshot } from './head-model.js';
 import onnxProto from 'onnx-proto';
 import { declaredInput, graphOf, loadOnnxModel, type ModelProto, type NodeProto } from '../ir/onnx-load.js';
 import { UserError } from '../util/errors.js';
@@ -196,17 +197,11 @@ export const pooledName = (tensor: string) => `${tensor}::pooled`;
 /** output of a cache head compiled into a segment: the class probabilities at a cut */
 export const probsName = (tensor: string) => `${tensor}::probs`;
 
-/** A trained cache head's weights, row-major: w1 is in×hidden, w2 hidden×classes. */
-export interface CompiledHead {
+/** A trained cache head's weights with its shape, row-major: w1 is in×hidden, w2 hidden×classes. */
+export interface CompiledHead extends HeadSnapshot {
   inDim: number;
   hidden: number;
   classes: number;
-  mean: Float32Array;
-  invStd: Float32Array;
-  w1: Float32Array;
-  b1: Float32Array;
-  w2: Float32Array;
-  b2: Float32Array;
 }
 
 /** Average-pool kernel and stride giving a grid×grid output on an N×C×H×W map (windows may overlap). */
