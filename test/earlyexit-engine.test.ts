@@ -98,3 +98,32 @@ describe('a shift of the class mix (bundled sample: classes 0–4, then 5–9)',
     expect(after.agreement).toBeGreaterThanOrEqual(0.98);
   }, 240_000);
 });
+
+describe('the cheaper no-exit path on the request path', () => {
+  it('a request below the skip threshold runs straight to the end: no later cache, backbone answer, fewer FLOPs', async () => {
+    const t = await openCacheTarget('fmnist');
+    await t.model.warm(t.samples[0]!);
+    const n = 300;
+    const inputs = Array.from({ length: n }, (_, i) => imageAsInput(set, i));
+    const b = await trainOfflineBaseline(t.model, inputs, Array.from({ length: n }, (_, i) => set.labels[i]!), { epochs: 2 });
+    const { engine, costs } = await startEngine(t, { online: false });
+    const { engine: plain } = await startEngine(t, { cache: false }, costs);
+    const C = t.model.cuts.length;
+    const m = t.model;
+    const x = inputs[0]!;
+    const backbone = await plain.classify(x);
+    // never exit; cache 0 always skips (every confidence is below 1.01)
+    await engine.install(b.heads, { caches: [0, 2], thresholds: [2, 2], skipBelow: [1.01, 0] });
+    const skipped = await engine.classify(x);
+    expect(skipped.exit).toBeNull();
+    expect(skipped.label).toBe(backbone.label);
+    expect(skipped.flops).toBeCloseTo(m.flopsBetween(-1, 0) + m.segmentPoolFlops(-1, 0) + engine.heads[0]!.flops + m.flopsBetween(0, C) + m.segmentPoolFlops(0, C), 0);
+    // the same cascade without the skip pays cache 2's head and split
+    await engine.install(b.heads, { caches: [0, 2], thresholds: [2, 2] });
+    const through = await engine.classify(x);
+    expect(through.exit).toBeNull();
+    expect(through.label).toBe(backbone.label);
+    expect(through.flops).toBeGreaterThan(skipped.flops + engine.heads[2]!.flops * 0.99);
+    await engine.dispose();
+  }, 120_000);
+});
