@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { bundledFashionMnist, imageAsInput } from '../src/data/fmnist.js';
 import { openCacheTarget, startEngine } from '../src/earlyexit/setup.js';
+import { HeadPredictor } from '../src/earlyexit/head-model.js';
 import { InThreadTrainer, ProcessTrainer, type RoundOptions, type RoundRecord, type TrainingRound } from '../src/earlyexit/trainer.js';
 import { Rng } from '../src/util/random.js';
 
@@ -37,6 +38,13 @@ describe('cache-head trainers', () => {
         expect(Array.from(b!.snapshot.w1)).toEqual(Array.from(a!.snapshot.w1));
         expect(Array.from(b!.evalProbs!)).toEqual(Array.from(a!.evalProbs!));
         expect(b!.evalProbs!.length).toBe(10 * 5);
+        // the trainer's batched onnxruntime views match the request path's plain-JS prediction
+        const r = round(k);
+        const js = new HeadPredictor(b!.snapshot, 24, 16, 5);
+        r.heads[0]!.eval!.forEach((id, i) => {
+          const p = js.predict(r.records.get(id)!.features[1]!);
+          for (let c = 0; c < 5; c++) expect(b!.evalProbs![i * 5 + c]).toBeCloseTo(p[c]!, 5);
+        });
         // the process holds exactly this round's live records (the previous round's others forgotten)
         expect(proc['sent'].size).toBe(200);
       }

@@ -1,7 +1,7 @@
 import type { InferenceSession } from 'onnxruntime-common';
 import ort from 'onnxruntime-node';
 import { Rng } from '../util/random.js';
-import { ADAM, PARAMS, trainingStepGraph, type Param } from './head-train-graph.js';
+import { ADAM, forwardGraph, PARAMS, trainingStepGraph, type Param } from './head-train-graph.js';
 
 /** what a head is: its shape and how it learns */
 export interface HeadSpec {
@@ -31,18 +31,28 @@ export const headFlops = (inDim: number, hidden: number, classes: number) => 2 *
 /** FLOPs of one training example in one epoch: forward, backward (≈ 2× forward) and the Adam update, per batch amortised away */
 export const headTrainFlops = (inDim: number, hidden: number, classes: number) => 3 * headFlops(inDim, hidden, classes);
 
-/** one session per head shape, shared by the heads of that shape (sessions are stateless) */
-const stepSessions = new Map<string, Promise<InferenceSession>>();
+/** one session per graph kind and head shape, shared by the heads of that shape (sessions are stateless) */
+const sessions = new Map<string, Promise<InferenceSession>>();
 
-function stepSession(inDim: number, hidden: number, classes: number): Promise<InferenceSession> {
-  const key = `${inDim}x${hidden}x${classes}`;
-  let s = stepSessions.get(key);
+function headSession(kind: 'step' | 'forward', inDim: number, hidden: number, classes: number): Promise<InferenceSession> {
+  const key = `${kind}:${inDim}x${hidden}x${classes}`;
+  let s = sessions.get(key);
   if (!s) {
+    const bytes = kind === 'step' ? trainingStepGraph(inDim, hidden, classes) : forwardGraph(inDim, hidden, classes);
     // one thread: the trainer shares the machine with the server it trains for
-    s = ort.InferenceSession.create(trainingStepGraph(inDim, hidden, classes), { executionProviders: ['cpu'], intraOpNumThreads: 1, interOpNumThreads: 1, executionMode: 'sequential', graphOptimizationLevel: 'all' });
-    stepSessions.set(key, s);
+    s = ort.InferenceSession.create(bytes, { executionProviders: ['cpu'], intraOpNumThreads: 1, interOpNumThreads: 1, executionMode: 'sequential', graphOptimizationLevel: 'all' });
+    sessions.set(key, s);
   }
   return s;
+}
+
+/** class probabilities of n feature rows (flat, n × inDim) under a snapshot, in one onnxruntime run */
+export async function predictBatch(snap: HeadSnapshot, spec: Pick<HeadSpec, 'inDim' | 'hidden' | 'classes'>, xs: Float32Array, n: number): Promise<Float32Array> {
+  const { inDim: d, hidden: h, classes: C } = spec;
+  const session = await headSession('forward', d, h, C);
+  const t = (data: Float32Array, dims: number[]) => new ort.Tensor('float32', data, dims);
+  const out = await session.run({ x: t(xs, [n, d]), mean: t(snap.mean, [d]), invStd: t(snap.invStd, [d]), w1: t(snap.w1, [d, h]), b1: t(snap.b1, [h]), w2: t(snap.w2, [h, C]), b2: t(snap.b2, [C]) });
+  return out.probs!.data as Float32Array;
 }
 
 /**
@@ -107,7 +117,7 @@ export class HeadModel {
   async fit(xs: Float32Array, targets: Float32Array, n: number, o: { epochs: number; batchSize: number; yieldEvery?: number }): Promise<HeadSnapshot> {
     const { inDim: d, hidden, classes: C } = this.spec;
     if (!this.state) this.init(xs, n);
-    const session = await stepSession(d, hidden, C);
+    const session = await headSession('step', d, hidden, C);
     const mean = this.mean!;
     const invStd = this.invStd!;
     const shapes: Record<string, number[]> = {};

@@ -84,3 +84,29 @@ export function trainingStepGraph(inDim: number, hidden: number, classes: number
   const graph = onnx.GraphProto.create({ name: 'cache_head_training_step', node: nodes, input: inputs, output: outputs, initializer });
   return onnx.ModelProto.encode(onnx.ModelProto.create({ irVersion: 8, producerName: 'latencylab', opsetImport: [{ domain: '', version: 17 }], graph })).finish();
 }
+
+/**
+ * A head's forward pass for a batch, weights as inputs (one session serves every round): x [B, in]
+ * → standardise with mean/invStd → dense → ReLU → dense → softmax [B, classes]. The trainer predicts
+ * the calibration records with it after each round; the same loop in JS took ~0.3 s a round.
+ */
+export function forwardGraph(inDim: number, hidden: number, classes: number): Uint8Array {
+  const F = onnx.TensorProto.DataType.FLOAT;
+  const node = (op: string, inputs: string[], out: string, attrs: Record<string, number> = {}) =>
+    onnx.NodeProto.create({ name: out, opType: op, input: inputs, output: [out], attribute: Object.entries(attrs).map(([name, i]) => onnx.AttributeProto.create({ name, type: onnx.AttributeProto.AttributeType.INT, i })) });
+  const nodes = [
+    node('Sub', ['x', 'mean'], 'centred'),
+    node('Mul', ['centred', 'invStd'], 'standardised'),
+    node('MatMul', ['standardised', 'w1'], 'z1'),
+    node('Add', ['z1', 'b1'], 'z1b'),
+    node('Relu', ['z1b'], 'h'),
+    node('MatMul', ['h', 'w2'], 'z2'),
+    node('Add', ['z2', 'b2'], 'logits'),
+    node('Softmax', ['logits'], 'probs', { axis: -1 }),
+  ];
+  const info = (name: string, dims: Array<number | string>) =>
+    onnx.ValueInfoProto.create({ name, type: { tensorType: { elemType: F, shape: { dim: dims.map((d) => (typeof d === 'number' ? { dimValue: d } : { dimParam: d })) } } } });
+  const inputs = [info('x', ['B', inDim]), info('mean', [inDim]), info('invStd', [inDim]), info('w1', [inDim, hidden]), info('b1', [hidden]), info('w2', [hidden, classes]), info('b2', [classes])];
+  const graph = onnx.GraphProto.create({ name: 'cache_head_forward', node: nodes, input: inputs, output: [info('probs', ['B', classes])] });
+  return onnx.ModelProto.encode(onnx.ModelProto.create({ irVersion: 8, producerName: 'latencylab', opsetImport: [{ domain: '', version: 17 }], graph })).finish();
+}

@@ -4,7 +4,7 @@ import { setPriority, tmpdir } from 'node:os';
 import path from 'node:path';
 import v8 from 'node:v8';
 import { fileURLToPath } from 'node:url';
-import { HeadModel, HeadPredictor, type HeadSnapshot, type HeadSpec } from './head-model.js';
+import { HeadModel, predictBatch, type HeadSnapshot, type HeadSpec } from './head-model.js';
 
 /** A training or calibration example as the trainer needs it: pooled features per cut passed, and the teacher's probabilities. */
 export interface RoundRecord {
@@ -68,7 +68,7 @@ export interface HeadTrainer {
 export async function runRound(models: Map<string, HeadModel>, records: Map<number, RoundRecord>, heads: HeadJob[], o: RoundOptions & { yieldEvery?: number }): Promise<TrainingResult[]> {
   const out: TrainingResult[] = [];
   for (const j of heads) {
-    const { inDim, hidden, classes } = j.spec;
+    const { inDim, classes } = j.spec;
     const rows = j.train.map((id) => records.get(id)).filter((r): r is RoundRecord => r?.features[j.cut] !== undefined);
     if (!rows.length) continue;
     let m = models.get(j.key);
@@ -82,12 +82,16 @@ export async function runRound(models: Map<string, HeadModel>, records: Map<numb
     const snapshot = await m.fit(xs, targets, rows.length, o);
     const r: TrainingResult = { key: j.key, snapshot };
     if (j.eval?.length) {
-      const p = new HeadPredictor(snapshot, inDim, hidden, classes);
-      r.evalProbs = new Float32Array(j.eval.length * classes);
-      j.eval.forEach((id, i) => {
-        const f = records.get(id)?.features[j.cut];
-        if (f) p.predict(f, r.evalProbs!.subarray(i * classes, (i + 1) * classes));
-        else r.evalProbs!.fill(NaN, i * classes, (i + 1) * classes);
+      // rows whose record or features are missing (not received) come back as NaN
+      const have = j.eval.map((id) => records.get(id)?.features[j.cut]);
+      const rowsIn = have.filter((f): f is Float32Array => f !== undefined);
+      const ex = new Float32Array(rowsIn.length * inDim);
+      rowsIn.forEach((f, i) => ex.set(f.subarray(0, inDim), i * inDim));
+      const probs = rowsIn.length ? await predictBatch(snapshot, j.spec, ex, rowsIn.length) : new Float32Array(0);
+      r.evalProbs = new Float32Array(j.eval.length * classes).fill(NaN);
+      let k = 0;
+      have.forEach((f, i) => {
+        if (f) r.evalProbs!.set(probs.subarray(k * classes, ++k * classes), i * classes);
       });
     }
     out.push(r);
