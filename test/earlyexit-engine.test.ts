@@ -60,14 +60,18 @@ describe('online caching on the Fashion-MNIST backbone (bundled 2,000-image samp
   }, 240_000);
 });
 
+/** the backbone with SDN-style heads trained with labels on the first n bundled images */
+async function offlineHeads(n: number, epochs: number) {
+  const t = await openCacheTarget('fmnist');
+  await t.model.warm(t.samples[0]!);
+  const inputs = Array.from({ length: n }, (_, i) => imageAsInput(set, i));
+  const b = await trainOfflineBaseline(t.model, inputs, Array.from({ length: n }, (_, i) => set.labels[i]!), { epochs });
+  return { t, inputs, b };
+}
+
 describe('offline baseline (SDN/BranchyNet-style heads trained with labels)', () => {
   it('picks one threshold that keeps validation accuracy within 0.5 points of the backbone', async () => {
-    const t = await openCacheTarget('fmnist');
-    await t.model.warm(t.samples[0]!);
-    const n = 800;
-    const inputs = Array.from({ length: n }, (_, i) => imageAsInput(set, i));
-    const labels = Array.from({ length: n }, (_, i) => set.labels[i]!);
-    const b = await trainOfflineBaseline(t.model, inputs, labels, { epochs: 10 });
+    const { t, b } = await offlineHeads(800, 10);
     expect(b.cascade.caches).toEqual(t.model.cuts.map((_, i) => i));
     expect(b.threshold).toBeGreaterThanOrEqual(0.5);
     expect(b.validation.accuracy).toBeGreaterThanOrEqual(b.validation.backboneAccuracy - 0.005);
@@ -101,11 +105,7 @@ describe('a shift of the class mix (bundled sample: classes 0–4, then 5–9)',
 
 describe('the cheaper no-exit path on the request path', () => {
   it('a request below the skip threshold runs straight to the end: no later cache, backbone answer, fewer FLOPs', async () => {
-    const t = await openCacheTarget('fmnist');
-    await t.model.warm(t.samples[0]!);
-    const n = 300;
-    const inputs = Array.from({ length: n }, (_, i) => imageAsInput(set, i));
-    const b = await trainOfflineBaseline(t.model, inputs, Array.from({ length: n }, (_, i) => set.labels[i]!), { epochs: 2 });
+    const { t, inputs, b } = await offlineHeads(300, 2);
     const { engine, costs } = await startEngine(t, { online: false });
     const { engine: plain } = await startEngine(t, { cache: false }, costs);
     const C = t.model.cuts.length;
