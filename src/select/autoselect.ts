@@ -190,7 +190,15 @@ export async function trainAndSelect(store: Store, datasetName: string, opts: Tr
   });
   const { candidates, tasks } = await fitCandidates(fs, train, val, { kinds: opts.kinds, seed, related, onProgress: opts.onProgress });
   const objective = opts.objective ?? 'balanced';
-  const winner = choose(candidates, objective, opts.limits);
+  // a model that predicts no positive latency for the module's default configuration could not be
+  // loaded for prediction (loadSelected refuses it): never select one (a small dataset once made an
+  // MLP collapse to 0 and win on 8 validation rows, flaky in CI)
+  const usable = candidates.filter((c) => {
+    const p = referencePrediction(c.model, fs, m);
+    return Number.isFinite(p) && p > 0;
+  });
+  if (!usable.length) throw new UserError(`dataset '${datasetName}': no regression model predicts a positive latency for the default configuration (profile more samples)`, 'dataset');
+  const winner = choose(usable, objective, opts.limits);
   winner.selected = true;
   const ranges = trainingRanges(m, train);
   if (opts.save !== false) {
@@ -233,7 +241,7 @@ export function loadSelected(store: Store, datasetName: string): { model: Regres
     if (stored.probeMs !== undefined && !(typeof stored.probeMs === 'number' && stored.probeMs > 0)) throw new Error('its machine-probe time is malformed');
     model = getRegressorKind(rec.kind).load(stored.state);
     fs = featureSpace(m, stored.features);
-    const probe = model.predict([fs.encode({ ...costRow(m, referenceParams(m)), threads: 1, load_workers: 0, load_duty: 0 })])[0]!;
+    const probe = referencePrediction(model, fs, m);
     if (!Number.isFinite(probe) || probe <= 0) throw new Error(`it predicts ${probe} ms for the default configuration`);
   } catch (e) {
     throw new UserError(`stored model #${rec.id} (${rec.kind}) cannot be used: ${(e as Error).message}${retrain}`, `dataset '${datasetName}'`);
@@ -273,4 +281,9 @@ export function predictConfig(store: Store, datasetName: string, params: unknown
   }
   if (!Number.isFinite(ms)) throw new UserError(`the stored ${model.kind} model predicts ${ms} ms; retrain it with 'latencylab train --dataset ${datasetName}'`, `dataset '${datasetName}'`);
   return { ms, kind: model.kind, extrapolated: extrapolation(ranges, p, device) };
+}
+
+/** a model's prediction for the module's default configuration, 1 thread, no load: the sanity probe */
+function referencePrediction(model: Regressor, fs: FeatureSpace, m: ReturnType<typeof getModule>): number {
+  return model.predict([fs.encode({ ...costRow(m, referenceParams(m)), threads: 1, load_workers: 0, load_duty: 0 })])[0]!;
 }
