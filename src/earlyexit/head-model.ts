@@ -1,5 +1,6 @@
 import type { InferenceSession } from 'onnxruntime-common';
 import ort from 'onnxruntime-node';
+import { sessionOptions } from '../runtimes/ort.js';
 import { Rng } from '../util/random.js';
 import { ADAM, forwardGraph, PARAMS, trainingStepGraph, type Param } from './head-train-graph.js';
 
@@ -40,7 +41,7 @@ function headSession(kind: 'step' | 'forward', inDim: number, hidden: number, cl
   if (!s) {
     const bytes = kind === 'step' ? trainingStepGraph(inDim, hidden, classes) : forwardGraph(inDim, hidden, classes);
     // one thread: the trainer shares the machine with the server it trains for
-    s = ort.InferenceSession.create(bytes, { executionProviders: ['cpu'], intraOpNumThreads: 1, interOpNumThreads: 1, executionMode: 'sequential', graphOptimizationLevel: 'all' });
+    s = ort.InferenceSession.create(bytes, sessionOptions(1));
     sessions.set(key, s);
   }
   return s;

@@ -17,6 +17,7 @@ import {
   type GraphAnalysis,
 } from './onnx-graph.js';
 import { resolveInputShape } from '../ir/onnx-load.js';
+import { sessionOptions } from '../runtimes/ort.js';
 
 export interface SegmentedModelOptions {
   /** batch-1 input shape for models with dynamic dims, e.g. [1, 3, 48, 192] */
@@ -93,7 +94,7 @@ export class SegmentedModel {
   classes = 0;
 
   private options(): InferenceSession.SessionOptions {
-    return { executionProviders: ['cpu'], intraOpNumThreads: this.threads, interOpNumThreads: 1, executionMode: 'sequential', graphOptimizationLevel: 'all' };
+    return sessionOptions(this.threads);
   }
 
   private session(key: string, bytes: () => Uint8Array): Promise<InferenceSession> {

@@ -6,6 +6,14 @@ import { pseudoRandom, randomInputs, type Prepared, type Runtime } from './types
 
 type OrtModule = typeof import('onnxruntime-node') | typeof import('onnxruntime-web');
 
+/**
+ * The one place session options are set: one execution provider, `threads` intra-op threads, one
+ * inter-op thread, sequential execution (measurement, early-exit segments, head training alike).
+ */
+export function sessionOptions(threads: number, optLevel: InferenceSession.SessionOptions['graphOptimizationLevel'] = 'all', ep = 'cpu'): InferenceSession.SessionOptions {
+  return { executionProviders: [ep], graphOptimizationLevel: optLevel, intraOpNumThreads: threads, interOpNumThreads: 1, executionMode: 'sequential' };
+}
+
 /** Shared by onnxruntime-node (native CPU EP) and onnxruntime-web (wasm EP): same API, other engine. */
 export abstract class OrtRuntime implements Runtime {
   abstract readonly device: string;
@@ -37,11 +45,7 @@ export abstract class OrtRuntime implements Runtime {
   async prepareOnnx(bytes: Uint8Array, inputs: OnnxInput[], s: DeviceSettings, o: { profilePrefix?: string } = {}): Promise<PreparedOnnx> {
     const ort = await this.load();
     const options: InferenceSession.SessionOptions = {
-      executionProviders: [this.ep],
-      graphOptimizationLevel: s.optLevel,
-      intraOpNumThreads: s.threads,
-      interOpNumThreads: 1,
-      executionMode: 'sequential',
+      ...sessionOptions(s.threads, s.optLevel, this.ep),
       ...(o.profilePrefix ? { enableProfiling: true, profileFilePrefix: o.profilePrefix } : {}),
     };
     const session = await ort.InferenceSession.create(bytes, options);
