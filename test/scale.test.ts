@@ -2,7 +2,7 @@ import { readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { formatArch, loadLatencyData } from '../src/data/latency.js';
-import { decideDesign, designObjective, loadScaleModel, saveScaleModel, trainScaleModel } from '../src/scale/design.js';
+import { decideDesign, designObjective, loadScaleModel, saveScaleModel, shortlistDesigns, trainScaleModel, verifyShortlist } from '../src/scale/design.js';
 import { readDeviceLatencies, referenceLatencies } from '../src/scale/device-file.js';
 import { budgetsAt, judgeChoice, latencyMetrics } from '../src/scale/evaluate.js';
 import { tableDeviceFeatures } from '../src/scale/features.js';
@@ -118,6 +118,25 @@ describe('(DNN, device) predictor and design optimiser', () => {
     if (ans.feasible) expect(Math.log(ans.predictedMs)).toBeLessThanOrEqual(Math.log(budget!) - dp.logSpread + 1e-12);
     const j = judgeChoice(ans.arch, budget!, truth, nb201.accuracy!);
     expect(j.regret).toBeGreaterThanOrEqual(0);
+    // the shortlist: bolder designs first, each more accurate than the last entry (the rule's own answer)
+    const list = shortlistDesigns(opt, dp, budget!, nb201.accuracy!, { candidates: 64, z: 1 }, 4, 0);
+    expect(list.length).toBeGreaterThanOrEqual(1);
+    expect(list.length).toBeLessThanOrEqual(4);
+    expect(list.at(-1)!.arch).toBe(ans.arch);
+    expect(new Set(list.map((d) => d.arch)).size).toBe(list.length);
+    for (let i = 1; i < list.length; i++) expect(nb201.accuracy![list[i]!.arch]!).toBeLessThanOrEqual(nb201.accuracy![list[i - 1]!.arch]!);
+    for (const d of list.slice(0, -1)) expect(d.predictedMs).toBeLessThanOrEqual(budget! * (1 + 1e-12));
+    // verification keeps the first that meets the budget, and says how many it measured
+    const measured: number[] = [];
+    const v = verifyShortlist(list, (a) => (measured.push(a), truth[a]!), budget!);
+    const firstOk = list.findIndex((d) => truth[d.arch]! <= budget!);
+    if (firstOk >= 0) expect(v).toEqual({ arch: list[firstOk]!.arch, measured: firstOk + 1, met: true });
+    else expect(v.met).toBe(false);
+    expect(measured).toEqual(list.slice(0, v.measured).map((d) => d.arch));
+    // nothing meets an impossible budget: the fastest measured is answered, flagged
+    const none = verifyShortlist(list, (a) => truth[a]! + 1e6, budget!);
+    expect(none.met).toBe(false);
+    expect(none.measured).toBe(list.length);
   }, 120_000);
 });
 
@@ -179,6 +198,10 @@ describe('CLI', () => {
     const ans = JSON.parse(r.stdout);
     expect(ans.architecture).toBe(formatArch('nb201', nb201.ops[ans.arch]!));
     if (ans.meetsBudgetPredicted) expect(ans.predictedMs).toBeLessThanOrEqual(15);
+    const listed = cli(['design', '--device-latencies', refCsv(dir, 'pixel2'), '--budget-ms', '15', '--model', model, '--shortlist', '3'], db);
+    expect(listed.code, listed.stderr).toBe(0);
+    expect(listed.stdout).toMatch(/measure in this order and keep the first that meets 15 ms/);
+    expect(listed.stdout).toContain(String(ans.arch));
     expect(cli(['design', '--device-latencies', refCsv(dir, 'pixel2'), '--budget-ms', '-3', '--model', model], db).code).not.toBe(0);
   }, 180_000);
 

@@ -207,27 +207,36 @@ describe('the adaptation guard', () => {
     expect(guardWithFallbacks(good, [flops, proxy], y).source).toBe('transfer');
     // a margin keeps the adapted predictor unless a fallback is clearly better
     const fair = mk('transfer', [1, 3, 2, 4, 5, 6]);
-    expect(guardWithFallbacks(fair, [proxy], y, 0).source).toBe('proxy:pixel3');
-    expect(guardWithFallbacks(fair, [proxy], y, 0.5).source).toBe('transfer');
+    expect(guardWithFallbacks(fair, [proxy], y, { margin: 0 }).source).toBe('proxy:pixel3');
+    expect(guardWithFallbacks(fair, [proxy], y, { margin: 0.5 }).source).toBe('transfer');
+  });
+
+  it('scores by the size of the leave-one-out errors (R²) by default: a proxy that only ranks the samples right loses to a close fit', async () => {
+    const { guardWithFallbacks } = await import('../src/transfer/predictor.js');
+    // right order, far off: Spearman 1, R² < 0
+    const luckyProxy = mk('proxy:pixel3', [1, 1.1, 1.2, 1.3, 1.4, 9]);
+    const close = mk('transfer', [1.2, 2.4, 2.2, 3.9, 5.2, 5.9]); // one swapped pair
+    expect(guardWithFallbacks(close, [luckyProxy], y).source).toBe('transfer');
+    expect(guardWithFallbacks(close, [luckyProxy], y, { score: 'spearman' }).source).toBe('proxy:pixel3');
   });
 
   it('drops an adapted predictor that ranks the space against FLOPs, even when it fits the k samples best', async () => {
     const { guardWithFallbacks } = await import('../src/transfer/predictor.js');
     const perfect = mk('transfer', [1, 2, 3, 4, 5, 6]);
-    expect(guardWithFallbacks(perfect, [flops], y, 0, false).source).toBe('transfer');
-    expect(guardWithFallbacks(perfect, [flops], y, 0, true).source).toBe('flops');
+    expect(guardWithFallbacks(perfect, [flops], y, { implausible: false }).source).toBe('transfer');
+    expect(guardWithFallbacks(perfect, [flops], y, { implausible: true }).source).toBe('flops');
   });
 
   it('answers FLOPs when no candidate ranks the k samples (uninformative samples), and reports the best score', async () => {
     const { guardWithFallbacks } = await import('../src/transfer/predictor.js');
     const noise = mk('transfer', [3, 6, 1, 5, 2, 4]);
     const noisyProxy = mk('proxy:pixel3', [4, 1, 6, 2, 5, 3]);
-    const g = guardWithFallbacks(noise, [flops, noisyProxy], y, 0, false, 0.99);
+    const g = guardWithFallbacks(noise, [flops, noisyProxy], y, { uninformativeBelow: 0.99 });
     expect(g.source).toBe('flops (samples uninformative)');
-    expect(g.looSpearman).toBeLessThan(0.99);
+    expect(g.looScore).toBeLessThan(0.99);
     // the same candidates with the rule off: the best-scoring candidate answers
-    expect(guardWithFallbacks(noise, [flops, noisyProxy], y, 0, false).source).not.toMatch(/uninformative/);
+    expect(guardWithFallbacks(noise, [flops, noisyProxy], y).source).not.toMatch(/uninformative/);
     // a candidate that ranks the samples well keeps the rule from firing
-    expect(guardWithFallbacks(mk('transfer', [1, 2, 3, 4, 5, 6]), [flops, noisyProxy], y, 0, false, 0.5).source).toBe('transfer');
+    expect(guardWithFallbacks(mk('transfer', [1, 2, 3, 4, 5, 6]), [flops, noisyProxy], y, { uninformativeBelow: 0.5 }).source).toBe('transfer');
   });
 });

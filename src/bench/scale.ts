@@ -16,7 +16,7 @@ import { byAccuracy, measurementMs, DEFAULT_MEASUREMENT_COST } from '../nas/evol
 import { runNas } from '../nas/run.js';
 import { heatmap, renderVegaLite } from '../report/plot.js';
 import { loadTfjsWasm } from '../runtimes/tfjs.js';
-import { decideDesign, type DesignRule } from '../scale/design.js';
+import { decideDesign, shortlistDesigns, verifyShortlist, type DesignRule } from '../scale/design.js';
 import { stackForward, trainStack } from '../scale/dense.js';
 import { budgetsAt, judgeChoice, latencyMetrics, searchWithPrediction, type BudgetOutcome } from '../scale/evaluate.js';
 import { archFeatures, tableDeviceFeatures } from '../scale/features.js';
@@ -27,7 +27,7 @@ import { PROXY_MAPPINGS, proxyReuse, type ProxyOptions } from '../scale/proxy.js
 import { fitRidge } from '../regressors/ridge.js';
 import { encodeAsync } from '../transfer/gae.js';
 import { rankMetrics } from '../transfer/metrics.js';
-import { DEFAULT_PREDICTOR, TransferPredictor } from '../transfer/predictor.js';
+import { DEFAULT_PREDICTOR, guardWithFallbacks, TransferPredictor, type GuardScore } from '../transfer/predictor.js';
 import { selectSamples } from '../transfer/sampling.js';
 import { getTask, TASKS, validationDevices, type TransferTask } from '../transfer/tasks.js';
 import { UserError } from '../util/errors.js';
@@ -47,6 +47,13 @@ const log = (s: string) => process.stderr.write(s + '\n');
 const min = (xs: number[]) => Math.min(...xs);
 
 const PROXY_VARIANTS: ProxyOptions[] = [1, 3].flatMap((combine) => PROXY_MAPPINGS.map((mapping) => ({ combine, mapping })));
+/** guard rules compared on the same candidates (section 5); the last is the default */
+const GUARD_VARIANTS: Array<{ name: string; costs: boolean; score: GuardScore; off?: boolean }> = [
+  { name: 'no guard (adapted predictor alone)', costs: false, score: 'r2', off: true },
+  { name: 'before: proxy + FLOPs fallbacks, leave-one-out Spearman', costs: false, score: 'spearman' },
+  { name: '+ cost-model fallbacks (ridge on FLOPs, params, depth; depth alone)', costs: true, score: 'spearman' },
+  { name: '+ leave-one-out R² instead of Spearman (default)', costs: true, score: 'r2' },
+];
 const proxyName = (o: ProxyOptions) => `${o.combine === 1 ? 'best device' : `top ${o.combine}`}, ${o.mapping}`;
 
 interface DeviceRun {
@@ -57,6 +64,8 @@ interface DeviceRun {
   seed: number;
   transfer: number;
   transferSource: string;
+  /** Spearman per guard rule (index into GUARD_VARIANTS) on the same candidates */
+  guard: number[];
   /** Spearman per proxy variant (index into PROXY_VARIANTS) */
   proxy: number[];
   proxyDevices: string[];
@@ -114,12 +123,22 @@ async function main() {
             const y = samples.map((i) => truth[i]!);
             const adapted = await predictor.adapt(samples, y);
             const tPred = adapted.predictAllMs();
+            const logY = y.map(Math.log);
+            const g = predictor.guardCandidates(samples, logY);
+            const rhoOf = new Map<string, number>();
+            const rho = (a: { source: string; predictAllMs(): Float64Array }) => rhoOf.get(a.source) ?? rhoOf.set(a.source, rankMetrics(a.predictAllMs(), truth, samples).spearman).get(a.source)!;
+            const guard = GUARD_VARIANTS.map((v) => {
+              if (v.off) return rho(g.transfer);
+              const fallbacks = g.fallbacks.filter((c) => v.costs || (c.source !== 'costs' && c.source !== 'depth'));
+              return rho(guardWithFallbacks(g.transfer, fallbacks, logY, { margin: DEFAULT_PREDICTOR.guardMargin, implausible: g.implausible, uninformativeBelow: DEFAULT_PREDICTOR.uninformativeBelow, prior: g.prior, score: v.score }));
+            });
             const proxies = PROXY_VARIANTS.map((o) => proxyReuse(data, task.train, samples, y, o));
             const pPreds = proxies.map((p) => p.predictAllMs());
             const run: DeviceRun = {
               task: task.name, device, role, k, seed,
               transfer: rankMetrics(tPred, truth, samples).spearman,
               transferSource: adapted.source,
+              guard,
               proxy: pPreds.map((p) => rankMetrics(p, truth, samples).spearman),
               proxyDevices: proxies.map((p) => p.proxies.join('+')),
             };
@@ -186,6 +205,19 @@ async function main() {
     const at = (k: number) => testRuns.filter((r) => r.task === t.name && r.k === k).map((r) => r.transfer);
     return [t.name, f3(mean(at(10))), f3(mean(at(20))), mean(at(20)) >= mean(at(10)) ? 'yes' : '**no**', f3(min(at(10)))];
   })) + '\n');
+  robust.push('### How the guard was chosen (validation devices), and what it does on the test devices\n');
+  robust.push(`Each rule picks among the same candidates for the same k samples: the adapted predictor, each training device as a proxy, FLOPs, and (from the third row) cost models fitted on the k samples alone — on FBNet, GPUs at batch 1 rank by depth (Spearman 0.80–0.94 with the number of non-skip layers, 0.20–0.45 with FLOPs), which no mobile or CPU proxy device shows. Rules were chosen by the mean over validation devices of each device's worst seed at k = 10; test columns are reported, not used. Margin ${DEFAULT_PREDICTOR.guardMargin}, uninformative below ${DEFAULT_PREDICTOR.uninformativeBelow} (same units as the score).\n`);
+  const guardRow = (space: 'nb201' | 'fbnet') => GUARD_VARIANTS.map((v, vi) => {
+    const cells: string[] = [];
+    for (const role of ['validation', 'test'] as const) {
+      const rs = runs.filter((r) => r.role === role && getTask(r.task).space === space);
+      const devs = [...new Set(rs.map((r) => `${r.task}|${r.device}`))];
+      const worst = devs.map((d) => min(rs.filter((r) => r.k === 10 && `${r.task}|${r.device}` === d).map((r) => r.guard[vi]!)));
+      cells.push(f3(mean(rs.filter((r) => r.k === 10).map((r) => r.guard[vi]!))), f3(mean(worst)), `${worst.filter((w) => w < 0.5).length}/${devs.length}`, f3(mean(rs.filter((r) => r.k === 20).map((r) => r.guard[vi]!))));
+    }
+    return [space, v.name, ...cells];
+  });
+  robust.push(markdownTable(['space', 'guard rule', 'val k=10 mean', 'val mean worst seed', 'val devices worst < 0.5', 'val k=20 mean', 'test k=10 mean', 'test mean worst seed', 'test devices worst < 0.5', 'test k=20 mean'], [...guardRow('fbnet'), ...(tasks.some((t) => t.space === 'nb201') ? guardRow('nb201') : [])]) + '\n');
 
   // ---------------------------------------------------------------- 3. (DNN, device) predictor
   md.push('## 3. One predictor for (DNN, device) pairs\n');
@@ -314,11 +346,35 @@ async function main() {
     const chosen = (ok.length ? ok : scored).reduce((a, b) => (b.regret < a.regret ? b : a));
     const test = evaluate(task.test, chosen.rule);
     const argmax = evaluate(task.test, 'argmax');
+    // with a few measurements on the device: a shortlist measured in order (design.ts)
+    const evaluateVerified = (devices: string[], n: number, firstZ: number) =>
+      devices.flatMap((device) => {
+        const truth = requireDevice(data, device);
+        const dp = (looPredictors.get(device) ?? pp).forDevice(data.referenceArchs.map((a) => truth[a]!));
+        return budgetsAt(truth, QS).map((b, qi) => {
+          const t1 = performance.now();
+          const list = shortlistDesigns(opt, dp, b, objective.values, chosen.rule, n, firstZ);
+          const ms = performance.now() - t1;
+          const v = verifyShortlist(list, (a) => truth[a]!, b);
+          return { device, q: QS[qi]!, ms, measured: v.measured, ...judgeChoice(v.arch, b, truth, objective.values, order) };
+        });
+      });
+    const vGrid = [2, 3, 4].flatMap((n) => [0, 0.5].map((firstZ) => ({ n, firstZ })));
+    const vScored = vGrid.map((g) => {
+      const outs = evaluateVerified(validation, g.n, g.firstZ);
+      return { ...g, regret: mean(outs.map((o) => o.regret)), viol: outs.filter((o) => o.violated).length / outs.length, measured: mean(outs.map((o) => o.measured)) };
+    });
+    const vOk = vScored.filter((s) => s.viol <= 0.05);
+    const vChosen = (vOk.length ? vOk : vScored).reduce((a, b) => (b.regret < a.regret - 1e-9 || (Math.abs(b.regret - a.regret) <= 1e-9 && b.measured < a.measured) ? b : a));
+    const verified = evaluateVerified(task.test, vChosen.n, vChosen.firstZ);
     md.push(`### ${data.space}: objective ${objective.name}\n`);
     md.push(`Trained in ${trainS.toFixed(0)} s on ${task.train.length} devices (${task.train.join(', ')}) + 300 virtual mixes of them, 40 budgets each; ${opt.params.toLocaleString('en')} parameters. Decision rule chosen on validation devices (${val.join(', ')}${looPredictors.size ? `; and each training device judged by a pair predictor trained without it, ${Math.round(PAIR_STEPS / 2)} steps` : ''}): ${scored.map((s) => `${s.rule.candidates}/z${s.rule.z}: ${f2(s.regret)}, ${pct(s.viol)}`).join('; ')} → **${chosen.rule.candidates} candidates, z = ${chosen.rule.z}**.\n`);
     md.push(markdownTable(['test device', 'budget pct', 'budget ms', 'best', 'chosen', 'regret', 'breaks budget', 'argmax-only regret', 'argmax breaks'], test.map((o, i) => [o.device, o.q * 100, f2(o.budgetMs), f2(objective.values[o.best]!), f2(objective.values[o.chosen]!), f2(o.regret), o.violated ? '**yes**' : 'no', f2(argmax[i]!.regret), argmax[i]!.violated ? 'yes' : 'no'])) + '\n');
-    md.push(`Mean regret ${f2(mean(test.map((o) => o.regret)))} points, budgets broken ${test.filter((o) => o.violated).length}/${test.length} (${pct(test.filter((o) => o.violated).length / test.length)}); argmax alone: ${f2(mean(argmax.map((o) => o.regret)))}, ${argmax.filter((o) => o.violated).length}/${argmax.length}. Time per device and budget: ${f2(mean(test.map((o) => o.ms)))} ms (after the 10 reference measurements).\n`);
-    return { test, rule: chosen.rule };
+    md.push(`Mean regret ${f2(mean(test.map((o) => o.regret)))} points, budgets broken ${test.filter((o) => o.violated).length}/${test.length} (${pct(test.filter((o) => o.violated).length / test.length)}); argmax alone: ${f2(mean(argmax.map((o) => o.regret)))}, ${argmax.filter((o) => o.violated).length}/${argmax.length}. Time per device and budget: ${f2(mean(test.map((o) => o.ms)))} ms (after the 10 reference measurements; a device's predicted latencies are remembered across its budgets).\n`);
+    md.push(`**With a few measurements on the device** (\`design --shortlist\`): the optimiser's candidates predicted to meet the budget with z = ${vChosen.firstZ} are measured most accurate first, ending with the answer above; the first that meets the budget is the design. Shortlist length and z chosen on the same validation devices (${vScored.map((g) => `${g.n}/z${g.firstZ}: ${f2(g.regret)}, ${pct(g.viol)}, ${g.measured.toFixed(1)} measured`).join('; ')}) → **${vChosen.n} designs, z = ${vChosen.firstZ}**.\n`);
+    md.push(markdownTable(['test device', 'budget pct', 'regret (no measurement)', 'regret (verified)', 'breaks (verified)', 'designs measured'], verified.map((o, i) => [o.device, o.q * 100, f2(test[i]!.regret), f2(o.regret), o.violated ? '**yes**' : 'no', o.measured])) + '\n');
+    md.push(`Verified: mean regret ${f2(mean(verified.map((o) => o.regret)))} points, budgets broken ${verified.filter((o) => o.violated).length}/${verified.length}, ${mean(verified.map((o) => o.measured)).toFixed(1)} designs measured per budget on average.\n`);
+    return { test, verified, rule: chosen.rule };
   };
   const nbOpt = await optimiserSection(nb201, help, { name: 'CIFAR-10 test accuracy (%), NB201 table', values: nb201.accuracy! }, pair, trainArchs);
 
@@ -337,6 +393,9 @@ async function main() {
   const optMs = mean(nbOpt.test.map((o) => o.ms));
   const refMeasureS = mean(help.test.map((d) => nb201.referenceArchs.reduce((s, a) => s + measurementMs(requireDevice(nb201, d)[a]!, DEFAULT_MEASUREMENT_COST), 0) / 1000));
   searchRows.push(['neural optimiser + pair predictor', f2(mean(nbOpt.test.map((o) => o.regret))), `${nbOpt.test.filter((o) => o.violated).length}/${nbOpt.test.length}`, `${f2(optMs)} ms`, `${(refMeasureS + optMs / 1000).toFixed(1)} s`]);
+  // the shortlisted designs run near the budget: each measured one costs about a measurement at the budget's latency
+  const verMeasureS = refMeasureS + mean(nbOpt.verified.map((o) => o.measured * measurementMs(o.budgetMs, DEFAULT_MEASUREMENT_COST) / 1000));
+  searchRows.push(['neural optimiser + pair predictor + shortlist measured on the device', f2(mean(nbOpt.verified.map((o) => o.regret))), `${nbOpt.verified.filter((o) => o.violated).length}/${nbOpt.verified.length}`, `${f2(mean(nbOpt.verified.map((o) => o.ms)))} ms`, `${verMeasureS.toFixed(1)} s`]);
   searchRows.push(['per-device search (`latencylab nas`: transfer k = 10 + evolution + verification)', f2(mean(searchOut.map((o) => o.regret))), `${searchOut.filter((o) => o.violated).length}/${searchOut.length}`, `${f2(mean(searchOut.map((o) => o.computeMs)))} ms`, `${mean(searchOut.map((o) => o.totalS)).toFixed(1)} s`]);
   md.push('#### vs per-device search (NB201 HELP test devices, same budgets)\n');
   md.push(markdownTable(['method', 'mean regret (points)', 'budgets broken', 'compute per device and budget', 'incl. measuring on the device (cost model)'], searchRows) + '\n');

@@ -8,7 +8,7 @@ import { nb201Network } from '../modelgen/nb201.js';
 import { measureModel } from '../profile/model-timing.js';
 import { collectFromFleet } from './fleet-cmds.js';
 import { heatmap, renderVegaLite } from '../report/plot.js';
-import { decideDesign, designObjective, loadScaleModel, saveScaleModel, trainScaleModel } from '../scale/design.js';
+import { decideDesign, designObjective, loadScaleModel, saveScaleModel, shortlistDesigns, trainScaleModel } from '../scale/design.js';
 import { readDeviceLatencies, referenceLatencies } from '../scale/device-file.js';
 import { monotonicity } from '../scale/monotonicity.js';
 import { proxyReuse, PROXY_MAPPINGS } from '../scale/proxy.js';
@@ -124,6 +124,7 @@ export function registerScaleCommands(program: Command): void {
     .option('--model <file>', 'trained optimiser + predictor (trained and saved there on first use)')
     .option('--retrain', 'train the model again even if the file exists')
     .option('--train-steps <n>', 'training steps of each network (default 3000)', positiveInt)
+    .option('--shortlist <n>', 'also list up to n designs to measure on the device in this order, keeping the first that meets the budget (bolder, more accurate designs first; the answer above last)', positiveInt)
     .option('--json', 'print the answer as JSON')
     .option('--data <dir>', 'latency data folder', defaultDataDir())
     .action(async (o) => {
@@ -142,6 +143,7 @@ export function registerScaleCommands(program: Command): void {
       const t1 = performance.now();
       const device = pair.forDevice(refLat);
       const answer = decideDesign(optimiser, device, o.budgetMs, designObjective(data).values, rule);
+      const shortlist = o.shortlist ? shortlistDesigns(optimiser, device, o.budgetMs, designObjective(data).values, rule, o.shortlist) : undefined;
       const ms = performance.now() - t1;
       const objective = designObjective(data);
       const result = {
@@ -156,11 +158,16 @@ export function registerScaleCommands(program: Command): void {
         candidatesChecked: answer.checked,
         predictorSpreadPct: (Math.exp(device.logSpread) - 1) * 100,
         answeredInMs: ms,
+        ...(shortlist ? { shortlist: shortlist.map((d) => ({ arch: d.arch, architecture: formatArch(data.space, data.ops[d.arch]!), predictedMs: d.predictedMs, objectiveValue: objective.values[d.arch]! })) } : {}),
       };
       if (o.json) return console.log(JSON.stringify(result, null, 1));
       console.log(`design: ${result.architecture} (id ${result.arch})`);
       console.log(`predicted ${result.predictedMs.toFixed(2)} ms on this device (budget ${o.budgetMs} ms; predictor spread on your references ±${result.predictorSpreadPct.toFixed(1)} %); ${objective.name}: ${Number(result.objectiveValue).toFixed(2)}`);
       if (!answer.feasible) console.log(`no candidate is predicted to meet ${o.budgetMs} ms with the safety margin: this is the fastest predicted; consider a larger budget`);
+      if (result.shortlist) {
+        console.log(`\nto verify on the device: measure in this order and keep the first that meets ${o.budgetMs} ms`);
+        console.log(formatTable(['#', 'arch', 'architecture', 'predicted ms', objective.name], result.shortlist.map((d, i) => [i + 1, d.arch, d.architecture, d.predictedMs.toFixed(2), Number(d.objectiveValue).toFixed(2)])));
+      }
       console.log(`answered in ${ms.toFixed(1)} ms (${answer.checked} candidates checked against the (DNN, device) predictor)`);
     });
 }

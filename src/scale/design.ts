@@ -30,16 +30,64 @@ export interface DesignAnswer {
 }
 
 export function decideDesign(opt: DesignOptimiser, device: DevicePredictor, budgetMs: number, objective: ArrayLike<number>, rule: DesignRule): DesignAnswer {
+  return pickUnder(predictedCandidates(opt, device, budgetMs, rule), budgetMs, rule.z, device.logSpread, objective);
+}
+
+interface Predicted {
+  cands: number[];
+  pred: number[];
+}
+
+function predictedCandidates(opt: DesignOptimiser, device: DevicePredictor, budgetMs: number, rule: DesignRule): Predicted {
   const cands = opt.candidates(device.features, budgetMs, rule.candidates);
-  const pred = cands.map((a) => device.predictMs(a));
-  const limit = Math.log(budgetMs) - rule.z * device.logSpread;
+  return { cands, pred: cands.map((a) => device.predictMs(a)) };
+}
+
+/** the most accurate candidate predicted under the budget with z × spread to spare (none: the fastest predicted) */
+function pickUnder({ cands, pred }: Predicted, budgetMs: number, z: number, logSpread: number, objective: ArrayLike<number>, exclude: ReadonlySet<number> = new Set()): DesignAnswer {
+  const limit = Math.log(budgetMs) - z * logSpread;
   let pick = -1;
   cands.forEach((a, i) => {
-    if (Math.log(pred[i]!) <= limit && (pick < 0 || objective[a]! > objective[cands[pick]!]!)) pick = i;
+    if (!exclude.has(a) && Math.log(pred[i]!) <= limit && (pick < 0 || objective[a]! > objective[cands[pick]!]!)) pick = i;
   });
   const feasible = pick >= 0;
   if (!feasible) pick = pred.reduce((b, v, i) => (v < pred[b]! ? i : b), 0);
   return { arch: cands[pick]!, predictedMs: pred[pick]!, feasible, checked: cands.length };
+}
+
+/**
+ * For a user who can measure a few designs on the device: a ranked shortlist of up to `n` designs,
+ * the most accurate candidates predicted to meet the budget with `firstZ` × spread to spare first,
+ * ending with the rule's own (safer) answer. Measured in this order, the first that meets the
+ * budget is the design (`verifyShortlist`): the margin then costs accuracy only when the bolder
+ * designs really are too slow. `firstZ` and `n` are chosen on validation devices by bench:scale.
+ */
+export function shortlistDesigns(opt: DesignOptimiser, device: DevicePredictor, budgetMs: number, objective: ArrayLike<number>, rule: DesignRule, n: number, firstZ = 0): DesignAnswer[] {
+  const p = predictedCandidates(opt, device, budgetMs, rule);
+  const safe = pickUnder(p, budgetMs, rule.z, device.logSpread, objective);
+  const list: DesignAnswer[] = [];
+  const taken = new Set<number>([safe.arch]);
+  while (list.length < n - 1) {
+    const next = pickUnder(p, budgetMs, firstZ, device.logSpread, objective, taken);
+    if (!next.feasible || taken.has(next.arch) || objective[next.arch]! <= objective[safe.arch]!) break;
+    list.push(next);
+    taken.add(next.arch);
+  }
+  return [...list, safe];
+}
+
+/**
+ * Measures the shortlist in order (`measureMs`: a real measurement, or a latency table in a
+ * benchmark) and keeps the first design that meets the budget; when none does, the fastest measured.
+ */
+export function verifyShortlist(list: readonly DesignAnswer[], measureMs: (arch: number) => number, budgetMs: number): { arch: number; measured: number; met: boolean } {
+  let fastest = { arch: list[0]!.arch, ms: Infinity };
+  for (let i = 0; i < list.length; i++) {
+    const ms = measureMs(list[i]!.arch);
+    if (ms <= budgetMs) return { arch: list[i]!.arch, measured: i + 1, met: true };
+    if (ms < fastest.ms) fastest = { arch: list[i]!.arch, ms };
+  }
+  return { arch: fastest.arch, measured: list.length, met: false };
 }
 
 /**

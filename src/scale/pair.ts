@@ -146,7 +146,13 @@ export class PairPredictor {
     const basis = this.state.trainDevices.map((d) => this.data.latency.get(d)!);
     const row = (arch: number) => basis.map((b) => Math.log(b[arch]!));
     const residual = fitRidge(refs.map(row), refs.map((a, i) => y[i]! - base(a)), [1, 10, 100, 1000, 1e4]);
-    const predictMs = (arch: number) => Math.exp(base(arch) + residual.predict(row(arch)));
+    // a device is asked about the same designs again for every budget: remember its answers
+    const known = new Map<number, number>();
+    const predictMs = (arch: number) => {
+      let ms = known.get(arch);
+      if (ms === undefined) known.set(arch, (ms = Math.exp(base(arch) + residual.predict(row(arch)))));
+      return ms;
+    };
     // how far to trust it: the affine step's leave-one-out error (the residual step only lowers it)
     const logSpread = Math.sqrt(affine.loo.reduce((s, p, i) => s + (p - y[i]!) ** 2, 0) / refs.length);
     return { features: f, predictMs, logSpread, predictAllMs: () => Float64Array.from({ length: this.data.ops.length }, (_, a) => predictMs(a)) };
