@@ -1,9 +1,10 @@
 #!/usr/bin/env node
-// Launcher. onnxruntime-node runs each inference as libuv async work; with libuv's default pool of
-// 4 threads successive runs hop between threads and cores, which makes timings bimodal (measured:
-// up to 2× between sessions of the same model). One pool thread removes that. libuv reads the pool
-// size once, before any user code runs, so unless the user chose a size we re-run ourselves with
-// UV_THREADPOOL_SIZE=1.
+// Launcher. With libuv's default pool of 4 threads, onnxruntime-node timings were bimodal
+// (measured: up to 2× between sessions of the same model); one pool thread removed that. The
+// mechanism is not established: in onnxruntime-node 1.30 `session.run` itself executes on the main
+// thread after a setImmediate hop (its backend.js), not as pool work, so the pool acts through
+// other async work. libuv reads the pool size once, before any user code runs, so unless the user
+// chose a size we re-run ourselves with UV_THREADPOOL_SIZE=1.
 import { spawn } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 

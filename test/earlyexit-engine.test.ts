@@ -32,6 +32,8 @@ describe('online caching on the Fashion-MNIST backbone (bundled 2,000-image samp
     expect(Math.abs(late.accuracy! - late.backboneAccuracy!)).toBeLessThanOrEqual(0.02);
     // every answer is accounted for
     expect(s.caches.reduce((a, c) => a + c.exits, 0) + s.backboneAnswers).toBe(N);
+    // once caches are on, requests run the fused cascade (one session run), not the segments
+    expect(s.fusedAnswers).toBeGreaterThan(0.2 * N);
     // audits are answered like other requests (some by a cache); the rest of the backbone ran after
     // the answer and filed them: calibration grew past the first phase, agreement was observed
     expect(first.records.slice(1200).some((r) => r.audited && r.exit !== null)).toBe(true);

@@ -9,6 +9,8 @@ export interface ClassifyResult {
   audited: boolean;
   flops: number;
   latencyMs: number;
+  /** answered in one run of the fused cascade session (false: one session run per segment) */
+  fused?: boolean;
 }
 
 export interface TimelineEntry {
@@ -62,6 +64,8 @@ export class EngineStatistics {
   flopsTotal = 0;
   readonly exitsPerCut: number[];
   backboneAnswers = 0;
+  /** answers given by the fused cascade session */
+  fusedAnswers = 0;
   private readonly latencies: number[] = [];
   private auditAgree = 0;
   private auditJudged = 0;
@@ -84,6 +88,7 @@ export class EngineStatistics {
     this.latencies.push(latencyMs);
     if (this.latencies.length > 20000) this.latencies.splice(0, 10000);
     if (r.audited) this.audited++;
+    if (r.fused) this.fusedAnswers++;
     if (r.exit !== null) {
       this.exitsPerCut[r.exit]!++;
       e.exits[r.exit]!++;

@@ -73,6 +73,12 @@ export interface EngineOptions {
    */
   compiledHeads: boolean;
   /**
+   * answer requests (all but audited ones) with the whole cascade fused into one onnxruntime
+   * session, exits as ONNX `If` nodes (cascade-graph.ts), instead of one session run per segment;
+   * needs compiledHeads. Until the fused session of a new plan is built, the segmented path answers.
+   */
+  fused: boolean;
+  /**
    * a request a cache answered teaches the caches before it (whose features it passed), with that
    * cache's probabilities as the target: calibrated to agree with the backbone, they are nearly as
    * good a teacher, and they cover the requests earlier caches were unsure of, which otherwise
@@ -125,6 +131,7 @@ export const DEFAULT_ENGINE: EngineOptions = {
   memoryBudgetBytes: 512 * 1024,
   hidden: 96,
   compiledHeads: true,
+  fused: true,
   teachEarlier: true,
   skips: true,
   objective: 'latency',
@@ -302,6 +309,10 @@ export class CacheEngine {
     // request's cache list with the next plan's thresholds
     const cascade = this.cascade;
     const judged = cascade.caches.length > 0;
+    if (!audit && judged && this.opts.fused && this.opts.compiledHeads) {
+      const r = await m.runCascade(cascade.caches, this.fusedSkips(cascade), input, cascade.thresholds, cascade.skipBelow ?? []);
+      if (r) return this.fusedAnswer(r, cascade, request);
+    }
     let prev = -1;
     let flops = 0;
     let cur = input;
@@ -523,7 +534,7 @@ export class CacheEngine {
     this.statistics.maintenance.replans++;
     // build the chosen segments' sessions (with the retrained heads compiled in) before a request
     // can need them; compiled heads and their thresholds then switch together (no await between)
-    await this.syncCompiledHeads(segmentsOf(cascade, this.model.cuts.length));
+    await this.syncCompiledHeads(segmentsOf(cascade, this.model.cuts.length), cascade);
     const before = this.cascade.caches;
     this.cascade = cascade;
     const changed = JSON.stringify(before) !== JSON.stringify(cascade.caches);
@@ -531,11 +542,21 @@ export class CacheEngine {
     return changed;
   }
 
-  private async syncCompiledHeads(pairs: Array<[number, number]>): Promise<void> {
-    if (!this.opts.compiledHeads || this.compiledVersion === this.headsVersion) return this.model.prepare(pairs);
+  /**
+   * Builds the sessions a cascade's requests need (its segments and, with `fused`, its fused
+   * session) with the current heads compiled in, before the cascade goes live; the new heads'
+   * sessions switch in at once, so the caller can swap the thresholds in the same tick.
+   */
+  private async syncCompiledHeads(pairs: Array<[number, number]>, cascade: Cascade): Promise<void> {
+    const fused = this.opts.fused && this.opts.compiledHeads && cascade.caches.length ? { caches: cascade.caches, skips: this.fusedSkips(cascade) } : undefined;
+    if (!this.opts.compiledHeads || this.compiledVersion === this.headsVersion) {
+      await this.model.prepare(pairs);
+      if (fused) await this.model.prepareCascade(fused.caches, fused.skips);
+      return;
+    }
     const version = this.headsVersion;
     const changes = this.heads.map((h, i): [number, CompiledHead | null] => [i, h.trained ? h.compiled() : null]);
-    await this.model.updateHeads(changes, pairs);
+    await this.model.updateHeads(changes, pairs, fused);
     this.compiledVersion = version;
   }
 
@@ -578,8 +599,35 @@ export class CacheEngine {
       this.heads[i] = h;
     });
     this.headsVersion++;
-    await this.syncCompiledHeads(segmentsOf(cascade, this.model.cuts.length));
+    await this.syncCompiledHeads(segmentsOf(cascade, this.model.cuts.length), cascade);
     this.cascade = cascade;
+  }
+
+  private fusedSkips(cascade: Cascade): boolean[] {
+    return cascade.caches.map((_, j) => (cascade.skipBelow?.[j] ?? 0) > 0 && j < cascade.caches.length - 1);
+  }
+
+
+  /** a request answered by the fused cascade: the same bookkeeping as the segmented path */
+  private fusedAnswer(r: { out: Float32Array; exit: number; pooled: Float32Array[] }, cascade: Cascade, request: number): Omit<ClassifyResult, 'latencyMs'> {
+    const m = this.model;
+    const n = cascade.caches.length;
+    const features: Float32Array[] = [];
+    r.pooled.forEach((f, i) => {
+      if (f.length) features[i] = f;
+    });
+    const headFlops = (stages: number) => cascade.caches.slice(0, stages).reduce((a, c) => a + this.heads[c]!.flops, 0);
+    if (r.exit < n) {
+      const c = cascade.caches[r.exit]!;
+      const label = argmax(r.out);
+      if (this.opts.online && this.opts.teachEarlier && c > 0) this.pools.addAnswered({ features, teacher: Float32Array.from(r.out), teacherTop: label, request, teaches: c });
+      return { label, confidence: r.out[label]!, exit: c, exitTensor: m.cuts[c]!.tensor, audited: false, flops: m.flopsBetween(-1, c) + m.segmentPoolFlops(-1, c) + headFlops(r.exit + 1), fused: true };
+    }
+    const C = m.cuts.length;
+    const p = this.teacherProbs(r.out);
+    const label = argmax(p);
+    if (this.opts.online) this.pools.addBackbone({ features, teacher: p, teacherTop: label, request });
+    return { label, confidence: p[label]!, exit: null, exitTensor: null, audited: false, flops: m.flopsBetween(-1, C) + m.segmentPoolFlops(-1, C) + headFlops(r.exit === n ? n : r.exit - n), fused: true };
   }
 
   stats() {
@@ -591,6 +639,7 @@ export class CacheEngine {
       requests,
       audited: s.audited,
       backboneAnswers: s.backboneAnswers,
+      fusedAnswers: s.fusedAnswers,
       caches: m.cuts.map((c, i) => ({
         index: i,
         tensor: c.tensor,

@@ -244,6 +244,33 @@ export function extractSegment(
   head?: CompiledHead,
 ): Uint8Array {
   const g = graphOf(model);
+  const { nodes, initializers, source, target } = segmentParts(model, a, from, to, pooled, gridOf, head);
+  const floatInfo = (name: string, dims: Array<number | string>) =>
+    onnx.ValueInfoProto.create({
+      name,
+      type: { tensorType: { elemType: onnx.TensorProto.DataType.FLOAT, shape: { dim: dims.map((d) => (typeof d === 'number' ? { dimValue: d } : { dimParam: d })) } } },
+    });
+  const input = from ? floatInfo(source, ['N', ...from.shape.slice(1)]) : g.input.find((i) => i.name === a.inputName)!;
+  const outputs = [to ? floatInfo(target, ['N', ...to.shape.slice(1)]) : g.output[0]!, ...pooled.map((p) => floatInfo(pooledName(p.tensor), ['N', featureDim(p, gridOf(p))]))];
+  if (head && to) outputs.push(floatInfo(probsName(to.tensor), ['N', head.classes]));
+  const graph = onnx.GraphProto.create({ name: `${g.name ?? 'graph'}[${source}→${target}]`, node: nodes, input: [input], output: outputs, initializer: initializers });
+  return onnx.ModelProto.encode(onnx.ModelProto.create({ irVersion: model.irVersion, opsetImport: model.opsetImport, producerName: 'latencylab-earlyexit', graph })).finish();
+}
+
+/**
+ * The nodes and initializers of a segment (see extractSegment): the original nodes it needs, the
+ * pooling of `pooled`, and the cache head compiled in at `to` (output `probsName(to)`).
+ */
+export function segmentParts(
+  model: ModelProto,
+  a: GraphAnalysis,
+  from: CutPoint | null,
+  to: CutPoint | null,
+  pooled: CutPoint[],
+  gridOf: (c: CutPoint) => number = () => 1,
+  head?: CompiledHead,
+): { nodes: NodeProto[]; initializers: onnxProto.onnx.ITensorProto[]; source: string; target: string } {
+  const g = graphOf(model);
   const source = from?.tensor ?? a.inputName;
   const target = to?.tensor ?? a.outputName;
   const producer = new Map<string, number>();
@@ -314,20 +341,5 @@ export function extractSegment(
       onnx.NodeProto.create({ name: n('softmax'), opType: 'Softmax', input: [n('logits')], output: [probsName(t)], attribute: [int('axis', 1)] }),
     );
   }
-  const floatInfo = (name: string, dims: Array<number | string>) =>
-    onnx.ValueInfoProto.create({
-      name,
-      type: { tensorType: { elemType: onnx.TensorProto.DataType.FLOAT, shape: { dim: dims.map((d) => (typeof d === 'number' ? { dimValue: d } : { dimParam: d })) } } },
-    });
-  const input = from ? floatInfo(source, ['N', ...from.shape.slice(1)]) : g.input.find((i) => i.name === a.inputName)!;
-  const outputs = [to ? floatInfo(target, ['N', ...to.shape.slice(1)]) : g.output[0]!, ...pooled.map((p) => floatInfo(pooledName(p.tensor), ['N', featureDim(p, gridOf(p))]))];
-  if (head && to) outputs.push(floatInfo(probsName(to.tensor), ['N', head.classes]));
-  const graph = onnx.GraphProto.create({
-    name: `${g.name ?? 'graph'}[${source}→${target}]`,
-    node: [...nodes, ...extra],
-    input: [input],
-    output: outputs,
-    initializer: [...g.initializer.filter((t) => usedInits.has(t.name!)), ...headInits],
-  });
-  return onnx.ModelProto.encode(onnx.ModelProto.create({ irVersion: model.irVersion, opsetImport: model.opsetImport, producerName: 'latencylab-earlyexit', graph })).finish();
+  return { nodes: [...nodes, ...extra], initializers: [...g.initializer.filter((t) => usedInits.has(t.name!)), ...headInits], source, target };
 }

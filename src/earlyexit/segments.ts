@@ -17,6 +17,7 @@ import {
   type GraphAnalysis,
 } from './onnx-graph.js';
 import { resolveInputShape } from '../ir/onnx-load.js';
+import { CASCADE_EXIT, CASCADE_OUT, cascadeGraph, skipInput, thresholdInput } from './cascade-graph.js';
 import { sessionOptions } from '../runtimes/ort.js';
 
 export interface SegmentedModelOptions {
@@ -143,7 +144,7 @@ export class SegmentedModel {
    * once: a request in flight keeps its old sessions, the next one finds the new ones ready.
    * Old sessions are released at the next update.
    */
-  async updateHeads(changes: Array<[number, CompiledHead | null]>, prebuild: Array<[number, number]>): Promise<void> {
+  async updateHeads(changes: Array<[number, CompiledHead | null]>, prebuild: Array<[number, number]>, fused?: { caches: readonly number[]; skips: readonly boolean[] }): Promise<void> {
     for (const [i] of changes) if (i < 0 || i >= this.cuts.length) throw new Error(`no cut ${i}`);
     const next = new Map(this.heads);
     for (const [i, head] of changes) {
@@ -151,6 +152,7 @@ export class SegmentedModel {
       else next.delete(i);
     }
     for (const [a, b] of prebuild) await this.warmed(a, this.session(segmentKey(next, a, b), () => this.segmentBytes(a, b, next.get(b)?.head)));
+    const fusedNext = fused ? await this.buildCascade(fused.caches, fused.skips, next) : undefined;
     // sessions retired by the previous update (seconds ago): no request can still hold one
     const old = this.retired;
     this.retired = [];
@@ -159,12 +161,20 @@ export class SegmentedModel {
     // retire sessions built for heads that changed
     const changed = new Set(changes.map(([i]) => i));
     for (const [key, s] of this.sessions) {
+      if (key.startsWith('cascade:')) {
+        if (key === fusedNext?.key || !key.slice(8).split(',').some((part) => changed.has(Number.parseInt(part, 10)))) continue;
+        this.sessions.delete(key);
+        this.readyCascades.delete(key);
+        this.retired.push(s);
+        continue;
+      }
       const m = /^(-?\d+)->(\d+)/.exec(key);
       if (!m || !changed.has(Number(m[2])) || key === segmentKey(next, Number(m[1]), Number(m[2]))) continue;
       this.sessions.delete(key);
       this.retired.push(s);
     }
     this.heads = next;
+    if (fusedNext && this.sessions.has(fusedNext.key)) this.readyCascades.set(fusedNext.key, fusedNext.session);
   }
 
   /** Removes every compiled head at once (sessions retired as in updateHeads). */
@@ -174,7 +184,69 @@ export class SegmentedModel {
       this.sessions.delete(key);
       this.retired.push(s);
     }
+    this.readyCascades.clear();
     this.heads.clear();
+  }
+
+  /** fused cascade sessions (cascade-graph.ts) that are built and warmed, by key */
+  private readonly readyCascades = new Map<string, InferenceSession>();
+
+  /** key of the fused cascade over these caches with these heads; undefined when one lacks a compiled head */
+  private cascadeKey(caches: readonly number[], skips: readonly boolean[], heads: ReadonlyMap<number, { version: number }> = this.heads): string | undefined {
+    const parts = caches.map((c, j) => {
+      const h = heads.get(c);
+      return h ? `${c}#${h.version}${skips[j] ? 's' : ''}` : undefined;
+    });
+    return parts.length && parts.every((p) => p !== undefined) ? `cascade:${parts.join(',')}` : undefined;
+  }
+
+  /**
+   * Builds and warms the fused session of a cascade (off the request path); false when a cache
+   * has no compiled head. `skips[j]`: stage j may send a request straight to the end.
+   */
+  async prepareCascade(caches: readonly number[], skips: readonly boolean[]): Promise<boolean> {
+    const built = await this.buildCascade(caches, skips, this.heads);
+    // the heads may have changed while building: only a current key becomes ready
+    if (built && this.sessions.has(built.key)) this.readyCascades.set(built.key, built.session);
+    return built !== undefined;
+  }
+
+  /** creates and warms the fused session of a cascade under the given heads (not yet ready for requests) */
+  private async buildCascade(caches: readonly number[], skips: readonly boolean[], heads: ReadonlyMap<number, { head: CompiledHead; version: number }>): Promise<{ key: string; session: InferenceSession } | undefined> {
+    const key = this.cascadeKey(caches, skips, heads);
+    if (!key) return undefined;
+    const ready = this.readyCascades.get(key);
+    if (ready) return { key, session: ready };
+    const stages = caches.map((c, j) => ({ at: c, head: heads.get(c)!.head, skips: skips[j]! && j < caches.length - 1 }));
+    const session = await this.session(key, () => cascadeGraph(this.model, this.analysis, this.cuts, stages, this.gridOf));
+    const zeros = new ort.Tensor('float32', new Float32Array(this.inputSize), this.analysis.inputShape);
+    // warm every branch: never exit (the full path, then the skips), then exit at once
+    for (const [th, skip] of [[2, 0], [2, 2], [0, 0]] as const) for (let i = 0; i < 2; i++) await session.run(this.cascadeFeeds(stages, zeros, caches.map(() => th), caches.map(() => skip)));
+    return { key, session };
+  }
+
+  private cascadeFeeds(stages: ReadonlyArray<{ skips: boolean }>, input: Tensor, thresholds: readonly number[], skipBelow: readonly number[]): Record<string, Tensor> {
+    const feeds: Record<string, Tensor> = { [this.analysis.inputName]: input };
+    const scalar = (v: number) => new ort.Tensor('float32', Float32Array.of(v), []);
+    stages.forEach((st, j) => {
+      feeds[thresholdInput(j)] = scalar(thresholds[j]!);
+      if (st.skips && j < stages.length - 1) feeds[skipInput(j)] = scalar(skipBelow[j] ?? 0);
+    });
+    return feeds;
+  }
+
+  /**
+   * Runs a request through the fused cascade in one session run, if that session is ready (else
+   * undefined: the caller takes the segmented path). `exit`: the stage that answered, n for the
+   * end through every stage, n + 1 + j for a skip to the end from stage j (cascade-graph.ts).
+   */
+  async runCascade(caches: readonly number[], skips: readonly boolean[], input: Tensor, thresholds: readonly number[], skipBelow: readonly number[]): Promise<{ out: Float32Array; exit: number; pooled: Float32Array[] } | undefined> {
+    const key = this.cascadeKey(caches, skips);
+    const s = key ? this.readyCascades.get(key) : undefined;
+    if (!s) return undefined;
+    const stages = caches.map((_, j) => ({ skips: skips[j]! && j < caches.length - 1 }));
+    const r = await s.run(this.cascadeFeeds(stages, input, thresholds, skipBelow));
+    return { out: r[CASCADE_OUT]!.data as Float32Array, exit: Number(r[CASCADE_EXIT]!.data[0]), pooled: this.cuts.map((c) => r[pooledName(c.tensor)]!.data as Float32Array) };
   }
 
   /** true when cut i's segments compute its cache head's probabilities */
