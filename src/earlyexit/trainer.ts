@@ -209,6 +209,8 @@ export class ProcessTrainer implements HeadTrainer {
   private sent = new Set<number>();
   /** where rounds are handed over (memory-backed when the system has /dev/shm) */
   private dir?: string;
+  /** removes `dir`; also registered for process exit until close() */
+  private removeDir?: () => void;
 
   private start(): ChildProcess {
     if (this.child && this.child.exitCode === null && this.child.signalCode === null) return this.child;
@@ -256,7 +258,8 @@ export class ProcessTrainer implements HeadTrainer {
     const payload: TrainerRound = { add: packRecords(add), keep: Float64Array.from(round.records.keys()), heads: round.heads, options: round.options };
     if (!this.dir) {
       const dir = mkdtempSync(path.join(existsSync('/dev/shm') ? '/dev/shm' : tmpdir(), 'latencylab-trainer-'));
-      process.once('exit', () => rmSync(dir, { recursive: true, force: true }));
+      this.removeDir = () => rmSync(dir, { recursive: true, force: true });
+      process.once('exit', this.removeDir);
       this.dir = dir;
     }
     const file = path.join(this.dir, `round-${id}.bin`);
@@ -287,7 +290,12 @@ export class ProcessTrainer implements HeadTrainer {
   async close(): Promise<void> {
     const c = this.child;
     this.child = undefined;
-    if (this.dir) rmSync(this.dir, { recursive: true, force: true });
+    if (this.removeDir) {
+      // a process that hosts many engines (a bench) must not collect one exit listener per trainer
+      process.off('exit', this.removeDir);
+      this.removeDir();
+    }
+    this.removeDir = undefined;
     this.dir = undefined;
     if (!c || c.exitCode !== null || c.signalCode !== null) return;
     // the child is unref'd so that an idle trainer never keeps a process alive; hold it while waiting
