@@ -78,8 +78,9 @@ export interface EngineOptions {
    * needs compiledHeads. Until the fused session of a new plan is built, the segmented path answers.
    * Off by default: with onnxruntime-node 1.30 (CPU EP) the backbone runs slower inside `If`
    * branches than as separate sessions — bench:earlyexit, second half of the Fashion-MNIST stream:
-   * the requests no cache answered took 0.94 ms fused vs 0.67 ms segmented, mean saving 11 % vs
-   * 22 % in the same run; an exit at the first cache costs about the same either way.
+   * mean saving 11 % fused vs 22 % segmented in one run, 9 % vs 22 % in another; the requests no
+   * cache answered took 0.94 ms fused (0.66 ms segmented, in the other run); an exit at the first
+   * cache costs about the same either way (reports/earlyexit-history.md).
    */
   fused: boolean;
   /**
