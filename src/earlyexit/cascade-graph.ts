@@ -41,7 +41,6 @@ export function cascadeGraph(model: ModelProto, a: GraphAnalysis, cuts: CutPoint
   const g = graphOf(model);
   const C = cuts.length;
   const n = stages.length;
-  const inits = new Map<string, onnxProto.onnx.ITensorProto>();
   let uid = 0;
   const f = onnx.TensorProto.DataType.FLOAT;
   const info = (name: string, elemType: number) => onnx.ValueInfoProto.create({ name, type: { tensorType: { elemType } } });
@@ -58,14 +57,23 @@ export function cascadeGraph(model: ModelProto, a: GraphAnalysis, cuts: CutPoint
    * tensor names computed in enclosing levels to their names there; every tensor this level
    * computes gets a suffix unique to it, so sibling branches never define the same name.
    */
-  const level = (j: number, from: number, env: ReadonlyMap<string, string>, names: (l: string) => string, skipCode?: number): NodeProto[] => {
+  type Level = { nodes: NodeProto[]; inits: onnxProto.onnx.ITensorProto[] };
+  const level = (j: number, from: number, env: ReadonlyMap<string, string>, names: (l: string) => string, declared: ReadonlySet<string>, skipCode?: number): Level => {
     const sfx = `@${uid++}`;
     const local = new Map(env);
     const out: NodeProto[] = [];
+    // a branch holds its own weights: onnxruntime pre-packs a graph's own initializers, and weights
+    // read from an enclosing graph were measured to slow the branch's convolutions down
+    const own: onnxProto.onnx.ITensorProto[] = [];
+    const scope = new Set(declared);
     const to = skipCode !== undefined || j >= n ? C : stages[j]!.at;
     const pooledCuts = Array.from({ length: Math.min(to, C - 1) - from }, (_, k) => from + 1 + k);
     const parts = segmentParts(model, a, from < 0 ? null : cuts[from]!, to >= C ? null : cuts[to]!, pooledCuts.map((i) => cuts[i]!), gridOf, to < C ? stages[j]!.head : undefined);
-    for (const t of parts.initializers) inits.set(t.name!, t);
+    for (const t of parts.initializers) {
+      if (scope.has(t.name!)) continue;
+      scope.add(t.name!);
+      own.push(t);
+    }
     for (const nd of parts.nodes) {
       const input = (nd.input ?? []).map((x) => local.get(x) ?? x);
       const output = (nd.output ?? []).map((x) => {
@@ -80,7 +88,7 @@ export function cascadeGraph(model: ModelProto, a: GraphAnalysis, cuts: CutPoint
     if (to >= C) {
       bind('out', local.get(a.outputName)!);
       out.push(exitCode(names('exit'), skipCode ?? n));
-      return out;
+      return { nodes: out, inits: own };
     }
     // a stage: decide on the head's confidence
     const st = stages[j]!;
@@ -90,47 +98,47 @@ export function cascadeGraph(model: ModelProto, a: GraphAnalysis, cuts: CutPoint
     out.push(node('Less', [conf, thresholdInput(j)], [`unsure${sfx}`]));
     out.push(node('Not', [`unsure${sfx}`], [`exits${sfx}`]));
     const rest = logical(st.at);
-    const branch = (nodes: NodeProto[], bn: (l: string) => string) =>
-      onnx.GraphProto.create({ name: `branch${uid++}`, node: nodes, output: rest.map((l) => info(bn(l), l === 'exit' ? onnx.TensorProto.DataType.INT64 : f)) });
+    const branch = (body: Level, bn: (l: string) => string) =>
+      onnx.GraphProto.create({ name: `branch${uid++}`, node: body.nodes, initializer: body.inits, output: rest.map((l) => info(bn(l), l === 'exit' ? onnx.TensorProto.DataType.INT64 : f)) });
     // then: the head answers; the cuts after it were never reached
     const thenNames = (l: string) => `${l}${sfx}:then`;
     const thenNodes: NodeProto[] = [node('Identity', [probs], [thenNames('out')]), exitCode(thenNames('exit'), j)];
     for (const l of rest) if (l.startsWith('pooled:')) thenNodes.push(empty(thenNames(l)));
     // else: the next stage, or straight to the end when this stage is very unsure
     const elseNames = (l: string) => `${l}${sfx}:else`;
-    const next = (bn: (l: string) => string, code?: number) => level(j + 1, st.at, local, bn, code);
-    let elseNodes: NodeProto[];
+    const next = (bn: (l: string) => string, code?: number) => level(j + 1, st.at, local, bn, scope, code);
+    let elseBody: Level;
     if (st.skips && j < n - 1) {
       const skipNames = (l: string) => `${l}${sfx}:skip`;
       const onNames = (l: string) => `${l}${sfx}:on`;
-      elseNodes = [
+      elseBody = { inits: [], nodes: [
         node('Less', [conf, skipInput(j)], [`skips${sfx}`]),
         node('If', [`skips${sfx}`], rest.map(elseNames), [
           { name: 'then_branch', type: onnx.AttributeProto.AttributeType.GRAPH, g: branch(next(skipNames, n + 1 + j), skipNames) },
           { name: 'else_branch', type: onnx.AttributeProto.AttributeType.GRAPH, g: branch(next(onNames), onNames) },
         ]),
-      ];
+      ] };
     } else {
-      elseNodes = next(elseNames);
+      elseBody = next(elseNames);
     }
     out.push(
       node('If', [`exits${sfx}`], rest.map(names), [
-        { name: 'then_branch', type: onnx.AttributeProto.AttributeType.GRAPH, g: branch(thenNodes, thenNames) },
-        { name: 'else_branch', type: onnx.AttributeProto.AttributeType.GRAPH, g: branch(elseNodes, elseNames) },
+        { name: 'then_branch', type: onnx.AttributeProto.AttributeType.GRAPH, g: branch({ nodes: thenNodes, inits: [] }, thenNames) },
+        { name: 'else_branch', type: onnx.AttributeProto.AttributeType.GRAPH, g: branch(elseBody, elseNames) },
       ]),
     );
-    return out;
+    return { nodes: out, inits: own };
   };
 
   const finalName = (l: string) => (l === 'out' ? CASCADE_OUT : l === 'exit' ? CASCADE_EXIT : pooledName(cuts[Number(l.slice(7))]!.tensor));
-  const nodes = level(0, -1, new Map(), finalName);
+  const top = level(0, -1, new Map(), finalName, new Set());
   const scalar = (name: string) => onnx.ValueInfoProto.create({ name, type: { tensorType: { elemType: f, shape: { dim: [] } } } });
   const graph = onnx.GraphProto.create({
     name: `${g.name ?? 'graph'}[cascade ${stages.map((s) => s.at).join(',')}]`,
-    node: nodes,
+    node: top.nodes,
     input: [g.input.find((i) => i.name === a.inputName)!, ...stages.map((_, j) => scalar(thresholdInput(j))), ...stages.flatMap((s, j) => (s.skips && j < n - 1 ? [scalar(skipInput(j))] : []))],
     output: logical(-1).map((l) => info(finalName(l), l === 'exit' ? onnx.TensorProto.DataType.INT64 : f)),
-    initializer: [...inits.values()],
+    initializer: top.inits,
   });
   return onnx.ModelProto.encode(onnx.ModelProto.create({ irVersion: model.irVersion, opsetImport: model.opsetImport, producerName: 'latencylab-earlyexit', graph })).finish();
 }

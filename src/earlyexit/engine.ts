@@ -76,11 +76,9 @@ export interface EngineOptions {
    * answer requests (all but audited ones) with the whole cascade fused into one onnxruntime
    * session, exits as ONNX `If` nodes (cascade-graph.ts), instead of one session run per segment;
    * needs compiledHeads. Until the fused session of a new plan is built, the segmented path answers.
-   * Off by default: with onnxruntime-node 1.30 (CPU EP) the backbone runs slower inside `If`
-   * branches than as separate sessions — bench:earlyexit, second half of the Fashion-MNIST stream:
-   * mean saving 11 % fused vs 22 % segmented in one run, 9 % vs 22 % in another; the requests no
-   * cache answered took 0.94 ms fused (0.66 ms segmented, in the other run); an exit at the first
-   * cache costs about the same either way (reports/earlyexit-history.md).
+   * Off by default: measured no faster on the request path (bench:earlyexit, second half of the
+   * Fashion-MNIST stream: mean saving 17.9 / 18.2 % fused vs 18.2 / 18.5 % segmented, two runs) while it
+   * holds another copy of the backbone's weights; see reports/earlyexit-history.md.
    */
   fused: boolean;
   /**
