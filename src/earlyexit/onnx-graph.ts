@@ -234,17 +234,10 @@ export function gridFor(c: CutPoint, grid: number, maxFeatures: number): number 
  * A ModelProto computing `to` (a cut tensor, or the graph output when null) from `from` (a cut
  * tensor, or the graph input when null), plus the pooled features of every tensor in `pooled`.
  */
-export function extractSegment(
-  model: ModelProto,
-  a: GraphAnalysis,
-  from: CutPoint | null,
-  to: CutPoint | null,
-  pooled: CutPoint[],
-  gridOf: (c: CutPoint) => number = () => 1,
-  head?: CompiledHead,
-): Uint8Array {
+export function extractSegment(...args: Parameters<typeof segmentParts>): Uint8Array {
+  const [model, a, from, to, pooled, gridOf = () => 1, head] = args;
   const g = graphOf(model);
-  const { nodes, initializers, source, target } = segmentParts(model, a, from, to, pooled, gridOf, head);
+  const { nodes, initializers, source, target } = segmentParts(...args);
   const floatInfo = (name: string, dims: Array<number | string>) =>
     onnx.ValueInfoProto.create({
       name,
