@@ -610,7 +610,6 @@ export class CacheEngine {
     return cascade.caches.map((_, j) => (cascade.skipBelow?.[j] ?? 0) > 0 && j < cascade.caches.length - 1);
   }
 
-
   /** a request answered by the fused cascade: the same bookkeeping as the segmented path */
   private fusedAnswer(r: { out: Float32Array; exit: number; pooled: Float32Array[] }, cascade: Cascade, request: number): Omit<ClassifyResult, 'latencyMs'> {
     const m = this.model;

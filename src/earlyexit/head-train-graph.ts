@@ -86,24 +86,31 @@ export function trainingStepGraph(inDim: number, hidden: number, classes: number
 }
 
 /**
+ * A head's forward pass as ONNX nodes, x [B, in] → `out` [B, classes]: standardise with mean/invStd
+ * → dense → ReLU → dense → softmax. `name(k)` names the parameters ('mean', 'invStd', 'w1', 'b1',
+ * 'w2', 'b2') and the tensors in between. The one definition behind the heads compiled into the
+ * model's segments (parameters as initializers) and the trainer's batched forward graph (as inputs).
+ */
+export function headForwardNodes(x: string, out: string, name: (k: string) => string): onnxProto.onnx.NodeProto[] {
+  const node = (op: string, input: string[], output: string, attribute: onnxProto.onnx.IAttributeProto[] = []) => onnx.NodeProto.create({ name: `${output}::${op}`, opType: op, input, output: [output], attribute });
+  return [
+    node('Sub', [x, name('mean')], name('centred')),
+    node('Mul', [name('centred'), name('invStd')], name('std')),
+    node('Gemm', [name('std'), name('w1'), name('b1')], name('h')),
+    node('Relu', [name('h')], name('hr')),
+    node('Gemm', [name('hr'), name('w2'), name('b2')], name('logits')),
+    node('Softmax', [name('logits')], out, [{ name: 'axis', type: onnx.AttributeProto.AttributeType.INT, i: 1 }]),
+  ];
+}
+
+/**
  * A head's forward pass for a batch, weights as inputs (one session serves every round): x [B, in]
- * → standardise with mean/invStd → dense → ReLU → dense → softmax [B, classes]. The trainer predicts
- * the calibration records with it after each round; the same loop in JS took ~0.3 s a round.
+ * → probs [B, classes] (headForwardNodes). The trainer predicts the calibration records with it
+ * after each round; the same loop in JS took ~0.3 s a round.
  */
 export function forwardGraph(inDim: number, hidden: number, classes: number): Uint8Array {
   const F = onnx.TensorProto.DataType.FLOAT;
-  const node = (op: string, inputs: string[], out: string, attrs: Record<string, number> = {}) =>
-    onnx.NodeProto.create({ name: out, opType: op, input: inputs, output: [out], attribute: Object.entries(attrs).map(([name, i]) => onnx.AttributeProto.create({ name, type: onnx.AttributeProto.AttributeType.INT, i })) });
-  const nodes = [
-    node('Sub', ['x', 'mean'], 'centred'),
-    node('Mul', ['centred', 'invStd'], 'standardised'),
-    node('MatMul', ['standardised', 'w1'], 'z1'),
-    node('Add', ['z1', 'b1'], 'z1b'),
-    node('Relu', ['z1b'], 'h'),
-    node('MatMul', ['h', 'w2'], 'z2'),
-    node('Add', ['z2', 'b2'], 'logits'),
-    node('Softmax', ['logits'], 'probs', { axis: -1 }),
-  ];
+  const nodes = headForwardNodes('x', 'probs', (k) => k);
   const info = (name: string, dims: Array<number | string>) =>
     onnx.ValueInfoProto.create({ name, type: { tensorType: { elemType: F, shape: { dim: dims.map((d) => (typeof d === 'number' ? { dimValue: d } : { dimParam: d })) } } } });
   const inputs = [info('x', ['B', inDim]), info('mean', [inDim]), info('invStd', [inDim]), info('w1', [inDim, hidden]), info('b1', [hidden]), info('w2', [hidden, classes]), info('b2', [classes])];

@@ -1,4 +1,5 @@
 import type { HeadSnapshot } from './head-model.js';
+import { headForwardNodes } from './head-train-graph.js';
 import onnxProto from 'onnx-proto';
 import { declaredInput, graphOf, loadOnnxModel, type ModelProto, type NodeProto } from '../ir/onnx-load.js';
 import { UserError } from '../util/errors.js';
@@ -320,19 +321,12 @@ export function segmentParts(
     const f32 = (name: string, dims: number[], data: Float32Array) =>
       headInits.push(onnx.TensorProto.create({ name, dims, dataType: onnx.TensorProto.DataType.FLOAT, rawData: new Uint8Array(data.buffer, data.byteOffset, data.byteLength) }));
     f32(n('mean'), [head.inDim], head.mean);
-    f32(n('invstd'), [head.inDim], head.invStd);
+    f32(n('invStd'), [head.inDim], head.invStd);
     f32(n('w1'), [head.inDim, head.hidden], head.w1);
     f32(n('b1'), [head.hidden], head.b1);
     f32(n('w2'), [head.hidden, head.classes], head.w2);
     f32(n('b2'), [head.classes], head.b2);
-    extra.push(
-      onnx.NodeProto.create({ name: n('sub'), opType: 'Sub', input: [pooledName(t), n('mean')], output: [n('centred')] }),
-      onnx.NodeProto.create({ name: n('mul'), opType: 'Mul', input: [n('centred'), n('invstd')], output: [n('std')] }),
-      onnx.NodeProto.create({ name: n('fc1'), opType: 'Gemm', input: [n('std'), n('w1'), n('b1')], output: [n('h')] }),
-      onnx.NodeProto.create({ name: n('relu'), opType: 'Relu', input: [n('h')], output: [n('hr')] }),
-      onnx.NodeProto.create({ name: n('fc2'), opType: 'Gemm', input: [n('hr'), n('w2'), n('b2')], output: [n('logits')] }),
-      onnx.NodeProto.create({ name: n('softmax'), opType: 'Softmax', input: [n('logits')], output: [probsName(t)], attribute: [int('axis', 1)] }),
-    );
+    extra.push(...headForwardNodes(pooledName(t), probsName(t), n));
   }
   return { nodes: [...nodes, ...extra], initializers: [...g.initializer.filter((t) => usedInits.has(t.name!)), ...headInits], source, target };
 }

@@ -217,7 +217,7 @@ export class SegmentedModel {
     if (!key) return undefined;
     const ready = this.readyCascades.get(key);
     if (ready) return { key, session: ready };
-    const stages = caches.map((c, j) => ({ at: c, head: heads.get(c)!.head, skips: skips[j]! && j < caches.length - 1 }));
+    const stages = caches.map((c, j) => ({ at: c, head: heads.get(c)!.head, skips: skips[j]! }));
     const session = await this.session(key, () => cascadeGraph(this.model, this.analysis, this.cuts, stages, this.gridOf));
     const zeros = new ort.Tensor('float32', new Float32Array(this.inputSize), this.analysis.inputShape);
     // warm every branch: never exit (the full path, then the skips), then exit at once
@@ -244,7 +244,7 @@ export class SegmentedModel {
     const key = this.cascadeKey(caches, skips);
     const s = key ? this.readyCascades.get(key) : undefined;
     if (!s) return undefined;
-    const stages = caches.map((_, j) => ({ skips: skips[j]! && j < caches.length - 1 }));
+    const stages = caches.map((_, j) => ({ skips: skips[j]! }));
     const r = await s.run(this.cascadeFeeds(stages, input, thresholds, skipBelow));
     return { out: r[CASCADE_OUT]!.data as Float32Array, exit: Number(r[CASCADE_EXIT]!.data[0]), pooled: this.cuts.map((c) => r[pooledName(c.tensor)]!.data as Float32Array) };
   }

@@ -69,7 +69,7 @@ export function shortlistDesigns(opt: DesignOptimiser, device: DevicePredictor, 
   const taken = new Set<number>([safe.arch]);
   while (list.length < n - 1) {
     const next = pickUnder(p, budgetMs, firstZ, device.logSpread, objective, taken);
-    if (!next.feasible || taken.has(next.arch) || objective[next.arch]! <= objective[safe.arch]!) break;
+    if (!next.feasible || objective[next.arch]! <= objective[safe.arch]!) break;
     list.push(next);
     taken.add(next.arch);
   }
