@@ -1,6 +1,7 @@
 import { readFileSync } from 'node:fs';
 import ort from 'onnxruntime-node';
 import type { InferenceSession, Tensor } from 'onnxruntime-common';
+import { DirectSession } from '../runtimes/ort-direct.js';
 import { median } from '../util/stats.js';
 import {
   analyseGraph,
@@ -55,11 +56,11 @@ export interface SegmentCosts {
  * Points are numbered: −1 = the input, 0..C−1 = the cuts, C = the end (the model's output).
  */
 export class SegmentedModel {
-  private readonly sessions = new Map<string, Promise<InferenceSession>>();
+  private readonly sessions = new Map<string, Promise<DirectSession>>();
   /** cache heads compiled into the segments that end at their cut, with a version per change */
   private heads = new Map<number, { head: CompiledHead; version: number }>();
   /** sessions replaced by a newer head, released at the next update (a request may still hold one) */
-  private retired: Array<Promise<InferenceSession>> = [];
+  private retired: Array<Promise<DirectSession>> = [];
   readonly inputSize: number;
 
   private constructor(
@@ -98,22 +99,23 @@ export class SegmentedModel {
     return sessionOptions(this.threads);
   }
 
-  private session(key: string, bytes: () => Uint8Array): Promise<InferenceSession> {
+  private session(key: string, bytes: () => Uint8Array): Promise<DirectSession> {
     let s = this.sessions.get(key);
     if (!s) {
-      s = ort.InferenceSession.create(bytes(), this.options());
+      // request-path sessions call the native run directly (runtimes/ort-direct.ts: ~20 µs a run)
+      s = (async () => DirectSession.create(bytes(), this.options()))();
       this.sessions.set(key, s);
     }
     return s;
   }
 
   /** the unmodified model */
-  fullSession(): Promise<InferenceSession> {
+  fullSession(): Promise<DirectSession> {
     return this.session('full', () => readFileSync(this.path));
   }
 
   /** the whole model plus the pooled features of every cut (what an audited request runs) */
-  auditSession(): Promise<InferenceSession> {
+  auditSession(): Promise<DirectSession> {
     return this.session('audit', () => extractSegment(this.model, this.analysis, null, null, this.cuts, this.gridOf));
   }
 
@@ -129,7 +131,7 @@ export class SegmentedModel {
    * (pooling is ~1 % of a stage's FLOPs), so a request that reaches the end yields a full training
    * record for every cache.
    */
-  segmentSession(from: number, to: number): Promise<InferenceSession> {
+  segmentSession(from: number, to: number): Promise<DirectSession> {
     return this.session(segmentKey(this.heads, from, to), () => this.segmentBytes(from, to, this.heads.get(to)?.head));
   }
 
@@ -156,7 +158,7 @@ export class SegmentedModel {
     // sessions retired by the previous update (seconds ago): no request can still hold one
     const old = this.retired;
     this.retired = [];
-    for (const r of old) await (await r).release();
+    for (const r of old) (await r).release();
     // the switch, with no await from here on: the caller can swap its thresholds in the same tick
     // retire sessions built for heads that changed
     const changed = new Set(changes.map(([i]) => i));
@@ -189,7 +191,7 @@ export class SegmentedModel {
   }
 
   /** fused cascade sessions (cascade-graph.ts) that are built and warmed, by key */
-  private readonly readyCascades = new Map<string, InferenceSession>();
+  private readonly readyCascades = new Map<string, DirectSession>();
 
   /** key of the fused cascade over these caches with these heads; undefined when one lacks a compiled head */
   private cascadeKey(caches: readonly number[], skips: readonly boolean[], heads: ReadonlyMap<number, { version: number }> = this.heads): string | undefined {
@@ -212,7 +214,7 @@ export class SegmentedModel {
   }
 
   /** creates and warms the fused session of a cascade under the given heads (not yet ready for requests) */
-  private async buildCascade(caches: readonly number[], skips: readonly boolean[], heads: ReadonlyMap<number, { head: CompiledHead; version: number }>): Promise<{ key: string; session: InferenceSession } | undefined> {
+  private async buildCascade(caches: readonly number[], skips: readonly boolean[], heads: ReadonlyMap<number, { head: CompiledHead; version: number }>): Promise<{ key: string; session: DirectSession } | undefined> {
     const key = this.cascadeKey(caches, skips, heads);
     if (!key) return undefined;
     const ready = this.readyCascades.get(key);
@@ -221,7 +223,7 @@ export class SegmentedModel {
     const session = await this.session(key, () => cascadeGraph(this.model, this.analysis, this.cuts, stages, this.gridOf));
     const zeros = new ort.Tensor('float32', new Float32Array(this.inputSize), this.analysis.inputShape);
     // warm every branch: never exit (the full path, then the skips), then exit at once
-    for (const [th, skip] of [[2, 0], [2, 2], [0, 0]] as const) for (let i = 0; i < 2; i++) await session.run(this.cascadeFeeds(stages, zeros, caches.map(() => th), caches.map(() => skip)));
+    for (const [th, skip] of [[2, 0], [2, 2], [0, 0]] as const) for (let i = 0; i < 2; i++) session.run(this.cascadeFeeds(stages, zeros, caches.map(() => th), caches.map(() => skip)));
     return { key, session };
   }
 
@@ -245,7 +247,7 @@ export class SegmentedModel {
     const s = key ? this.readyCascades.get(key) : undefined;
     if (!s) return undefined;
     const stages = caches.map((_, j) => ({ skips: skips[j]! }));
-    const r = await s.run(this.cascadeFeeds(stages, input, thresholds, skipBelow));
+    const r = s.run(this.cascadeFeeds(stages, input, thresholds, skipBelow));
     return { out: r[CASCADE_OUT]!.data as Float32Array, exit: Number(r[CASCADE_EXIT]!.data[0]), pooled: this.cuts.map((c) => r[pooledName(c.tensor)]!.data as Float32Array) };
   }
 
@@ -259,19 +261,19 @@ export class SegmentedModel {
     for (const [a, b] of pairs) await this.warmed(a, this.segmentSession(a, b));
   }
 
-  private readonly warmedSessions = new WeakSet<InferenceSession>();
+  private readonly warmedSessions = new WeakSet<DirectSession>();
 
   /**
    * Runs a new segment session twice on zeros before any request can get it: its first run takes
    * about twice as long as the steady state (measured on a Fashion-MNIST segment: 0.47 ms, then
    * 0.28, then 0.24), and heads are recompiled after every training round.
    */
-  private async warmed(from: number, session: Promise<InferenceSession>): Promise<void> {
+  private async warmed(from: number, session: Promise<DirectSession>): Promise<void> {
     const s = await session;
     if (this.warmedSessions.has(s)) return;
     const { name, shape } = this.entry(from);
     const zeros = new ort.Tensor('float32', new Float32Array(shape.reduce((a, b) => a * b, 1)), shape);
-    for (let i = 0; i < 2; i++) await s.run({ [name]: zeros });
+    for (let i = 0; i < 2; i++) s.run({ [name]: zeros });
     this.warmedSessions.add(s);
   }
 
@@ -287,13 +289,13 @@ export class SegmentedModel {
 
   async runFull(x: Float32Array): Promise<Float32Array> {
     const s = await this.fullSession();
-    const r = await s.run({ [this.analysis.inputName]: this.inputTensor(x) });
+    const r = s.run({ [this.analysis.inputName]: this.inputTensor(x) });
     return r[this.analysis.outputName]!.data as Float32Array;
   }
 
   async runAudit(x: Float32Array): Promise<{ output: Float32Array; features: Float32Array[] }> {
     const s = await this.auditSession();
-    const r = await s.run({ [this.analysis.inputName]: this.inputTensor(x) });
+    const r = s.run({ [this.analysis.inputName]: this.inputTensor(x) });
     return { output: r[this.analysis.outputName]!.data as Float32Array, features: this.cuts.map((c) => r[pooledName(c.tensor)]!.data as Float32Array) };
   }
 
@@ -303,7 +305,7 @@ export class SegmentedModel {
    */
   async runSegment(from: number, to: number, input: Tensor): Promise<{ next: Tensor; pooled: Map<number, Float32Array>; output?: Float32Array; probs?: Float32Array }> {
     const s = await this.segmentSession(from, to);
-    const r = await s.run({ [this.entry(from).name]: input });
+    const r = s.run({ [this.entry(from).name]: input });
     const pooled = new Map(this.pooledIn(from, to).map((i) => [i, r[pooledName(this.cuts[i]!.tensor)]!.data as Float32Array]));
     if (to >= this.cuts.length) {
       const out = r[this.analysis.outputName]!;
@@ -380,7 +382,7 @@ export class SegmentedModel {
   }
 
   async dispose(): Promise<void> {
-    for (const s of [...this.sessions.values(), ...this.retired]) await (await s).release();
+    for (const s of [...this.sessions.values(), ...this.retired]) (await s).release();
     this.sessions.clear();
     this.retired = [];
   }
