@@ -71,7 +71,7 @@ function pathTable(records: ReplayRecord[], cutNames: string[]): string {
 function targetLine(w: WindowSummary): string {
   const mark = (ok: boolean) => (ok ? 'met' : '**not met**');
   const dAcc = w.accuracy !== null && w.backboneAccuracy !== null ? 100 * (w.backboneAccuracy - w.accuracy) : NaN;
-  return `Targets on the second half: FLOPs ≥ 50 % fewer — ${pct(w.flopsReduction)}, ${mark(w.flopsReduction >= 0.5)}; latency ≥ 40 % lower — p50 ${pct(w.latencyReductionP50)} (${mark(w.latencyReductionP50 >= 0.4)}), mean ${pct(w.latencyReductionMean)} (${mark(w.latencyReductionMean >= 0.4)}); accuracy drop ≤ 0.5 points — ${dAcc.toFixed(2)} (${mark(dAcc <= 0.5)}).`;
+  return `Targets on the second half (issue #16): mean latency ≥ 40 % lower — ${pct(w.latencyReductionMean)} (${mark(w.latencyReductionMean >= 0.4)}); FLOPs ≥ 55 % fewer — ${pct(w.flopsReduction)} (${mark(w.flopsReduction >= 0.55)}); accuracy drop ≤ 0.3 points — ${dAcc.toFixed(2)} (${mark(dAcc <= 0.3)}). For reference, p50 ${pct(w.latencyReductionP50)} lower (the earlier issue asked ≥ 40 % for latency, ≥ 50 % for FLOPs, ≤ 0.5 points).`;
 }
 
 function cacheTable(e: CacheEngine): string {

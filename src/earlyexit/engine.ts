@@ -664,6 +664,8 @@ export class CacheEngine {
       backboneFlops: m.analysis.totalFlops,
       flopsSaved: requests ? 1 - s.flopsTotal / requests / m.analysis.totalFlops : 0,
       latencyMs: s.latency(),
+      /** time spent answering requests in this process (the model's share of a server's CPU) */
+      requestMsTotal: s.requestMs,
       agreementEstimate: s.agreementEstimate(),
       calibrationRecords: p.calibration.length,
       targetAgreement: this.opts.targetAgreement,
