@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { allowedDisagreements, calibrateCascade, DEFAULT_Z, calibrateThreshold, chooseCascade, cascadeCeiling, NO_CACHE, simulateCascade, type AuditView, type CascadeCostModel } from '../src/earlyexit/cascade.js';
+import { allowedDisagreements, calibrationSizeFor, calibrateCascade, DEFAULT_Z, calibrateThreshold, chooseCascade, cascadeCeiling, NO_CACHE, simulateCascade, type AuditView, type CascadeCostModel } from '../src/earlyexit/cascade.js';
 import { Rng } from '../src/util/random.js';
 
 const probs = (cls: number, conf: number, classes = 4) => Float32Array.from({ length: classes }, (_, c) => (c === cls ? conf : (1 - conf) / (classes - 1)));
@@ -59,6 +59,14 @@ describe('overall vs per-exit agreement', () => {
     expect(2000 * (1 - est.agreement)).toBeLessThanOrEqual(allowedDisagreements(2000, 0.995, DEFAULT_Z));
     expect(allowedDisagreements(2000, 0.995, DEFAULT_Z)).toBeGreaterThan(2);
     expect(allowedDisagreements(400, 0.995, DEFAULT_Z)).toBe(-1); // too few records for any exit
+    // the engine's default warm-up: the fewest records on which one disagreement is allowed
+    for (const [target, k] of [[0.995, 1], [0.99, 1], [0.995, 2]] as const) {
+      const n = calibrationSizeFor(target, DEFAULT_Z, k);
+      expect(allowedDisagreements(n, target, DEFAULT_Z)).toBeGreaterThanOrEqual(k);
+      expect(allowedDisagreements(n - 10, target, DEFAULT_Z)).toBeLessThan(k);
+    }
+    expect(calibrationSizeFor(0.995, DEFAULT_Z, 1)).toBe(1170);
+    expect(() => calibrationSizeFor(1, DEFAULT_Z, 1)).toThrow(/target agreement/);
     expect(est.exitRates[0]).toBeGreaterThan(0.05);
   });
 });

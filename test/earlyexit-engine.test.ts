@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { bundledFashionMnist, imageAsInput, streamOrder } from '../src/data/fmnist.js';
+import { calibrationSizeFor } from '../src/earlyexit/cascade.js';
 import { trainOfflineBaseline } from '../src/earlyexit/offline.js';
 import { replayStream, summarise } from '../src/earlyexit/replay.js';
 import { openCacheTarget, startEngine } from '../src/earlyexit/setup.js';
@@ -128,6 +129,45 @@ describe('the cheaper no-exit path on the request path', () => {
     expect(through.flops).toBeGreaterThan(skipped.flops + engine.heads[2]!.flops * 0.99);
     await engine.dispose();
   }, 120_000);
+
+  it('lean segments (recordShare 0) answer like feature-rich ones, pooling only the enabled caches', async () => {
+    const { t, inputs, b } = await offlineHeads(300, 2);
+    const { engine: rich, costs } = await startEngine(t, { online: false });
+    const { engine: lean } = await startEngine(t, { online: false, recordShare: 0 }, costs);
+    const m = t.model;
+    const C = m.cuts.length;
+    const cascade = { caches: [0, 3], thresholds: [0.9, 0.9] };
+    await rich.install(b.heads, cascade);
+    await lean.install(b.heads, cascade);
+    let sawEnd = false;
+    for (const x of inputs.slice(0, 60)) {
+      const [a, l] = [await rich.classify(x), await lean.classify(x)];
+      expect(l.label).toBe(a.label);
+      expect(l.exit).toBe(a.exit);
+      if (a.exit === null) {
+        sawEnd = true;
+        // the rich path pooled cuts 1, 2 and 4 too (for caches not enabled); the lean one did not
+        expect(a.flops - l.flops).toBeCloseTo(m.poolFlops(1) + m.poolFlops(2) + m.poolFlops(4), 0);
+      }
+    }
+    expect(sawEnd).toBe(true);
+    expect(m.pooledIn(0, 3, true)).toEqual([3]);
+    expect(m.pooledIn(3, C, true)).toEqual([]);
+    await rich.dispose();
+    await lean.dispose();
+  }, 120_000);
+
+  it("minCalibration 'auto' is the fewest calibration records on which the agreement bound allows one disagreement", async () => {
+    const t = await openCacheTarget('fmnist');
+    for (const targetAgreement of [0.995, 0.99]) {
+      const { engine } = await startEngine(t, { targetAgreement, training: 'thread' });
+      expect(engine.minCalibration).toBe(calibrationSizeFor(targetAgreement, engine.opts.confidenceZ, 1));
+      await engine.dispose();
+    }
+    const { engine } = await startEngine(t, { minCalibration: 321, training: 'thread' });
+    expect(engine.minCalibration).toBe(321);
+    await engine.dispose();
+  }, 60_000);
 
   it('the fused cascade (opt-in) answers like the segmented path: same labels, exits and FLOPs, in one session run', async () => {
     const { t, inputs, b } = await offlineHeads(300, 2);

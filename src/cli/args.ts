@@ -21,6 +21,12 @@ export function fraction(s: string): number {
   return x;
 }
 
+export function share(s: string): number {
+  const x = Number(s);
+  if (!(x >= 0 && x <= 1) || s.trim() === '') throw new InvalidArgumentError('expected a number from 0 to 1.');
+  return x;
+}
+
 /** parser for comma-separated finite numbers, e.g. "1,3,48,192"; errors name `flag` */
 export function numberList(flag: string) {
   return (s: string): number[] => {

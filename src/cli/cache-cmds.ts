@@ -8,7 +8,7 @@ import { MODEL_PRESETS, openCacheTarget, startEngine, type TargetOptions } from 
 import { buildCacheServer } from '../serve/cache-server.js';
 import { loadImageFolder } from '../serve/image-folder.js';
 import { UserError } from '../util/errors.js';
-import { fraction, numberList, positiveInt, positiveNumber, stopOnSigint } from './args.js';
+import { fraction, numberList, positiveInt, positiveNumber, share, stopOnSigint } from './args.js';
 import { fmtNum, formatTable } from './table.js';
 
 /** options shared by every `cache` subcommand: which model, how it is cut */
@@ -31,11 +31,12 @@ function engineOptions(c: Command): Command {
     .option('--target-agreement <x>', 'required agreement of cache exits with the backbone', fraction, DEFAULT_ENGINE.targetAgreement)
     .addOption(new Option('--calibration <how>', "'overall': all answers meet the agreement target; 'per-exit': each cache's exits do").choices(['overall', 'per-exit']).default(DEFAULT_ENGINE.calibration))
     .option('--confidence-z <z>', 'z of the Wilson bound on disagreements used by overall calibration', positiveNumber, DEFAULT_ENGINE.confidenceZ)
-    .option('--min-calibration <n>', 'audit every request until this many calibration records exist', positiveInt, DEFAULT_ENGINE.minCalibration)
+    .option('--min-calibration <n|auto>', "audit every request until this many calibration records exist; 'auto': the fewest on which the agreement bound allows one disagreement (1170 at 0.995, z = 2)", (v: string) => (v === 'auto' ? 'auto' : positiveInt(v)), DEFAULT_ENGINE.minCalibration)
     .option('--audit-rate <x>', 'share of requests audited: answered as usual, then the rest of the backbone runs (after the answer) for calibration, training and the agreement estimate', fraction, DEFAULT_ENGINE.auditRate)
     .option('--memory-budget-kb <n>', 'memory budget for enabled cache heads (KiB)', positiveNumber, DEFAULT_ENGINE.memoryBudgetBytes / 1024)
     .option('--max-active <n>', 'at most this many caches enabled at once', positiveInt, DEFAULT_ENGINE.maxActive)
     .option('--no-skips', 'no cheaper no-exit path (by default a request an early cache is very unsure of skips the later caches)')
+    .option('--record-share <x>', "share of requests whose segments output every passed cut's features (so caches not enabled keep learning); the rest pool only the enabled caches'", share, DEFAULT_ENGINE.recordShare)
     .option('--train-budget <x>', `after ${DEFAULT_ENGINE.budgetAfterRounds} training rounds, training may use at most this share of the time spent answering requests (default: no limit)`, positiveNumber)
     .option('--no-teach-earlier', "train caches only on the backbone's answers (by default a request a cache answered also teaches the caches before it)")
     .addOption(new Option('--objective <what>', 'what the cache manager minimises').choices(['latency', 'flops']).default(DEFAULT_ENGINE.objective))
@@ -62,7 +63,7 @@ function engineOpts(o: Record<string, unknown>): Partial<EngineOptions> {
     targetAgreement: o.targetAgreement as number,
     calibration: o.calibration as EngineOptions['calibration'],
     confidenceZ: o.confidenceZ as number,
-    minCalibration: o.minCalibration as number,
+    minCalibration: o.minCalibration as number | 'auto',
     auditRate: o.auditRate as number,
     memoryBudgetBytes: (o.memoryBudgetKb as number) * 1024,
     maxActive: o.maxActive as number,
@@ -70,6 +71,7 @@ function engineOpts(o: Record<string, unknown>): Partial<EngineOptions> {
     teachEarlier: o.teachEarlier !== false,
     training: o.training as EngineOptions['training'],
     skips: o.skips !== false,
+    recordShare: o.recordShare as number,
     ...(o.trainBudget !== undefined ? { trainBudget: o.trainBudget as number } : {}),
     seed: o.seed as number,
   };

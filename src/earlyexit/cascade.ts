@@ -106,6 +106,14 @@ export function allowedDisagreements(n: number, target: number, z: number): numb
   return d;
 }
 
+/** the fewest calibration records on which the bound allows `disagreements` (searched in steps of 10) */
+export function calibrationSizeFor(target: number, z: number, disagreements: number): number {
+  if (!(target > 0 && target < 1)) throw new Error(`target agreement must be in (0, 1), got ${target}`);
+  let n = 10;
+  while (allowedDisagreements(n, target, z) < disagreements) n += 10;
+  return n;
+}
+
 /** Thresholds for a cascade, each cache calibrated on the requests the earlier caches let through. */
 export function calibrateCascade(records: AuditView[], caches: number[], target: number, mode: CalibrationMode = 'overall', z = DEFAULT_Z): Cascade {
   if (mode === 'per-exit') return thresholdsAlong(records, caches, (pairs) => calibrateThreshold(pairs, target));

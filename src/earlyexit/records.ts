@@ -15,9 +15,13 @@ export interface AuditRecord {
   view?: { version: number; probs: Array<Float32Array | undefined> };
 }
 
-/** whether a training record may teach the head at cut i (an answer teaches only the caches before the one that gave it) */
+/**
+ * whether a training record may teach the head at cut i: it holds that cut's features (a request
+ * that ran lean segments has only the enabled caches'), and an answer teaches only the caches
+ * before the one that gave it
+ */
 export function teaches(r: AuditRecord, i: number): boolean {
-  return r.teaches === undefined || i < r.teaches;
+  return r.features[i] !== undefined && (r.teaches === undefined || i < r.teaches);
 }
 
 /**

@@ -154,7 +154,8 @@ export function packRecords(records: Array<[number, RoundRecord]>): PackedRecord
   const index: number[] = [];
   let floats = 0;
   for (const [id, r] of records) {
-    index.push(id, r.teacher.length, r.features.length, ...r.features.map((f) => f?.length ?? 0));
+    // Array.from, not map: a lean request's features have holes (cuts it did not pool), map keeps them
+    index.push(id, r.teacher.length, r.features.length, ...Array.from(r.features, (f) => f?.length ?? 0));
     floats += r.teacher.length + r.features.reduce((a, f) => a + (f?.length ?? 0), 0);
   }
   const data = new Float32Array(floats);
