@@ -1,3 +1,5 @@
+import { spawnSync } from 'node:child_process';
+import { readdirSync, readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { bundledFashionMnist, imageAsInput } from '../src/data/fmnist.js';
 import { openCacheTarget, startEngine } from '../src/earlyexit/setup.js';
@@ -50,6 +52,15 @@ describe('cache-head trainers', () => {
       }
       expect(proc.cpuSeconds()).toBeGreaterThan(0);
       expect(proc.rssBytes()).toBeGreaterThan(10 << 20);
+      // on Linux with chrt the trainer runs under SCHED_IDLE, every thread of it
+      if (process.platform === 'linux' && spawnSync('chrt', ['--help']).status === 0) {
+        expect(proc.policy).toBe('idle');
+        const pid = proc['child']!.pid!;
+        const tasks = readdirSync(`/proc/${pid}/task`);
+        expect(tasks.length).toBeGreaterThan(1);
+        // field 41 of /proc/<pid>/task/<tid>/stat is the policy; SCHED_IDLE = 5
+        for (const tid of tasks) expect(readFileSync(`/proc/${pid}/task/${tid}/stat`, 'utf8').replace(/^.*\) /, '').split(' ')[38]).toBe('5');
+      }
     } finally {
       await here.close();
       await proc.close();

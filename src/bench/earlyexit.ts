@@ -143,7 +143,7 @@ function computeTable(runs: Array<{ label: string; run: StreamRun }>, backboneFl
   });
   return `${markdownTable(['run', 'training rounds', 'CPU s plain', 'CPU s caching: requests + serving-thread maintenance + trainer = total', 'CPU saved', 'GFLOPs plain', 'GFLOPs caching: requests + training and views = total', 'FLOPs saved', 'mean latency saved'], rows)}
 
-Per 1,000 requests of the second half. Request-path CPU is the measured latency (one thread, batch 1); serving-thread maintenance is finishing audited requests and re-planning; the trainer's is its process CPU time (onnxruntime training steps and calibration views, at nice 19). \`trainBudget\` caps training at that share of the time spent answering requests once ${DEFAULT_ENGINE.budgetAfterRounds} rounds have run.`;
+Per 1,000 requests of the second half. Request-path CPU is the measured latency (one thread, batch 1); serving-thread maintenance is finishing audited requests and re-planning; the trainer's is its process CPU time (onnxruntime training steps and calibration views, at nice 19 and, on Linux, SCHED_IDLE). \`trainBudget\` caps training at that share of the time spent answering requests once ${DEFAULT_ENGINE.budgetAfterRounds} rounds have run.`;
 }
 
 async function main() {

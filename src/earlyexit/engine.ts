@@ -696,7 +696,7 @@ export class CacheEngine {
       replans: s.maintenance.replans,
       shiftsDetected: this.shift.detected,
       trainMsTotal: s.maintenance.trainMs,
-      maintenance: { ...s.maintenance, trainer: this.trainer.kind, trainerCpuSeconds: this.trainer.cpuSeconds(), trainerRssBytes: this.trainer.rssBytes() },
+      maintenance: { ...s.maintenance, trainer: this.trainer.kind, trainerPolicy: this.trainer.policy ?? null, trainerCpuSeconds: this.trainer.cpuSeconds(), trainerRssBytes: this.trainer.rssBytes() },
       events: s.events.slice(-20).map(describeEvent),
       eventLog: s.events.slice(-20),
     };
