@@ -511,7 +511,9 @@ export class CacheEngine {
       const h = this.heads[i]!;
       h.install(r.snapshot);
       probsAt[i] = r.evalProbs;
-      this.headMs[i] = this.timeHead(h, records.find((x) => teaches(x, i))!.features[i]!);
+      // a JS head's cost prices cascades only when heads are not compiled into the segments (then
+      // a segment's measured time includes its head); timing it cost ~5 ms a head a round here
+      if (!this.opts.compiledHeads) this.headMs[i] = this.timeHead(h, records.find((x) => teaches(x, i))!.features[i]!);
     }
     // the calibration records' views, computed by the trainer with these very weights
     for (const [n, r] of calib.entries()) {
