@@ -160,13 +160,16 @@ describe('the cheaper no-exit path on the request path', () => {
   it("minCalibration 'auto' is the fewest calibration records on which the agreement bound allows one disagreement", async () => {
     const t = await openCacheTarget('fmnist');
     for (const targetAgreement of [0.995, 0.99]) {
-      const { engine } = await startEngine(t, { targetAgreement, training: 'thread' });
+      const { engine } = await startEngine(t, { targetAgreement, minCalibration: 'auto', training: 'thread' });
       expect(engine.minCalibration).toBe(calibrationSizeFor(targetAgreement, engine.opts.confidenceZ, 1));
       await engine.dispose();
     }
     const { engine } = await startEngine(t, { minCalibration: 321, training: 'thread' });
     expect(engine.minCalibration).toBe(321);
     await engine.dispose();
+    const { engine: byDefault } = await startEngine(t, { training: 'thread' });
+    expect(byDefault.minCalibration).toBe(800);
+    await byDefault.dispose();
   }, 60_000);
 
   it('the fused cascade (opt-in) answers like the segmented path: same labels, exits and FLOPs, in one session run', async () => {
