@@ -1,0 +1,147 @@
+import { DEFAULT_Z, type CalibrationMode } from './cascade.js';
+
+/** Everything a CacheEngine can be told; DEFAULT_ENGINE holds the measured defaults. */
+export interface EngineOptions {
+  /** false: serve the unmodified backbone (the baseline) */
+  cache: boolean;
+  /** false: never audit, train or re-plan (a fixed cascade, e.g. the offline baseline) */
+  online: boolean;
+  /** required agreement of answers with the backbone's */
+  targetAgreement: number;
+  /** 'overall': all answers together meet the target; 'per-exit': each cache's exits alone do */
+  calibration: CalibrationMode;
+  /** z of the Wilson bound in overall calibration (higher = more margin, fewer exits) */
+  confidenceZ: number;
+  /**
+   * audit every request until this many calibration records exist; 800 is the fewest on which the
+   * Wilson bound (99.5 %, z = 2) allows any exit at all. 'auto': the fewest on which it allows one
+   * disagreement (1,170 at 99.5 %), so that a threshold does not sit just above the single most
+   * confident wrong record. Measured on a 10k validation stream of Fashion-MNIST training images,
+   * mean latency saved: 'auto' 27.9 % vs 800 26.9 % (means of 11 and 7 runs, spread 18–34 % for
+   * both; the last 4 + 4 interleaved: 24.6 vs 26.1 %) — no difference the noise lets us see, so the
+   * default stays 800, which audits fewer requests in full (reports/earlyexit-history.md).
+   */
+  minCalibration: number | 'auto';
+  /** share of requests audited afterwards (they run the full backbone and feed training + calibration) */
+  auditRate: number;
+  /** share of audit records kept out of training, to calibrate thresholds on unseen data */
+  calibrationShare: number;
+  trainWindow: number;
+  calibrationWindow: number;
+  /** retrain the heads after this many new training records */
+  trainEvery: number;
+  /**
+   * also retrain after this many requests without one, while the pool is under-trained: fewer than
+   * `maxPasses` training passes per pooled record so far. New training records slow to a trickle
+   * once caches answer most requests; without this the heads stop learning long before converging.
+   */
+  idleTrainEvery: number;
+  maxPasses: number;
+  /**
+   * After `budgetAfterRounds` rounds, training may use at most this share of the time spent
+   * answering requests (trainer CPU ÷ request-path time); a round that would exceed it waits.
+   * Training is what online caching pays for its savings: unbounded, a 10k-request stream spent
+   * twice the plain model's inference CPU on it (bench:earlyexit, "Total compute").
+   */
+  trainBudget: number;
+  budgetAfterRounds: number;
+  /** records per training round (newest half + a random sample of the rest) */
+  roundSize: number;
+  epochs: number;
+  batchSize: number;
+  /** re-plan the enabled caches every this many requests… */
+  manageEvery: number;
+  /**
+   * …when at least this many calibration records arrived since the last plan. Choosing a cascade
+   * costs ~40 ms on the serving thread (2,000 records, 15 cache sets); every 250 requests that was
+   * ~0.15 ms a request, a third of a cached request, for plans that rarely changed.
+   */
+  replanMinNew: number;
+  maxActive: number;
+  /** memory budget for enabled cache heads, bytes */
+  memoryBudgetBytes: number;
+  hidden: number;
+  /**
+   * run each enabled cache head inside its ONNX segment (true) rather than in JS on the pooled
+   * features the segment outputs (false; kept to measure the difference)
+   */
+  compiledHeads: boolean;
+  /**
+   * answer requests (all but audited ones) with the whole cascade fused into one onnxruntime
+   * session, exits as ONNX `If` nodes (cascade-graph.ts), instead of one session run per segment;
+   * needs compiledHeads. Until the fused session of a new plan is built, the segmented path answers.
+   * Off by default: measured no faster on the request path (bench:earlyexit, second half of the
+   * Fashion-MNIST stream: mean saving 17.9 / 18.2 % fused vs 18.2 / 18.5 % segmented, two runs) while it
+   * holds another copy of the backbone's weights; see reports/earlyexit-history.md.
+   */
+  fused: boolean;
+  /**
+   * a request a cache answered teaches the caches before it (whose features it passed), with that
+   * cache's probabilities as the target: calibrated to agree with the backbone, they are nearly as
+   * good a teacher, and they cover the requests earlier caches were unsure of, which otherwise
+   * never reach the backbone
+   */
+  teachEarlier: boolean;
+  /** tune the cheaper no-exit path: a request unlikely to exit later skips the later caches */
+  skips: boolean;
+  /**
+   * share of requests (audited ones aside, which always do) whose segments output the pooled
+   * features of every cut they pass, so that caches not enabled keep learning from them; the rest
+   * run lean segments that output only the enabled caches' features (SegmentRef). 1: every request.
+   */
+  recordShare: number;
+  /** what the manager minimises: measured latency or FLOPs */
+  objective: 'latency' | 'flops';
+  /** total-variation distance between recent answers' class mix and the calibration data's that counts as a shift */
+  shiftThreshold: number;
+  /** requests audited in full after a shift is detected */
+  shiftAuditRequests: number;
+  /** requests per entry of the exit-rate timeline */
+  timelineEvery: number;
+  /**
+   * where the heads train: 'process' (a trainer child process with its own tfjs; the serving
+   * thread never runs a minibatch) or 'thread' (this one, yielding between minibatches)
+   */
+  training: 'process' | 'thread';
+  seed: number;
+}
+
+export const DEFAULT_ENGINE: EngineOptions = {
+  cache: true,
+  online: true,
+  targetAgreement: 0.995,
+  calibration: 'overall',
+  confidenceZ: DEFAULT_Z,
+  minCalibration: 800,
+  auditRate: 0.03,
+  calibrationShare: 0.6,
+  trainWindow: 4000,
+  calibrationWindow: 2000,
+  trainEvery: 250,
+  idleTrainEvery: 250,
+  maxPasses: 24,
+  trainBudget: Infinity,
+  budgetAfterRounds: 8,
+  roundSize: 2500,
+  epochs: 4,
+  batchSize: 64,
+  manageEvery: 250,
+  replanMinNew: 20,
+  // two caches, not three: every extra split costs the requests that pass it ~0.05–0.1 ms in situ;
+  // measured on the 10k Fashion-MNIST stream, second half, seeds 2/3: mean latency −31 % with 2 vs
+  // −26/−29 % with 3, agreement ≥ 99.56 % both
+  maxActive: 2,
+  memoryBudgetBytes: 512 * 1024,
+  hidden: 96,
+  compiledHeads: true,
+  fused: false,
+  teachEarlier: true,
+  skips: true,
+  recordShare: 1,
+  objective: 'latency',
+  shiftThreshold: 0.25,
+  shiftAuditRequests: 300,
+  timelineEvery: 500,
+  training: 'process',
+  seed: 1,
+};
