@@ -15,7 +15,11 @@ async function replay(truth: (i: number) => number) {
   const { engine: baseline } = await startEngine(t, { cache: false }, costs);
   const { records } = await replayStream(engine, baseline, N, (i) => imageAsInput(set, i), truth);
   const weights = engine.heads.filter((h) => h.trained).map((h) => h.toJSON().w2.slice(0, 20));
-  return { records, stats: engine.stats(), weights, flops: t.model.analysis.totalFlops };
+  const stats = engine.stats();
+  // ends the trainer process and removes its hand-over folder in /dev/shm
+  await engine.dispose();
+  await baseline.dispose();
+  return { records, stats, weights, flops: t.model.analysis.totalFlops };
 }
 
 describe('online caching on the Fashion-MNIST backbone (bundled 2,000-image sample)', () => {
@@ -89,6 +93,8 @@ describe('a shift of the class mix (bundled sample: classes 0–4, then 5–9)',
     const { engine: baseline } = await startEngine(t, { cache: false }, costs);
     const { records } = await replayStream(engine, baseline, order.length, (i) => imageAsInput(set, order[i]!), (i) => set.labels[order[i]!]!);
     const s = engine.stats();
+    await engine.dispose();
+    await baseline.dispose();
     expect(s.shiftsDetected).toBe(1);
     const shifts = engine.events.filter((e) => e.kind === 'shift');
     expect(shifts).toHaveLength(1);

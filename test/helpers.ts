@@ -1,13 +1,22 @@
 import { spawn, spawnSync } from 'node:child_process';
-import { mkdtempSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
+import { afterAll } from 'vitest';
 
 export const ROOT = path.resolve(import.meta.dirname, '..');
 const CLI = path.join(ROOT, 'src/cli/main.ts');
 
+/** temp dirs made by the current test file, removed after its last test */
+const made: string[] = [];
+afterAll(() => {
+  for (const d of made.splice(0)) rmSync(d, { recursive: true, force: true });
+});
+
 export function tempDir(): string {
-  return mkdtempSync(path.join(tmpdir(), 'latencylab-test-'));
+  const d = mkdtempSync(path.join(tmpdir(), 'latencylab-test-'));
+  made.push(d);
+  return d;
 }
 
 /** Runs the CLI from source (tsx) and returns exit code and output. */

@@ -11,7 +11,7 @@
  * reported, never accuracy. The classifier bias is centred (see centreClassifier) so that the
  * backbone's answers vary with the input as a trained model's do.
  */
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import ort from 'onnxruntime-node';
@@ -137,8 +137,11 @@ export async function runImagenetShaped(o: { requests: number }): Promise<Imagen
       events: s.events,
     });
     await engine.dispose();
+    await baseline.dispose();
     await t.model.dispose();
   }
+  // the generated models (45 MB for ResNet-18) are not needed after the run
+  rmSync(dir, { recursive: true, force: true });
   return out;
 }
 
