@@ -18,13 +18,16 @@ export { describeEvent } from './engine-stats.js';
 
 export { DEFAULT_ENGINE, type EngineOptions } from './engine-options.js';
 
+/** which stages of a cascade may send a request straight to the end (never the last: it goes there anyway) */
+function skipStages(cascade: Cascade): boolean[] {
+  return cascade.caches.map((_, j) => (cascade.skipBelow?.[j] ?? 0) > 0 && j < cascade.caches.length - 1);
+}
+
 /** the (from, to) segments a request may run under a cascade, skips to the end included; with `lean`, their lean variants too */
 function segmentsOf(cascade: Cascade, cuts: number, lean: boolean): SegmentRef[] {
   const points = [-1, ...cascade.caches, cuts];
   const pairs: SegmentRef[] = points.slice(1).map((b, k) => [points[k]!, b]);
-  cascade.caches.forEach((c, j) => {
-    if ((cascade.skipBelow?.[j] ?? 0) > 0 && j < cascade.caches.length - 1) pairs.push([c, cuts]);
-  });
+  skipStages(cascade).forEach((skips, j) => skips && pairs.push([cascade.caches[j]!, cuts]));
   return lean ? [...pairs, ...pairs.map(([a, b]): SegmentRef => [a, b, true])] : pairs;
 }
 
@@ -115,6 +118,11 @@ export class CacheEngine {
     if (this.opts.cache) model.clearHeads();
   }
 
+  /** most requests run lean segments (EngineOptions.recordShare) */
+  private get leanSegments(): boolean {
+    return this.opts.recordShare < 1;
+  }
+
   get requests(): number {
     return this.statistics.requests;
   }
@@ -190,11 +198,11 @@ export class CacheEngine {
     const cascade = this.cascade;
     const judged = cascade.caches.length > 0;
     // lean segments for most requests (recordShare); their costs are what the manager prices
-    const leanMode = this.opts.recordShare < 1;
+    const leanMode = this.leanSegments;
     const lean = leanMode && !audit && this.rng.next() >= this.opts.recordShare;
     const observe = lean === leanMode;
     if (!audit && judged && this.opts.fused && this.opts.compiledHeads) {
-      const r = await m.runCascade(cascade.caches, this.fusedSkips(cascade), input, cascade.thresholds, cascade.skipBelow ?? []);
+      const r = await m.runCascade(cascade.caches, skipStages(cascade), input, cascade.thresholds, cascade.skipBelow ?? []);
       if (r) return this.fusedAnswer(r, cascade, request);
     }
     let prev = -1;
@@ -420,7 +428,7 @@ export class CacheEngine {
     this.statistics.maintenance.replans++;
     // build the chosen segments' sessions (with the retrained heads compiled in) before a request
     // can need them; compiled heads and their thresholds then switch together (no await between)
-    await this.syncCompiledHeads(segmentsOf(cascade, this.model.cuts.length, this.opts.recordShare < 1), cascade);
+    await this.syncCompiledHeads(segmentsOf(cascade, this.model.cuts.length, this.leanSegments), cascade);
     const before = this.cascade.caches;
     this.cascade = cascade;
     const changed = JSON.stringify(before) !== JSON.stringify(cascade.caches);
@@ -434,7 +442,7 @@ export class CacheEngine {
    * sessions switch in at once, so the caller can swap the thresholds in the same tick.
    */
   private async syncCompiledHeads(pairs: SegmentRef[], cascade: Cascade): Promise<void> {
-    const fused = this.opts.fused && this.opts.compiledHeads && cascade.caches.length ? { caches: cascade.caches, skips: this.fusedSkips(cascade) } : undefined;
+    const fused = this.opts.fused && this.opts.compiledHeads && cascade.caches.length ? { caches: cascade.caches, skips: skipStages(cascade) } : undefined;
     if (!this.opts.compiledHeads || this.compiledVersion === this.headsVersion) {
       await this.model.prepare(pairs);
       if (fused) await this.model.prepareCascade(fused.caches, fused.skips);
@@ -485,12 +493,8 @@ export class CacheEngine {
       this.heads[i] = h;
     });
     this.headsVersion++;
-    await this.syncCompiledHeads(segmentsOf(cascade, this.model.cuts.length, this.opts.recordShare < 1), cascade);
+    await this.syncCompiledHeads(segmentsOf(cascade, this.model.cuts.length, this.leanSegments), cascade);
     this.cascade = cascade;
-  }
-
-  private fusedSkips(cascade: Cascade): boolean[] {
-    return cascade.caches.map((_, j) => (cascade.skipBelow?.[j] ?? 0) > 0 && j < cascade.caches.length - 1);
   }
 
   /** a request answered by the fused cascade: the same bookkeeping as the segmented path */

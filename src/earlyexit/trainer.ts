@@ -208,8 +208,11 @@ export class ProcessTrainer implements HeadTrainer {
   private readonly pending = new Map<number, { resolve: (r: TrainingResult[]) => void; reject: (e: Error) => void }>();
   private cpuMicros = 0;
   private rss = 0;
+  private schedPolicy: 'idle' | 'nice' = 'nice';
   /** the trainer's CPU scheduling: SCHED_IDLE when chrt could set it, else nice 19 alone */
-  policy: 'idle' | 'nice' = 'nice';
+  get policy(): 'idle' | 'nice' {
+    return this.schedPolicy;
+  }
   /** ids of the records the current trainer process holds */
   private sent = new Set<number>();
   /** where rounds are handed over (memory-backed when the system has /dev/shm) */
@@ -251,7 +254,7 @@ export class ProcessTrainer implements HeadTrainer {
     // load on 2 cores, writev of the responses (time the server was preempted in it) grew from
     // 0.10 to 0.30 ms a request, as much as caching saved (scratch/prof-serve.mjs, 19k requests).
     if (child.pid && process.platform === 'linux') {
-      execFile('chrt', ['--idle', '--all-tasks', '--pid', '0', String(child.pid)], (err) => (this.policy = err ? 'nice' : 'idle'));
+      execFile('chrt', ['--idle', '--all-tasks', '--pid', '0', String(child.pid)], (err) => (this.schedPolicy = err ? 'nice' : 'idle'));
     }
     // a process waiting for nothing but an idle trainer should still be able to exit; the channel
     // is held open (ref) only while a round is in flight
