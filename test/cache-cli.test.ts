@@ -27,6 +27,8 @@ describe('CLI: latencylab cache', () => {
     ['unknown cut tensor', ['cache', 'inspect', '--model', 'fmnist', '--cuts', 'nope'], /"nope" is not a cut point of this graph .* valid: /],
     ['bad target agreement', ['cache', 'serve', '--model', 'fmnist', '--target-agreement', '1.5'], /option '--target-agreement <x>' argument '1\.5' is invalid\. expected a number strictly between 0 and 1/],
     ['bad audit rate', ['cache', 'replay', '--model', 'fmnist', '--audit-rate', '2'], /option '--audit-rate <x>' argument '2' is invalid/],
+    ['bad record share', ['cache', 'replay', '--model', 'fmnist', '--record-share', '1.5'], /option '--record-share <x>' argument '1\.5' is invalid\. expected a number from 0 to 1/],
+    ['bad min calibration', ['cache', 'serve', '--model', 'fmnist', '--min-calibration', 'some'], /option '--min-calibration <n\|auto>' argument 'some' is invalid\. expected an integer >= 1/],
     ['zero cuts', ['cache', 'inspect', '--model', 'fmnist', '--max-cuts', '0'], /option '--max-cuts <n>' argument '0' is invalid\. expected an integer >= 1/],
     ['unknown option', ['cache', 'inspect', '--model', 'fmnist', '--bogus'], /unknown option '--bogus'/],
     ['bad port', ['cache', 'serve', '--model', 'fmnist', '--port', '70000'], /--port: expected a port 0\.\.65535/],
