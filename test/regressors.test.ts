@@ -3,7 +3,7 @@ import { getModule } from '../src/modules/index.js';
 import { featureSpace, REGRESSORS } from '../src/regressors/index.js';
 import { graphKernelWork } from '../src/regressors/kernels.js';
 import { medn } from '../src/regressors/mlp.js';
-import { fitRidgeCV, linearPredict } from '../src/regressors/ridge.js';
+import { fitRidge, fitRidgeCV, linearPredict, solveRidge } from '../src/regressors/ridge.js';
 import { hardwareFacts } from '../src/runtimes/hardware.js';
 import { Rng } from '../src/util/random.js';
 import { mape } from '../src/util/stats.js';
@@ -64,6 +64,33 @@ describe('regression models', () => {
     const s = fitRidgeCV(X, y);
     expect(linearPredict(s, [0.5, 0.5, 0.5])).toBeCloseTo(1.5, 2);
     expect(s.lambda).toBeLessThan(0.1);
+  });
+});
+
+describe('few-shot ridge', () => {
+  it("leave-one-out predictions equal refitting without each row (the rows' mean, the standardisation of all)", () => {
+    const rng = new Rng(5);
+    const X = Array.from({ length: 10 }, () => Array.from({ length: 4 }, () => rng.normal()));
+    const y = X.map((r) => 2 * r[0]! - r[2]! + 0.3 * rng.normal() + 7);
+    const m = fitRidge(X, y, [0.5, 5]);
+    // by hand: standardise with all rows, fit each fold from scratch by solveRidge
+    const mean = [0, 1, 2, 3].map((j) => X.reduce((s, r) => s + r[j]!, 0) / X.length);
+    const sd = [0, 1, 2, 3].map((j) => Math.sqrt(X.reduce((s, r) => s + (r[j]! - mean[j]!) ** 2, 0) / X.length));
+    const Z = X.map((r) => r.map((v, j) => (v - mean[j]!) / sd[j]!));
+    const refit = (rows: number[], z: number[]) => {
+      const ym = rows.reduce((s, i) => s + y[i]!, 0) / rows.length;
+      const w = solveRidge(rows.map((i) => Z[i]!), rows.map((i) => y[i]! - ym), m.lambda);
+      return ym + z.reduce((s, v, j) => s + v * w[j]!, 0);
+    };
+    const all = [...X.keys()];
+    m.loo.forEach((p, i) => expect(p).toBeCloseTo(refit(all.filter((k) => k !== i), Z[i]!), 9));
+    expect(m.predict(X[3]!)).toBeCloseTo(refit(all, Z[3]!), 9);
+    // and solveRidge is the ridge solution: the gradient (ZᵀZ + λI)w − Zᵀy vanishes
+    const w = solveRidge(Z, y, 0.7);
+    for (let j = 0; j < 4; j++) {
+      const g = Z.reduce((s, r, i) => s + r[j]! * (r.reduce((a, v, k) => a + v * w[k]!, 0) - y[i]!), 0) + 0.7 * w[j]!;
+      expect(Math.abs(g)).toBeLessThan(1e-9);
+    }
   });
 });
 

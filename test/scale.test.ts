@@ -5,6 +5,7 @@ import { formatArch, loadLatencyData } from '../src/data/latency.js';
 import { decideDesign, designObjective, loadScaleModel, saveScaleModel, shortlistDesigns, trainScaleModel, verifyShortlist } from '../src/scale/design.js';
 import { readDeviceLatencies, referenceLatencies } from '../src/scale/device-file.js';
 import { budgetsAt, judgeChoice, latencyMetrics } from '../src/scale/evaluate.js';
+import { FoldedStack, stackForward, type Stack } from '../src/scale/dense.js';
 import { tableDeviceFeatures } from '../src/scale/features.js';
 import { averageLinkage, monotonicity } from '../src/scale/monotonicity.js';
 import { DesignOptimiser } from '../src/scale/optimiser.js';
@@ -25,6 +26,25 @@ function refCsv(dir: string, device: string, o: { drop?: number; asString?: bool
   writeFileSync(file, 'arch,latency_ms\n' + refs.map((a) => `${o.asString ? formatArch('nb201', nb201.ops[a]!) : a},${lat[a]}`).join('\n') + '\n');
   return file;
 }
+
+describe('folded stack', () => {
+  it('answers what the plain forward pass does, with the shared inputs folded in once', () => {
+    const rng = new Rng(11);
+    const layer = (inDim: number, out: number, relu: boolean) => ({ in: inDim, out, relu, w: Array.from({ length: inDim * out }, () => rng.normal()), b: Array.from({ length: out }, () => rng.normal()) });
+    // 7 inputs of which the last 3 are shared; odd widths exercise the four-rows-at-a-time remainder
+    const stack: Stack = [layer(7, 13, true), layer(13, 6, true), layer(6, 2, false)];
+    const fixed = [0.5, -1.25, 2];
+    const folded = new FoldedStack(stack, fixed, 4);
+    for (let t = 0; t < 20; t++) {
+      // sparse rows like an architecture's one-hot encoding, and dense ones
+      const x = Array.from({ length: 4 }, () => (t % 2 && rng.next() < 0.5 ? 0 : rng.normal()));
+      const want = stackForward(stack, [...x, ...fixed]);
+      const got = Array.from(folded.forward(x));
+      got.forEach((v, j) => expect(v).toBeCloseTo(want[j]!, 9));
+    }
+    expect(() => new FoldedStack(stack, fixed, 3)).toThrow(/folded inputs end at 6/);
+  });
+});
 
 describe('monotonicity', () => {
   it('average linkage recovers two blocks of a similarity matrix and nothing else', () => {
@@ -114,7 +134,17 @@ describe('(DNN, device) predictor and design optimiser', () => {
       const a = rng.int(0, nb201.ops.length - 1);
       if (!c.includes(a)) expect(score(a)).toBeLessThanOrEqual(score(c[49]!) + 1e-9);
     }
+    // best-first enumeration of the complete NB201 table gives the scan's list
+    expect(opt.candidates(dp.features, budget!, 200)).toEqual(opt.candidates(dp.features, budget!, 200, 'scan'));
     const ans = decideDesign(opt, dp, budget!, nb201.accuracy!, { candidates: 64, z: 1 });
+    // predicting lazily, most accurate first, answers what checking every candidate does
+    const c64 = opt.candidates(dp.features, budget!, 64);
+    const limit = Math.log(budget!) - dp.logSpread;
+    const under = c64.filter((a) => Math.log(dp.predictMs(a)) <= limit);
+    const expected = under.length ? under.reduce((b, a) => (nb201.accuracy![a]! > nb201.accuracy![b]! ? a : b)) : c64.reduce((b, a) => (dp.predictMs(a) < dp.predictMs(b) ? a : b));
+    expect(ans.arch).toBe(expected);
+    expect(ans.feasible).toBe(under.length > 0);
+    expect(ans.checked).toBeLessThanOrEqual(64);
     if (ans.feasible) expect(Math.log(ans.predictedMs)).toBeLessThanOrEqual(Math.log(budget!) - dp.logSpread + 1e-12);
     const j = judgeChoice(ans.arch, budget!, truth, nb201.accuracy!);
     expect(j.regret).toBeGreaterThanOrEqual(0);

@@ -168,6 +168,6 @@ export function registerScaleCommands(program: Command): void {
         console.log(`\nto verify on the device: measure in this order and keep the first that meets ${o.budgetMs} ms`);
         console.log(formatTable(['#', 'arch', 'architecture', 'predicted ms', objective.name], result.shortlist.map((d, i) => [i + 1, d.arch, d.architecture, d.predictedMs.toFixed(2), Number(d.objectiveValue).toFixed(2)])));
       }
-      console.log(`answered in ${ms.toFixed(1)} ms (${answer.checked} candidates checked against the (DNN, device) predictor)`);
+      console.log(`answered in ${ms.toFixed(1)} ms (${answer.checked} of the optimiser's ${rule.candidates} candidates predicted by the (DNN, device) predictor, most accurate first)`);
     });
 }

@@ -44,6 +44,90 @@ export function stackForward(stack: Stack, x: number[]): number[] {
   return h;
 }
 
+/**
+ * A stack specialised for many answers that share part of their input (the scale predictors: one
+ * device's features, then one architecture after another): the shared inputs are folded into the
+ * first layer's bias once, and each answer adds only its own non-zero inputs (an architecture's
+ * one-hot ops and two costs) before the dense layers that follow. Same numbers as `stackForward`
+ * up to rounding; ~4× faster than `stackForward` on the pair predictor (15 → 4 µs an answer).
+ */
+export class FoldedStack {
+  private readonly first: Float64Array;
+  private readonly w1: Float64Array;
+  private readonly rest: Array<{ w: Float64Array; b: Float64Array; in: number; out: number; relu: boolean }>;
+  private readonly h: Float64Array[];
+  /** scratch for the non-zero inputs of a layer */
+  private readonly idx: Int32Array;
+  private readonly val: Float64Array;
+
+  /** `fixed` are the inputs from `fixedAt` on, the same for every answer */
+  constructor(private readonly stack: Stack, fixed: ArrayLike<number>, private readonly fixedAt: number) {
+    const l0 = stack[0]!;
+    if (fixedAt + fixed.length !== l0.in) throw new Error(`folded inputs end at ${fixedAt + fixed.length}, the stack takes ${l0.in}`);
+    this.first = Float64Array.from(l0.b);
+    for (let i = 0; i < fixed.length; i++) {
+      const xi = fixed[i]!;
+      const row = (fixedAt + i) * l0.out;
+      for (let j = 0; j < l0.out; j++) this.first[j]! += xi * l0.w[row + j]!;
+    }
+    this.w1 = Float64Array.from(l0.w.slice(0, fixedAt * l0.out));
+    this.rest = stack.slice(1).map((l) => ({ w: Float64Array.from(l.w), b: Float64Array.from(l.b), in: l.in, out: l.out, relu: l.relu }));
+    this.h = stack.map((l) => new Float64Array(l.out));
+    const widest = Math.max(...stack.map((l) => l.in));
+    [this.idx, this.val] = [new Int32Array(widest), new Float64Array(widest)];
+  }
+
+  /** the stack's output for the variable inputs `x` (length `fixedAt`); the array is reused by the next call */
+  forward(x: ArrayLike<number>): Float64Array {
+    const l0 = this.stack[0]!;
+    let h = this.h[0]!;
+    h.set(this.first);
+    addRows(h, this.w1, x, this.fixedAt, this.idx, this.val);
+    if (l0.relu) for (let j = 0; j < l0.out; j++) if (h[j]! < 0) h[j] = 0;
+    for (let k = 0; k < this.rest.length; k++) {
+      const l = this.rest[k]!;
+      const out = this.h[k + 1]!;
+      out.set(l.b);
+      addRows(out, l.w, h, l.in, this.idx, this.val);
+      if (l.relu) for (let j = 0; j < l.out; j++) if (out[j]! < 0) out[j] = 0;
+      h = out;
+    }
+    return h;
+  }
+}
+
+/**
+ * out += Σ_i x[i] · W[i, :] over the non-zero x[i] (i < n), four rows per pass over `out`: ~2× the
+ * speed of one row at a time in V8 (fewer loads and stores of `out`), and ReLU zeros cost nothing.
+ */
+function addRows(out: Float64Array, W: Float64Array, x: ArrayLike<number>, n: number, idx: Int32Array, val: Float64Array): void {
+  const m = out.length;
+  let k = 0;
+  for (let i = 0; i < n; i++) {
+    if (x[i] !== 0) {
+      idx[k] = i * m;
+      val[k++] = x[i]!;
+    }
+  }
+  let q = 0;
+  for (; q + 3 < k; q += 4) {
+    const x0 = val[q]!;
+    const x1 = val[q + 1]!;
+    const x2 = val[q + 2]!;
+    const x3 = val[q + 3]!;
+    const r0 = idx[q]!;
+    const r1 = idx[q + 1]!;
+    const r2 = idx[q + 2]!;
+    const r3 = idx[q + 3]!;
+    for (let j = 0; j < m; j++) out[j]! += x0 * W[r0 + j]! + x1 * W[r1 + j]! + x2 * W[r2 + j]! + x3 * W[r3 + j]!;
+  }
+  for (; q < k; q++) {
+    const xq = val[q]!;
+    const r = idx[q]!;
+    for (let j = 0; j < m; j++) out[j]! += xq * W[r + j]!;
+  }
+}
+
 export const stackParams = (stack: Stack) => stack.reduce((s, l) => s + l.w.length + l.b.length, 0);
 
 export async function trainStack(o: StackTraining): Promise<Stack> {

@@ -25,34 +25,48 @@ export interface DesignAnswer {
   predictedMs: number;
   /** whether some candidate was predicted to meet the budget with the margin */
   feasible: boolean;
-  /** candidates checked */
+  /** candidates whose latency was predicted to reach the answer */
   checked: number;
 }
 
 export function decideDesign(opt: DesignOptimiser, device: DevicePredictor, budgetMs: number, objective: ArrayLike<number>, rule: DesignRule): DesignAnswer {
-  return pickUnder(predictedCandidates(opt, device, budgetMs, rule), budgetMs, rule.z, device.logSpread, objective);
+  return new Ranked(opt.candidates(device.features, budgetMs, rule.candidates), device, objective).pickUnder(budgetMs, rule.z);
 }
 
-interface Predicted {
-  cands: number[];
-  pred: number[];
-}
+/**
+ * The optimiser's candidates, most accurate first (ties: the optimiser's order), with their
+ * latencies predicted only when asked: the answer is the first one predicted under the budget, so
+ * most candidates are never predicted (the whole list only when none is).
+ */
+class Ranked {
+  readonly order: number[];
+  private readonly pred = new Map<number, number>();
+  get checked(): number {
+    return this.pred.size;
+  }
 
-function predictedCandidates(opt: DesignOptimiser, device: DevicePredictor, budgetMs: number, rule: DesignRule): Predicted {
-  const cands = opt.candidates(device.features, budgetMs, rule.candidates);
-  return { cands, pred: cands.map((a) => device.predictMs(a)) };
-}
+  constructor(cands: number[], private readonly device: DevicePredictor, readonly objective: ArrayLike<number>) {
+    // Array.prototype.sort is stable: equal objectives keep the optimiser's order
+    this.order = cands.slice().sort((a, b) => objective[b]! - objective[a]!);
+  }
 
-/** the most accurate candidate predicted under the budget with z × spread to spare (none: the fastest predicted) */
-function pickUnder({ cands, pred }: Predicted, budgetMs: number, z: number, logSpread: number, objective: ArrayLike<number>, exclude: ReadonlySet<number> = new Set()): DesignAnswer {
-  const limit = Math.log(budgetMs) - z * logSpread;
-  let pick = -1;
-  cands.forEach((a, i) => {
-    if (!exclude.has(a) && Math.log(pred[i]!) <= limit && (pick < 0 || objective[a]! > objective[cands[pick]!]!)) pick = i;
-  });
-  const feasible = pick >= 0;
-  if (!feasible) pick = pred.reduce((b, v, i) => (v < pred[b]! ? i : b), 0);
-  return { arch: cands[pick]!, predictedMs: pred[pick]!, feasible, checked: cands.length };
+  predicted(arch: number): number {
+    let ms = this.pred.get(arch);
+    if (ms === undefined) this.pred.set(arch, (ms = this.device.predictMs(arch)));
+    return ms;
+  }
+
+  under(arch: number, budgetMs: number, z: number): boolean {
+    return Math.log(this.predicted(arch)) <= Math.log(budgetMs) - z * this.device.logSpread;
+  }
+
+  /** the most accurate candidate predicted under the budget with z × spread to spare (none: the fastest predicted) */
+  pickUnder(budgetMs: number, z: number): DesignAnswer {
+    const i = this.order.findIndex((a) => this.under(a, budgetMs, z));
+    if (i >= 0) return { arch: this.order[i]!, predictedMs: this.predicted(this.order[i]!), feasible: true, checked: this.checked };
+    const fastest = this.order.reduce((b, a) => (this.predicted(a) < this.predicted(b) ? a : b));
+    return { arch: fastest, predictedMs: this.predicted(fastest), feasible: false, checked: this.checked };
+  }
 }
 
 /**
@@ -63,17 +77,14 @@ function pickUnder({ cands, pred }: Predicted, budgetMs: number, z: number, logS
  * designs really are too slow. `firstZ` and `n` are chosen on validation devices by bench:scale.
  */
 export function shortlistDesigns(opt: DesignOptimiser, device: DevicePredictor, budgetMs: number, objective: ArrayLike<number>, rule: DesignRule, n: number, firstZ = 0): DesignAnswer[] {
-  const p = predictedCandidates(opt, device, budgetMs, rule);
-  const safe = pickUnder(p, budgetMs, rule.z, device.logSpread, objective);
+  const r = new Ranked(opt.candidates(device.features, budgetMs, rule.candidates), device, objective);
+  const safe = r.pickUnder(budgetMs, rule.z);
   const list: DesignAnswer[] = [];
-  const taken = new Set<number>([safe.arch]);
-  while (list.length < n - 1) {
-    const next = pickUnder(p, budgetMs, firstZ, device.logSpread, objective, taken);
-    if (!next.feasible || objective[next.arch]! <= objective[safe.arch]!) break;
-    list.push(next);
-    taken.add(next.arch);
+  for (const a of r.order) {
+    if (list.length >= n - 1 || objective[a]! <= objective[safe.arch]!) break;
+    if (a !== safe.arch && r.under(a, budgetMs, firstZ)) list.push({ arch: a, predictedMs: r.predicted(a), feasible: true, checked: 0 });
   }
-  return [...list, safe];
+  return [...list, safe].map((d) => ({ ...d, checked: r.checked }));
 }
 
 /**

@@ -126,21 +126,29 @@ export class DesignOptimiser {
   }
 
   /**
-   * The `m` architectures of the table with the highest log-probability, best first. The argmax
-   * design itself is the first whenever the table holds it (NB201 holds every cell; FBNet's table
-   * holds 5,000 sampled designs, so the answer is the most probable of those).
+   * The `m` architectures of the table with the highest log-probability, best first (equal scores:
+   * lower index first). The argmax design itself is the first whenever the table holds it (NB201
+   * holds every cell; FBNet's table holds 5,000 sampled designs, so the answer is the most probable
+   * of those). A table of every design is enumerated best-first (`bestFirst`), ~m·positions steps
+   * instead of scoring all rows; a sampled table is scanned.
    */
-  candidates(f: DeviceFeatures, budgetMs: number, m: number): number[] {
+  candidates(f: DeviceFeatures, budgetMs: number, m: number, how: 'auto' | 'scan' = 'auto'): number[] {
     const lp = this.logProbs(f, budgetMs);
+    const index = how === 'auto' ? this.completeIndex() : undefined;
+    return index ? this.bestFirst(lp, m, index) : this.scan(lp, m);
+  }
+
+  private score(lp: Float64Array, ops: ArrayLike<number>): number {
     const O = this.state.ops;
+    let s = 0;
+    for (let p = 0; p < ops.length; p++) s += lp[p * O + ops[p]!]!;
+    return s;
+  }
+
+  private scan(lp: Float64Array, m: number): number[] {
     const all = this.data.ops;
     const scores = new Float64Array(all.length);
-    for (let a = 0; a < all.length; a++) {
-      const ops = all[a]!;
-      let s = 0;
-      for (let p = 0; p < ops.length; p++) s += lp[p * O + ops[p]!]!;
-      scores[a] = s;
-    }
+    for (let a = 0; a < all.length; a++) scores[a] = this.score(lp, all[a]!);
     const top: number[] = [];
     for (let a = 0; a < scores.length; a++) {
       if (top.length < m || scores[a]! > scores[top[top.length - 1]!]!) {
@@ -153,5 +161,79 @@ export class DesignOptimiser {
       }
     }
     return top;
+  }
+
+  private completeIdx: Int32Array | null | undefined;
+  /** design (ops as base-`ops` digits) → row of the table, when the table holds every design; else null */
+  private completeIndex(): Int32Array | null {
+    if (this.completeIdx !== undefined) return this.completeIdx;
+    const { positions: P, ops: O } = this.state;
+    this.completeIdx = null;
+    if (O ** P !== this.data.ops.length) return null;
+    const idx = new Int32Array(O ** P).fill(-1);
+    this.data.ops.forEach((ops, a) => (idx[ops.reduce((k, op, p) => k + op * O ** p, 0)] = a));
+    if (!idx.includes(-1)) this.completeIdx = idx;
+    return this.completeIdx;
+  }
+
+  /**
+   * Best-first enumeration of a product of independent per-position choices: every design's
+   * parent is the design with its last non-first-choice position moved one choice back (never a
+   * lower score), so popping a max-heap from the all-first-choices design and pushing each popped
+   * design's children (a later-or-same position moved one choice on) yields designs in score order,
+   * each once.
+   */
+  private bestFirst(lp: Float64Array, m: number, index: Int32Array): number[] {
+    const { positions: P, ops: O } = this.state;
+    // per position, ops from most to least probable; a node's ranks are packed as base-O digits
+    const rankOps = Array.from({ length: P }, (_, p) => Array.from({ length: O }, (_, k) => k).sort((a, b) => lp[p * O + b]! - lp[p * O + a]!));
+    const pow = Array.from({ length: P }, (_, p) => O ** p);
+    interface Node { ranks: number; last: number; score: number; arch: number }
+    const node = (ranks: number, last: number): Node => {
+      let key = 0;
+      let score = 0;
+      for (let p = 0; p < P; p++) {
+        const op = rankOps[p]![Math.floor(ranks / pow[p]!) % O]!;
+        key += op * pow[p]!;
+        score += lp[p * O + op]!;
+      }
+      return { ranks, last, score, arch: index[key]! };
+    };
+    const before = (a: Node, b: Node) => a.score > b.score || (a.score === b.score && a.arch < b.arch);
+    const heap: Node[] = [node(0, 0)];
+    const out: number[] = [];
+    while (out.length < m && heap.length) {
+      const top = heap[0]!;
+      const tail = heap.pop()!;
+      if (heap.length) {
+        // sift the tail down from the root
+        let i = 0;
+        for (;;) {
+          const [l, r] = [2 * i + 1, 2 * i + 2];
+          let c = i;
+          const at = (j: number) => (j === i ? tail : heap[j]!);
+          if (l < heap.length && before(heap[l]!, at(c))) c = l;
+          if (r < heap.length && before(heap[r]!, at(c))) c = r;
+          if (c === i) break;
+          heap[i] = heap[c]!;
+          i = c;
+        }
+        heap[i] = tail;
+      }
+      out.push(top.arch);
+      for (let p = top.last; p < P; p++) {
+        if (Math.floor(top.ranks / pow[p]!) % O === O - 1) continue;
+        const child = node(top.ranks + pow[p]!, p);
+        // sift up
+        let i = heap.length;
+        heap.push(child);
+        while (i > 0 && before(child, heap[(i - 1) >> 1]!)) {
+          heap[i] = heap[(i - 1) >> 1]!;
+          i = (i - 1) >> 1;
+        }
+        heap[i] = child;
+      }
+    }
+    return out;
   }
 }

@@ -1,7 +1,7 @@
 import type { LatencyData } from '../data/latency.js';
 import { UserError } from '../util/errors.js';
 import { Rng } from '../util/random.js';
-import { stackForward, stackParams, trainStack, type Stack, type StackOptions } from './dense.js';
+import { FoldedStack, stackForward, stackParams, trainStack, type Stack, type StackOptions } from './dense.js';
 import { fitRidge } from '../regressors/ridge.js';
 import { archFeatures, deviceFeatures, meanSd, tableDeviceFeatures, type DeviceFeatures } from './features.js';
 
@@ -141,8 +141,11 @@ export class PairPredictor {
     const refs = this.data.referenceArchs;
     if (refLatMs.length !== refs.length) throw new UserError(`expected ${refs.length} reference latencies, got ${refLatMs.length}`, 'reference latencies');
     const y = refLatMs.map(Math.log);
-    const affine = fitRidge(refs.map((a) => [Math.log(this.predictMs(a, f))]), y, [1e-3, 1e-1, 1, 10]);
-    const base = (arch: number) => affine.predict([Math.log(this.predictMs(arch, f))]);
+    // the device's inputs are the same for every architecture: folded into the first layer once
+    const folded = new FoldedStack(this.state.stack, [...f.shape, (f.scale - this.state.scale.mean) / this.state.scale.sd], this.arch[0]!.length);
+    const netLog = (arch: number) => f.scale + this.state.target.mean + this.state.target.sd * folded.forward(this.arch[arch]!)[0]!;
+    const affine = fitRidge(refs.map((a) => [netLog(a)]), y, [1e-3, 1e-1, 1, 10]);
+    const base = (arch: number) => affine.predict([netLog(arch)]);
     const basis = this.state.trainDevices.map((d) => this.data.latency.get(d)!);
     const row = (arch: number) => basis.map((b) => Math.log(b[arch]!));
     const residual = fitRidge(refs.map(row), refs.map((a, i) => y[i]! - base(a)), [1, 10, 100, 1000, 1e4]);
