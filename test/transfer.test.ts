@@ -239,4 +239,22 @@ describe('the adaptation guard', () => {
     // a candidate that ranks the samples well keeps the rule from firing
     expect(guardWithFallbacks(mk('transfer', [1, 2, 3, 4, 5, 6]), [flops, noisyProxy], y, { uninformativeBelow: 0.5 }).source).toBe('transfer');
   });
+
+  it('blends the choice with the runner-up: geometric mean of their latencies, always or only when its leave-one-out score is higher', async () => {
+    const { guardWithFallbacks } = await import('../src/transfer/predictor.js');
+    const at = (source: string, loo: number[], ms: number[]) => ({ source, loo, predictAllMs: () => Float64Array.from(ms) });
+    // over- and under-estimates that cancel: the blend's leave-one-out predictions are exact
+    const high = at('transfer', y.map((v) => v + 0.3), [4, 9]);
+    const low = at('proxy:pixel3', y.map((v) => v - 0.4), [1, 1]);
+    const far = at('flops', [6, 5, 4, 3, 2, 1], [100, 100]);
+    const b = guardWithFallbacks(high, [far, low], y, { blend: 2 });
+    expect(b.source).toBe('blend:transfer+proxy:pixel3');
+    expect(Array.from(b.predictAllMs())).toEqual([2, 3]);
+    expect(guardWithFallbacks(high, [far, low], y, { blend: 2, blendMode: 'scored' }).source).toBe('blend:transfer+proxy:pixel3');
+    // a runner-up that only adds error: blended always, kept out when scored
+    const worse = at('proxy:pixel3', y.map((v) => v + 0.9), [1, 1]);
+    expect(guardWithFallbacks(high, [worse], y, { blend: 2 }).source).toBe('blend:transfer+proxy:pixel3');
+    expect(guardWithFallbacks(high, [worse], y, { blend: 2, blendMode: 'scored' }).source).toBe('transfer');
+    expect(guardWithFallbacks(high, [worse], y).source).toBe('transfer');
+  });
 });

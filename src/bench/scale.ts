@@ -47,12 +47,16 @@ const log = (s: string) => process.stderr.write(s + '\n');
 const min = (xs: number[]) => Math.min(...xs);
 
 const PROXY_VARIANTS: ProxyOptions[] = [1, 3].flatMap((combine) => PROXY_MAPPINGS.map((mapping) => ({ combine, mapping })));
-/** guard rules compared on the same candidates (section 5); the last is the default */
-const GUARD_VARIANTS: Array<{ name: string; costs: boolean; score: GuardScore; off?: boolean }> = [
+/** guard rules compared on the same candidates (section 5); the table marks DEFAULT_PREDICTOR's per space */
+const GUARD_VARIANTS: Array<{ name: string; costs: boolean; score: GuardScore; off?: boolean; blend?: number; blendMode?: 'always' | 'scored' }> = [
   { name: 'no guard (adapted predictor alone)', costs: false, score: 'r2', off: true },
   { name: 'before: proxy + FLOPs fallbacks, leave-one-out Spearman', costs: false, score: 'spearman' },
   { name: '+ cost-model fallbacks (ridge on FLOPs, params, depth; depth alone)', costs: true, score: 'spearman' },
-  { name: '+ leave-one-out R² instead of Spearman (default)', costs: true, score: 'r2' },
+  { name: '+ leave-one-out R² instead of Spearman', costs: true, score: 'r2' },
+  { name: '+ blend with the runner-up (always)', costs: true, score: 'r2', blend: 2, blendMode: 'always' },
+  { name: '+ blend with the best two others (always)', costs: true, score: 'r2', blend: 3, blendMode: 'always' },
+  { name: '+ blend with the runner-up when its leave-one-out R² is higher', costs: true, score: 'r2', blend: 2, blendMode: 'scored' },
+  { name: '+ blend with the best two others when its leave-one-out R² is higher', costs: true, score: 'r2', blend: 3, blendMode: 'scored' },
 ];
 const proxyName = (o: ProxyOptions) => `${o.combine === 1 ? 'best device' : `top ${o.combine}`}, ${o.mapping}`;
 
@@ -130,7 +134,7 @@ async function main() {
             const guard = GUARD_VARIANTS.map((v) => {
               if (v.off) return rho(g.transfer);
               const fallbacks = g.fallbacks.filter((c) => v.costs || (c.source !== 'costs' && c.source !== 'depth'));
-              return rho(guardWithFallbacks(g.transfer, fallbacks, logY, { margin: DEFAULT_PREDICTOR.guardMargin, implausible: g.implausible, uninformativeBelow: DEFAULT_PREDICTOR.uninformativeBelow, prior: g.prior, score: v.score }));
+              return rho(guardWithFallbacks(g.transfer, fallbacks, logY, { margin: DEFAULT_PREDICTOR.guardMargin, implausible: g.implausible, uninformativeBelow: DEFAULT_PREDICTOR.uninformativeBelow, prior: g.prior, score: v.score, blend: v.blend, blendMode: v.blendMode }));
             });
             const proxies = PROXY_VARIANTS.map((o) => proxyReuse(data, task.train, samples, y, o));
             const pPreds = proxies.map((p) => p.predictAllMs());
@@ -206,7 +210,7 @@ async function main() {
     return [t.name, f3(mean(at(10))), f3(mean(at(20))), mean(at(20)) >= mean(at(10)) ? 'yes' : '**no**', f3(min(at(10)))];
   })) + '\n');
   robust.push('### How the guard was chosen (validation devices), and what it does on the test devices\n');
-  robust.push(`Each rule picks among the same candidates for the same k samples: the adapted predictor, each training device as a proxy, FLOPs, and (from the third row) cost models fitted on the k samples alone — on FBNet, GPUs at batch 1 rank by depth (Spearman 0.80–0.94 with the number of non-skip layers, 0.20–0.45 with FLOPs), which no mobile or CPU proxy device shows. Rules were chosen by the mean over validation devices of each device's worst seed at k = 10; test columns are reported, not used. Margin ${DEFAULT_PREDICTOR.guardMargin}, uninformative below ${DEFAULT_PREDICTOR.uninformativeBelow} (same units as the score).\n`);
+  robust.push(`Each rule picks among the same candidates for the same k samples: the adapted predictor, each training device as a proxy, FLOPs, and (from the third row) cost models fitted on the k samples alone — on FBNet, GPUs at batch 1 rank by depth (Spearman 0.80–0.94 with the number of non-skip layers, 0.20–0.45 with FLOPs), which no mobile or CPU proxy device shows. Rules were chosen per space by the mean over validation devices of each device's worst seed at k = 10; test columns are reported, not used. A blend averages the log latencies of the guard's choice and the next best candidates by leave-one-out R² (its leave-one-out predictions are its members' averaged, so 'when higher' compares like with like). Margin ${DEFAULT_PREDICTOR.guardMargin}, uninformative below ${DEFAULT_PREDICTOR.uninformativeBelow} (same units as the score).\n`);
   const guardRow = (space: 'nb201' | 'fbnet') => GUARD_VARIANTS.map((v, vi) => {
     const cells: string[] = [];
     for (const role of ['validation', 'test'] as const) {
@@ -215,7 +219,9 @@ async function main() {
       const worst = devs.map((d) => min(rs.filter((r) => r.k === 10 && `${r.task}|${r.device}` === d).map((r) => r.guard[vi]!)));
       cells.push(f3(mean(rs.filter((r) => r.k === 10).map((r) => r.guard[vi]!))), f3(mean(worst)), `${worst.filter((w) => w < 0.5).length}/${devs.length}`, f3(mean(rs.filter((r) => r.k === 20).map((r) => r.guard[vi]!))));
     }
-    return [space, v.name, ...cells];
+    const d = DEFAULT_PREDICTOR;
+    const isDefault = !v.off && v.costs === d.costFallbacks && v.score === d.guardScore && (v.blend ?? 1) === d.guardBlend[space] && (v.blendMode ?? 'always') === 'always';
+    return [space, isDefault ? `**${v.name} (default)**` : v.name, ...cells];
   });
   robust.push(markdownTable(['space', 'guard rule', 'val k=10 mean', 'val mean worst seed', 'val devices worst < 0.5', 'val k=20 mean', 'test k=10 mean', 'test mean worst seed', 'test devices worst < 0.5', 'test k=20 mean'], [...guardRow('fbnet'), ...(tasks.some((t) => t.space === 'nb201') ? guardRow('nb201') : [])]) + '\n');
 
