@@ -5,7 +5,7 @@ import { formatArch, loadLatencyData } from '../src/data/latency.js';
 import { decideDesign, designObjective, loadScaleModel, saveScaleModel, shortlistDesigns, trainScaleModel, verifyShortlist } from '../src/scale/design.js';
 import { readDeviceLatencies, referenceLatencies } from '../src/scale/device-file.js';
 import { budgetsAt, judgeChoice, latencyMetrics } from '../src/scale/evaluate.js';
-import { FoldedStack, stackForward, type Stack } from '../src/scale/dense.js';
+import { compileStack, FoldedStack, stackForward, type Stack } from '../src/scale/dense.js';
 import { tableDeviceFeatures } from '../src/scale/features.js';
 import { averageLinkage, monotonicity } from '../src/scale/monotonicity.js';
 import { DesignOptimiser } from '../src/scale/optimiser.js';
@@ -34,7 +34,7 @@ describe('folded stack', () => {
     // 7 inputs of which the last 3 are shared; odd widths exercise the four-rows-at-a-time remainder
     const stack: Stack = [layer(7, 13, true), layer(13, 6, true), layer(6, 2, false)];
     const fixed = [0.5, -1.25, 2];
-    const folded = new FoldedStack(stack, fixed, 4);
+    const folded = new FoldedStack(compileStack(stack), fixed, 4);
     for (let t = 0; t < 20; t++) {
       // sparse rows like an architecture's one-hot encoding, and dense ones
       const x = Array.from({ length: 4 }, () => (t % 2 && rng.next() < 0.5 ? 0 : rng.normal()));
@@ -42,7 +42,7 @@ describe('folded stack', () => {
       const got = Array.from(folded.forward(x));
       got.forEach((v, j) => expect(v).toBeCloseTo(want[j]!, 9));
     }
-    expect(() => new FoldedStack(stack, fixed, 3)).toThrow(/folded inputs end at 6/);
+    expect(() => new FoldedStack(compileStack(stack), fixed, 3)).toThrow(/folded inputs end at 6/);
   });
 });
 

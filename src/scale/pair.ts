@@ -1,7 +1,7 @@
 import type { LatencyData } from '../data/latency.js';
 import { UserError } from '../util/errors.js';
 import { Rng } from '../util/random.js';
-import { FoldedStack, stackForward, stackParams, trainStack, type Stack, type StackOptions } from './dense.js';
+import { compileStack, FoldedStack, stackForward, type CompiledStack, stackParams, trainStack, type Stack, type StackOptions } from './dense.js';
 import { fitRidge } from '../regressors/ridge.js';
 import { archFeatures, deviceFeatures, meanSd, tableDeviceFeatures, type DeviceFeatures } from './features.js';
 
@@ -37,6 +37,7 @@ export interface PairPredictorState {
 
 export class PairPredictor {
   private readonly arch: Float32Array[];
+  private compiled?: CompiledStack;
   private constructor(readonly data: LatencyData, readonly state: PairPredictorState) {
     this.arch = archFeatures(data);
   }
@@ -142,7 +143,7 @@ export class PairPredictor {
     if (refLatMs.length !== refs.length) throw new UserError(`expected ${refs.length} reference latencies, got ${refLatMs.length}`, 'reference latencies');
     const y = refLatMs.map(Math.log);
     // the device's inputs are the same for every architecture: folded into the first layer once
-    const folded = new FoldedStack(this.state.stack, [...f.shape, (f.scale - this.state.scale.mean) / this.state.scale.sd], this.arch[0]!.length);
+    const folded = new FoldedStack((this.compiled ??= compileStack(this.state.stack)), [...f.shape, (f.scale - this.state.scale.mean) / this.state.scale.sd], this.arch[0]!.length);
     const netLog = (arch: number) => f.scale + this.state.target.mean + this.state.target.sd * folded.forward(this.arch[arch]!)[0]!;
     const affine = fitRidge(refs.map((a) => [netLog(a)]), y, [1e-3, 1e-1, 1, 10]);
     const base = (arch: number) => affine.predict([netLog(arch)]);
