@@ -80,7 +80,7 @@ export function registerTransferCommands(program: Command): void {
         rows.push(row);
       }
       console.log(`${task.name}: pretrained on ${task.train.length} devices in ${(study.pretrainMs / 1000).toFixed(1)} s; Spearman mean ± std (worst seed) over ${o.seeds} seeds`);
-      console.log(formatTable(['device', ...ks.map((k) => `k=${k}`), 'fell back (leave-one-out guard)', 'HELP k=10'], rows));
+      console.log(formatTable(['device', ...ks.map((k) => `k=${k}`), 'answered by the guard (not the adapted predictor alone)', 'HELP k=10'], rows));
     });
 
   program

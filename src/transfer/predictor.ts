@@ -137,8 +137,9 @@ export interface AdaptedPredictor {
   /** predicted latency (ms) of every architecture of the space */
   predictAllMs(): Float64Array;
   /**
-   * what answers: 'transfer' (the adapted predictor), or a fallback that beat it on the
-   * leave-one-out check over the k samples: 'proxy:<training device>' or 'flops'
+   * what answers: 'transfer' (the adapted predictor), a fallback that beat it on the
+   * leave-one-out check over the k samples ('proxy:<training device>', 'flops', 'costs', 'depth'),
+   * or a blend of the best two ('blend:<first>+<second>')
    */
   source: string;
   /** the best leave-one-out score over the k samples among the candidates (how informative they were; see GuardScore) */

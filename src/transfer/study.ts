@@ -21,7 +21,7 @@ export interface TransferRun {
   samples: number[];
   adaptMs: number;
   predictMs: number;
-  /** 'transfer', or the fallback the leave-one-out guard chose ('proxy:<device>', 'flops') */
+  /** 'transfer', or what the leave-one-out guard chose ('proxy:<device>', 'flops', 'blend:<a>+<b>', …) */
   source: string;
 }
 
