@@ -352,7 +352,7 @@ async function main() {
           return { device, q: QS[qi]!, ms: deviceMs + performance.now() - t1, deviceMs, checked: answer.checked, ...judgeChoice(answer.arch, b, truth, objective.values, order) };
         });
       });
-    const grid: DesignRule[] = [32, 128, 256].flatMap((candidates) => [0, 0.5, 1, 1.5].map((z) => ({ candidates, z })));
+    const grid: DesignRule[] = [32, 128, 256, 512].flatMap((candidates) => [0, 0.25, 0.5, 0.75, 1, 1.25, 1.5, 2].map((z) => ({ candidates, z })));
     const validation = [...val, ...looPredictors.keys()];
     const scored = grid.map((rule) => {
       const outs = evaluate(validation, rule);
