@@ -233,6 +233,11 @@ describe('CLI', () => {
     expect(listed.stdout).toMatch(/measure in this order and keep the first that meets 15 ms/);
     expect(listed.stdout).toContain(String(ans.arch));
     expect(cli(['design', '--device-latencies', refCsv(dir, 'pixel2'), '--budget-ms', '-3', '--model', model], db).code).not.toBe(0);
+    // a budget below every design: said so, nothing answered
+    const below = cli(['design', '--device-latencies', refCsv(dir, 'pixel2'), '--budget-ms', '0.001', '--model', model, '--json'], db);
+    expect(below.code).toBe(2);
+    expect(below.stdout).toBe('');
+    expect(below.stderr).toMatch(/--budget-ms: no nb201 design is predicted to meet 0\.001 ms on this device: the fastest predicted is .* at \d+\.\d{3} ms/);
   }, 180_000);
 
   it('measure-archs builds NB201 candidates as ONNX, times them here and writes the CSV design and proxy read', () => {

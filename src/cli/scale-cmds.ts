@@ -143,6 +143,14 @@ export function registerScaleCommands(program: Command): void {
       const t1 = performance.now();
       const device = pair.forDevice(refLat);
       const answer = decideDesign(optimiser, device, o.budgetMs, designObjective(data).values, rule);
+      if (!answer.feasible) {
+        // below every design of the space (as predicted for this device): nothing to answer
+        const all = device.predictAllMs();
+        const fastest = all.reduce((b, v, a) => (v < all[b]! ? a : b), 0);
+        if (o.budgetMs < all[fastest]!) {
+          throw new UserError(`no ${data.space} design is predicted to meet ${o.budgetMs} ms on this device: the fastest predicted is ${formatArch(data.space, data.ops[fastest]!)} (id ${fastest}) at ${all[fastest]!.toFixed(3)} ms`, '--budget-ms');
+        }
+      }
       const shortlist = o.shortlist ? shortlistDesigns(optimiser, device, o.budgetMs, designObjective(data).values, rule, o.shortlist) : undefined;
       const ms = performance.now() - t1;
       const objective = designObjective(data);
