@@ -3,6 +3,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { bundledFashionMnist } from '../src/data/fmnist.js';
 import { openCacheTarget, startEngine } from '../src/earlyexit/setup.js';
 import { buildCacheServer } from '../src/serve/cache-server.js';
+import { loadTest } from '../src/serve/loadtest.js';
 import { Rng } from '../src/util/random.js';
 
 const set = bundledFashionMnist();
@@ -117,4 +118,24 @@ describe('HTTP service: latencylab cache serve', () => {
     expect(s.latencyMs.p99).toBeGreaterThanOrEqual(s.latencyMs.p50);
     expect(typeof s.flopsSaved).toBe('number');
   });
+});
+
+describe('load test client', () => {
+  it('sends every request once over at most `concurrency` sockets, counts non-2xx answers as errors', async () => {
+    await app.listen({ port: 0, host: '127.0.0.1' });
+    const { port } = app.server.address() as { port: number };
+    const good = JSON.stringify({ width: 28, height: 28, pixels: pixels(0) });
+    const bad = JSON.stringify({ width: 28, height: 28, pixels: ['1'] });
+    const sockets = new Set<unknown>();
+    app.server.on('connection', (s) => sockets.add(s));
+    const r = await loadTest(`http://127.0.0.1:${port}/v1/classify`, [good, good, bad], { requests: 30, concurrency: 3 });
+    expect(r.requests).toBe(30);
+    expect(r.errors).toBe(10);
+    expect(sockets.size).toBeLessThanOrEqual(3);
+    expect(r.p50).toBeGreaterThan(0);
+    expect(r.p95).toBeGreaterThanOrEqual(r.p50);
+    // nothing listening: every request an error, no throw
+    const down = await loadTest('http://127.0.0.1:9/v1/classify', [good], { requests: 4, concurrency: 2 });
+    expect(down.errors).toBe(4);
+  }, 60_000);
 });
