@@ -18,7 +18,7 @@ export interface DesignRule {
 }
 
 /** chosen on validation devices by bench:scale (reports/scale.md, section 4) */
-export const DEFAULT_RULES: Record<SearchSpace, DesignRule> = { nb201: { candidates: 256, z: 1 }, fbnet: { candidates: 256, z: 1.5 } };
+export const DEFAULT_RULES: Record<SearchSpace, DesignRule> = { nb201: { candidates: 512, z: 1 }, fbnet: { candidates: 512, z: 1.25 } };
 
 export interface DesignAnswer {
   arch: number;
