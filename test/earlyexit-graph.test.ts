@@ -1,6 +1,6 @@
 import { readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
-import ort from 'onnxruntime-node';
+import ort from '../src/runtimes/ort-node.js';
 import { describe, expect, it } from 'vitest';
 import { analyseGraph, extractSegment, spreadCuts } from '../src/earlyexit/onnx-graph.js';
 import { decodeOnnxModel, loadOnnxModel, resolveInputShape } from '../src/ir/onnx-load.js';

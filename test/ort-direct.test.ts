@@ -1,5 +1,5 @@
 import { readFileSync } from 'node:fs';
-import ort from 'onnxruntime-node';
+import ort from '../src/runtimes/ort-node.js';
 import { describe, expect, it } from 'vitest';
 import { DirectSession } from '../src/runtimes/ort-direct.js';
 import { sessionOptions } from '../src/runtimes/ort.js';

@@ -1,3 +1,4 @@
+import { existsSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { MODULES } from '../src/modules/index.js';
 import { getRuntime } from '../src/runtimes/index.js';
@@ -43,6 +44,18 @@ describe('every module runs on ORT-node, ORT-web and tfjs with the same numbers'
       }
     }, 60_000);
   }
+});
+
+describe('onnxruntime telemetry', () => {
+  it('is switched off before onnxruntime-node loads: no upload attempt, no /tmp/mat-debug-<pid>.log', async () => {
+    const { m, cfg } = smallConfig('conv2d');
+    const p = await getRuntime('ort-cpu').prepare(m.build(cfg.params, 5), settings);
+    await p.outputs();
+    await p.dispose();
+    expect(process.env.ORT_DISABLE_TELEMETRY).toBe('1');
+    // onnxruntime-node 1.30's 1DS client writes this file in every process it initialises in
+    if (process.platform === 'linux') expect(existsSync(`/tmp/mat-debug-${process.pid}.log`)).toBe(false);
+  });
 });
 
 describe('tfjs interpreter covers the conv variants the IR can express', () => {

@@ -1,6 +1,6 @@
 import { readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
-import ort from 'onnxruntime-node';
+import ort from '../src/runtimes/ort-node.js';
 import onnxProto from 'onnx-proto';
 import { describe, expect, it } from 'vitest';
 import { GraphBuilder } from '../src/ir/graph.js';

@@ -14,7 +14,7 @@
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import ort from 'onnxruntime-node';
+import ort from '../runtimes/ort-node.js';
 import { markdownTable } from '../cli/table.js';
 import type { CacheEngine } from '../earlyexit/engine.js';
 import { replayStream, summarise } from '../earlyexit/replay.js';

@@ -29,7 +29,7 @@ import { describeMachine } from '../profile/environment.js';
 import { exitRateChart, renderVegaLite, type ExitRatePoint } from '../report/plot.js';
 import { httpSection, runHttpBench } from './earlyexit-http.js';
 import { quantile } from '../util/stats.js';
-import ortPkg from 'onnxruntime-node';
+import ortPkg from '../runtimes/ort-node.js';
 
 const QUICK = process.env.BENCH_QUICK === '1';
 const N = QUICK ? 3000 : 10000;

@@ -1,5 +1,5 @@
 import type { InferenceSession } from 'onnxruntime-common';
-import ort from 'onnxruntime-node';
+import ort from '../runtimes/ort-node.js';
 import { sessionOptions } from '../runtimes/ort.js';
 import { Rng } from '../util/random.js';
 import { ADAM, forwardGraph, PARAMS, trainingStepGraph, type Param } from './head-train-graph.js';

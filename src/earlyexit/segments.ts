@@ -1,5 +1,5 @@
 import { readFileSync } from 'node:fs';
-import ort from 'onnxruntime-node';
+import ort from '../runtimes/ort-node.js';
 import type { InferenceSession, Tensor } from 'onnxruntime-common';
 import { DirectSession } from '../runtimes/ort-direct.js';
 import { median } from '../util/stats.js';

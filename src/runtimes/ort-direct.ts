@@ -1,5 +1,5 @@
 import { createRequire } from 'node:module';
-import ort from 'onnxruntime-node';
+import ort from './ort-node.js';
 import type { InferenceSession, Tensor } from 'onnxruntime-common';
 
 /**

@@ -91,8 +91,8 @@ export class OrtCpuRuntime extends OrtRuntime {
   readonly threadChoices = undefined;
   protected readonly ep = 'cpu';
   protected readonly packageName = 'onnxruntime-node';
-  protected load() {
-    return import('onnxruntime-node');
+  protected async load() {
+    return (await import('./ort-node.js')).default;
   }
 }
 
