@@ -92,7 +92,9 @@ export class OrtCpuRuntime extends OrtRuntime {
   protected readonly ep = 'cpu';
   protected readonly packageName = 'onnxruntime-node';
   protected async load() {
-    return (await import('./ort-node.js')).default;
+    // telemetry off before the native library loads (ort-node.ts does the same for static imports)
+    await import('./ort-telemetry-off.js');
+    return import('onnxruntime-node');
   }
 }
 
