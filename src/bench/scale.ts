@@ -339,13 +339,17 @@ async function main() {
         looPredictors.set(d, await PairPredictor.train(data, task.train.filter((x) => x !== d), { steps: Math.round(PAIR_STEPS / 2), archs: looArchs }));
       }
     }
+    // the device's true latencies and its calibrated pair predictor; calibrating is done once for
+    // all its budgets, so its time is counted in equal shares (deviceMs) in each budget's
+    const calibrated = (device: string) => {
+      const truth = requireDevice(data, device);
+      const t0 = performance.now();
+      const dp = (looPredictors.get(device) ?? pp).forDevice(data.referenceArchs.map((a) => truth[a]!));
+      return { truth, dp, deviceMs: (performance.now() - t0) / QS.length };
+    };
     const evaluate = (devices: string[], rule: DesignRule | 'argmax') =>
       devices.flatMap((device) => {
-        const truth = requireDevice(data, device);
-        const t0 = performance.now();
-        const dp = (looPredictors.get(device) ?? pp).forDevice(data.referenceArchs.map((a) => truth[a]!));
-        // calibrating the predictor to the device is done once for all its budgets: its share is counted in each
-        const deviceMs = (performance.now() - t0) / QS.length;
+        const { truth, dp, deviceMs } = calibrated(device);
         return budgetsAt(truth, QS).map((b, qi) => {
           const t1 = performance.now();
           const answer = rule === 'argmax' ? { arch: opt.candidates(dp.features, b, 1)[0]!, checked: 0 } : decideDesign(opt, dp, b, objective.values, rule);
@@ -366,10 +370,7 @@ async function main() {
     // with a few measurements on the device: a shortlist measured in order (design.ts)
     const evaluateVerified = (devices: string[], n: number, firstZ: number) =>
       devices.flatMap((device) => {
-        const truth = requireDevice(data, device);
-        const t0 = performance.now();
-        const dp = (looPredictors.get(device) ?? pp).forDevice(data.referenceArchs.map((a) => truth[a]!));
-        const deviceMs = (performance.now() - t0) / QS.length;
+        const { truth, dp, deviceMs } = calibrated(device);
         return budgetsAt(truth, QS).map((b, qi) => {
           const t1 = performance.now();
           const list = shortlistDesigns(opt, dp, b, objective.values, chosen.rule, n, firstZ);

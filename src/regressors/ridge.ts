@@ -1,9 +1,11 @@
 import { Rng } from '../util/random.js';
 
 /**
- * The project's one ridge solver. `solveRidge` is the core (weights of centred targets on
- * standardised features); `fitRidge` picks λ by leave-one-out for a handful of points (few-shot
- * transfer); `fitRidgeCV` picks it by k-fold cross-validation for datasets of hundreds.
+ * The project's one ridge solver. `solveGram` is the core (the normal equations plus λI, by
+ * Cholesky) and `solveRidge` feeds it rows (weights of centred targets on standardised features);
+ * `fitRidge` picks λ by leave-one-out for a handful of points (few-shot transfer), taking each
+ * left-out row out of the normal equations; `fitRidgeCV` picks it by k-fold cross-validation for
+ * datasets of hundreds.
  */
 
 export interface Standardiser {
