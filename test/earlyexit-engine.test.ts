@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { bundledFashionMnist, imageAsInput, streamOrder } from '../src/data/fmnist.js';
 import { calibrationSizeFor } from '../src/earlyexit/cascade.js';
+import { DEFAULT_ENGINE } from '../src/earlyexit/engine-options.js';
 import { trainOfflineBaseline } from '../src/earlyexit/offline.js';
 import { replayStream, summarise } from '../src/earlyexit/replay.js';
 import { openCacheTarget, startEngine } from '../src/earlyexit/setup.js';
@@ -89,7 +90,7 @@ describe('a shift of the class mix (bundled sample: classes 0–4, then 5–9)',
   it('is detected once (not again when the window has passed it); caches come back calibrated on the new mix', async () => {
     const order = streamOrder(set, set.count, true);
     const t = await openCacheTarget('fmnist');
-    const { engine, costs } = await startEngine(t, { seed: 3, minCalibration: 300, manageEvery: 100, objective: 'flops', confidenceZ: 1 });
+    const { engine, costs } = await startEngine(t, { seed: 3, minCalibration: 300, shiftMinCalibration: 250, manageEvery: 100, objective: 'flops', confidenceZ: 1 });
     const { engine: baseline } = await startEngine(t, { cache: false }, costs);
     const { records } = await replayStream(engine, baseline, order.length, (i) => imageAsInput(set, order[i]!), (i) => set.labels[order[i]!]!);
     const s = engine.stats();
@@ -99,6 +100,8 @@ describe('a shift of the class mix (bundled sample: classes 0–4, then 5–9)',
     const shifts = engine.events.filter((e) => e.kind === 'shift');
     expect(shifts).toHaveLength(1);
     const at = shifts[0]!.request;
+    // re-armed with the (smaller) after-shift requirement, not the start-up one
+    expect(shifts[0]).toMatchObject({ minCalibration: 250 });
     const firstNew = order.findIndex((i) => set.labels[i]! >= 5);
     // detected within a window of answers after the mix changed
     expect(at).toBeGreaterThan(firstNew);
@@ -173,9 +176,12 @@ describe('the cheaper no-exit path on the request path', () => {
     const { engine } = await startEngine(t, { minCalibration: 321, training: 'thread' });
     expect(engine.minCalibration).toBe(321);
     await engine.dispose();
-    const { engine: byDefault } = await startEngine(t, { training: 'thread' });
-    expect(byDefault.minCalibration).toBe(800);
+    const { engine: byDefault, costs } = await startEngine(t, { training: 'thread' });
+    expect(byDefault.minCalibration).toBe(DEFAULT_ENGINE.minCalibration);
     await byDefault.dispose();
+    // more than the pool keeps would audit every request for ever: refused, naming both fields
+    await expect(startEngine(t, { minCalibration: 2500, training: 'thread' }, costs)).rejects.toThrow(/minCalibration 2500 exceeds calibrationWindow \(2000\)/);
+    await expect(startEngine(t, { minCalibration: 'auto', targetAgreement: 0.9995, training: 'thread' }, costs)).rejects.toThrow(/minCalibration 'auto' \(\d+ records at agreement 0.9995.*exceeds calibrationWindow/);
   }, 60_000);
 
   it('the fused cascade (opt-in) answers like the segmented path: same labels, exits and FLOPs, in one session run', async () => {

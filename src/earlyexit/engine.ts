@@ -1,4 +1,5 @@
 import type { Tensor } from 'onnxruntime-common';
+import { UserError } from '../util/errors.js';
 import { Rng } from '../util/random.js';
 import { median } from '../util/stats.js';
 import { calibrationSizeFor, chooseCascade, cascadeCeiling, NO_CACHE, type AuditView, type Cascade, type CascadeCostModel } from './cascade.js';
@@ -99,10 +100,19 @@ export class CacheEngine {
 
   /** calibration records audited in full before the caches may answer (EngineOptions.minCalibration resolved) */
   readonly minCalibration: number;
+  /** calibration records needed now: minCalibration at start-up, shiftMinCalibration after a shift */
+  private requiredCalibration: number;
 
   constructor(readonly model: SegmentedModel, readonly costs: SegmentCosts, opts: Partial<EngineOptions> = {}) {
     this.opts = { ...DEFAULT_ENGINE, ...opts };
     this.minCalibration = this.opts.minCalibration === 'auto' ? calibrationSizeFor(this.opts.targetAgreement, this.opts.confidenceZ, 1) : this.opts.minCalibration;
+    // the pool keeps at most calibrationWindow records: a larger minimum is never reached, and every
+    // request would be audited in full for ever (no FLOPs saved)
+    if (this.opts.cache && this.opts.online && this.minCalibration > this.opts.calibrationWindow) {
+      const what = this.opts.minCalibration === 'auto' ? `'auto' (${this.minCalibration} records at agreement ${this.opts.targetAgreement}, z ${this.opts.confidenceZ})` : String(this.minCalibration);
+      throw new UserError(`minCalibration ${what} exceeds calibrationWindow (${this.opts.calibrationWindow}), the most calibration records kept: caches would never be enabled`, 'engine options');
+    }
+    this.requiredCalibration = this.minCalibration;
     this.rng = new Rng(this.opts.seed);
     const classes = model.classes;
     if (!classes) throw new Error('SegmentedModel.warm() must run before creating a CacheEngine');
@@ -146,7 +156,7 @@ export class CacheEngine {
       this.shiftAuditLeft--;
       return true;
     }
-    if (this.pools.calibration.length < this.minCalibration) return true;
+    if (this.pools.calibration.length < this.requiredCalibration) return true;
     return this.rng.next() < this.opts.auditRate;
   }
 
@@ -456,16 +466,17 @@ export class CacheEngine {
 
   /** Class mix of recent answers vs a reference mix; a large change triggers a burst of audits. */
   private checkShift(): void {
-    const armed = this.pools.calibration.length >= this.minCalibration && this.shiftAuditLeft === 0;
+    const armed = this.pools.calibration.length >= this.requiredCalibration && this.shiftAuditLeft === 0;
     const tv = this.shift.check(this.requests, () => this.pools.calibration.map((r) => r.teacherTop), armed);
     if (tv === null) return;
     // thresholds calibrated on the old mix do not hold for the new one (measured: agreement fell
     // to 99.2 % after a class shift): keep only the calibration records of the recent requests,
     // so caches stay off until enough new ones exist, and audit in full meanwhile
     const dropped = this.pools.dropStale(this.requests - SHIFT_WINDOW);
-    if (this.pools.calibration.length < this.minCalibration) this.cascade = NO_CACHE;
+    this.requiredCalibration = Math.min(this.minCalibration, this.opts.shiftMinCalibration);
+    if (this.pools.calibration.length < this.requiredCalibration) this.cascade = NO_CACHE;
     this.shiftAuditLeft = this.opts.shiftAuditRequests;
-    this.statistics.event({ kind: 'shift', request: this.requests, tv, dropped, minCalibration: this.minCalibration });
+    this.statistics.event({ kind: 'shift', request: this.requests, tv, dropped, minCalibration: this.requiredCalibration });
   }
 
   /**
