@@ -140,6 +140,12 @@ describe('in-situ costs for the manager', () => {
     expect(live.ratio()).toBeGreaterThan(1.15);
     expect(live.segment(0, 2)).toBeCloseTo(0.7 * live.ratio(), 9);
     expect(live.head(1, 0.02)).toBe(0.02);
+    // a segment the cascade stopped using is priced from the profile again once its figure is stale
+    for (let i = 0; i < 30; i++) live.observeSegment(0, 2, 5);
+    expect(live.segment(0, 2)).toBeCloseTo(5, 6);
+    for (let i = 0; i < 2100; i++) live.observeSegment(-1, 0, 0.36);
+    expect(live.segment(0, 2)).toBeCloseTo(0.7 * live.ratio(), 9);
+    expect(live.ratio()).toBeCloseTo(1.2, 2); // from the segment still in use only
   });
 });
 

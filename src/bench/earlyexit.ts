@@ -236,7 +236,7 @@ async function main() {
 
   // ---- 5. HTTP load test, with and without caching, training during the load
   log('load test: cache serve with and without caching');
-  const http = await runHttpBench(test, { warm: QUICK ? 1500 : 3000, load: QUICK ? 1000 : 2000, levels: [1, 2, 4, 8], repeats: QUICK ? 1 : 3 });
+  const http = await runHttpBench(test, { warm: QUICK ? 1500 : 4000, load: QUICK ? 1000 : 2000, levels: [1, 2, 4, 8], repeats: QUICK ? 1 : 3 });
 
   // ---- plot
   const cutNames = (t: CacheTarget) => t.model.cuts.map((c, i) => `cache #${i} (${pct(c.flopsBefore / t.model.analysis.totalFlops)} FLOPs)`);
