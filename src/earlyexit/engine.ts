@@ -1,15 +1,15 @@
-import type { Tensor } from 'onnxruntime-common';
 import { UserError } from '../util/errors.js';
 import { Rng } from '../util/random.js';
 import { median } from '../util/stats.js';
 import { calibrationSizeFor, chooseCascade, cascadeCeiling, NO_CACHE, type AuditView, type Cascade, type CascadeCostModel } from './cascade.js';
 import { DEFAULT_ENGINE, type EngineOptions } from './engine-options.js';
 import { describeEvent, EngineStatistics, type ClassifyResult } from './engine-stats.js';
-import { argmax, CacheHead, hiddenForBudget, softmaxInPlace } from './head.js';
+import { argmax, CacheHead, hiddenForBudget } from './head.js';
 import { headTrainFlops } from './head-model.js';
 import { LiveCosts } from './live-costs.js';
 import type { CompiledHead } from './onnx-graph.js';
 import { RecordPools, teaches, type AuditRecord } from './records.js';
+import { RequestPath, skipStages } from './request-path.js';
 import { segmentCost, type SegmentCosts, type SegmentedModel, type SegmentRef } from './segments.js';
 import { ShiftDetector, SHIFT_WINDOW } from './shift.js';
 import { createTrainer, type HeadJob, type HeadTrainer } from './trainer.js';
@@ -19,10 +19,6 @@ export { describeEvent } from './engine-stats.js';
 
 export { DEFAULT_ENGINE, type EngineOptions } from './engine-options.js';
 
-/** which stages of a cascade may send a request straight to the end (never the last: it goes there anyway) */
-function skipStages(cascade: Cascade): boolean[] {
-  return cascade.caches.map((_, j) => (cascade.skipBelow?.[j] ?? 0) > 0 && j < cascade.caches.length - 1);
-}
 
 /** the (from, to) segments a request may run under a cascade, skips to the end included; with `lean`, their lean variants too */
 function segmentsOf(cascade: Cascade, cuts: number, lean: boolean): SegmentRef[] {
@@ -40,21 +36,6 @@ export interface MaintenanceReport {
   changed: boolean;
 }
 
-/** an audited request a cache answered: the rest of the backbone runs after the answer, in maintain() */
-interface PendingAudit {
-  /** the cut it exited at, and the tensor there */
-  from: number;
-  tensor: Tensor;
-  /** pooled features of the cuts passed before the exit */
-  features: Float32Array[];
-  request: number;
-  answer: number;
-  /** a cache was enabled when it was answered (it counts towards the agreement estimate) */
-  judged: boolean;
-}
-
-/** audited requests waiting to be finished; beyond this the oldest are dropped (a busy server) */
-const MAX_PENDING_AUDITS = 256;
 
 /**
  * Online layer caching. Requests are answered by the first enabled cache whose confidence clears
@@ -65,7 +46,7 @@ const MAX_PENDING_AUDITS = 256;
  * the audited answers give a direct estimate of the live agreement. Requests that no cache answers
  * also become training targets (self-distillation). Labels never enter here.
  *
- * `classify` is the request path; `maintain` (finishing audits, training rounds, re-planning, shift
+ * `classify` is the request path (the segments, exits and records of one request: request-path.ts); `maintain` (finishing audits, training rounds, re-planning, shift
  * checks) runs between requests. Training runs in a trainer process (EngineOptions.training); new
  * heads reach the request path together with the thresholds calibrated for them.
  */
@@ -88,7 +69,7 @@ export class CacheEngine {
   /** segment and head costs measured on the request path (what the manager prices cascades with) */
   readonly live: LiveCosts;
   cascade: Cascade = NO_CACHE;
-  private pendingAudits: PendingAudit[] = [];
+  private readonly path: RequestPath;
   /** bumped after every training round (invalidates cached head predictions) */
   private headsVersion = 0;
   /** heads version last compiled into the model's segments */
@@ -123,6 +104,7 @@ export class CacheEngine {
     this.pools = new RecordPools(this.opts, this.rng);
     this.shift = new ShiftDetector(classes, this.opts.shiftThreshold);
     this.statistics = new EngineStatistics(model.cuts.length, this.opts.timelineEvery);
+    this.path = new RequestPath({ model, heads: this.heads, pools: this.pools, live: this.live, statistics: this.statistics, opts: this.opts, rng: this.rng });
     this.trainer = createTrainer(this.opts.training);
     // heads another engine compiled into this model are not ours
     if (this.opts.cache) model.clearHeads();
@@ -145,11 +127,6 @@ export class CacheEngine {
     return this.statistics.events;
   }
 
-  private teacherProbs(out: Float32Array): Float32Array {
-    const p = Float32Array.from(out);
-    return this.model.analysis.outputIsProbability ? p : softmaxInPlace(p);
-  }
-
   private shouldAudit(): boolean {
     if (!this.opts.online) return false;
     if (this.shiftAuditLeft > 0) {
@@ -165,11 +142,11 @@ export class CacheEngine {
     const m = this.model;
     let r: Omit<ClassifyResult, 'latencyMs'>;
     if (!this.opts.cache) {
-      const p = this.teacherProbs(await m.runFull(x));
+      const p = this.path.teacherProbs(await m.runFull(x));
       const label = argmax(p);
       r = { label, confidence: p[label]!, exit: null, exitTensor: null, audited: false, flops: m.analysis.totalFlops };
     } else {
-      r = await this.cascadeRequest(m.inputTensor(x), this.shouldAudit());
+      r = await this.path.run(m.inputTensor(x), this.shouldAudit(), this.cascade);
     }
     const latencyMs = Number(process.hrtime.bigint() - t0) / 1e6;
     this.statistics.record(r, latencyMs);
@@ -177,90 +154,6 @@ export class CacheEngine {
     this.sinceManage++;
     this.sinceTrain++;
     return { ...r, latencyMs };
-  }
-
-  /** files a finished audit, and counts its answer towards the live agreement estimate */
-  private fileAudit(rec: AuditRecord, answer: number, judged: boolean): void {
-    this.pools.fileAudit(rec);
-    if (judged) this.statistics.judge(answer === rec.teacherTop);
-  }
-
-  /** runs the rest of the backbone for audited requests a cache answered (off the request path) */
-  private async finishAudits(): Promise<number> {
-    if (!this.pendingAudits.length) return 0;
-    const t = process.hrtime.bigint();
-    const C = this.model.cuts.length;
-    for (const a of this.pendingAudits.splice(0)) {
-      const rest = await this.model.runSegment(a.from, C, a.tensor);
-      for (const [i, f] of rest.pooled) a.features[i] = f;
-      const teacher = this.teacherProbs(rest.output!);
-      this.fileAudit({ features: a.features, teacher, teacherTop: argmax(teacher), request: a.request }, a.answer, a.judged);
-    }
-    return Number(process.hrtime.bigint() - t) / 1e6;
-  }
-
-  private async cascadeRequest(input: Tensor, audit: boolean): Promise<Omit<ClassifyResult, 'latencyMs'>> {
-    const m = this.model;
-    const C = m.cuts.length;
-    const request = this.statistics.requests;
-    // one plan for the whole request: a re-plan between two of its segments must not pair this
-    // request's cache list with the next plan's thresholds
-    const cascade = this.cascade;
-    const judged = cascade.caches.length > 0;
-    // lean segments for most requests (recordShare); their costs are what the manager prices
-    const leanMode = this.leanSegments;
-    const lean = leanMode && !audit && this.rng.next() >= this.opts.recordShare;
-    const observe = lean === leanMode;
-    if (!audit && judged && this.opts.fused && this.opts.compiledHeads) {
-      const r = await m.runCascade(cascade.caches, skipStages(cascade), input, cascade.thresholds, cascade.skipBelow ?? []);
-      if (r) return this.fusedAnswer(r, cascade, request);
-    }
-    let prev = -1;
-    let flops = 0;
-    let cur = input;
-    const features: Float32Array[] = [];
-    const now = () => process.hrtime.bigint();
-    const since = (t: bigint) => Number(now() - t) / 1e6;
-    for (const [j, c] of cascade.caches.entries()) {
-      let t = now();
-      const seg = await m.runSegment(prev, c, cur, lean);
-      if (observe) this.live.observeSegment(prev, c, since(t));
-      for (const [i, f] of seg.pooled) features[i] = f;
-      flops += m.flopsBetween(prev, c) + m.segmentPoolFlops(prev, c, lean) + this.heads[c]!.flops;
-      let p = seg.probs;
-      if (!p) {
-        t = now();
-        p = this.heads[c]!.predict(seg.pooled.get(c)!);
-        this.live.observeHead(c, since(t));
-      }
-      const label = argmax(p);
-      if (p[label]! >= cascade.thresholds[j]!) {
-        if (audit) {
-          this.pendingAudits.push({ from: c, tensor: seg.next, features, request, answer: label, judged });
-          if (this.pendingAudits.length > MAX_PENDING_AUDITS) this.pendingAudits.shift();
-          // the rest of the backbone runs after the answer: compute, though not latency
-          flops += m.flopsBetween(c, C) + m.segmentPoolFlops(c, C);
-        } else if (this.opts.online && this.opts.teachEarlier && c > 0) {
-          this.pools.addAnswered({ features, teacher: Float32Array.from(p), teacherTop: label, request, teaches: c });
-        }
-        return { label, confidence: p[label]!, exit: c, exitTensor: m.cuts[c]!.tensor, audited: audit, flops };
-      }
-      prev = c;
-      cur = seg.next;
-      // the cheaper no-exit path: unlikely to exit later, straight to the end
-      if (j < cascade.caches.length - 1 && p[label]! < (cascade.skipBelow?.[j] ?? 0)) break;
-    }
-    const t = now();
-    const last = await m.runSegment(prev, C, cur, lean);
-    if (observe) this.live.observeSegment(prev, C, since(t));
-    for (const [i, f] of last.pooled) features[i] = f;
-    flops += m.flopsBetween(prev, C) + m.segmentPoolFlops(prev, C, lean);
-    const p = this.teacherProbs(last.output!);
-    const label = argmax(p);
-    const rec: AuditRecord = { features, teacher: p, teacherTop: label, request };
-    if (audit) this.fileAudit(rec, label, judged);
-    else if (this.opts.online) this.pools.addBackbone(rec);
-    return { label, confidence: p[label]!, exit: null, exitTensor: null, audited: audit, flops };
   }
 
   /** every head's prediction on an audit record, cached until the heads are retrained */
@@ -303,7 +196,7 @@ export class CacheEngine {
     if (!this.opts.online || !this.opts.cache) return rep;
     const opt = this.opts;
     const totals = this.statistics.maintenance;
-    rep.auditMs = await this.finishAudits();
+    rep.auditMs = await this.path.finishAudits();
     totals.auditMs += rep.auditMs;
     const pool = this.pools.trainingSize;
     const firstRound = !this.heads.some((h) => h.trained);
@@ -506,28 +399,6 @@ export class CacheEngine {
     this.headsVersion++;
     await this.syncCompiledHeads(segmentsOf(cascade, this.model.cuts.length, this.leanSegments), cascade);
     this.cascade = cascade;
-  }
-
-  /** a request answered by the fused cascade: the same bookkeeping as the segmented path */
-  private fusedAnswer(r: { out: Float32Array; exit: number; pooled: Float32Array[] }, cascade: Cascade, request: number): Omit<ClassifyResult, 'latencyMs'> {
-    const m = this.model;
-    const n = cascade.caches.length;
-    const features: Float32Array[] = [];
-    r.pooled.forEach((f, i) => {
-      if (f.length) features[i] = f;
-    });
-    const headFlops = (stages: number) => cascade.caches.slice(0, stages).reduce((a, c) => a + this.heads[c]!.flops, 0);
-    if (r.exit < n) {
-      const c = cascade.caches[r.exit]!;
-      const label = argmax(r.out);
-      if (this.opts.online && this.opts.teachEarlier && c > 0) this.pools.addAnswered({ features, teacher: Float32Array.from(r.out), teacherTop: label, request, teaches: c });
-      return { label, confidence: r.out[label]!, exit: c, exitTensor: m.cuts[c]!.tensor, audited: false, flops: m.flopsBetween(-1, c) + m.segmentPoolFlops(-1, c) + headFlops(r.exit + 1), fused: true };
-    }
-    const C = m.cuts.length;
-    const p = this.teacherProbs(r.out);
-    const label = argmax(p);
-    if (this.opts.online) this.pools.addBackbone({ features, teacher: p, teacherTop: label, request });
-    return { label, confidence: p[label]!, exit: null, exitTensor: null, audited: false, flops: m.flopsBetween(-1, C) + m.segmentPoolFlops(-1, C) + headFlops(r.exit === n ? n : r.exit - n), fused: true };
   }
 
   stats() {
