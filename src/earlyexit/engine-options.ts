@@ -22,7 +22,9 @@ export interface EngineOptions {
    * paired engine seeds: offset 20,000, seeds 4–7: 32.4 % vs 23.2 % at 800; offset 40,000, seeds
    * 12–19: 34.1 % vs 28.5 %, agreement ≥ 99.5 % in 7 of 8 runs (99.40 % in one) and 8 of 8 at 800.
    * Looser bounds (z = 1.645) saved more (37 %) but broke the 99.5 % target in 1–5 runs of 8
-   * (reports/earlyexit-history.md, session 13). Costs: the first ~3,300 requests are audited in full
+   * (reports/earlyexit-history.md, session 13). Repeat with `npm run bench:earlyexit-validate`
+   * (reports/earlyexit-validation.md: 34.0 vs 25.6 % at 800, 8 paired seeds, with the stale-price
+   * rule of live-costs.ts). Costs: the first ~3,300 requests are audited in full
    * (FLOPs, not latency). 'auto': the fewest on which the bound allows one disagreement (1,170).
    */
   minCalibration: number | 'auto';
