@@ -242,6 +242,11 @@ export interface CascadeEstimate {
   skipRate?: number;
 }
 
+/** which stages of a cascade may send a request straight to the end (never the last: it goes there anyway) */
+export function skipStages(cascade: Cascade): boolean[] {
+  return cascade.caches.map((_, j) => (cascade.skipBelow?.[j] ?? 0) > 0 && j < cascade.caches.length - 1);
+}
+
 /** Replays records through a cascade: where each would exit, what it would cost, whether it agrees. */
 export function simulateCascade(records: AuditView[], cascade: Cascade, cost: CascadeCostModel): CascadeEstimate {
   const p = prepare(records);

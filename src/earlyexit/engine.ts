@@ -1,7 +1,7 @@
 import { UserError } from '../util/errors.js';
 import { Rng } from '../util/random.js';
 import { median } from '../util/stats.js';
-import { calibrationSizeFor, chooseCascade, cascadeCeiling, NO_CACHE, type AuditView, type Cascade, type CascadeCostModel } from './cascade.js';
+import { calibrationSizeFor, chooseCascade, cascadeCeiling, NO_CACHE, skipStages, type AuditView, type Cascade, type CascadeCostModel } from './cascade.js';
 import { DEFAULT_ENGINE, type EngineOptions } from './engine-options.js';
 import { describeEvent, EngineStatistics, type ClassifyResult } from './engine-stats.js';
 import { argmax, CacheHead, hiddenForBudget } from './head.js';
@@ -9,7 +9,7 @@ import { headTrainFlops } from './head-model.js';
 import { LiveCosts } from './live-costs.js';
 import type { CompiledHead } from './onnx-graph.js';
 import { RecordPools, teaches, type AuditRecord } from './records.js';
-import { RequestPath, skipStages } from './request-path.js';
+import { RequestPath } from './request-path.js';
 import { segmentCost, type SegmentCosts, type SegmentedModel, type SegmentRef } from './segments.js';
 import { ShiftDetector, SHIFT_WINDOW } from './shift.js';
 import { createTrainer, type HeadJob, type HeadTrainer } from './trainer.js';
@@ -18,7 +18,6 @@ export type { ClassifyResult, EngineEvent, TimelineEntry } from './engine-stats.
 export { describeEvent } from './engine-stats.js';
 
 export { DEFAULT_ENGINE, type EngineOptions } from './engine-options.js';
-
 
 /** the (from, to) segments a request may run under a cascade, skips to the end included; with `lean`, their lean variants too */
 function segmentsOf(cascade: Cascade, cuts: number, lean: boolean): SegmentRef[] {
@@ -36,7 +35,6 @@ export interface MaintenanceReport {
   changed: boolean;
 }
 
-
 /**
  * Online layer caching. Requests are answered by the first enabled cache whose confidence clears
  * its threshold, otherwise by the backbone. A random share of requests is *audited*: answered like
@@ -46,8 +44,8 @@ export interface MaintenanceReport {
  * the audited answers give a direct estimate of the live agreement. Requests that no cache answers
  * also become training targets (self-distillation). Labels never enter here.
  *
- * `classify` is the request path (the segments, exits and records of one request: request-path.ts); `maintain` (finishing audits, training rounds, re-planning, shift
- * checks) runs between requests. Training runs in a trainer process (EngineOptions.training); new
+ * `classify` is the request path (one request's segments, exits and records: request-path.ts);
+ * `maintain` (finishing audits, training rounds, re-planning, shift checks) runs between requests. Training runs in a trainer process (EngineOptions.training); new
  * heads reach the request path together with the thresholds calibrated for them.
  */
 export class CacheEngine {
@@ -108,11 +106,6 @@ export class CacheEngine {
     this.trainer = createTrainer(this.opts.training);
     // heads another engine compiled into this model are not ours
     if (this.opts.cache) model.clearHeads();
-  }
-
-  /** most requests run lean segments (EngineOptions.recordShare) */
-  private get leanSegments(): boolean {
-    return this.opts.recordShare < 1;
   }
 
   get requests(): number {
@@ -331,7 +324,7 @@ export class CacheEngine {
     this.statistics.maintenance.replans++;
     // build the chosen segments' sessions (with the retrained heads compiled in) before a request
     // can need them; compiled heads and their thresholds then switch together (no await between)
-    await this.syncCompiledHeads(segmentsOf(cascade, this.model.cuts.length, this.leanSegments), cascade);
+    await this.syncCompiledHeads(segmentsOf(cascade, this.model.cuts.length, this.path.leanSegments), cascade);
     const before = this.cascade.caches;
     this.cascade = cascade;
     const changed = JSON.stringify(before) !== JSON.stringify(cascade.caches);
@@ -397,7 +390,7 @@ export class CacheEngine {
       this.heads[i] = h;
     });
     this.headsVersion++;
-    await this.syncCompiledHeads(segmentsOf(cascade, this.model.cuts.length, this.leanSegments), cascade);
+    await this.syncCompiledHeads(segmentsOf(cascade, this.model.cuts.length, this.path.leanSegments), cascade);
     this.cascade = cascade;
   }
 

@@ -10,8 +10,9 @@ interface Running {
 
 const MIN_OBSERVATIONS = 20;
 /**
- * A segment not observed for this many observations (of any segment; ~1,000 requests) is priced
- * from the profile again, scaled by the current in-situ ratio. Without it, a segment last timed
+ * A segment not observed for this many in-situ timings of others (segments, and heads run in JS;
+ * ~1,000 requests) is priced from the profile again, scaled by the current in-situ ratio. Without
+ * it, a segment last timed
  * during a noisy spell (training rounds in the full-audit warm-up) kept that price for ever once
  * the cascade stopped using it: bench:earlyexit at 05:11Z priced [2,3] above [0,3] on the request
  * path (30 % saved vs 58.5 % under the tight-loop profile) and stayed there, 23 % saved.

@@ -1,6 +1,6 @@
 import type { Tensor } from 'onnxruntime-common';
 import type { Rng } from '../util/random.js';
-import type { Cascade } from './cascade.js';
+import { skipStages, type Cascade } from './cascade.js';
 import type { EngineOptions } from './engine-options.js';
 import type { ClassifyResult, EngineStatistics } from './engine-stats.js';
 import { argmax, softmaxInPlace, type CacheHead } from './head.js';
@@ -8,16 +8,6 @@ import type { LiveCosts } from './live-costs.js';
 import type { AuditRecord, RecordPools } from './records.js';
 import type { SegmentedModel } from './segments.js';
 
-/**
- * The request path of a CacheEngine: one request through the enabled caches (segment by segment,
- * or the fused cascade), the records it leaves for training and calibration, and the audited
- * requests whose rest of the backbone runs later (finishAudits, between requests).
- */
-
-/** which stages of a cascade may send a request straight to the end (never the last: it goes there anyway) */
-export function skipStages(cascade: Cascade): boolean[] {
-  return cascade.caches.map((_, j) => (cascade.skipBelow?.[j] ?? 0) > 0 && j < cascade.caches.length - 1);
-}
 /** an audited request a cache answered: the rest of the backbone runs after the answer, in maintain() */
 interface PendingAudit {
   /** the cut it exited at, and the tensor there */
@@ -46,10 +36,20 @@ export interface RequestContext {
   rng: Rng;
 }
 
+/**
+ * The request path of a CacheEngine: one request through the enabled caches (segment by segment,
+ * or the fused cascade), the records it leaves for training and calibration, and the audited
+ * requests whose rest of the backbone runs later (finishAudits, between requests).
+ */
 export class RequestPath {
   private pending: PendingAudit[] = [];
 
   constructor(private readonly c: RequestContext) {}
+
+  /** most requests run lean segments (EngineOptions.recordShare) */
+  get leanSegments(): boolean {
+    return this.c.opts.recordShare < 1;
+  }
 
   /** the backbone output as probabilities (softmax unless the model ends in one) */
   teacherProbs(out: Float32Array): Float32Array {
@@ -87,7 +87,7 @@ export class RequestPath {
     const request = this.c.statistics.requests;
     const judged = cascade.caches.length > 0;
     // lean segments for most requests (recordShare); their costs are what the manager prices
-    const leanMode = this.c.opts.recordShare < 1;
+    const leanMode = this.leanSegments;
     const lean = leanMode && !audit && this.c.rng.next() >= this.c.opts.recordShare;
     const observe = lean === leanMode;
     if (!audit && judged && this.c.opts.fused && this.c.opts.compiledHeads) {
