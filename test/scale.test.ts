@@ -99,7 +99,7 @@ describe('proxy reuse', () => {
 
 describe('(DNN, device) predictor and design optimiser', () => {
   it('a short-trained pair predictor ranks an unseen device better than FLOPs, from its 10 references only', async () => {
-    const pp = await PairPredictor.train(nb201, TRAIN, { steps: 400 });
+    const pp = await PairPredictor.train(nb201, TRAIN, { steps: 400, form: 'mlp' });
     const truth = nb201.latency.get('titanx_1')!;
     const dp = pp.forDevice(nb201.referenceArchs.map((a) => truth[a]!));
     const m = latencyMetrics(dp.predictAllMs(), truth, nb201.referenceArchs);
@@ -115,6 +115,25 @@ describe('(DNN, device) predictor and design optimiser', () => {
     // a stored state for another space, or with the wrong input size, is refused
     expect(() => PairPredictor.fromState(loadLatencyData('fbnet'), pp.state)).toThrow(/trained on nb201/);
     expect(() => PairPredictor.fromState(nb201, { ...pp.state, stack: pp.state.stack.slice(1) })).toThrow(UserError);
+  }, 120_000);
+
+  it('the factored form: an architecture tower and a device tower whose dot product ranks an unseen device, stored and reloaded', async () => {
+    const pp = await PairPredictor.train(nb201, TRAIN, { steps: 400, form: 'factored', rank: 8, hidden: 64 });
+    expect(pp.state.towers?.rank).toBe(8);
+    expect(pp.state.stack).toEqual([]);
+    const truth = nb201.latency.get('titanx_1')!;
+    const refs = nb201.referenceArchs.map((a) => truth[a]!);
+    const m = latencyMetrics(pp.forDevice(refs).predictAllMs(), truth, nb201.referenceArchs);
+    expect(m.spearman).toBeGreaterThan(latencyMetrics(Float64Array.from(flopsRanking(nb201), Math.exp), truth).spearman);
+    expect(m.spearman).toBeGreaterThan(0.85);
+    // the stored state answers the same after a JSON round trip
+    const again = PairPredictor.fromState(nb201, JSON.parse(JSON.stringify(pp.state)));
+    const dp = again.forDevice(refs);
+    for (const a of [0, 77, 15_000]) expect(dp.predictMs(a)).toBeCloseTo(pp.forDevice(refs).predictMs(a), 9);
+    // towers that do not fit the space or each other are refused
+    const t = pp.state.towers!;
+    expect(() => PairPredictor.fromState(nb201, { ...pp.state, towers: { ...t, rank: 4 } })).toThrow(/rank \+ 1 = 5/);
+    expect(() => PairPredictor.fromState(nb201, { ...pp.state, towers: { ...t, device: t.arch } })).toThrow(UserError);
   }, 120_000);
 
   it('the optimiser answers ranked distinct candidates, and the design rule respects the margin', async () => {

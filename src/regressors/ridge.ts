@@ -28,16 +28,16 @@ export function solveRidge(Z: number[][], y: number[], lambda: number): number[]
   const d = Z[0]!.length;
   const G = new Float64Array(d * d);
   const b = new Float64Array(d);
-  for (let r = 0; r < Z.length; r++) addOuter(G, b, Z[r]!, y[r]!, 1);
+  for (let r = 0; r < Z.length; r++) addOuter(G, b, Z[r]!, y[r]!);
   return solveGram(G, b, d, lambda);
 }
 
-/** G += sign · z zᵀ and b += sign · z y: one row into (or, sign −1, out of) the normal equations */
-function addOuter(G: Float64Array, b: Float64Array, z: number[], y: number, sign: number): void {
+/** G += z zᵀ and b += z y: one row into the normal equations */
+function addOuter(G: Float64Array, b: Float64Array, z: number[], y: number): void {
   const d = z.length;
   for (let j = 0; j < d; j++) {
-    b[j]! += sign * z[j]! * y;
-    for (let k = 0; k < d; k++) G[j * d + k]! += sign * z[j]! * z[k]!;
+    b[j]! += z[j]! * y;
+    for (let k = 0; k < d; k++) G[j * d + k]! += z[j]! * z[k]!;
   }
 }
 
@@ -47,7 +47,13 @@ function addOuter(G: Float64Array, b: Float64Array, z: number[], y: number, sign
  * (leave-one-out over a λ grid): a fit of 10 rows, 9 features and 5 λ took 3.4–4.0 ms
  * through ml-matrix's Matrix objects, 0.35–0.57 ms this way (scratch timing on the 2-core VM).
  */
-export function solveGram(G: Float64Array, b: Float64Array, d: number, lambda: number): number[] {
+export function solveGram(G: Float64Array, b: ArrayLike<number>, d: number, lambda: number): number[] {
+  const L = cholesky(G, d, lambda);
+  return backSubstitute(L, forwardSubstitute(L, b, d), d);
+}
+
+/** the lower Cholesky factor L of G + λI (row-major d×d) */
+function cholesky(G: Float64Array, d: number, lambda: number): Float64Array {
   const L = new Float64Array(d * d);
   for (let i = 0; i < d; i++) {
     for (let j = 0; j <= i; j++) {
@@ -57,22 +63,34 @@ export function solveGram(G: Float64Array, b: Float64Array, d: number, lambda: n
       L[i * d + j] = i === j ? Math.sqrt(Math.max(s, 1e-300)) : s / L[j * d + j]!;
     }
   }
+  return L;
+}
+
+/** L⁻¹ b */
+function forwardSubstitute(L: Float64Array, b: ArrayLike<number>, d: number): number[] {
   const w = new Array<number>(d);
   for (let i = 0; i < d; i++) {
     let s = b[i]!;
     for (let k = 0; k < i; k++) s -= L[i * d + k]! * w[k]!;
     w[i] = s / L[i * d + i]!;
   }
-  for (let i = d - 1; i >= 0; i--) {
-    let s = w[i]!;
-    for (let k = i + 1; k < d; k++) s -= L[k * d + i]! * w[k]!;
-    w[i] = s / L[i * d + i]!;
-  }
   return w;
+}
+
+/** L⁻ᵀ v, in place */
+function backSubstitute(L: Float64Array, v: number[], d: number): number[] {
+  for (let i = d - 1; i >= 0; i--) {
+    let s = v[i]!;
+    for (let k = i + 1; k < d; k++) s -= L[k * d + i]! * v[k]!;
+    v[i] = s / L[i * d + i]!;
+  }
+  return v;
 }
 
 export interface RidgeModel {
   predict(x: number[]): number;
+  /** the same model on raw (unstandardised) features: intercept + x·weights, for hot loops */
+  raw: { intercept: number; weights: number[] };
   lambda: number;
   /** leave-one-out predictions of the training targets at the chosen λ (NaN when n ≤ 2) */
   loo: number[];
@@ -82,7 +100,7 @@ export interface RidgeModel {
  * Ridge regression y ≈ x·w + b on standardised x, with λ picked by leave-one-out error from a
  * grid: the closed-form adaptation step for few-shot transfer, where k can be as small as 5. Each
  * leave-one-out fit takes its row out of the full normal equations (same fit as refitting on the
- * other rows: their mean target, the standardisation of all rows).
+ * other rows: their mean target, the standardisation of all rows), by a rank-one downdate.
  */
 export function fitRidge(X: number[][], y: number[], lambdas = [1e-3, 1e-2, 0.1, 1, 10, 100, 1e3, 1e4]): RidgeModel {
   const n = X.length;
@@ -95,33 +113,36 @@ export function fitRidge(X: number[][], y: number[], lambdas = [1e-3, 1e-2, 0.1,
   const zSum = new Float64Array(d);
   let ySum = 0;
   for (let r = 0; r < n; r++) {
-    addOuter(G, zy, Z[r]!, y[r]!, 1);
+    addOuter(G, zy, Z[r]!, y[r]!);
     for (let j = 0; j < d; j++) zSum[j]! += Z[r]![j]!;
     ySum += y[r]!;
   }
   const dot = (a: number[], w: number[]) => a.reduce((s, v, j) => s + v * w[j]!, 0);
-  /** fit without row `out` (−1: on all rows): the mean target and the weights of the centred targets */
-  const fit = (out: number, lambda: number) => {
-    const Gf = G.slice();
-    const b = zy.slice();
-    const zs = zSum.slice();
-    let m = n;
-    let ys = ySum;
-    if (out >= 0) {
-      addOuter(Gf, b, Z[out]!, y[out]!, -1);
-      for (let j = 0; j < d; j++) zs[j]! -= Z[out]![j]!;
-      m--;
-      ys -= y[out]!;
-    }
-    const ym = ys / m;
-    for (let j = 0; j < d; j++) b[j]! -= ym * zs[j]!;
-    return { ym, w: solveGram(Gf, b, d, lambda) };
+  /** the fit on all rows: the mean target and the weights of the centred targets */
+  const fit = (lambda: number) => {
+    const ym = ySum / n;
+    return { ym, w: solveGram(G, Float64Array.from(zy, (v, j) => v - ym * zSum[j]!), d, lambda) };
   };
-  const looAt = (l: number) =>
-    Array.from({ length: n }, (_, i) => {
-      const f = fit(i, l);
-      return f.ym + dot(Z[i]!, f.w);
+  /**
+   * Leave-one-out predictions at λ, each as if row i were taken out of the normal equations (and
+   * the mean target taken over the other rows), from one factorisation of G + λI: with
+   * A = G + λI, s = A⁻¹(zy − ȳ₋ᵢ·Σz + (ȳ₋ᵢ − yᵢ)·zᵢ) and hᵢ = zᵢᵀA⁻¹zᵢ, Sherman–Morrison gives
+   * zᵢ·w₋ᵢ = zᵢ·s / (1 − hᵢ). Same numbers as refitting n times up to rounding, ~5× faster (the
+   * calibration of a device in the scale predictors runs it for 9 λ).
+   */
+  const looAt = (l: number) => {
+    const L = cholesky(G, d, l);
+    const p = backSubstitute(L, forwardSubstitute(L, zy, d), d);
+    const q = backSubstitute(L, forwardSubstitute(L, zSum, d), d);
+    return Array.from({ length: n }, (_, i) => {
+      const z = Z[i]!;
+      const ym = (ySum - y[i]!) / (n - 1);
+      const half = forwardSubstitute(L, z, d);
+      const h = half.reduce((acc, v) => acc + v * v, 0);
+      const zs = dot(z, p) - ym * dot(z, q) + (ym - y[i]!) * h;
+      return ym + zs / (1 - h);
     });
+  };
   let best = lambdas[0]!;
   let loo: number[] = new Array<number>(n).fill(NaN);
   if (n > 2) {
@@ -135,8 +156,10 @@ export function fitRidge(X: number[][], y: number[], lambdas = [1e-3, 1e-2, 0.1,
     const pick = scored.filter((x) => x.err <= minErr * 1.02).sort((a, b) => b.l - a.l)[0]!;
     [best, loo] = [pick.l, pick.p];
   }
-  const f = fit(-1, best);
-  return { lambda: best, loo, predict: (x) => f.ym + dot(standardise(st, x), f.w) };
+  const f = fit(best);
+  const weights = f.w.map((w, j) => w / st.sd[j]!);
+  const raw = { intercept: f.ym - weights.reduce((s, w, j) => s + w * st.mean[j]!, 0), weights };
+  return { lambda: best, loo, raw, predict: (x) => f.ym + dot(standardise(st, x), f.w) };
 }
 
 /** A fitted linear model on standardised features: JSON-serialisable. */

@@ -142,18 +142,54 @@ function addRows(out: Float64Array, W: Float64Array, x: ArrayLike<number>, n: nu
 export const stackParams = (stack: Stack) => stack.reduce((s, l) => s + l.w.length + l.b.length, 0);
 
 export async function trainStack(o: StackTraining): Promise<Stack> {
+  const [stack] = await trainTowers({
+    ...o,
+    towers: [o.sizes],
+    batch: (rng, step) => {
+      const b = o.batch(rng, step);
+      return { x: [b.x], y: b.y };
+    },
+    loss: (tf, [out], y) => {
+      if (o.loss === 'mse') return tf.mean(tf.square(tf.sub(out!, y))) as tfType.Scalar;
+      const g = o.loss.softmaxGroupSize;
+      return tf.losses.softmaxCrossEntropy(y.reshape([-1, g]), out!.reshape([-1, g])) as tfType.Scalar;
+    },
+  });
+  return stack!;
+}
+
+/**
+ * Several stacks trained together under one loss of all their outputs (the factored pair
+ * predictor: an architecture tower and a device tower whose outputs are multiplied); `batch` gives
+ * one input matrix per tower, row-aligned.
+ */
+export interface TowersTraining {
+  towers: number[][];
+  steps: number;
+  seed: number;
+  lr?: number;
+  finalLrShare?: number;
+  batch(rng: Rng, step: number): { x: number[][][]; y: number[][] };
+  loss(tf: typeof tfType, outs: tfType.Tensor2D[], y: tfType.Tensor2D): tfType.Scalar;
+  onStep?: (step: number, loss: number) => void;
+}
+
+export async function trainTowers(o: TowersTraining): Promise<Stack[]> {
   const tf = await loadTfjsWasm();
   const init = new Rng(o.seed);
   const rng = new Rng(o.seed + 101);
-  const vars: Array<{ w: tfType.Variable; b: tfType.Variable }> = [];
-  for (let i = 1; i < o.sizes.length; i++) {
-    const [fanIn, fanOut] = [o.sizes[i - 1]!, o.sizes[i]!];
-    vars.push({
-      w: tf.variable(tf.tensor2d(Float32Array.from({ length: fanIn * fanOut }, () => init.normal() * Math.sqrt(2 / fanIn)), [fanIn, fanOut])),
-      b: tf.variable(tf.zeros([fanOut])),
-    });
-  }
-  const forward = (x: tfType.Tensor2D) =>
+  const towers = o.towers.map((sizes) => {
+    const vars: Array<{ w: tfType.Variable; b: tfType.Variable }> = [];
+    for (let i = 1; i < sizes.length; i++) {
+      const [fanIn, fanOut] = [sizes[i - 1]!, sizes[i]!];
+      vars.push({
+        w: tf.variable(tf.tensor2d(Float32Array.from({ length: fanIn * fanOut }, () => init.normal() * Math.sqrt(2 / fanIn)), [fanIn, fanOut])),
+        b: tf.variable(tf.zeros([fanOut])),
+      });
+    }
+    return vars;
+  });
+  const forward = (vars: (typeof towers)[number], x: tfType.Tensor2D) =>
     vars.reduce((h, l, i) => {
       const z = tf.add(tf.matMul(h, l.w), l.b) as tfType.Tensor2D;
       return i < vars.length - 1 ? (tf.relu(z) as tfType.Tensor2D) : z;
@@ -165,26 +201,23 @@ export async function trainStack(o: StackTraining): Promise<Stack> {
     (optimizer as unknown as { learningRate: number }).learningRate = lr0 * (1 - (1 - floor) * (step / o.steps));
     const b = o.batch(rng, step);
     const loss = tf.tidy(() => {
-      const x = tf.tensor2d(b.x);
+      const xs = b.x.map((x) => tf.tensor2d(x));
       const y = tf.tensor2d(b.y);
-      return optimizer.minimize(() => {
-        const out = forward(x);
-        if (o.loss === 'mse') return tf.mean(tf.square(tf.sub(out, y))) as tfType.Scalar;
-        const g = o.loss.softmaxGroupSize;
-        return tf.losses.softmaxCrossEntropy(y.reshape([-1, g]), out.reshape([-1, g])) as tfType.Scalar;
-      }, true)!;
+      return optimizer.minimize(() => o.loss(tf, towers.map((t, i) => forward(t, xs[i]!)), y), true)!;
     });
     if (o.onStep && (step % 100 === 0 || step === o.steps - 1)) o.onStep(step, loss.dataSync()[0]!);
     loss.dispose();
   }
   optimizer.dispose();
-  const stack: Stack = vars.map((l, i) => ({
-    w: Array.from(l.w.dataSync()),
-    b: Array.from(l.b.dataSync()),
-    in: l.w.shape[0]!,
-    out: l.w.shape[1]!,
-    relu: i < vars.length - 1,
-  }));
-  for (const l of vars) tf.dispose([l.w, l.b]);
-  return stack;
+  const stacks: Stack[] = towers.map((vars) =>
+    vars.map((l, i) => ({
+      w: Array.from(l.w.dataSync()),
+      b: Array.from(l.b.dataSync()),
+      in: l.w.shape[0]!,
+      out: l.w.shape[1]!,
+      relu: i < vars.length - 1,
+    })),
+  );
+  for (const vars of towers) for (const l of vars) tf.dispose([l.w, l.b]);
+  return stacks;
 }

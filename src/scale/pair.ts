@@ -1,7 +1,7 @@
 import type { LatencyData } from '../data/latency.js';
 import { UserError } from '../util/errors.js';
 import { Rng } from '../util/random.js';
-import { compileStack, FoldedStack, stackForward, type CompiledStack, stackParams, trainStack, type Stack, type StackOptions } from './dense.js';
+import { compileStack, FoldedStack, stackForward, type CompiledStack, stackParams, trainStack, trainTowers, type Stack, type StackOptions } from './dense.js';
 import { fitRidge } from '../regressors/ridge.js';
 import { archFeatures, deviceFeatures, meanSd, tableDeviceFeatures, type DeviceFeatures } from './features.js';
 
@@ -21,9 +21,23 @@ export interface PairPredictorOptions extends StackOptions {
    * devices 0.5 gave Spearman 0.974/0.975/0.984/0.937 vs 0.975/0.976/0.988/0.943 without.
    */
   mix: number;
+  /**
+   * 'mlp': one network over the concatenated inputs. 'factored': an architecture tower and a
+   * device tower, each to `rank` + 1 outputs, combined as u·v over the first `rank` plus each
+   * tower's last output (an architecture term and a device term) — the architecture side is
+   * computed once per space, so an answer for a calibrated device costs `rank` multiply-adds.
+   */
+  form: 'mlp' | 'factored';
+  rank: number;
 }
 
-export const DEFAULT_PAIR: PairPredictorOptions = { hidden: 128, layers: 2, steps: 3000, batch: 256, seed: 1, lr: 2e-3, mix: 0 };
+/**
+ * 'factored' by default: holding out each NB201 HELP training device in turn (1,500 steps, a
+ * one-off study in session 14, quoted in reports/scale.md section 3) it ranked slightly worse than the MLP
+ * (mean ρ 0.907 vs 0.923) but designed as well (regret at z = 1: 0.72 vs 0.86 points, budgets
+ * broken 0 vs 1 of 27), at ~0.1 µs an answer instead of ~9 µs.
+ */
+export const DEFAULT_PAIR: PairPredictorOptions = { hidden: 128, layers: 2, steps: 3000, batch: 256, seed: 1, lr: 2e-3, mix: 0, form: 'factored', rank: 16 };
 
 export interface PairPredictorState {
   space: string;
@@ -32,7 +46,10 @@ export interface PairPredictorState {
   trainArchCount: number;
   target: { mean: number; sd: number };
   scale: { mean: number; sd: number };
+  /** the 'mlp' form's network (empty for 'factored') */
   stack: Stack;
+  /** the 'factored' form's towers */
+  towers?: { rank: number; arch: Stack; device: Stack };
 }
 
 export class PairPredictor {
@@ -57,41 +74,68 @@ export class PairPredictor {
     const unknown = state.trainDevices.filter((d) => !data.latency.has(d));
     if (unknown.length) throw new UserError(`names training devices the ${data.space} table lacks: ${unknown.join(', ')}`, 'pair predictor');
     const pp = new PairPredictor(data, state);
-    const inDim = pp.inputOf(0, feats[0]!).length;
-    state.stack = await trainStack({
-      sizes: [inDim, ...Array<number>(o.layers).fill(o.hidden), 1],
+    // a minibatch as (architecture, device features, standardised target) rows
+    const rows = (rng: Rng) => {
+      const out: Array<{ a: number; f: DeviceFeatures; y: number }> = [];
+      const real = Math.round(o.batch * (1 - o.mix));
+      for (let i = 0; i < real; i++) {
+        const di = rng.int(0, devices.length - 1);
+        const a = archs[rng.int(0, archs.length - 1)]!;
+        out.push({ a, f: feats[di]!, y: (rel(di, a) - target.mean) / target.sd });
+      }
+      // virtual devices, 32 rows each
+      for (let i = real; i < o.batch; i += 32) {
+        const w = dirichlet(rng, devices.length, 0.5);
+        const f: DeviceFeatures = {
+          shape: feats[0]!.shape.map((_, j) => w.reduce((s, wi, di) => s + wi * feats[di]!.shape[j]!, 0)),
+          scale: w.reduce((s, wi, di) => s + wi * feats[di]!.scale, 0),
+        };
+        for (let r = i; r < Math.min(o.batch, i + 32); r++) {
+          const a = archs[rng.int(0, archs.length - 1)]!;
+          const logLat = w.reduce((s, wi, di) => s + wi * Math.log(lat[di]![a]!), 0);
+          out.push({ a, f, y: (logLat - f.scale - target.mean) / target.sd });
+        }
+      }
+      return out;
+    };
+    const onStep = log ? (s: number, l: number) => s % 1000 === 0 && log(`  pair predictor step ${s}/${o.steps} loss ${l.toFixed(4)}`) : undefined;
+    const hidden = Array<number>(o.layers).fill(o.hidden);
+    if (o.form === 'mlp') {
+      state.stack = await trainStack({
+        sizes: [pp.inputOf(0, feats[0]!).length, ...hidden, 1],
+        steps: o.steps,
+        seed: o.seed,
+        lr: o.lr,
+        loss: 'mse',
+        batch: (rng) => {
+          const b = rows(rng);
+          return { x: b.map((r) => pp.inputOf(r.a, r.f)), y: b.map((r) => [r.y]) };
+        },
+        onStep,
+      });
+      return pp;
+    }
+    const r = o.rank;
+    const [archTower, deviceTower] = await trainTowers({
+      towers: [
+        [pp.arch[0]!.length, ...hidden, r + 1],
+        [pp.deviceInput(feats[0]!).length, ...hidden, r + 1],
+      ],
       steps: o.steps,
       seed: o.seed,
       lr: o.lr,
-      loss: 'mse',
       batch: (rng) => {
-        const x: number[][] = [];
-        const y: number[][] = [];
-        const real = Math.round(o.batch * (1 - o.mix));
-        for (let i = 0; i < real; i++) {
-          const di = rng.int(0, devices.length - 1);
-          const a = archs[rng.int(0, archs.length - 1)]!;
-          x.push(pp.inputOf(a, feats[di]!));
-          y.push([(rel(di, a) - target.mean) / target.sd]);
-        }
-        // virtual devices, 32 rows each
-        for (let i = real; i < o.batch; i += 32) {
-          const w = dirichlet(rng, devices.length, 0.5);
-          const f: DeviceFeatures = {
-            shape: feats[0]!.shape.map((_, j) => w.reduce((s, wi, di) => s + wi * feats[di]!.shape[j]!, 0)),
-            scale: w.reduce((s, wi, di) => s + wi * feats[di]!.scale, 0),
-          };
-          for (let r = i; r < Math.min(o.batch, i + 32); r++) {
-            const a = archs[rng.int(0, archs.length - 1)]!;
-            const logLat = w.reduce((s, wi, di) => s + wi * Math.log(lat[di]![a]!), 0);
-            x.push(pp.inputOf(a, f));
-            y.push([(logLat - f.scale - target.mean) / target.sd]);
-          }
-        }
-        return { x, y };
+        const b = rows(rng);
+        return { x: [b.map((x) => Array.from(pp.arch[x.a]!)), b.map((x) => pp.deviceInput(x.f))], y: b.map((x) => [x.y]) };
       },
-      onStep: log ? (s, l) => s % 1000 === 0 && log(`  pair predictor step ${s}/${o.steps} loss ${l.toFixed(4)}`) : undefined,
+      loss: (tf, [u, v], y) => {
+        const n = u!.shape[0];
+        const pred = tf.add(tf.sum(tf.mul(tf.slice(u!, [0, 0], [n, r]), tf.slice(v!, [0, 0], [n, r])), 1, true), tf.add(tf.slice(u!, [0, r], [n, 1]), tf.slice(v!, [0, r], [n, 1])));
+        return tf.mean(tf.square(tf.sub(pred, y)));
+      },
+      onStep,
     });
+    state.towers = { rank: r, arch: archTower!, device: deviceTower! };
     return pp;
   }
 
@@ -100,31 +144,67 @@ export class PairPredictor {
     const unknown = state.trainDevices.filter((d) => !data.latency.has(d));
     if (unknown.length) throw new UserError(`names training devices the ${data.space} table lacks: ${unknown.join(', ')}`, 'pair predictor');
     const pp = new PairPredictor(data, state);
-    const inDim = pp.arch[0]!.length + data.referenceArchs.length + 1;
-    if (state.stack[0]?.in !== inDim || state.stack.at(-1)?.out !== 1) throw new UserError(`its network takes ${state.stack[0]?.in} inputs, ${data.space} needs ${inDim}`, 'pair predictor');
+    const [archDim, devDim] = [pp.arch[0]!.length, data.referenceArchs.length + 1];
+    const t = state.towers;
+    if (t) {
+      const ok = (st: Stack, inDim: number) => st[0]?.in === inDim && st.at(-1)?.out === t.rank + 1;
+      if (!(t.rank >= 1) || !ok(t.arch, archDim) || !ok(t.device, devDim)) throw new UserError(`its towers map ${t.arch[0]?.in} and ${t.device[0]?.in} inputs to ${t.arch.at(-1)?.out} and ${t.device.at(-1)?.out}, ${data.space} needs ${archDim} and ${devDim} to rank + 1 = ${t.rank + 1}`, 'pair predictor');
+    } else if (state.stack[0]?.in !== archDim + devDim || state.stack.at(-1)?.out !== 1) throw new UserError(`its network takes ${state.stack[0]?.in} inputs, ${data.space} needs ${archDim + devDim}`, 'pair predictor');
     return pp;
   }
 
   get params(): number {
-    return stackParams(this.state.stack);
+    const t = this.state.towers;
+    return t ? stackParams(t.arch) + stackParams(t.device) : stackParams(this.state.stack);
+  }
+
+  /** the device's inputs: its reference shape and standardised scale */
+  private deviceInput(dev: DeviceFeatures): number[] {
+    return [...dev.shape, (dev.scale - this.state.scale.mean) / this.state.scale.sd];
   }
 
   private inputOf(arch: number, dev: DeviceFeatures): number[] {
-    const a = this.arch[arch]!;
-    const x = new Array<number>(a.length + dev.shape.length + 1);
-    for (let i = 0; i < a.length; i++) x[i] = a[i]!;
-    for (let i = 0; i < dev.shape.length; i++) x[a.length + i] = dev.shape[i]!;
-    x[a.length + dev.shape.length] = (dev.scale - this.state.scale.mean) / this.state.scale.sd;
-    return x;
+    return [...this.arch[arch]!, ...this.deviceInput(dev)];
   }
 
+  /** the network's answer before any calibration to the device's references */
   predictMs(arch: number, dev: DeviceFeatures): number {
-    const z = stackForward(this.state.stack, this.inputOf(arch, dev))[0]!;
-    return Math.exp(dev.scale + this.state.target.mean + this.state.target.sd * z);
+    return Math.exp(dev.scale + this.state.target.mean + this.state.target.sd * this.deviceNet(dev)(arch));
   }
 
-  predictAllMs(dev: DeviceFeatures): Float64Array {
-    return Float64Array.from({ length: this.data.ops.length }, (_, a) => this.predictMs(a, dev));
+  private archSide?: Float64Array;
+  private deviceTower?: FoldedStack;
+  /** log latencies of the training devices, the calibration's second step's features */
+  private logBasis?: Float64Array[];
+  /**
+   * The network's standardised answer for every architecture on one device. 'mlp': the device's
+   * inputs are the same for every architecture, folded into the first layer once (FoldedStack).
+   * 'factored': the architecture tower's outputs for the whole space are computed once per
+   * predictor (rank + 1 numbers per architecture), so an answer is one dot product.
+   */
+  private deviceNet(dev: DeviceFeatures): (arch: number) => number {
+    const t = this.state.towers;
+    if (!t) {
+      const folded = new FoldedStack((this.compiled ??= compileStack(this.state.stack)), this.deviceInput(dev), this.arch[0]!.length);
+      return (arch) => folded.forward(this.arch[arch]!)[0]!;
+    }
+    const w = t.rank + 1;
+    if (!this.archSide) {
+      const side = new Float64Array(this.arch.length * w);
+      const tower = new FoldedStack(compileStack(t.arch), [], t.arch[0]!.in);
+      this.arch.forEach((x, a) => side.set(tower.forward(x), a * w));
+      this.archSide = side;
+    }
+    const side = this.archSide;
+    const v = Float64Array.from((this.deviceTower ??= new FoldedStack(compileStack(t.device), [], t.device[0]!.in)).forward(this.deviceInput(dev)));
+    const r = t.rank;
+    const vr = v[r]!;
+    return (arch) => {
+      const o = arch * w;
+      let z = side[o + r]! + vr;
+      for (let i = 0; i < r; i++) z += side[o + i]! * v[i]!;
+      return z;
+    };
   }
 
   /**
@@ -142,19 +222,28 @@ export class PairPredictor {
     const refs = this.data.referenceArchs;
     if (refLatMs.length !== refs.length) throw new UserError(`expected ${refs.length} reference latencies, got ${refLatMs.length}`, 'reference latencies');
     const y = refLatMs.map(Math.log);
-    // the device's inputs are the same for every architecture: folded into the first layer once
-    const folded = new FoldedStack((this.compiled ??= compileStack(this.state.stack)), [...f.shape, (f.scale - this.state.scale.mean) / this.state.scale.sd], this.arch[0]!.length);
-    const netLog = (arch: number) => f.scale + this.state.target.mean + this.state.target.sd * folded.forward(this.arch[arch]!)[0]!;
+    const net = this.deviceNet(f);
+    const netLog = (arch: number) => f.scale + this.state.target.mean + this.state.target.sd * net(arch);
     const affine = fitRidge(refs.map((a) => [netLog(a)]), y, [1e-3, 1e-1, 1, 10]);
     const base = (arch: number) => affine.predict([netLog(arch)]);
-    const basis = this.state.trainDevices.map((d) => this.data.latency.get(d)!);
-    const row = (arch: number) => basis.map((b) => Math.log(b[arch]!));
+    const logBasis = (this.logBasis ??= this.state.trainDevices.map((d) => Float64Array.from(this.data.latency.get(d)!, Math.log)));
+    const row = (arch: number) => logBasis.map((b) => b[arch]!);
     const residual = fitRidge(refs.map(row), refs.map((a, i) => y[i]! - base(a)), [1, 10, 100, 1000, 1e4]);
+    // the two steps as one linear map of (network answer, training devices' log latencies)
+    const [a0, a1] = [affine.raw.intercept, affine.raw.weights[0]!];
+    const rw = Float64Array.from(residual.raw.weights);
+    const c0 = a0 + residual.raw.intercept + a1 * (f.scale + this.state.target.mean);
+    const c1 = a1 * this.state.target.sd;
     // a device is asked about the same designs again for every budget: remember its answers
-    const known = new Map<number, number>();
+    // (0: not asked yet; a typed array rather than a Map: ~5× cheaper per answer, 125 KB a device on NB201)
+    const known = new Float64Array(this.arch.length);
     const predictMs = (arch: number) => {
-      let ms = known.get(arch);
-      if (ms === undefined) known.set(arch, (ms = Math.exp(base(arch) + residual.predict(row(arch)))));
+      let ms = known[arch]!;
+      if (ms === 0) {
+        let v = c0 + c1 * net(arch);
+        for (let d = 0; d < rw.length; d++) v += rw[d]! * logBasis[d]![arch]!;
+        known[arch] = ms = Math.exp(v);
+      }
       return ms;
     };
     // how far to trust it: the affine step's leave-one-out error (the residual step only lowers it)
