@@ -3,7 +3,8 @@
  * shapes, 1,000 classes, 224×224, random weights from the model generator): do caches get enabled
  * within the default memory budget, what does `cache serve` cost in memory at start-up, and what do
  * the enabled caches save on a stream with repetition. Also part of bench:earlyexit. Writes
- * reports/earlyexit-imagenet.md when run alone. Needs nothing outside the repository.
+ * reports/earlyexit-imagenet.md when run alone (IMAGENET_REQUESTS sets the stream length, default
+ * 2,500; BENCH_QUICK 1,500). Needs nothing outside the repository.
  *
  * The stream: 100 "items" (smooth random images), each request one of them plus pixel noise — the
  * temporal locality layer caching is for (the same products, faces, documents seen again and

@@ -1,4 +1,4 @@
-import type { LatencyData } from '../data/latency.js';
+import type { LatencyData, SearchSpace } from '../data/latency.js';
 import { UserError } from '../util/errors.js';
 import { Rng } from '../util/random.js';
 import { compileStack, FoldedStack, stackForward, type CompiledStack, stackParams, trainStack, trainTowers, type Stack, type StackOptions } from './dense.js';
@@ -31,13 +31,17 @@ export interface PairPredictorOptions extends StackOptions {
   rank: number;
 }
 
-/**
- * 'factored' by default: holding out each NB201 HELP training device in turn (1,500 steps, a
- * one-off study in session 14, quoted in reports/scale.md section 3) it ranked slightly worse than the MLP
- * (mean ρ 0.907 vs 0.923) but designed as well (regret at z = 1: 0.72 vs 0.86 points, budgets
- * broken 0 vs 1 of 27), at ~0.1 µs an answer instead of ~9 µs.
- */
 export const DEFAULT_PAIR: PairPredictorOptions = { hidden: 128, layers: 2, steps: 3000, batch: 256, seed: 1, lr: 2e-3, mix: 0, form: 'factored', rank: 16 };
+
+/**
+ * The form per space, chosen on validation data (bench:scale, session 14). NB201: holding out each
+ * HELP training device in turn (1,500 steps, a one-off study quoted in reports/scale.md section 3)
+ * the factored form ranked slightly worse than the MLP (mean ρ 0.907 vs 0.923) but designed as well
+ * (regret at z = 1: 0.72 vs 0.86 points, budgets broken 0 vs 1 of 27), at ~0.1 µs an answer
+ * instead of ~9 µs. FBNet (22 positions, 5,000 tabulated designs): with the factored form no
+ * decision rule broke ≤ 5 % of the validation devices' budgets (at best 7 %), with the MLP 4 %.
+ */
+export const DEFAULT_PAIR_FORM: Record<SearchSpace, PairPredictorOptions['form']> = { nb201: 'factored', fbnet: 'mlp' };
 
 export interface PairPredictorState {
   space: string;
@@ -60,7 +64,7 @@ export class PairPredictor {
   }
 
   static async train(data: LatencyData, devices: string[], opts: Partial<PairPredictorOptions> & { archs?: number[] } = {}, log?: (s: string) => void): Promise<PairPredictor> {
-    const o = { ...DEFAULT_PAIR, ...opts };
+    const o = { ...DEFAULT_PAIR, ...opts, form: opts.form ?? DEFAULT_PAIR_FORM[data.space] };
     if (devices.length < 2) throw new UserError(`needs at least 2 training devices, got ${devices.length}`, 'devices');
     const archs = opts.archs ?? [...data.ops.keys()];
     const feats = devices.map((d) => tableDeviceFeatures(data, d));
