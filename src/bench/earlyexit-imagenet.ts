@@ -32,7 +32,7 @@ const NOISE = 0.01;
 
 
 /** smooth random images (bilinear upsampling of an 8×8 grid per channel), standardised */
-export function items(n: number, side: number, seed: number): Float32Array[] {
+function items(n: number, side: number, seed: number): Float32Array[] {
   const rng = new Rng(seed);
   return Array.from({ length: n }, () => {
     const img = new Float32Array(3 * side * side);
@@ -67,9 +67,9 @@ export function items(n: number, side: number, seed: number): Float32Array[] {
  * from intermediate features that were never trained for the items.
  */
 const MARGIN = 4;
-export const itemClass = (item: number) => (item * 10 + 3) % 1000;
+const itemClass = (item: number) => (item * 10 + 3) % 1000;
 
-export async function prototypeClassifier(graph: Graph, items: Float32Array[]): Promise<void> {
+async function prototypeClassifier(graph: Graph, items: Float32Array[]): Promise<void> {
   const gemm = graph.nodes.at(-1);
   if (gemm?.op !== 'Gemm') throw new Error(`${graph.name}: expected a Gemm classifier as the last node`);
   const [featName, wName, bName] = gemm.inputs as [string, string, string];

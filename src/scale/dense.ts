@@ -55,6 +55,9 @@ export interface CompiledLayer {
 export type CompiledStack = readonly CompiledLayer[];
 export const compileStack = (stack: Stack): CompiledStack => stack.map((l) => ({ w: Float64Array.from(l.w), b: Float64Array.from(l.b), in: l.in, out: l.out, relu: l.relu }));
 
+/** a stack compiled to typed arrays with no inputs folded: `forward(x)` for the whole input (reused output array) */
+export const compiledNet = (stack: Stack): FoldedStack => new FoldedStack(compileStack(stack), [], stack[0]!.in);
+
 /**
  * A stack specialised for many answers that share part of their input (the scale predictors: one
  * device's features, then one architecture after another): the shared inputs are folded into the

@@ -65,9 +65,13 @@ class Ranked {
     return this.pred[i]!;
   }
 
-  /** whether the candidate at place i is predicted under the budget with z × spread to spare */
-  under(i: number, budgetMs: number, z: number): boolean {
-    return Math.log(this.predicted(i)) <= Math.log(budgetMs) - z * this.device.logSpread;
+  /** the log latency a candidate must be predicted under to meet the budget with z × spread to spare */
+  limit(budgetMs: number, z: number): number {
+    return Math.log(budgetMs) - z * this.device.logSpread;
+  }
+
+  under(i: number, limit: number): boolean {
+    return Math.log(this.predicted(i)) <= limit;
   }
 
   answer(i: number, feasible: boolean): DesignAnswer {
@@ -76,8 +80,8 @@ class Ranked {
 
   /** the most accurate candidate predicted under the budget with z × spread to spare (none: the fastest predicted) */
   pickUnder(budgetMs: number, z: number): DesignAnswer {
-    const limit = Math.log(budgetMs) - z * this.device.logSpread;
-    for (let i = 0; i < this.order.length; i++) if (Math.log(this.predicted(i)) <= limit) return this.answer(i, true);
+    const limit = this.limit(budgetMs, z);
+    for (let i = 0; i < this.order.length; i++) if (this.under(i, limit)) return this.answer(i, true);
     let fastest = 0;
     for (let i = 1; i < this.order.length; i++) if (this.predicted(i) < this.predicted(fastest)) fastest = i;
     return this.answer(fastest, false);
@@ -108,10 +112,11 @@ export function shortlistDesigns(opt: DesignOptimiser, device: DevicePredictor, 
   const r = new Ranked(opt.candidates(device.features, budgetMs, rule.candidates), device, objective);
   const safe = r.pickUnder(budgetMs, rule.z);
   const list: DesignAnswer[] = [];
+  const limit = r.limit(budgetMs, firstZ);
   for (let i = 0; i < r.order.length; i++) {
     const a = r.order[i]!;
     if (list.length >= n - 1 || objective[a]! <= objective[safe.arch]!) break;
-    if (a !== safe.arch && r.under(i, budgetMs, firstZ)) list.push(r.answer(i, true));
+    if (a !== safe.arch && r.under(i, limit)) list.push(r.answer(i, true));
   }
   return [...list, safe].map((d) => ({ ...d, checked: r.checked }));
 }

@@ -3,7 +3,7 @@ import { byAccuracy, firstUnderBudget } from '../nas/evolution.js';
 import { nOps } from '../transfer/encoding.js';
 import { UserError } from '../util/errors.js';
 import { Rng } from '../util/random.js';
-import { compileStack, FoldedStack, stackParams, trainStack, type Stack, type StackOptions } from './dense.js';
+import { compiledNet, type FoldedStack, stackParams, trainStack, type Stack, type StackOptions } from './dense.js';
 import { deviceFeatures, meanSd, type DeviceFeatures } from './features.js';
 import { dirichlet } from './pair.js';
 
@@ -115,7 +115,7 @@ export class DesignOptimiser {
   /** log-probabilities, positions × ops (row-major) */
   logProbs(f: DeviceFeatures, budgetMs: number): Float64Array {
     // compiled once: a plain-array forward pass cost ~30 µs of a design's ~100
-    const z = (this.compiled ??= new FoldedStack(compileStack(this.state.stack), [], this.state.stack[0]!.in)).forward(this.inputOf(f, budgetMs));
+    const z = (this.compiled ??= compiledNet(this.state.stack)).forward(this.inputOf(f, budgetMs));
     const { positions: P, ops: O } = this.state;
     const out = new Float64Array(P * O);
     for (let p = 0; p < P; p++) {
@@ -213,7 +213,7 @@ export class DesignOptimiser {
    * node by node (~2× faster); `score` sums the halves the same way, so the scan and this agree.
    */
   private bestFirst(lp: Float64Array, m: number, index: Int32Array): number[] {
-    const { positions: P, ops: O } = this.state;
+    const P = this.state.positions;
     const h = P >> 1;
     const [hA, hB] = (this.halves ??= [this.halfTable(0, h), this.halfTable(h, P)]);
     const half = (t: HalfTable) => {
@@ -231,8 +231,8 @@ export class DesignOptimiser {
       }
       return t;
     };
-    const A = half(hA!);
-    const B = half(hB!);
+    const A = half(hA);
+    const B = half(hB);
     // the heap: pair id (i·|B| + j), its score and its design, in parallel arrays; it holds at
     // most one pair per entry of A, so it stays small
     const cap = A.n + 1;

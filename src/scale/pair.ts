@@ -1,7 +1,7 @@
 import type { LatencyData, SearchSpace } from '../data/latency.js';
 import { UserError } from '../util/errors.js';
 import { Rng } from '../util/random.js';
-import { compileStack, FoldedStack, stackForward, type CompiledStack, stackParams, trainStack, trainTowers, type Stack, type StackOptions } from './dense.js';
+import { compiledNet, compileStack, FoldedStack, type CompiledStack, stackParams, trainStack, trainTowers, type Stack, type StackOptions } from './dense.js';
 import { fitRidge } from '../regressors/ridge.js';
 import { archFeatures, deviceFeatures, meanSd, tableDeviceFeatures, type DeviceFeatures } from './features.js';
 
@@ -195,12 +195,12 @@ export class PairPredictor {
     const w = t.rank + 1;
     if (!this.archSide) {
       const side = new Float64Array(this.arch.length * w);
-      const tower = new FoldedStack(compileStack(t.arch), [], t.arch[0]!.in);
+      const tower = compiledNet(t.arch);
       this.arch.forEach((x, a) => side.set(tower.forward(x), a * w));
       this.archSide = side;
     }
     const side = this.archSide;
-    const v = Float64Array.from((this.deviceTower ??= new FoldedStack(compileStack(t.device), [], t.device[0]!.in)).forward(this.deviceInput(dev)));
+    const v = Float64Array.from((this.deviceTower ??= compiledNet(t.device)).forward(this.deviceInput(dev)));
     const r = t.rank;
     const vr = v[r]!;
     return (arch) => {
