@@ -8,7 +8,7 @@ import { budgetsAt, judgeChoice, latencyMetrics } from '../src/scale/evaluate.js
 import { compileStack, FoldedStack, stackForward, type Stack } from '../src/scale/dense.js';
 import { tableDeviceFeatures } from '../src/scale/features.js';
 import { averageLinkage, monotonicity } from '../src/scale/monotonicity.js';
-import { DesignOptimiser } from '../src/scale/optimiser.js';
+import { DesignOptimiser, selectKth } from '../src/scale/optimiser.js';
 import { PairPredictor } from '../src/scale/pair.js';
 import { isotonicMap, proxyReuse } from '../src/scale/proxy.js';
 import { flopsRanking } from '../src/transfer/baselines.js';
@@ -136,6 +136,17 @@ describe('(DNN, device) predictor and design optimiser', () => {
     expect(() => PairPredictor.fromState(nb201, { ...pp.state, towers: { ...t, device: t.arch } })).toThrow(UserError);
   }, 120_000);
 
+  it('selectKth finds the k-th smallest value, duplicates included', () => {
+    const rng = new Rng(11);
+    for (let t = 0; t < 500; t++) {
+      const n = rng.int(1, 200);
+      const v = Float64Array.from({ length: n }, () => (t % 2 ? rng.int(0, 4) : rng.normal()));
+      const sorted = Float64Array.from(v).sort();
+      const k = rng.int(0, n - 1);
+      expect(selectKth(Float64Array.from(v), k)).toBe(sorted[k]);
+    }
+  });
+
   it('the optimiser answers ranked distinct candidates, and the design rule respects the margin', async () => {
     const opt = await DesignOptimiser.train(nb201, TRAIN, designObjective(nb201), { steps: 300, virtualDevices: 20, budgets: 10 });
     const pp = await PairPredictor.train(nb201, TRAIN, { steps: 300 });
@@ -155,6 +166,12 @@ describe('(DNN, device) predictor and design optimiser', () => {
     }
     // best-first enumeration of the complete NB201 table gives the scan's list
     expect(opt.candidates(dp.features, budget!, 200)).toEqual(opt.candidates(dp.features, budget!, 200, 'scan'));
+    // the membership form (a threshold on the score, found by selection) holds the same designs
+    for (const m of [1, 64, 512, 4000]) {
+      const set = opt.candidateSet(dp.features, budget!, m);
+      expect(set.size).toBe(m);
+      expect(nb201.ops.map((_, a) => a).filter((a) => set.has(a))).toEqual([...opt.candidates(dp.features, budget!, m)].sort((x, y) => x - y));
+    }
     const ans = decideDesign(opt, dp, budget!, nb201.accuracy!, { candidates: 64, z: 1 });
     // predicting lazily, most accurate first, answers what checking every candidate does
     const c64 = opt.candidates(dp.features, budget!, 64);

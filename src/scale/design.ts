@@ -2,7 +2,7 @@ import { mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import type { LatencyData, SearchSpace } from '../data/latency.js';
 import { UserError } from '../util/errors.js';
-import { DesignOptimiser, type OptimiserState } from './optimiser.js';
+import { type CandidateSet, DesignOptimiser, type OptimiserState } from './optimiser.js';
 import { PairPredictor, type DevicePredictor, type PairPredictorState } from './pair.js';
 
 /**
@@ -30,36 +30,50 @@ export interface DesignAnswer {
 }
 
 export function decideDesign(opt: DesignOptimiser, device: DevicePredictor, budgetMs: number, objective: ArrayLike<number>, rule: DesignRule): DesignAnswer {
-  return new Ranked(opt.candidates(device.features, budgetMs, rule.candidates), device, objective).pickUnder(budgetMs, rule.z);
+  return new Ranked(opt.candidateSet(device.features, budgetMs, rule.candidates), device, objective).pickUnder(budgetMs, rule.z);
 }
 
 /**
- * The optimiser's candidates, most accurate first (ties: the optimiser's order), with their
- * latencies predicted only when asked: the answer is the first one predicted under the budget, so
- * most candidates are never predicted (the whole list only when none is).
+ * The optimiser's candidates, most accurate first (ties: the optimiser's order), found by walking
+ * the table in objective order and keeping the candidates, only as far as asked; their latencies
+ * are predicted only when asked too. The answer is usually among the first few hundred designs of
+ * the walk, so most candidates are neither placed nor predicted (all of them only when none is
+ * predicted under the budget).
  */
 class Ranked {
-  readonly order: number[];
-  /** predicted latency by place in `order` (0: not predicted yet) */
-  private readonly pred: Float64Array;
+  private readonly order: number[] = [];
+  /** predicted log latency by place in `order` */
+  private readonly pred: number[] = [];
+  /** next place of the objective order to walk */
+  private walked = 0;
+  private readonly ranks: ObjectiveOrder;
   checked = 0;
 
-  constructor(cands: number[], private readonly device: DevicePredictor, readonly objective: ArrayLike<number>) {
-    const { rank, distinct } = objectiveRanks(objective);
-    // a counting sort on the objective's rank: stable, so equal objectives keep the optimiser's
-    // order; ~10× cheaper than sorting 512 candidates with a comparator (or as typed keys)
-    const start = new Int32Array(distinct + 1);
-    for (const a of cands) start[rank[a]! + 1]!++;
-    for (let r = 0; r < distinct; r++) start[r + 1]! += start[r]!;
-    this.order = new Array<number>(cands.length).fill(0);
-    for (const a of cands) this.order[start[rank[a]!]!++] = a;
-    this.pred = new Float64Array(cands.length);
+  constructor(private readonly cands: CandidateSet, private readonly device: DevicePredictor, objective: ArrayLike<number>) {
+    this.ranks = objectiveOrder(objective);
   }
 
-  /** the predicted latency of the candidate at place i of `order` */
-  predicted(i: number): number {
-    if (this.pred[i] === 0) {
-      this.pred[i] = this.device.predictMs(this.order[i]!);
+  /** the candidate at place i, most accurate first; -1 past the last */
+  at(i: number): number {
+    const { byObjective, groupEnd } = this.ranks;
+    while (this.order.length <= i && this.order.length < this.cands.size && this.walked < byObjective.length) {
+      // one group of equal objective: its candidates in the optimiser's order
+      const end = groupEnd[this.walked]!;
+      const from = this.order.length;
+      for (let k = this.walked; k < end; k++) if (this.cands.has(byObjective[k]!)) this.order.push(byObjective[k]!);
+      if (this.order.length - from > 1) {
+        const group = this.order.splice(from).sort((a, b) => this.cands.score(b) - this.cands.score(a) || a - b);
+        this.order.push(...group);
+      }
+      this.walked = end;
+    }
+    return i < this.order.length ? this.order[i]! : -1;
+  }
+
+  /** the predicted log latency of the candidate at place i */
+  private predictedLog(i: number): number {
+    if (this.pred[i] === undefined) {
+      this.pred[i] = Math.log(this.device.predictMs(this.at(i)));
       this.checked++;
     }
     return this.pred[i]!;
@@ -71,34 +85,45 @@ class Ranked {
   }
 
   under(i: number, limit: number): boolean {
-    return Math.log(this.predicted(i)) <= limit;
+    return this.predictedLog(i) <= limit;
   }
 
   answer(i: number, feasible: boolean): DesignAnswer {
-    return { arch: this.order[i]!, predictedMs: this.predicted(i), feasible, checked: this.checked };
+    return { arch: this.at(i), predictedMs: Math.exp(this.predictedLog(i)), feasible, checked: this.checked };
   }
 
   /** the most accurate candidate predicted under the budget with z × spread to spare (none: the fastest predicted) */
   pickUnder(budgetMs: number, z: number): DesignAnswer {
     const limit = this.limit(budgetMs, z);
-    for (let i = 0; i < this.order.length; i++) if (this.under(i, limit)) return this.answer(i, true);
+    for (let i = 0; this.at(i) >= 0; i++) if (this.under(i, limit)) return this.answer(i, true);
     let fastest = 0;
-    for (let i = 1; i < this.order.length; i++) if (this.predicted(i) < this.predicted(fastest)) fastest = i;
+    for (let i = 1; this.at(i) >= 0; i++) if (this.predictedLog(i) < this.predictedLog(fastest)) fastest = i;
     return this.answer(fastest, false);
   }
 }
 
-const ranksOf = new WeakMap<object, { rank: Int32Array; distinct: number }>();
-/** each design's place among the distinct objective values, highest first (equal values, equal places); once per objective table */
-function objectiveRanks(objective: ArrayLike<number>): { rank: Int32Array; distinct: number } {
-  let r = ranksOf.get(objective);
-  if (!r) {
-    const values = [...new Set(Array.from(objective))].sort((a, b) => b - a);
-    const place = new Map(values.map((v, i) => [v, i]));
-    r = { rank: Int32Array.from(Array.from(objective), (v) => place.get(v)!), distinct: values.length };
-    ranksOf.set(objective, r);
+interface ObjectiveOrder {
+  /** the table's designs, highest objective first, equal objectives by index */
+  byObjective: Int32Array;
+  /** per place of `byObjective`, the end of its group of equal objective */
+  groupEnd: Int32Array;
+}
+
+const orders = new WeakMap<object, ObjectiveOrder>();
+/** once per objective table */
+function objectiveOrder(objective: ArrayLike<number>): ObjectiveOrder {
+  let o = orders.get(objective);
+  if (!o) {
+    const byObjective = Int32Array.from({ length: objective.length }, (_, a) => a).sort((a, b) => objective[b]! - objective[a]! || a - b);
+    const groupEnd = new Int32Array(byObjective.length);
+    for (let k = byObjective.length - 1; k >= 0; k--) {
+      const next = k + 1 < byObjective.length && objective[byObjective[k + 1]!] === objective[byObjective[k]!] ? groupEnd[k + 1]! : k + 1;
+      groupEnd[k] = next;
+    }
+    o = { byObjective, groupEnd };
+    orders.set(objective, o);
   }
-  return r;
+  return o;
 }
 
 /**
@@ -109,12 +134,12 @@ function objectiveRanks(objective: ArrayLike<number>): { rank: Int32Array; disti
  * designs really are too slow. `firstZ` and `n` are chosen on validation devices by bench:scale.
  */
 export function shortlistDesigns(opt: DesignOptimiser, device: DevicePredictor, budgetMs: number, objective: ArrayLike<number>, rule: DesignRule, n: number, firstZ = 0): DesignAnswer[] {
-  const r = new Ranked(opt.candidates(device.features, budgetMs, rule.candidates), device, objective);
+  const r = new Ranked(opt.candidateSet(device.features, budgetMs, rule.candidates), device, objective);
   const safe = r.pickUnder(budgetMs, rule.z);
   const list: DesignAnswer[] = [];
   const limit = r.limit(budgetMs, firstZ);
-  for (let i = 0; i < r.order.length; i++) {
-    const a = r.order[i]!;
+  for (let i = 0; r.at(i) >= 0; i++) {
+    const a = r.at(i);
     if (list.length >= n - 1 || objective[a]! <= objective[safe.arch]!) break;
     if (a !== safe.arch && r.under(i, limit)) list.push(r.answer(i, true));
   }

@@ -142,6 +142,87 @@ export class DesignOptimiser {
     return index ? this.bestFirst(lp, m, index) : this.scan(lp, m);
   }
 
+  /**
+   * The same `m` designs as `candidates`, as a membership test with each design's score, for a
+   * caller that visits designs in its own order (design.ts: most accurate first) and would
+   * otherwise re-sort the list. On a complete table the m-th best score is found without listing
+   * the designs (`threshold`); a tie at it, or a sampled table, falls back to the list.
+   */
+  candidateSet(f: DeviceFeatures, budgetMs: number, m: number): CandidateSet {
+    const lp = this.logProbs(f, budgetMs);
+    const index = this.completeIndex();
+    if (index) {
+      const t = this.threshold(lp, m);
+      if (t) return t;
+    }
+    const list = index ? this.bestFirst(lp, m, index) : this.scan(lp, m);
+    const member = new Uint8Array(this.data.ops.length);
+    for (const a of list) member[a] = 1;
+    return { size: list.length, has: (a) => member[a] === 1, score: (a) => this.score(lp, this.data.ops[a]!) };
+  }
+
+  private halfOf?: [Int32Array, Int32Array];
+  private sums?: Float64Array;
+  /**
+   * The m designs of a complete table with the highest score as "score ≥ t", or undefined when
+   * scores tie at t (then which of the tied designs are in is decided by index, as the list does).
+   * The m-th best sum of one partial score from each half lies among the pairs (i, j) of the two
+   * sorted halves with (i + 1)(j + 1) ≤ m (every other pair has m pairs at least as good), ~m·ln(m)
+   * sums instead of m heap steps.
+   */
+  private threshold(lp: Float64Array, m: number): CandidateSet | undefined {
+    const P = this.state.positions;
+    const h = P >> 1;
+    const [hA, hB] = (this.halves ??= [this.halfTable(0, h), this.halfTable(h, P)]);
+    const partial = (t: HalfTable) => {
+      for (let c = 0; c < t.n; c++) {
+        let sc = 0;
+        for (let q = 0; q < t.len; q++) sc += lp[t.lpIdx[c * t.len + q]!]!;
+        t.rawScore[c] = sc;
+      }
+      // sorted copy, best first
+      t.score.set(t.rawScore);
+      t.score.sort().reverse();
+      return t;
+    };
+    const A = partial(hA);
+    const B = partial(hB);
+    if (m >= A.n * B.n) return undefined;
+    let count = 0;
+    for (let i = 0; i < A.n && i < m; i++) count += Math.min(B.n, Math.floor(m / (i + 1)));
+    // reused: allocating a typed array this size costs more than the selection
+    if (!this.sums || this.sums.length < count) this.sums = new Float64Array(count);
+    const sums = this.sums;
+    let k = 0;
+    for (let i = 0; i < A.n && i < m; i++) for (let j = 0, e = Math.min(B.n, Math.floor(m / (i + 1))); j < e; j++) sums[k++] = A.score[i]! + B.score[j]!;
+    // a typed array's sort takes ~140 µs for these ~2,200 sums; selection ~10 µs
+    const t = selectKth(sums, count - m, count);
+    // exactly m pairs of the whole table at or above t: no tie to break
+    let atLeast = 0;
+    for (let i = 0, j = B.n - 1; i < A.n; i++) {
+      while (j >= 0 && A.score[i]! + B.score[j]! < t) j--;
+      if (j < 0) break;
+      atLeast += j + 1;
+    }
+    if (atLeast !== m) return undefined;
+    const [ofA, ofB] = (this.halfOf ??= this.halfIndices(hA, hB));
+    // copies (plain arrays: cheaper to allocate than typed ones): the half tables' buffers are reused by the next call
+    const [rawA, rawB] = [Array.from(A.rawScore), Array.from(B.rawScore)];
+    const score = (a: number) => rawA[ofA[a]!]! + rawB[ofB[a]!]!;
+    return { size: m, has: (a) => score(a) >= t, score };
+  }
+
+  /** per design of the table, its partial design's place in each half table */
+  private halfIndices(hA: HalfTable, hB: HalfTable): [Int32Array, Int32Array] {
+    const O = this.state.ops;
+    const [ofA, ofB] = [new Int32Array(this.data.ops.length), new Int32Array(this.data.ops.length)];
+    this.data.ops.forEach((ops, a) => {
+      ofA[a] = ops.slice(0, hA.len).reduce((k, op, q) => k + op * O ** q, 0);
+      ofB[a] = ops.slice(hA.len).reduce((k, op, q) => k + op * O ** q, 0);
+    });
+    return [ofA, ofB];
+  }
+
   /** a design's log-probability, summed per half of the positions as `bestFirst` does (same rounding) */
   private score(lp: Float64Array, ops: ArrayLike<number>): number {
     const O = this.state.ops;
@@ -287,6 +368,36 @@ export class DesignOptimiser {
     }
     return out;
   }
+}
+
+/** the k-th smallest value (0-based) of the first n of `v` by quickselect; reorders them */
+export function selectKth(v: Float64Array, k: number, n = v.length): number {
+  let [lo, hi] = [0, n - 1];
+  while (lo < hi) {
+    const pivot = v[(lo + hi) >> 1]!;
+    let [i, j] = [lo, hi];
+    while (i <= j) {
+      while (v[i]! < pivot) i++;
+      while (v[j]! > pivot) j--;
+      if (i <= j) {
+        const x = v[i]!;
+        v[i++] = v[j]!;
+        v[j--] = x;
+      }
+    }
+    if (k <= j) hi = j;
+    else if (k >= i) lo = i;
+    else return v[k]!;
+  }
+  return v[k]!;
+}
+
+/** the optimiser's `size` most probable designs: membership and the score that ranks them */
+export interface CandidateSet {
+  size: number;
+  has(arch: number): boolean;
+  /** log-probability (higher: more probable) */
+  score(arch: number): number;
 }
 
 /** one half of the positions for `bestFirst`: every partial design, sorted by score per call */

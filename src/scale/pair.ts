@@ -173,42 +173,59 @@ export class PairPredictor {
 
   /** the network's answer before any calibration to the device's references */
   predictMs(arch: number, dev: DeviceFeatures): number {
-    return Math.exp(dev.scale + this.state.target.mean + this.state.target.sd * this.deviceNet(dev)(arch));
+    return Math.exp(dev.scale + this.state.target.mean + this.state.target.sd * this.deviceNet(dev).net(arch));
   }
 
-  private archSide?: Float64Array;
+  /** factored form, per architecture: the architecture tower's rank + 1 outputs, then the training devices' log latencies */
+  private archRows?: Float64Array;
   private deviceTower?: FoldedStack;
   /** log latencies of the training devices, the calibration's second step's features */
   private logBasis?: Float64Array[];
+
+  private rows(): { rows: Float64Array; stride: number } {
+    const t = this.state.towers!;
+    const logBasis = this.basis();
+    const stride = t.rank + 1 + logBasis.length;
+    if (!this.archRows) {
+      const rows = new Float64Array(this.arch.length * stride);
+      const tower = compiledNet(t.arch);
+      this.arch.forEach((x, a) => {
+        rows.set(tower.forward(x), a * stride);
+        logBasis.forEach((b, d) => (rows[a * stride + t.rank + 1 + d] = b[a]!));
+      });
+      this.archRows = rows;
+    }
+    return { rows: this.archRows, stride };
+  }
+
+  private basis(): Float64Array[] {
+    return (this.logBasis ??= this.state.trainDevices.map((d) => Float64Array.from(this.data.latency.get(d)!, Math.log)));
+  }
+
   /**
    * The network's standardised answer for every architecture on one device. 'mlp': the device's
    * inputs are the same for every architecture, folded into the first layer once (FoldedStack).
    * 'factored': the architecture tower's outputs for the whole space are computed once per
-   * predictor (rank + 1 numbers per architecture), so an answer is one dot product.
+   * predictor (rank + 1 numbers per architecture), so an answer is one dot product with the device
+   * tower's outputs (`tower`).
    */
-  private deviceNet(dev: DeviceFeatures): (arch: number) => number {
+  private deviceNet(dev: DeviceFeatures): { net: (arch: number) => number; tower?: Float64Array } {
     const t = this.state.towers;
     if (!t) {
       const folded = new FoldedStack((this.compiled ??= compileStack(this.state.stack)), this.deviceInput(dev), this.arch[0]!.length);
-      return (arch) => folded.forward(this.arch[arch]!)[0]!;
+      return { net: (arch) => folded.forward(this.arch[arch]!)[0]! };
     }
-    const w = t.rank + 1;
-    if (!this.archSide) {
-      const side = new Float64Array(this.arch.length * w);
-      const tower = compiledNet(t.arch);
-      this.arch.forEach((x, a) => side.set(tower.forward(x), a * w));
-      this.archSide = side;
-    }
-    const side = this.archSide;
+    const { rows, stride } = this.rows();
     const v = Float64Array.from((this.deviceTower ??= compiledNet(t.device)).forward(this.deviceInput(dev)));
     const r = t.rank;
     const vr = v[r]!;
-    return (arch) => {
-      const o = arch * w;
-      let z = side[o + r]! + vr;
-      for (let i = 0; i < r; i++) z += side[o + i]! * v[i]!;
+    const net = (arch: number) => {
+      const o = arch * stride;
+      let z = rows[o + r]! + vr;
+      for (let i = 0; i < r; i++) z += rows[o + i]! * v[i]!;
       return z;
     };
+    return { net, tower: v };
   }
 
   /**
@@ -226,11 +243,11 @@ export class PairPredictor {
     const refs = this.data.referenceArchs;
     if (refLatMs.length !== refs.length) throw new UserError(`expected ${refs.length} reference latencies, got ${refLatMs.length}`, 'reference latencies');
     const y = refLatMs.map(Math.log);
-    const net = this.deviceNet(f);
+    const { net, tower } = this.deviceNet(f);
     const netLog = (arch: number) => f.scale + this.state.target.mean + this.state.target.sd * net(arch);
     const affine = fitRidge(refs.map((a) => [netLog(a)]), y, [1e-3, 1e-1, 1, 10]);
     const base = (arch: number) => affine.predict([netLog(arch)]);
-    const logBasis = (this.logBasis ??= this.state.trainDevices.map((d) => Float64Array.from(this.data.latency.get(d)!, Math.log)));
+    const logBasis = this.basis();
     const row = (arch: number) => logBasis.map((b) => b[arch]!);
     const residual = fitRidge(refs.map(row), refs.map((a, i) => y[i]! - base(a)), [1, 10, 100, 1000, 1e4]);
     // the two steps as one linear map of (network answer, training devices' log latencies)
@@ -238,18 +255,38 @@ export class PairPredictor {
     const rw = Float64Array.from(residual.raw.weights);
     const c0 = a0 + residual.raw.intercept + a1 * (f.scale + this.state.target.mean);
     const c1 = a1 * this.state.target.sd;
-    // a device is asked about the same designs again for every budget: remember its answers
-    // (0: not asked yet; a typed array rather than a Map: ~5× cheaper per answer, 125 KB a device on NB201)
-    const known = new Float64Array(this.arch.length);
-    const predictMs = (arch: number) => {
-      let ms = known[arch]!;
-      if (ms === 0) {
-        let v = c0 + c1 * net(arch);
-        for (let d = 0; d < rw.length; d++) v += rw[d]! * logBasis[d]![arch]!;
-        known[arch] = ms = Math.exp(v);
-      }
-      return ms;
-    };
+    let predictMs: (arch: number) => number;
+    if (tower) {
+      // factored: the whole calibrated answer is one dot product of the architecture's row
+      // (tower outputs, training devices' log latencies) with this device's coefficients
+      const { rows, stride } = this.rows();
+      const r = this.state.towers!.rank;
+      const coef = new Float64Array(stride);
+      for (let i = 0; i < r; i++) coef[i] = c1 * tower[i]!;
+      coef[r] = c1;
+      coef.set(rw, r + 1);
+      const c = c0 + c1 * tower[r]!;
+      predictMs = (arch) => {
+        const o = arch * stride;
+        let v = c;
+        for (let k = 0; k < stride; k++) v += coef[k]! * rows[o + k]!;
+        return Math.exp(v);
+      };
+    } else {
+      // the MLP's answer costs ~9 µs and a device is asked about the same designs again for
+      // every budget: remember them (0: not asked yet; a typed array: ~5× cheaper per answer than
+      // a Map, 125 KB a device on NB201)
+      const known = new Float64Array(this.arch.length);
+      predictMs = (arch) => {
+        let ms = known[arch]!;
+        if (ms === 0) {
+          let v = c0 + c1 * net(arch);
+          for (let d = 0; d < rw.length; d++) v += rw[d]! * logBasis[d]![arch]!;
+          known[arch] = ms = Math.exp(v);
+        }
+        return ms;
+      };
+    }
     // how far to trust it: the affine step's leave-one-out error (the residual step only lowers it)
     const logSpread = Math.sqrt(affine.loo.reduce((s, p, i) => s + (p - y[i]!) ** 2, 0) / refs.length);
     return { features: f, predictMs, logSpread, predictAllMs: () => Float64Array.from({ length: this.data.ops.length }, (_, a) => predictMs(a)) };
