@@ -2,7 +2,7 @@ import { readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { formatArch, loadLatencyData } from '../src/data/latency.js';
-import { decideDesign, designObjective, loadScaleModel, saveScaleModel, shortlistDesigns, trainScaleModel, verifyShortlist } from '../src/scale/design.js';
+import { decideDesign, designMargin, designObjective, loadScaleModel, saveScaleModel, shortlistDesigns, trainScaleModel, verifyShortlist } from '../src/scale/design.js';
 import { readDeviceLatencies, referenceLatencies } from '../src/scale/device-file.js';
 import { budgetsAt, judgeChoice, latencyMetrics } from '../src/scale/evaluate.js';
 import { compileStack, FoldedStack, stackForward, type Stack } from '../src/scale/dense.js';
@@ -182,6 +182,10 @@ describe('(DNN, device) predictor and design optimiser', () => {
     expect(ans.feasible).toBe(under.length > 0);
     expect(ans.checked).toBeLessThanOrEqual(64);
     if (ans.feasible) expect(Math.log(ans.predictedMs)).toBeLessThanOrEqual(Math.log(budget!) - dp.logSpread + 1e-12);
+    // a cap on the margin: at most maxMargin below the budget; a cap of 0 is the rule without margin
+    expect(designMargin({ candidates: 64, z: 1, maxMargin: 0.05 }, 0.2)).toBe(0.05);
+    expect(designMargin({ candidates: 64, z: 1, maxMargin: 0.5 }, 0.2)).toBe(0.2);
+    expect(decideDesign(opt, dp, budget!, nb201.accuracy!, { candidates: 64, z: 1, maxMargin: 0 })).toEqual(decideDesign(opt, dp, budget!, nb201.accuracy!, { candidates: 64, z: 0 }));
     const j = judgeChoice(ans.arch, budget!, truth, nb201.accuracy!);
     expect(j.regret).toBeGreaterThanOrEqual(0);
     // the shortlist: bolder designs first, each more accurate than the last entry (the rule's own answer)
@@ -247,6 +251,8 @@ describe('design and proxy files', () => {
     expect(() => loadScaleModel(file, nb201)).toThrow(/optimiser.stack/);
     saveScaleModel(file, model);
     expect(loadScaleModel(file, nb201).rule).toEqual(model.rule);
+    saveScaleModel(file, { ...model, rule: { ...model.rule, maxMargin: -1 } });
+    expect(() => loadScaleModel(file, nb201)).toThrow(/rule.maxMargin/);
     expect(() => loadScaleModel(file, loadLatencyData('fbnet'))).toThrow(/trained for nb201/);
   }, 60_000);
 });

@@ -8,17 +8,26 @@ import { PairPredictor, type DevicePredictor, type PairPredictorState } from './
 /**
  * Turning the optimiser's output into one design for a device: its `candidates` most probable
  * architectures are checked against the (DNN, device) predictor calibrated on the device's
- * reference measurements; the most accurate one predicted to meet the budget with `z` times the
- * predictor's reference spread to spare wins (none: the one predicted fastest). Both numbers are
- * chosen on validation devices by bench:scale.
+ * reference measurements; the most accurate one predicted to meet the budget with a margin to
+ * spare wins (none: the one predicted fastest). The margin, in log latency, is `z` times the
+ * predictor's reference spread, at most `maxMargin`: the spread over 10 references is a noisy
+ * guide to the error on the accurate designs near a budget, and capping it was chosen on
+ * validation devices (bench:scale, section 4), as were the other numbers.
  */
 export interface DesignRule {
   candidates: number;
   z: number;
+  /** largest margin in log latency (absent: no cap) */
+  maxMargin?: number;
 }
 
 /** chosen on validation devices by bench:scale (reports/scale.md, section 4) */
 export const DEFAULT_RULES: Record<SearchSpace, DesignRule> = { nb201: { candidates: 512, z: 1 }, fbnet: { candidates: 512, z: 1.25 } };
+
+/** the rule's margin for a device, in log latency */
+export function designMargin(rule: DesignRule, logSpread: number): number {
+  return Math.min(rule.z * logSpread, rule.maxMargin ?? Infinity);
+}
 
 export interface DesignAnswer {
   arch: number;
@@ -30,7 +39,7 @@ export interface DesignAnswer {
 }
 
 export function decideDesign(opt: DesignOptimiser, device: DevicePredictor, budgetMs: number, objective: ArrayLike<number>, rule: DesignRule): DesignAnswer {
-  return new Ranked(opt.candidateSet(device.features, budgetMs, rule.candidates), device, objective).pickUnder(budgetMs, rule.z);
+  return new Ranked(opt.candidateSet(device.features, budgetMs, rule.candidates), device, objective).pickUnder(budgetMs, designMargin(rule, device.logSpread));
 }
 
 /**
@@ -79,9 +88,9 @@ class Ranked {
     return this.pred[i]!;
   }
 
-  /** the log latency a candidate must be predicted under to meet the budget with z × spread to spare */
-  limit(budgetMs: number, z: number): number {
-    return Math.log(budgetMs) - z * this.device.logSpread;
+  /** the log latency a candidate must be predicted under to meet the budget with `margin` (log) to spare */
+  limit(budgetMs: number, margin: number): number {
+    return Math.log(budgetMs) - margin;
   }
 
   under(i: number, limit: number): boolean {
@@ -92,9 +101,9 @@ class Ranked {
     return { arch: this.at(i), predictedMs: Math.exp(this.predictedLog(i)), feasible, checked: this.checked };
   }
 
-  /** the most accurate candidate predicted under the budget with z × spread to spare (none: the fastest predicted) */
-  pickUnder(budgetMs: number, z: number): DesignAnswer {
-    const limit = this.limit(budgetMs, z);
+  /** the most accurate candidate predicted under the budget with `margin` to spare (none: the fastest predicted) */
+  pickUnder(budgetMs: number, margin: number): DesignAnswer {
+    const limit = this.limit(budgetMs, margin);
     for (let i = 0; this.at(i) >= 0; i++) if (this.under(i, limit)) return this.answer(i, true);
     let fastest = 0;
     for (let i = 1; this.at(i) >= 0; i++) if (this.predictedLog(i) < this.predictedLog(fastest)) fastest = i;
@@ -135,9 +144,9 @@ function objectiveOrder(objective: ArrayLike<number>): ObjectiveOrder {
  */
 export function shortlistDesigns(opt: DesignOptimiser, device: DevicePredictor, budgetMs: number, objective: ArrayLike<number>, rule: DesignRule, n: number, firstZ = 0): DesignAnswer[] {
   const r = new Ranked(opt.candidateSet(device.features, budgetMs, rule.candidates), device, objective);
-  const safe = r.pickUnder(budgetMs, rule.z);
+  const safe = r.pickUnder(budgetMs, designMargin(rule, device.logSpread));
   const list: DesignAnswer[] = [];
-  const limit = r.limit(budgetMs, firstZ);
+  const limit = r.limit(budgetMs, firstZ * device.logSpread);
   for (let i = 0; r.at(i) >= 0; i++) {
     const a = r.at(i);
     if (list.length >= n - 1 || objective[a]! <= objective[safe.arch]!) break;
@@ -213,5 +222,6 @@ export function loadScaleModel(file: string, data: LatencyData): { pair: PairPre
   if (!f.pair || !(f.pair.towers ? okStack(f.pair.towers.arch) && okStack(f.pair.towers.device) : okStack(f.pair.stack))) throw new UserError(`field 'pair.${f.pair?.towers ? 'towers' : 'stack'}' is damaged`, file);
   if (!f.optimiser || !okStack(f.optimiser.stack)) throw new UserError(`field 'optimiser.stack' is damaged`, file);
   if (!f.rule || !(f.rule.candidates >= 1) || !Number.isFinite(f.rule.z)) throw new UserError(`field 'rule' must hold candidates >= 1 and a finite z`, file);
+  if (f.rule.maxMargin !== undefined && !(f.rule.maxMargin >= 0)) throw new UserError(`field 'rule.maxMargin' must be a number >= 0 when present`, file);
   return { pair: PairPredictor.fromState(data, f.pair), optimiser: DesignOptimiser.fromState(data, f.optimiser), rule: f.rule, file: f as ScaleModelFile };
 }
