@@ -372,7 +372,7 @@ async function main() {
           return { device, q: QS[qi]!, ms: deviceMs + performance.now() - t1, deviceMs, checked: answer.checked, ...judgeChoice(answer.arch, b, truth, objective.values, order) };
         });
       });
-    const grid: DesignRule[] = [128, 256, 512, 1024].flatMap((candidates) => [0, 0.25, 0.5, 0.75, 1, 1.25, 1.5, 2, 3].flatMap((z) => [undefined, 0.3, 0.2, 0.15, 0.1].map((maxMargin) => ({ candidates, z, ...(maxMargin === undefined || z === 0 ? {} : { maxMargin }) }))));
+    const grid: DesignRule[] = [128, 256, 512, 1024].flatMap((candidates) => [0, 0.25, 0.5, 0.75, 1, 1.25, 1.5, 2, 3].flatMap((z) => (z === 0 ? [undefined] : [undefined, 0.3, 0.2, 0.15, 0.1]).map((maxMargin) => ({ candidates, z, ...(maxMargin === undefined ? {} : { maxMargin }) }))));
     const validation = [...val, ...looPredictors.keys()];
     const scored = grid.map((rule) => {
       const outs = evaluate(validation, rule);

@@ -22,7 +22,7 @@ export interface DesignRule {
 }
 
 /** chosen on validation devices by bench:scale (reports/scale.md, section 4) */
-export const DEFAULT_RULES: Record<SearchSpace, DesignRule> = { nb201: { candidates: 512, z: 1 }, fbnet: { candidates: 512, z: 1.25 } };
+export const DEFAULT_RULES: Record<SearchSpace, DesignRule> = { nb201: { candidates: 512, z: 0.75, maxMargin: 0.2 }, fbnet: { candidates: 1024, z: 1.25, maxMargin: 0.2 } };
 
 /** the rule's margin for a device, in log latency */
 export function designMargin(rule: DesignRule, logSpread: number): number {
