@@ -147,6 +147,19 @@ describe('(DNN, device) predictor and design optimiser', () => {
     }
   });
 
+  it('on a sampled table (FBNet) the candidate threshold holds the same designs as the scanned list', async () => {
+    const fb = loadLatencyData('fbnet');
+    const opt = await DesignOptimiser.train(fb, fb.devices.slice(0, 3), designObjective(fb), { steps: 50, virtualDevices: 5, budgets: 5 });
+    const truth = fb.latency.get(fb.devices[5]!)!;
+    const f = tableDeviceFeatures(fb, fb.devices[5]!);
+    const [budget] = budgetsAt(truth, [0.5]);
+    for (const m of [1, 100, 1024]) {
+      const set = opt.candidateSet(f, budget!, m);
+      expect(set.size).toBe(m);
+      expect(fb.ops.map((_, a) => a).filter((a) => set.has(a))).toEqual([...opt.candidates(f, budget!, m)].sort((x, y) => x - y));
+    }
+  }, 60_000);
+
   it('the optimiser answers ranked distinct candidates, and the design rule respects the margin', async () => {
     const opt = await DesignOptimiser.train(nb201, TRAIN, designObjective(nb201), { steps: 300, virtualDevices: 20, budgets: 10 });
     const pp = await PairPredictor.train(nb201, TRAIN, { steps: 300 });

@@ -151,14 +151,30 @@ export class DesignOptimiser {
   candidateSet(f: DeviceFeatures, budgetMs: number, m: number): CandidateSet {
     const lp = this.logProbs(f, budgetMs);
     const index = this.completeIndex();
-    if (index) {
-      const t = this.threshold(lp, m);
-      if (t) return t;
-    }
+    const t = index ? this.threshold(lp, m) : this.sampledThreshold(lp, m);
+    if (t) return t;
     const list = index ? this.bestFirst(lp, m, index) : this.scan(lp, m);
     const member = new Uint8Array(this.data.ops.length);
     for (const a of list) member[a] = 1;
     return { size: list.length, has: (a) => member[a] === 1, score: (a) => this.score(lp, this.data.ops[a]!) };
+  }
+
+  /**
+   * On a sampled table (FBNet: 5,000 of 9^22 designs) the same threshold by selection over every
+   * row's score, instead of keeping a sorted top-1,024 list by insertion: ~2 ms less per design.
+   */
+  private sampledThreshold(lp: Float64Array, m: number): CandidateSet | undefined {
+    const all = this.data.ops;
+    if (m >= all.length) return undefined;
+    const scores = new Array<number>(all.length);
+    for (let a = 0; a < all.length; a++) scores[a] = this.score(lp, all[a]!);
+    if (!this.sums || this.sums.length < all.length) this.sums = new Float64Array(all.length);
+    this.sums.set(scores);
+    const t = selectKth(this.sums, all.length - m, all.length);
+    let atLeast = 0;
+    for (const v of scores) if (v >= t) atLeast++;
+    if (atLeast !== m) return undefined;
+    return { size: m, has: (a) => scores[a]! >= t, score: (a) => scores[a]! };
   }
 
   private halfOf?: [Int32Array, Int32Array];
