@@ -8,12 +8,13 @@ import { budgetsAt, judgeChoice, latencyMetrics } from '../src/scale/evaluate.js
 import { compileStack, FoldedStack, stackForward, type Stack } from '../src/scale/dense.js';
 import { tableDeviceFeatures } from '../src/scale/features.js';
 import { averageLinkage, monotonicity } from '../src/scale/monotonicity.js';
-import { DesignOptimiser, selectKth } from '../src/scale/optimiser.js';
+import { DesignOptimiser } from '../src/scale/optimiser.js';
 import { PairPredictor } from '../src/scale/pair.js';
 import { isotonicMap, proxyReuse } from '../src/scale/proxy.js';
 import { flopsRanking } from '../src/transfer/baselines.js';
 import { UserError } from '../src/util/errors.js';
 import { Rng } from '../src/util/random.js';
+import { selectKth } from '../src/util/stats.js';
 import { cli, tempDir } from './helpers.js';
 
 const nb201 = loadLatencyData('nb201');

@@ -18,6 +18,7 @@ import path from 'node:path';
 import ort from '../runtimes/ort-node.js';
 import { markdownTable } from '../cli/table.js';
 import type { CacheEngine } from '../earlyexit/engine.js';
+import { argmax } from '../earlyexit/head.js';
 import { replayStream, summarise } from '../earlyexit/replay.js';
 import { openCacheTarget, startEngine } from '../earlyexit/setup.js';
 import type { Graph } from '../ir/graph.js';
@@ -118,9 +119,7 @@ async function itemAccuracy(graph: Graph, items: Float32Array[], sigma: number):
     const item = rng.int(0, items.length - 1);
     const x = Float32Array.from(items[item]!, (v) => v + sigma * rng.normal());
     const out = (await session.run({ [session.inputNames[0]!]: new ort.Tensor('float32', x, [1, 3, 224, 224]) }))[session.outputNames[0]!]!.data as Float32Array;
-    let best = 0;
-    for (let k = 1; k < out.length; k++) if (out[k]! > out[best]!) best = k;
-    if (best === itemClass(item)) right++;
+    if (argmax(out) === itemClass(item)) right++;
   }
   await session.release();
   return right / 100;

@@ -3,6 +3,7 @@ import { byAccuracy, firstUnderBudget } from '../nas/evolution.js';
 import { nOps } from '../transfer/encoding.js';
 import { UserError } from '../util/errors.js';
 import { Rng } from '../util/random.js';
+import { selectKth } from '../util/stats.js';
 import { compiledNet, type FoldedStack, stackParams, trainStack, type Stack, type StackOptions } from './dense.js';
 import { deviceFeatures, meanSd, type DeviceFeatures } from './features.js';
 import { dirichlet } from './pair.js';
@@ -384,28 +385,6 @@ export class DesignOptimiser {
     }
     return out;
   }
-}
-
-/** the k-th smallest value (0-based) of the first n of `v` by quickselect; reorders them */
-export function selectKth(v: Float64Array, k: number, n = v.length): number {
-  let [lo, hi] = [0, n - 1];
-  while (lo < hi) {
-    const pivot = v[(lo + hi) >> 1]!;
-    let [i, j] = [lo, hi];
-    while (i <= j) {
-      while (v[i]! < pivot) i++;
-      while (v[j]! > pivot) j--;
-      if (i <= j) {
-        const x = v[i]!;
-        v[i++] = v[j]!;
-        v[j--] = x;
-      }
-    }
-    if (k <= j) hi = j;
-    else if (k >= i) lo = i;
-    else return v[k]!;
-  }
-  return v[k]!;
 }
 
 /** the optimiser's `size` most probable designs: membership and the score that ranks them */

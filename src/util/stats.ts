@@ -78,3 +78,25 @@ export function pearson(a: readonly number[], b: readonly number[]): number {
   }
   return da === 0 || db === 0 ? 0 : num / Math.sqrt(da * db);
 }
+
+/** the k-th smallest value (0-based) of the first n of `v` by quickselect; reorders them */
+export function selectKth(v: Float64Array, k: number, n = v.length): number {
+  let [lo, hi] = [0, n - 1];
+  while (lo < hi) {
+    const pivot = v[(lo + hi) >> 1]!;
+    let [i, j] = [lo, hi];
+    while (i <= j) {
+      while (v[i]! < pivot) i++;
+      while (v[j]! > pivot) j--;
+      if (i <= j) {
+        const x = v[i]!;
+        v[i++] = v[j]!;
+        v[j--] = x;
+      }
+    }
+    if (k <= j) hi = j;
+    else if (k >= i) lo = i;
+    else return v[k]!;
+  }
+  return v[k]!;
+}
