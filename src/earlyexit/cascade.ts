@@ -47,13 +47,24 @@ function top(p: Float32Array): { cls: number; conf: number } {
  * (Laplace's rule: with a 99.5 % target no cache exits before ~200 agreeing calibration requests).
  */
 export function calibrateThreshold(pairs: Array<{ conf: number; agree: boolean }>, target: number): number {
+  const s = sortedPairs(pairs);
+  return calibrateSorted(s.conf, s.agree, s.conf.length, target);
+}
+
+/** pairs as parallel arrays in descending confidence */
+function sortedPairs(pairs: Array<{ conf: number; agree: boolean }>): { conf: Float64Array; agree: Uint8Array } {
   const s = [...pairs].sort((a, b) => b.conf - a.conf);
+  return { conf: Float64Array.from(s, (x) => x.conf), agree: Uint8Array.from(s, (x) => (x.agree ? 1 : 0)) };
+}
+
+/** calibrateThreshold on the first n of parallel arrays already in descending confidence */
+function calibrateSorted(conf: ArrayLike<number>, agree: ArrayLike<number>, n: number, target: number): number {
   let d = 0;
   let best = Infinity;
-  for (let k = 0; k < s.length; k++) {
-    if (!s[k]!.agree) d++;
-    const groupEnd = k + 1 === s.length || s[k + 1]!.conf < s[k]!.conf;
-    if (groupEnd && (d + 1) / (k + 3) <= 1 - target) best = s[k]!.conf;
+  for (let k = 0; k < n; k++) {
+    if (!agree[k]) d++;
+    const groupEnd = k + 1 === n || conf[k + 1]! < conf[k]!;
+    if (groupEnd && (d + 1) / (k + 3) <= 1 - target) best = conf[k]!;
   }
   return best;
 }
@@ -63,16 +74,24 @@ export function calibrateThreshold(pairs: Array<{ conf: number; agree: boolean }
  * Returns the threshold and the disagreements it lets through.
  */
 export function thresholdWithin(pairs: Array<{ conf: number; agree: boolean }>, allowed: number): { tau: number; used: number } {
-  const s = [...pairs].sort((a, b) => b.conf - a.conf);
+  const s = sortedPairs(pairs);
+  return withinSorted(s.conf, s.agree, s.conf.length, allowed);
+}
+
+/** thresholdWithin on the first n of parallel arrays already in descending confidence */
+function withinSorted(conf: ArrayLike<number>, agree: ArrayLike<number>, n: number, allowed: number): { tau: number; used: number } {
   let d = 0;
-  let best = { tau: Infinity, used: 0 };
-  for (let k = 0; k < s.length; k++) {
-    if (!s[k]!.agree) d++;
+  let tau = Infinity;
+  let used = 0;
+  for (let k = 0; k < n; k++) {
+    if (!agree[k]) d++;
     if (d > allowed) break;
-    const groupEnd = k + 1 === s.length || s[k + 1]!.conf < s[k]!.conf;
-    if (groupEnd) best = { tau: s[k]!.conf, used: d };
+    if (k + 1 === n || conf[k + 1]! < conf[k]!) {
+      tau = conf[k]!;
+      used = d;
+    }
   }
-  return best;
+  return { tau, used };
 }
 
 /**
@@ -116,12 +135,12 @@ export function calibrationSizeFor(target: number, z: number, disagreements: num
 
 /** Thresholds for a cascade, each cache calibrated on the requests the earlier caches let through. */
 export function calibrateCascade(records: AuditView[], caches: number[], target: number, mode: CalibrationMode = 'overall', z = DEFAULT_Z): Cascade {
-  if (mode === 'per-exit') return thresholdsAlong(records, caches, (pairs) => calibrateThreshold(pairs, target));
+  if (mode === 'per-exit') return thresholdsAlong(records, caches, (conf, agree, n) => calibrateSorted(conf, agree, n, target));
   // each cache may use half of the disagreements left, the last one all of them
   let left = allowedDisagreements(records.length, target, z);
-  return thresholdsAlong(records, caches, (pairs, j) => {
+  return thresholdsAlong(records, caches, (conf, agree, n, j) => {
     if (left < 0) return Infinity;
-    const r = thresholdWithin(pairs, j === caches.length - 1 ? left : left / 2);
+    const r = withinSorted(conf, agree, n, j === caches.length - 1 ? left : left / 2);
     left -= r.used;
     return r.tau;
   });
@@ -162,19 +181,37 @@ function prepare(records: AuditView[]): Prepared {
   return p;
 }
 
-/** Walks the cascade: `pick` sets cache j's threshold from the (confidence, agrees) pairs of the records reaching it (in descending confidence). */
-function thresholdsAlong(records: AuditView[], caches: number[], pick: (pairs: Array<{ conf: number; agree: boolean }>, j: number) => number): Cascade {
+/** the records reaching a cache, in its descending confidence (reused buffers: a re-plan walks ~60 cascades) */
+const along = { conf: new Float64Array(0), agree: new Uint8Array(0), reaching: new Uint8Array(0) };
+
+/**
+ * Walks the cascade: `pick` sets cache j's threshold from the first n entries of (confidence,
+ * agrees) of the records reaching it, in descending confidence.
+ */
+function thresholdsAlong(records: AuditView[], caches: number[], pick: (conf: Float64Array, agree: Uint8Array, n: number, j: number) => number): Cascade {
   const p = prepare(records);
-  const reaching = new Uint8Array(records.length).fill(1);
+  const N = records.length;
+  if (along.conf.length < N) along.conf = new Float64Array(N);
+  if (along.agree.length < N) along.agree = new Uint8Array(N);
+  if (along.reaching.length < N) along.reaching = new Uint8Array(N);
+  const { conf: sc, agree: sa, reaching } = along;
+  reaching.fill(1, 0, N);
   const thresholds: number[] = [];
-  for (const [j, c] of caches.entries()) {
+  for (let j = 0; j < caches.length; j++) {
+    const c = caches[j]!;
     const conf = p.conf[c]!;
     const agree = p.agree[c]!;
-    const pairs: Array<{ conf: number; agree: boolean }> = [];
-    for (const i of p.order[c]!) if (reaching[i]) pairs.push({ conf: conf[i]!, agree: agree[i] === 1 });
-    const tau = pick(pairs, j);
+    const order = p.order[c]!;
+    let n = 0;
+    for (let k = 0; k < N; k++) {
+      const i = order[k]!;
+      if (!reaching[i]) continue;
+      sc[n] = conf[i]!;
+      sa[n++] = agree[i]!;
+    }
+    const tau = pick(sc, sa, n, j);
     thresholds.push(tau);
-    for (let i = 0; i < records.length; i++) if (conf[i]! >= tau) reaching[i] = 0;
+    for (let i = 0; i < N; i++) if (conf[i]! >= tau) reaching[i] = 0;
   }
   return { caches, thresholds };
 }
@@ -196,9 +233,9 @@ export function bestAllocation(records: AuditView[], set: number[], allowed: num
   let best: { cascade: Cascade; estimate: CascadeEstimate } | undefined;
   for (const share of allocations(allowed, set.length)) {
     let carried = 0;
-    const cascade = thresholdsAlong(records, set, (pairs, j) => {
+    const cascade = thresholdsAlong(records, set, (conf, agree, n, j) => {
       const available = share[j]! + carried;
-      const r = thresholdWithin(pairs, available);
+      const r = withinSorted(conf, agree, n, available);
       carried = available - r.used;
       return r.tau;
     });
@@ -263,24 +300,27 @@ export function simulateCascade(records: AuditView[], cascade: Cascade, cost: Ca
     prev = c;
   }
   const passCost = acc + cost.segment(prev, cost.cuts);
-  const skip = cascade.skipBelow ?? [];
+  const skip = cascade.caches.map((_, j) => cascade.skipBelow?.[j] ?? 0);
   const last = cascade.caches.length - 1;
   const exits = cascade.caches.map(() => 0);
+  const confs = cascade.caches.map((c) => p.conf[c]!);
+  const agrees = cascade.caches.map((c) => p.agree[c]!);
+  const thresholds = cascade.thresholds;
   let total = 0;
   let agree = 0;
   let skipped = 0;
   for (let i = 0; i < records.length; i++) {
     let done = false;
-    for (const [j, c] of cascade.caches.entries()) {
-      const conf = p.conf[c]![i]!;
-      if (conf >= cascade.thresholds[j]!) {
+    for (let j = 0; j <= last; j++) {
+      const conf = confs[j]![i]!;
+      if (conf >= thresholds[j]!) {
         exits[j]!++;
         total += upTo[j]!;
-        agree += p.agree[c]![i]!;
+        agree += agrees[j]![i]!;
         done = true;
         break;
       }
-      if (j < last && conf < (skip[j] ?? 0)) {
+      if (j < last && conf < skip[j]!) {
         total += skipCost[j]!;
         agree++;
         skipped++;
