@@ -1,9 +1,12 @@
 import { spawnSync } from 'node:child_process';
-import { readdirSync, readFileSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, rmSync, truncateSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { bundledFashionMnist, imageAsInput } from '../src/data/fmnist.js';
 import { openCacheTarget, startEngine } from '../src/earlyexit/setup.js';
 import { HeadPredictor } from '../src/earlyexit/head-model.js';
+import { readRoundFile, writeRoundFile } from '../src/earlyexit/round-file.js';
 import { InThreadTrainer, ProcessTrainer, type RoundOptions, type RoundRecord, type TrainingRound } from '../src/earlyexit/trainer.js';
 import { Rng } from '../src/util/random.js';
 
@@ -28,6 +31,37 @@ function round(seed: number, o: RoundOptions = { epochs: 3, batchSize: 32 }): Tr
   const ids = [...records.keys()];
   return { records, heads: [{ key: 'a', spec: { inDim: d, hidden: 16, classes: C, learningRate: 5e-3, seed: 3 }, cut: 1, train: ids, eval: ids.slice(0, 10) }], options: o };
 }
+
+describe('the round file (how a round reaches the trainer process)', () => {
+  it('gives back every record, hole and id as written, from views with offsets; a truncated file is refused', () => {
+    const dir = mkdtempSync(path.join(tmpdir(), 'latencylab-round-'));
+    try {
+      const big = Float32Array.from({ length: 64 }, (_, i) => i / 7);
+      const add: Array<[number, RoundRecord]> = [
+        [17, { teacher: Float32Array.of(0.25, 0.75), features: [big.subarray(3, 11), undefined, big.subarray(40, 45)] }],
+        [4, { teacher: Float32Array.of(1, 0), features: [undefined, big.subarray(0, 1)] }],
+      ];
+      const file = path.join(dir, 'r.bin');
+      const heads = [{ key: 'h', spec: { inDim: 8, hidden: 4, classes: 2, learningRate: 1e-3, seed: 1 }, cut: 0, train: [17], eval: [4, 17] }];
+      writeRoundFile(file, { add, keep: Float64Array.of(4, 17, 99), heads, options: { epochs: 2, batchSize: 8 } });
+      const back = readRoundFile(file);
+      expect(back.heads).toEqual(heads);
+      expect(back.options).toEqual({ epochs: 2, batchSize: 8 });
+      expect([...back.keep]).toEqual([4, 17, 99]);
+      expect(back.add.map(([id]) => id)).toEqual([17, 4]);
+      back.add.forEach(([, r], k) => {
+        const want = add[k]![1];
+        expect([...r.teacher]).toEqual([...want.teacher]);
+        expect(r.features.length).toBe(want.features.length);
+        want.features.forEach((f, c) => (f ? expect([...r.features[c]!]).toEqual([...f]) : expect(r.features[c]).toBeUndefined()));
+      });
+      truncateSync(file, readFileSync(file).length - 6);
+      expect(() => readRoundFile(file)).toThrow(/round file .*truncated/);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});
 
 describe('cache-head trainers', () => {
   it('a trainer process gives the same weights and views as training on this thread, and keeps optimiser state across rounds', async () => {

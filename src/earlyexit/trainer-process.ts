@@ -2,10 +2,10 @@
  * Entry of the cache-head trainer process (see ProcessTrainer): trains rounds sent by the serving
  * process, one at a time, and answers with weight snapshots and the calibration views.
  */
-import { readFileSync, rmSync } from 'node:fs';
-import v8 from 'node:v8';
+import { rmSync } from 'node:fs';
 import type { HeadModel } from './head-model.js';
-import { runRound, unpackRecords, type RoundRecord, type TrainerReply, type TrainerRequest, type TrainerRound } from './trainer.js';
+import { readRoundFile } from './round-file.js';
+import { runRound, type RoundRecord, type TrainerReply, type TrainerRequest } from './trainer.js';
 
 const models = new Map<string, HeadModel>();
 /** the engine's live records, received once each */
@@ -18,9 +18,9 @@ process.on('message', (m: TrainerRequest) => {
   queue = queue.then(async () => {
     let reply: Omit<TrainerReply, 'cpuMicros' | 'rss'>;
     try {
-      const round = v8.deserialize(readFileSync(m.file)) as TrainerRound;
+      const round = readRoundFile(m.file);
       rmSync(m.file, { force: true });
-      for (const [id, r] of unpackRecords(round.add)) records.set(id, r);
+      for (const [id, r] of round.add) records.set(id, r);
       const keep = new Set(round.keep);
       for (const id of records.keys()) if (!keep.has(id)) records.delete(id);
       reply = { id: m.id, results: await runRound(models, records, round.heads, round.options) };

@@ -1,10 +1,10 @@
 import { execFile, fork, type ChildProcess } from 'node:child_process';
-import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { setPriority, tmpdir } from 'node:os';
 import path from 'node:path';
-import v8 from 'node:v8';
 import { fileURLToPath } from 'node:url';
 import { HeadModel, predictBatch, type HeadSnapshot, type HeadSpec } from './head-model.js';
+import { writeRoundFile } from './round-file.js';
 
 /** A training or calibration example as the trainer needs it: pooled features per cut passed, and the teacher's probabilities. */
 export interface RoundRecord {
@@ -132,67 +132,14 @@ export class InThreadTrainer implements HeadTrainer {
 /** the trainer process's nice value (19 = lowest priority) */
 export const TRAINER_NICE = 19;
 
-/** a round as sent to the trainer process: only the records it has not got (packed), and the ids of all it should keep */
-export type TrainerRound = { add: PackedRecords; keep: Float64Array; heads: HeadJob[]; options: RoundOptions };
 /**
- * What crosses the IPC channel: the round itself goes through a file. Writes to the channel's
+ * What crosses the IPC channel: the round itself goes through a file (round-file.ts). Writes to the channel's
  * pipe block until the trainer reads them, 64 KiB at a time; a trainer at nice 19 on a busy
  * machine is scheduled rarely, and a 5 MB round then held the serving thread for up to seconds
  * (profiled: 2.2 s of 6,000 requests in writev). A file in memory-backed /dev/shm takes ~5 ms.
  */
 export type TrainerRequest = { id: number; file: string };
 
-/**
- * Records packed into two flat arrays: structured-clone serialisation of thousands of small typed
- * arrays cost ~25 ms per 5 MB on the serving thread (one host object each); one big array is a copy.
- * `index` per record: id, teacher length, number of cuts, then each cut's feature length (0 = none).
- */
-export interface PackedRecords {
-  index: Float64Array;
-  data: Float32Array;
-}
-
-export function packRecords(records: Array<[number, RoundRecord]>): PackedRecords {
-  const index: number[] = [];
-  let floats = 0;
-  for (const [id, r] of records) {
-    // Array.from, not map: a lean request's features have holes (cuts it did not pool), map keeps them
-    index.push(id, r.teacher.length, r.features.length, ...Array.from(r.features, (f) => f?.length ?? 0));
-    floats += r.teacher.length + r.features.reduce((a, f) => a + (f?.length ?? 0), 0);
-  }
-  const data = new Float32Array(floats);
-  let o = 0;
-  for (const [, r] of records) {
-    data.set(r.teacher, o);
-    o += r.teacher.length;
-    for (const f of r.features) {
-      if (!f) continue;
-      data.set(f, o);
-      o += f.length;
-    }
-  }
-  return { index: Float64Array.from(index), data };
-}
-
-/** the inverse of packRecords: views into `data`, no copies */
-export function unpackRecords(p: PackedRecords): Array<[number, RoundRecord]> {
-  const out: Array<[number, RoundRecord]> = [];
-  let i = 0;
-  let o = 0;
-  while (i < p.index.length) {
-    const id = p.index[i++]!;
-    const tl = p.index[i++]!;
-    const cuts = p.index[i++]!;
-    const teacher = p.data.subarray(o, (o += tl));
-    const features: Array<Float32Array | undefined> = [];
-    for (let c = 0; c < cuts; c++) {
-      const len = p.index[i++]!;
-      features.push(len ? p.data.subarray(o, (o += len)) : undefined);
-    }
-    out.push([id, { features, teacher }]);
-  }
-  return out;
-}
 export type TrainerReply = { id: number; results?: TrainingResult[]; error?: string; cpuMicros: number; rss: number };
 
 /**
@@ -271,7 +218,6 @@ export class ProcessTrainer implements HeadTrainer {
     for (const [rid, r] of round.records) if (!this.sent.has(rid)) add.push([rid, r]);
     for (const [rid] of add) this.sent.add(rid);
     for (const rid of this.sent) if (!round.records.has(rid)) this.sent.delete(rid);
-    const payload: TrainerRound = { add: packRecords(add), keep: Float64Array.from(round.records.keys()), heads: round.heads, options: round.options };
     if (!this.dir) {
       const dir = mkdtempSync(path.join(existsSync('/dev/shm') ? '/dev/shm' : tmpdir(), 'latencylab-trainer-'));
       this.removeDir = () => rmSync(dir, { recursive: true, force: true });
@@ -279,7 +225,7 @@ export class ProcessTrainer implements HeadTrainer {
       this.dir = dir;
     }
     const file = path.join(this.dir, `round-${id}.bin`);
-    writeFileSync(file, v8.serialize(payload));
+    writeRoundFile(file, { add, keep: Float64Array.from(round.records.keys()), heads: round.heads, options: round.options });
     child.channel?.ref();
     return new Promise((resolve, reject) => {
       this.pending.set(id, { resolve, reject });
