@@ -6,7 +6,7 @@ import { decideDesign, designMargin, designObjective, loadScaleModel, saveScaleM
 import { readDeviceLatencies, referenceLatencies } from '../src/scale/device-file.js';
 import { budgetsAt, judgeChoice, latencyMetrics } from '../src/scale/evaluate.js';
 import { compileStack, FoldedStack, stackForward, type Stack } from '../src/scale/dense.js';
-import { tableDeviceFeatures } from '../src/scale/features.js';
+import { deviceFeatures, tableDeviceFeatures } from '../src/scale/features.js';
 import { averageLinkage, monotonicity } from '../src/scale/monotonicity.js';
 import { DesignOptimiser } from '../src/scale/optimiser.js';
 import { PairPredictor } from '../src/scale/pair.js';
@@ -135,6 +135,26 @@ describe('(DNN, device) predictor and design optimiser', () => {
     const t = pp.state.towers!;
     expect(() => PairPredictor.fromState(nb201, { ...pp.state, towers: { ...t, rank: 4 } })).toThrow(/rank \+ 1 = 5/);
     expect(() => PairPredictor.fromState(nb201, { ...pp.state, towers: { ...t, device: t.arch } })).toThrow(UserError);
+  }, 120_000);
+
+  it('several tower pairs (members) answer as the mean of their networks, calibrated once; stored and reloaded', async () => {
+    const pp = await PairPredictor.train(nb201, TRAIN, { steps: 200, form: 'factored', rank: 4, hidden: 32, members: 2 });
+    expect(pp.state.moreTowers).toHaveLength(1);
+    // each member alone, as a one-member predictor with the same normalisation
+    const alone = [pp.state.towers!, { rank: 4, ...pp.state.moreTowers![0]! }].map((towers) => PairPredictor.fromState(nb201, { ...pp.state, towers, moreTowers: undefined }));
+    const truth = nb201.latency.get('titanx_1')!;
+    const dev = deviceFeatures(nb201.referenceArchs.map((a) => truth[a]!));
+    for (const a of [3, 900, 14_000]) {
+      const meanLog = (Math.log(alone[0]!.predictMs(a, dev)) + Math.log(alone[1]!.predictMs(a, dev))) / 2;
+      expect(Math.log(pp.predictMs(a, dev))).toBeCloseTo(meanLog, 9);
+    }
+    const refs = nb201.referenceArchs.map((a) => truth[a]!);
+    const again = PairPredictor.fromState(nb201, JSON.parse(JSON.stringify(pp.state)));
+    for (const a of [0, 77, 15_000]) expect(again.forDevice(refs).predictMs(a)).toBeCloseTo(pp.forDevice(refs).predictMs(a), 9);
+    expect(pp.params).toBe(alone[0]!.params + alone[1]!.params);
+    const m = pp.state.moreTowers![0]!;
+    expect(() => PairPredictor.fromState(nb201, { ...pp.state, moreTowers: [{ arch: m.device, device: m.arch }] })).toThrow(/moreTowers/);
+    await expect(PairPredictor.train(nb201, TRAIN, { steps: 10, form: 'factored', members: 0 })).rejects.toThrow(/members must be/);
   }, 120_000);
 
   it('selectKth finds the k-th smallest value, duplicates included', () => {

@@ -29,9 +29,17 @@ export interface PairPredictorOptions extends StackOptions {
    */
   form: 'mlp' | 'factored';
   rank: number;
+  /**
+   * factored form: this many tower pairs, trained alike from different seeds, whose answers are
+   * averaged (in log latency) before the one calibration to a device — an answer stays one dot
+   * product, `members` × (rank + 1) + training devices long. A single predictor's designs depend a
+   * lot on its seed (validation regret 0.52 vs 0.77 points for seeds 1 and 2 in a one-off study);
+   * averaging two gave 0.47.
+   */
+  members: number;
 }
 
-export const DEFAULT_PAIR: PairPredictorOptions = { hidden: 128, layers: 2, steps: 3000, batch: 256, seed: 1, lr: 2e-3, mix: 0, form: 'factored', rank: 16 };
+export const DEFAULT_PAIR: PairPredictorOptions = { hidden: 128, layers: 2, steps: 3000, batch: 256, seed: 1, lr: 2e-3, mix: 0, form: 'factored', rank: 16, members: 1 };
 
 /**
  * The form per space, chosen on validation data (bench:scale, session 14). NB201: holding out each
@@ -42,6 +50,9 @@ export const DEFAULT_PAIR: PairPredictorOptions = { hidden: 128, layers: 2, step
  * decision rule broke ≤ 5 % of the validation devices' budgets (at best 7 %), with the MLP 4 %.
  */
 export const DEFAULT_PAIR_FORM: Record<SearchSpace, PairPredictorOptions['form']> = { nb201: 'factored', fbnet: 'mlp' };
+
+/** averaged tower pairs per space (factored form), chosen on validation devices by bench:scale (section 4) */
+export const DEFAULT_PAIR_MEMBERS: Record<SearchSpace, number> = { nb201: 1, fbnet: 1 };
 
 export interface PairPredictorState {
   space: string;
@@ -54,6 +65,8 @@ export interface PairPredictorState {
   stack: Stack;
   /** the 'factored' form's towers */
   towers?: { rank: number; arch: Stack; device: Stack };
+  /** further tower pairs of the same rank (PairPredictorOptions.members), averaged with the first */
+  moreTowers?: Array<{ arch: Stack; device: Stack }>;
 }
 
 export class PairPredictor {
@@ -64,7 +77,7 @@ export class PairPredictor {
   }
 
   static async train(data: LatencyData, devices: string[], opts: Partial<PairPredictorOptions> & { archs?: number[] } = {}, log?: (s: string) => void): Promise<PairPredictor> {
-    const o = { ...DEFAULT_PAIR, ...opts, form: opts.form ?? DEFAULT_PAIR_FORM[data.space] };
+    const o = { ...DEFAULT_PAIR, ...opts, form: opts.form ?? DEFAULT_PAIR_FORM[data.space], members: opts.members ?? DEFAULT_PAIR_MEMBERS[data.space] };
     if (devices.length < 2) throw new UserError(`needs at least 2 training devices, got ${devices.length}`, 'devices');
     const archs = opts.archs ?? [...data.ops.keys()];
     const feats = devices.map((d) => tableDeviceFeatures(data, d));
@@ -120,26 +133,32 @@ export class PairPredictor {
       return pp;
     }
     const r = o.rank;
-    const [archTower, deviceTower] = await trainTowers({
-      towers: [
-        [pp.arch[0]!.length, ...hidden, r + 1],
-        [pp.deviceInput(feats[0]!).length, ...hidden, r + 1],
-      ],
-      steps: o.steps,
-      seed: o.seed,
-      lr: o.lr,
-      batch: (rng) => {
-        const b = rows(rng);
-        return { x: [b.map((x) => Array.from(pp.arch[x.a]!)), b.map((x) => pp.deviceInput(x.f))], y: b.map((x) => [x.y]) };
-      },
-      loss: (tf, [u, v], y) => {
-        const n = u!.shape[0];
-        const pred = tf.add(tf.sum(tf.mul(tf.slice(u!, [0, 0], [n, r]), tf.slice(v!, [0, 0], [n, r])), 1, true), tf.add(tf.slice(u!, [0, r], [n, 1]), tf.slice(v!, [0, r], [n, 1])));
-        return tf.mean(tf.square(tf.sub(pred, y)));
-      },
-      onStep,
-    });
-    state.towers = { rank: r, arch: archTower!, device: deviceTower! };
+    if (!(Number.isInteger(o.members) && o.members >= 1)) throw new UserError(`members must be a whole number >= 1, got ${o.members}`, 'pair predictor');
+    const members: Array<{ arch: Stack; device: Stack }> = [];
+    for (let k = 0; k < o.members; k++) {
+      const [arch, device] = await trainTowers({
+        towers: [
+          [pp.arch[0]!.length, ...hidden, r + 1],
+          [pp.deviceInput(feats[0]!).length, ...hidden, r + 1],
+        ],
+        steps: o.steps,
+        seed: o.seed + 1000 * k,
+        lr: o.lr,
+        batch: (rng) => {
+          const b = rows(rng);
+          return { x: [b.map((x) => Array.from(pp.arch[x.a]!)), b.map((x) => pp.deviceInput(x.f))], y: b.map((x) => [x.y]) };
+        },
+        loss: (tf, [u, v], y) => {
+          const n = u!.shape[0];
+          const pred = tf.add(tf.sum(tf.mul(tf.slice(u!, [0, 0], [n, r]), tf.slice(v!, [0, 0], [n, r])), 1, true), tf.add(tf.slice(u!, [0, r], [n, 1]), tf.slice(v!, [0, r], [n, 1])));
+          return tf.mean(tf.square(tf.sub(pred, y)));
+        },
+        onStep,
+      });
+      members.push({ arch: arch!, device: device! });
+    }
+    state.towers = { rank: r, ...members[0]! };
+    if (members.length > 1) state.moreTowers = members.slice(1);
     return pp;
   }
 
@@ -152,6 +171,7 @@ export class PairPredictor {
     const t = state.towers;
     if (t) {
       const ok = (st: Stack, inDim: number) => st[0]?.in === inDim && st.at(-1)?.out === t.rank + 1;
+      for (const m of state.moreTowers ?? []) if (!ok(m.arch, archDim) || !ok(m.device, devDim)) throw new UserError(`a further tower pair (moreTowers) does not match the first's rank ${t.rank} and ${data.space}'s ${archDim} and ${devDim} inputs`, 'pair predictor');
       if (!(t.rank >= 1) || !ok(t.arch, archDim) || !ok(t.device, devDim)) throw new UserError(`its towers map ${t.arch[0]?.in} and ${t.device[0]?.in} inputs to ${t.arch.at(-1)?.out} and ${t.device.at(-1)?.out}, ${data.space} needs ${archDim} and ${devDim} to rank + 1 = ${t.rank + 1}`, 'pair predictor');
     } else if (state.stack[0]?.in !== archDim + devDim || state.stack.at(-1)?.out !== 1) throw new UserError(`its network takes ${state.stack[0]?.in} inputs, ${data.space} needs ${archDim + devDim}`, 'pair predictor');
     return pp;
@@ -159,7 +179,7 @@ export class PairPredictor {
 
   get params(): number {
     const t = this.state.towers;
-    return t ? stackParams(t.arch) + stackParams(t.device) : stackParams(this.state.stack);
+    return t ? this.members().reduce((n, m) => n + stackParams(m.arch) + stackParams(m.device), 0) : stackParams(this.state.stack);
   }
 
   /** the device's inputs: its reference shape and standardised scale */
@@ -176,23 +196,33 @@ export class PairPredictor {
     return Math.exp(dev.scale + this.state.target.mean + this.state.target.sd * this.deviceNet(dev).net(arch));
   }
 
-  /** factored form, per architecture: the architecture tower's rank + 1 outputs, then the training devices' log latencies */
+  /** the factored form's tower pairs (PairPredictorOptions.members) */
+  private members(): Array<{ arch: Stack; device: Stack }> {
+    const t = this.state.towers!;
+    return [t, ...(this.state.moreTowers ?? [])];
+  }
+
+  /**
+   * factored form, per architecture: each member's architecture tower outputs (rank + 1 each),
+   * then the training devices' log latencies
+   */
   private archRows?: Float64Array;
-  private deviceTower?: FoldedStack;
+  private deviceTowers?: FoldedStack[];
   /** log latencies of the training devices, the calibration's second step's features */
   private logBasis?: Float64Array[];
 
   private rows(): { rows: Float64Array; stride: number } {
-    const t = this.state.towers!;
+    const r1 = this.state.towers!.rank + 1;
+    const members = this.members();
     const logBasis = this.basis();
-    const stride = t.rank + 1 + logBasis.length;
+    const stride = members.length * r1 + logBasis.length;
     if (!this.archRows) {
       const rows = new Float64Array(this.arch.length * stride);
-      const tower = compiledNet(t.arch);
-      this.arch.forEach((x, a) => {
-        rows.set(tower.forward(x), a * stride);
-        logBasis.forEach((b, d) => (rows[a * stride + t.rank + 1 + d] = b[a]!));
+      members.forEach((m, k) => {
+        const tower = compiledNet(m.arch);
+        this.arch.forEach((x, a) => rows.set(tower.forward(x), a * stride + k * r1));
       });
+      this.arch.forEach((_, a) => logBasis.forEach((b, d) => (rows[a * stride + members.length * r1 + d] = b[a]!)));
       this.archRows = rows;
     }
     return { rows: this.archRows, stride };
@@ -209,23 +239,29 @@ export class PairPredictor {
    * predictor (rank + 1 numbers per architecture), so an answer is one dot product with the device
    * tower's outputs (`tower`).
    */
-  private deviceNet(dev: DeviceFeatures): { net: (arch: number) => number; tower?: Float64Array } {
+  private deviceNet(dev: DeviceFeatures): { net: (arch: number) => number; towers?: Float64Array[] } {
     const t = this.state.towers;
     if (!t) {
       const folded = new FoldedStack((this.compiled ??= compileStack(this.state.stack)), this.deviceInput(dev), this.arch[0]!.length);
       return { net: (arch) => folded.forward(this.arch[arch]!)[0]! };
     }
     const { rows, stride } = this.rows();
-    const v = Float64Array.from((this.deviceTower ??= compiledNet(t.device)).forward(this.deviceInput(dev)));
-    const r = t.rank;
-    const vr = v[r]!;
+    const input = this.deviceInput(dev);
+    const towers = (this.deviceTowers ??= this.members().map((m) => compiledNet(m.device))).map((tw) => Float64Array.from(tw.forward(input)));
+    const r1 = t.rank + 1;
+    const K = towers.length;
+    // the members' answers averaged: u_k·v_k over the first rank, plus each tower's last output
     const net = (arch: number) => {
-      const o = arch * stride;
-      let z = rows[o + r]! + vr;
-      for (let i = 0; i < r; i++) z += rows[o + i]! * v[i]!;
-      return z;
+      let z = 0;
+      for (let k = 0; k < K; k++) {
+        const o = arch * stride + k * r1;
+        const v = towers[k]!;
+        for (let i = 0; i < r1; i++) z += rows[o + i]! * (i === t.rank ? 1 : v[i]!);
+        z += v[t.rank]!;
+      }
+      return z / K;
     };
-    return { net, tower: v };
+    return { net, towers };
   }
 
   /**
@@ -243,7 +279,7 @@ export class PairPredictor {
     const refs = this.data.referenceArchs;
     if (refLatMs.length !== refs.length) throw new UserError(`expected ${refs.length} reference latencies, got ${refLatMs.length}`, 'reference latencies');
     const y = refLatMs.map(Math.log);
-    const { net, tower } = this.deviceNet(f);
+    const { net, towers } = this.deviceNet(f);
     const netLog = (arch: number) => f.scale + this.state.target.mean + this.state.target.sd * net(arch);
     const affine = fitRidge(refs.map((a) => [netLog(a)]), y, [1e-3, 1e-1, 1, 10]);
     const base = (arch: number) => affine.predict([netLog(arch)]);
@@ -256,16 +292,20 @@ export class PairPredictor {
     const c0 = a0 + residual.raw.intercept + a1 * (f.scale + this.state.target.mean);
     const c1 = a1 * this.state.target.sd;
     let predictMs: (arch: number) => number;
-    if (tower) {
+    if (towers) {
       // factored: the whole calibrated answer is one dot product of the architecture's row
-      // (tower outputs, training devices' log latencies) with this device's coefficients
+      // (each member's tower outputs, training devices' log latencies) with this device's coefficients
       const { rows, stride } = this.rows();
       const r = this.state.towers!.rank;
+      const K = towers.length;
       const coef = new Float64Array(stride);
-      for (let i = 0; i < r; i++) coef[i] = c1 * tower[i]!;
-      coef[r] = c1;
-      coef.set(rw, r + 1);
-      const c = c0 + c1 * tower[r]!;
+      let c = c0;
+      towers.forEach((v, k) => {
+        for (let i = 0; i < r; i++) coef[k * (r + 1) + i] = (c1 * v[i]!) / K;
+        coef[k * (r + 1) + r] = c1 / K;
+        c += (c1 * v[r]!) / K;
+      });
+      coef.set(rw, K * (r + 1));
       predictMs = (arch) => {
         const o = arch * stride;
         let v = c;
