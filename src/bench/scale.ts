@@ -11,18 +11,18 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { markdownTable } from '../cli/table.js';
-import { FBNET_OPS, loadLatencyData, requireDevice, type LatencyData, type SearchSpace } from '../data/latency.js';
+import { FBNET_OPS, loadLatencyData, requireDevice, type LatencyData } from '../data/latency.js';
 import { byAccuracy, measurementMs, DEFAULT_MEASUREMENT_COST } from '../nas/evolution.js';
 import { runNas } from '../nas/run.js';
 import { heatmap, renderVegaLite } from '../report/plot.js';
 import { loadTfjsWasm } from '../runtimes/tfjs.js';
-import { decideDesign, DEFAULT_RULES, shortlistDesigns, verifyShortlist, type DesignRule } from '../scale/design.js';
+import { decideDesign, shortlistDesigns, verifyShortlist, type DesignRule } from '../scale/design.js';
 import { stackForward, trainStack } from '../scale/dense.js';
 import { budgetsAt, judgeChoice, latencyMetrics, searchWithPrediction, type BudgetOutcome } from '../scale/evaluate.js';
 import { archFeatures, tableDeviceFeatures } from '../scale/features.js';
 import { monotonicity } from '../scale/monotonicity.js';
 import { DesignOptimiser } from '../scale/optimiser.js';
-import { DEFAULT_PAIR_MEMBERS, PairPredictor } from '../scale/pair.js';
+import { PairPredictor } from '../scale/pair.js';
 import { PROXY_MAPPINGS, proxyReuse, type ProxyOptions } from '../scale/proxy.js';
 import { fitRidge } from '../regressors/ridge.js';
 import { encodeAsync } from '../transfer/gae.js';
@@ -43,8 +43,6 @@ const OPT_STEPS = QUICK ? 800 : 3000;
 /** timings of one device's design path are medians of this many runs (search: SEARCH_REPEATS), each from a fresh calibration */
 const TIME_REPEATS = QUICK ? 5 : 21;
 const SEARCH_REPEATS = QUICK ? 1 : 3;
-/** averaged tower pairs tried for NB201's designs (chosen on validation, section 4) */
-const MEMBER_CHOICES = [1, 2];
 const f3 = (v: number) => (Number.isFinite(v) ? v.toFixed(3) : 'n/a');
 /** a design rule as `candidates/z/cap` */
 const ruleLabel = (r: DesignRule) => `${r.candidates}/z${r.z}${r.maxMargin !== undefined ? `/cap${r.maxMargin}` : ''}`;
@@ -250,7 +248,7 @@ async function main() {
   const trainArchs = allArchs.slice(heldArchs.length);
   log('pair predictor: NB201 HELP training devices, 80 % of the architectures');
   let t0 = performance.now();
-  const pair = await PairPredictor.train(nb201, help.train, { steps: PAIR_STEPS, archs: trainArchs, members: 1 }, log);
+  const pair = await PairPredictor.train(nb201, help.train, { steps: PAIR_STEPS, archs: trainArchs }, log);
   const pairTrainS = (performance.now() - t0) / 1000;
   log('pair predictor, MLP form (comparison)');
   t0 = performance.now();
@@ -326,7 +324,7 @@ async function main() {
     for (let d = 0; d < draws; d++) {
       const devs = n === pool.length ? pool : new Rng(100 + n * 10 + d).shuffle([...pool]).slice(0, n);
       log(`  learning curve: ${n} devices, draw ${d + 1}`);
-      const p = await PairPredictor.train(nb201, devs, { steps: PAIR_STEPS, archs: trainArchs, seed: 1 + d, members: 1 });
+      const p = await PairPredictor.train(nb201, devs, { steps: PAIR_STEPS, archs: trainArchs, seed: 1 + d });
       for (const device of help.test) {
         const truth = requireDevice(nb201, device);
         const m = latencyMetrics(p.forDevice(nb201.referenceArchs.map((a) => truth[a]!)).predictAllMs(), truth, nb201.referenceArchs);
@@ -340,14 +338,7 @@ async function main() {
 
   // ---------------------------------------------------------------- 4. optimiser
   md.push('## 4. Neural optimiser: (device features, latency budget) → design\n');
-  /**
-   * `looArchs` given (NB201): every training device is also validated with a pair predictor trained
-   * without it; `joinValidation` too: the designs are answered by a pair predictor trained on the
-   * training *and* validation devices, and the rule is chosen by judging each of those devices with
-   * a predictor trained on all the others (validation showed 12 devices designing far better than 8–9;
-   * the report gives both protocols' validation regret).
-   */
-  const optimiserSection = async (data: LatencyData, task: TransferTask, objective: { name: string; values: ArrayLike<number> }, pp0: PairPredictor, looArchs?: number[], joinValidation = false) => {
+  const optimiserSection = async (data: LatencyData, task: TransferTask, objective: { name: string; values: ArrayLike<number> }, pp: PairPredictor, looArchs?: number[]) => {
     const val = validationDevices(task, data.devices);
     log(`${data.space} optimiser on ${task.train.length} devices`);
     t0 = performance.now();
@@ -357,16 +348,15 @@ async function main() {
     // validation devices that are near-twins of training devices cannot show how thin a margin is
     // on a device unlike all of them: each training device in turn is also validated with a pair
     // predictor trained without it (looArchs given; the optimiser itself is the one trained above)
-    let looPredictors = new Map<string, PairPredictor>();
+    const looPredictors = new Map<string, PairPredictor>();
     if (looArchs) {
       for (const d of task.train) {
         log(`  pair predictor without ${d} (validation of the decision rule)`);
-        looPredictors.set(d, await PairPredictor.train(data, task.train.filter((x) => x !== d), { steps: Math.round(PAIR_STEPS / 2), archs: looArchs, members: 1 }));
+        looPredictors.set(d, await PairPredictor.train(data, task.train.filter((x) => x !== d), { steps: Math.round(PAIR_STEPS / 2), archs: looArchs }));
       }
     }
     // the device's true latencies and its calibrated pair predictor; calibrating is done once for
     // all its budgets, so its time is counted in equal shares (deviceMs) in each budget's
-    let pp = pp0;
     const calibrated = (device: string) => {
       const truth = requireDevice(data, device);
       const t0 = performance.now();
@@ -383,45 +373,14 @@ async function main() {
         });
       });
     const grid: DesignRule[] = [128, 256, 512, 1024].flatMap((candidates) => [0, 0.25, 0.5, 0.75, 1, 1.25, 1.5, 2, 3].flatMap((z) => (z === 0 ? [undefined] : [undefined, 0.3, 0.2, 0.15, 0.1]).map((maxMargin) => ({ candidates, z, ...(maxMargin === undefined ? {} : { maxMargin }) }))));
-    let validation = [...val, ...looPredictors.keys()];
-    const scoreGrid = () =>
-      grid.map((rule) => {
-        const outs = evaluate(validation, rule);
-        return { rule, regret: mean(outs.map((o) => o.regret)), viol: outs.filter((o) => o.violated).length / outs.length };
-      });
+    const validation = [...val, ...looPredictors.keys()];
+    const scored = grid.map((rule) => {
+      const outs = evaluate(validation, rule);
+      return { rule, regret: mean(outs.map((o) => o.regret)), viol: outs.filter((o) => o.violated).length / outs.length };
+    });
     // the rule: least regret among those breaking ≤ 5 % of the validation budgets
-    const choose = (sc: ReturnType<typeof scoreGrid>) => {
-      const ok = sc.filter((s) => s.viol <= 0.05);
-      return { ok, chosen: (ok.length ? ok : sc).reduce((a, b) => (b.regret < a.regret ? b : a)) };
-    };
-    let scored = scoreGrid();
-    let { ok, chosen } = choose(scored);
-    // the protocol with 8–9 training devices per predictor, kept for the report (not used when joinValidation)
-    let fewer: { chosen: typeof chosen; test: ReturnType<typeof evaluate>; devices: number } | undefined;
-    // with joinValidation, the number of averaged tower pairs (PairPredictorOptions.members) too
-    const byMembers: Array<{ members: number; chosen: typeof chosen }> = [];
-    let members = 1;
-    if (joinValidation && looArchs) {
-      fewer = { chosen, test: evaluate(task.test, chosen.rule), devices: task.train.length };
-      const all = [...task.train, ...val];
-      validation = all;
-      let best: { members: number; scored: typeof scored; ok: typeof ok; chosen: typeof chosen; loo: typeof looPredictors } | undefined;
-      for (const m of MEMBER_CHOICES) {
-        looPredictors = new Map();
-        for (const d of all) {
-          log(`  pair predictor (${m} member${m > 1 ? 's' : ''}) without ${d}, on the other ${all.length - 1} training + validation devices`);
-          looPredictors.set(d, await PairPredictor.train(data, all.filter((x) => x !== d), { steps: Math.round(PAIR_STEPS / 2), archs: looArchs, members: m }));
-        }
-        const sc = scoreGrid();
-        const c = choose(sc);
-        byMembers.push({ members: m, chosen: c.chosen });
-        if (!best || c.chosen.regret < best.chosen.regret - 1e-9) best = { members: m, scored: sc, ...c, loo: looPredictors };
-      }
-      ({ members, scored, ok, chosen } = best!);
-      looPredictors = best!.loo;
-      log(`  pair predictor (${members} member${members > 1 ? 's' : ''}) on all ${all.length} training + validation devices (the designs' predictor)`);
-      pp = await PairPredictor.train(data, all, { steps: PAIR_STEPS, archs: looArchs, members });
-    }
+    const ok = scored.filter((s) => s.viol <= 0.05);
+    const chosen = (ok.length ? ok : scored).reduce((a, b) => (b.regret < a.regret ? b : a));
     // for the report only (not a choice): what the best rule without a cap on the margin does
     const uncapped = (ok.length ? ok : scored).filter((x) => x.rule.maxMargin === undefined).reduce((a, b) => (b.regret < a.regret ? b : a));
     const uncappedTest = evaluate(task.test, uncapped.rule);
@@ -470,18 +429,15 @@ async function main() {
       });
     const times = timing(task.test, chosen.rule);
     md.push(`### ${data.space}: objective ${objective.name}\n`);
-    md.push(`Trained in ${trainS.toFixed(0)} s on ${task.train.length} devices (${task.train.join(', ')}) + 300 virtual mixes of them, 40 budgets each; ${opt.params.toLocaleString('en')} parameters. ${fewer ? `Pair predictor for the designs: trained on the ${task.train.length} training and ${val.length} validation devices (${val.join(', ')}), ${PAIR_STEPS} steps, ${members} tower pair${members > 1 ? 's' : ''} averaged (\`members\`). Decision rule and members chosen by judging each of those ${validation.length} devices with a pair predictor trained on the other ${validation.length - 1} (${Math.round(PAIR_STEPS / 2)} steps) — choices made on validation: with predictors trained on ${fewer.devices} devices (the validation devices judged by section 3's predictor, each training device by one trained without it) the best rule's validation regret was ${f2(fewer.chosen.regret)} (${ruleLabel(fewer.chosen.rule)}, ${pct(fewer.chosen.viol)} broken); with ${validation.length - 1} devices ${byMembers.map((b) => `${f2(b.chosen.regret)} with ${b.members} member${b.members > 1 ? 's' : ''} (${ruleLabel(b.chosen.rule)}, ${pct(b.chosen.viol)})`).join(', ')}; on the test devices the earlier protocol gives ${f2(mean(fewer.test.map((o) => o.regret)))} points, ${fewer.test.filter((o) => o.violated).length}/${fewer.test.length} broken (shown, not used) —` : `Decision rule chosen on validation devices (${val.join(', ')}${looPredictors.size ? `; and each training device judged by a pair predictor trained without it, ${Math.round(PAIR_STEPS / 2)} steps` : ''})`} over ${scored.length} rules (candidates × z × largest margin; \`candidates/z/cap\`: validation regret, budgets broken): the least regret among rules breaking ≤ 5 %: ${[...ok].sort((a, b) => a.regret - b.regret).slice(0, 8).map((x) => `${ruleLabel(x.rule)}: ${f2(x.regret)}, ${pct(x.viol)}`).join('; ')}${ok.length ? '' : ' (none kept ≤ 5 %: least regret overall)'}; without a cap the best was ${ruleLabel(uncapped.rule)} (${f2(uncapped.regret)}, ${pct(uncapped.viol)}; on the test devices it would lose ${f2(mean(uncappedTest.map((o) => o.regret)))} points, ${uncappedTest.filter((o) => o.violated).length}/${uncappedTest.length} broken — shown, not used) → **${chosen.rule.candidates} candidates, margin ${chosen.rule.z} × spread${chosen.rule.maxMargin !== undefined ? `, at most ${chosen.rule.maxMargin} in log latency (${pct(1 - Math.exp(-chosen.rule.maxMargin))} under the budget)` : ''}**.\n`);
-    const defaultRule = DEFAULT_RULES[data.space as SearchSpace];
-    const defaultsMatch = ruleLabel(defaultRule) === ruleLabel(chosen.rule) && (!joinValidation || DEFAULT_PAIR_MEMBERS[data.space as SearchSpace] === members);
-    md.push(`The code's defaults for \`latencylab design\` (\`DEFAULT_RULES\`: ${ruleLabel(defaultRule)}${joinValidation ? `; \`DEFAULT_PAIR_MEMBERS\`: ${DEFAULT_PAIR_MEMBERS[data.space as SearchSpace]}` : ''}) ${defaultsMatch ? 'are these choices' : '**differ from these choices: update them**'}.\n`);
+    md.push(`Trained in ${trainS.toFixed(0)} s on ${task.train.length} devices (${task.train.join(', ')}) + 300 virtual mixes of them, 40 budgets each; ${opt.params.toLocaleString('en')} parameters. Decision rule chosen on validation devices (${val.join(', ')}${looPredictors.size ? `; and each training device judged by a pair predictor trained without it, ${Math.round(PAIR_STEPS / 2)} steps` : ''}) over ${scored.length} rules (candidates × z × largest margin; \`candidates/z/cap\`: validation regret, budgets broken): the least regret among rules breaking ≤ 5 %: ${[...ok].sort((a, b) => a.regret - b.regret).slice(0, 8).map((x) => `${ruleLabel(x.rule)}: ${f2(x.regret)}, ${pct(x.viol)}`).join('; ')}${ok.length ? '' : ' (none kept ≤ 5 %: least regret overall)'}; without a cap the best was ${ruleLabel(uncapped.rule)} (${f2(uncapped.regret)}, ${pct(uncapped.viol)}; on the test devices it would lose ${f2(mean(uncappedTest.map((o) => o.regret)))} points, ${uncappedTest.filter((o) => o.violated).length}/${uncappedTest.length} broken — shown, not used) → **${chosen.rule.candidates} candidates, margin ${chosen.rule.z} × spread${chosen.rule.maxMargin !== undefined ? `, at most ${chosen.rule.maxMargin} in log latency (${pct(1 - Math.exp(-chosen.rule.maxMargin))} under the budget)` : ''}**.\n`);
     md.push(markdownTable(['test device', 'budget pct', 'budget ms', 'best', 'chosen', 'regret', 'breaks budget', 'argmax-only regret', 'argmax breaks'], test.map((o, i) => [o.device, o.q * 100, f2(o.budgetMs), f2(objective.values[o.best]!), f2(objective.values[o.chosen]!), f2(o.regret), o.violated ? '**yes**' : 'no', f2(argmax[i]!.regret), argmax[i]!.violated ? 'yes' : 'no'])) + '\n');
     md.push(`Mean regret ${f2(mean(test.map((o) => o.regret)))} points, budgets broken ${test.filter((o) => o.violated).length}/${test.length} (${pct(test.filter((o) => o.violated).length / test.length)}); argmax alone: ${f2(mean(argmax.map((o) => o.regret)))}, ${argmax.filter((o) => o.violated).length}/${argmax.length}. Time per device and budget: **${f3(mean(times.map((o) => o.ms)))} ms** (after the 10 reference measurements; per device and budget the median of ${TIME_REPEATS} runs, each calibrating the predictor afresh, its time counted in equal shares over the ${QS.length} budgets; over devices and budgets ${f3(quantile(times.map((o) => o.ms), 0.1))}–${f3(quantile(times.map((o) => o.ms), 0.9))} ms, p10–p90; the single runs above, right after the validation grid: ${f3(mean(test.map((o) => o.ms)))} ms). Where it goes: calibration ${f3(mean(times.map((o) => o.calibMs)))} ms per device; then per budget one optimiser pass, the ${chosen.rule.candidates} most probable designs (on a complete table: a threshold on their score, found by selection, then the table walked most accurate first), and latency predictions for the most accurate of them until one is predicted to meet the budget: ${mean(test.map((o) => o.checked)).toFixed(1)} predicted on average.\n`);
     md.push(`**With a few measurements on the device** (\`design --shortlist\`): the optimiser's candidates predicted to meet the budget with z = ${vChosen.firstZ} are measured most accurate first, ending with the answer above; the first that meets the budget is the design. Shortlist length and z chosen on the same validation devices (${vScored.map((g) => `${g.n}/z${g.firstZ}: ${f2(g.regret)}, ${pct(g.viol)}, ${g.measured.toFixed(1)} measured`).join('; ')}) → **${vChosen.n} designs, z = ${vChosen.firstZ}**.\n`);
     md.push(markdownTable(['test device', 'budget pct', 'regret (no measurement)', 'regret (verified)', 'breaks (verified)', 'designs measured'], verified.map((o, i) => [o.device, o.q * 100, f2(test[i]!.regret), f2(o.regret), o.violated ? '**yes**' : 'no', o.measured])) + '\n');
     md.push(`Verified: mean regret ${f2(mean(verified.map((o) => o.regret)))} points, budgets broken ${verified.filter((o) => o.violated).length}/${verified.length}, ${mean(verified.map((o) => o.measured)).toFixed(1)} designs measured per budget on average.\n`);
-    return { test, verified, rule: chosen.rule, times, members };
+    return { test, verified, rule: chosen.rule, times };
   };
-  const nbOpt = await optimiserSection(nb201, help, { name: 'CIFAR-10 test accuracy (%), NB201 table', values: nb201.accuracy! }, pair, trainArchs, true);
+  const nbOpt = await optimiserSection(nb201, help, { name: 'CIFAR-10 test accuracy (%), NB201 table', values: nb201.accuracy! }, pair, trainArchs);
 
   // per-device search on the same devices and budgets
   const searchRows: Array<Array<string | number>> = [];
@@ -510,7 +466,6 @@ async function main() {
   searchRows.push(['per-device search (`latencylab nas`: transfer k = 10 + evolution + verification)', f2(mean(searchOut.map((o) => o.regret))), `${searchOut.filter((o) => o.violated).length}/${searchOut.length}`, `${f2(mean(searchOut.map((o) => o.computeMs)))} ms`, `${mean(searchOut.map((o) => o.totalS)).toFixed(1)} s`]);
   md.push('#### vs per-device search (NB201 HELP test devices, same budgets)\n');
   md.push(markdownTable(['method', 'mean regret (points)', 'budgets broken', 'compute per device and budget', 'incl. measuring on the device (cost model)'], searchRows) + '\n');
-  md.push(`The optimiser's pair predictor is trained on the NB201 HELP training and validation devices (see above); the search's transfer predictor pretrains on the ${help.train.length} training devices (\`latencylab nas\`'s setting).\n`);
   md.push(`Compute ratio: per-device search / optimiser = **${(mean(searchOut.map((o) => o.computeMs)) / optMs).toFixed(0)}×** (target ≥ 1,000×). Both need measurements on the device: the optimiser its 10 reference architectures once per device (any number of budgets after that), the search its k = 10 samples plus verification runs per budget; cost model: ${DEFAULT_MEASUREMENT_COST.warmup} warm-up + ${DEFAULT_MEASUREMENT_COST.repeats} timed runs + ${DEFAULT_MEASUREMENT_COST.deployOverheadMs / 1000} s deployment per architecture. The search's pretraining (once per space) is not counted. Times are medians: ${TIME_REPEATS} runs per device and budget for the optimiser, ${SEARCH_REPEATS} for the search (it takes ~${f2(mean(searchOut.map((o) => o.computeMs)) / 1000)} s, so single runs vary less).\n`);
 
   const fbHelp = getTask('fbnet-help');
