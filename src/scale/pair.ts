@@ -33,8 +33,9 @@ export interface PairPredictorOptions extends StackOptions {
    * factored form: this many tower pairs, trained alike from different seeds, whose answers are
    * averaged (in log latency) before the one calibration to a device — an answer stays one dot
    * product, `members` × (rank + 1) + training devices long. A single predictor's designs depend a
-   * lot on its seed (validation regret 0.52 vs 0.77 points for seeds 1 and 2 in a one-off study);
-   * averaging two gave 0.47.
+   * lot on its seed (NB201 validation regret 0.52 vs 0.77 points for seeds 1 and 2, one-off study);
+   * two members lowered the validation regret in bench:scale's session-16 trial (0.41 → 0.33) but not
+   * the test devices', at twice the calibration time (reports/scale-trial-s16.md): not the default.
    */
   members: number;
 }
@@ -51,7 +52,7 @@ export const DEFAULT_PAIR: PairPredictorOptions = { hidden: 128, layers: 2, step
  */
 export const DEFAULT_PAIR_FORM: Record<SearchSpace, PairPredictorOptions['form']> = { nb201: 'factored', fbnet: 'mlp' };
 
-/** averaged tower pairs per space (factored form), chosen on validation devices by bench:scale (section 4) */
+/** averaged tower pairs per space (factored form; see PairPredictorOptions.members) */
 export const DEFAULT_PAIR_MEMBERS: Record<SearchSpace, number> = { nb201: 1, fbnet: 1 };
 
 export interface PairPredictorState {
