@@ -1,5 +1,5 @@
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, readdirSync, readFileSync, rmSync, truncateSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, rmSync, truncateSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
@@ -55,7 +55,25 @@ describe('the round file (how a round reaches the trainer process)', () => {
         expect(r.features.length).toBe(want.features.length);
         want.features.forEach((f, c) => (f ? expect([...r.features[c]!]).toEqual([...f]) : expect(r.features[c]).toBeUndefined()));
       });
-      truncateSync(file, readFileSync(file).length - 6);
+      // fuzz: random bytes overwritten anywhere, or cut anywhere: a clear error or a well-formed round, never a hang or a crash
+      const good = readFileSync(file);
+      const rng = new Rng(5);
+      for (let k = 0; k < 300; k++) {
+        const bad = Buffer.from(good);
+        if (k % 3 === 0) writeFileSync(file, bad.subarray(0, rng.int(0, bad.length - 1)));
+        else {
+          for (let j = 0; j < 1 + (k % 4); j++) bad[rng.int(0, bad.length - 1)] = rng.int(0, 255);
+          writeFileSync(file, bad);
+        }
+        try {
+          const r = readRoundFile(file);
+          for (const [, rec] of r.add) expect(rec.teacher).toBeInstanceOf(Float32Array);
+        } catch (e) {
+          expect((e as Error).message).toMatch(/training round file .*: /);
+        }
+      }
+      writeFileSync(file, good);
+      truncateSync(file, good.length - 6);
       expect(() => readRoundFile(file)).toThrow(/round file .*truncated/);
     } finally {
       rmSync(dir, { recursive: true, force: true });

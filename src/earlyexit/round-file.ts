@@ -80,7 +80,14 @@ export function readRoundFile(file: string): RoundFile {
   const dv = new DataView(buf.buffer, buf.byteOffset, buf.byteLength);
   const jsonLength = dv.getUint32(4, true);
   if (8 + jsonLength > buf.length) throw bad('truncated header');
-  const meta = JSON.parse(Buffer.from(buf.buffer, buf.byteOffset + 8, jsonLength).toString()) as { heads: HeadJob[]; options: RoundOptions; records: number; index: number; keep: number };
+  let meta: { heads: HeadJob[]; options: RoundOptions; records: number; index: number; keep: number };
+  try {
+    meta = JSON.parse(Buffer.from(buf.buffer, buf.byteOffset + 8, jsonLength).toString());
+  } catch (e) {
+    throw bad(`damaged header (${(e as Error).message})`);
+  }
+  const count = (v: unknown) => Number.isSafeInteger(v) && (v as number) >= 0;
+  if (!meta || !Array.isArray(meta.heads) || !count(meta.records) || !count(meta.index) || !count(meta.keep) || meta.records * 3 > meta.index) throw bad('damaged header');
   let at = 8 + Math.ceil(jsonLength / 8) * 8;
   const view64 = (n: number) => {
     if (at + n * 8 > buf.length) throw bad('truncated');
@@ -96,17 +103,22 @@ export function readRoundFile(file: string): RoundFile {
   const add: Array<[number, RoundRecord]> = [];
   let i = 0;
   let o = 0;
+  const entry = () => {
+    const v = index[i++];
+    if (v === undefined || !count(v)) throw bad('damaged index');
+    return v;
+  };
   const take = (n: number) => {
     if (o + n > data.length) throw bad('truncated data');
     return data.subarray(o, (o += n));
   };
   for (let k = 0; k < meta.records; k++) {
-    const id = index[i++]!;
-    const teacher = take(index[i++]!);
-    const cuts = index[i++]!;
+    const id = entry();
+    const teacher = take(entry());
+    const cuts = entry();
     const features: Array<Float32Array | undefined> = [];
     for (let c = 0; c < cuts; c++) {
-      const len = index[i++]!;
+      const len = entry();
       features.push(len ? take(len) : undefined);
     }
     add.push([id, { features, teacher }]);
