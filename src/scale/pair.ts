@@ -52,9 +52,6 @@ export const DEFAULT_PAIR: PairPredictorOptions = { hidden: 128, layers: 2, step
  */
 export const DEFAULT_PAIR_FORM: Record<SearchSpace, PairPredictorOptions['form']> = { nb201: 'factored', fbnet: 'mlp' };
 
-/** averaged tower pairs per space (factored form; see PairPredictorOptions.members) */
-export const DEFAULT_PAIR_MEMBERS: Record<SearchSpace, number> = { nb201: 1, fbnet: 1 };
-
 export interface PairPredictorState {
   space: string;
   trainDevices: string[];
@@ -78,7 +75,7 @@ export class PairPredictor {
   }
 
   static async train(data: LatencyData, devices: string[], opts: Partial<PairPredictorOptions> & { archs?: number[] } = {}, log?: (s: string) => void): Promise<PairPredictor> {
-    const o = { ...DEFAULT_PAIR, ...opts, form: opts.form ?? DEFAULT_PAIR_FORM[data.space], members: opts.members ?? DEFAULT_PAIR_MEMBERS[data.space] };
+    const o = { ...DEFAULT_PAIR, ...opts, form: opts.form ?? DEFAULT_PAIR_FORM[data.space] };
     if (devices.length < 2) throw new UserError(`needs at least 2 training devices, got ${devices.length}`, 'devices');
     const archs = opts.archs ?? [...data.ops.keys()];
     const feats = devices.map((d) => tableDeviceFeatures(data, d));
@@ -249,18 +246,16 @@ export class PairPredictor {
     const { rows, stride } = this.rows();
     const input = this.deviceInput(dev);
     const towers = (this.deviceTowers ??= this.members().map((m) => compiledNet(m.device))).map((tw) => Float64Array.from(tw.forward(input)));
-    const r1 = t.rank + 1;
-    const K = towers.length;
+    const r = t.rank;
     // the members' answers averaged: u_k·v_k over the first rank, plus each tower's last output
     const net = (arch: number) => {
       let z = 0;
-      for (let k = 0; k < K; k++) {
-        const o = arch * stride + k * r1;
-        const v = towers[k]!;
-        for (let i = 0; i < r1; i++) z += rows[o + i]! * (i === t.rank ? 1 : v[i]!);
-        z += v[t.rank]!;
-      }
-      return z / K;
+      towers.forEach((v, k) => {
+        const o = arch * stride + k * (r + 1);
+        z += rows[o + r]! + v[r]!;
+        for (let i = 0; i < r; i++) z += rows[o + i]! * v[i]!;
+      });
+      return z / towers.length;
     };
     return { net, towers };
   }
