@@ -24,7 +24,7 @@ import { Store } from '../store/db.js';
 import { median } from '../util/stats.js';
 import type { NodeTime } from '../profile/model-timing.js';
 import { applyCalibration, atNominal, fitCalibration, VARIANTS, saveCalibration, type Calibration, type CalibrationVariant } from '../wholemodel/calibration.js';
-import { fitInGraph, inGraphPairs, type InGraphModel } from '../wholemodel/ingraph.js';
+import { fitInGraph, GBT_MIN_EXAMPLES, IN_GRAPH_METHODS, inGraphPairs, type InGraphMethod, type InGraphModel, type InGraphPair } from '../wholemodel/ingraph.js';
 import type { LazyModel } from '../wholemodel/calibrate.js';
 import { modelFromBytes } from '../wholemodel/model-file.js';
 import { saveInGraph, settingKey, WholeModelPredictor, type KernelPrediction } from '../wholemodel/predictor.js';
@@ -42,38 +42,53 @@ interface Evaluated {
   createMs: number;
   /** the whole measurement (session creation, warm-up, timed rounds), when recorded */
   wallMs?: number;
-  /** kernel predictions as modules alone (standalone) and corrected for running inside a network */
-  kernels: { standalone: KernelPrediction[]; inGraph: KernelPrediction[] };
-  predictMs: number;
+  /** kernel predictions: as modules alone (standalone) and corrected for running inside a network by each in-graph method */
+  kernels: Partial<Record<KernelEstimate, KernelPrediction[]>>;
   coverage: number;
 }
 
-function evaluate(store: Store, predictor: WholeModelPredictor, s: ModelBenchSetting, c: Collection, ig: InGraphModel | undefined, nominal: number | undefined): Evaluated[] {
+/** how kernel times are estimated: the module predictors alone, or corrected in-graph (ingraph.ts) */
+type KernelEstimate = 'standalone' | InGraphMethod;
+const ESTIMATE_LABEL: Record<KernelEstimate, string> = { standalone: 'standalone', linear: 'in-graph corrected (linear)', gbt: 'in-graph corrected (GBT)' };
+
+function evaluate(store: Store, predictor: WholeModelPredictor, s: ModelBenchSetting, c: Collection, igs: Partial<Record<InGraphMethod, InGraphModel>>, nominal: number | undefined): Evaluated[] {
   const runs = new Map(store.modelRuns(c, settingKey(s)).map((r) => [r.model, r]));
   const out: Evaluated[] = [];
   for (const m of collectionModels(c, s) as LazyModel[]) {
     const run = runs.get(m.name);
     if (!run) continue;
     const mf = m.load();
-    // what a user's `predict model.onnx` does: decode, infer shapes, detect kernels, predict
-    // (with nothing remembered from earlier networks, as in a fresh process)
-    predictor.clearMemo();
-    const t0 = performance.now();
-    const p = predictor.predict(modelFromBytes(mf.bytes, m.name, mf.inputs[0]?.shape).imported, { inGraph: ig ?? null, calibration: null });
-    const predictMs = performance.now() - t0;
-    const standalone = predictor.kernelPredictions(mf.imported, { inGraph: null });
-    out.push({ name: m.name, family: m.family, measuredMs: atNominal(run.latencyMs, run.probeMs, nominal), rawMs: run.latencyMs, createMs: run.createMs, wallMs: (run.stats as { wallMs?: number }).wallMs, kernels: { standalone, inGraph: p.kernels }, predictMs, coverage: p.coverage });
+    const kernels: Evaluated['kernels'] = { standalone: predictor.kernelPredictions(mf.imported, { inGraph: null }) };
+    for (const [method, ig] of Object.entries(igs) as Array<[InGraphMethod, InGraphModel]>) kernels[method] = predictor.kernelPredictions(mf.imported, { inGraph: ig });
+    out.push({ name: m.name, family: m.family, measuredMs: atNominal(run.latencyMs, run.probeMs, nominal), rawMs: run.latencyMs, createMs: run.createMs, wallMs: (run.stats as { wallMs?: number }).wallMs, kernels, coverage: predictor.predict(mf.imported, { inGraph: null, calibration: null }).coverage });
   }
   return out;
 }
 
+/**
+ * What a user's `predict model.onnx` costs: decode, infer shapes, detect kernels, predict with the
+ * chosen design — with nothing remembered from earlier networks, as in a fresh process. Median ms.
+ */
+function timePredictions(predictor: WholeModelPredictor, s: ModelBenchSetting, c: Collection, names: ReadonlySet<string>, ig: InGraphModel | null, calibration: Calibration | null): number {
+  const times: number[] = [];
+  for (const m of collectionModels(c, s) as LazyModel[]) {
+    if (!names.has(m.name)) continue;
+    const mf = m.load();
+    predictor.clearMemo();
+    const t0 = performance.now();
+    predictor.predict(modelFromBytes(mf.bytes, m.name, mf.inputs[0]?.shape).imported, { inGraph: ig, calibration });
+    times.push(performance.now() - t0);
+  }
+  return median(times);
+}
+
 interface Variant {
   name: string;
-  inGraph: boolean;
+  estimate: KernelEstimate;
   c: Calibration | undefined;
 }
 
-const kernelsOf = (v: Pick<Variant, 'inGraph'>, e: Evaluated) => (v.inGraph ? e.kernels.inGraph : e.kernels.standalone);
+const kernelsOf = (v: Pick<Variant, 'estimate'>, e: Evaluated) => e.kernels[v.estimate]!;
 const total = (v: Variant, e: Evaluated) => applyCalibration(v.c, kernelsOf(v, e).map((k) => ({ ...k }))).totalMs;
 
 function acc(v: Variant, es: readonly Evaluated[]): Accuracy {
@@ -95,50 +110,64 @@ async function benchSetting(store: Store, s: ModelBenchSetting): Promise<Setting
   } catch (e) {
     return { s, md: [`## ${s.label}\n\nnot run: ${(e as Error).message.split('\n')[0]}\n`], points: [] };
   }
-  // the in-graph correction, from per-node profiles of the calibration networks (ort-cpu only)
+  // the in-graph corrections, from per-node profiles of the calibration networks (ort-cpu only)
   const calibModels = collectionModels('calib', s);
   const profiles = store.nodeProfiles<NodeTime[]>('calib', key);
-  const ig = profiles.size ? fitInGraph(calibModels.filter((m) => profiles.has(m.name)).flatMap((m) => inGraphPairs(predictor.kernelPredictions(m.load().imported, { inGraph: null }), profiles.get(m.name)!))) : undefined;
+  const pairsOf = new Map<string, InGraphPair[]>();
+  for (const m of calibModels) if (profiles.has(m.name)) pairsOf.set(m.name, inGraphPairs(predictor.kernelPredictions(m.load().imported, { inGraph: null }), profiles.get(m.name)!));
+  const methods: InGraphMethod[] = pairsOf.size ? [...IN_GRAPH_METHODS] : [];
+  const igs: Partial<Record<InGraphMethod, InGraphModel>> = Object.fromEntries(methods.map((m) => [m, fitInGraph([...pairsOf.values()].flat(), m)]));
   // every measurement at the module datasets' median machine state (profile/probe.ts)
   const nominal = predictor.nominalProbeMs;
-  const [calib, val, test, recheck, ppocr] = (['calib', 'val', 'test', 'recheck', 'ppocr'] as const).map((c) => evaluate(store, predictor, s, c, ig, nominal));
+  const [calib, val, test, recheck, ppocr] = (['calib', 'val', 'test', 'recheck', 'ppocr'] as const).map((c) => evaluate(store, predictor, s, c, igs, nominal));
   if (!calib!.length || !test!.length) return { s, md: [`## ${s.label}\n\nnot run: no measured calibration/test networks for ${key} yet\n`], points: [] };
-  // choose the in-graph correction and the calibration on the validation networks
-  // each candidate is judged on the validation networks plus 5-fold cross-validation over the
-  // calibration networks (130 networks in all on ort-cpu: 30 alone decide by one or two networks)
+  // choose the kernel estimate and the calibration on the validation networks plus 5-fold
+  // cross-validation over the calibration networks (130 networks in all on ort-cpu: 30 alone
+  // decide by one or two networks). In a fold, the in-graph correction is refitted without the
+  // fold's networks too: a GBT fitted on them would know their kernels.
   const folds = 5;
-  const judge = (inGraph: boolean, v: CalibrationVariant | undefined): Accuracy => {
+  const foldOf = new Map(calib!.map((e, i) => [e.name, i % folds]));
+  const foldKernels = new Map<InGraphMethod, KernelPrediction[][][]>();
+  for (const method of methods) {
+    foldKernels.set(method, Array.from({ length: folds }, (_, f) => {
+      const ig = fitInGraph([...pairsOf].filter(([name]) => foldOf.get(name) !== f).flatMap(([, ps]) => ps), method);
+      return calibModels.filter((m) => foldOf.has(m.name)).map((m) => predictor.kernelPredictions(m.load().imported, { inGraph: ig }));
+    }));
+  }
+  const calibKernels = (estimate: KernelEstimate, f: number) => (estimate === 'standalone' ? calib!.map((e) => e.kernels.standalone!) : foldKernels.get(estimate)![f]!);
+  const judge = (estimate: KernelEstimate, v: CalibrationVariant | undefined): Accuracy => {
     const pred: number[] = [];
     const truth: number[] = [];
-    const rows = (es: readonly Evaluated[]) => es.map((e) => ({ kernels: kernelsOf({ inGraph }, e), measuredMs: e.measuredMs }));
     calib!.forEach((e, i) => {
-      const c = v ? fitCalibration(rows(calib!.filter((_, j) => j % folds !== i % folds)), v, nominal) : undefined;
-      pred.push(total({ name: '', inGraph, c }, e));
+      const ks = calibKernels(estimate, i % folds);
+      const c = v ? fitCalibration(calib!.flatMap((x, j) => (j % folds !== i % folds ? [{ kernels: ks[j]!, measuredMs: x.measuredMs }] : [])), v, nominal) : undefined;
+      pred.push(applyCalibration(c, ks[i]!.map((k) => ({ ...k }))).totalMs);
       truth.push(e.measuredMs);
     });
-    const full = v ? fitCalibration(rows(calib!), v, nominal) : undefined;
+    const full = v ? fitCalibration(calib!.map((e) => ({ kernels: kernelsOf({ estimate }, e), measuredMs: e.measuredMs })), v, nominal) : undefined;
     for (const e of val!) {
-      pred.push(total({ name: '', inGraph, c: full }, e));
+      pred.push(total({ name: '', estimate, c: full }, e));
       truth.push(e.measuredMs);
     }
     return accuracy(pred, truth);
   };
   const candidates: Array<Variant & { val: Accuracy }> = [];
-  for (const inGraph of ig ? [false, true] : [false]) {
-    const label = inGraph ? 'in-graph corrected' : 'standalone';
-    candidates.push({ name: `${label}, no calibration`, inGraph, c: undefined, val: judge(inGraph, undefined) });
+  for (const estimate of ['standalone', ...methods] as KernelEstimate[]) {
+    candidates.push({ name: `${ESTIMATE_LABEL[estimate]}, no calibration`, estimate, c: undefined, val: judge(estimate, undefined) });
     for (const v of VARIANTS) {
-      const c = fitCalibration(calib!.map((e) => ({ kernels: kernelsOf({ inGraph }, e), measuredMs: e.measuredMs })), v as CalibrationVariant, nominal);
-      candidates.push({ name: `${label}, ${v} calibration`, inGraph, c, val: judge(inGraph, v as CalibrationVariant) });
+      const c = fitCalibration(calib!.map((e) => ({ kernels: kernelsOf({ estimate }, e), measuredMs: e.measuredMs })), v as CalibrationVariant, nominal);
+      candidates.push({ name: `${ESTIMATE_LABEL[estimate]}, ${v} calibration`, estimate, c, val: judge(estimate, v as CalibrationVariant) });
     }
   }
   const best = candidates.reduce((a, b) => (b.val.within10 > a.val.within10 + 1e-9 || (Math.abs(b.val.within10 - a.val.within10) < 1e-9 && b.val.rmspe < a.val.rmspe) ? b : a));
   if (best.c) saveCalibration(store, key, best.c);
-  saveInGraph(store, s, best.inGraph && ig ? ig : { format: 2, models: {} });
+  const chosenIg = best.estimate === 'standalone' ? undefined : igs[best.estimate];
+  saveInGraph(store, s, chosenIg ?? { format: 2, models: {} });
   const md: string[] = [`## ${s.label}`, ''];
   md.push(`Module predictors: ${Object.entries(predictor.datasets()).map(([m, d]) => `${m} (\`${d}\`)`).join(', ')}; standalone run overhead taken off each kernel: ${(predictor.runOverheadMs * 1000).toFixed(1)} µs.`, '');
-  md.push(ig ? `In-graph correction fitted on ${profiles.size} calibration networks profiled per node: ${Object.entries(ig.models).map(([k, m]) => `${k} (${m.n})`).join(', ')}.` : 'No per-node profiles for this setting (onnxruntime-web writes none): no in-graph correction.', '');
-  md.push(`**Design chosen on ${val!.length} validation networks and 5-fold cross-validation over the ${calib!.length} calibration networks** (the calibration is then refitted on all of them; both sets disjoint from the test networks by seed${ig ? '; the in-graph correction is fitted on all calibration networks\' profiles, so its cross-validated figures are slightly optimistic' : ''}):`, '');
+  const linear = igs.linear;
+  md.push(linear ? `In-graph corrections fitted on ${pairsOf.size} calibration networks profiled per node: ${Object.entries(linear.models).map(([k, m]) => `${k} (${m.n})`).join(', ')}; the GBT method fits trees for the keys with ≥ ${GBT_MIN_EXAMPLES} examples (${Object.entries(igs.gbt?.models ?? {}).filter(([, m]) => m.rm).map(([k]) => k).join(', ')}), the linear model for the rest.` : 'No per-node profiles for this setting (onnxruntime-web writes none): no in-graph correction.', '');
+  md.push(`**Design chosen on ${val!.length} validation networks and 5-fold cross-validation over the ${calib!.length} calibration networks** (the calibration is then refitted on all of them; both sets disjoint from the test networks by seed; in each fold the in-graph correction is refitted without the fold's networks):`, '');
   md.push(markdownTable(['kernel estimates, calibration', 'choice ±10 %', 'choice ±5 %', 'choice RMSPE %'], candidates.map((c) => [c.name + (c === best ? ' ←' : ''), pct(c.val.within10), pct(c.val.within5), c.val.rmspe])), '');
   if (best.c) md.push(`Chosen: overhead ${best.c.overheadMs.toFixed(4)} ms, per kernel ${(best.c.perKernelMs * 1000).toFixed(2)} µs, per view op ${(best.c.perViewMs * 1000).toFixed(2)} µs, factors ${Object.entries(best.c.factors).map(([k, f]) => `${k} ${f.toFixed(2)}`).join(', ')}.`, '');
   // test accuracy per family
@@ -154,7 +183,7 @@ async function benchSetting(store: Store, s: ModelBenchSetting): Promise<Setting
   md.push(markdownTable(['family', 'n', '±5 %', '±10 %', 'RMSPE %', 'MAPE %', 'median predicted / measured', 'median measured ms', 'median RM coverage'], rows), '');
   const vsRaw = accuracy(test!.map((e) => total(best, e) * (e.rawMs / e.measuredMs) ), test!.map((e) => e.rawMs));
   md.push(`Measured latencies are put at the module datasets' median machine state (latency × ${nominal ? nominal.toFixed(4) : '—'} ms / machine probe timed just before; profile/probe.ts). Judged against the raw timings instead (the prediction scaled by the probe at measurement time, as \`predict --now\` does), ${pct(vsRaw.within10)} are within ±10 % (RMSPE ${vsRaw.rmspe.toFixed(1)} %).`, '');
-  const raw = acc({ name: '', inGraph: false, c: undefined }, test!);
+  const raw = acc({ name: '', estimate: 'standalone', c: undefined }, test!);
   md.push(`For comparison, the plain sum of standalone module predictions (no in-graph correction, no calibration) puts ${pct(raw.within10)} of the same networks within ±10 % (RMSPE ${raw.rmspe.toFixed(1)} %).`, '');
   // noise floor
   if (recheck!.length) {
@@ -183,7 +212,7 @@ async function benchSetting(store: Store, s: ModelBenchSetting): Promise<Setting
   md.push(`**Fusion rules by measurement** (each pattern timed against its parts in one interleaved chunk, one standalone session.run of ${((ev[0]?.overheadMs ?? 0) * 1000).toFixed(1)} µs taken off; \`latencylab fusion -d ${s.device} -t ${s.threads}\`). "Saved" is the share of the absorbed op's own time that disappears in the pair; a fused op still moves its data, so values near 50 % are ambiguous. The ${s.device} table comes from: ${fusion.source}.`, '');
   md.push(markdownTable(['rule', 'pair ms', 'parts ms', 'saved', 'measured', 'table'], ev.map((e) => [e.rule, e.pairMs, e.partsMs.map((x) => x.toFixed(4)).join(' + '), `${(100 * e.saved).toFixed(0)} %`, e.fused ? 'fused' : 'separate', fusion.rules.has(e.rule) ? 'fused' : 'separate'])), '');
   // time to predict vs time to measure
-  const predictMs = median(test!.map((e) => e.predictMs));
+  const predictMs = timePredictions(predictor, s, 'test', new Set(test!.map((e) => e.name)), chosenIg ?? null, best.c ?? null);
   const oneRun = median(test!.map((e) => e.createMs + e.rawMs));
   const walls = test!.flatMap((e) => (e.wallMs ? [e.wallMs] : []));
   const wall = walls.length ? median(walls) : NaN;

@@ -29,6 +29,24 @@ export interface GbtOptions {
 
 const DEFAULTS: GbtOptions = { maxDepth: 5, minLeaf: 4, learningRate: 0.05, maxTrees: 800, subsample: 0.8, patience: 60 };
 
+/**
+ * Whether `x` is a GBT state over `features` inputs that predicts without error: finite numbers,
+ * and every split's children after it (trees are grown level by level), so a damaged stored state
+ * can neither throw nor walk in a circle.
+ */
+export function isGbtState(x: unknown, features: number): boolean {
+  const s = x as GbtState;
+  const finite = (v: unknown, n?: number) => Array.isArray(v) && (n === undefined || v.length === n) && v.every((e) => typeof e === 'number' && Number.isFinite(e));
+  if (!s || typeof s !== 'object' || !s.base || !Array.isArray(s.trees)) return false;
+  const b = s.base;
+  if (!finite(b.mean, features) || !finite(b.sd, features) || !finite(b.weights, features) || !Number.isFinite(b.intercept)) return false;
+  return s.trees.every((t) => {
+    const n = t?.feature?.length;
+    if (!n || ![t.feature, t.threshold, t.left, t.right, t.value].every((a) => finite(a, n))) return false;
+    return t.feature.every((f, i) => f < 0 || (Number.isInteger(f) && f < features && t.left[i]! > i && t.right[i]! > i && t.left[i]! < n && t.right[i]! < n && Number.isInteger(t.left[i]) && Number.isInteger(t.right[i])));
+  });
+}
+
 export function treePredict(t: Tree, x: number[]): number {
   let i = 0;
   while (t.feature[i]! >= 0) i = x[t.feature[i]!]! < t.threshold[i]! ? t.left[i]! : t.right[i]!;

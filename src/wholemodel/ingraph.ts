@@ -1,4 +1,6 @@
 import { fitNonNegativeRelative } from '../regressors/ridge.js';
+import { gbt, isGbtState } from '../regressors/gbt.js';
+import type { Regressor } from '../regressors/types.js';
 import type { Kernel } from './kernels.js';
 import { profiledNodeKey } from './report.js';
 
@@ -7,29 +9,77 @@ import { profiledNodeKey } from './report.js';
  * inside a network the same kernel runs with warm caches, already in the runtime's blocked layout
  * (no reorder of its input and output), behind a fused neighbour. Where the runtime's profiler
  * gives per-node times (onnxruntime-node), the calibration networks are profiled per node and,
- * per module (and per op for roofline ops), a non-negative linear model learns
+ * per module (and per op for roofline ops), a model learns the kernel's in-graph time:
  *
- *   in-graph ms ≈ a·(standalone prediction) + b·(weight bytes) + c·(activation bytes) + d
+ * - 'linear': a non-negative linear model, fitted on relative error,
+ *     in-graph ms ≈ a·(standalone prediction) + b·(weight bytes) + c·(activation bytes) + d
+ *   (weights come cold from memory inside a network, where a module timed alone keeps them in
+ *   cache; d is the runtime's per-node dispatch);
+ * - 'gbt': gradient-boosted trees (the RM zoo's `gbt`: a log-space ridge plus trees on its
+ *   residual) over the standalone prediction and the kernel's own sizes (FLOPs, bytes, channels,
+ *   spatial size, kernel size, stride, groups, fused ops) — the profiles hold thousands of
+ *   convolutions measured where they really run, more than any module dataset, and the step
+ *   changes between standalone and in-graph time (layout, cache fit) are not linear. Keys with
+ *   fewer than GBT_MIN_EXAMPLES fall back to the linear model.
  *
- * (weights come cold from memory inside a network, where a module timed alone keeps them in
- * cache; d is the runtime's per-node dispatch). Fitted on relative error. Kernels of a key with
- * too few profiled examples keep the standalone prediction.
+ * Kernels of a key with too few profiled examples keep the standalone prediction. bench:models
+ * chooses between none, 'linear' and 'gbt' on validation networks.
  */
+export const IN_GRAPH_METHODS = ['linear', 'gbt'] as const;
+export type InGraphMethod = (typeof IN_GRAPH_METHODS)[number];
+
 export interface InGraphModel {
-  format: 2;
-  /** per key: [a, b, c, d] of the model above, and the examples it was fitted on */
-  models: Record<string, { w: number[]; n: number }>;
+  /** 2: linear models only; 3: may hold trees (`rm`) */
+  format: 2 | 3;
+  method?: InGraphMethod;
+  /** per key: [a, b, c, d] of the linear model, the examples it was fitted on, and the GBT state where one was fitted */
+  models: Record<string, { w: number[]; n: number; rm?: unknown }>;
 }
 
 export interface InGraphPair {
   key: string;
-  kernel: Pick<Kernel, 'bytes' | 'flops' | 'weightBytes'>;
+  kernel: InGraphKernel;
   standaloneMs: number;
   inGraphMs: number;
 }
 
+/** what the correction reads of a kernel */
+export type InGraphKernel = Pick<Kernel, 'bytes' | 'flops' | 'weightBytes' | 'inputShapes' | 'weightShapes' | 'outputShape' | 'attrs' | 'fused'>;
+
 const MIN_EXAMPLES = 25;
-const features = (k: Pick<Kernel, 'bytes' | 'weightBytes'>, standaloneMs: number) => [standaloneMs, k.weightBytes / 1e6, (k.bytes - k.weightBytes) / 1e6, 1];
+export const GBT_MIN_EXAMPLES = 60;
+const linearFeatures = (k: Pick<Kernel, 'bytes' | 'weightBytes'>, standaloneMs: number) => [standaloneMs, k.weightBytes / 1e6, (k.bytes - k.weightBytes) / 1e6, 1];
+
+const lg = (x: number) => Math.log(Math.max(x, 1e-12));
+const firstOf = (v: unknown, dflt: number) => (Array.isArray(v) ? Number(v[0] ?? dflt) : typeof v === 'number' ? v : dflt);
+
+/** length of inGraphFeatures */
+const IN_GRAPH_FEATURES = 16;
+
+/** the GBT's view of a kernel: log standalone time and log sizes, plus its shape and attributes */
+export function inGraphFeatures(k: InGraphKernel, standaloneMs: number): number[] {
+  const x = k.inputShapes[0] ?? [];
+  const w = k.weightShapes[0] ?? [];
+  const o = k.outputShape;
+  return [
+    lg(standaloneMs),
+    lg(k.flops + 1),
+    lg(k.bytes),
+    lg(k.weightBytes + 1),
+    lg(k.bytes - k.weightBytes),
+    lg(x[1] ?? 1),
+    lg(o[1] ?? 1),
+    lg(x[2] ?? 1),
+    lg(o[2] ?? 1),
+    w[2] ?? 1,
+    firstOf(k.attrs.strides, 1),
+    firstOf(k.attrs.group, 1),
+    k.fused.length,
+    k.fused.includes('Add') ? 1 : 0,
+    x.length,
+    lg(o.reduce((a, b) => a * b, 1)),
+  ];
+}
 
 /** the key a kernel's correction is learned under: its module, or 'op:<Op>' for roofline kernels */
 export const inGraphKey = (module: string | undefined, kernel: Pick<Kernel, 'op'>) => module ?? `op:${kernel.op}`;
@@ -55,28 +105,49 @@ export function inGraphPairs(
     .map(([k, ms]) => ({ key: inGraphKey(k.module, k.kernel), kernel: k.kernel, standaloneMs: k.rawMs, inGraphMs: ms }));
 }
 
-export function fitInGraph(pairs: readonly InGraphPair[]): InGraphModel {
+export function fitInGraph(pairs: readonly InGraphPair[], method: InGraphMethod = 'linear'): InGraphModel {
   const byKey = new Map<string, InGraphPair[]>();
   for (const p of pairs) byKey.set(p.key, [...(byKey.get(p.key) ?? []), p]);
   const models: InGraphModel['models'] = {};
   for (const [key, ps] of byKey) {
     if (ps.length < MIN_EXAMPLES) continue;
-    const w = fitNonNegativeRelative(ps.map((p) => features(p.kernel, p.standaloneMs)), ps.map((p) => p.inGraphMs));
+    const w = fitNonNegativeRelative(ps.map((p) => linearFeatures(p.kernel, p.standaloneMs)), ps.map((p) => p.inGraphMs));
     models[key] = { w, n: ps.length };
+    if (method === 'gbt' && ps.length >= GBT_MIN_EXAMPLES) {
+      const rm = gbt.create(1);
+      void rm.fit(ps.map((p) => inGraphFeatures(p.kernel, p.standaloneMs)), ps.map((p) => p.inGraphMs));
+      models[key]!.rm = rm.toJSON();
+    }
   }
-  return { format: 2, models };
+  return method === 'gbt' ? { format: 3, method, models } : { format: 2, models };
+}
+
+/** loaded trees, per stored model and key (loading a GBT state once, not per kernel) */
+const loaded = new WeakMap<InGraphModel, Map<string, Regressor>>();
+
+function treesOf(m: InGraphModel, key: string): Regressor | undefined {
+  const st = m.models[key];
+  if (!st?.rm) return undefined;
+  let byKey = loaded.get(m);
+  if (!byKey) loaded.set(m, (byKey = new Map()));
+  let r = byKey.get(key);
+  if (!r) byKey.set(key, (r = gbt.load(st.rm)));
+  return r;
 }
 
 /** the in-graph estimate of a kernel, or the standalone one when its key has no model */
-export function inGraphMs(m: InGraphModel | undefined, key: string, kernel: Pick<Kernel, 'bytes' | 'weightBytes'>, standaloneMs: number): number {
+export function inGraphMs(m: InGraphModel | undefined, key: string, kernel: InGraphKernel, standaloneMs: number): number {
   const st = m?.models[key];
   if (!st) return standaloneMs;
-  const est = features(kernel, standaloneMs).reduce((s, x, i) => s + x * st.w[i]!, 0);
+  const trees = treesOf(m!, key);
+  const est = trees ? trees.predict([inGraphFeatures(kernel, standaloneMs)])[0]! : linearFeatures(kernel, standaloneMs).reduce((s, x, i) => s + x * st.w[i]!, 0);
   // a correction, not a new predictor: never more than 3× away from the module's answer
   return Math.min(Math.max(est, standaloneMs / 3), standaloneMs * 3);
 }
 
 export function isInGraphModel(x: unknown): x is InGraphModel {
   const m = x as InGraphModel;
-  return m?.format === 2 && typeof m.models === 'object' && Object.values(m.models).every((s) => Array.isArray(s.w) && s.w.length === 4 && s.w.every(Number.isFinite));
+  if (!(m?.format === 2 || m?.format === 3) || typeof m.models !== 'object' || m.models === null) return false;
+  if (m.method !== undefined && !IN_GRAPH_METHODS.includes(m.method)) return false;
+  return Object.values(m.models).every((s) => Array.isArray(s?.w) && s.w.length === 4 && s.w.every(Number.isFinite) && (s.rm === undefined || (m.format === 3 && isGbtState(s.rm, IN_GRAPH_FEATURES))));
 }
