@@ -33,7 +33,7 @@ export interface InGraphModel {
   format: 2 | 3;
   method?: InGraphMethod;
   /** per key: [a, b, c, d] of the linear model, the examples it was fitted on, and the GBT state where one was fitted */
-  models: Record<string, { w: number[]; n: number; rm?: unknown }>;
+  models: Record<string, { w: number[]; n: number; rm?: unknown; ratio?: [number, number] }>;
 }
 
 export interface InGraphPair {
@@ -56,7 +56,7 @@ const firstOf = (v: unknown, dflt: number) => (Array.isArray(v) ? Number(v[0] ??
 /** length of inGraphFeatures */
 const IN_GRAPH_FEATURES = 16;
 
-/** the GBT's view of a kernel: log standalone time and log sizes, plus its shape and attributes */
+/** the GBT's view of a kernel: log standalone time and log sizes, channels, spatial size, kernel size, stride, groups, fused ops */
 export function inGraphFeatures(k: InGraphKernel, standaloneMs: number): number[] {
   const x = k.inputShapes[0] ?? [];
   const w = k.weightShapes[0] ?? [];
@@ -69,8 +69,9 @@ export function inGraphFeatures(k: InGraphKernel, standaloneMs: number): number[
     lg(k.bytes - k.weightBytes),
     lg(x[1] ?? 1),
     lg(o[1] ?? 1),
-    lg(x[2] ?? 1),
-    lg(o[2] ?? 1),
+    // spatial size as a count, not a height: the training networks are square, real ones not (PP-OCR's 48×320 lines)
+    lg(x.slice(2).reduce((a, b) => a * b, 1)),
+    lg(o.slice(2).reduce((a, b) => a * b, 1)),
     w[2] ?? 1,
     firstOf(k.attrs.strides, 1),
     firstOf(k.attrs.group, 1),
@@ -117,6 +118,10 @@ export function fitInGraph(pairs: readonly InGraphPair[], method: InGraphMethod 
       const rm = gbt.create(1);
       void rm.fit(ps.map((p) => inGraphFeatures(p.kernel, p.standaloneMs)), ps.map((p) => p.inGraphMs));
       models[key]!.rm = rm.toJSON();
+      // trees cannot extrapolate: outside the profiled kernels (PP-OCR's constant adds, say) their
+      // answer is kept within the in-graph / standalone ratios the profiles showed (1st–99th percentile)
+      const ratios = ps.map((p) => p.inGraphMs / p.standaloneMs).sort((a, b) => a - b);
+      models[key]!.ratio = [ratios[Math.floor(0.01 * (ratios.length - 1))]!, ratios[Math.ceil(0.99 * (ratios.length - 1))]!];
     }
   }
   return method === 'gbt' ? { format: 3, method, models } : { format: 2, models };
@@ -140,7 +145,8 @@ export function inGraphMs(m: InGraphModel | undefined, key: string, kernel: InGr
   const st = m?.models[key];
   if (!st) return standaloneMs;
   const trees = treesOf(m!, key);
-  const est = trees ? trees.predict([inGraphFeatures(kernel, standaloneMs)])[0]! : linearFeatures(kernel, standaloneMs).reduce((s, x, i) => s + x * st.w[i]!, 0);
+  if (trees && st.ratio) return Math.min(Math.max(trees.predict([inGraphFeatures(kernel, standaloneMs)])[0]!, standaloneMs * st.ratio[0]), standaloneMs * st.ratio[1]);
+  const est = linearFeatures(kernel, standaloneMs).reduce((s, x, i) => s + x * st.w[i]!, 0);
   // a correction, not a new predictor: never more than 3× away from the module's answer
   return Math.min(Math.max(est, standaloneMs / 3), standaloneMs * 3);
 }
@@ -149,5 +155,7 @@ export function isInGraphModel(x: unknown): x is InGraphModel {
   const m = x as InGraphModel;
   if (!(m?.format === 2 || m?.format === 3) || typeof m.models !== 'object' || m.models === null) return false;
   if (m.method !== undefined && !IN_GRAPH_METHODS.includes(m.method)) return false;
-  return Object.values(m.models).every((s) => Array.isArray(s?.w) && s.w.length === 4 && s.w.every(Number.isFinite) && (s.rm === undefined || (m.format === 3 && isGbtState(s.rm, IN_GRAPH_FEATURES))));
+  return Object.values(m.models).every((s) => Array.isArray(s?.w) && s.w.length === 4 && s.w.every(Number.isFinite) && (s.rm === undefined || (m.format === 3 && isGbtState(s.rm, IN_GRAPH_FEATURES) && isRatio(s.ratio))));
 }
+
+const isRatio = (r: unknown) => Array.isArray(r) && r.length === 2 && r.every((x) => typeof x === 'number' && Number.isFinite(x) && x > 0) && r[0] <= r[1];
