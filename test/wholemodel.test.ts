@@ -16,8 +16,9 @@ import { Store } from '../src/store/db.js';
 import { UserError } from '../src/util/errors.js';
 import { Rng } from '../src/util/random.js';
 import { applyCalibration, fitCalibration } from '../src/wholemodel/calibration.js';
+import { fitInGraph, inGraphMs, isInGraphModel, type InGraphKernel, type InGraphPair } from '../src/wholemodel/ingraph.js';
 import { fusionTable } from '../src/wholemodel/fusion.js';
-import { detectKernels } from '../src/wholemodel/kernels.js';
+import { detectKernels, reorderedTensors } from '../src/wholemodel/kernels.js';
 import { modelFromBytes } from '../src/wholemodel/model-file.js';
 import { WholeModelPredictor } from '../src/wholemodel/predictor.js';
 import { profiledNodeKey } from '../src/wholemodel/report.js';
@@ -99,6 +100,31 @@ describe('kernel detection matches the graph onnxruntime optimises', () => {
     expect(wasm.map((k) => [k.op, ...k.fused].join('+'))).toEqual(['Conv+BatchNormalization+Add+Relu', 'MatMul', 'Add', 'Div', 'Erf', 'Add', 'Mul', 'Mul', 'Sigmoid', 'Mul']);
   });
 
+  it('finds the NCHWc reorders of a squeeze-excite block (as onnxruntime inserts them) and charges them to the kernel that reads them', async () => {
+    const b = new GraphBuilder('se', 1);
+    const x = b.input('x', [1, 16, 14, 14]);
+    const y = b.act(b.conv(x, { cout: 32, k: 3 }), 'relu');
+    const s = b.act(b.conv(b.act(b.conv(b.globalAvgPool(y), { cout: 16, k: 1 }), 'relu'), { cout: 32, k: 1 }), 'sigmoid');
+    b.output(b.conv(b.mul(y, s), { cout: 32, k: 1 }));
+    const bytes = toOnnx(b.build());
+    const m = importOnnx(decodeOnnxModel(bytes, 'se'));
+    const table = fusionTable('ort-cpu');
+    const ours = reorderedTensors(m, table);
+    const out = path.join(tempDir(), 'se-opt.onnx');
+    const session = await ort.InferenceSession.create(bytes, { graphOptimizationLevel: 'all', intraOpNumThreads: 1, optimizedModelFilePath: out, logSeverityLevel: 3 });
+    await session.release();
+    const theirs = onnx.ModelProto.decode(readFileSync(out)).graph!.node!.filter((n) => n.opType === 'ReorderInput' || n.opType === 'ReorderOutput');
+    // x (16 channels) is read by the first conv as it is; the broadcast Mul reads y and s in plain
+    // layout, the last conv reads the Mul's output blocked again, the graph output is plain
+    expect(ours.length).toBe(theirs.length);
+    const ks = detectKernels(m, table);
+    const mul = ks.find((k) => k.op === 'Mul')!;
+    expect(mul.reorderBytes).toBe(4 * (32 * 14 * 14 + 32));
+    expect(ks.reduce((a, k) => a + k.reorderBytes, 0)).toBeGreaterThan(mul.reorderBytes);
+    // onnxruntime-web has no NCHWc layout
+    expect(reorderedTensors(m, fusionTable('ort-wasm'))).toEqual([]);
+  });
+
   it("joins onnxruntime's profiled node names back to the model's nodes", () => {
     expect(profiledNodeKey('MatMul_9/MatMulAddFusion')).toBe('MatMul_9');
     expect(profiledNodeKey('Mul_3/QuickGeluFusion/')).toBe('Mul_3');
@@ -176,6 +202,94 @@ describe('calibration', () => {
     expect(c.factors.dense).toBeCloseTo(truth.dense, 3);
     const m = models[0]!;
     expect(applyCalibration(c, m.kernels.map((k) => ({ ...k }))).totalMs).toBeCloseTo(m.measuredMs, 4);
+  });
+});
+
+describe('calibration with a price per reordered MB', () => {
+  it("'groups+layout' recovers a known cost per MB reordered between layouts", () => {
+    const rng = new Rng(4);
+    const truth = { overhead: 0.03, perKernel: 0.001, conv: 0.9, perReorderMB: 0.05 };
+    const models = Array.from({ length: 40 }, () => {
+      const kernels = Array.from({ length: rng.int(5, 40) }, () => ({ group: 'conv' as const, rawMs: 0.01 + rng.next() * 0.2, ms: 0, kernel: { weightShapes: [[8, 8, 3, 3]], bytes: 1e5, weightBytes: 2304, reorderBytes: rng.next() < 0.3 ? rng.int(1, 40) * 1e5 : 0 } }));
+      const measuredMs = truth.overhead + kernels.reduce((s, k) => s + k.rawMs * truth.conv + truth.perKernel + (truth.perReorderMB * k.kernel.reorderBytes) / 1e6, 0);
+      return { kernels, measuredMs };
+    });
+    const c = fitCalibration(models, 'groups+layout');
+    expect(c.perReorderMB).toBeCloseTo(truth.perReorderMB, 4);
+    expect(c.factors.conv).toBeCloseTo(truth.conv, 3);
+    const m = models[1]!;
+    expect(applyCalibration(c, m.kernels.map((k) => ({ ...k }))).totalMs).toBeCloseTo(m.measuredMs, 4);
+  });
+});
+
+describe('in-graph correction', () => {
+  // synthetic convolutions whose in-graph time is a step function of the channels (a layout
+  // change below 16 channels) times a spatial term: what the linear correction cannot express
+  const conv = (rng: Rng): { kernel: InGraphKernel; st: number; ig: number } => {
+    const c = 4 * rng.int(1, 32);
+    const hw = rng.int(4, 56);
+    const flops = 2 * c * c * 9 * hw * hw;
+    const st = 0.002 + flops / 4e9;
+    const ig = st * (c < 16 ? 1.8 : 0.6) * (hw > 28 ? 1.2 : 1);
+    const kernel: InGraphKernel = { bytes: 4 * (2 * c * hw * hw + 9 * c * c), weightBytes: 36 * c * c, flops, inputShapes: [[1, c, hw, hw]], weightShapes: [[c, c, 3, 3]], outputShape: [1, c, hw, hw], attrs: { strides: [1, 1], group: 1 }, fused: [] };
+    return { kernel, st, ig };
+  };
+  const pairsOf = (n: number, seed: number): InGraphPair[] => {
+    const rng = new Rng(seed);
+    return Array.from({ length: n }, () => {
+      const k = conv(rng);
+      return { key: 'conv2d', kernel: k.kernel, standaloneMs: k.st, inGraphMs: k.ig };
+    });
+  };
+  const within10 = (m: ReturnType<typeof fitInGraph>, ps: InGraphPair[]) => ps.filter((p) => Math.abs(inGraphMs(m, p.key, p.kernel, p.standaloneMs) / p.inGraphMs - 1) <= 0.1).length / ps.length;
+
+  it('the GBT method learns steps the linear one cannot, and its state survives JSON', () => {
+    const train = pairsOf(400, 1);
+    const test = pairsOf(200, 2);
+    const linear = fitInGraph(train, 'linear');
+    const trees = fitInGraph(train, 'gbt');
+    expect(trees.format).toBe(3);
+    expect(trees.models.conv2d!.rm).toBeDefined();
+    expect(isInGraphModel(trees)).toBe(true);
+    expect(isInGraphModel(linear)).toBe(true);
+    expect(within10(trees, test)).toBeGreaterThan(0.9);
+    expect(within10(linear, test)).toBeLessThan(0.6);
+    const again = JSON.parse(JSON.stringify(trees)) as unknown;
+    expect(isInGraphModel(again)).toBe(true);
+    const p = test[0]!;
+    expect(inGraphMs(again as typeof trees, 'conv2d', p.kernel, p.standaloneMs)).toBeCloseTo(inGraphMs(trees, 'conv2d', p.kernel, p.standaloneMs), 12);
+  });
+
+  it('keeps tree answers within the profiled in-graph / standalone ratios; keys with few examples stay linear', () => {
+    const train = pairsOf(200, 3);
+    const few = pairsOf(30, 4).map((p) => ({ ...p, key: 'dwconv' }));
+    const m = fitInGraph([...train, ...few], 'gbt');
+    expect(m.models.dwconv!.rm).toBeUndefined();
+    const [lo, hi] = m.models.conv2d!.ratio!;
+    // a kernel far outside anything profiled: a huge standalone time on a tiny map
+    const odd: InGraphKernel = { ...train[0]!.kernel, inputShapes: [[1, 3, 2, 2000]], outputShape: [1, 3, 2, 2000] };
+    for (const st of [1e-4, 10, 1e4]) {
+      const est = inGraphMs(m, 'conv2d', odd, st);
+      expect(est).toBeGreaterThanOrEqual(st * lo * (1 - 1e-9));
+      expect(est).toBeLessThanOrEqual(st * hi * (1 + 1e-9));
+    }
+  });
+
+  it('refuses damaged stored states (a tree walking in a circle, non-finite numbers, a missing ratio)', () => {
+    const m = fitInGraph(pairsOf(100, 5), 'gbt');
+    const damaged = (f: (x: { models: Record<string, { rm?: unknown; ratio?: unknown }> ; format: number }) => void) => {
+      const x = JSON.parse(JSON.stringify(m)) as { models: Record<string, { rm?: unknown; ratio?: unknown }>; format: number };
+      f(x);
+      return isInGraphModel(x);
+    };
+    const tree = (x: { models: Record<string, { rm?: unknown }> }) => (x.models.conv2d!.rm as { trees: Array<{ left: number[]; threshold: Array<number | null> }> }).trees[0]!;
+    expect(damaged(() => undefined)).toBe(true);
+    expect(damaged((x) => void (tree(x).left[0] = 0))).toBe(false);
+    expect(damaged((x) => void (tree(x).threshold[0] = null))).toBe(false);
+    expect(damaged((x) => void delete x.models.conv2d!.ratio)).toBe(false);
+    expect(damaged((x) => void (x.models.conv2d!.ratio = [2, 1]))).toBe(false);
+    expect(damaged((x) => void (x.format = 2))).toBe(false);
+    expect(damaged((x) => void ((x.models.conv2d!.rm as { base: { mean: number[] } }).base.mean = [1]))).toBe(false);
   });
 });
 

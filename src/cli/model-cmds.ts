@@ -110,7 +110,7 @@ export function registerModelCommands(program: Command, openStore: () => Store):
         const c = r.calibration;
         const ig = Object.entries(r.inGraph.models);
         console.log(`calibration for ${settingKey(setting)} from ${c.models} networks: overhead ${c.overheadMs.toFixed(4)} ms, per kernel ${(c.perKernelMs * 1000).toFixed(2)} µs, per view op ${(c.perViewMs * 1000).toFixed(2)} µs, factors ${Object.entries(c.factors).map(([g, f]) => `${g} ${f.toFixed(2)}`).join(', ')}${c.probeMs ? `; machine probe ${c.probeMs.toFixed(3)} ms` : ''}`);
-        console.log(ig.length ? `in-graph correction for ${ig.map(([k, m]) => `${k} (${m.n})`).join(', ')}` : 'no in-graph correction (this runtime writes no per-node profile)');
+        console.log(ig.length ? `in-graph correction (${r.inGraph.method ?? 'linear'}) for ${ig.map(([k, m]) => `${k} (${m.n}${m.rm ? ', trees' : ''})`).join(', ')}` : 'no in-graph correction (this runtime writes no per-node profile)');
       } finally {
         sigint.release();
         store.close();

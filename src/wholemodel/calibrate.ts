@@ -7,7 +7,7 @@ import type { Store } from '../store/db.js';
 import { Rng } from '../util/random.js';
 import { atNominal, fitCalibration, saveCalibration, type Calibration, type CalibrationVariant } from './calibration.js';
 import { modelFromBytes, type ModelFile } from './model-file.js';
-import { fitInGraph, inGraphPairs, type InGraphModel } from './ingraph.js';
+import { fitInGraph, inGraphPairs, type InGraphMethod, type InGraphModel } from './ingraph.js';
 import { saveInGraph, settingKey, WholeModelPredictor, type WholeModelSetting } from './predictor.js';
 
 /** A model to measure, built only when it is measured (generation takes ~0.1 s per model). */
@@ -94,13 +94,13 @@ export async function profileInto(
 }
 
 /** Fits the in-graph correction on the per-node profiles of a collection and stores it. */
-export function fitStoredInGraph(store: Store, setting: WholeModelSetting, collection: string, models: readonly LazyModel[]): InGraphModel {
+export function fitStoredInGraph(store: Store, setting: WholeModelSetting, collection: string, models: readonly LazyModel[], method: InGraphMethod = CALIBRATION_DESIGN.inGraph === 'none' ? 'linear' : CALIBRATION_DESIGN.inGraph): InGraphModel {
   const predictor = WholeModelPredictor.open(store, setting);
   const profiles = store.nodeProfiles<NodeTime[]>(collection, settingKey(setting));
   const pairs = models
     .filter((m) => profiles.has(m.name))
     .flatMap((m) => inGraphPairs(predictor.kernelPredictions(m.load().imported, { inGraph: null }), profiles.get(m.name)!));
-  const fitted = fitInGraph(pairs);
+  const fitted = fitInGraph(pairs, method);
   saveInGraph(store, setting, fitted);
   return fitted;
 }
@@ -121,10 +121,10 @@ export function fitStoredCalibration(store: Store, setting: WholeModelSetting, c
 
 /**
  * The design `calibrate` fits, as chosen on validation networks by bench:models
- * (reports/models.md): whether the in-graph correction is used (needs a runtime profiler:
- * ort-cpu) and which calibration variant.
+ * (reports/models.md): which in-graph correction is used (it needs a runtime profiler: ort-cpu;
+ * elsewhere none) and which calibration variant.
  */
-export const CALIBRATION_DESIGN: { inGraph: boolean; variant: CalibrationVariant } = { inGraph: false, variant: 'groups' };
+export const CALIBRATION_DESIGN: { inGraph: InGraphMethod | 'none'; variant: CalibrationVariant } = { inGraph: 'gbt', variant: 'groups' };
 
 /**
  * Measures `perFamily` generated networks of every family on a device setting (resumable), profiles
@@ -140,7 +140,7 @@ export async function calibrateSetting(
   const models = generatedModels(CALIBRATION_FIRST_SEED, o.perFamily);
   if (!(await measureInto(store, setting, 'calib', models, { stop: o.stop, onProgress: (d, t) => o.onProgress?.('measuring', d, t) }))) return undefined;
   let inGraph: InGraphModel = { format: 2, models: {} };
-  if (CALIBRATION_DESIGN.inGraph && setting.device === 'ort-cpu') {
+  if (CALIBRATION_DESIGN.inGraph !== 'none' && setting.device === 'ort-cpu') {
     if (!(await profileInto(store, setting, 'calib', models, { stop: o.stop, onProgress: (d, t) => o.onProgress?.('profiling per node', d, t) }))) return undefined;
     inGraph = fitStoredInGraph(store, setting, 'calib', models);
   } else {

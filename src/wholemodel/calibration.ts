@@ -22,10 +22,11 @@ export type KernelGroup = (typeof GROUPS)[number] | 'free';
  * 'kinds': as 'groups', with convolutions split into 1×1 and k×k (their standalone timings carry
  * different layout-conversion shares); 'groups+memory': group factors plus a cost per MB of
  * weights and of activations (inside a network weights come cold from memory, while a module
- * timed alone, run after run, keeps them in cache).
+ * timed alone, run after run, keeps them in cache); 'groups+layout': group factors plus a cost per MB
+ * the runtime reorders between its blocked NCHWc layout and plain NCHW (Kernel.reorderBytes).
  * bench:models chooses between them (and no calibration) on validation networks.
  */
-export const VARIANTS = ['groups', 'modules', 'kinds', 'groups+memory'] as const;
+export const VARIANTS = ['groups', 'modules', 'kinds', 'groups+memory', 'groups+layout'] as const;
 export type CalibrationVariant = (typeof VARIANTS)[number];
 
 export interface Calibration {
@@ -38,6 +39,8 @@ export interface Calibration {
   /** 'groups+memory': ms per MB of weights / of activations a kernel reads and writes */
   perWeightMB?: number;
   perActivationMB?: number;
+  /** 'groups+layout': ms per MB reordered between NCHWc and NCHW */
+  perReorderMB?: number;
   /** factor per group or module (a key never seen in fitting gets 1) */
   factors: Record<string, number>;
   /** models it was fitted on */
@@ -57,13 +60,13 @@ export const atNominal = (latencyMs: number, probeMs: number | undefined, nomina
 interface Predicted {
   group: KernelGroup;
   module?: string;
-  kernel?: { weightShapes: number[][]; bytes: number; weightBytes: number };
+  kernel?: { weightShapes: number[][]; bytes: number; weightBytes: number; reorderBytes?: number };
   rawMs: number;
   ms: number;
 }
 
 function keyOf(k: Predicted, v: CalibrationVariant): string {
-  if (k.group === 'roofline' || v === 'groups' || v === 'groups+memory') return k.group;
+  if (k.group === 'roofline' || v === 'groups' || v === 'groups+memory' || v === 'groups+layout') return k.group;
   if (v === 'kinds') return k.module === 'conv2d' ? (k.kernel?.weightShapes[0]?.[2] === 1 ? 'conv1x1' : 'convkxk') : k.group;
   return k.module ?? k.group;
 }
@@ -81,7 +84,9 @@ function features(kernels: readonly Predicted[], keys: readonly string[], v: Cal
   let views = 0;
   let weightMB = 0;
   let activationMB = 0;
+  let reorderMB = 0;
   for (const k of kernels) {
+    reorderMB += (k.kernel?.reorderBytes ?? 0) / 1e6;
     if (k.group === 'free') {
       views++;
       continue;
@@ -91,7 +96,7 @@ function features(kernels: readonly Predicted[], keys: readonly string[], v: Cal
     activationMB += ((k.kernel?.bytes ?? 0) - (k.kernel?.weightBytes ?? 0)) / 1e6;
     sums.set(keyOf(k, v), (sums.get(keyOf(k, v)) ?? 0) + k.rawMs);
   }
-  const memory = v === 'groups+memory' ? [weightMB, activationMB] : [];
+  const memory = v === 'groups+memory' ? [weightMB, activationMB] : v === 'groups+layout' ? [reorderMB] : [];
   return [1, compute, views, ...memory, ...keys.map((key) => sums.get(key) ?? 0)];
 }
 
@@ -109,12 +114,15 @@ export function fitCalibration(models: ReadonlyArray<{ kernels: readonly Predict
     perKernelMs: w[1]!,
     perViewMs: w[2]!,
     ...(variant === 'groups+memory' ? { perWeightMB: w[3]!, perActivationMB: w[4]! } : {}),
-    factors: Object.fromEntries(keys.map((key, i) => [key, w[i + (variant === 'groups+memory' ? 5 : 3)]!])),
+    ...(variant === 'groups+layout' ? { perReorderMB: w[3]! } : {}),
+    factors: Object.fromEntries(keys.map((key, i) => [key, w[i + 3 + memoryTerms(variant)]!])),
     models: models.length,
     fittedAt: new Date().toISOString(),
     ...(probeMs ? { probeMs } : {}),
   };
 }
+
+const memoryTerms = (v: CalibrationVariant) => (v === 'groups+memory' ? 2 : v === 'groups+layout' ? 1 : 0);
 
 /** Sets each kernel's calibrated ms and returns the model total (raw sum without a calibration). */
 export function applyCalibration(c: Calibration | undefined, kernels: Predicted[]): { totalMs: number; overheadMs: number } {
@@ -123,7 +131,9 @@ export function applyCalibration(c: Calibration | undefined, kernels: Predicted[
     return { totalMs: kernels.reduce((s, k) => s + k.rawMs, 0), overheadMs: 0 };
   }
   const memoryMs = (k: Predicted) => ((c.perWeightMB ?? 0) * (k.kernel?.weightBytes ?? 0) + (c.perActivationMB ?? 0) * ((k.kernel?.bytes ?? 0) - (k.kernel?.weightBytes ?? 0))) / 1e6;
-  for (const k of kernels) k.ms = k.group === 'free' ? c.perViewMs : k.rawMs * (c.factors[keyOf(k, c.variant)] ?? 1) + c.perKernelMs + memoryMs(k);
+  // a view op (Reshape after a blocked pooling, say) can need a reorder too
+  const reorderMs = (k: Predicted) => ((c.perReorderMB ?? 0) * (k.kernel?.reorderBytes ?? 0)) / 1e6;
+  for (const k of kernels) k.ms = (k.group === 'free' ? c.perViewMs : k.rawMs * (c.factors[keyOf(k, c.variant)] ?? 1) + c.perKernelMs + memoryMs(k)) + reorderMs(k);
   return { totalMs: c.overheadMs + kernels.reduce((s, k) => s + k.ms, 0), overheadMs: c.overheadMs };
 }
 
@@ -140,7 +150,7 @@ export function loadCalibration(store: Store, key: string): Calibration | undefi
   } catch {
     c = undefined as unknown as Calibration;
   }
-  if (c?.format !== 2 || !Number.isFinite(c.perViewMs) || !VARIANTS.includes(c.variant) || !Object.values(c.factors ?? { x: NaN }).every(Number.isFinite) || !Number.isFinite(c.overheadMs)) {
+  if (c?.format !== 2 || !Number.isFinite(c.perViewMs) || !VARIANTS.includes(c.variant) || !Object.values(c.factors ?? { x: NaN }).every(Number.isFinite) || !Number.isFinite(c.overheadMs) || !(c.perReorderMB === undefined || Number.isFinite(c.perReorderMB))) {
     throw new UserError(`stored calibration for ${key} is unreadable or from an older latencylab; refit it with 'latencylab calibrate'`, 'calibration');
   }
   return c;

@@ -32,32 +32,28 @@ export interface Kernel {
   bytes: number;
   /** of which weights (initializers): read cold inside a network whose weights exceed the caches */
   weightBytes: number;
+  /**
+   * bytes of the tensors onnxruntime converts between its blocked NCHWc layout and plain NCHW
+   * before this kernel (ReorderInput / ReorderOutput nodes it inserts; nchwcLayout below)
+   */
+  reorderBytes: number;
 }
 
 const FREE = new Set(['Reshape', 'Flatten', 'Squeeze', 'Unsqueeze', 'Identity', 'Dropout', 'Constant', 'Shape', 'Size']);
 const numel = (s: readonly number[]) => s.reduce((a, b) => a * b, 1);
 const F32 = 4;
 
-export function detectKernels(m: ImportedModel, table: FusionTable): Kernel[] {
+/** what kernel detection and the layout analysis both need to know about a graph */
+function graphFacts(m: ImportedModel, table: FusionTable) {
   const consumers = new Map<string, ImportedNode[]>();
   for (const n of m.nodes) for (const t of n.inputs) if (t) consumers.set(t, [...(consumers.get(t) ?? []), n]);
-  const outputs = new Set(m.outputs);
   const isConst = (t: string) => m.constants.has(t) || m.values.has(t);
   // a node whose every input is constant is folded away when the session is created
   const folded = new Set<string>();
   for (const n of m.nodes) {
     if (n.inputs.filter(Boolean).every((t) => isConst(t) || folded.has(t))) for (const o of n.outputs) folded.add(o);
   }
-  /** the single consumer of a node's output, when that output feeds nothing else */
-  const only = (n: ImportedNode): ImportedNode | undefined => {
-    const out = n.outputs[0]!;
-    const cs = consumers.get(out) ?? [];
-    return cs.length === 1 && !outputs.has(out) ? cs[0] : undefined;
-  };
   const dataInputs = (n: ImportedNode) => n.inputs.filter((t) => t && !isConst(t) && !folded.has(t));
-  const has = (r: Parameters<FusionTable['rules']['has']>[0]) => table.rules.has(r);
-  const scalarConst = (n: ImportedNode) => n.inputs.some((t) => isConst(t) && numel(m.shapes.get(t) ?? [2]) === 1);
-
   const producer = new Map<string, ImportedNode>();
   for (const n of m.nodes) for (const o of n.outputs) producer.set(o, n);
   /** whether a tensor is in NCHWc layout: its channels, and a Concat's every input, fill whole blocks */
@@ -66,6 +62,27 @@ export function detectKernels(m: ImportedModel, table: FusionTable): Kernel[] {
     const p = producer.get(t);
     return aligned(t) && (p?.op !== 'Concat' || p.inputs.every(aligned));
   };
+  return { consumers, isConst, folded, dataInputs, blocked };
+}
+
+/** the tensors onnxruntime reorders between its NCHWc layout and plain NCHW (nchwcReorders) */
+export function reorderedTensors(m: ImportedModel, table: FusionTable): string[] {
+  const f = graphFacts(m, table);
+  return [...nchwcReorders(m, table.nchwcBlock, f.dataInputs).values()].flat();
+}
+
+export function detectKernels(m: ImportedModel, table: FusionTable): Kernel[] {
+  const { consumers, isConst, folded, dataInputs, blocked } = graphFacts(m, table);
+  const outputs = new Set(m.outputs);
+  /** the single consumer of a node's output, when that output feeds nothing else */
+  const only = (n: ImportedNode): ImportedNode | undefined => {
+    const out = n.outputs[0]!;
+    const cs = consumers.get(out) ?? [];
+    return cs.length === 1 && !outputs.has(out) ? cs[0] : undefined;
+  };
+  const has = (r: Parameters<FusionTable['rules']['has']>[0]) => table.rules.has(r);
+  const scalarConst = (n: ImportedNode) => n.inputs.some((t) => isConst(t) && numel(m.shapes.get(t) ?? [2]) === 1);
+  const reorders = nchwcReorders(m, table.nchwcBlock, dataInputs);
   const taken = new Set<string>();
   const kernels: Kernel[] = [];
   for (const n of m.nodes) {
@@ -127,9 +144,72 @@ export function detectKernels(m: ImportedModel, table: FusionTable): Kernel[] {
       flops,
       bytes,
       weightBytes: F32 * weights.reduce((s, sh) => s + numel(sh), 0),
+      reorderBytes: F32 * chain.flatMap((c) => reorders.get(c.name) ?? []).reduce((s, t) => s + numel(m.shapes.get(t) ?? []), 0),
     });
   }
   return kernels;
+}
+
+/** layout-transparent elementwise ops: they run on a blocked tensor as it is */
+const NCHWC_UNARY = new Set(['Relu', 'Clip', 'Sigmoid', 'HardSigmoid', 'HardSwish', 'LeakyRelu', 'Tanh']);
+/** ops the NCHWc transformer runs blocked when their input is blocked with whole blocks of channels */
+const NCHWC_FOLLOWERS = new Set(['MaxPool', 'AveragePool', 'GlobalAveragePool', 'GlobalMaxPool', 'BatchNormalization', 'Resize', 'Upsample']);
+
+/**
+ * Where onnxruntime's NCHWc transformer (x86) converts layouts, per consuming node: the tensors it
+ * reorders. A sketch of its rules (nchwc_transformer.cc), as observed in its optimised graphs of
+ * the generated families: a Conv runs blocked when its input already is (channels padded to whole
+ * blocks), or its input has fewer channels than a block (the stem reads NCHW), or whole blocks of
+ * them (reordered in); a depthwise Conv likewise, a grouped one only with whole blocks per group; pooling, BatchNormalization and
+ * resizing stay blocked on blocked inputs with whole blocks of real channels; elementwise
+ * activations, same-shape Add/Sum/Mul (swish) and channel Concat stay blocked; anything else
+ * reading a blocked tensor (a broadcast Mul in squeeze-excite, Reshape/Transpose, a graph output)
+ * gets it reordered out, once per tensor. bench:models lets the calibration price a reordered MB
+ * ('groups+layout') and keeps it only where validation networks say it helps.
+ */
+function nchwcReorders(m: ImportedModel, block: number, dataInputs: (n: ImportedNode) => string[]): Map<string, string[]> {
+  const out = new Map<string, string[]>();
+  if (block <= 0) return out;
+  const layoutBlocked = new Set<string>();
+  const reordered = new Set<string>();
+  const charge = (node: string, t: string) => {
+    if (reordered.has(t)) return;
+    reordered.add(t);
+    out.set(node, [...(out.get(node) ?? []), t]);
+  };
+  const channels = (t: string) => m.shapes.get(t)?.[1] ?? 0;
+  const is4d = (t: string) => m.shapes.get(t)?.length === 4;
+  for (const n of m.nodes) {
+    const ins = dataInputs(n);
+    const x = ins[0];
+    let runsBlocked = false;
+    if (n.op === 'Conv' && x && is4d(x)) {
+      const cin = channels(x);
+      const group = Number(n.attrs.group ?? 1);
+      const cout = channels(n.outputs[0]!);
+      if (group === 1) runsBlocked = layoutBlocked.has(x) || cin < block || cin % block === 0;
+      else if (group === cin && cout === cin) runsBlocked = layoutBlocked.has(x) || cin % block === 0;
+      else runsBlocked = (cin / group) % block === 0 && (cout / group) % block === 0;
+      if (runsBlocked && cin >= block && !layoutBlocked.has(x)) charge(n.name, x);
+    } else if (x && NCHWC_UNARY.has(n.op)) {
+      runsBlocked = layoutBlocked.has(x);
+    } else if (x && NCHWC_FOLLOWERS.has(n.op)) {
+      runsBlocked = layoutBlocked.has(x) && channels(x) % block === 0;
+    } else if (n.op === 'Add' || n.op === 'Sum' || n.op === 'Mul') {
+      runsBlocked = ins.length >= 2 && ins.every((t) => layoutBlocked.has(t) && sameShape(m, t, ins[0]!));
+    } else if (n.op === 'Concat') {
+      runsBlocked = Number(n.attrs.axis ?? 0) === 1 && ins.length > 0 && ins.every((t) => layoutBlocked.has(t) && channels(t) % block === 0);
+    }
+    if (runsBlocked) for (const o of n.outputs) layoutBlocked.add(o);
+    else for (const t of ins) if (layoutBlocked.has(t)) charge(n.name, t);
+  }
+  // a blocked graph output is reordered back for the caller
+  for (const t of m.outputs) {
+    if (!layoutBlocked.has(t)) continue;
+    const producer = m.nodes.find((n) => n.outputs.includes(t));
+    if (producer) charge(producer.name, t);
+  }
+  return out;
 }
 
 function sameShape(m: ImportedModel, a: string, b: string): boolean {
