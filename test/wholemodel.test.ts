@@ -125,6 +125,15 @@ describe('kernel detection matches the graph onnxruntime optimises', () => {
     expect(reorderedTensors(m, fusionTable('ort-wasm'))).toEqual([]);
   });
 
+  it('an embedding Gather reads the rows it gathers, not the whole table', () => {
+    const b = new GraphBuilder('emb', 1);
+    const ids = b.tokenInput('ids', [1, 16]);
+    b.output(b.embedding(ids, 30000, 64));
+    const k = detectKernels(importOnnx(decodeOnnxModel(toOnnx(b.build()), 'emb')), fusionTable('ort-cpu')).find((x) => x.op === 'Gather')!;
+    expect(k.weightBytes).toBe(4 * 16 * 64);
+    expect(k.bytes).toBeLessThan(4 * 16 * 64 * 3);
+  });
+
   it("joins onnxruntime's profiled node names back to the model's nodes", () => {
     expect(profiledNodeKey('MatMul_9/MatMulAddFusion')).toBe('MatMul_9');
     expect(profiledNodeKey('Mul_3/QuickGeluFusion/')).toBe('Mul_3');

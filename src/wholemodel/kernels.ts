@@ -129,7 +129,9 @@ export function detectKernels(m: ImportedModel, table: FusionTable): Kernel[] {
     const weights = n.inputs.filter((t) => t && (isConst(t) || folded.has(t))).map((t) => m.shapes.get(t)!);
     const outputShape = m.shapes.get(last.outputs[0]!)!;
     const extraIns = chain.slice(1).flatMap((c) => dataInputs(c).filter((t) => !chain.some((p) => p.outputs.includes(t))).map((t) => m.shapes.get(t)!));
-    const bytes = F32 * ([...ins, ...extraIns, ...weights].reduce((s, sh) => s + numel(sh), 0) + numel(outputShape));
+    // a Gather from a constant table (an embedding) reads the rows it gathers, not the whole table
+    const weightElems = n.op === 'Gather' && weights.length ? Math.min(numel(outputShape), weights.reduce((s, sh) => s + numel(sh), 0)) : weights.reduce((s, sh) => s + numel(sh), 0);
+    const bytes = F32 * ([...ins, ...extraIns].reduce((s, sh) => s + numel(sh), 0) + weightElems + numel(outputShape));
     kernels.push({
       name: n.name,
       op,
@@ -143,7 +145,7 @@ export function detectKernels(m: ImportedModel, table: FusionTable): Kernel[] {
       attrs: n.attrs,
       flops,
       bytes,
-      weightBytes: F32 * weights.reduce((s, sh) => s + numel(sh), 0),
+      weightBytes: F32 * weightElems,
       reorderBytes: F32 * chain.flatMap((c) => reorders.get(c.name) ?? []).reduce((s, t) => s + numel(m.shapes.get(t) ?? []), 0),
     });
   }
