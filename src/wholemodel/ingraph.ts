@@ -53,10 +53,22 @@ const linearFeatures = (k: Pick<Kernel, 'bytes' | 'weightBytes'>, standaloneMs: 
 const lg = (x: number) => Math.log(Math.max(x, 1e-12));
 const firstOf = (v: unknown, dflt: number) => (Array.isArray(v) ? Number(v[0] ?? dflt) : typeof v === 'number' ? v : dflt);
 
-/** length of inGraphFeatures */
-const IN_GRAPH_FEATURES = 16;
+/**
+ * the activation fused into a kernel, by its cost per element: none 0; Relu, Clip, LeakyRelu 1;
+ * Sigmoid, HardSigmoid, Tanh 2; HardSwish 3 (MobileNetV3's convolutions end in one; the module a
+ * convolution is predicted by is timed without)
+ */
+function activationClass(fused: readonly string[]): number {
+  if (fused.includes('HardSwish')) return 3;
+  if (fused.some((op) => op === 'Sigmoid' || op === 'HardSigmoid' || op === 'Tanh')) return 2;
+  if (fused.some((op) => op === 'Relu' || op === 'Clip' || op === 'LeakyRelu')) return 1;
+  return 0;
+}
 
-/** the GBT's view of a kernel: log standalone time and log sizes, channels, spatial size, kernel size, stride, groups, fused ops */
+/** length of inGraphFeatures */
+const IN_GRAPH_FEATURES = 17;
+
+/** the GBT's view of a kernel: log standalone time and log sizes, channels, spatial size, kernel size, stride, groups, fused ops and activation */
 export function inGraphFeatures(k: InGraphKernel, standaloneMs: number): number[] {
   const x = k.inputShapes[0] ?? [];
   const w = k.weightShapes[0] ?? [];
@@ -77,6 +89,7 @@ export function inGraphFeatures(k: InGraphKernel, standaloneMs: number): number[
     firstOf(k.attrs.group, 1),
     k.fused.length,
     k.fused.includes('Add') ? 1 : 0,
+    activationClass(k.fused),
     x.length,
     lg(o.reduce((a, b) => a * b, 1)),
   ];
