@@ -366,6 +366,13 @@ describe('whole-model prediction on real (tiny) module predictors', () => {
   });
 
   it('calibrate measures generated networks and fits the overhead; predict is then calibrated and --now rescales it', () => {
+    // an in-graph correction left unreadable (an older format, a damaged row): predict says so, calibrate replaces it
+    const store = new Store(db);
+    store.saveCalibration('ort-cpu/t1#ingraph', { format: 3, method: 'gbt', models: { conv2d: { w: [1, 0, 0, 0], n: 99, rm: { trees: 'x' } } } });
+    store.close();
+    const stale = cli(['predict', path.join(dir, 'small.onnx')], db);
+    expect(stale.code).not.toBe(0);
+    expect(stale.stderr).toMatch(/stored in-graph correction for ort-cpu\/t1 is unreadable; refit it with 'latencylab calibrate'/);
     const c = cli(['calibrate', '--per-family', '1'], db);
     expect(c.code, c.stderr).toBe(0);
     expect(c.stdout).toMatch(/calibration for ort-cpu\/t1 from 10 networks: overhead [\d.-]+ ms, per kernel [\d.-]+ µs, per view op [\d.-]+ µs, factors conv [\d.]+/);

@@ -95,7 +95,7 @@ export async function profileInto(
 
 /** Fits the in-graph correction on the per-node profiles of a collection and stores it. */
 export function fitStoredInGraph(store: Store, setting: WholeModelSetting, collection: string, models: readonly LazyModel[], method: InGraphMethod = CALIBRATION_DESIGN.inGraph === 'none' ? 'linear' : CALIBRATION_DESIGN.inGraph): InGraphModel {
-  const predictor = WholeModelPredictor.open(store, setting);
+  const predictor = WholeModelPredictor.open(store, setting, { calibration: false, inGraph: false });
   const profiles = store.nodeProfiles<NodeTime[]>(collection, settingKey(setting));
   const pairs = models
     .filter((m) => profiles.has(m.name))
@@ -107,7 +107,7 @@ export function fitStoredInGraph(store: Store, setting: WholeModelSetting, colle
 
 /** Fits the calibration of a setting on the measured models of a collection and stores it. */
 export function fitStoredCalibration(store: Store, setting: WholeModelSetting, collection: string, models: readonly LazyModel[], variant: CalibrationVariant = 'groups'): Calibration {
-  const predictor = WholeModelPredictor.open(store, setting);
+  const predictor = WholeModelPredictor.open(store, setting, { calibration: false });
   const runs = store.modelRuns(collection, settingKey(setting));
   const nominal = predictor.nominalProbeMs;
   const measured = new Map(runs.map((r) => [r.model, atNominal(r.latencyMs, r.probeMs, nominal)]));
@@ -136,7 +136,7 @@ export async function calibrateSetting(
   setting: WholeModelSetting,
   o: { perFamily: number; stop?: { stop: boolean }; onProgress?(phase: string, done: number, total: number): void },
 ): Promise<{ calibration: Calibration; inGraph: InGraphModel } | undefined> {
-  WholeModelPredictor.open(store, setting); // fails early, naming the profile commands, when predictors are missing
+  WholeModelPredictor.open(store, setting, { calibration: false, inGraph: false }); // fails early, naming the profile commands, when predictors are missing
   const models = generatedModels(CALIBRATION_FIRST_SEED, o.perFamily);
   if (!(await measureInto(store, setting, 'calib', models, { stop: o.stop, onProgress: (d, t) => o.onProgress?.('measuring', d, t) }))) return undefined;
   let inGraph: InGraphModel = { format: 2, models: {} };

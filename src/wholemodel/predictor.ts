@@ -113,7 +113,12 @@ export class WholeModelPredictor {
   private readonly memo = new Map<string, { ms: number; scale: number; extrapolated: string[] }>();
 
   /** Loads the trained module predictors of a device setting from the store. */
-  static open(store: Store, setting: WholeModelSetting): WholeModelPredictor {
+  /**
+   * `calibration: false` / `inGraph: false` ignore the stored calibration / in-graph correction —
+   * what `calibrate` opens to refit them, so that one left unreadable (by an older latencylab, say)
+   * cannot stand in its way.
+   */
+  static open(store: Store, setting: WholeModelSetting, o: { calibration?: boolean; inGraph?: boolean } = {}): WholeModelPredictor {
     const fusion = fusionTable(setting.device);
     const modules = new Map<string, ModulePredictor>();
     const rooflineRows: Array<{ flops: number; bytes: number; ms: number }> = [];
@@ -149,7 +154,7 @@ export class WholeModelPredictor {
     // allocation): the fastest sample measured is that cost plus next to no work. A kernel inside
     // a model does not pay it, so it is taken off each module prediction.
     const runOverheadMs = allRows.reduce((m, r) => Math.min(m, r.ms), Infinity);
-    return new WholeModelPredictor(setting, modules, fitRoofline(rooflineRows.length >= 10 ? rooflineRows : allRows), Number.isFinite(runOverheadMs) ? runOverheadMs : 0, nominal, loadCalibration(store, settingKey(setting)), fusion, loadInGraph(store, setting));
+    return new WholeModelPredictor(setting, modules, fitRoofline(rooflineRows.length >= 10 ? rooflineRows : allRows), Number.isFinite(runOverheadMs) ? runOverheadMs : 0, nominal, o.calibration === false ? undefined : loadCalibration(store, settingKey(setting)), fusion, o.inGraph === false ? undefined : loadInGraph(store, setting));
   }
 
   /** forgets remembered module predictions (to time a prediction as a fresh process would) */
