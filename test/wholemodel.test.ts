@@ -138,6 +138,7 @@ describe('kernel detection matches the graph onnxruntime optimises', () => {
     expect(profiledNodeKey('MatMul_9/MatMulAddFusion')).toBe('MatMul_9');
     expect(profiledNodeKey('Mul_3/QuickGeluFusion/')).toBe('Mul_3');
     expect(profiledNodeKey('relu_7_nchwc')).toBe('relu_7');
+    expect(profiledNodeKey('batchnormalization_5_bn_nchwc')).toBe('batchnormalization_5');
     expect(profiledNodeKey('Reshape_22_new_reshape')).toBe('Reshape_22');
   });
 });

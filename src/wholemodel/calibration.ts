@@ -22,8 +22,9 @@ export type KernelGroup = (typeof GROUPS)[number] | 'free';
  * 'kinds': as 'groups', with convolutions split into 1×1 and k×k (their standalone timings carry
  * different layout-conversion shares); 'groups+memory': group factors plus a cost per MB of
  * weights and of activations (inside a network weights come cold from memory, while a module
- * timed alone, run after run, keeps them in cache); 'groups+layout': group factors plus a cost per MB
- * the runtime reorders between its blocked NCHWc layout and plain NCHW (Kernel.reorderBytes).
+ * timed alone, run after run, keeps them in cache); 'groups+layout': group factors plus a cost per
+ * reorder node and per MB the runtime reorders between its blocked NCHWc layout and plain NCHW
+ * (Kernel.reorders, reorderBytes).
  * bench:models chooses between them (and no calibration) on validation networks.
  */
 export const VARIANTS = ['groups', 'modules', 'kinds', 'groups+memory', 'groups+layout'] as const;
@@ -39,8 +40,9 @@ export interface Calibration {
   /** 'groups+memory': ms per MB of weights / of activations a kernel reads and writes */
   perWeightMB?: number;
   perActivationMB?: number;
-  /** 'groups+layout': ms per MB reordered between NCHWc and NCHW */
+  /** 'groups+layout': ms per MB reordered between NCHWc and NCHW, and per reorder node */
   perReorderMB?: number;
+  perReorder?: number;
   /** factor per group or module (a key never seen in fitting gets 1) */
   factors: Record<string, number>;
   /** models it was fitted on */
@@ -60,7 +62,7 @@ export const atNominal = (latencyMs: number, probeMs: number | undefined, nomina
 interface Predicted {
   group: KernelGroup;
   module?: string;
-  kernel?: { weightShapes: number[][]; bytes: number; weightBytes: number; reorderBytes?: number };
+  kernel?: { weightShapes: number[][]; bytes: number; weightBytes: number; reorderBytes?: number; reorders?: number };
   rawMs: number;
   ms: number;
 }
@@ -85,8 +87,10 @@ function features(kernels: readonly Predicted[], keys: readonly string[], v: Cal
   let weightMB = 0;
   let activationMB = 0;
   let reorderMB = 0;
+  let reorders = 0;
   for (const k of kernels) {
     reorderMB += (k.kernel?.reorderBytes ?? 0) / 1e6;
+    reorders += k.kernel?.reorders ?? 0;
     if (k.group === 'free') {
       views++;
       continue;
@@ -96,7 +100,7 @@ function features(kernels: readonly Predicted[], keys: readonly string[], v: Cal
     activationMB += ((k.kernel?.bytes ?? 0) - (k.kernel?.weightBytes ?? 0)) / 1e6;
     sums.set(keyOf(k, v), (sums.get(keyOf(k, v)) ?? 0) + k.rawMs);
   }
-  const memory = v === 'groups+memory' ? [weightMB, activationMB] : v === 'groups+layout' ? [reorderMB] : [];
+  const memory = v === 'groups+memory' ? [weightMB, activationMB] : v === 'groups+layout' ? [reorderMB, reorders] : [];
   return [1, compute, views, ...memory, ...keys.map((key) => sums.get(key) ?? 0)];
 }
 
@@ -114,7 +118,7 @@ export function fitCalibration(models: ReadonlyArray<{ kernels: readonly Predict
     perKernelMs: w[1]!,
     perViewMs: w[2]!,
     ...(variant === 'groups+memory' ? { perWeightMB: w[3]!, perActivationMB: w[4]! } : {}),
-    ...(variant === 'groups+layout' ? { perReorderMB: w[3]! } : {}),
+    ...(variant === 'groups+layout' ? { perReorderMB: w[3]!, perReorder: w[4]! } : {}),
     factors: Object.fromEntries(keys.map((key, i) => [key, w[i + 3 + memoryTerms(variant)]!])),
     models: models.length,
     fittedAt: new Date().toISOString(),
@@ -122,7 +126,7 @@ export function fitCalibration(models: ReadonlyArray<{ kernels: readonly Predict
   };
 }
 
-const memoryTerms = (v: CalibrationVariant) => (v === 'groups+memory' ? 2 : v === 'groups+layout' ? 1 : 0);
+const memoryTerms = (v: CalibrationVariant) => (v === 'groups+memory' || v === 'groups+layout' ? 2 : 0);
 
 /** Sets each kernel's calibrated ms and returns the model total (raw sum without a calibration). */
 export function applyCalibration(c: Calibration | undefined, kernels: Predicted[]): { totalMs: number; overheadMs: number } {
@@ -132,7 +136,7 @@ export function applyCalibration(c: Calibration | undefined, kernels: Predicted[
   }
   const memoryMs = (k: Predicted) => ((c.perWeightMB ?? 0) * (k.kernel?.weightBytes ?? 0) + (c.perActivationMB ?? 0) * ((k.kernel?.bytes ?? 0) - (k.kernel?.weightBytes ?? 0))) / 1e6;
   // a view op (Reshape after a blocked pooling, say) can need a reorder too
-  const reorderMs = (k: Predicted) => ((c.perReorderMB ?? 0) * (k.kernel?.reorderBytes ?? 0)) / 1e6;
+  const reorderMs = (k: Predicted) => ((c.perReorderMB ?? 0) * (k.kernel?.reorderBytes ?? 0)) / 1e6 + (c.perReorder ?? 0) * (k.kernel?.reorders ?? 0);
   for (const k of kernels) k.ms = (k.group === 'free' ? c.perViewMs : k.rawMs * (c.factors[keyOf(k, c.variant)] ?? 1) + c.perKernelMs + memoryMs(k)) + reorderMs(k);
   return { totalMs: c.overheadMs + kernels.reduce((s, k) => s + k.ms, 0), overheadMs: c.overheadMs };
 }
@@ -150,7 +154,7 @@ export function loadCalibration(store: Store, key: string): Calibration | undefi
   } catch {
     c = undefined as unknown as Calibration;
   }
-  if (c?.format !== 2 || !Number.isFinite(c.perViewMs) || !VARIANTS.includes(c.variant) || !Object.values(c.factors ?? { x: NaN }).every(Number.isFinite) || !Number.isFinite(c.overheadMs) || !(c.perReorderMB === undefined || Number.isFinite(c.perReorderMB))) {
+  if (c?.format !== 2 || !Number.isFinite(c.perViewMs) || !VARIANTS.includes(c.variant) || !Object.values(c.factors ?? { x: NaN }).every(Number.isFinite) || !Number.isFinite(c.overheadMs) || ![c.perReorderMB, c.perReorder].every((x) => x === undefined || Number.isFinite(x))) {
     throw new UserError(`stored calibration for ${key} is unreadable or from an older latencylab; refit it with 'latencylab calibrate'`, 'calibration');
   }
   return c;

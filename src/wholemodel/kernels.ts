@@ -37,6 +37,8 @@ export interface Kernel {
    * before this kernel (ReorderInput / ReorderOutput nodes it inserts; nchwcLayout below)
    */
   reorderBytes: number;
+  /** how many tensors that is (each reorder is a node onnxruntime dispatches) */
+  reorders: number;
 }
 
 const FREE = new Set(['Reshape', 'Flatten', 'Squeeze', 'Unsqueeze', 'Identity', 'Dropout', 'Constant', 'Shape', 'Size']);
@@ -147,6 +149,7 @@ export function detectKernels(m: ImportedModel, table: FusionTable): Kernel[] {
       bytes,
       weightBytes: F32 * weightElems,
       reorderBytes: F32 * chain.flatMap((c) => reorders.get(c.name) ?? []).reduce((s, t) => s + numel(m.shapes.get(t) ?? []), 0),
+      reorders: chain.reduce((s, c) => s + (reorders.get(c.name)?.length ?? 0), 0),
     });
   }
   return kernels;

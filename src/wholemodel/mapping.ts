@@ -109,11 +109,14 @@ export function mapKernel(k: Kernel): ModuleMapping | undefined {
     case 'Mul':
     case 'Sub':
     case 'Div': {
-      // two-activation elementwise ops (residual adds, squeeze-excite scaling) cost like an Add of the output size
-      if (k.inputShapes.length !== 2) return undefined;
+      // two-activation elementwise ops (residual adds, squeeze-excite scaling) cost like an Add of
+      // the output size; one with a constant operand (x + 3 in an unfused hard-swish) moves two
+      // tensors instead of three: an Add of the output size × 2/3
+      if (k.inputShapes.length !== 2 && !(k.inputShapes.length === 1 && k.weightShapes.length === 1)) return undefined;
       const v = imageView(out);
-      const approx = [...v.approx, ...(k.op !== 'Add' ? [`${k.op} as Add`] : []), ...(k.fused.length ? [`fused ${k.fused.join('+')}`] : [])];
-      return { module: 'add', params: { batch: v.batch, hw: v.hw, c: v.c }, scale: v.scale, approx };
+      const withConst = k.inputShapes.length === 1;
+      const approx = [...v.approx, ...(k.op !== 'Add' ? [`${k.op} as Add`] : []), ...(withConst ? ['constant operand: × 2/3'] : []), ...(k.fused.length ? [`fused ${k.fused.join('+')}`] : [])];
+      return { module: 'add', params: { batch: v.batch, hw: v.hw, c: v.c }, scale: v.scale * (withConst ? 2 / 3 : 1), approx };
     }
     case 'Concat': {
       if (k.inputShapes.length < 2 || out.length !== 4 || ((k.attrs.axis as number) ?? 0) !== 1) return undefined;

@@ -39,7 +39,7 @@ export function layerRows(p: ModelPrediction, top = Infinity): LayerRow[] {
  * `MatMul_9/MatMulAddFusion`, `Mul_3/QuickGeluFusion/`, layout-converted ones `relu_7_nchwc`, and
  * rewritten reshapes `Reshape_22_new_reshape`.
  */
-export const profiledNodeKey = (name: string) => name.split('/')[0]!.replace(/_nchwc$/, '').replace(/_new_reshape$/, '');
+export const profiledNodeKey = (name: string) => name.split('/')[0]!.replace(/_bn_nchwc$/, '').replace(/_nchwc$/, '').replace(/_new_reshape$/, '');
 
 export interface ComparedLayer {
   kernel: string;
