@@ -124,7 +124,7 @@ export function fitStoredCalibration(store: Store, setting: WholeModelSetting, c
  * (reports/models.md): which in-graph correction is used (it needs a runtime profiler: ort-cpu;
  * elsewhere none) and which calibration variant.
  */
-export const CALIBRATION_DESIGN: { inGraph: InGraphMethod | 'none'; variant: CalibrationVariant } = { inGraph: 'gbt', variant: 'groups+layout' };
+export const CALIBRATION_DESIGN: { inGraph: InGraphMethod | 'none'; variant: CalibrationVariant } = { inGraph: 'gbt', variant: 'groups' };
 
 /**
  * Measures `perFamily` generated networks of every family on a device setting (resumable), profiles
