@@ -121,7 +121,11 @@ export function inGraphPairs(
 
 export function fitInGraph(pairs: readonly InGraphPair[], method: InGraphMethod = 'linear'): InGraphModel {
   const byKey = new Map<string, InGraphPair[]>();
-  for (const p of pairs) byKey.set(p.key, [...(byKey.get(p.key) ?? []), p]);
+  for (const p of pairs) {
+    const ps = byKey.get(p.key);
+    if (ps) ps.push(p);
+    else byKey.set(p.key, [p]);
+  }
   const models: InGraphModel['models'] = {};
   for (const [key, ps] of byKey) {
     if (ps.length < MIN_EXAMPLES) continue;
