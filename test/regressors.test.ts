@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { getModule } from '../src/modules/index.js';
 import { featureSpace, REGRESSORS } from '../src/regressors/index.js';
+import { PackedTrees, treePredict, type Tree } from '../src/regressors/gbt.js';
 import { graphKernelWork } from '../src/regressors/kernels.js';
 import { medn } from '../src/regressors/mlp.js';
 import { fitRidge, fitRidgeCV, linearPredict, solveRidge } from '../src/regressors/ridge.js';
@@ -117,6 +118,31 @@ describe('features', () => {
     expect(at(enc(24), 'cin_rem16')).toBe(0.5);
     expect(fs.names).toContain('ws_over_L2');
     expect(fs.groups.filter((g) => g === 'kernel').length).toBeGreaterThan(10);
+  });
+
+  it('encoding with the module already built gives the same features as from the stored row alone', () => {
+    const fs = featureSpace(getModule('conv2d'), { hardware: hardwareFacts('ort-cpu') });
+    const params = { batch: 1, hw: 14, cin: 24, cout: 40, k: 3, stride: 2, groups: 1, pad: 'same' };
+    const graph = getModule('conv2d').build(params, 1, false);
+    const r = row(params, { macs: graph.cost.macs });
+    expect(fs.encode(r, { params, graph })).toEqual(fs.encode(r));
+  });
+
+  it('packed trees answer exactly as the trees they pack, summed in order', async () => {
+    const rng = new Rng(5);
+    const X = Array.from({ length: 300 }, () => [rng.next() * 5, rng.next() * 3, rng.next()]);
+    const y = X.map(([a, b, c]) => 0.01 * Math.exp(0.9 * a! + Math.sin(3 * b!) + (c! > 0.5 ? 0.3 : 0)));
+    const m = REGRESSORS.find((r) => r.kind === 'gbt')!.create(1);
+    await m.fit(X, y);
+    const state = m.toJSON() as { base: Parameters<typeof linearPredict>[0]; trees: Tree[] };
+    expect(state.trees.length).toBeGreaterThan(5);
+    const packed = new PackedTrees(state.trees);
+    for (const x of X.slice(0, 50)) {
+      let v = linearPredict(state.base, x);
+      for (const t of state.trees) v += treePredict(t, x);
+      expect(packed.sum(x, linearPredict(state.base, x))).toBe(v);
+      expect(m.predict([x])[0]).toBe(Math.exp(v));
+    }
   });
 
   it('kernel work follows the NCHWc rules: block-aligned convs run NCHWc, others im2col', () => {

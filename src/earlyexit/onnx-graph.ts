@@ -1,7 +1,7 @@
 import type { HeadSnapshot } from './head-model.js';
 import { headForwardNodes } from './head-train-graph.js';
 import onnxProto from 'onnx-proto';
-import { declaredInput, graphOf, loadOnnxModel, type ModelProto, type NodeProto } from '../ir/onnx-load.js';
+import { declaredInput, graphOf, int64, loadOnnxModel, type ModelProto, type NodeProto } from '../ir/onnx-load.js';
 import { UserError } from '../util/errors.js';
 
 const { onnx } = onnxProto;
@@ -69,10 +69,10 @@ function staticTensors(model: ModelProto): Set<string> {
 function staticDims(model: ModelProto, name: string): number[] | undefined {
   const g = graphOf(model);
   const init = g.initializer.find((t) => t.name === name);
-  if (init) return (init.dims ?? []).map(Number);
+  if (init) return (init.dims ?? []).map(int64);
   const c = g.node.find((n) => n.opType === 'Constant' && n.output?.[0] === name);
   const v = c?.attribute?.find((a) => a.name === 'value')?.t;
-  return v ? v.dims!.map(Number) : undefined;
+  return v ? v.dims!.map(int64) : undefined;
 }
 
 const prod = (xs: readonly number[]) => xs.reduce((a, b) => a * b, 1);

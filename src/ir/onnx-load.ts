@@ -38,14 +38,16 @@ export function readOnnxFile(path: string): { model: ModelProto; bytes: Uint8Arr
 /** The default-domain opset a model declares. */
 export function opsetOf(model: ModelProto): number {
   const imp = model.opsetImport.find((o) => (o.domain ?? '') === '' || o.domain === 'ai.onnx');
-  return imp ? Number(imp.version) : 0;
+  return imp ? int64(imp.version) : 0;
 }
 
 /** Decodes a ModelProto and checks it; every error names the file and the field. */
 export function decodeOnnxModel(bytes: Uint8Array, where: string): ModelProto {
   let model: ModelProto;
   try {
-    model = onnx.ModelProto.decode(bytes);
+    // as a Buffer (a view, no copy): protobufjs then decodes strings natively instead of byte by
+    // byte in JavaScript — node and tensor names made that half of decoding a model
+    model = onnx.ModelProto.decode(Buffer.isBuffer(bytes) ? bytes : Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength));
   } catch (e) {
     throw new UserError(`not an ONNX model (protobuf decoding failed: ${(e as Error).message})`, where);
   }
@@ -83,7 +85,7 @@ export function dataInputs(model: ModelProto): Array<{ name: string; dims: Array
     .filter((i) => !inits.has(i.name ?? ''))
     .map((i) => ({
       name: i.name ?? '',
-      dims: (i.type?.tensorType?.shape?.dim ?? []).map((d) => (d.dimValue != null && Number(d.dimValue) > 0 ? Number(d.dimValue) : null)),
+      dims: (i.type?.tensorType?.shape?.dim ?? []).map((d) => (d.dimValue != null && int64(d.dimValue) > 0 ? int64(d.dimValue) : null)),
       elemType: i.type?.tensorType?.elemType ?? onnx.TensorProto.DataType.FLOAT,
     }));
 }
@@ -129,6 +131,15 @@ export function resolveInputShape(model: ModelProto, override: number[] | undefi
   return [1, ...s.slice(1)];
 }
 
+/**
+ * A protobuf int64 (protobufjs decodes one as a Long object when the value needs it, else a
+ * number) as a number. `Number(long)` would format it as a decimal string and parse that back,
+ * which made int64 conversion the costliest step of importing a graph.
+ */
+export function int64(v: number | { toNumber(): number } | null | undefined): number {
+  return v == null ? 0 : typeof v === 'number' ? v : v.toNumber();
+}
+
 /** Numeric contents of an initializer or Constant tensor (int64 as numbers); undefined for other types. */
 export function tensorValues(t: TensorProto): number[] | undefined {
   const T = onnx.TensorProto.DataType;
@@ -136,14 +147,18 @@ export function tensorValues(t: TensorProto): number[] | undefined {
   const view = raw ? new DataView(raw.buffer, raw.byteOffset, raw.byteLength) : undefined;
   switch (t.dataType) {
     case T.FLOAT:
-      if (view) return Array.from({ length: raw!.length / 4 }, (_, i) => view.getFloat32(i * 4, true));
+      if (view) {
+        const out = new Array<number>(raw!.length >> 2);
+        for (let i = 0; i < out.length; i++) out[i] = view.getFloat32(i * 4, true);
+        return out;
+      }
       return [...(t.floatData ?? [])];
     case T.DOUBLE:
       if (view) return Array.from({ length: raw!.length / 8 }, (_, i) => view.getFloat64(i * 8, true));
       return [...(t.doubleData ?? [])];
     case T.INT64:
       if (view) return Array.from({ length: raw!.length / 8 }, (_, i) => Number(view.getBigInt64(i * 8, true)));
-      return (t.int64Data ?? []).map((v) => Number(v));
+      return (t.int64Data ?? []).map(int64);
     case T.INT32:
     case T.INT8:
     case T.UINT8:

@@ -1,7 +1,7 @@
 import onnxProto from 'onnx-proto';
 import { UserError } from '../util/errors.js';
 import { broadcast, type AttrValue } from './graph.js';
-import { dataInputs, graphOf, opsetOf, resolveShape, tensorValues, type ModelProto, type NodeProto } from './onnx-load.js';
+import { dataInputs, graphOf, int64, opsetOf, resolveShape, tensorValues, type ModelProto, type NodeProto } from './onnx-load.js';
 
 /**
  * Static shape inference over an ONNX graph, without running it: every tensor's shape from the
@@ -49,9 +49,9 @@ function attrsOf(n: NodeProto): Record<string, AttrValue> {
   for (const a of n.attribute ?? []) {
     const name = a.name ?? '';
     switch (a.type) {
-      case A.INT: out[name] = Number(a.i); break;
+      case A.INT: out[name] = int64(a.i); break;
       case A.FLOAT: out[name] = a.f ?? 0; break;
-      case A.INTS: out[name] = (a.ints ?? []).map(Number); break;
+      case A.INTS: out[name] = (a.ints ?? []).map(int64); break;
       case A.FLOATS: out[name] = [...(a.floats ?? [])]; break;
       case A.STRING: out[name] = new TextDecoder().decode(a.s ?? new Uint8Array()); break;
       default: break; // tensors (Constant's value) are read separately
@@ -71,7 +71,7 @@ export function importOnnx(model: ModelProto, inputShapes: Record<string, number
   const constants = new Set<string>();
   for (const t of g.initializer) {
     const name = t.name ?? '';
-    const dims = (t.dims ?? []).map(Number);
+    const dims = (t.dims ?? []).map(int64);
     shapes.set(name, dims);
     constants.add(name);
     if (numel(dims) <= MAX_FOLD) {
@@ -86,6 +86,7 @@ export function importOnnx(model: ModelProto, inputShapes: Record<string, number
     return { name: inp.name, shape, elemType: inp.elemType };
   });
   const nodes: ImportedNode[] = [];
+  const opset = opsetOf(model);
   g.node.forEach((n, index) => {
     const node: ImportedNode = {
       index,
@@ -98,7 +99,7 @@ export function importOnnx(model: ModelProto, inputShapes: Record<string, number
     };
     nodes.push(node);
     try {
-      inferNode(node, n, { shapes, values, constants, opset: opsetOf(model) });
+      inferNode(node, n, { shapes, values, constants, opset });
     } catch (e) {
       if (e instanceof UserError) throw e;
       throw new UserError(`cannot infer the output shape of node ${index} "${node.name}" (${node.op}): ${(e as Error).message}`, `${where}: graph.node[${index}]`);
@@ -109,7 +110,7 @@ export function importOnnx(model: ModelProto, inputShapes: Record<string, number
       }
     }
   });
-  return { name: g.name ?? 'model', opset: opsetOf(model), inputs, outputs: g.output.map((o) => o.name ?? ''), nodes, shapes, constants, values };
+  return { name: g.name ?? 'model', opset, inputs, outputs: g.output.map((o) => o.name ?? ''), nodes, shapes, constants, values };
 }
 
 interface Ctx {
@@ -150,7 +151,7 @@ function inferNode(node: ImportedNode, n: NodeProto, c: Ctx): void {
   if (op === 'Constant') {
     const t = (n.attribute ?? []).find((a) => a.name === 'value')?.t;
     if (t) {
-      const dims = (t.dims ?? []).map(Number);
+      const dims = (t.dims ?? []).map(int64);
       c.constants.add(node.outputs[0]!);
       return set(dims, numel(dims) <= MAX_FOLD ? tensorValues(t) : undefined);
     }

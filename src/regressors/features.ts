@@ -1,3 +1,4 @@
+import type { Graph } from '../ir/graph.js';
 import type { ModuleDef, Params, ParamSpec } from '../modules/index.js';
 import { GRAPH_KERNEL_FEATURES, graphKernelWork } from './kernels.js';
 import { isRange } from '../modules/types.js';
@@ -18,7 +19,13 @@ import type { SampleRow } from '../store/db.js';
 export interface FeatureSpace {
   names: string[];
   groups: FeatureGroup[];
-  encode(row: FeatureSource): number[];
+  /** `built`: the configuration's parameters and built module graph when the caller has them (saves parsing and building again) */
+  encode(row: FeatureSource, built?: BuiltConfig): number[];
+}
+
+export interface BuiltConfig {
+  params: Params;
+  graph: Graph;
 }
 
 export type FeatureGroup = 'cost' | 'device' | 'param' | 'kernel';
@@ -52,8 +59,9 @@ const clip = (v: number, lo: number, hi: number) => Math.min(hi, Math.max(lo, v)
 export function featureSpace(m: ModuleDef, opts: FeatureOptions = {}): FeatureSpace {
   const names: string[] = [...COST_FIELDS.map((f) => `log_${f}`), 'threads', 'load', 'log_macs_per_thread'];
   const groups: FeatureGroup[] = [...COST_FIELDS.map(() => 'cost' as const), 'device', 'device', 'device'];
-  const encoders: Array<(p: Record<string, unknown>, row: FeatureSource) => number[]> = [];
-  const add = (group: FeatureGroup, featureNames: string[], enc: (p: Record<string, unknown>, row: FeatureSource) => number[]) => {
+  type Encoder = (p: Record<string, unknown>, row: FeatureSource, graph: () => Graph) => number[];
+  const encoders: Encoder[] = [];
+  const add = (group: FeatureGroup, featureNames: string[], enc: Encoder) => {
     names.push(...featureNames);
     groups.push(...featureNames.map(() => group));
     encoders.push(enc);
@@ -86,8 +94,8 @@ export function featureSpace(m: ModuleDef, opts: FeatureOptions = {}): FeatureSp
       const ws = row.input_bytes + row.output_bytes + row.weight_bytes;
       return [...caches.flatMap(([, size]) => [clip(Math.log2(ws / size), -10, 10), ws > size ? 1 : 0]), clip(Math.log2((row.weight_bytes + 1) / hw.l2Bytes), -10, 10)];
     });
-    add('kernel', GRAPH_KERNEL_FEATURES.map((f) => `log_${f}`), (p) => {
-      const w = graphKernelWork(m.build(p as Params, 1, false), hw);
+    add('kernel', GRAPH_KERNEL_FEATURES.map((f) => `log_${f}`), (_p, _row, graph) => {
+      const w = graphKernelWork(graph(), hw);
       return GRAPH_KERNEL_FEATURES.map((f) => Math.log1p(w[f]));
     });
     const names = new Set(m.params.map((s) => s.name));
@@ -105,14 +113,15 @@ export function featureSpace(m: ModuleDef, opts: FeatureOptions = {}): FeatureSp
   return {
     names,
     groups,
-    encode(row) {
-      const p = JSON.parse(row.params_json) as Record<string, unknown>;
+    encode(row, built) {
+      const p = (built?.params ?? JSON.parse(row.params_json)) as Record<string, unknown>;
+      const graph = () => built?.graph ?? m.build(p as Params, 1, false);
       return [
         ...COST_FIELDS.map((f) => Math.log1p(row[f])),
         row.threads,
         row.load_workers * row.load_duty,
         Math.log1p(row.macs / Math.max(1, row.threads)),
-        ...encoders.flatMap((e) => e(p, row)),
+        ...encoders.flatMap((e) => e(p, row, graph)),
       ];
     },
   };

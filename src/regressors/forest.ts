@@ -1,5 +1,5 @@
 import { Rng } from '../util/random.js';
-import { growTree, treePredict, type Tree } from './gbt.js';
+import { growTree, PackedTrees, type Tree } from './gbt.js';
 import { fitRidgeCV, linearPredict, type LinearState } from './ridge.js';
 import type { Regressor, RegressorKind } from './types.js';
 
@@ -21,6 +21,8 @@ const MIN_LEAF = 2;
 class Forest implements Regressor {
   readonly kind = 'forest';
   constructor(private readonly seed: number, private state?: ForestState) {}
+  /** the state's trees packed for prediction (on first use) */
+  private packed?: PackedTrees;
 
   fit(X: number[][], yMs: number[]): void {
     const n = X.length;
@@ -37,12 +39,14 @@ class Forest implements Regressor {
       trees.push(growTree(X, r, rows, sorted, { maxDepth: DEPTH, minLeaf: MIN_LEAF, learningRate: 1, maxTrees: 1, subsample: 1, patience: 0 }));
     }
     this.state = { base, trees };
+    this.packed = undefined;
   }
 
   predict(X: number[][]): number[] {
     const s = this.state;
     if (!s) throw new Error('forest: predict before fit');
-    return X.map((x) => Math.exp(linearPredict(s.base, x) + s.trees.reduce((acc, t) => acc + treePredict(t, x), 0) / s.trees.length));
+    const packed = (this.packed ??= new PackedTrees(s.trees));
+    return X.map((x) => Math.exp(linearPredict(s.base, x) + packed.sum(x) / s.trees.length));
   }
 
   toJSON(): unknown {

@@ -54,6 +54,59 @@ export function treePredict(t: Tree, x: number[]): number {
 }
 
 /**
+ * Trees packed into typed arrays, for prediction: a walk over one contiguous array per field is
+ * ~3× faster than over one small object of arrays per tree (whole-model prediction walks ~500
+ * trees for every distinct convolution of a network). Sums in tree order, as a loop over
+ * treePredict would, so the answers are the same to the last bit.
+ */
+export class PackedTrees {
+  private readonly roots: Int32Array;
+  private readonly feature: Int32Array;
+  private readonly threshold: Float64Array;
+  private readonly left: Int32Array;
+  private readonly right: Int32Array;
+  private readonly value: Float64Array;
+
+  constructor(trees: readonly Tree[]) {
+    const total = trees.reduce((s, t) => s + t.feature.length, 0);
+    this.roots = new Int32Array(trees.length);
+    this.feature = new Int32Array(total);
+    this.threshold = new Float64Array(total);
+    this.left = new Int32Array(total);
+    this.right = new Int32Array(total);
+    this.value = new Float64Array(total);
+    let at = 0;
+    trees.forEach((t, k) => {
+      this.roots[k] = at;
+      for (let i = 0; i < t.feature.length; i++) {
+        this.feature[at + i] = t.feature[i]!;
+        this.threshold[at + i] = t.threshold[i]!;
+        this.left[at + i] = at + t.left[i]!;
+        this.right[at + i] = at + t.right[i]!;
+        this.value[at + i] = t.value[i]!;
+      }
+      at += t.feature.length;
+    });
+  }
+
+  /** the sum of every tree's answer for x, added in tree order starting from `start` */
+  sum(x: readonly number[], start = 0): number {
+    const { roots, feature, threshold, left, right, value } = this;
+    let v = start;
+    for (let k = 0; k < roots.length; k++) {
+      let i = roots[k]!;
+      let f = feature[i]!;
+      while (f >= 0) {
+        i = x[f]! < threshold[i]! ? left[i]! : right[i]!;
+        f = feature[i]!;
+      }
+      v += value[i]!;
+    }
+    return v;
+  }
+}
+
+/**
  * Grows one least-squares tree level by level: per level, each feature's pre-sorted row order is
  * scanned once, accumulating every open node's left sums, so a level costs O(features × rows).
  */
@@ -141,6 +194,8 @@ export function growTree(X: number[][], r: number[], rows: Uint8Array, sorted: I
 class Gbt implements Regressor {
   readonly kind = 'gbt';
   constructor(private readonly seed: number, private state?: GbtState, private readonly o: GbtOptions = DEFAULTS) {}
+  /** the state's trees packed for prediction (on first use) */
+  private packed?: PackedTrees;
 
   fit(X: number[][], yMs: number[]): void {
     const n = X.length;
@@ -173,16 +228,14 @@ class Gbt implements Regressor {
       else if (trees.length - bestCount >= this.o.patience) break;
     }
     this.state = { base, trees: nVal ? trees.slice(0, bestCount) : trees };
+    this.packed = undefined;
   }
 
   predict(X: number[][]): number[] {
     const s = this.state;
     if (!s) throw new Error('gbt: predict before fit');
-    return X.map((x) => {
-      let v = linearPredict(s.base, x);
-      for (const t of s.trees) v += treePredict(t, x);
-      return Math.exp(v);
-    });
+    const packed = (this.packed ??= new PackedTrees(s.trees));
+    return X.map((x) => Math.exp(packed.sum(x, linearPredict(s.base, x))));
   }
 
   toJSON(): unknown {

@@ -1,3 +1,4 @@
+import type { Graph } from '../ir/graph.js';
 import { getModule, type Params } from '../modules/index.js';
 import { validateParams } from '../modules/validate.js';
 import { referenceParams } from '../profile/profiler.js';
@@ -250,8 +251,9 @@ export function loadSelected(store: Store, datasetName: string): { model: Regres
 }
 
 /** the analytic cost columns of a configuration, as a stored sample has them */
-export function costRow(m: ReturnType<typeof getModule>, params: Params) {
-  const c = m.build(params, 1, false).cost;
+/** a configuration's analytic costs as a sample row holds them (`graph`: the module already built, to build it once) */
+export function costRow(m: ReturnType<typeof getModule>, params: Params, graph: Graph = m.build(params, 1, false)) {
+  const c = graph.cost;
   return {
     params_json: JSON.stringify(params),
     macs: c.macs, flops: c.flops, params: c.params, input_bytes: c.inputBytes, output_bytes: c.outputBytes,

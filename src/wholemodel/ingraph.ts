@@ -157,12 +157,12 @@ function treesOf(m: InGraphModel, key: string): Regressor | undefined {
   return r;
 }
 
-/** the in-graph estimate of a kernel, or the standalone one when its key has no model */
-export function inGraphMs(m: InGraphModel | undefined, key: string, kernel: InGraphKernel, standaloneMs: number): number {
+/** the in-graph estimate of a kernel, or the standalone one when its key has no model (`features`: its inGraphFeatures, when already computed) */
+export function inGraphMs(m: InGraphModel | undefined, key: string, kernel: InGraphKernel, standaloneMs: number, features?: number[]): number {
   const st = m?.models[key];
   if (!st) return standaloneMs;
   const trees = treesOf(m!, key);
-  if (trees && st.ratio) return Math.min(Math.max(trees.predict([inGraphFeatures(kernel, standaloneMs)])[0]!, standaloneMs * st.ratio[0]), standaloneMs * st.ratio[1]);
+  if (trees && st.ratio) return Math.min(Math.max(trees.predict([features ?? inGraphFeatures(kernel, standaloneMs)])[0]!, standaloneMs * st.ratio[0]), standaloneMs * st.ratio[1]);
   const est = linearFeatures(kernel, standaloneMs).reduce((s, x, i) => s + x * st.w[i]!, 0);
   // a correction, not a new predictor: never more than 3× away from the module's answer
   return Math.min(Math.max(est, standaloneMs / 3), standaloneMs * 3);

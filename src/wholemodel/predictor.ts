@@ -10,7 +10,7 @@ import { UserError } from '../util/errors.js';
 import { median } from '../util/stats.js';
 import { applyCalibration, loadCalibration, type Calibration, type KernelGroup } from './calibration.js';
 import { fusionTable, type FusionTable } from './fusion.js';
-import { inGraphKey, inGraphMs, isInGraphModel, type InGraphModel } from './ingraph.js';
+import { inGraphFeatures, inGraphKey, inGraphMs, isInGraphModel, type InGraphModel } from './ingraph.js';
 import { detectKernels, type Kernel } from './kernels.js';
 import { mapKernel } from './mapping.js';
 import { fitRoofline, rooflineMs, type Roofline } from './roofline.js';
@@ -197,7 +197,8 @@ export class WholeModelPredictor {
             const state = this.nominalProbeMs && mp.probeMs ? this.nominalProbeMs / mp.probeMs : 1;
             memo = { ms: NaN, scale: scale * state, extrapolated };
             this.memo.set(key, memo);
-            pending.set(key, { module: mapping.module, row: mp.fs.encode({ ...costRow(mp.module, params), threads: this.setting.threads, load_workers: 0, load_duty: 0 }) });
+            const graph = mp.module.build(params, 1, false);
+            pending.set(key, { module: mapping.module, row: mp.fs.encode({ ...costRow(mp.module, params, graph), threads: this.setting.threads, load_workers: 0, load_duty: 0 }, { params, graph }) });
           }
           waiting.push({ at: out.length, key, scale: mapping.scale });
           out.push({ kernel: k, ms: 0, rawMs: 0, group: groupOf(mapping.module), source: `rm:${mp.model.kind}`, module: mapping.module, extrapolated: memo.extrapolated, approx: mapping.approx });
@@ -236,13 +237,14 @@ export class WholeModelPredictor {
       // never below 10 % of the standalone figure: a kernel always costs something
       const base = Math.max(standalone - this.runOverheadMs, 0.1 * standalone);
       const key = inGraphKey(p.module, p.kernel);
-      const k = p.kernel;
-      const id = inGraph ? `${key}|${base}|${JSON.stringify([k.inputShapes, k.weightShapes, k.outputShape, k.attrs, k.fused, k.flops, k.bytes, k.weightBytes])}` : '';
-      let ms = corrected.get(id);
-      if (ms === undefined) {
-        ms = inGraphMs(inGraph, key, k, base);
-        if (inGraph) corrected.set(id, ms);
-      }
+      let ms: number | undefined;
+      if (inGraph) {
+        // the correction reads nothing of a kernel but its features (which hold the base time)
+        const features = inGraphFeatures(p.kernel, base);
+        const id = `${key}|${features.join(',')}`;
+        ms = corrected.get(id);
+        if (ms === undefined) corrected.set(id, (ms = inGraphMs(inGraph, key, p.kernel, base, features)));
+      } else ms = base;
       p.rawMs = ms;
       p.ms = p.rawMs;
     }
