@@ -48,7 +48,14 @@ const F32 = 4;
 /** what kernel detection and the layout analysis both need to know about a graph */
 function graphFacts(m: ImportedModel, table: FusionTable) {
   const consumers = new Map<string, ImportedNode[]>();
-  for (const n of m.nodes) for (const t of n.inputs) if (t) consumers.set(t, [...(consumers.get(t) ?? []), n]);
+  for (const n of m.nodes) {
+    for (const t of n.inputs) {
+      if (!t) continue;
+      const cs = consumers.get(t);
+      if (cs) cs.push(n);
+      else consumers.set(t, [n]);
+    }
+  }
   const isConst = (t: string) => m.constants.has(t) || m.values.has(t);
   // a node whose every input is constant is folded away when the session is created
   const folded = new Set<string>();

@@ -241,7 +241,7 @@ export class WholeModelPredictor {
       if (inGraph) {
         // the correction reads nothing of a kernel but its features (which hold the base time)
         const features = inGraphFeatures(p.kernel, base);
-        const id = `${key}|${features.join(',')}`;
+        const id = `${key}|${bitsKey(features)}`;
         ms = corrected.get(id);
         if (ms === undefined) corrected.set(id, (ms = inGraphMs(inGraph, key, p.kernel, base, features)));
       } else ms = base;
@@ -296,6 +296,11 @@ function clampToTrained(mp: ModulePredictor, params: Params): { params: Params; 
     return { params, scale: 1 };
   }
   return { params: clamped, scale: Math.max(1, work) };
+}
+
+/** numbers as a string of their bits: an exact memo key, without formatting doubles as decimals */
+function bitsKey(xs: number[]): string {
+  return String.fromCharCode(...new Uint16Array(Float64Array.from(xs).buffer));
 }
 
 function groupOf(module: string): KernelGroup {
