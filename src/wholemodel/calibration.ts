@@ -11,7 +11,8 @@ import { UserError } from '../util/errors.js';
  *   total = overhead + perKernel · (compute kernels) + perView · (reshape-like kernels)
  *           + Σ_group factor_group · Σ raw predictions
  *
- * with every coefficient ≥ 0, minimising the relative error.
+ * minimising the relative error, with every coefficient ≥ 0 but the per-kernel and per-view terms
+ * (see fitCalibration); a layer's calibrated time is shown no lower than zero (applyCalibration).
  */
 export const GROUPS = ['conv', 'dwconv', 'dense', 'other', 'roofline'] as const;
 export type KernelGroup = (typeof GROUPS)[number] | 'free';
@@ -137,8 +138,17 @@ export function applyCalibration(c: Calibration | undefined, kernels: Predicted[
   const memoryMs = (k: Predicted) => ((c.perWeightMB ?? 0) * (k.kernel?.weightBytes ?? 0) + (c.perActivationMB ?? 0) * ((k.kernel?.bytes ?? 0) - (k.kernel?.weightBytes ?? 0))) / 1e6;
   // a view op (Reshape after a blocked pooling, say) can need a reorder too
   const reorderMs = (k: Predicted) => ((c.perReorderMB ?? 0) * (k.kernel?.reorderBytes ?? 0)) / 1e6 + (c.perReorder ?? 0) * (k.kernel?.reorders ?? 0);
-  for (const k of kernels) k.ms = (k.group === 'free' ? c.perViewMs : k.rawMs * (c.factors[keyOf(k, c.variant)] ?? 1) + c.perKernelMs + memoryMs(k)) + reorderMs(k);
-  return { totalMs: c.overheadMs + kernels.reduce((s, k) => s + k.ms, 0), overheadMs: c.overheadMs };
+  // The per-kernel and per-view terms may be negative (fitCalibration): a tiny layer's linear
+  // estimate can fall below zero. No layer is shown taking negative time; what is cut off counts
+  // with the per-model part, so the total is the fitted one (clamping the total itself lost
+  // accuracy on validation networks: bench:models, 2026-12-03).
+  let cut = 0;
+  for (const k of kernels) {
+    const ms = (k.group === 'free' ? c.perViewMs : k.rawMs * (c.factors[keyOf(k, c.variant)] ?? 1) + c.perKernelMs + memoryMs(k)) + reorderMs(k);
+    k.ms = Math.max(0, ms);
+    cut += Math.min(0, ms);
+  }
+  return { totalMs: c.overheadMs + cut + kernels.reduce((s, k) => s + k.ms, 0), overheadMs: c.overheadMs + cut };
 }
 
 export function saveCalibration(store: Store, key: string, c: Calibration): void {

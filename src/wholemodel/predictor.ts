@@ -68,7 +68,10 @@ export interface ModelPrediction {
   totalMs: number;
   /** sum of the raw kernel predictions, before calibration */
   rawSumMs: number;
-  /** the fixed per-model part of the calibrated total (session dispatch, runtime overhead) */
+  /**
+   * the per-model part of the calibrated total (session dispatch, runtime overhead), less what was
+   * cut off layers whose linear estimate fell below zero (calibration.ts)
+   */
   overheadMs: number;
   calibrated: boolean;
   kernels: KernelPrediction[];
