@@ -232,6 +232,23 @@ describe('calibration with a price per reordered MB', () => {
   });
 });
 
+describe('calibrated layers', () => {
+  it('no layer is shown below zero: a negative per-kernel term cut off a tiny layer counts with the per-model part', () => {
+    const c = { format: 2 as const, variant: 'groups' as const, overheadMs: 0.05, perKernelMs: -0.003, perViewMs: -0.001, factors: { conv: 1 }, models: 10, fittedAt: '' };
+    const kernels = [
+      { group: 'conv' as const, rawMs: 0.1, ms: 0 },
+      { group: 'conv' as const, rawMs: 0.001, ms: 0 },
+      { group: 'free' as const, rawMs: 0, ms: 0 },
+    ];
+    const r = applyCalibration(c, kernels);
+    expect(kernels.map((k) => k.ms)).toEqual([0.1 - 0.003, 0, 0]);
+    // the fitted linear total: overhead + Σ (factor · raw + per kernel) + per view
+    expect(r.totalMs).toBeCloseTo(0.05 + (0.1 - 0.003) + (0.001 - 0.003) - 0.001, 12);
+    expect(r.overheadMs).toBeCloseTo(0.05 - 0.002 - 0.001, 12);
+    expect(r.totalMs).toBeCloseTo(r.overheadMs + kernels.reduce((s, k) => s + k.ms, 0), 12);
+  });
+});
+
 describe('in-graph correction', () => {
   // synthetic convolutions whose in-graph time is a step function of the channels (a layout
   // change below 16 channels) times a spatial term: what the linear correction cannot express
