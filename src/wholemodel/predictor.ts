@@ -233,7 +233,7 @@ export class WholeModelPredictor {
       });
     }
     // repeated blocks repeat their kernels: each distinct one is corrected once (a GBT answer is ~10 µs)
-    const corrected = new Map<string, number>();
+    const corrected = new FeatureMemo();
     for (const w of waiting) {
       const p = out[w.at]!;
       const standalone = this.memo.get(w.key)!.ms * w.scale;
@@ -244,9 +244,8 @@ export class WholeModelPredictor {
       if (inGraph) {
         // the correction reads nothing of a kernel but its features (which hold the base time)
         const features = inGraphFeatures(p.kernel, base);
-        const id = `${key}|${bitsKey(features)}`;
-        ms = corrected.get(id);
-        if (ms === undefined) corrected.set(id, (ms = inGraphMs(inGraph, key, p.kernel, base, features)));
+        ms = corrected.get(key, features);
+        if (ms === undefined) corrected.set(key, features, (ms = inGraphMs(inGraph, key, p.kernel, base, features)));
       } else ms = base;
       p.rawMs = ms;
       p.ms = p.rawMs;
@@ -301,9 +300,36 @@ function clampToTrained(mp: ModulePredictor, params: Params): { params: Params; 
   return { params: clamped, scale: Math.max(1, work) };
 }
 
-/** numbers as a string of their bits: an exact memo key, without formatting doubles as decimals */
-function bitsKey(xs: number[]): string {
-  return String.fromCharCode(...new Uint16Array(Float64Array.from(xs).buffer));
+/**
+ * Answers remembered by (key, feature vector), matched exactly: a hash of the features' bits picks
+ * the bucket (no string built per kernel — formatting 17 doubles cost more than the lookup saved).
+ */
+class FeatureMemo {
+  private readonly buckets = new Map<number, Array<{ key: string; features: number[]; value: number }>>();
+  private readonly f64 = new Float64Array(1);
+  private readonly u32 = new Uint32Array(this.f64.buffer);
+
+  private hash(key: string, xs: readonly number[]): number {
+    let h = 2166136261 ^ key.length;
+    for (const x of xs) {
+      this.f64[0] = x;
+      h = Math.imul(h ^ this.u32[0]!, 16777619);
+      h = Math.imul(h ^ this.u32[1]!, 16777619);
+    }
+    return h;
+  }
+
+  get(key: string, features: readonly number[]): number | undefined {
+    const bucket = this.buckets.get(this.hash(key, features));
+    return bucket?.find((e) => e.key === key && e.features.length === features.length && e.features.every((x, i) => Object.is(x, features[i])))?.value;
+  }
+
+  set(key: string, features: number[], value: number): void {
+    const h = this.hash(key, features);
+    const bucket = this.buckets.get(h);
+    if (bucket) bucket.push({ key, features, value });
+    else this.buckets.set(h, [{ key, features, value }]);
+  }
 }
 
 function groupOf(module: string): KernelGroup {
