@@ -116,13 +116,12 @@ export function featureSpace(m: ModuleDef, opts: FeatureOptions = {}): FeatureSp
     encode(row, built) {
       const p = (built?.params ?? JSON.parse(row.params_json)) as Record<string, unknown>;
       const graph = () => built?.graph ?? m.build(p as Params, 1, false);
-      return [
-        ...COST_FIELDS.map((f) => Math.log1p(row[f])),
-        row.threads,
-        row.load_workers * row.load_duty,
-        Math.log1p(row.macs / Math.max(1, row.threads)),
-        ...encoders.flatMap((e) => e(p, row, graph)),
-      ];
+      // pushed, not spread: encoding runs for every configuration a whole-model prediction meets
+      const out: number[] = [];
+      for (const f of COST_FIELDS) out.push(Math.log1p(row[f]));
+      out.push(row.threads, row.load_workers * row.load_duty, Math.log1p(row.macs / Math.max(1, row.threads)));
+      for (const e of encoders) for (const v of e(p, row, graph)) out.push(v);
+      return out;
     },
   };
 }
