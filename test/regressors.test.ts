@@ -128,6 +128,22 @@ describe('features', () => {
     expect(fs.encode(r, { params, graph })).toEqual(fs.encode(r));
   });
 
+  it('a damaged stored tree model is refused on load, not walked in a circle', async () => {
+    const rng = new Rng(6);
+    const X = Array.from({ length: 120 }, () => [rng.next() * 5, rng.next() * 3]);
+    const y = X.map(([a, b]) => Math.exp(0.5 * a! + Math.sin(2 * b!)));
+    for (const kind of ['gbt', 'forest']) {
+      const k = REGRESSORS.find((r) => r.kind === kind)!;
+      const m = k.create(1);
+      await m.fit(X, y);
+      const state = JSON.parse(JSON.stringify(m.toJSON())) as { trees: Tree[] };
+      expect(() => k.load(JSON.parse(JSON.stringify(state)))).not.toThrow();
+      const t = state.trees.find((x) => x.feature[0]! >= 0)!;
+      t.left[0] = 0; // the root's left child is the root itself
+      expect(() => k.load(state), kind).toThrow(/damaged/);
+    }
+  });
+
   it('packed trees answer exactly as the trees they pack, summed in order', async () => {
     const rng = new Rng(5);
     const X = Array.from({ length: 300 }, () => [rng.next() * 5, rng.next() * 3, rng.next()]);

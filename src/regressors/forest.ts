@@ -1,5 +1,5 @@
 import { Rng } from '../util/random.js';
-import { growTree, PackedTrees, type Tree } from './gbt.js';
+import { checkedTreeState, growTree, PackedTrees, type Tree } from './gbt.js';
 import { fitRidgeCV, linearPredict, type LinearState } from './ridge.js';
 import type { Regressor, RegressorKind } from './types.js';
 
@@ -59,5 +59,5 @@ export const forest: RegressorKind = {
   description: `random forest (${TREES} bagged trees, depth ${DEPTH}) on the residual of the log-space ridge`,
   library: 'own (ml-random-forest measured: too slow and less accurate, see README)',
   create: (seed) => new Forest(seed),
-  load: (json) => new Forest(0, json as ForestState),
+  load: (json) => new Forest(0, checkedTreeState<ForestState>(json, 'forest')),
 };

@@ -47,6 +47,13 @@ export function isGbtState(x: unknown, features: number): boolean {
   });
 }
 
+/** a stored tree model (GBT or forest: a ridge base and trees) checked before use: one that fails would answer garbage or never return */
+export function checkedTreeState<T>(json: unknown, kind: string): T {
+  const features = (json as GbtState | undefined)?.base?.mean?.length;
+  if (!features || !isGbtState(json, features)) throw new Error(`the stored ${kind} state is damaged (its ridge base or a tree is malformed, or a split points backwards)`);
+  return json as T;
+}
+
 export function treePredict(t: Tree, x: number[]): number {
   let i = 0;
   while (t.feature[i]! >= 0) i = x[t.feature[i]!]! < t.threshold[i]! ? t.left[i]! : t.right[i]!;
@@ -251,5 +258,5 @@ export const gbt: RegressorKind = {
   description: 'gradient-boosted trees (depth 5, shrinkage 0.05, early stopping) on the residual of the log-space ridge',
   library: 'own',
   create: (seed) => new Gbt(seed),
-  load: (json) => new Gbt(0, json as GbtState),
+  load: (json) => new Gbt(0, checkedTreeState<GbtState>(json, 'gbt')),
 };
