@@ -122,7 +122,9 @@ export function fitStoredCalibration(store: Store, setting: WholeModelSetting, c
 /**
  * The design `calibrate` fits, as chosen on validation networks by bench:models
  * (reports/models.md): which in-graph correction is used (it needs a runtime profiler: ort-cpu;
- * elsewhere none) and which calibration variant.
+ * elsewhere none) and which calibration variant. The variant is the 1-thread choice of the quiet
+ * run of session 17 (groups 62.3 % within ±10 % on validation vs kinds 58.5 %); session 18's noisier
+ * data preferred kinds by 1.5 points (60.0 vs 58.5 %) — within the noise between runs, so kept.
  */
 export const CALIBRATION_DESIGN: { inGraph: InGraphMethod | 'none'; variant: CalibrationVariant } = { inGraph: 'gbt', variant: 'groups' };
 
