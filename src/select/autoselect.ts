@@ -250,7 +250,6 @@ export function loadSelected(store: Store, datasetName: string): { model: Regres
   return { model, moduleName: ds.module, fs, ranges: stored.ranges, ...(stored.probeMs ? { probeMs: stored.probeMs } : {}) };
 }
 
-/** the analytic cost columns of a configuration, as a stored sample has them */
 /** a configuration's analytic costs as a sample row holds them (`graph`: the module already built, to build it once) */
 export function costRow(m: ReturnType<typeof getModule>, params: Params, graph: Graph = m.build(params, 1, false)) {
   const c = graph.cost;

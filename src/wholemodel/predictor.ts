@@ -240,14 +240,9 @@ export class WholeModelPredictor {
       // never below 10 % of the standalone figure: a kernel always costs something
       const base = Math.max(standalone - this.runOverheadMs, 0.1 * standalone);
       const key = inGraphKey(p.module, p.kernel);
-      let ms: number | undefined;
-      if (inGraph) {
-        // the correction reads nothing of a kernel but its features (which hold the base time)
-        const features = inGraphFeatures(p.kernel, base);
-        ms = corrected.get(key, features);
-        if (ms === undefined) corrected.set(key, features, (ms = inGraphMs(inGraph, key, p.kernel, base, features)));
-      } else ms = base;
-      p.rawMs = ms;
+      // the correction reads nothing of a kernel but its features (which hold the base time)
+      const features = inGraph ? inGraphFeatures(p.kernel, base) : undefined;
+      p.rawMs = features ? corrected.getOrCompute(key, features, () => inGraphMs(inGraph, key, p.kernel, base, features)) : base;
       p.ms = p.rawMs;
     }
     return out;
@@ -319,16 +314,16 @@ class FeatureMemo {
     return h;
   }
 
-  get(key: string, features: readonly number[]): number | undefined {
-    const bucket = this.buckets.get(this.hash(key, features));
-    return bucket?.find((e) => e.key === key && e.features.length === features.length && e.features.every((x, i) => Object.is(x, features[i])))?.value;
-  }
-
-  set(key: string, features: number[], value: number): void {
+  /** the remembered answer for (key, features), or `compute`'s, remembered */
+  getOrCompute(key: string, features: number[], compute: () => number): number {
     const h = this.hash(key, features);
-    const bucket = this.buckets.get(h);
-    if (bucket) bucket.push({ key, features, value });
-    else this.buckets.set(h, [{ key, features, value }]);
+    let bucket = this.buckets.get(h);
+    const hit = bucket?.find((e) => e.key === key && e.features.length === features.length && e.features.every((x, i) => Object.is(x, features[i])));
+    if (hit) return hit.value;
+    const value = compute();
+    if (!bucket) this.buckets.set(h, (bucket = []));
+    bucket.push({ key, features, value });
+    return value;
   }
 }
 
