@@ -131,6 +131,19 @@ describe('(DNN, device) predictor and design optimiser', () => {
     const again = PairPredictor.fromState(nb201, JSON.parse(JSON.stringify(pp.state)));
     const dp = again.forDevice(refs);
     for (const a of [0, 77, 15_000]) expect(dp.predictMs(a)).toBeCloseTo(pp.forDevice(refs).predictMs(a), 9);
+    // a device that adds up op costs (eyeriss, a simulated accelerator, unlike every training
+    // device): the additive second opinion fits its 10 references best, carries the blend and
+    // lifts the share within ±10 % over the network's calibrated answer alone
+    const eyeriss = nb201.latency.get('eyeriss')!;
+    const eyerissRefs = nb201.referenceArchs.map((a) => eyeriss[a]!);
+    const blended = pp.forDevice(eyerissRefs);
+    const networkOnly = pp.forDevice(eyerissRefs, { additive: false });
+    expect(networkOnly.additiveWeight).toBe(0);
+    expect(blended.additiveWeight).toBeGreaterThan(0.5);
+    const [withBlend, without] = [blended, networkOnly].map((d) => latencyMetrics(d.predictAllMs(), eyeriss, nb201.referenceArchs));
+    expect(withBlend!.within10).toBeGreaterThan(without!.within10);
+    expect(withBlend!.within10).toBeGreaterThan(0.9);
+    expect(blended.logSpread).toBeLessThanOrEqual(networkOnly.logSpread);
     // towers that do not fit the space or each other are refused
     const t = pp.state.towers!;
     expect(() => PairPredictor.fromState(nb201, { ...pp.state, towers: { ...t, rank: 4 } })).toThrow(/rank \+ 1 = 5/);

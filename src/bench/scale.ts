@@ -22,7 +22,7 @@ import { budgetsAt, judgeChoice, latencyMetrics, searchWithPrediction, type Budg
 import { archFeatures, tableDeviceFeatures } from '../scale/features.js';
 import { monotonicity } from '../scale/monotonicity.js';
 import { DesignOptimiser } from '../scale/optimiser.js';
-import { PairPredictor } from '../scale/pair.js';
+import { ADDITIVE_CALIBRATION, PairPredictor } from '../scale/pair.js';
 import { PROXY_MAPPINGS, proxyReuse, type ProxyOptions } from '../scale/proxy.js';
 import { fitRidge } from '../regressors/ridge.js';
 import { encodeAsync } from '../transfer/gae.js';
@@ -255,7 +255,7 @@ async function main() {
   const pairMlp = await PairPredictor.train(nb201, help.train, { steps: PAIR_STEPS, archs: trainArchs, form: 'mlp' }, log);
   const mlpTrainS = (performance.now() - t0) / 1000;
   const towers = pair.state.towers;
-  md.push(`A factored network (${pair.params.toLocaleString('en')} parameters): an architecture tower over the one-hot ops + log FLOPs/params and a device tower over the device's features — the log latencies of HELP's 10 reference architectures (their mean and the deviations from it) — each 2 × 128 ReLU to ${towers ? towers.rank + 1 : '?'} outputs, combined as the dot product of the first ${towers?.rank ?? '?'} plus an architecture term and a device term. Target: log latency relative to the device's reference mean. Trained ${PAIR_STEPS} steps of 256 random (architecture, device) pairs in ${pairTrainS.toFixed(0)} s, on the NB201 HELP training devices (${help.train.join(', ')}) and a random 80 % of the architectures; a new device needs only its 10 reference measurements (calibrated on them: an affine map of log latency, then a ridge over the training devices' latencies — see \`PairPredictor.forDevice\` for the validation behind it). The architecture side is computed once per space, so an answer on a calibrated device is ${towers?.rank ?? '?'} multiply-adds. Next to it, the MLP form (one 2 × 128 network over the concatenated inputs, ${pairMlp.params.toLocaleString('en')} parameters, ${mlpTrainS.toFixed(0)} s): slightly more accurate, ~9 µs an answer. The factored form is NB201's default because it designs as well: validated by holding out each training device in turn (1,500 steps, the optimiser below, a one-off study): mean ρ 0.907 vs 0.923, ±10 % 62 vs 66 %, design regret at z = 1 0.72 vs 0.86 points with 0 vs 1 of 27 budgets broken. FBNet keeps the MLP form (\`DEFAULT_PAIR_FORM\`): with the factored one no decision rule kept its validation devices' budgets (≥ 7 % broken under every rule, 38–67 % at z ≤ 0.75, in a run of this bench), with the MLP 4 %.\n`);
+  md.push(`A factored network (${pair.params.toLocaleString('en')} parameters): an architecture tower over the one-hot ops + log FLOPs/params and a device tower over the device's features — the log latencies of HELP's 10 reference architectures (their mean and the deviations from it) — each 2 × 128 ReLU to ${towers ? towers.rank + 1 : '?'} outputs, combined as the dot product of the first ${towers?.rank ?? '?'} plus an architecture term and a device term. Target: log latency relative to the device's reference mean. Trained ${PAIR_STEPS} steps of 256 random (architecture, device) pairs in ${pairTrainS.toFixed(0)} s, on the NB201 HELP training devices (${help.train.join(', ')}) and a random 80 % of the architectures; a new device needs only its 10 reference measurements (calibrated on them: an affine map of log latency, then a ridge over the training devices' latencies, then blended with an additive cost model fitted on the same 10 — a constant plus a cost per op times how many of the 6 edges use it, in milliseconds — each weighted by the inverse square of its leave-one-out error; see \`PairPredictor.forDevice\` and \`ADDITIVE_CALIBRATION\` for the validation behind them). The architecture side is computed once per space, so an answer on a calibrated device is ${towers?.rank ?? '?'} multiply-adds (and 4 for the additive model). Next to it, the MLP form (one 2 × 128 network over the concatenated inputs, ${pairMlp.params.toLocaleString('en')} parameters, ${mlpTrainS.toFixed(0)} s): slightly more accurate, ~9 µs an answer. The factored form is NB201's default because it designs as well: validated by holding out each training device in turn (1,500 steps, the optimiser below, a one-off study): mean ρ 0.907 vs 0.923, ±10 % 62 vs 66 %, design regret at z = 1 0.72 vs 0.86 points with 0 vs 1 of 27 budgets broken. FBNet keeps the MLP form (\`DEFAULT_PAIR_FORM\`): with the factored one no decision rule kept its validation devices' budgets (≥ 7 % broken under every rule, 38–67 % at z ≤ 0.75, in a run of this bench), with the MLP 4 %.\n`);
   md.push('### Held-out devices (HELP test devices; metrics over every architecture but the 10 references)\n');
   const af = archFeatures(nb201);
   const pairRows: Array<Array<string | number>> = [];
@@ -269,6 +269,8 @@ async function main() {
     const pred = dp.predictAllMs();
     const ms = performance.now() - t1;
     const m = latencyMetrics(pred, truth, refs);
+    // the calibration without its additive second opinion (the network's calibrated answer alone)
+    const net = latencyMetrics(pair.forDevice(refLat, { additive: false }).predictAllMs(), truth, refs);
     const t2 = performance.now();
     const mlpPred = pairMlp.forDevice(refLat).predictAllMs();
     const mlpMs = performance.now() - t2;
@@ -276,12 +278,12 @@ async function main() {
     // one predictor per device from the same 10 measurements: ridge over the same architecture features
     const ridge = fitRidge(refs.map((a) => Array.from(af[a]!)), refLat.map(Math.log));
     const own = latencyMetrics(Float64Array.from(af, (x) => Math.exp(ridge.predict(Array.from(x)))), truth, refs);
-    perDevRefRows.push([m.spearman, own.spearman, m.within10, own.within10, mlp.spearman, mlp.within10]);
-    pairRows.push([device, f3(m.spearman), pct(m.within10), f2(m.medianApe), `${ms.toFixed(0)} ms`, f3(mlp.spearman), pct(mlp.within10), `${mlpMs.toFixed(0)} ms`, f3(own.spearman), pct(own.within10), f2(own.medianApe)]);
+    perDevRefRows.push([m.spearman, own.spearman, m.within10, own.within10, mlp.spearman, mlp.within10, net.spearman, net.within10]);
+    pairRows.push([device, f3(m.spearman), pct(m.within10), f2(m.medianApe), f2(dp.additiveWeight), `${ms.toFixed(0)} ms`, f3(net.spearman), pct(net.within10), f3(mlp.spearman), pct(mlp.within10), `${mlpMs.toFixed(0)} ms`, f3(own.spearman), pct(own.within10), f2(own.medianApe)]);
   }
   const col = (i: number) => mean(perDevRefRows.map((r) => r[i]!));
-  pairRows.push(['**mean**', f3(col(0)), pct(col(2)), '', '', f3(col(4)), pct(col(5)), '', f3(col(1)), pct(col(3)), '']);
-  md.push(markdownTable(['device', 'pair ρ', 'pair ±10 %', 'pair median APE %', 'calibrate + predict 15,625 archs', 'MLP form ρ', '±10 %', 'calibrate + predict', 'per-device ridge (10 refs) ρ', '±10 %', 'median APE %'], pairRows) + '\n');
+  pairRows.push(['**mean**', f3(col(0)), pct(col(2)), '', '', '', f3(col(6)), pct(col(7)), f3(col(4)), pct(col(5)), '', f3(col(1)), pct(col(3)), '']);
+  md.push(markdownTable(['device', 'pair ρ', 'pair ±10 %', 'pair median APE %', 'additive weight', 'calibrate + predict 15,625 archs', 'without the additive blend ρ', '±10 %', 'MLP form ρ', '±10 %', 'calibrate + predict', 'per-device ridge (10 refs) ρ', '±10 %', 'median APE %'], pairRows) + '\n');
   md.push('(The first device\'s time includes the factored form\'s one-off architecture side for the whole space.)\n');
 
   md.push('### Held-out architectures (training devices; the 20 % of architectures no model saw)\n');
@@ -357,15 +359,15 @@ async function main() {
     }
     // the device's true latencies and its calibrated pair predictor; calibrating is done once for
     // all its budgets, so its time is counted in equal shares (deviceMs) in each budget's
-    const calibrated = (device: string) => {
+    const calibrated = (device: string, additive?: boolean) => {
       const truth = requireDevice(data, device);
       const t0 = performance.now();
-      const dp = (looPredictors.get(device) ?? pp).forDevice(data.referenceArchs.map((a) => truth[a]!));
+      const dp = (looPredictors.get(device) ?? pp).forDevice(data.referenceArchs.map((a) => truth[a]!), { additive });
       return { truth, dp, deviceMs: (performance.now() - t0) / QS.length };
     };
-    const evaluate = (devices: string[], rule: DesignRule | 'argmax') =>
+    const evaluate = (devices: string[], rule: DesignRule | 'argmax', additive?: boolean) =>
       devices.flatMap((device) => {
-        const { truth, dp, deviceMs } = calibrated(device);
+        const { truth, dp, deviceMs } = calibrated(device, additive);
         return budgetsAt(truth, QS).map((b, qi) => {
           const t1 = performance.now();
           const answer = rule === 'argmax' ? { arch: opt.candidates(dp.features, b, 1)[0]!, checked: 0 } : decideDesign(opt, dp, b, objective.values, rule);
@@ -374,13 +376,27 @@ async function main() {
       });
     const grid: DesignRule[] = [128, 256, 512, 1024].flatMap((candidates) => [0, 0.25, 0.5, 0.75, 1, 1.25, 1.5, 2, 3].flatMap((z) => (z === 0 ? [undefined] : [undefined, 0.3, 0.2, 0.15, 0.1]).map((maxMargin) => ({ candidates, z, ...(maxMargin === undefined ? {} : { maxMargin }) }))));
     const validation = [...val, ...looPredictors.keys()];
-    const scored = grid.map((rule) => {
-      const outs = evaluate(validation, rule);
-      return { rule, regret: mean(outs.map((o) => o.regret)), viol: outs.filter((o) => o.violated).length / outs.length };
-    });
+    const scoreGrid = (additive?: boolean) =>
+      grid.map((rule) => {
+        const outs = evaluate(validation, rule, additive);
+        return { rule, regret: mean(outs.map((o) => o.regret)), viol: outs.filter((o) => o.violated).length / outs.length };
+      });
     // the rule: least regret among those breaking ≤ 5 % of the validation budgets
-    const ok = scored.filter((s) => s.viol <= 0.05);
-    const chosen = (ok.length ? ok : scored).reduce((a, b) => (b.regret < a.regret ? b : a));
+    const pickRule = (sc: ReturnType<typeof scoreGrid>) => {
+      const ok = sc.filter((s) => s.viol <= 0.05);
+      return { ok, chosen: (ok.length ? ok : sc).reduce((a, b) => (b.regret < a.regret ? b : a)) };
+    };
+    const scored = scoreGrid();
+    const { ok, chosen } = pickRule(scored);
+    // with vs without the additive blend in the calibration (where the space uses it): each with
+    // its own rule, chosen the same way on the validation devices
+    const ablation = ADDITIVE_CALIBRATION[data.space]
+      ? (() => {
+          const c = pickRule(scoreGrid(false)).chosen;
+          const outs = evaluate(task.test, c.rule, false);
+          return `Without the additive blend in the calibration (\`ADDITIVE_CALIBRATION\`; its own rule chosen the same way: ${ruleLabel(c.rule)}, validation regret ${f2(c.regret)}, ${pct(c.viol)} broken): test regret ${f2(mean(outs.map((o) => o.regret)))} points, budgets broken ${outs.filter((o) => o.violated).length}/${outs.length}.\n`;
+        })()
+      : '';
     // for the report only (not a choice): what the best rule without a cap on the margin does
     const uncapped = (ok.length ? ok : scored).filter((x) => x.rule.maxMargin === undefined).reduce((a, b) => (b.regret < a.regret ? b : a));
     const uncappedTest = evaluate(task.test, uncapped.rule);
@@ -432,6 +448,7 @@ async function main() {
     md.push(`Trained in ${trainS.toFixed(0)} s on ${task.train.length} devices (${task.train.join(', ')}) + 300 virtual mixes of them, 40 budgets each; ${opt.params.toLocaleString('en')} parameters. Decision rule chosen on validation devices (${val.join(', ')}${looPredictors.size ? `; and each training device judged by a pair predictor trained without it, ${Math.round(PAIR_STEPS / 2)} steps` : ''}) over ${scored.length} rules (candidates × z × largest margin; \`candidates/z/cap\`: validation regret, budgets broken): the least regret among rules breaking ≤ 5 %: ${[...ok].sort((a, b) => a.regret - b.regret).slice(0, 8).map((x) => `${ruleLabel(x.rule)}: ${f2(x.regret)}, ${pct(x.viol)}`).join('; ')}${ok.length ? '' : ' (none kept ≤ 5 %: least regret overall)'}; without a cap the best was ${ruleLabel(uncapped.rule)} (${f2(uncapped.regret)}, ${pct(uncapped.viol)}; on the test devices it would lose ${f2(mean(uncappedTest.map((o) => o.regret)))} points, ${uncappedTest.filter((o) => o.violated).length}/${uncappedTest.length} broken — shown, not used) → **${chosen.rule.candidates} candidates, margin ${chosen.rule.z} × spread${chosen.rule.maxMargin !== undefined ? `, at most ${chosen.rule.maxMargin} in log latency (${pct(1 - Math.exp(-chosen.rule.maxMargin))} under the budget)` : ''}**.\n`);
     md.push(markdownTable(['test device', 'budget pct', 'budget ms', 'best', 'chosen', 'regret', 'breaks budget', 'argmax-only regret', 'argmax breaks'], test.map((o, i) => [o.device, o.q * 100, f2(o.budgetMs), f2(objective.values[o.best]!), f2(objective.values[o.chosen]!), f2(o.regret), o.violated ? '**yes**' : 'no', f2(argmax[i]!.regret), argmax[i]!.violated ? 'yes' : 'no'])) + '\n');
     md.push(`Mean regret ${f2(mean(test.map((o) => o.regret)))} points, budgets broken ${test.filter((o) => o.violated).length}/${test.length} (${pct(test.filter((o) => o.violated).length / test.length)}); argmax alone: ${f2(mean(argmax.map((o) => o.regret)))}, ${argmax.filter((o) => o.violated).length}/${argmax.length}. Time per device and budget: **${f3(mean(times.map((o) => o.ms)))} ms** (after the 10 reference measurements; per device and budget the median of ${TIME_REPEATS} runs, each calibrating the predictor afresh, its time counted in equal shares over the ${QS.length} budgets; over devices and budgets ${f3(quantile(times.map((o) => o.ms), 0.1))}–${f3(quantile(times.map((o) => o.ms), 0.9))} ms, p10–p90; the single runs above, right after the validation grid: ${f3(mean(test.map((o) => o.ms)))} ms). Where it goes: calibration ${f3(mean(times.map((o) => o.calibMs)))} ms per device; then per budget one optimiser pass, the ${chosen.rule.candidates} most probable designs (on a complete table: a threshold on their score, found by selection, then the table walked most accurate first), and latency predictions for the most accurate of them until one is predicted to meet the budget: ${mean(test.map((o) => o.checked)).toFixed(1)} predicted on average.\n`);
+    if (ablation) md.push(ablation);
     md.push(`**With a few measurements on the device** (\`design --shortlist\`): the optimiser's candidates predicted to meet the budget with z = ${vChosen.firstZ} are measured most accurate first, ending with the answer above; the first that meets the budget is the design. Shortlist length and z chosen on the same validation devices (${vScored.map((g) => `${g.n}/z${g.firstZ}: ${f2(g.regret)}, ${pct(g.viol)}, ${g.measured.toFixed(1)} measured`).join('; ')}) → **${vChosen.n} designs, z = ${vChosen.firstZ}**.\n`);
     md.push(markdownTable(['test device', 'budget pct', 'regret (no measurement)', 'regret (verified)', 'breaks (verified)', 'designs measured'], verified.map((o, i) => [o.device, o.q * 100, f2(test[i]!.regret), f2(o.regret), o.violated ? '**yes**' : 'no', o.measured])) + '\n');
     md.push(`Verified: mean regret ${f2(mean(verified.map((o) => o.regret)))} points, budgets broken ${verified.filter((o) => o.violated).length}/${verified.length}, ${mean(verified.map((o) => o.measured)).toFixed(1)} designs measured per budget on average.\n`);

@@ -165,12 +165,13 @@ export function registerScaleCommands(program: Command): void {
         objectiveValue: objective.values[answer.arch]!,
         candidatesChecked: answer.checked,
         predictorSpreadPct: (Math.exp(device.logSpread) - 1) * 100,
+        additiveModelWeight: device.additiveWeight,
         answeredInMs: ms,
         ...(shortlist ? { shortlist: shortlist.map((d) => ({ arch: d.arch, architecture: formatArch(data.space, data.ops[d.arch]!), predictedMs: d.predictedMs, objectiveValue: objective.values[d.arch]! })) } : {}),
       };
       if (o.json) return console.log(JSON.stringify(result, null, 1));
       console.log(`design: ${result.architecture} (id ${result.arch})`);
-      console.log(`predicted ${result.predictedMs.toFixed(2)} ms on this device (budget ${o.budgetMs} ms; predictor spread on your references ±${result.predictorSpreadPct.toFixed(1)} %); ${objective.name}: ${Number(result.objectiveValue).toFixed(2)}`);
+      console.log(`predicted ${result.predictedMs.toFixed(2)} ms on this device (budget ${o.budgetMs} ms; predictor spread on your references ±${result.predictorSpreadPct.toFixed(1)} %${device.additiveWeight > 0 ? `, ${(100 * device.additiveWeight).toFixed(0)} % of the answer from the additive per-op cost model` : ''}); ${objective.name}: ${Number(result.objectiveValue).toFixed(2)}`);
       if (!answer.feasible) console.log(`no candidate is predicted to meet ${o.budgetMs} ms with the safety margin: this is the fastest predicted; consider a larger budget`);
       if (result.shortlist) {
         console.log(`\nto verify on the device: measure in this order and keep the first that meets ${o.budgetMs} ms`);

