@@ -298,6 +298,14 @@ describe('design and proxy files', () => {
     expect(() => loadScaleModel(file, nb201)).toThrow(/optimiser.stack/);
     saveScaleModel(file, model);
     expect(loadScaleModel(file, nb201).rule).toEqual(model.rule);
+    // the calibration the rule was chosen for travels with it; a file from before the additive
+    // blend (no 'calibration' field) keeps calibrating without it
+    expect(loadScaleModel(file, nb201).calibration).toEqual({ additive: true });
+    const { calibration: _, ...older } = model;
+    saveScaleModel(file, older);
+    expect(loadScaleModel(file, nb201).calibration).toEqual({ additive: false });
+    saveScaleModel(file, { ...model, calibration: { additive: 'yes' as unknown as boolean } });
+    expect(() => loadScaleModel(file, nb201)).toThrow(/calibration.additive/);
     saveScaleModel(file, { ...model, rule: { ...model.rule, maxMargin: -1 } });
     expect(() => loadScaleModel(file, nb201)).toThrow(/rule.maxMargin/);
     expect(() => loadScaleModel(file, loadLatencyData('fbnet'))).toThrow(/trained for nb201/);

@@ -139,9 +139,9 @@ export function registerScaleCommands(program: Command): void {
         saveScaleModel(file, model);
         process.stderr.write(`saved ${file} (trained on all ${data.devices.length} devices of the table in ${((Date.now() - t0) / 1000).toFixed(0)} s)\n`);
       }
-      const { pair, optimiser, rule } = loadScaleModel(file, data);
+      const { pair, optimiser, rule, calibration } = loadScaleModel(file, data);
       const t1 = performance.now();
-      const device = pair.forDevice(refLat);
+      const device = pair.forDevice(refLat, calibration);
       const answer = decideDesign(optimiser, device, o.budgetMs, designObjective(data).values, rule);
       if (!answer.feasible) {
         // below every design of the space (as predicted for this device): nothing to answer

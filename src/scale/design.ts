@@ -3,7 +3,7 @@ import path from 'node:path';
 import type { LatencyData, SearchSpace } from '../data/latency.js';
 import { UserError } from '../util/errors.js';
 import { type CandidateSet, DesignOptimiser, type OptimiserState } from './optimiser.js';
-import { PairPredictor, type DevicePredictor, type PairPredictorState } from './pair.js';
+import { ADDITIVE_CALIBRATION, PairPredictor, type DevicePredictor, type PairPredictorState } from './pair.js';
 
 /**
  * Turning the optimiser's output into one design for a device: its `candidates` most probable
@@ -22,7 +22,7 @@ export interface DesignRule {
 }
 
 /** chosen on validation devices by bench:scale (reports/scale.md, section 4) */
-export const DEFAULT_RULES: Record<SearchSpace, DesignRule> = { nb201: { candidates: 512, z: 0.75, maxMargin: 0.2 }, fbnet: { candidates: 1024, z: 1.25, maxMargin: 0.2 } };
+export const DEFAULT_RULES: Record<SearchSpace, DesignRule> = { nb201: { candidates: 512, z: 0.5, maxMargin: 0.1 }, fbnet: { candidates: 1024, z: 1.25, maxMargin: 0.2 } };
 
 /** the rule's margin for a device, in log latency */
 export function designMargin(rule: DesignRule, logSpread: number): number {
@@ -187,7 +187,7 @@ export async function trainScaleModel(data: LatencyData, devices: string[], o: {
   const pair = await PairPredictor.train(data, devices, steps, log);
   log?.('training the design optimiser…');
   const optimiser = await DesignOptimiser.train(data, devices, designObjective(data), steps, log);
-  return { space: data.space, rule: o.rule ?? DEFAULT_RULES[data.space], pair: pair.state, optimiser: optimiser.state };
+  return { space: data.space, rule: o.rule ?? DEFAULT_RULES[data.space], calibration: { additive: ADDITIVE_CALIBRATION[data.space] }, pair: pair.state, optimiser: optimiser.state };
 }
 
 /** what `latencylab design` loads: both networks and the rule, trained on the named devices */
@@ -196,6 +196,11 @@ export interface ScaleModelFile {
   space: string;
   created: string;
   rule: DesignRule;
+  /**
+   * how a device is calibrated, which the rule was chosen for (PairPredictor.forDevice's options);
+   * absent in files saved before the additive blend existed, which keep calibrating without it
+   */
+  calibration?: { additive: boolean };
   pair: PairPredictorState;
   optimiser: OptimiserState;
 }
@@ -208,7 +213,7 @@ export function saveScaleModel(file: string, m: Omit<ScaleModelFile, 'format' | 
   renameSync(tmp, file);
 }
 
-export function loadScaleModel(file: string, data: LatencyData): { pair: PairPredictor; optimiser: DesignOptimiser; rule: DesignRule; file: ScaleModelFile } {
+export function loadScaleModel(file: string, data: LatencyData): { pair: PairPredictor; optimiser: DesignOptimiser; rule: DesignRule; calibration: { additive: boolean }; file: ScaleModelFile } {
   let json: unknown;
   try {
     json = JSON.parse(readFileSync(file, 'utf8'));
@@ -223,5 +228,6 @@ export function loadScaleModel(file: string, data: LatencyData): { pair: PairPre
   if (!f.optimiser || !okStack(f.optimiser.stack)) throw new UserError(`field 'optimiser.stack' is damaged`, file);
   if (!f.rule || !(f.rule.candidates >= 1) || !Number.isFinite(f.rule.z)) throw new UserError(`field 'rule' must hold candidates >= 1 and a finite z`, file);
   if (f.rule.maxMargin !== undefined && !(f.rule.maxMargin >= 0)) throw new UserError(`field 'rule.maxMargin' must be a number >= 0 when present`, file);
-  return { pair: PairPredictor.fromState(data, f.pair), optimiser: DesignOptimiser.fromState(data, f.optimiser), rule: f.rule, file: f as ScaleModelFile };
+  if (f.calibration !== undefined && typeof f.calibration?.additive !== 'boolean') throw new UserError(`field 'calibration.additive' must be true or false when present`, file);
+  return { pair: PairPredictor.fromState(data, f.pair), optimiser: DesignOptimiser.fromState(data, f.optimiser), rule: f.rule, calibration: { additive: f.calibration?.additive ?? false }, file: f as ScaleModelFile };
 }
