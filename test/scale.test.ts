@@ -150,6 +150,19 @@ describe('(DNN, device) predictor and design optimiser', () => {
     expect(() => PairPredictor.fromState(nb201, { ...pp.state, towers: { ...t, device: t.arch } })).toThrow(UserError);
   }, 120_000);
 
+  it("on FBNet the additive second opinion is a mix of the training devices' latencies in ms, and it helps an unseen accelerator", async () => {
+    const fbnet = loadLatencyData('fbnet');
+    const train = ['1080ti_1', '1080ti_32', '1080ti_64', 'silver_4114', 'silver_4210r', 'samsung_a50', 'pixel3', 'essential_ph_1', 'samsung_s7'];
+    const pp = await PairPredictor.train(fbnet, train, { steps: 200, hidden: 32 });
+    const truth = fbnet.latency.get('eyeriss')!;
+    const refs = fbnet.referenceArchs.map((a) => truth[a]!);
+    const [blended, networkOnly] = [pp.forDevice(refs), pp.forDevice(refs, { additive: false })];
+    expect(blended.additiveWeight).toBeGreaterThan(0);
+    expect(networkOnly.additiveWeight).toBe(0);
+    const [a, b] = [blended, networkOnly].map((d) => latencyMetrics(d.predictAllMs(), truth, fbnet.referenceArchs));
+    expect(a!.spearman).toBeGreaterThan(b!.spearman);
+  }, 120_000);
+
   it('several tower pairs (members) answer as the mean of their networks, calibrated once; stored and reloaded', async () => {
     const pp = await PairPredictor.train(nb201, TRAIN, { steps: 200, form: 'factored', rank: 4, hidden: 32, members: 2 });
     expect(pp.state.moreTowers).toHaveLength(1);

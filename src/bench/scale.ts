@@ -394,7 +394,7 @@ async function main() {
       ? (() => {
           const c = pickRule(scoreGrid(false)).chosen;
           const outs = evaluate(task.test, c.rule, false);
-          return `Without the additive blend in the calibration (\`ADDITIVE_CALIBRATION\`; its own rule chosen the same way: ${ruleLabel(c.rule)}, validation regret ${f2(c.regret)}, ${pct(c.viol)} broken): test regret ${f2(mean(outs.map((o) => o.regret)))} points, budgets broken ${outs.filter((o) => o.violated).length}/${outs.length}.\n`;
+          return `Without the additive blend in the calibration (\`ADDITIVE_CALIBRATION\`; its own rule chosen the same way: ${ruleLabel(c.rule)}, validation regret ${f2(c.regret)}, ${pct(c.viol)} broken): test regret ${f2(mean(outs.map((o) => o.regret)))}, budgets broken ${outs.filter((o) => o.violated).length}/${outs.length}.\n`;
         })()
       : '';
     // for the report only (not a choice): what the best rule without a cap on the margin does
@@ -488,10 +488,10 @@ async function main() {
   const fbHelp = getTask('fbnet-help');
   log('FBNet pair predictor');
   const fbPair = await PairPredictor.train(fbnet, fbHelp.train, { steps: PAIR_STEPS });
-  md.push(`FBNet's pair predictor: the ${fbPair.state.towers ? 'factored' : 'MLP'} form (${fbPair.params.toLocaleString('en')} parameters; see section 3 for why).\n`);
+  md.push(`FBNet's pair predictor: the ${fbPair.state.towers ? 'factored' : 'MLP'} form (${fbPair.params.toLocaleString('en')} parameters; see section 3 for why); a device's calibration is blended with a ridge over the training devices' latencies in milliseconds (\`ADDITIVE_CALIBRATION\`: FBNet's additive costs are per layer and block, which 10 references cannot fit directly, but every mix of the training devices' tables is additive in them).\n`);
   const proxyName0 = 'zen';
   const zi = fbnet.proxies!.names.indexOf(proxyName0);
-  await optimiserSection(fbnet, fbHelp, { name: `zero-cost proxy '${proxyName0}' as the accuracy stand-in (FBNet has no accuracy table); regret in its units`, values: fbnet.proxies!.values.map((v) => v[zi]!) }, fbPair);
+  await optimiserSection(fbnet, fbHelp, { name: `zero-cost proxy '${proxyName0}' as the accuracy stand-in (FBNet has no accuracy table); regret in its units`, values: fbnet.proxies!.values.map((v) => v[zi]!) }, fbPair, [...fbnet.ops.keys()]);
   md.push(`FBNet: designs are the 5,000 tabulated architectures (${FBNET_OPS.length} blocks × 22 layers; latency is only known for those), so the optimiser answers the most probable tabulated design; the best designs it learns from are exhaustive over the same table.\n`);
 
   md.push(...robust);

@@ -187,7 +187,7 @@ export async function trainScaleModel(data: LatencyData, devices: string[], o: {
   const pair = await PairPredictor.train(data, devices, steps, log);
   log?.('training the design optimiser…');
   const optimiser = await DesignOptimiser.train(data, devices, designObjective(data), steps, log);
-  return { space: data.space, rule: o.rule ?? DEFAULT_RULES[data.space], calibration: { additive: ADDITIVE_CALIBRATION[data.space] }, pair: pair.state, optimiser: optimiser.state };
+  return { space: data.space, rule: o.rule ?? DEFAULT_RULES[data.space], calibration: { additive: ADDITIVE_CALIBRATION[data.space] !== false }, pair: pair.state, optimiser: optimiser.state };
 }
 
 /** what `latencylab design` loads: both networks and the rule, trained on the named devices */
