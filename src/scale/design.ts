@@ -22,7 +22,7 @@ export interface DesignRule {
 }
 
 /** chosen on validation devices by bench:scale (reports/scale.md, section 4) */
-export const DEFAULT_RULES: Record<SearchSpace, DesignRule> = { nb201: { candidates: 512, z: 0.5, maxMargin: 0.1 }, fbnet: { candidates: 1024, z: 1.25, maxMargin: 0.2 } };
+export const DEFAULT_RULES: Record<SearchSpace, DesignRule> = { nb201: { candidates: 512, z: 0.5, maxMargin: 0.1 }, fbnet: { candidates: 1024, z: 1, maxMargin: 0.1 } };
 
 /** the rule's margin for a device, in log latency */
 export function designMargin(rule: DesignRule, logSpread: number): number {
