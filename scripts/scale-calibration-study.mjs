@@ -1,0 +1,161 @@
+// The session-19 study behind ADDITIVE_CALIBRATION (reports/scale-history.md): calibration variants
+// of the (DNN, device) pair predictor and their design regret, judged on the validation devices and
+// each training device by a predictor trained without it — the protocol of bench:scale section 4.
+//   npm run build && node scripts/scale-calibration-study.mjs
+//   SPACE=fbnet VARIANTS=default,new,msbt node scripts/scale-calibration-study.mjs
+// Variants: 'default' (the network's calibration alone), 'new' (PairPredictor.forDevice as shipped),
+// 'tower' (+ a residual ridge over the architecture tower's outputs), 'ms<kind>' (a ridge in ms over
+// p = the network's answer, c = op counts, t = the training devices' tables), 'msb<kind>' (that
+// ridge blended with the network by leave-one-out error), 'bl-<rule>' (blend weight/spread rules).
+// DETAIL=1 lists each decision; TEST=1 evaluates the test devices (never for choosing).
+// Trained networks are cached in .latencylab/scale-study/ (~6 min the first time).
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { loadLatencyData, requireDevice } from '../dist/data/latency.js';
+import { byAccuracy } from '../dist/nas/evolution.js';
+import { decideDesign } from '../dist/scale/design.js';
+import { budgetsAt, judgeChoice, latencyMetrics } from '../dist/scale/evaluate.js';
+import { deviceFeatures } from '../dist/scale/features.js';
+import { DesignOptimiser } from '../dist/scale/optimiser.js';
+import { PairPredictor } from '../dist/scale/pair.js';
+import { fitRidge } from '../dist/regressors/ridge.js';
+import { getTask, validationDevices } from '../dist/transfer/tasks.js';
+import { Rng } from '../dist/util/random.js';
+import { mean } from '../dist/util/stats.js';
+import { loadTfjsWasm } from '../dist/runtimes/tfjs.js';
+
+const log = (s) => process.stderr.write(s + '\n');
+await loadTfjsWasm?.();
+const SPACE = process.env.SPACE ?? 'nb201';
+const nb201 = loadLatencyData(SPACE);
+const help = getTask(`${SPACE}-help`);
+const val = validationDevices(help, nb201.devices);
+const rng = new Rng(11);
+const allArchs = rng.shuffle([...nb201.ops.keys()]);
+const trainArchs = SPACE === 'nb201' ? allArchs.slice(Math.round(allArchs.length * 0.2)) : undefined;
+mkdirSync('.latencylab/scale-study', { recursive: true });
+async function cached(name, make, from) {
+  const f = `.latencylab/scale-study/${SPACE}-${name}.json`;
+  if (existsSync(f)) return from(JSON.parse(readFileSync(f, 'utf8')));
+  log(`training ${name}`);
+  const m = await make();
+  writeFileSync(f, JSON.stringify(m.state));
+  return m;
+}
+const pairFrom = (s) => PairPredictor.fromState(nb201, s);
+const pair = await cached('pair', () => PairPredictor.train(nb201, help.train, { steps: 3000, archs: trainArchs }), pairFrom);
+const objective = SPACE === 'nb201' ? { name: 'acc', values: nb201.accuracy } : { name: 'zen', values: nb201.proxies.values.map((v) => v[nb201.proxies.names.indexOf('zen')]) };
+nb201.accuracy = objective.values;
+const opt = await cached('opt', () => DesignOptimiser.train(nb201, help.train, objective, { steps: 3000 }), (s) => DesignOptimiser.fromState(nb201, s));
+const loo = new Map();
+for (const d of help.train) loo.set(d, await cached(`loo-${d}`, () => PairPredictor.train(nb201, help.train.filter((x) => x !== d), { steps: 1500, archs: trainArchs }), pairFrom));
+const TEST = process.env.TEST === '1';
+const devices = TEST ? help.test : [...val, ...help.train];
+const predictorFor = (d) => (TEST || !loo.has(d) ? pair : loo.get(d));
+
+// variant calibrations ---------------------------------------------------------------------
+/** variant 'tower': after the default calibration, a ridge of the residual over the arch tower's outputs */
+function calibrate(pp, refLatMs, variant) {
+  if (variant === 'new') return pp.forDevice(refLatMs);
+  if (variant.startsWith('bl-')) {
+    const net = pp.forDevice(refLatMs, { additive: false });
+    const refs = nb201.referenceArchs;
+    const counts = (a) => { const c = [0, 0, 0, 0]; nb201.ops[a].forEach((op) => op > 0 && c[op - 1]++); return c; };
+    const m = fitRidge(refs.map(counts), refLatMs, [1e-3, 1e-2, 0.1, 1, 10, 100, 1000]);
+    const floor = 0.1 * Math.min(...refLatMs);
+    const msLoo = Math.sqrt(m.loo.reduce((s, p, i) => s + Math.log(Math.max(p, floor) / refLatMs[i]) ** 2, 0) / refs.length);
+    const a = net.logSpread, b = msLoo;
+    const kind = variant.slice(3);
+    const w = kind === 'abs' ? a / (a + b) : kind === 'eq' ? 0.5 : kind === 'p4' ? a ** 4 / (a ** 4 + b ** 4) : a * a / (a * a + b * b);
+    const spread = kind === 'comb' ? 1 / Math.sqrt(1 / a ** 2 + 1 / b ** 2) : kind === 'max' ? Math.max(a, b) : kind === 'wavg' ? (1 - w) * a + w * b : Math.min(a, b);
+    const pm = (x) => Math.exp((1 - w) * Math.log(net.predictMs(x)) + w * Math.log(Math.max(m.predict(counts(x)), floor)));
+    return { features: net.features, logSpread: spread, predictMs: pm, predictAllMs: () => Float64Array.from({ length: nb201.ops.length }, (_, x) => pm(x)), lambda: w.toFixed(2) };
+  }
+  const base = pp.forDevice(refLatMs, { additive: false });
+  if (variant === 'default') return base;
+  if (variant.startsWith('ms')) return msCalibrate(pp, refLatMs, base, variant);
+  const refs = nb201.referenceArchs;
+  const y = refLatMs.map(Math.log);
+  const { rows, stride } = pp.rows();
+  const r1 = pp.state.towers.rank + 1;
+  const cols = variant === 'tower' ? [...Array(r1).keys()] : variant === 'basis' ? [...Array(stride - r1).keys()].map((i) => i + r1) : [...Array(stride).keys()];
+  const feat = (a) => cols.map((c) => rows[a * stride + c]);
+  const res = refs.map((a, i) => y[i] - Math.log(base.predictMs(a)));
+  const lambdas = (process.env.LAMBDAS ?? '1,10,100,1000,10000').split(',').map(Number);
+  const m = fitRidge(refs.map(feat), res, lambdas);
+  const predictMs = (a) => base.predictMs(a) * Math.exp(m.predict(feat(a)));
+  let logSpread = base.logSpread;
+  if (process.env.SPREAD === 'loo2') logSpread = Math.sqrt(m.loo.reduce((s, p, i) => s + (p - res[i]) ** 2, 0) / refs.length);
+  return { features: base.features, logSpread, predictMs, predictAllMs: () => Float64Array.from({ length: nb201.ops.length }, (_, a) => predictMs(a)), lambda: m.lambda };
+}
+
+/** ms-space: y_ms ≈ c + w0·pair_ms + Σ w_d lat_d (ridge), chosen over the log calibration by LOO log error when 'msx' */
+function msCalibrate(pp, refLatMs, base, variant) {
+  const refs = nb201.referenceArchs;
+  const lats = pp.state.trainDevices.map((d) => nb201.latency.get(d));
+  const counts = (a) => { const c = new Array(SPACE === 'nb201' ? 4 : 8).fill(0); nb201.ops[a].forEach((op) => op > 0 && c[op - 1]++); return c; };
+  const kind = variant.replace(/^ms(avg[0-9.]*|x|l|b)?/, '') || 'pt';
+  const feat = (a) => [...(kind.includes('p') ? [base.predictMs(a)] : []), ...(kind.includes('c') ? counts(a) : []), ...(kind.includes('t') ? lats.map((l) => l[a]) : [])];
+  const m = fitRidge(refs.map(feat), refLatMs, [1e-3, 1e-2, 0.1, 1, 10, 100, 1000]);
+  const predictMs = (a) => Math.max(1e-6, m.predict(feat(a)));
+  const msLoo = Math.sqrt(m.loo.reduce((s, p, i) => s + Math.log(Math.max(p, 1e-6) / refLatMs[i]) ** 2, 0) / refs.length);
+  if (variant.startsWith('msx') && msLoo >= base.logSpread) return base;
+  if (variant.startsWith('msb')) {
+    // inverse-variance blend in log space
+    const wa = 1 / base.logSpread ** 2, wb = 1 / msLoo ** 2, w = wb / (wa + wb);
+    const pm = (a) => Math.exp(w * Math.log(Math.max(m.predict(feat(a)), 1e-6)) + (1 - w) * Math.log(base.predictMs(a)));
+    return { features: base.features, logSpread: Math.min(base.logSpread, msLoo), predictMs: pm, predictAllMs: () => Float64Array.from({ length: nb201.ops.length }, (_, a) => pm(a)), lambda: `w ${w.toFixed(2)}` };
+  }
+  if (variant.startsWith('msavg')) {
+    const w = Number(variant.slice(5) || 0.5);
+    const pm = (a) => Math.exp(w * Math.log(predictMs(a)) + (1 - w) * Math.log(base.predictMs(a)));
+    return { features: base.features, logSpread: base.logSpread, predictMs: pm, predictAllMs: () => Float64Array.from({ length: nb201.ops.length }, (_, a) => pm(a)), lambda: '' };
+  }
+  return { features: base.features, logSpread: variant === 'ms' ? base.logSpread : msLoo, predictMs, predictAllMs: () => Float64Array.from({ length: nb201.ops.length }, (_, a) => predictMs(a)), lambda: `${m.lambda} msLoo ${msLoo.toFixed(3)}` };
+}
+
+const QS = [0.25, 0.5, 0.75];
+// candidate union over nearby budgets (UNION='0.9,1.1'): the designs best just under/over the budget too
+if (process.env.UNION) {
+  const factors = [1, ...process.env.UNION.split(',').map(Number)];
+  const orig = opt.candidateSet.bind(opt);
+  opt.candidateSet = (f, b, m) => {
+    const sets = factors.map((k) => orig(f, b * k, m));
+    return { size: sets.reduce((a, x) => a + x.size, 0), has: (a) => sets.some((x) => x.has(a)), score: (a) => Math.max(...sets.map((x) => (x.has(a) ? x.score(a) : -Infinity))) };
+  };
+}
+const order = byAccuracy(nb201.accuracy);
+const variants = (process.env.VARIANTS ?? 'default,tower').split(',');
+const grid = [256, 512, 1024].flatMap((candidates) => [0, 0.25, 0.5, 0.75, 1, 1.25, 1.5, 2].flatMap((z) => (z === 0 ? [undefined] : [undefined, 0.3, 0.2, 0.15, 0.1]).map((maxMargin) => ({ candidates, z, ...(maxMargin === undefined ? {} : { maxMargin }) }))));
+for (const v of variants) {
+  const cal = devices.map((d) => {
+    const truth = requireDevice(nb201, d);
+    const dp = calibrate(predictorFor(d), nb201.referenceArchs.map((a) => truth[a]), v);
+    return { d, truth, dp };
+  });
+  const metr = cal.map(({ d, truth, dp }) => ({ d, ...latencyMetrics(dp.predictAllMs(), truth, nb201.referenceArchs), spread: dp.logSpread, lambda: dp.lambda }));
+  const scored = grid.map((rule) => {
+    const outs = cal.flatMap(({ truth, dp }) => budgetsAt(truth, QS).map((b) => judgeChoice(decideDesign(opt, dp, b, nb201.accuracy, rule).arch, b, truth, nb201.accuracy, order)));
+    return { rule, regret: mean(outs.map((o) => o.regret)), viol: outs.filter((o) => o.violated).length / outs.length };
+  });
+  const ok = scored.filter((s) => s.viol <= 0.05).sort((a, b) => a.regret - b.regret);
+  console.log(`\n== ${v} ${TEST ? 'TEST' : 'validation'}: mean rho ${mean(metr.map((m) => m.spearman)).toFixed(3)} ±10% ${(100 * mean(metr.map((m) => m.within10))).toFixed(1)}`);
+  for (const m of metr) console.log(`  ${m.d.padEnd(15)} rho ${m.spearman.toFixed(3)} ±10% ${(100 * m.within10).toFixed(0)} mape ${m.medianApe.toFixed(1)} spread ${m.spread.toFixed(3)} λ ${m.lambda ?? ''}`);
+  console.log('  best rules ≤5 %:', ok.slice(0, 6).map((s) => `${s.rule.candidates}/z${s.rule.z}/cap${s.rule.maxMargin ?? '-'}: ${s.regret.toFixed(2)} ${(100 * s.viol).toFixed(0)}%`).join('; '));
+  console.log('  fixed rules:', ['512/0.5/0.1', '512/0.5/0.15', '1024/0.5/0.15', '512/0.75/0.2', '512/0.5/-', '512/0.75/0.1', '1024/0.75/0.15'].map((k) => { const [c, z, m] = k.split('/'); const s = scored.find((x) => x.rule.candidates === +c && x.rule.z === +z && String(x.rule.maxMargin ?? '-') === m); return `${k}: ${s.regret.toFixed(2)} ${(100 * s.viol).toFixed(0)}%`; }).join('; '));
+  const def = scored.find((s) => s.rule.candidates === 512 && s.rule.z === 0.75 && s.rule.maxMargin === 0.2);
+  if (process.env.DETAIL) { const best = ok[0]; const outs = cal.flatMap(({ d, truth, dp }) => budgetsAt(truth, QS).map((b, qi) => ({ d, q: QS[qi], ...judgeChoice(decideDesign(opt, dp, b, nb201.accuracy, best.rule).arch, b, truth, nb201.accuracy, order), pred: 0 }))); for (const o of outs) { const c = cal.find((x) => x.d === o.d); const cs = opt.candidateSet(c.dp.features, o.budgetMs, best.rule.candidates); console.log(`    ${o.d} ${o.q} regret ${o.regret.toFixed(2)} ${o.violated ? 'VIOL' : ''} chosen/budget ${(requireDevice(nb201, o.d)[o.chosen] / o.budgetMs).toFixed(3)} best in cands ${cs.has(o.best)} best pred/budget ${(c.dp.predictMs(o.best) / o.budgetMs).toFixed(3)} true ${(c.truth[o.best] / o.budgetMs).toFixed(3)}`); } }
+  console.log(`  default rule 512/z0.75/cap0.2: ${def.regret.toFixed(2)} ${(100 * def.viol).toFixed(0)}%`);
+}
+if (process.env.BIAS) {
+  const acc = nb201.accuracy;
+  const top = [...acc.keys()].sort((a, b) => acc[b] - acc[a]).slice(0, Number(process.env.BIAS));
+  console.log('ref accuracies', nb201.referenceArchs.map((a) => acc[a].toFixed(1)).join(' '), 'top cut', acc[top.at(-1)].toFixed(2));
+  for (const v of variants) for (const d of devices) {
+    const truth = requireDevice(nb201, d);
+    const dp = calibrate(predictorFor(d), nb201.referenceArchs.map((a) => truth[a]), v);
+    const e = top.map((a) => Math.log(dp.predictMs(a) / truth[a]));
+    const all = [...acc.keys()].map((a) => Math.log(dp.predictMs(a) / truth[a]));
+    const m = mean(e); const sd = Math.sqrt(mean(e.map((x) => (x - m) ** 2)));
+    console.log(`${v} ${d.padEnd(15)} top bias ${(100 * m).toFixed(1)}% sd ${(100 * sd).toFixed(1)}%  all bias ${(100 * mean(all)).toFixed(1)}%`);
+  }
+}
