@@ -66,7 +66,11 @@ function calibrate(pp, refLatMs, variant) {
     const a = net.logSpread, b = msLoo;
     const kind = variant.slice(3);
     const w = kind === 'abs' ? a / (a + b) : kind === 'eq' ? 0.5 : kind === 'p4' ? a ** 4 / (a ** 4 + b ** 4) : a * a / (a * a + b * b);
-    const spread = kind === 'comb' ? 1 / Math.sqrt(1 / a ** 2 + 1 / b ** 2) : kind === 'max' ? Math.max(a, b) : kind === 'wavg' ? (1 - w) * a + w * b : Math.min(a, b);
+    // the blend's own leave-one-out error: the additive fit's LOO predictions blended with the
+    // network's (its calibration refitted without the reference is not available here: its
+    // in-sample answer stands in, so this is optimistic for the network side)
+    const honest = () => Math.sqrt(refs.reduce((acc, r, i) => acc + ((1 - w) * Math.log(net.predictMs(r)) + w * Math.log(Math.max(m.loo[i], floor)) - Math.log(refLatMs[i])) ** 2, 0) / refs.length);
+    const spread = kind === 'honest' ? honest() : kind === 'comb' ? 1 / Math.sqrt(1 / a ** 2 + 1 / b ** 2) : kind === 'max' ? Math.max(a, b) : kind === 'wavg' ? (1 - w) * a + w * b : Math.min(a, b);
     const pm = (x) => Math.exp((1 - w) * Math.log(net.predictMs(x)) + w * Math.log(Math.max(m.predict(counts(x)), floor)));
     return { features: net.features, logSpread: spread, predictMs: pm, predictAllMs: () => Float64Array.from({ length: nb201.ops.length }, (_, x) => pm(x)), lambda: w.toFixed(2) };
   }
