@@ -76,9 +76,8 @@ function cholesky(G: Float64Array, d: number, lambda: number): Float64Array {
   return L;
 }
 
-/** L⁻¹ b */
-function forwardSubstitute(L: Float64Array, b: ArrayLike<number>, d: number): number[] {
-  const w = new Array<number>(d);
+/** L⁻¹ b (into `w` when given: a scratch buffer reused over many solves) */
+function forwardSubstitute<T extends number[] | Float64Array = number[]>(L: Float64Array, b: ArrayLike<number>, d: number, w: T = new Array<number>(d) as T): T {
   for (let i = 0; i < d; i++) {
     let s = b[i]!;
     for (let k = 0; k < i; k++) s -= L[i * d + k]! * w[k]!;
@@ -151,13 +150,8 @@ export function fitRidge(X: number[][], y: number[], lambdas = [1e-3, 1e-2, 0.1,
     for (let i = 0; i < n; i++) {
       const z = Z[i]!;
       const ym = (ySum - y[i]!) / (n - 1);
-      // half = L⁻¹ z and h = |half|², as forwardSubstitute would
+      forwardSubstitute(L, z, d, half);
       let h = 0;
-      for (let a = 0; a < d; a++) {
-        let s = z[a]!;
-        for (let k = 0; k < a; k++) s -= L[a * d + k]! * half[k]!;
-        half[a] = s / L[a * d + a]!;
-      }
       for (let a = 0; a < d; a++) h += half[a]! * half[a]!;
       let zp = 0;
       let zq = 0;

@@ -53,8 +53,8 @@ export function meanSd(xs: readonly number[]): { mean: number; sd: number } {
  * positions): the features of the additive cost model in PairPredictor.forDevice. On NB201 every
  * cell of a network is the same, so a device that adds up per-op costs in milliseconds is
  * described by 4 costs and a constant: fitted on all 15,625 architectures, that model puts every
- * one within ±5 % on fpga, eyeriss, 1080ti_256 and the other batch-256 GPUs (scratch study,
- * session 19).
+ * one within ±5 % on fpga, eyeriss, 1080ti_256 and the other batch-256 GPUs
+ * (scripts/scale-additive-fit.mjs).
  */
 export function opCounts(data: LatencyData): Float64Array[] {
   const ops = nOps(data);

@@ -342,10 +342,13 @@ export class PairPredictor {
     }
     // how far to trust it: the affine step's leave-one-out error (the residual step only lowers it)
     const logSpread = Math.sqrt(affine.loo.reduce((s, p, i) => s + (p - y[i]!) ** 2, 0) / refs.length);
-    const all = (p: (arch: number) => number) => () => Float64Array.from({ length: this.data.ops.length }, (_, a) => p(a));
     const kind = ADDITIVE_CALIBRATION[this.data.space];
-    if (opts.additive === false || !kind) return { features: f, predictMs, logSpread, additiveWeight: 0, predictAllMs: all(predictMs) };
-    return this.blendAdditive(refLatMs, predictMs, logSpread, f, all, this.additiveFeatures(kind));
+    if (opts.additive === false || !kind) return { features: f, predictMs, logSpread, additiveWeight: 0, predictAllMs: () => this.everyArch(predictMs) };
+    return this.blendAdditive(refLatMs, predictMs, logSpread, f, this.additiveFeatures(kind));
+  }
+
+  private everyArch(predictMs: (arch: number) => number): Float64Array {
+    return Float64Array.from({ length: this.data.ops.length }, (_, a) => predictMs(a));
   }
 
   /** per architecture, the additive model's features (ADDITIVE_CALIBRATION), once per predictor */
@@ -361,28 +364,27 @@ export class PairPredictor {
   /**
    * The second opinion: an additive cost model in milliseconds — a constant plus a cost per op
    * times how many positions use it, or a mix of the training devices' latencies — fitted by
-   * ridge on the references (λ by leave-one-out). Many
-   * devices add up op costs (accelerator simulators, GPUs at large batch) and on them it is
-   * near-exact where the network, which knows the device only through the training devices, is
-   * not; on others (phones) it is poor. Blended with the network's answer in log latency, each
+   * ridge on the references (λ by leave-one-out). Many devices add up op costs (accelerator
+   * simulators, GPUs at large batch) and on them it is near-exact where the network, which knows
+   * the device only through the training devices, is not; on others (phones) it is poor. Blended with the network's answer in log latency, each
    * weighted by the inverse square of its leave-one-out error over the references; the spread
    * reported is the smaller of the two.
    */
-  private blendAdditive(refLatMs: readonly number[], networkMs: (arch: number) => number, logSpread: number, f: DeviceFeatures, all: (p: (arch: number) => number) => () => Float64Array, counts: Float64Array[]): DevicePredictor {
+  private blendAdditive(refLatMs: readonly number[], networkMs: (arch: number) => number, logSpread: number, f: DeviceFeatures, features: Float64Array[]): DevicePredictor {
     const refs = this.data.referenceArchs;
-    const fit = fitRidge(refs.map((a) => Array.from(counts[a]!)), [...refLatMs], ADDITIVE_LAMBDAS);
+    const fit = fitRidge(refs.map((a) => Array.from(features[a]!)), [...refLatMs], ADDITIVE_LAMBDAS);
     // an extrapolated sum can fall to zero or below: floor it well under the fastest reference
     const floor = 0.1 * Math.min(...refLatMs);
     const msLoo = Math.sqrt(fit.loo.reduce((s, p, i) => s + Math.log(Math.max(p, floor) / refLatMs[i]!) ** 2, 0) / refs.length);
     const w = logSpread ** 2 / (logSpread ** 2 + msLoo ** 2);
     const { intercept, weights } = fit.raw;
     const predictMs = (arch: number) => {
-      const c = counts[arch]!;
+      const c = features[arch]!;
       let ms = intercept;
       for (let j = 0; j < weights.length; j++) ms += weights[j]! * c[j]!;
       return Math.exp((1 - w) * Math.log(networkMs(arch)) + w * Math.log(Math.max(ms, floor)));
     };
-    return { features: f, predictMs, logSpread: Math.min(logSpread, msLoo), additiveWeight: w, predictAllMs: all(predictMs) };
+    return { features: f, predictMs, logSpread: Math.min(logSpread, msLoo), additiveWeight: w, predictAllMs: () => this.everyArch(predictMs) };
   }
 }
 
