@@ -233,7 +233,7 @@ describe('calibration with a price per reordered MB', () => {
 });
 
 describe('calibrated layers', () => {
-  it('no layer is shown below zero: a negative per-kernel term cut off a tiny layer counts with the per-model part', () => {
+  it('no layer is shown below zero: what a negative per-kernel term cuts off a tiny layer stays in the total, apart from the fitted overhead', () => {
     const c = { format: 2 as const, variant: 'groups' as const, overheadMs: 0.05, perKernelMs: -0.003, perViewMs: -0.001, factors: { conv: 1 }, models: 10, fittedAt: '' };
     const kernels = [
       { group: 'conv' as const, rawMs: 0.1, ms: 0 },
@@ -244,8 +244,9 @@ describe('calibrated layers', () => {
     expect(kernels.map((k) => k.ms)).toEqual([0.1 - 0.003, 0, 0]);
     // the fitted linear total: overhead + Σ (factor · raw + per kernel) + per view
     expect(r.totalMs).toBeCloseTo(0.05 + (0.1 - 0.003) + (0.001 - 0.003) - 0.001, 12);
-    expect(r.overheadMs).toBeCloseTo(0.05 - 0.002 - 0.001, 12);
-    expect(r.totalMs).toBeCloseTo(r.overheadMs + kernels.reduce((s, k) => s + k.ms, 0), 12);
+    expect(r.overheadMs).toBe(0.05);
+    expect(r.clampedMs).toBeCloseTo(-0.002 - 0.001, 12);
+    expect(r.totalMs).toBeCloseTo(r.overheadMs + r.clampedMs + kernels.reduce((s, k) => s + k.ms, 0), 12);
   });
 });
 

@@ -40,7 +40,7 @@ export function printPrediction(p: ModelPrediction, file: string, top: number, p
   ));
   if (rows.length < compute) console.log(`… ${compute - rows.length} smaller kernels (--top to show more)`);
   console.log(`coverage: ${(100 * p.coverage).toFixed(1)} % of FLOPs predicted by trained module RMs (the rest: ${p.setting.device} roofline)`);
-  console.log(p.calibrated ? `per-model overhead ${p.overheadMs.toFixed(3)} ms (calibrated${p.probeMs ? `; at the machine state of the calibration, probe ${p.probeMs.toFixed(3)} ms — --now rescales to the state now` : ''})` : `UNCALIBRATED: raw sum of kernel predictions; run 'latencylab calibrate -d ${p.setting.device} -t ${p.setting.threads}' (~1–3 min) for end-to-end accuracy`);
+  console.log(p.calibrated ? `per-model overhead ${p.overheadMs.toFixed(3)} ms (calibrated${p.probeMs ? `; at the machine state of the calibration, probe ${p.probeMs.toFixed(3)} ms — --now rescales to the state now` : ''})${p.clampedMs < 0 ? `; ${p.clampedMs.toFixed(3)} ms in the total for layers whose estimate fell below zero (shown as 0 ms)` : ''}` : `UNCALIBRATED: raw sum of kernel predictions; run 'latencylab calibrate -d ${p.setting.device} -t ${p.setting.threads}' (~1–3 min) for end-to-end accuracy`);
 }
 
 export function registerModelCommands(program: Command, openStore: () => Store): void {
@@ -173,7 +173,7 @@ export async function predictModelFile(store: Store, file: string, o: { device: 
   }
   if (o.json) {
     console.log(JSON.stringify({
-      file, device: o.device, threads: o.threads, totalMs: p.totalMs, rawSumMs: p.rawSumMs, overheadMs: p.overheadMs, calibrated: p.calibrated,
+      file, device: o.device, threads: o.threads, totalMs: p.totalMs, rawSumMs: p.rawSumMs, overheadMs: p.overheadMs, clampedMs: p.clampedMs, calibrated: p.calibrated,
       coverage: p.coverage, flops: p.flops, predictMs, datasets: p.datasets, fusion: p.fusion, probeMs: p.probeMs, now, layers: layerRows(p),
     }));
     return;

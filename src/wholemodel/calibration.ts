@@ -129,26 +129,31 @@ export function fitCalibration(models: ReadonlyArray<{ kernels: readonly Predict
 
 const memoryTerms = (v: CalibrationVariant) => (v === 'groups+memory' || v === 'groups+layout' ? 2 : 0);
 
-/** Sets each kernel's calibrated ms and returns the model total (raw sum without a calibration). */
-export function applyCalibration(c: Calibration | undefined, kernels: Predicted[]): { totalMs: number; overheadMs: number } {
+/**
+ * Sets each kernel's calibrated ms and returns the model total (raw sum without a calibration):
+ * totalMs = overheadMs + clampedMs + Σ kernel ms, where clampedMs (≤ 0) is what was cut off layers
+ * whose linear estimate fell below zero.
+ */
+export function applyCalibration(c: Calibration | undefined, kernels: Predicted[]): { totalMs: number; overheadMs: number; clampedMs: number } {
   if (!c) {
     for (const k of kernels) k.ms = k.rawMs;
-    return { totalMs: kernels.reduce((s, k) => s + k.rawMs, 0), overheadMs: 0 };
+    return { totalMs: kernels.reduce((s, k) => s + k.rawMs, 0), overheadMs: 0, clampedMs: 0 };
   }
   const memoryMs = (k: Predicted) => ((c.perWeightMB ?? 0) * (k.kernel?.weightBytes ?? 0) + (c.perActivationMB ?? 0) * ((k.kernel?.bytes ?? 0) - (k.kernel?.weightBytes ?? 0))) / 1e6;
   // a view op (Reshape after a blocked pooling, say) can need a reorder too
   const reorderMs = (k: Predicted) => ((c.perReorderMB ?? 0) * (k.kernel?.reorderBytes ?? 0)) / 1e6 + (c.perReorder ?? 0) * (k.kernel?.reorders ?? 0);
   // The per-kernel and per-view terms may be negative (fitCalibration): a tiny layer's linear
-  // estimate can fall below zero. No layer is shown taking negative time; what is cut off counts
-  // with the per-model part, so the total is the fitted one (clamping the total itself lost
-  // accuracy on validation networks: bench:models, 2026-12-03).
+  // estimate can fall below zero. No layer is shown taking negative time; what is cut off stays in
+  // the total (clampedMs), so the total is the fitted one (clamping the total itself lost accuracy
+  // on validation networks: bench:models, 2026-12-03), and the per-model overhead shown is the
+  // fitted one (≥ 0), not made negative by it.
   let cut = 0;
   for (const k of kernels) {
     const ms = (k.group === 'free' ? c.perViewMs : k.rawMs * (c.factors[keyOf(k, c.variant)] ?? 1) + c.perKernelMs + memoryMs(k)) + reorderMs(k);
     k.ms = Math.max(0, ms);
     cut += Math.min(0, ms);
   }
-  return { totalMs: c.overheadMs + cut + kernels.reduce((s, k) => s + k.ms, 0), overheadMs: c.overheadMs + cut };
+  return { totalMs: c.overheadMs + cut + kernels.reduce((s, k) => s + k.ms, 0), overheadMs: c.overheadMs, clampedMs: cut };
 }
 
 export function saveCalibration(store: Store, key: string, c: Calibration): void {

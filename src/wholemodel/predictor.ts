@@ -68,11 +68,13 @@ export interface ModelPrediction {
   totalMs: number;
   /** sum of the raw kernel predictions, before calibration */
   rawSumMs: number;
-  /**
-   * the per-model part of the calibrated total (session dispatch, runtime overhead), less what was
-   * cut off layers whose linear estimate fell below zero (calibration.ts)
-   */
+  /** the fitted per-model part of the calibrated total (session dispatch, runtime overhead) */
   overheadMs: number;
+  /**
+   * ≤ 0: what was cut off layers whose linear estimate fell below zero (they show 0 ms; the total
+   * keeps the fitted sum): totalMs = overheadMs + clampedMs + Σ kernel ms (calibration.ts)
+   */
+  clampedMs: number;
   calibrated: boolean;
   kernels: KernelPrediction[];
   /** share of compute FLOPs answered by trained module predictors (the rest: roofline) */
@@ -251,7 +253,7 @@ export class WholeModelPredictor {
   predict(model: ImportedModel, o: { inGraph?: InGraphModel | null; calibration?: Calibration | null } = {}): ModelPrediction {
     const kernels = this.kernelPredictions(model, o);
     const calibration = o.calibration === null ? undefined : (o.calibration ?? this.calibration);
-    const { totalMs, overheadMs } = applyCalibration(calibration, kernels);
+    const { totalMs, overheadMs, clampedMs } = applyCalibration(calibration, kernels);
     const compute = kernels.filter((k) => k.group !== 'free');
     const flops = compute.reduce((s, k) => s + k.kernel.flops, 0);
     const rmFlops = compute.filter((k) => k.source.startsWith('rm:')).reduce((s, k) => s + k.kernel.flops, 0);
@@ -260,6 +262,7 @@ export class WholeModelPredictor {
       totalMs,
       rawSumMs: kernels.reduce((s, k) => s + k.rawMs, 0),
       overheadMs,
+      clampedMs,
       calibrated: !!calibration,
       kernels,
       coverage: flops > 0 ? rmFlops / flops : 0,
