@@ -205,6 +205,15 @@ export class GraphBuilder {
     return this.unary('HardSigmoid', x, { alpha: 1 / 6, beta: 0.5 });
   }
 
+  /**
+   * hard-swish spelled out as Paddle2ONNX (PP-OCR) and PyTorch before opset 14 export it:
+   * x · Clip(x + 3, 0, 6) / 6 — four elementwise nodes that onnxruntime runs one by one
+   */
+  hardSwishDecomposed(x: Tensor): Tensor {
+    const gate = this.unary('Clip', this.binary('Add', x, this.constTensor(3)), {}, [this.scalar(0), this.scalar(6)]);
+    return this.binary('Div', this.binary('Mul', x, gate), this.constTensor(6));
+  }
+
   softmax(x: Tensor, axis = -1): Tensor {
     this.extraFlops += 5 * numel(x.shape);
     return this.emit('Softmax', [x.name], x.shape, { axis });

@@ -11,6 +11,12 @@ import { classifier, convBnAct, pick, squeezeExcite, strides, swish, width } fro
 export interface Family {
   name: string;
   description: string;
+  /**
+   * Bumped whenever the family's generator changes what a seed builds; it is part of every
+   * generated model's name, so stores keyed by name (bench:models measures a model once) never
+   * pair a new network with an old one's measurement.
+   */
+  revision?: number;
   build(rng: Rng, name: string): { b: GraphBuilder; config: Record<string, unknown> };
 }
 
@@ -50,10 +56,26 @@ export const resnet: Family = {
   },
 };
 
-function invertedResidual(b: GraphBuilder, x: Tensor, cout: number, k: number, stride: number, expansion: number, act: Activation | 'swish', se?: { gate: 'sigmoid' | 'hsigmoid'; ratio: number }): Tensor {
+/**
+ * Activations of the mobile families: swish as x · sigmoid(x); hard-swish in the three spellings
+ * exporters write: the ONNX HardSwish op (PyTorch, opset ≥ 14), x · HardSigmoid(x) (tf2onnx's
+ * Keras hard_swish; onnxruntime-node fuses it back into the convolution) and x · Clip(x + 3, 0, 6) / 6
+ * (Paddle2ONNX, as in PP-OCRv4 rec and the PP-OCR classifier; four unfused elementwise kernels).
+ */
+type MobileAct = Activation | 'swish' | 'hswish-mul' | 'hswish-clip';
+const HSWISH_FORMS = ['hswish', 'hswish-mul', 'hswish-clip'] as const;
+const HSWISH_CONFIG: Record<(typeof HSWISH_FORMS)[number], string> = { hswish: 'op', 'hswish-mul': 'mul-hardsigmoid', 'hswish-clip': 'clip-div' };
+function applyAct(b: GraphBuilder, t: Tensor, act: MobileAct): Tensor {
+  if (act === 'swish') return swish(b, t);
+  if (act === 'hswish-mul') return b.mul(t, b.hardSigmoid(t));
+  if (act === 'hswish-clip') return b.hardSwishDecomposed(t);
+  return b.act(t, act);
+}
+
+function invertedResidual(b: GraphBuilder, x: Tensor, cout: number, k: number, stride: number, expansion: number, act: MobileAct, se?: { gate: 'sigmoid' | 'hsigmoid'; ratio: number }): Tensor {
   const cin = x.shape[1]!;
   const mid = cin * expansion;
-  const a = (t: Tensor) => (act === 'swish' ? swish(b, t) : b.act(t, act));
+  const a = (t: Tensor) => applyAct(b, t, act);
   let y = x;
   if (expansion !== 1) y = a(b.batchNorm(b.conv(y, { cout: mid, k: 1, bias: false })));
   y = a(b.batchNorm(b.conv(y, { cout: mid, k, stride, groups: mid, bias: false })));
@@ -63,18 +85,25 @@ function invertedResidual(b: GraphBuilder, x: Tensor, cout: number, k: number, s
 }
 
 /** MobileNetV2 / V3 / EfficientNet share the inverted-residual body; they differ in act, SE, kernels */
-function mobileFamily(name: string, description: string, variant: 'v2' | 'v3' | 'eff'): Family {
+function mobileFamily(name: string, description: string, variant: 'v2' | 'v3' | 'eff', revision?: number): Family {
   return {
     name,
     description,
+    ...(revision ? { revision } : {}),
     build(rng, modelName) {
       const { b, res, x } = image(rng, modelName);
       const mult = pick(rng, [0.35, 0.5, 0.75, 1.0]);
-      const act: Activation | 'swish' = variant === 'v2' ? 'relu6' : variant === 'v3' ? 'hswish' : 'swish';
+      // V3: each network spells hard-swish one of the exporters' ways (a draw V2/EfficientNet do not make)
+      const hswish = variant === 'v3' ? pick(rng, HSWISH_FORMS) : 'hswish';
+      const act: MobileAct = variant === 'v2' ? 'relu6' : variant === 'v3' ? hswish : 'swish';
       // (base channels, stride) per stage as in MobileNetV2; depths, kernels, expansions random
       const stages: Array<[number, number]> = [[16, 1], [24, 2], [32, 2], [64, 2], [96, 1], [160, 2], [320, 1]];
       const cfg: Array<{ c: number; n: number; k: number; e: number; se: boolean }> = [];
-      let y = variant === 'eff' ? swish(b, b.batchNorm(b.conv(x, { cout: width(32, mult), k: 3, stride: 2, bias: false }))) : convBnAct(b, x, width(32, mult), 3, 2, variant === 'v2' ? 'relu6' : 'hswish');
+      // (the V2/EfficientNet/HardSwish stems and heads are built exactly as before the Paddle variant)
+      let y =
+        variant === 'eff' || act === 'hswish-mul' || act === 'hswish-clip'
+          ? applyAct(b, b.batchNorm(b.conv(x, { cout: width(32, mult), k: 3, stride: 2, bias: false })), act)
+          : convBnAct(b, x, width(32, mult), 3, 2, variant === 'v2' ? 'relu6' : 'hswish');
       stages.forEach(([base, stride], si) => {
         const c = width(base, mult);
         const n = si === 0 || si === 6 ? 1 : rng.int(1, 3);
@@ -87,16 +116,16 @@ function mobileFamily(name: string, description: string, variant: 'v2' | 'v3' | 
         }
       });
       const head = width(variant === 'v2' ? 1280 : 960, Math.max(mult, 0.5));
-      y = variant === 'eff' ? swish(b, b.batchNorm(b.conv(y, { cout: head, k: 1, bias: false }))) : convBnAct(b, y, head, 1, 1, variant === 'v2' ? 'relu6' : 'hswish');
+      y = variant === 'eff' || act === 'hswish-mul' || act === 'hswish-clip' ? applyAct(b, b.batchNorm(b.conv(y, { cout: head, k: 1, bias: false })), act) : convBnAct(b, y, head, 1, 1, variant === 'v2' ? 'relu6' : 'hswish');
       const classes = pick(rng, CLASSES);
       b.output(classifier(b, y, classes));
-      return { b, config: { res, mult, stages: cfg, head, classes } };
+      return { b, config: { res, mult, stages: cfg, head, classes, ...(variant === 'v3' ? { hswish: HSWISH_CONFIG[hswish] } : {}) } };
     },
   };
 }
 
 export const mobilenetv2 = mobileFamily('mobilenetv2', 'MobileNetV2 inverted residuals (ReLU6), random depths, expansions, width', 'v2');
-export const mobilenetv3 = mobileFamily('mobilenetv3', 'MobileNetV3-style: hard-swish, squeeze-excite with hard-sigmoid, 3×3/5×5 depthwise', 'v3');
+export const mobilenetv3 = mobileFamily('mobilenetv3', 'MobileNetV3-style: hard-swish (the HardSwish op, x · HardSigmoid(x) or x · Clip(x + 3, 0, 6) / 6, as exporters write it), squeeze-excite with hard-sigmoid, 3×3/5×5 depthwise', 'v3', 2);
 export const efficientnet = mobileFamily('efficientnet', 'EfficientNet-like MBConv with swish and squeeze-excite in every block', 'eff');
 
 export const shufflenetv2: Family = {

@@ -25,10 +25,13 @@ export function getFamily(name: string): Family {
 /** One network of a family; the same (family, seed) always gives the same network and weights. */
 export function generateModel(family: string, seed: number): GeneratedModel {
   const f = getFamily(family);
-  const name = `${f.name}-${seed}`;
+  const name = modelName(f, seed);
   const { b, config } = f.build(new Rng(seed * 7919 + f.name.length), name);
   return { name, family: f.name, seed, config, graph: b.build() };
 }
+
+/** `family-seed`, or `family.rN-seed` once the family's generator has been revised */
+export const modelName = (f: Family, seed: number) => `${f.name}${f.revision ? `.r${f.revision}` : ''}-${seed}`;
 
 export const modelBytes = (m: GeneratedModel): Uint8Array => toOnnx(m.graph);
 

@@ -1,4 +1,4 @@
-import { FAMILIES, generateModel, modelBytes } from '../modelgen/index.js';
+import { FAMILIES, generateModel, modelBytes, modelName } from '../modelgen/index.js';
 import { MachineProbe } from '../profile/probe.js';
 import { environmentOf } from '../profile/profiler.js';
 import { measureModel, profileNodes, type NodeTime } from '../profile/model-timing.js';
@@ -23,7 +23,7 @@ export function generatedModels(first: number, perFamily: number): LazyModel[] {
   for (let seed = first; seed < first + perFamily; seed++) {
     for (const f of FAMILIES) {
       out.push({
-        name: `${f.name}-${seed}`,
+        name: modelName(f, seed),
         family: f.name,
         load: () => {
           const g = generateModel(f.name, seed);

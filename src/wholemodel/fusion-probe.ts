@@ -31,6 +31,7 @@ const PATTERNS: Partial<Record<FusionRule, { pair(b: GraphBuilder, x: Tensor): T
   'conv-bn': { pair: (b, x) => b.batchNorm(b.conv(x, { cout: C, k: 1 })), parts: [(b, x) => b.conv(x, { cout: C, k: 1 }), (b, x) => b.batchNorm(x)] },
   'conv-act': { pair: (b, x) => b.act(b.conv(x, { cout: C, k: 1 }), 'relu'), parts: [(b, x) => b.conv(x, { cout: C, k: 1 }), (b, x) => b.act(x, 'relu')] },
   'conv-add': { pair: (b, x) => b.add(b.conv(x, { cout: C, k: 1 }), x), parts: [(b, x) => b.conv(x, { cout: C, k: 1 }), (b, x) => b.add(x, b.act(x, 'relu'))] },
+  'conv-hardswish': { pair: (b, x) => { const y = b.conv(x, { cout: C, k: 1 }); return b.mul(y, b.hardSigmoid(y)); }, parts: [(b, x) => b.conv(x, { cout: C, k: 1 }), (b, x) => b.mul(x, b.hardSigmoid(x))] },
   'bn-act': { pair: (b, x) => b.act(b.batchNorm(x), 'relu'), parts: [(b, x) => b.batchNorm(x), (b, x) => b.act(x, 'relu')] },
   swish: { pair: (b, x) => b.mul(x, b.act(x, 'sigmoid')), parts: [(b, x) => b.act(x, 'sigmoid'), (b, x) => b.mul(x, b.act(x, 'relu'))] },
   'matmul-add': { seq: true, pair: (b, x) => b.linear(x, 256), parts: [(b, x) => b.linear(x, 256, false), (b, x) => b.add(x, b.parameter([256]))] },

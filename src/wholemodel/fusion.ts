@@ -7,7 +7,8 @@ import { UserError } from '../util/errors.js';
  * residual Adds are fused into the convolution (NCHWc Conv / FusedConv on x86), MatMul + bias
  * becomes Gemm, a MatMul scaled by a constant becomes FusedMatMul, the erf-GELU pattern becomes
  * Gelu, an Add that only feeds a LayerNormalization becomes SkipLayerNormalization, and
- * x · sigmoid(x) (swish / SiLU) becomes QuickGelu. On x86 a standalone BatchNormalization over a
+ * x · sigmoid(x) (swish / SiLU) becomes QuickGelu, and a convolution's x · HardSigmoid(x) (hard-swish as
+tf2onnx writes it) becomes the convolution's HardSwish activation ('conv-hardswish'). On x86 a standalone BatchNormalization over a
  * channel count that fills NCHWc blocks becomes a blocked depthwise convolution that takes the
  * following activation ('bn-act').
  *
@@ -16,7 +17,7 @@ import { UserError } from '../util/errors.js';
  * family. The ort-wasm table is learned by timing each pattern against its parts
  * (fusion-probe.ts). Adding a device = one entry here.
  */
-export type FusionRule = 'conv-bn' | 'conv-add' | 'conv-act' | 'matmul-add' | 'matmul-scale' | 'gelu' | 'add-layernorm' | 'swish' | 'bn-act';
+export type FusionRule = 'conv-bn' | 'conv-add' | 'conv-act' | 'conv-hardswish' | 'matmul-add' | 'matmul-scale' | 'gelu' | 'add-layernorm' | 'swish' | 'bn-act';
 
 export interface FusionTable {
   rules: ReadonlySet<FusionRule>;
@@ -29,10 +30,10 @@ export interface FusionTable {
 }
 
 const ORT_CPU: FusionTable = {
-  rules: new Set<FusionRule>(['conv-bn', 'conv-add', 'conv-act', 'matmul-add', 'matmul-scale', 'gelu', 'add-layernorm', 'swish', 'bn-act']),
+  rules: new Set<FusionRule>(['conv-bn', 'conv-add', 'conv-act', 'conv-hardswish', 'matmul-add', 'matmul-scale', 'gelu', 'add-layernorm', 'swish', 'bn-act']),
   convActs: new Set(['Relu', 'Clip', 'HardSwish', 'Sigmoid', 'HardSigmoid', 'LeakyRelu', 'Tanh']),
   nchwcBlock: hardwareFacts('ort-cpu').nchwcBlock,
-  source: "onnxruntime-node 1.30 optimised graphs (NCHWc Conv with activation and Sum, FusedConv, Gemm, FusedMatMul, Gelu, SkipLayerNormalization, QuickGelu)",
+  source: "onnxruntime-node 1.30 optimised graphs (NCHWc Conv with activation (incl. HardSigmoid·Mul as HardSwish) and Sum, FusedConv, Gemm, FusedMatMul, Gelu, SkipLayerNormalization, QuickGelu)",
 };
 
 /**

@@ -108,12 +108,25 @@ export function detectKernels(m: ImportedModel, table: FusionTable): Kernel[] {
       chain.push(c);
       return true;
     };
+    /** x → HardSigmoid(α 1/6, β 1/2) → Mul(x, ·), x feeding nothing else: hard-swish as tf2onnx writes it */
+    const extendHardSwish = (): boolean => {
+      const x = chain[chain.length - 1]!.outputs[0]!;
+      const cs = consumers.get(x) ?? [];
+      if (cs.length !== 2 || outputs.has(x)) return false;
+      const gate = cs.find((c) => c.op === 'HardSigmoid' && Math.abs(Number(c.attrs.alpha ?? 0.2) - 1 / 6) < 1e-6 && Math.abs(Number(c.attrs.beta ?? 0.5) - 0.5) < 1e-6);
+      const mul = cs.find((c) => c.op === 'Mul');
+      if (!gate || !mul || taken.has(gate.name) || taken.has(mul.name) || only(gate) !== mul || !mul.inputs.includes(x)) return false;
+      chain.push(gate, mul);
+      return true;
+    };
     if (n.op === 'Conv') {
       if (has('conv-bn')) extend((c) => c.op === 'BatchNormalization');
       if (has('conv-add')) {
         extend((c) => c.op === 'Add' && dataInputs(c).length === 2 && sameShape(m, c.inputs[0]!, c.inputs[1]!));
       }
-      if (has('conv-act')) extend((c) => table.convActs.has(c.op));
+      if (!(has('conv-hardswish') && extendHardSwish())) {
+        if (has('conv-act')) extend((c) => table.convActs.has(c.op));
+      }
     } else if (n.op === 'MatMul') {
       if (has('matmul-add') && isConst(n.inputs[1]!)) extend((c) => c.op === 'Add' && c.inputs.some(isConst));
       if (has('matmul-scale') && !isConst(n.inputs[1]!)) extend((c) => (c.op === 'Mul' || c.op === 'Div') && scalarConst(c));
