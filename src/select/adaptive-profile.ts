@@ -6,7 +6,7 @@ import { featureSpace, getRegressorKind } from '../regressors/index.js';
 import type { Store } from '../store/db.js';
 import { UserError } from '../util/errors.js';
 import { adaptivePick } from './adaptive.js';
-import { costRow, featureOptionsFor } from './autoselect.js';
+import { featureRow, featureOptionsFor } from './autoselect.js';
 
 /**
  * Profiling with adaptive sampling: measure `req.samples` random configurations, then in rounds
@@ -27,7 +27,7 @@ export async function profileAdaptive(store: Store, req: ProfileRequest & { name
     const seen = new Set(store.plannedConfigs(ds.id).map((c) => JSON.stringify(c.params)));
     const pool = planConfigs(m, space, 'random', Math.max(1000, 10 * step), (req.seed ?? 1) * 7919 + ds.planned).configs.filter((c) => !seen.has(JSON.stringify(c.params)));
     if (!pool.length) break;
-    const poolRows = pool.map((c) => ({ ...costRow(m, c.params), threads: c.device.threads, load_workers: c.device.loadWorkers, load_duty: c.device.loadDuty }));
+    const poolRows = pool.map((c) => featureRow(m, c.params, c.device));
     const picked = await adaptivePick(getRegressorKind('gbt'), fs, measured, poolRows, Math.min(step, budget - ds.planned), { seed: round });
     log(`${req.name}: adaptive round ${round}, ${picked.length} configurations near the highest errors`);
     store.extendPlan(ds.id, picked.map((i) => pool[i]!));

@@ -250,13 +250,19 @@ export function loadSelected(store: Store, datasetName: string): { model: Regres
   return { model, moduleName: ds.module, fs, ranges: stored.ranges, ...(stored.probeMs ? { probeMs: stored.probeMs } : {}) };
 }
 
-/** a configuration's analytic costs as a sample row holds them (`graph`: the module already built, to build it once) */
-export function costRow(m: ReturnType<typeof getModule>, params: Params, graph: Graph = m.build(params, 1, false)) {
+/**
+ * A configuration's feature source as a stored sample holds it: analytic costs and device settings
+ * (`graph`: the module already built, to build it once). `params_json` is only read by
+ * FeatureSpace.encode when it is not handed the parameters, so a caller that hands them over
+ * (whole-model prediction, per kernel) can skip formatting it.
+ */
+export function featureRow(m: ReturnType<typeof getModule>, params: Params, device: Pick<DeviceSettings, 'threads' | 'loadWorkers' | 'loadDuty'>, graph: Graph = m.build(params, 1, false), o: { json?: boolean } = {}): FeatureSource {
   const c = graph.cost;
   return {
-    params_json: JSON.stringify(params),
+    params_json: o.json === false ? '' : JSON.stringify(params),
     macs: c.macs, flops: c.flops, params: c.params, input_bytes: c.inputBytes, output_bytes: c.outputBytes,
     weight_bytes: c.weightBytes, activation_bytes: c.activationBytes, intensity: c.intensity, nodes: c.nodes,
+    threads: device.threads, load_workers: device.loadWorkers, load_duty: device.loadDuty,
   };
 }
 
@@ -272,7 +278,7 @@ export function predictConfig(store: Store, datasetName: string, params: unknown
   const { model, moduleName, fs, ranges } = loadSelected(store, datasetName);
   const m = getModule(moduleName);
   const p = validateParams(m, params);
-  const row = { ...costRow(m, p), threads: device.threads, load_workers: device.loadWorkers, load_duty: device.loadDuty };
+  const row = featureRow(m, p, device);
   let ms: number;
   try {
     ms = model.predict([fs.encode(row)])[0]!;
@@ -286,5 +292,5 @@ export function predictConfig(store: Store, datasetName: string, params: unknown
 
 /** a model's prediction for the module's default configuration, 1 thread, no load: the sanity probe */
 function referencePrediction(model: Regressor, fs: FeatureSpace, m: ReturnType<typeof getModule>): number {
-  return model.predict([fs.encode({ ...costRow(m, referenceParams(m)), threads: 1, load_workers: 0, load_duty: 0 })])[0]!;
+  return model.predict([fs.encode(featureRow(m, referenceParams(m), { threads: 1, loadWorkers: 0, loadDuty: 0 }))])[0]!;
 }

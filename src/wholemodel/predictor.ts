@@ -3,7 +3,7 @@ import { getModule, type ModuleDef, type Params } from '../modules/index.js';
 import type { DeviceSettings } from '../profile/space.js';
 import type { FeatureSpace } from '../regressors/features.js';
 import type { Regressor } from '../regressors/types.js';
-import { costRow, loadSelected } from '../select/autoselect.js';
+import { featureRow, loadSelected } from '../select/autoselect.js';
 import { extrapolation, type Ranges } from '../select/ranges.js';
 import type { Store } from '../store/db.js';
 import { UserError } from '../util/errors.js';
@@ -203,7 +203,7 @@ export class WholeModelPredictor {
             memo = { ms: NaN, scale: scale * state, extrapolated };
             this.memo.set(key, memo);
             const graph = mp.module.build(params, 1, false);
-            pending.set(key, { module: mapping.module, row: mp.fs.encode({ ...costRow(mp.module, params, graph), threads: this.setting.threads, load_workers: 0, load_duty: 0 }, { params, graph }) });
+            pending.set(key, { module: mapping.module, row: mp.fs.encode(featureRow(mp.module, params, device, graph, { json: false }), { params, graph }) });
           }
           waiting.push({ at: out.length, key, scale: mapping.scale });
           out.push({ kernel: k, ms: 0, rawMs: 0, group: groupOf(mapping.module), source: `rm:${mp.model.kind}`, module: mapping.module, extrapolated: memo.extrapolated, approx: mapping.approx });
@@ -217,7 +217,11 @@ export class WholeModelPredictor {
     }
     // one batched RM call per module for the configurations not seen before
     const byModule = new Map<string, string[]>();
-    for (const [key, x] of pending) byModule.set(x.module, [...(byModule.get(x.module) ?? []), key]);
+    for (const [key, x] of pending) {
+      const keys = byModule.get(x.module);
+      if (keys) keys.push(key);
+      else byModule.set(x.module, [key]);
+    }
     for (const [module, keys] of byModule) {
       const mp = this.modules.get(module)!;
       let preds: number[];
