@@ -3,6 +3,7 @@ import { getModule } from '../src/modules/index.js';
 import { featureSpace, REGRESSORS } from '../src/regressors/index.js';
 import { PackedTrees, treePredict, type Tree } from '../src/regressors/gbt.js';
 import { graphKernelWork } from '../src/regressors/kernels.js';
+import { quadratic, quadraticPredict } from '../src/regressors/linear.js';
 import { medn } from '../src/regressors/mlp.js';
 import { fitRidge, fitRidgeCV, linearPredict, solveRidge } from '../src/regressors/ridge.js';
 import { hardwareFacts } from '../src/runtimes/hardware.js';
@@ -65,6 +66,14 @@ describe('regression models', () => {
     const s = fitRidgeCV(X, y);
     expect(linearPredict(s, [0.5, 0.5, 0.5])).toBeCloseTo(1.5, 2);
     expect(s.lambda).toBeLessThan(0.1);
+  });
+
+  it('poly2 predicts without building the expanded vector, to the last bit', () => {
+    const rng = new Rng(11);
+    const X = Array.from({ length: 80 }, () => Array.from({ length: 6 }, () => rng.next() * 3));
+    const cols = [0, 2, 3, 5];
+    const s = fitRidgeCV(X.map((r) => quadratic(r, cols)), X.map((r) => r[0]! * r[2]! - r[5]! ** 2 + rng.next()));
+    for (const r of X.slice(0, 20)) expect(Object.is(quadraticPredict(s, r, cols), linearPredict(s, quadratic(r, cols)))).toBe(true);
   });
 });
 

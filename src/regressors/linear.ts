@@ -40,6 +40,21 @@ export function quadratic(x: number[], cols: number[]): number[] {
   return out;
 }
 
+/**
+ * linearPredict(s, quadratic(x, cols)) without building the expanded vector (~150 numbers a
+ * configuration; whole-model prediction meets dozens per network): the same terms, added in the
+ * same order, so the same answer to the last bit.
+ */
+export function quadraticPredict(s: LinearState, x: number[], cols: number[]): number {
+  let acc = s.intercept;
+  let j = 0;
+  for (; j < x.length; j++) acc += ((x[j]! - s.mean[j]!) / s.sd[j]!) * s.weights[j]!;
+  for (let a = 0; a < cols.length; a++) {
+    for (let b = a; b < cols.length; b++, j++) acc += ((x[cols[a]!]! * x[cols[b]!]! - s.mean[j]!) / s.sd[j]!) * s.weights[j]!;
+  }
+  return acc;
+}
+
 const QUAD_COLS = 16;
 
 interface PolyState {
@@ -69,7 +84,7 @@ class Poly2 implements Regressor {
   predict(X: number[][]): number[] {
     const s = this.state;
     if (!s) throw new Error('poly2: predict before fit');
-    return X.map((r) => Math.exp(linearPredict(s.linear, quadratic(r, s.cols))));
+    return X.map((r) => Math.exp(quadraticPredict(s.linear, r, s.cols)));
   }
 
   toJSON(): unknown {
