@@ -120,7 +120,12 @@ export function featureSpace(m: ModuleDef, opts: FeatureOptions = {}): FeatureSp
       const out: number[] = [];
       for (const f of COST_FIELDS) out.push(Math.log1p(row[f]));
       out.push(row.threads, row.load_workers * row.load_duty, Math.log1p(row.macs / Math.max(1, row.threads)));
-      for (const e of encoders) for (const v of e(p, row, graph)) out.push(v);
+      // indexed loops: iterating the encoders' fresh arrays with for-of allocated an iterator result
+      // per value here (the largest allocation of a whole-model prediction, by heap sampling)
+      for (let i = 0; i < encoders.length; i++) {
+        const vs = encoders[i]!(p, row, graph);
+        for (let j = 0; j < vs.length; j++) out.push(vs[j]!);
+      }
       return out;
     },
   };
