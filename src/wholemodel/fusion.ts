@@ -44,10 +44,16 @@ const ORT_CPU: FusionTable = {
  * the absorbed op in both runs): not fused in the wasm build.
  */
 const ORT_WASM: FusionTable = {
-  rules: new Set<FusionRule>(['conv-bn', 'conv-act', 'conv-add', 'matmul-scale']),
+  // conv-hardswish (2026-12-03, scratch/hswish-wasm.mjs and scratch/wasm-hswish-rule.mjs): in a
+  // chain of eight 1×1 convolutions x·HardSigmoid(x) cost what the HardSwish op costs (1.878 vs
+  // 1.874 ms; HardSigmoid alone 1.954), and the one validation network written that way is
+  // predicted at 1.57× its measurement with two extra kernels a block, 0.95× without (other
+  // MobileNetV3 calibration/validation networks: 1.11–1.40× before calibration). The fusion probe's
+  // pair-vs-parts figure was ambiguous (48 %).
+  rules: new Set<FusionRule>(['conv-bn', 'conv-act', 'conv-add', 'conv-hardswish', 'matmul-scale']),
   convActs: new Set(['Relu', 'Clip', 'Sigmoid', 'HardSigmoid', 'LeakyRelu', 'Tanh']),
   nchwcBlock: 0,
-  source: 'onnxruntime-web 1.30, learned by measurement (Conv+BN+Add+act fused; MatMul+Add, GELU, Add+LayerNorm not)',
+  source: 'onnxruntime-web 1.30, learned by measurement (Conv+BN+Add+act and x·HardSigmoid(x) fused; MatMul+Add, GELU, Add+LayerNorm not)',
 };
 
 const TABLES: Record<string, FusionTable> = { 'ort-cpu': ORT_CPU, 'ort-wasm': ORT_WASM };
