@@ -44,8 +44,8 @@ const ORT_CPU: FusionTable = {
  * the absorbed op in both runs): not fused in the wasm build.
  */
 const ORT_WASM: FusionTable = {
-  // conv-hardswish (2026-12-03, scratch/hswish-wasm.mjs and scratch/wasm-hswish-rule.mjs): in a
-  // chain of eight 1×1 convolutions x·HardSigmoid(x) cost what the HardSwish op costs (1.878 vs
+  // conv-hardswish (2026-12-03, scripts/hardswish-fusion.mjs and scripts/hardswish-fusion-networks.mjs):
+  // in a chain of eight 1×1 convolutions x·HardSigmoid(x) cost what the HardSwish op costs (1.878 vs
   // 1.874 ms; HardSigmoid alone 1.954), and the one validation network written that way is
   // predicted at 1.57× its measurement with two extra kernels a block, 0.95× without (other
   // MobileNetV3 calibration/validation networks: 1.11–1.40× before calibration). The fusion probe's
