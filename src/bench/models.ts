@@ -18,7 +18,7 @@ import { fileURLToPath } from 'node:url';
 import os from 'node:os';
 import { markdownTable } from '../cli/table.js';
 import { getRuntime } from '../runtimes/index.js';
-import { fusionTable } from '../wholemodel/fusion.js';
+import { fusionTable, type FusionTable } from '../wholemodel/fusion.js';
 import { measureFusions } from '../wholemodel/fusion-probe.js';
 import { logScatter, renderVegaLite, type ScatterPoint } from '../report/plot.js';
 import { accuracy, type Accuracy } from '../select/metrics.js';
@@ -208,6 +208,7 @@ async function benchSetting(store: Store, s: ModelBenchSetting): Promise<Setting
     })), '');
     md.push("Warm process: as the library or the HTTP service predicts (code compiled, predictors loaded; no module prediction remembered from an earlier network) — the figure the **Time** paragraph below uses. Fresh CLI process: `latencylab predict model.onnx --json`'s own `predictMs` (reading the file and predicting, with the JavaScript not yet compiled); whole CLI process: the command from start to exit (Node start-up, opening the store, loading the predictors).", '');
   }
+  md.push(...fusionAblation(store, predictor, s, best.c?.variant));
   // fusion rules by measurement (threads as the setting)
   const fusion = fusionTable(s.device);
   const ev = process.env.MODELS_BENCH_NO_FUSION ? [] : await measureFusions(getRuntime(s.device), s.threads);
@@ -221,6 +222,44 @@ async function benchSetting(store: Store, s: ModelBenchSetting): Promise<Setting
   md.push(`**Time** (medians over the test networks): predicting a network from its ONNX bytes (decode, shape inference, kernel detection, RM evaluation) in a warm process takes ${predictMs.toFixed(2)} ms. Measuring it as \`latencylab measure\` does (session creation, warm-up, 5 interleaved timed rounds) took ${wall.toFixed(0)} ms: **${(wall / predictMs).toFixed(0)}× faster**. Against the bare minimum of one session creation plus one inference (${oneRun.toFixed(1)} ms), prediction is ${(oneRun / predictMs).toFixed(1)}× faster — a single unrepeated inference is not a measurement anyone can trust on this machine (see the noise floor).`, '');
   const points = test!.map((e) => ({ x: e.measuredMs, y: total(best, e), series: s.label }));
   return { s, md, points };
+}
+
+/**
+ * How much the fusion table changes the error: kernels detected with the device's table, with each
+ * rule left out, and with none, on standalone kernel estimates (the in-graph correction joins
+ * per-node profiles to the device's fused kernels, so it cannot be refitted for another table) and
+ * the chosen calibration variant refitted on the calibration networks for each table; judged on the
+ * test networks. Predicting ~400 networks per table, a few seconds.
+ */
+function fusionAblation(store: Store, predictor: WholeModelPredictor, s: ModelBenchSetting, variant: CalibrationVariant | undefined): string[] {
+  const table = fusionTable(s.device);
+  const measured = (c: 'calib' | 'test') => {
+    const runs = new Map(store.modelRuns(c, settingKey(s)).map((r) => [r.model, r]));
+    return collectionModels(c, s).flatMap((m) => {
+      const r = runs.get(m.name);
+      return r ? [{ m, measuredMs: atNominal(r.latencyMs, r.probeMs, predictor.nominalProbeMs) }] : [];
+    });
+  };
+  const calib = measured('calib');
+  const test = measured('test');
+  if (!calib.length || !test.length) return [];
+  const loaded = new Map([...calib, ...test].map(({ m }) => [m.name, m.load().imported]));
+  const judge = (fusion: FusionTable) => {
+    const kernels = (xs: typeof calib) => xs.map((x) => ({ kernels: predictor.kernelPredictions(loaded.get(x.m.name)!, { inGraph: null, fusion }), measuredMs: x.measuredMs }));
+    const c = variant ? fitCalibration(kernels(calib), variant, predictor.nominalProbeMs) : undefined;
+    const t = kernels(test);
+    const a = accuracy(t.map((x) => applyCalibration(c, x.kernels.map((k) => ({ ...k }))).totalMs), t.map((x) => x.measuredMs));
+    return { a, kernels: median(t.map((x) => x.kernels.filter((k) => k.group !== 'free').length)) };
+  };
+  const rows: Array<[string, ReturnType<typeof judge>]> = [[`the ${s.device} table (${[...table.rules].join(', ')})`, judge(table)]];
+  for (const r of table.rules) rows.push([`without ${r}`, judge({ ...table, rules: new Set([...table.rules].filter((x) => x !== r)) })]);
+  rows.push(['no fusion at all', judge({ ...table, rules: new Set() })]);
+  return [
+    `**What the fusion rules are worth** (standalone kernel estimates, the ${variant ?? 'no'} calibration refitted per table on the ${calib.length} calibration networks; ${test.length} test networks):`,
+    '',
+    markdownTable(['kernels detected with', 'test ±10 %', 'test RMSPE %', 'median compute kernels'], rows.map(([name, r]) => [name, pct(r.a.within10), r.a.rmspe, r.kernels])),
+    '',
+  ];
 }
 
 /** `latencylab predict` on a PP-OCR model in a fresh process, as a user runs it once: its own predictMs and the whole process */

@@ -176,9 +176,10 @@ export class WholeModelPredictor {
    * Raw per-kernel predictions, uncalibrated (calibration.ts fits on these); in-graph corrected
    * when the store has an in-graph model for the setting (pass `inGraph: null` for the standalone figures).
    */
-  kernelPredictions(model: ImportedModel, o: { inGraph?: InGraphModel | null } = {}): KernelPrediction[] {
+  kernelPredictions(model: ImportedModel, o: { inGraph?: InGraphModel | null; fusion?: FusionTable } = {}): KernelPrediction[] {
     const inGraph = o.inGraph === null ? undefined : (o.inGraph ?? this.inGraph);
-    const kernels = detectKernels(model, this.fusion);
+    // `fusion`: another table than the device's (bench:models' with/without-fusion comparison)
+    const kernels = detectKernels(model, o.fusion ?? this.fusion);
     const device: DeviceSettings = { threads: this.setting.threads, optLevel: 'all', loadWorkers: 0, loadDuty: 0 };
     const out: KernelPrediction[] = [];
     // module configurations predicted once per predictor (repeated blocks, repeated calls in a search)
