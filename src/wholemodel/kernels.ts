@@ -144,32 +144,54 @@ export function detectKernels(m: ImportedModel, table: FusionTable): Kernel[] {
     } else if (n.op === 'Add' && has('add-layernorm') && dataInputs(n).length >= 1 && sameShape(m, n.inputs[0]!, n.inputs[1]!)) {
       if (extend((c) => c.op === 'LayerNormalization')) op = 'SkipLayerNormalization';
     }
-    for (const c of chain) taken.add(c.name);
+    // plain loops below: this runs for every node of every predicted network (flatMap and spreads
+    // here were a tenth of a whole-model prediction's time)
+    const nodes: string[] = [];
+    const chainOutputs: string[] = [];
+    let flops = 0;
+    let reorderElems = 0;
+    let reorderCount = 0;
+    for (const c of chain) {
+      taken.add(c.name);
+      nodes.push(c.name);
+      for (const o of c.outputs) chainOutputs.push(o);
+      flops += nodeFlops(m, c);
+      const r = reorders.get(c.name);
+      if (r) {
+        reorderCount += r.length;
+        for (const t of r) reorderElems += numel(m.shapes.get(t) ?? []);
+      }
+    }
     const last = chain[chain.length - 1]!;
-    const flops = chain.reduce((s, c) => s + nodeFlops(m, c), 0);
     const ins = dataInputs(n).map((t) => m.shapes.get(t)!);
     const weights = n.inputs.filter((t) => t && (isConst(t) || folded.has(t))).map((t) => m.shapes.get(t)!);
     const outputShape = m.shapes.get(last.outputs[0]!)!;
-    const extraIns = chain.slice(1).flatMap((c) => dataInputs(c).filter((t) => !chain.some((p) => p.outputs.includes(t))).map((t) => m.shapes.get(t)!));
+    // data a fused op reads from outside the chain (a residual Add's other operand)
+    let inElems = 0;
+    for (const sh of ins) inElems += numel(sh);
+    for (let i = 1; i < chain.length; i++) {
+      for (const t of dataInputs(chain[i]!)) if (!chainOutputs.includes(t)) inElems += numel(m.shapes.get(t)!);
+    }
+    let weightElems = 0;
+    for (const sh of weights) weightElems += numel(sh);
     // a Gather from a constant table (an embedding) reads the rows it gathers, not the whole table
-    const weightElems = n.op === 'Gather' && weights.length ? Math.min(numel(outputShape), weights.reduce((s, sh) => s + numel(sh), 0)) : weights.reduce((s, sh) => s + numel(sh), 0);
-    const bytes = F32 * ([...ins, ...extraIns].reduce((s, sh) => s + numel(sh), 0) + weightElems + numel(outputShape));
+    if (n.op === 'Gather' && weights.length) weightElems = Math.min(numel(outputShape), weightElems);
     kernels.push({
       name: n.name,
       op,
       fused: chain.slice(1).map((c) => c.op),
-      nodes: chain.map((c) => c.name),
-      outputs: chain.flatMap((c) => c.outputs),
+      nodes,
+      outputs: chainOutputs,
       cls: FREE.has(n.op) && chain.length === 1 ? 'free' : 'compute',
       inputShapes: ins,
       weightShapes: weights,
       outputShape,
       attrs: n.attrs,
       flops,
-      bytes,
+      bytes: F32 * (inElems + weightElems + numel(outputShape)),
       weightBytes: F32 * weightElems,
-      reorderBytes: F32 * chain.flatMap((c) => reorders.get(c.name) ?? []).reduce((s, t) => s + numel(m.shapes.get(t) ?? []), 0),
-      reorders: chain.reduce((s, c) => s + (reorders.get(c.name)?.length ?? 0), 0),
+      reorderBytes: F32 * reorderElems,
+      reorders: reorderCount,
     });
   }
   return kernels;
