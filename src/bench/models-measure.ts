@@ -8,7 +8,7 @@
  *   ppocr   — the three PP-OCR models at PaddleOCR's input sizes
  * Run alone on the machine: it takes real latency figures.
  *
- *   node dist/bench/models-measure.js <setting>:<collection>[:nodes] ...   e.g. t1:calib t1:test wasm:val
+ *   node dist/bench/models-measure.js <setting>:<collection>[+<collection>…][:nodes] ...   e.g. t1:calib+val+test wasm:val
  * (`:nodes` profiles per node instead, for the in-graph correction; ort-cpu only)
  */
 import { createRequire } from 'node:module';
@@ -17,7 +17,7 @@ import { stopOnSigint } from '../cli/args.js';
 import { Store } from '../store/db.js';
 import { runBenchJob } from './run-job.js';
 import { UserError } from '../util/errors.js';
-import { generatedModels, measureInto, profileInto, type LazyModel } from '../wholemodel/calibrate.js';
+import { generatedModels, measureCollectionsInto, profileInto, type LazyModel } from '../wholemodel/calibrate.js';
 import { readModelFile, type ModelFile } from '../wholemodel/model-file.js';
 import { settingKey } from '../wholemodel/predictor.js';
 import { getModelSetting, modelsDbPath, type ModelBenchSetting } from './models-data.js';
@@ -68,15 +68,21 @@ if (import.meta.url === `file://${process.argv[1]}`) {
     try {
       for (const phase of phases) {
         const [sid, coll, what] = phase.split(':') as [string, string, string | undefined];
-        if (!COLLECTIONS.includes(coll as Collection)) throw new UserError(`unknown collection '${coll}', expected one of ${COLLECTIONS.join(', ')}`, phase);
+        // 'calib+val+test': measured together as one shuffled list (measureCollectionsInto)
+        const colls = coll.split('+');
+        for (const c of colls) if (!COLLECTIONS.includes(c as Collection)) throw new UserError(`unknown collection '${c}', expected one of ${COLLECTIONS.join(', ')} (several joined with +)`, phase);
+        if (what === 'nodes' && colls.length > 1) throw new UserError('per-node profiles are taken one collection at a time', phase);
         const setting = getModelSetting(sid);
         const t1 = performance.now();
         const onProgress = (done: number, total: number) => {
           if (done % 20 === 0 || done === total) console.error(`${settingKey(setting)} ${coll}: ${done}/${total} models (${((performance.now() - t1) / 60000).toFixed(1)} min)`);
         };
-        const models = collectionModels(coll as Collection, setting);
-        const run = what === 'nodes' ? profileInto : measureInto;
-        if (!(await run(store, setting, coll, models, { stop: sigint.flag, onProgress }))) return false;
+        const opts = { stop: sigint.flag, onProgress };
+        const ok =
+          what === 'nodes'
+            ? await profileInto(store, setting, coll, collectionModels(coll as Collection, setting), opts)
+            : await measureCollectionsInto(store, setting, colls.map((c) => ({ collection: c, models: collectionModels(c as Collection, setting) })), opts);
+        if (!ok) return false;
       }
       return true;
     } finally {

@@ -3,7 +3,7 @@
  *
  * Needs the kernel predictors and the measured networks in the bench store (`.latencylab/models.db`):
  *   node dist/bench/models-data.js [t1 t2 wasm]                 profile + train the module RMs
- *   node dist/bench/models-measure.js t1:calib t1:val t1:test t1:ppocr …   measure whole networks
+ *   node dist/bench/models-measure.js t1:calib+val+ppocr+test …   measure whole networks (one shuffled list)
  *   node dist/bench/models-measure.js t1:recheck …              later, separately: the noise floor
  * `npm run bench:models` runs whatever of that is missing (hours on ort-wasm), then this report.
  *

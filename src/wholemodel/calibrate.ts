@@ -42,25 +42,39 @@ export const CALIBRATION_FIRST_SEED = 1001;
  * Measures the models of a collection that the store does not have yet (resumable), in a
  * shuffled order so that a slow phase of the machine does not hit one family. False when stopped.
  */
-export async function measureInto(
-  store: Store,
-  setting: WholeModelSetting,
-  collection: string,
-  models: readonly LazyModel[],
-  o: Progress = {},
-): Promise<boolean> {
+export function measureInto(store: Store, setting: WholeModelSetting, collection: string, models: readonly LazyModel[], o: Progress = {}): Promise<boolean> {
+  return measureCollectionsInto(store, setting, [{ collection, models }], o);
+}
+
+/**
+ * Several collections measured as one shuffled list: calibration, validation and test networks
+ * then see the same mix of machine states (measured one collection after another, a drift between
+ * them became a bias between what the calibration was fitted on and what it is judged on).
+ */
+export async function measureCollectionsInto(store: Store, setting: WholeModelSetting, parts: ReadonlyArray<{ collection: string; models: readonly LazyModel[] }>, o: Progress = {}): Promise<boolean> {
   const key = settingKey(setting);
-  const done = new Set(store.modelRuns(collection, key).map((r) => r.model));
-  const todo = new Rng(collection.length * 31 + setting.threads).shuffle(models.filter((m) => !done.has(m.name)));
+  let doneBefore = 0;
+  const missing: Array<{ collection: string; m: LazyModel }> = [];
+  for (const { collection, models } of parts) {
+    const done = new Set(store.modelRuns(collection, key).map((r) => r.model));
+    doneBefore += done.size;
+    for (const m of models) if (!done.has(m.name)) missing.push({ collection, m });
+  }
+  const seed = parts.reduce((a, p) => a + p.collection.length * 31, 0) + setting.threads;
+  const todo = new Rng(seed).shuffle(missing);
   const rt = getRuntime(setting.device);
   const envId = store.environmentId(await environmentOf(rt));
   const probe = await MachineProbe.open(rt, setting.threads);
   try {
-    return await eachMissing(todo, done.size, o, async (m, mf) => {
+    for (const [i, { collection, m }] of todo.entries()) {
+      if (o.stop?.stop) return false;
+      const mf = m.load();
       const probeMs = await probe.time();
       const r = await measureModel(mf.bytes, mf.inputs, setting.device, setting.threads);
       store.saveModelRun({ collection, model: m.name, deviceKey: key, createMs: r.createMs, latencyMs: r.stats.latencyMs, stats: { ...r.stats, wallMs: r.wallMs }, probeMs }, envId);
-    });
+      o.onProgress?.(doneBefore + i + 1, doneBefore + todo.length);
+    }
+    return true;
   } finally {
     await probe.close();
   }
