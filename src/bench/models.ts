@@ -208,7 +208,7 @@ async function benchSetting(store: Store, s: ModelBenchSetting): Promise<Setting
     })), '');
     md.push("Warm process: as the library or the HTTP service predicts (code compiled, predictors loaded; no module prediction remembered from an earlier network) — the figure the **Time** paragraph below uses. Fresh CLI process: `latencylab predict model.onnx --json`'s own `predictMs` (reading the file and predicting, with the JavaScript not yet compiled); whole CLI process: the command from start to exit (Node start-up, opening the store, loading the predictors).", '');
   }
-  md.push(...fusionAblation(store, predictor, s, best.c?.variant));
+  md.push(...fusionAblation(predictor, s, best.c?.variant, calib!, test!));
   // fusion rules by measurement (threads as the setting)
   const fusion = fusionTable(s.device);
   const ev = process.env.MODELS_BENCH_NO_FUSION ? [] : await measureFusions(getRuntime(s.device), s.threads);
@@ -234,21 +234,13 @@ async function benchSetting(store: Store, s: ModelBenchSetting): Promise<Setting
  * the chosen calibration variant refitted on the calibration networks for each table; judged on the
  * test networks. Predicting ~400 networks per table, a few seconds.
  */
-function fusionAblation(store: Store, predictor: WholeModelPredictor, s: ModelBenchSetting, variant: CalibrationVariant | undefined): string[] {
+function fusionAblation(predictor: WholeModelPredictor, s: ModelBenchSetting, variant: CalibrationVariant | undefined, calib: readonly Evaluated[], test: readonly Evaluated[]): string[] {
   const table = fusionTable(s.device);
-  const measured = (c: 'calib' | 'test') => {
-    const runs = new Map(store.modelRuns(c, settingKey(s)).map((r) => [r.model, r]));
-    return collectionModels(c, s).flatMap((m) => {
-      const r = runs.get(m.name);
-      return r ? [{ m, measuredMs: atNominal(r.latencyMs, r.probeMs, predictor.nominalProbeMs) }] : [];
-    });
-  };
-  const calib = measured('calib');
-  const test = measured('test');
   if (!calib.length || !test.length) return [];
-  const loaded = new Map([...calib, ...test].map(({ m }) => [m.name, m.load().imported]));
+  const lazy = new Map([...collectionModels('calib', s), ...collectionModels('test', s)].map((m) => [m.name, m]));
+  const loaded = new Map([...calib, ...test].map((e) => [e.name, lazy.get(e.name)!.load().imported]));
   const judge = (fusion: FusionTable) => {
-    const kernels = (xs: typeof calib) => xs.map((x) => ({ kernels: predictor.kernelPredictions(loaded.get(x.m.name)!, { inGraph: null, fusion }), measuredMs: x.measuredMs }));
+    const kernels = (xs: readonly Evaluated[]) => xs.map((x) => ({ kernels: predictor.kernelPredictions(loaded.get(x.name)!, { inGraph: null, fusion }), measuredMs: x.measuredMs }));
     const c = variant ? fitCalibration(kernels(calib), variant, predictor.nominalProbeMs) : undefined;
     const t = kernels(test);
     const a = accuracy(t.map((x) => applyCalibration(c, x.kernels.map((k) => ({ ...k }))).totalMs), t.map((x) => x.measuredMs));

@@ -99,11 +99,7 @@ function mobileFamily(name: string, description: string, variant: 'v2' | 'v3' | 
       // (base channels, stride) per stage as in MobileNetV2; depths, kernels, expansions random
       const stages: Array<[number, number]> = [[16, 1], [24, 2], [32, 2], [64, 2], [96, 1], [160, 2], [320, 1]];
       const cfg: Array<{ c: number; n: number; k: number; e: number; se: boolean }> = [];
-      // (the V2/EfficientNet/HardSwish stems and heads are built exactly as before the Paddle variant)
-      let y =
-        variant === 'eff' || act === 'hswish-mul' || act === 'hswish-clip'
-          ? applyAct(b, b.batchNorm(b.conv(x, { cout: width(32, mult), k: 3, stride: 2, bias: false })), act)
-          : convBnAct(b, x, width(32, mult), 3, 2, variant === 'v2' ? 'relu6' : 'hswish');
+      let y = applyAct(b, b.batchNorm(b.conv(x, { cout: width(32, mult), k: 3, stride: 2, bias: false })), act);
       stages.forEach(([base, stride], si) => {
         const c = width(base, mult);
         const n = si === 0 || si === 6 ? 1 : rng.int(1, 3);
@@ -116,7 +112,7 @@ function mobileFamily(name: string, description: string, variant: 'v2' | 'v3' | 
         }
       });
       const head = width(variant === 'v2' ? 1280 : 960, Math.max(mult, 0.5));
-      y = variant === 'eff' || act === 'hswish-mul' || act === 'hswish-clip' ? applyAct(b, b.batchNorm(b.conv(y, { cout: head, k: 1, bias: false })), act) : convBnAct(b, y, head, 1, 1, variant === 'v2' ? 'relu6' : 'hswish');
+      y = applyAct(b, b.batchNorm(b.conv(y, { cout: head, k: 1, bias: false })), act);
       const classes = pick(rng, CLASSES);
       b.output(classifier(b, y, classes));
       return { b, config: { res, mult, stages: cfg, head, classes, ...(variant === 'v3' ? { hswish: HSWISH_CONFIG[hswish] } : {}) } };

@@ -54,11 +54,11 @@ export function measureInto(store: Store, setting: WholeModelSetting, collection
 export async function measureCollectionsInto(store: Store, setting: WholeModelSetting, parts: ReadonlyArray<{ collection: string; models: readonly LazyModel[] }>, o: Progress = {}): Promise<boolean> {
   const key = settingKey(setting);
   let doneBefore = 0;
-  const missing: Array<{ collection: string; m: LazyModel }> = [];
+  const missing: Array<LazyModel & { collection: string }> = [];
   for (const { collection, models } of parts) {
     const done = new Set(store.modelRuns(collection, key).map((r) => r.model));
     doneBefore += done.size;
-    for (const m of models) if (!done.has(m.name)) missing.push({ collection, m });
+    for (const m of models) if (!done.has(m.name)) missing.push({ ...m, collection });
   }
   const seed = parts.reduce((a, p) => a + p.collection.length * 31, 0) + setting.threads;
   const todo = new Rng(seed).shuffle(missing);
@@ -66,15 +66,11 @@ export async function measureCollectionsInto(store: Store, setting: WholeModelSe
   const envId = store.environmentId(await environmentOf(rt));
   const probe = await MachineProbe.open(rt, setting.threads);
   try {
-    for (const [i, { collection, m }] of todo.entries()) {
-      if (o.stop?.stop) return false;
-      const mf = m.load();
+    return await eachMissing(todo, doneBefore, o, async (m, mf) => {
       const probeMs = await probe.time();
       const r = await measureModel(mf.bytes, mf.inputs, setting.device, setting.threads);
-      store.saveModelRun({ collection, model: m.name, deviceKey: key, createMs: r.createMs, latencyMs: r.stats.latencyMs, stats: { ...r.stats, wallMs: r.wallMs }, probeMs }, envId);
-      o.onProgress?.(doneBefore + i + 1, doneBefore + todo.length);
-    }
-    return true;
+      store.saveModelRun({ collection: m.collection, model: m.name, deviceKey: key, createMs: r.createMs, latencyMs: r.stats.latencyMs, stats: { ...r.stats, wallMs: r.wallMs }, probeMs }, envId);
+    });
   } finally {
     await probe.close();
   }
@@ -83,7 +79,7 @@ export async function measureCollectionsInto(store: Store, setting: WholeModelSe
 type Progress = { stop?: { stop: boolean }; onProgress?(done: number, total: number): void };
 
 /** Loads and handles each model still to do, reporting progress; false when stopped. */
-async function eachMissing(todo: readonly LazyModel[], doneBefore: number, o: Progress, work: (m: LazyModel, mf: ModelFile) => Promise<void>): Promise<boolean> {
+async function eachMissing<T extends LazyModel>(todo: readonly T[], doneBefore: number, o: Progress, work: (m: T, mf: ModelFile) => Promise<void>): Promise<boolean> {
   for (const [i, m] of todo.entries()) {
     if (o.stop?.stop) return false;
     await work(m, m.load());

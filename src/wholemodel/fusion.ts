@@ -7,10 +7,11 @@ import { UserError } from '../util/errors.js';
  * residual Adds are fused into the convolution (NCHWc Conv / FusedConv on x86), MatMul + bias
  * becomes Gemm, a MatMul scaled by a constant becomes FusedMatMul, the erf-GELU pattern becomes
  * Gelu, an Add that only feeds a LayerNormalization becomes SkipLayerNormalization, and
- * x · sigmoid(x) (swish / SiLU) becomes QuickGelu, and a convolution's x · HardSigmoid(x) (hard-swish as
-tf2onnx writes it) becomes the convolution's HardSwish activation ('conv-hardswish'). On x86 a standalone BatchNormalization over a
- * channel count that fills NCHWc blocks becomes a blocked depthwise convolution that takes the
- * following activation ('bn-act').
+ * x · sigmoid(x) (swish / SiLU) becomes QuickGelu, and a convolution's x · HardSigmoid(x)
+ * (hard-swish as tf2onnx writes it) becomes the convolution's HardSwish activation
+ * ('conv-hardswish'). On x86 a standalone BatchNormalization over a channel count that fills
+ * NCHWc blocks becomes a blocked depthwise convolution that takes the following activation
+ * ('bn-act').
  *
  * Rules are per device. The ort-cpu table was read off the optimised graphs onnxruntime writes
  * (`optimizedModelFilePath`); test/wholemodel.test.ts checks it against them on every generated
