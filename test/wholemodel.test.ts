@@ -2,6 +2,7 @@ import { readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import ort from '../src/runtimes/ort-node.js';
 import onnxProto from 'onnx-proto';
+import Database from 'better-sqlite3';
 import { describe, expect, it } from 'vitest';
 import { GraphBuilder } from '../src/ir/graph.js';
 import { toOnnx } from '../src/ir/onnx.js';
@@ -21,6 +22,7 @@ import { fusionTable } from '../src/wholemodel/fusion.js';
 import { detectKernels, reorderedTensors } from '../src/wholemodel/kernels.js';
 import { modelFromBytes } from '../src/wholemodel/model-file.js';
 import { WholeModelPredictor } from '../src/wholemodel/predictor.js';
+import { medianRuns, profileAtNominal } from '../src/wholemodel/calibrate.js';
 import { profiledNodeKey } from '../src/wholemodel/report.js';
 import { PPOCR_MODELS, ppocrModel } from '../src/bench/models-measure.js';
 import { cli, tempDir } from './helpers.js';
@@ -226,6 +228,42 @@ describe('calibration', () => {
     expect(c.factors.dense).toBeCloseTo(truth.dense, 3);
     const m = models[0]!;
     expect(applyCalibration(c, m.kernels.map((k) => ({ ...k }))).totalMs).toBeCloseTo(m.measuredMs, 4);
+  });
+});
+
+describe('measurement passes', () => {
+  it('a store from before passes keeps its runs as pass 0; further passes are stored beside them and a repeat is ignored', () => {
+    const file = path.join(tempDir(), 'old.db');
+    const old = new Database(file);
+    old.exec(`CREATE TABLE environments (id INTEGER PRIMARY KEY, hash TEXT NOT NULL UNIQUE, cpu_model TEXT NOT NULL, cores INTEGER NOT NULL, os TEXT NOT NULL, node TEXT NOT NULL,
+      runtime TEXT NOT NULL, runtime_version TEXT NOT NULL, execution_provider TEXT NOT NULL, hostname TEXT NOT NULL);
+      INSERT INTO environments VALUES (1, 'h', 'cpu', 1, 'os', 'node', 'rt', 'v', 'cpu', 'host');
+      CREATE TABLE model_runs (id INTEGER PRIMARY KEY, collection TEXT NOT NULL, model TEXT NOT NULL, device_key TEXT NOT NULL, create_ms REAL NOT NULL,
+      latency_ms REAL NOT NULL, stats_json TEXT NOT NULL, env_id INTEGER NOT NULL, measured_at TEXT NOT NULL, probe_ms REAL, UNIQUE (collection, model, device_key));
+      CREATE TABLE model_profiles (collection TEXT NOT NULL, model TEXT NOT NULL, device_key TEXT NOT NULL, nodes_json TEXT NOT NULL, measured_at TEXT NOT NULL, PRIMARY KEY (collection, model, device_key));
+      INSERT INTO model_runs (collection, model, device_key, create_ms, latency_ms, stats_json, env_id, measured_at, probe_ms) VALUES ('test', 'resnet-1', 'ort-cpu/t1', 20, 2.0, '{}', 1, 'then', 1.0);
+      INSERT INTO model_profiles VALUES ('calib', 'resnet-1001', 'ort-cpu/t1', '[{"name":"a","op":"Conv","ms":0.5}]', 'then');`);
+    old.close();
+    const store = new Store(file);
+    const envId = 1;
+    expect(store.modelRuns('test', 'ort-cpu/t1')).toEqual([expect.objectContaining({ model: 'resnet-1', latencyMs: 2.0, probeMs: 1.0, pass: 0 })]);
+    const run = { collection: 'test', model: 'resnet-1', deviceKey: 'ort-cpu/t1', createMs: 20, stats: {} };
+    store.saveModelRun({ ...run, latencyMs: 2.4, probeMs: 1.2, pass: 1 }, envId);
+    store.saveModelRun({ ...run, latencyMs: 9.9, probeMs: 1.0, pass: 0 }, envId); // pass 0 is already there
+    store.saveModelRun({ ...run, latencyMs: 3.0, probeMs: 1.0, pass: 2 }, envId);
+    const runs = store.modelRuns('test', 'ort-cpu/t1');
+    expect(runs.map((r) => [r.pass, r.latencyMs])).toEqual([[0, 2.0], [1, 2.4], [2, 3.0]]);
+    // the old profile has no probe (taken at the nominal state); a new one keeps its probe
+    store.saveNodeProfile('calib', 'resnet-1002', 'ort-cpu/t1', [{ name: 'a', op: 'Conv', ms: 0.6 }], 1.5);
+    const profiles = store.nodeProfiles<Array<{ name: string; op: string; ms: number }>>('calib', 'ort-cpu/t1');
+    expect(profiles.get('resnet-1001')).toEqual({ nodes: [{ name: 'a', op: 'Conv', ms: 0.5 }] });
+    expect(profileAtNominal(profiles.get('resnet-1002')!, 1.0)[0]!.ms).toBeCloseTo(0.4, 12);
+    expect(profileAtNominal(profiles.get('resnet-1001')!, 1.0)[0]!.ms).toBe(0.5);
+    store.close();
+    // at the nominal state (probe 1.0): 2.0, 2.0, 3.0 → median 2.0; raw 2.0, 2.4, 3.0 → 2.4
+    const m = medianRuns(runs, 1.0).get('resnet-1')!;
+    expect(m).toMatchObject({ passes: 3, rawMs: 2.4, createMs: 20 });
+    expect(m.measuredMs).toBeCloseTo(2.0, 12);
   });
 });
 

@@ -9,7 +9,8 @@
  * Run alone on the machine: it takes real latency figures.
  *
  *   node dist/bench/models-measure.js <setting>:<collection>[+<collection>…][:nodes] ...   e.g. t1:calib+val+test wasm:val
- * (`:nodes` profiles per node instead, for the in-graph correction; ort-cpu only)
+ * (`:nodes` profiles per node instead, for the in-graph correction; ort-cpu only). Each network is
+ * measured in MEASUREMENT_PASSES passes, each over the whole list in its own shuffled order.
  */
 import { createRequire } from 'node:module';
 import path from 'node:path';
@@ -23,6 +24,15 @@ import { settingKey } from '../wholemodel/predictor.js';
 import { getModelSetting, modelsDbPath, type ModelBenchSetting } from './models-data.js';
 
 export const COLLECTIONS = ['calib', 'val', 'test', 'recheck', 'ppocr'] as const;
+
+/**
+ * Every network is measured in this many passes over its shuffled list; its latency is the median.
+ * One pass left the calibration and the judge with single measurements that agree with a later one
+ * within ±10 % only ~80 % of the time; on 130 calibration and validation networks of one evening,
+ * the chosen design's cross-validated share within ±10 % was 42–72 % against single passes and
+ * 75 % against the median of three (reports/models-history.md, session 21).
+ */
+export const MEASUREMENT_PASSES = 3;
 export type Collection = (typeof COLLECTIONS)[number];
 
 /** (first seed, models per family) of each generated collection, per setting (wasm: fewer, ~13× slower) */
@@ -81,7 +91,7 @@ if (import.meta.url === `file://${process.argv[1]}`) {
         const ok =
           what === 'nodes'
             ? await profileInto(store, setting, coll, collectionModels(coll as Collection, setting), opts)
-            : await measureCollectionsInto(store, setting, colls.map((c) => ({ collection: c, models: collectionModels(c as Collection, setting) })), opts);
+            : await measureCollectionsInto(store, setting, colls.map((c) => ({ collection: c, models: collectionModels(c as Collection, setting) })), { ...opts, passes: MEASUREMENT_PASSES });
         if (!ok) return false;
       }
       return true;

@@ -27,10 +27,10 @@ import { median } from '../util/stats.js';
 import type { NodeTime } from '../profile/model-timing.js';
 import { applyCalibration, atNominal, fitCalibration, VARIANTS, saveCalibration, type Calibration, type CalibrationVariant } from '../wholemodel/calibration.js';
 import { fitInGraph, GBT_MIN_EXAMPLES, IN_GRAPH_METHODS, inGraphPairs, type InGraphMethod, type InGraphModel, type InGraphPair } from '../wholemodel/ingraph.js';
-import type { LazyModel } from '../wholemodel/calibrate.js';
+import { medianRuns, profileAtNominal, type LazyModel } from '../wholemodel/calibrate.js';
 import { modelFromBytes } from '../wholemodel/model-file.js';
 import { saveInGraph, settingKey, WholeModelPredictor, type KernelPrediction } from '../wholemodel/predictor.js';
-import { collectionModels, PPOCR_MODELS, ppocrPath, type Collection } from './models-measure.js';
+import { collectionModels, MEASUREMENT_PASSES, PPOCR_MODELS, ppocrPath, type Collection } from './models-measure.js';
 import { MODEL_SETTINGS, modelsDbPath, type ModelBenchSetting } from './models-data.js';
 
 const pct = (x: number) => `${(100 * x).toFixed(1)} %`;
@@ -38,12 +38,13 @@ const pct = (x: number) => `${(100 * x).toFixed(1)} %`;
 interface Evaluated {
   name: string;
   family: string;
-  /** at the nominal machine state (probe-normalised); rawMs as measured */
+  /** median over the measurement passes, at the nominal machine state (probe-normalised); rawMs as measured */
   measuredMs: number;
   rawMs: number;
   createMs: number;
   /** the whole measurement (session creation, warm-up, timed rounds), when recorded */
   wallMs?: number;
+  passes: number;
   /** kernel predictions: as modules alone (standalone) and corrected for running inside a network by each in-graph method */
   kernels: Partial<Record<KernelEstimate, KernelPrediction[]>>;
   /** time to predict the network with each kernel estimate, ms */
@@ -56,7 +57,7 @@ type KernelEstimate = 'standalone' | InGraphMethod;
 const ESTIMATE_LABEL: Record<KernelEstimate, string> = { standalone: 'standalone', linear: 'in-graph corrected (linear)', gbt: 'in-graph corrected (GBT)' };
 
 function evaluate(store: Store, predictor: WholeModelPredictor, s: ModelBenchSetting, c: Collection, igs: Partial<Record<InGraphMethod, InGraphModel>>, nominal: number | undefined): Evaluated[] {
-  const runs = new Map(store.modelRuns(c, settingKey(s)).map((r) => [r.model, r]));
+  const runs = medianRuns(store.modelRuns(c, settingKey(s)), nominal);
   const out: Evaluated[] = [];
   for (const m of collectionModels(c, s) as LazyModel[]) {
     const run = runs.get(m.name);
@@ -76,7 +77,7 @@ function evaluate(store: Store, predictor: WholeModelPredictor, s: ModelBenchSet
       kernels[estimate] = p.kernels;
       if (estimate === 'standalone') coverage = p.coverage; // RM coverage does not depend on the correction
     }
-    out.push({ name: m.name, family: m.family, measuredMs: atNominal(run.latencyMs, run.probeMs, nominal), rawMs: run.latencyMs, createMs: run.createMs, wallMs: (run.stats as { wallMs?: number }).wallMs, kernels, predictMs, coverage });
+    out.push({ name: m.name, family: m.family, measuredMs: run.measuredMs, rawMs: run.rawMs, createMs: run.createMs, ...(run.wallMs !== undefined ? { wallMs: run.wallMs } : {}), passes: run.passes, kernels, predictMs, coverage });
   }
   return out;
 }
@@ -129,7 +130,7 @@ async function benchSetting(store: Store, s: ModelBenchSetting): Promise<Setting
   const calibModels = collectionModels('calib', s);
   const profiles = store.nodeProfiles<NodeTime[]>('calib', key);
   const pairsOf = new Map<string, InGraphPair[]>();
-  for (const m of calibModels) if (profiles.has(m.name)) pairsOf.set(m.name, inGraphPairs(predictor.kernelPredictions(m.load().imported, { inGraph: null }), profiles.get(m.name)!));
+  for (const m of calibModels) if (profiles.has(m.name)) pairsOf.set(m.name, inGraphPairs(predictor.kernelPredictions(m.load().imported, { inGraph: null }), profileAtNominal(profiles.get(m.name)!, predictor.nominalProbeMs)));
   const methods: InGraphMethod[] = pairsOf.size ? [...IN_GRAPH_METHODS] : [];
   const igs: Partial<Record<InGraphMethod, InGraphModel>> = Object.fromEntries(methods.map((m) => [m, fitInGraph([...pairsOf.values()].flat(), m)]));
   // every measurement at the module datasets' median machine state (profile/probe.ts)
@@ -211,7 +212,7 @@ async function benchSetting(store: Store, s: ModelBenchSetting): Promise<Setting
       return { w10: ratio.filter((r) => Math.abs(r - 1) <= 0.1).length / Math.max(1, ratio.length), w5: ratio.filter((r) => Math.abs(r - 1) <= 0.05).length / Math.max(1, ratio.length), med: median(ratio) };
     };
     const [n, r] = [floor((e) => e.measuredMs), floor((e) => e.rawMs)];
-    md.push(`**Noise floor**: ${pairs.length} test networks measured again in a later, separate run agree with their first measurement within ±10 % in ${pct(n.w10)} of cases (±5 %: ${pct(n.w5)}, median ratio ${n.med.toFixed(3)}) at the nominal machine state, ${pct(r.w10)} (±5 %: ${pct(r.w5)}, median ratio ${r.med.toFixed(3)}) as raw timings — no predictor can be judged more accurate than this on this machine.`, '');
+    md.push(`**Noise floor**: ${pairs.length} test networks measured again (${MEASUREMENT_PASSES} more passes, median) in a later, separate run agree with their first measurement within ±10 % in ${pct(n.w10)} of cases (±5 %: ${pct(n.w5)}, median ratio ${n.med.toFixed(3)}) at the nominal machine state, ${pct(r.w10)} (±5 %: ${pct(r.w5)}, median ratio ${r.med.toFixed(3)}) as raw timings — no predictor can be judged more accurate than this on this machine.`, '');
   } else {
     md.push('**Noise floor**: not measured yet for this setting (`models-measure.js ' + s.id + ':recheck`).', '');
   }
@@ -319,7 +320,7 @@ async function main() {
     '# Whole-model prediction (bench:models)',
     '',
     `Generated by \`npm run bench:models\` on ${os.cpus()[0]?.model} (${os.cpus().length} cores), ${new Date().toISOString().slice(0, 10)}; report step ${((Date.now() - t0) / 1000).toFixed(0)} s.`,
-    'Every latency is one end-to-end measurement with the profiler\'s timing (session creation, warm-up, 5 interleaved rounds, the quietest round\'s median); networks are generated per family with random widths, depths, kernels, expansions and resolutions, emitted as ONNX (`latencylab generate`), and never seen by the module predictors\' training.',
+    `Every latency is the median of ${MEASUREMENT_PASSES} end-to-end measurements, one per pass over the shuffled list of all networks of a setting, each with the profiler's timing (session creation, warm-up, 5 interleaved rounds, the quietest round's median) and put at the nominal machine state by the probe timed just before it; networks are generated per family with random widths, depths, kernels, expansions and resolutions, emitted as ONNX (\`latencylab generate\`), and never seen by the module predictors' training.`,
     '',
     '![predicted vs measured](models-scatter.png)',
     '',

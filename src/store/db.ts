@@ -96,7 +96,9 @@ CREATE TABLE IF NOT EXISTS model_runs (
   measured_at TEXT NOT NULL,
   -- the machine probe timed just before (profile/probe.ts); null when not probed
   probe_ms REAL,
-  UNIQUE (collection, model, device_key)
+  -- measurement pass: bench:models measures every network in several passes over a shuffled list
+  pass INTEGER NOT NULL DEFAULT 0,
+  UNIQUE (collection, model, device_key, pass)
 );
 -- per-node times of whole models from the runtime's profiler (in-graph correction)
 CREATE TABLE IF NOT EXISTS model_profiles (
@@ -105,6 +107,8 @@ CREATE TABLE IF NOT EXISTS model_profiles (
   device_key TEXT NOT NULL,
   nodes_json TEXT NOT NULL,
   measured_at TEXT NOT NULL,
+  -- the machine probe timed just before; null when not probed
+  probe_ms REAL,
   PRIMARY KEY (collection, model, device_key)
 );
 `;
@@ -132,6 +136,14 @@ export interface ModelRun {
   latencyMs: number;
   stats: unknown;
   /** the machine probe timed just before, when probed */
+  probeMs?: number;
+  /** measurement pass (0 when measured once) */
+  pass?: number;
+}
+
+/** a model's per-node times from the runtime's profiler, and the machine probe timed just before */
+export interface NodeProfile<T> {
+  nodes: T;
   probeMs?: number;
 }
 
@@ -219,6 +231,9 @@ export class Store {
       if (!cols.some((c) => c.name === 'probe_ms')) this.db.exec('ALTER TABLE samples ADD COLUMN probe_ms REAL');
       const runCols = this.db.prepare('PRAGMA table_info(model_runs)').all() as Array<{ name: string }>;
       if (!runCols.some((c) => c.name === 'probe_ms')) this.db.exec('ALTER TABLE model_runs ADD COLUMN probe_ms REAL');
+      if (!runCols.some((c) => c.name === 'pass')) this.migrateRunPasses();
+      const profCols = this.db.prepare('PRAGMA table_info(model_profiles)').all() as Array<{ name: string }>;
+      if (!profCols.some((c) => c.name === 'probe_ms')) this.db.exec('ALTER TABLE model_profiles ADD COLUMN probe_ms REAL');
     } catch (e) {
       throw new UserError(`cannot open the SQLite store: ${(e as Error).message}`, file);
     }
@@ -226,6 +241,17 @@ export class Store {
 
   close(): void {
     this.db.close();
+  }
+
+  /** stores made before measurement passes: their runs become pass 0 (the uniqueness constraint changes, so the table is rebuilt) */
+  private migrateRunPasses(): void {
+    this.db.transaction(() => {
+      this.db.exec('ALTER TABLE model_runs RENAME TO model_runs_before_passes');
+      this.db.exec(SCHEMA);
+      this.db.exec(`INSERT INTO model_runs (id, collection, model, device_key, create_ms, latency_ms, stats_json, env_id, measured_at, probe_ms, pass)
+        SELECT id, collection, model, device_key, create_ms, latency_ms, stats_json, env_id, measured_at, probe_ms, 0 FROM model_runs_before_passes`);
+      this.db.exec('DROP TABLE model_runs_before_passes');
+    }).immediate();
   }
 
   environmentId(env: Environment): number {
@@ -404,8 +430,8 @@ export class Store {
   /** stores one end-to-end model measurement; a repeat of (collection, model, device) is ignored */
   saveModelRun(r: ModelRun, envId: number): void {
     this.db
-      .prepare('INSERT OR IGNORE INTO model_runs (collection, model, device_key, create_ms, latency_ms, stats_json, env_id, measured_at, probe_ms) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)')
-      .run(r.collection, r.model, r.deviceKey, r.createMs, r.latencyMs, JSON.stringify(r.stats), envId, new Date().toISOString(), r.probeMs ?? null);
+      .prepare('INSERT OR IGNORE INTO model_runs (collection, model, device_key, create_ms, latency_ms, stats_json, env_id, measured_at, probe_ms, pass) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)')
+      .run(r.collection, r.model, r.deviceKey, r.createMs, r.latencyMs, JSON.stringify(r.stats), envId, new Date().toISOString(), r.probeMs ?? null, r.pass ?? 0);
   }
 
   modelRuns(collection: string, deviceKey: string): ModelRun[] {
@@ -414,18 +440,24 @@ export class Store {
       collection: r.collection as string, model: r.model as string, deviceKey: r.device_key as string,
       createMs: r.create_ms as number, latencyMs: r.latency_ms as number, stats: JSON.parse(r.stats_json as string) as unknown,
       ...(r.probe_ms != null ? { probeMs: r.probe_ms as number } : {}),
+      pass: r.pass as number,
     }));
   }
 
-  saveNodeProfile(collection: string, model: string, deviceKey: string, nodes: unknown): void {
+  saveNodeProfile(collection: string, model: string, deviceKey: string, nodes: unknown, probeMs?: number): void {
     this.db
-      .prepare('INSERT OR IGNORE INTO model_profiles (collection, model, device_key, nodes_json, measured_at) VALUES (?, ?, ?, ?, ?)')
-      .run(collection, model, deviceKey, JSON.stringify(nodes), new Date().toISOString());
+      .prepare('INSERT OR IGNORE INTO model_profiles (collection, model, device_key, nodes_json, measured_at, probe_ms) VALUES (?, ?, ?, ?, ?, ?)')
+      .run(collection, model, deviceKey, JSON.stringify(nodes), new Date().toISOString(), probeMs ?? null);
   }
 
-  nodeProfiles<T>(collection: string, deviceKey: string): Map<string, T> {
-    const rows = this.db.prepare('SELECT model, nodes_json FROM model_profiles WHERE collection = ? AND device_key = ?').all(collection, deviceKey) as Array<{ model: string; nodes_json: string }>;
-    return new Map(rows.map((r) => [r.model, JSON.parse(r.nodes_json) as T]));
+  nodeProfiles<T>(collection: string, deviceKey: string): Map<string, NodeProfile<T>> {
+    const rows = this.db.prepare('SELECT model, nodes_json, probe_ms FROM model_profiles WHERE collection = ? AND device_key = ?').all(collection, deviceKey) as Array<{ model: string; nodes_json: string; probe_ms: number | null }>;
+    return new Map(rows.map((r) => [r.model, { nodes: JSON.parse(r.nodes_json) as T, ...(r.probe_ms != null ? { probeMs: r.probe_ms } : {}) }]));
+  }
+
+  /** forgets the per-node profiles of a collection and device setting (to profile them again) */
+  deleteNodeProfiles(collection: string, deviceKey: string): number {
+    return this.db.prepare('DELETE FROM model_profiles WHERE collection = ? AND device_key = ?').run(collection, deviceKey).changes;
   }
 
   selectedModel(datasetId: number): { id: number; kind: string; json: string; metrics_json: string } | undefined {

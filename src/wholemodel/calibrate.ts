@@ -3,8 +3,9 @@ import { MachineProbe } from '../profile/probe.js';
 import { environmentOf } from '../profile/profiler.js';
 import { measureModel, profileNodes, type NodeTime } from '../profile/model-timing.js';
 import { getRuntime } from '../runtimes/index.js';
-import type { Store } from '../store/db.js';
+import type { ModelRun, NodeProfile, Store } from '../store/db.js';
 import { Rng } from '../util/random.js';
+import { median } from '../util/stats.js';
 import { atNominal, fitCalibration, saveCalibration, type Calibration, type CalibrationVariant } from './calibration.js';
 import { modelFromBytes, type ModelFile } from './model-file.js';
 import { fitInGraph, inGraphPairs, type InGraphMethod, type InGraphModel } from './ingraph.js';
@@ -49,19 +50,26 @@ export function measureInto(store: Store, setting: WholeModelSetting, collection
 /**
  * Several collections measured as one shuffled list: calibration, validation and test networks
  * then see the same mix of machine states (measured one collection after another, a drift between
- * them became a bias between what the calibration was fitted on and what it is judged on).
+ * them became a bias between what the calibration was fitted on and what it is judged on). With
+ * `passes` > 1 the list is measured that many times, each pass in its own order, and a network's
+ * latency is the median of its passes (medianRuns): on this shared machine one measurement of a
+ * network agrees with a later one within ±10 % only ~80 % of the time (reports/models.md).
  */
-export async function measureCollectionsInto(store: Store, setting: WholeModelSetting, parts: ReadonlyArray<{ collection: string; models: readonly LazyModel[] }>, o: Progress = {}): Promise<boolean> {
+export async function measureCollectionsInto(store: Store, setting: WholeModelSetting, parts: ReadonlyArray<{ collection: string; models: readonly LazyModel[] }>, o: Progress & { passes?: number } = {}): Promise<boolean> {
   const key = settingKey(setting);
+  const passes = o.passes ?? 1;
   let doneBefore = 0;
-  const missing: Array<LazyModel & { collection: string }> = [];
-  for (const { collection, models } of parts) {
-    const done = new Set(store.modelRuns(collection, key).map((r) => r.model));
-    doneBefore += done.size;
-    for (const m of models) if (!done.has(m.name)) missing.push({ ...m, collection });
+  const todo: Array<LazyModel & { collection: string; pass: number }> = [];
+  for (let pass = 0; pass < passes; pass++) {
+    const missing: Array<LazyModel & { collection: string; pass: number }> = [];
+    for (const { collection, models } of parts) {
+      const done = new Set(store.modelRuns(collection, key).flatMap((r) => ((r.pass ?? 0) === pass ? [r.model] : [])));
+      doneBefore += models.filter((m) => done.has(m.name)).length;
+      for (const m of models) if (!done.has(m.name)) missing.push({ ...m, collection, pass });
+    }
+    const seed = parts.reduce((a, p) => a + p.collection.length * 31, 0) + setting.threads + 7919 * pass;
+    todo.push(...new Rng(seed).shuffle(missing));
   }
-  const seed = parts.reduce((a, p) => a + p.collection.length * 31, 0) + setting.threads;
-  const todo = new Rng(seed).shuffle(missing);
   const rt = getRuntime(setting.device);
   const envId = store.environmentId(await environmentOf(rt));
   const probe = await MachineProbe.open(rt, setting.threads);
@@ -69,11 +77,54 @@ export async function measureCollectionsInto(store: Store, setting: WholeModelSe
     return await eachMissing(todo, doneBefore, o, async (m, mf) => {
       const probeMs = await probe.time();
       const r = await measureModel(mf.bytes, mf.inputs, setting.device, setting.threads);
-      store.saveModelRun({ collection: m.collection, model: m.name, deviceKey: key, createMs: r.createMs, latencyMs: r.stats.latencyMs, stats: { ...r.stats, wallMs: r.wallMs }, probeMs }, envId);
+      store.saveModelRun({ collection: m.collection, model: m.name, deviceKey: key, createMs: r.createMs, latencyMs: r.stats.latencyMs, stats: { ...r.stats, wallMs: r.wallMs }, probeMs, pass: m.pass }, envId);
     });
   } finally {
     await probe.close();
   }
+}
+
+/** a model's latency over its measurement passes */
+export interface MeasuredModel {
+  /** median over the passes of latency at the nominal machine state (atNominal) */
+  measuredMs: number;
+  /** median of the raw latencies */
+  rawMs: number;
+  createMs: number;
+  /** median of the whole measurements (session creation, warm-up, timed rounds), when recorded */
+  wallMs?: number;
+  passes: number;
+}
+
+/** per model, the median of its measurement passes, each put at the nominal machine state first */
+export function medianRuns(runs: readonly ModelRun[], nominalProbeMs: number | undefined): Map<string, MeasuredModel> {
+  const byModel = new Map<string, ModelRun[]>();
+  for (const r of runs) {
+    const rs = byModel.get(r.model);
+    if (rs) rs.push(r);
+    else byModel.set(r.model, [r]);
+  }
+  const out = new Map<string, MeasuredModel>();
+  for (const [model, rs] of byModel) {
+    const walls = rs.flatMap((r) => {
+      const w = (r.stats as { wallMs?: unknown } | null)?.wallMs;
+      return typeof w === 'number' ? [w] : [];
+    });
+    out.set(model, {
+      measuredMs: median(rs.map((r) => atNominal(r.latencyMs, r.probeMs, nominalProbeMs))),
+      rawMs: median(rs.map((r) => r.latencyMs)),
+      createMs: median(rs.map((r) => r.createMs)),
+      ...(walls.length ? { wallMs: median(walls) } : {}),
+      passes: rs.length,
+    });
+  }
+  return out;
+}
+
+/** a per-node profile's times put at the nominal machine state, as the end-to-end measurements are */
+export function profileAtNominal(p: NodeProfile<NodeTime[]>, nominalProbeMs: number | undefined): NodeTime[] {
+  const f = atNominal(1, p.probeMs, nominalProbeMs);
+  return f === 1 ? p.nodes : p.nodes.map((n) => ({ ...n, ms: n.ms * f }));
 }
 
 type Progress = { stop?: { stop: boolean }; onProgress?(done: number, total: number): void };
@@ -98,9 +149,15 @@ export async function profileInto(
 ): Promise<boolean> {
   const key = settingKey(setting);
   const done = store.nodeProfiles(collection, key);
-  return eachMissing(models.filter((m) => !done.has(m.name)), done.size, o, async (m, mf) => {
-    store.saveNodeProfile(collection, m.name, key, await profileNodes(mf.bytes, mf.inputs, setting.device, setting.threads));
-  });
+  const probe = await MachineProbe.open(getRuntime(setting.device), setting.threads);
+  try {
+    return await eachMissing(models.filter((m) => !done.has(m.name)), done.size, o, async (m, mf) => {
+      const probeMs = await probe.time();
+      store.saveNodeProfile(collection, m.name, key, await profileNodes(mf.bytes, mf.inputs, setting.device, setting.threads), probeMs);
+    });
+  } finally {
+    await probe.close();
+  }
 }
 
 /** Fits the in-graph correction on the per-node profiles of a collection and stores it. */
@@ -109,7 +166,7 @@ export function fitStoredInGraph(store: Store, setting: WholeModelSetting, colle
   const profiles = store.nodeProfiles<NodeTime[]>(collection, settingKey(setting));
   const pairs = models
     .filter((m) => profiles.has(m.name))
-    .flatMap((m) => inGraphPairs(predictor.kernelPredictions(m.load().imported, { inGraph: null }), profiles.get(m.name)!));
+    .flatMap((m) => inGraphPairs(predictor.kernelPredictions(m.load().imported, { inGraph: null }), profileAtNominal(profiles.get(m.name)!, predictor.nominalProbeMs)));
   const fitted = fitInGraph(pairs, method);
   saveInGraph(store, setting, fitted);
   return fitted;
@@ -118,12 +175,11 @@ export function fitStoredInGraph(store: Store, setting: WholeModelSetting, colle
 /** Fits the calibration of a setting on the measured models of a collection and stores it. */
 export function fitStoredCalibration(store: Store, setting: WholeModelSetting, collection: string, models: readonly LazyModel[], variant: CalibrationVariant = 'groups'): Calibration {
   const predictor = WholeModelPredictor.open(store, setting, { calibration: false });
-  const runs = store.modelRuns(collection, settingKey(setting));
   const nominal = predictor.nominalProbeMs;
-  const measured = new Map(runs.map((r) => [r.model, atNominal(r.latencyMs, r.probeMs, nominal)]));
+  const measured = medianRuns(store.modelRuns(collection, settingKey(setting)), nominal);
   const rows = models
     .filter((m) => measured.has(m.name))
-    .map((m) => ({ kernels: predictor.kernelPredictions(m.load().imported), measuredMs: measured.get(m.name)! }));
+    .map((m) => ({ kernels: predictor.kernelPredictions(m.load().imported), measuredMs: measured.get(m.name)!.measuredMs }));
   const c = fitCalibration(rows, variant, nominal);
   saveCalibration(store, settingKey(setting), c);
   return c;
