@@ -444,10 +444,16 @@ describe('whole-model prediction on real (tiny) module predictors', () => {
     const stale = cli(['predict', path.join(dir, 'small.onnx')], db);
     expect(stale.code).not.toBe(0);
     expect(stale.stderr).toMatch(/stored in-graph correction for ort-cpu\/t1 is unreadable; refit it with 'latencylab calibrate'/);
-    const c = cli(['calibrate', '--per-family', '1'], db);
+    const c = cli(['calibrate', '--per-family', '1', '--passes', '2'], db);
     expect(c.code, c.stderr).toBe(0);
-    expect(c.stdout).toMatch(/calibration for ort-cpu\/t1 from 10 networks: overhead [\d.-]+ ms, per kernel [\d.-]+ µs, per view op [\d.-]+ µs, factors conv [\d.]+/);
+    expect(c.stdout).toMatch(/calibration for ort-cpu\/t1 from 10 networks \(each the median of 2 measurements\): overhead [\d.-]+ ms, per kernel [\d.-]+ µs, per view op [\d.-]+ µs, factors conv [\d.]+/);
     expect(c.stdout).toMatch(/machine probe [\d.]+ ms/);
+    const after = new Store(db);
+    const runs = after.modelRuns('calib', 'ort-cpu/t1');
+    expect(runs.length).toBe(20);
+    expect(new Set(runs.map((r) => `${r.model}#${r.pass}`)).size).toBe(20);
+    expect([...after.nodeProfiles('calib', 'ort-cpu/t1').values()].every((p) => p.probeMs! > 0)).toBe(true);
+    after.close();
     const p = cli(['predict', path.join(dir, 'small.onnx'), '--now'], db);
     expect(p.code, p.stderr).toBe(0);
     expect(p.stdout).not.toMatch(/UNCALIBRATED/);

@@ -7,7 +7,7 @@ import { MachineProbe } from '../profile/probe.js';
 import { getRuntime } from '../runtimes/index.js';
 import type { Store } from '../store/db.js';
 import { UserError } from '../util/errors.js';
-import { calibrateSetting } from '../wholemodel/calibrate.js';
+import { CALIBRATION_PASSES, calibrateSetting } from '../wholemodel/calibrate.js';
 import { fusionTable, WHOLE_MODEL_DEVICES } from '../wholemodel/fusion.js';
 import { measureFusions } from '../wholemodel/fusion-probe.js';
 import { readModelFile } from '../wholemodel/model-file.js';
@@ -95,6 +95,7 @@ export function registerModelCommands(program: Command, openStore: () => Store):
     .option('-d, --device <name>', `device (${WHOLE_MODEL_DEVICES.join(', ')})`, 'ort-cpu')
     .option('-t, --threads <n>', 'intra-op threads', positiveInt, 1)
     .option('--per-family <n>', `networks per family (${FAMILIES.length} families)`, positiveInt, 5)
+    .option('--passes <n>', 'measurements of each network, in passes over the shuffled list (its latency is their median)', positiveInt, CALIBRATION_PASSES)
     .action(async (o) => {
       checkDevice(o.device);
       const setting = { device: o.device as string, threads: o.threads as number };
@@ -103,13 +104,14 @@ export function registerModelCommands(program: Command, openStore: () => Store):
       try {
         const r = await calibrateSetting(store, setting, {
           perFamily: o.perFamily,
+          passes: o.passes,
           stop: sigint.flag,
           onProgress: (phase, d, t) => process.stderr.write(`\r${phase} calibration networks on ${settingKey(setting)}: ${d}/${t}${d === t ? '\n' : ''}`),
         });
         if (!r) throw new UserError('stopped before every calibration network was measured; run it again to continue', 'calibrate');
         const c = r.calibration;
         const ig = Object.entries(r.inGraph.models);
-        console.log(`calibration for ${settingKey(setting)} from ${c.models} networks: overhead ${c.overheadMs.toFixed(4)} ms, per kernel ${(c.perKernelMs * 1000).toFixed(2)} µs, per view op ${(c.perViewMs * 1000).toFixed(2)} µs, factors ${Object.entries(c.factors).map(([g, f]) => `${g} ${f.toFixed(2)}`).join(', ')}${c.probeMs ? `; machine probe ${c.probeMs.toFixed(3)} ms` : ''}`);
+        console.log(`calibration for ${settingKey(setting)} from ${c.models} networks (each the median of ${o.passes} measurements): overhead ${c.overheadMs.toFixed(4)} ms, per kernel ${(c.perKernelMs * 1000).toFixed(2)} µs, per view op ${(c.perViewMs * 1000).toFixed(2)} µs, factors ${Object.entries(c.factors).map(([g, f]) => `${g} ${f.toFixed(2)}`).join(', ')}${c.probeMs ? `; machine probe ${c.probeMs.toFixed(3)} ms` : ''}`);
         console.log(ig.length ? `in-graph correction (${r.inGraph.method ?? 'linear'}) for ${ig.map(([k, m]) => `${k} (${m.n}${m.rm ? ', trees' : ''})`).join(', ')}` : 'no in-graph correction (this runtime writes no per-node profile)');
       } finally {
         sigint.release();

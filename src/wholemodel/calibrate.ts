@@ -40,17 +40,11 @@ export function generatedModels(first: number, perFamily: number): LazyModel[] {
 export const CALIBRATION_FIRST_SEED = 1001;
 
 /**
- * Measures the models of a collection that the store does not have yet (resumable), in a
- * shuffled order so that a slow phase of the machine does not hit one family. False when stopped.
- */
-export function measureInto(store: Store, setting: WholeModelSetting, collection: string, models: readonly LazyModel[], o: Progress = {}): Promise<boolean> {
-  return measureCollectionsInto(store, setting, [{ collection, models }], o);
-}
-
-/**
- * Several collections measured as one shuffled list: calibration, validation and test networks
- * then see the same mix of machine states (measured one collection after another, a drift between
- * them became a bias between what the calibration was fitted on and what it is judged on). With
+ * Measures the networks of one or more collections that the store does not have yet (resumable) as
+ * one shuffled list, so that a slow phase of the machine does not hit one family, and calibration,
+ * validation and test networks see the same mix of machine states (measured one collection after
+ * another, a drift between them became a bias between what the calibration was fitted on and what
+ * it is judged on). With
  * `passes` > 1 the list is measured that many times, each pass in its own order, and a network's
  * latency is the median of its passes (medianRuns): on this shared machine one measurement of a
  * network agrees with a later one within ±10 % only ~80 % of the time (reports/models.md).
@@ -195,6 +189,14 @@ export function fitStoredCalibration(store: Store, setting: WholeModelSetting, c
 export const CALIBRATION_DESIGN: { inGraph: InGraphMethod | 'none'; variant: CalibrationVariant } = { inGraph: 'gbt', variant: 'groups' };
 
 /**
+ * Measurement passes `calibrate` takes of each calibration network (its latency is the median): on
+ * a shared machine one measurement is not a truth (bench:models, reports/models-history.md,
+ * session 21: the same design scored 42–72 % within ±10 % against single passes, 75 % against the
+ * median of three).
+ */
+export const CALIBRATION_PASSES = 3;
+
+/**
  * Measures `perFamily` generated networks of every family on a device setting (resumable), profiles
  * them per node where the runtime can, and fits and stores the in-graph correction and the
  * calibration. Undefined when stopped.
@@ -202,11 +204,12 @@ export const CALIBRATION_DESIGN: { inGraph: InGraphMethod | 'none'; variant: Cal
 export async function calibrateSetting(
   store: Store,
   setting: WholeModelSetting,
-  o: { perFamily: number; stop?: { stop: boolean }; onProgress?(phase: string, done: number, total: number): void },
+  o: { perFamily: number; passes?: number; stop?: { stop: boolean }; onProgress?(phase: string, done: number, total: number): void },
 ): Promise<{ calibration: Calibration; inGraph: InGraphModel } | undefined> {
   WholeModelPredictor.open(store, setting, { calibration: false, inGraph: false }); // fails early, naming the profile commands, when predictors are missing
   const models = generatedModels(CALIBRATION_FIRST_SEED, o.perFamily);
-  if (!(await measureInto(store, setting, 'calib', models, { stop: o.stop, onProgress: (d, t) => o.onProgress?.('measuring', d, t) }))) return undefined;
+  const measuring = { passes: o.passes ?? CALIBRATION_PASSES, stop: o.stop, onProgress: (d: number, t: number) => o.onProgress?.('measuring', d, t) };
+  if (!(await measureCollectionsInto(store, setting, [{ collection: 'calib', models }], measuring))) return undefined;
   let inGraph: InGraphModel = { format: 2, models: {} };
   if (CALIBRATION_DESIGN.inGraph !== 'none' && setting.device === 'ort-cpu') {
     if (!(await profileInto(store, setting, 'calib', models, { stop: o.stop, onProgress: (d, t) => o.onProgress?.('profiling per node', d, t) }))) return undefined;
