@@ -138,7 +138,7 @@ async function benchSetting(store: Store, s: ModelBenchSetting): Promise<Setting
   const [calib, val, test, recheck, ppocr] = (['calib', 'val', 'test', 'recheck', 'ppocr'] as const).map((c) => evaluate(store, predictor, s, c, igs, nominal));
   if (!calib!.length || !test!.length) return { s, md: [`## ${s.label}\n\nnot run: no measured calibration/test networks for ${key} yet\n`], points: [] };
   // choose the kernel estimate and the calibration on the validation networks plus 5-fold
-  // cross-validation over the calibration networks (130 networks in all on ort-cpu: 30 alone
+  // cross-validation over the calibration networks (230 networks in all on ort-cpu: 30 alone
   // decide by one or two networks). In a fold, the in-graph correction is refitted without the
   // fold's networks too: a GBT fitted on them would know their kernels.
   const folds = 5;
