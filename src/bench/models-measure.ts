@@ -28,9 +28,9 @@ export const COLLECTIONS = ['calib', 'val', 'test', 'recheck', 'ppocr'] as const
 /**
  * Every network is measured in this many passes over its shuffled list; its latency is the median.
  * One pass left the calibration and the judge with single measurements that agree with a later one
- * within ±10 % only ~80 % of the time; on 130 calibration and validation networks of one evening,
- * the chosen design's cross-validated share within ±10 % was 42–72 % against single passes and
- * 75 % against the median of three (reports/models-history.md, session 21).
+ * within ±10 % only ~80 % of the time. On 200 calibration + 30 validation networks (1 thread), the
+ * design fitted on and judged against one pass alone put 81.7–83.5 % within ±10 %, against the
+ * median of three 85.7 % (`node scripts/models-truth-study.mjs t1`; reports/models-history.md).
  */
 export const MEASUREMENT_PASSES = 3;
 export type Collection = (typeof COLLECTIONS)[number];
@@ -40,9 +40,9 @@ export function collectionSeeds(c: Exclude<Collection, 'ppocr'>, s: ModelBenchSe
   const wasm = s.device === 'ort-wasm';
   switch (c) {
     case 'calib':
-      // 20 per family (wasm 10): with 3, 5, 7, 10 per family the validation networks' RMSPE kept
-      // falling (1 thread 14.1 → 12.7 → 11.8 → 11.4 %, 2 threads 14.3 → 12.3 → 11.7 → 11.5 %;
-      // reports/models-history.md, session 21)
+      // 20 per family (wasm 10): on 1 thread the validation networks' RMSPE kept falling with
+      // more (3 / 5 / 10 / 15 / 20 per family: 14.1 / 12.7 / 11.4 / 7.8 / 6.9 %); on 2 threads it
+      // stopped at 10 (16.4 / 14.8 / 13.5 / 14.7 / 14.6 %) (`node scripts/models-truth-study.mjs`)
       return { first: 1001, perFamily: wasm ? 10 : 20 };
     case 'val':
       return { first: 2001, perFamily: wasm ? 2 : 3 };

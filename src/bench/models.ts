@@ -27,7 +27,7 @@ import { median } from '../util/stats.js';
 import type { NodeTime } from '../profile/model-timing.js';
 import { applyCalibration, atNominal, fitCalibration, VARIANTS, saveCalibration, type Calibration, type CalibrationVariant } from '../wholemodel/calibration.js';
 import { fitInGraph, GBT_MIN_EXAMPLES, IN_GRAPH_METHODS, inGraphPairs, type InGraphMethod, type InGraphModel, type InGraphPair } from '../wholemodel/ingraph.js';
-import { medianRuns, profileAtNominal, type LazyModel } from '../wholemodel/calibrate.js';
+import { familyFolds, medianRuns, profileAtNominal, type LazyModel } from '../wholemodel/calibrate.js';
 import { modelFromBytes } from '../wholemodel/model-file.js';
 import { saveInGraph, settingKey, WholeModelPredictor, type KernelPrediction } from '../wholemodel/predictor.js';
 import { collectionModels, MEASUREMENT_PASSES, PPOCR_MODELS, ppocrPath, type Collection } from './models-measure.js';
@@ -80,22 +80,6 @@ function evaluate(store: Store, predictor: WholeModelPredictor, s: ModelBenchSet
     out.push({ name: m.name, family: m.family, measuredMs: run.measuredMs, rawMs: run.rawMs, createMs: run.createMs, ...(run.wallMs !== undefined ? { wallMs: run.wallMs } : {}), passes: run.passes, kernels, predictMs, coverage });
   }
   return out;
-}
-
-/**
- * Cross-validation folds stratified by family: each fold holds every family's networks in turn
- * (the k-th network of a family goes to fold k mod folds), as the test networks come from the
- * families the calibration saw. Folds by position in the seed-major list instead held out whole
- * families in pairs (100 networks of 10 families, 5 folds), judging every design on families it
- * had never seen.
- */
-export function familyFolds(items: ReadonlyArray<{ name: string; family: string }>, folds: number): Map<string, number> {
-  const seen = new Map<string, number>();
-  return new Map(items.map((e) => {
-    const k = seen.get(e.family) ?? 0;
-    seen.set(e.family, k + 1);
-    return [e.name, k % folds];
-  }));
 }
 
 interface Variant {

@@ -36,6 +36,22 @@ export function generatedModels(first: number, perFamily: number): LazyModel[] {
   return out;
 }
 
+/**
+ * Cross-validation folds stratified by family: each fold holds every family's networks in turn
+ * (the k-th network of a family goes to fold k mod folds), as the test networks come from the
+ * families the calibration saw. Folds by position in the seed-major list instead held out whole
+ * families in pairs (100 networks of 10 families, 5 folds), judging every design on families it
+ * had never seen.
+ */
+export function familyFolds(items: ReadonlyArray<{ name: string; family: string }>, folds: number): Map<string, number> {
+  const seen = new Map<string, number>();
+  return new Map(items.map((e) => {
+    const k = seen.get(e.family) ?? 0;
+    seen.set(e.family, k + 1);
+    return [e.name, k % folds];
+  }));
+}
+
 /** seeds of the calibration networks: disjoint from bench:models' test (1–30) and validation (2001+) sets */
 export const CALIBRATION_FIRST_SEED = 1001;
 
@@ -193,9 +209,8 @@ export const CALIBRATION_DESIGN: { inGraph: InGraphMethod | 'none'; variant: Cal
 
 /**
  * Measurement passes `calibrate` takes of each calibration network (its latency is the median): on
- * a shared machine one measurement is not a truth (bench:models, reports/models-history.md,
- * session 21: the same design scored 42–72 % within ±10 % against single passes, 75 % against the
- * median of three).
+ * a shared machine one measurement is not a truth (MEASUREMENT_PASSES in bench:models;
+ * reports/models-history.md, session 21).
  */
 export const CALIBRATION_PASSES = 3;
 
