@@ -10,12 +10,12 @@
 //    validation networks only (never test), median of the passes.
 import { Store } from '../dist/store/db.js';
 import { WholeModelPredictor, settingKey } from '../dist/wholemodel/predictor.js';
-import { collectionModels, MEASUREMENT_PASSES } from '../dist/bench/models-measure.js';
+import { collectionModels } from '../dist/bench/models-measure.js';
 import { MODEL_SETTINGS, modelsDbPath } from '../dist/bench/models-data.js';
 
 import { fitInGraph, inGraphPairs } from '../dist/wholemodel/ingraph.js';
 import { applyCalibration, fitCalibration } from '../dist/wholemodel/calibration.js';
-import { familyFolds, medianRuns, profileAtNominal } from '../dist/wholemodel/calibrate.js';
+import { familyFolds, MEASUREMENT_PASSES, medianRuns, profileAtNominal } from '../dist/wholemodel/calibrate.js';
 
 const s = MODEL_SETTINGS.find((x) => x.id === (process.argv[2] ?? 't1'));
 const VARIANT = process.env.VARIANT ?? 'groups';
@@ -41,9 +41,9 @@ function judge(calib, truthOf, cv) {
   const ratios = [];
   const valRatios = [];
   const foldOf = familyFolds(calib, FOLDS);
-  const fitOn = (names, f) => {
+  const fitOn = (names) => {
     const ig = fitInGraph(names.flatMap((n) => pairsOf.get(n)), 'gbt');
-    return { ig, ks: (m) => predictor.kernelPredictions(m.load().imported, { inGraph: ig }) };
+    return { ks: (m) => predictor.kernelPredictions(m.load().imported, { inGraph: ig }) };
   };
   if (cv) {
     for (let f = 0; f < FOLDS; f++) {

@@ -129,7 +129,7 @@ if (process.env.UNION) {
 }
 const order = byAccuracy(nb201.accuracy);
 const variants = (process.env.VARIANTS ?? 'default,tower').split(',');
-const grid = (process.env.CANDS ?? "256,512,1024").split(",").map(Number).flatMap((candidates) => [0, 0.25, 0.5, 0.75, 1, 1.25, 1.5, 2].flatMap((z) => (z === 0 ? [undefined] : [undefined, 0.3, 0.2, 0.15, 0.1]).map((maxMargin) => ({ candidates, z, ...(maxMargin === undefined ? {} : { maxMargin }) }))));
+const grid = [256, 512, 1024].flatMap((candidates) => [0, 0.25, 0.5, 0.75, 1, 1.25, 1.5, 2].flatMap((z) => (z === 0 ? [undefined] : [undefined, 0.3, 0.2, 0.15, 0.1]).map((maxMargin) => ({ candidates, z, ...(maxMargin === undefined ? {} : { maxMargin }) }))));
 for (const v of variants) {
   const cal = devices.map((d) => {
     const truth = requireDevice(nb201, d);

@@ -18,21 +18,13 @@ import { stopOnSigint } from '../cli/args.js';
 import { Store } from '../store/db.js';
 import { runBenchJob } from './run-job.js';
 import { UserError } from '../util/errors.js';
-import { generatedModels, measureCollectionsInto, profileInto, type LazyModel } from '../wholemodel/calibrate.js';
+import { generatedModels, measureCollectionsInto, MEASUREMENT_PASSES, profileInto, type LazyModel } from '../wholemodel/calibrate.js';
 import { readModelFile, type ModelFile } from '../wholemodel/model-file.js';
 import { settingKey } from '../wholemodel/predictor.js';
 import { getModelSetting, modelsDbPath, type ModelBenchSetting } from './models-data.js';
 
 export const COLLECTIONS = ['calib', 'val', 'test', 'recheck', 'ppocr'] as const;
 
-/**
- * Every network is measured in this many passes over its shuffled list; its latency is the median.
- * One pass left the calibration and the judge with single measurements that agree with a later one
- * within ±10 % only ~80 % of the time. On 200 calibration + 30 validation networks (1 thread), the
- * design fitted on and judged against one pass alone put 81.7–83.5 % within ±10 %, against the
- * median of three 85.7 % (`node scripts/models-truth-study.mjs t1`; reports/models-history.md).
- */
-export const MEASUREMENT_PASSES = 3;
 export type Collection = (typeof COLLECTIONS)[number];
 
 /** (first seed, models per family) of each generated collection, per setting (wasm: fewer, ~13× slower) */

@@ -25,12 +25,12 @@ import { accuracy, type Accuracy } from '../select/metrics.js';
 import { Store } from '../store/db.js';
 import { median } from '../util/stats.js';
 import type { NodeTime } from '../profile/model-timing.js';
-import { applyCalibration, atNominal, fitCalibration, VARIANTS, saveCalibration, type Calibration, type CalibrationVariant } from '../wholemodel/calibration.js';
+import { applyCalibration, fitCalibration, VARIANTS, saveCalibration, type Calibration, type CalibrationVariant } from '../wholemodel/calibration.js';
 import { fitInGraph, GBT_MIN_EXAMPLES, IN_GRAPH_METHODS, inGraphPairs, type InGraphMethod, type InGraphModel, type InGraphPair } from '../wholemodel/ingraph.js';
-import { familyFolds, medianRuns, profileAtNominal, type LazyModel } from '../wholemodel/calibrate.js';
+import { familyFolds, MEASUREMENT_PASSES, medianRuns, profileAtNominal, type LazyModel } from '../wholemodel/calibrate.js';
 import { modelFromBytes } from '../wholemodel/model-file.js';
 import { saveInGraph, settingKey, WholeModelPredictor, type KernelPrediction } from '../wholemodel/predictor.js';
-import { collectionModels, MEASUREMENT_PASSES, PPOCR_MODELS, ppocrPath, type Collection } from './models-measure.js';
+import { collectionModels, PPOCR_MODELS, ppocrPath, type Collection } from './models-measure.js';
 import { MODEL_SETTINGS, modelsDbPath, type ModelBenchSetting } from './models-data.js';
 
 const pct = (x: number) => `${(100 * x).toFixed(1)} %`;
@@ -44,7 +44,6 @@ interface Evaluated {
   createMs: number;
   /** the whole measurement (session creation, warm-up, timed rounds), when recorded */
   wallMs?: number;
-  passes: number;
   /** kernel predictions: as modules alone (standalone) and corrected for running inside a network by each in-graph method */
   kernels: Partial<Record<KernelEstimate, KernelPrediction[]>>;
   /** time to predict the network with each kernel estimate, ms */
@@ -77,7 +76,7 @@ function evaluate(store: Store, predictor: WholeModelPredictor, s: ModelBenchSet
       kernels[estimate] = p.kernels;
       if (estimate === 'standalone') coverage = p.coverage; // RM coverage does not depend on the correction
     }
-    out.push({ name: m.name, family: m.family, measuredMs: run.measuredMs, rawMs: run.rawMs, createMs: run.createMs, ...(run.wallMs !== undefined ? { wallMs: run.wallMs } : {}), passes: run.passes, kernels, predictMs, coverage });
+    out.push({ name: m.name, family: m.family, measuredMs: run.measuredMs, rawMs: run.rawMs, createMs: run.createMs, ...(run.wallMs !== undefined ? { wallMs: run.wallMs } : {}), kernels, predictMs, coverage });
   }
   return out;
 }

@@ -7,7 +7,7 @@ import { MachineProbe } from '../profile/probe.js';
 import { getRuntime } from '../runtimes/index.js';
 import type { Store } from '../store/db.js';
 import { UserError } from '../util/errors.js';
-import { CALIBRATION_PASSES, calibrateSetting } from '../wholemodel/calibrate.js';
+import { calibrateSetting, MEASUREMENT_PASSES } from '../wholemodel/calibrate.js';
 import { fusionTable, WHOLE_MODEL_DEVICES } from '../wholemodel/fusion.js';
 import { measureFusions } from '../wholemodel/fusion-probe.js';
 import { readModelFile } from '../wholemodel/model-file.js';
@@ -95,7 +95,7 @@ export function registerModelCommands(program: Command, openStore: () => Store):
     .option('-d, --device <name>', `device (${WHOLE_MODEL_DEVICES.join(', ')})`, 'ort-cpu')
     .option('-t, --threads <n>', 'intra-op threads', positiveInt, 1)
     .option('--per-family <n>', `networks per family (${FAMILIES.length} families)`, positiveInt, 5)
-    .option('--passes <n>', 'measurements of each network, in passes over the shuffled list (its latency is their median)', positiveInt, CALIBRATION_PASSES)
+    .option('--passes <n>', 'measurements of each network, in passes over the shuffled list (its latency is their median)', positiveInt, MEASUREMENT_PASSES)
     .action(async (o) => {
       checkDevice(o.device);
       const setting = { device: o.device as string, threads: o.threads as number };

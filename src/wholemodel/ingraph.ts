@@ -54,7 +54,6 @@ export type InGraphKernel = Pick<Kernel, 'bytes' | 'flops' | 'weightBytes' | 'in
 const IN_GRAPH_GBT: Partial<GbtOptions> = { learningRate: 0.15 };
 
 const MIN_EXAMPLES = 25;
-const RATIO = process.env.IG_RATIO === '1';
 export const GBT_MIN_EXAMPLES = 60;
 const linearFeatures = (k: Pick<Kernel, 'bytes' | 'weightBytes'>, standaloneMs: number) => [standaloneMs, k.weightBytes / 1e6, (k.bytes - k.weightBytes) / 1e6, 1];
 
@@ -141,7 +140,7 @@ export function fitInGraph(pairs: readonly InGraphPair[], method: InGraphMethod 
     models[key] = { w, n: ps.length };
     if (method === 'gbt' && ps.length >= GBT_MIN_EXAMPLES) {
       const rm = createGbt(1, IN_GRAPH_GBT);
-      void rm.fit(ps.map((p) => inGraphFeatures(p.kernel, p.standaloneMs)), ps.map((p) => (RATIO ? p.inGraphMs / p.standaloneMs : p.inGraphMs)));
+      void rm.fit(ps.map((p) => inGraphFeatures(p.kernel, p.standaloneMs)), ps.map((p) => p.inGraphMs));
       models[key]!.rm = rm.toJSON();
       // trees cannot extrapolate: outside the profiled kernels (PP-OCR's constant adds, say) their
       // answer is kept within the in-graph / standalone ratios the profiles showed (1st–99th percentile)
@@ -170,7 +169,7 @@ export function inGraphMs(m: InGraphModel | undefined, key: string, kernel: InGr
   const st = m?.models[key];
   if (!st) return standaloneMs;
   const trees = treesOf(m!, key);
-  if (trees && st.ratio) return Math.min(Math.max(trees.predict([features ?? inGraphFeatures(kernel, standaloneMs)])[0]! * (RATIO ? standaloneMs : 1), standaloneMs * st.ratio[0]), standaloneMs * st.ratio[1]);
+  if (trees && st.ratio) return Math.min(Math.max(trees.predict([features ?? inGraphFeatures(kernel, standaloneMs)])[0]!, standaloneMs * st.ratio[0]), standaloneMs * st.ratio[1]);
   const est = linearFeatures(kernel, standaloneMs).reduce((s, x, i) => s + x * st.w[i]!, 0);
   // a correction, not a new predictor: never more than 3× away from the module's answer
   return Math.min(Math.max(est, standaloneMs / 3), standaloneMs * 3);
