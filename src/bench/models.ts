@@ -22,12 +22,12 @@ import { fusionTable, type FusionTable } from '../wholemodel/fusion.js';
 import { measureFusions } from '../wholemodel/fusion-probe.js';
 import { logScatter, renderVegaLite, type ScatterPoint } from '../report/plot.js';
 import { accuracy, type Accuracy } from '../select/metrics.js';
-import { Store } from '../store/db.js';
+import { Store, type ModelRun } from '../store/db.js';
 import { median } from '../util/stats.js';
 import type { NodeTime } from '../profile/model-timing.js';
 import { applyCalibration, fitCalibration, VARIANTS, saveCalibration, type Calibration, type CalibrationVariant } from '../wholemodel/calibration.js';
 import { fitInGraph, GBT_MIN_EXAMPLES, IN_GRAPH_METHODS, inGraphPairs, type InGraphMethod, type InGraphModel, type InGraphPair } from '../wholemodel/ingraph.js';
-import { familyFolds, MEASUREMENT_PASSES, medianRuns, profileAtNominal, type LazyModel } from '../wholemodel/calibrate.js';
+import { atMachineState, chooseProbeWindow, familyFolds, MEASUREMENT_PASSES, medianRuns, profileAtNominal, profilesAtMachineState, type LazyModel, type ProbeWindowChoice } from '../wholemodel/calibrate.js';
 import { modelFromBytes } from '../wholemodel/model-file.js';
 import { saveInGraph, settingKey, WholeModelPredictor, type KernelPrediction } from '../wholemodel/predictor.js';
 import { collectionModels, PPOCR_MODELS, ppocrPath, type Collection } from './models-measure.js';
@@ -55,8 +55,8 @@ interface Evaluated {
 type KernelEstimate = 'standalone' | InGraphMethod;
 const ESTIMATE_LABEL: Record<KernelEstimate, string> = { standalone: 'standalone', linear: 'in-graph corrected (linear)', gbt: 'in-graph corrected (GBT)' };
 
-function evaluate(store: Store, predictor: WholeModelPredictor, s: ModelBenchSetting, c: Collection, igs: Partial<Record<InGraphMethod, InGraphModel>>, nominal: number | undefined): Evaluated[] {
-  const runs = medianRuns(store.modelRuns(c, settingKey(s)), nominal);
+function evaluate(allRuns: readonly ModelRun[], predictor: WholeModelPredictor, s: ModelBenchSetting, c: Collection, igs: Partial<Record<InGraphMethod, InGraphModel>>, nominal: number | undefined): Evaluated[] {
+  const runs = medianRuns(allRuns.filter((r) => r.collection === c), nominal);
   const out: Evaluated[] = [];
   for (const m of collectionModels(c, s) as LazyModel[]) {
     const run = runs.get(m.name);
@@ -111,14 +111,18 @@ async function benchSetting(store: Store, s: ModelBenchSetting): Promise<Setting
   }
   // the in-graph corrections, from per-node profiles of the calibration networks (ort-cpu only)
   const calibModels = collectionModels('calib', s);
-  const profiles = store.nodeProfiles<NodeTime[]>('calib', key);
+  // the machine state of every measurement: the probes of a window around it, the window chosen by
+  // how well the calibration and validation networks' passes agree (chooseProbeWindow)
+  const window = chooseProbeWindow(store.deviceModelRuns(key), (r) => r.collection === 'calib' || r.collection === 'val');
+  const allRuns = atMachineState(store.deviceModelRuns(key), window.windowS);
+  const profiles = profilesAtMachineState(store.nodeProfiles<NodeTime[]>('calib', key), window.windowS);
   const pairsOf = new Map<string, InGraphPair[]>();
   for (const m of calibModels) if (profiles.has(m.name)) pairsOf.set(m.name, inGraphPairs(predictor.kernelPredictions(m.load().imported, { inGraph: null }), profileAtNominal(profiles.get(m.name)!, predictor.nominalProbeMs)));
   const methods: InGraphMethod[] = pairsOf.size ? [...IN_GRAPH_METHODS] : [];
   const igs: Partial<Record<InGraphMethod, InGraphModel>> = Object.fromEntries(methods.map((m) => [m, fitInGraph([...pairsOf.values()].flat(), m)]));
   // every measurement at the module datasets' median machine state (profile/probe.ts)
   const nominal = predictor.nominalProbeMs;
-  const [calib, val, test, recheck, ppocr] = (['calib', 'val', 'test', 'recheck', 'ppocr'] as const).map((c) => evaluate(store, predictor, s, c, igs, nominal));
+  const [calib, val, test, recheck, ppocr] = (['calib', 'val', 'test', 'recheck', 'ppocr'] as const).map((c) => evaluate(allRuns, predictor, s, c, igs, nominal));
   if (!calib!.length || !test!.length) return { s, md: [`## ${s.label}\n\nnot run: no measured calibration/test networks for ${key} yet\n`], points: [] };
   // choose the kernel estimate and the calibration on the validation networks plus 5-fold
   // cross-validation over the calibration networks (230 networks in all on ort-cpu: 30 alone
@@ -183,7 +187,8 @@ async function benchSetting(store: Store, s: ModelBenchSetting): Promise<Setting
   md.push(`**Test networks** (${test!.length}, seeds 1–${test!.length / fams.length} of each family), predicted vs measured end-to-end latency:`, '');
   md.push(markdownTable(['family', 'n', '±5 %', '±10 %', 'RMSPE %', 'MAPE %', 'median predicted / measured', 'median measured ms', 'median RM coverage'], rows), '');
   const vsRaw = accuracy(test!.map((e) => total(best, e) * (e.rawMs / e.measuredMs) ), test!.map((e) => e.rawMs));
-  md.push(`Measured latencies are put at the module datasets' median machine state (latency × ${nominal ? nominal.toFixed(4) : '—'} ms / machine probe timed just before; profile/probe.ts). Judged against the raw timings instead (the prediction scaled by the probe at measurement time, as \`predict --now\` does), ${pct(vsRaw.within10)} are within ±10 % (RMSPE ${vsRaw.rmspe.toFixed(1)} %).`, '');
+  md.push(`Measured latencies are put at the module datasets' median machine state (latency × ${nominal ? nominal.toFixed(4) : '—'} ms / the machine state at the time: ${windowLabel(window.windowS)}; profile/probe.ts). Judged against the raw timings instead (the prediction scaled by that machine state, as \`predict --now\` does with one probe), ${pct(vsRaw.within10)} are within ±10 % (RMSPE ${vsRaw.rmspe.toFixed(1)} %).`, '');
+  md.push(probeWindowTable(window), '');
   const raw = acc({ name: '', estimate: 'standalone', c: undefined }, test!);
   md.push(`For comparison, the plain sum of standalone module predictions (no in-graph correction, no calibration) puts ${pct(raw.within10)} of the same networks within ±10 % (RMSPE ${raw.rmspe.toFixed(1)} %).`, '');
   // noise floor
@@ -303,7 +308,7 @@ async function main() {
     '# Whole-model prediction (bench:models)',
     '',
     `Generated by \`npm run bench:models\` on ${os.cpus()[0]?.model} (${os.cpus().length} cores), ${new Date().toISOString().slice(0, 10)}; report step ${((Date.now() - t0) / 1000).toFixed(0)} s.`,
-    `Every latency is the median of ${MEASUREMENT_PASSES} end-to-end measurements, one per pass over the shuffled list of all networks of a setting, each with the profiler's timing (session creation, warm-up, 5 interleaved rounds, the quietest round's median) and put at the nominal machine state by the probe timed just before it; networks are generated per family with random widths, depths, kernels, expansions and resolutions, emitted as ONNX (\`latencylab generate\`), and never seen by the module predictors' training.`,
+    `Every latency is the median of ${MEASUREMENT_PASSES} end-to-end measurements, one per pass over the shuffled list of all networks of a setting, each with the profiler's timing (session creation, warm-up, 5 interleaved rounds, the quietest round's median) and put at the nominal machine state by the probes timed around it (a machine probe before every measurement; the median over a window of seconds, chosen per setting on the calibration and validation networks); networks are generated per family with random widths, depths, kernels, expansions and resolutions, emitted as ONNX (\`latencylab generate\`), and never seen by the module predictors' training.`,
     '',
     '![predicted vs measured](models-scatter.png)',
     '',
@@ -318,3 +323,15 @@ main().catch((e) => {
   console.error(e);
   process.exitCode = 1;
 });
+
+const windowLabel = (w: number) => (w === 0 ? 'the probe timed just before it' : Number.isFinite(w) ? `the median of the probes timed within ±${w} s of it` : 'one machine state for the whole run, i.e. raw timings');
+
+/** how well the measurement passes agree under each probe window (the choice is the best ±5 % row) */
+function probeWindowTable(w: ProbeWindowChoice): string {
+  const rows = w.candidates.map((c) => [`${Number.isFinite(c.windowS) ? `±${c.windowS} s` : 'whole run (raw)'}${c.windowS === w.windowS ? ' ←' : ''}`, pct(c.within5), pct(c.within10)]);
+  return [
+    `**Machine state per measurement** — how often a calibration or validation network's ${MEASUREMENT_PASSES} passes agree with their median (${w.passes} passes), by how the probe is read (0 s: each measurement's own probe):`,
+    '',
+    markdownTable(['probe window', 'passes within ±5 %', 'within ±10 %'], rows),
+  ].join('\n');
+}

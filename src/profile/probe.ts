@@ -1,6 +1,7 @@
 import { GraphBuilder } from '../ir/graph.js';
 import type { Prepared, Runtime } from '../runtimes/types.js';
 import type { DeviceSettings } from './space.js';
+import { median } from '../util/stats.js';
 
 /**
  * The machine probe: a fixed small network (a 3×3 and a 1×1 convolution, a residual Add and a
@@ -44,4 +45,29 @@ export class MachineProbe {
   async close(): Promise<void> {
     await this.p.dispose();
   }
+}
+
+/**
+ * The machine state behind each of a series of probed measurements: the median of the probes timed
+ * within ±`windowS` seconds of it (0: its own probe). One probe is itself a measurement and varies
+ * by a few per cent from call to call; the host's speed drifts over minutes. In bench:models' data,
+ * the same network's passes put at the machine state by their own probe agreed within ±5 % less
+ * often than their raw timings did (2 threads: 61 vs 73 %), by the median probe of the few seconds
+ * around them more often than either (79 %): the window keeps the drift and averages the noise.
+ * Items without a time or a probe keep their own probe.
+ */
+export function smoothedProbes(items: ReadonlyArray<{ atMs?: number; probeMs?: number }>, windowS: number): Array<number | undefined> {
+  const out = items.map((x) => x.probeMs);
+  if (windowS <= 0) return out;
+  const timed = items.flatMap((x, i) => (x.atMs !== undefined && x.probeMs !== undefined ? [{ i, at: x.atMs, probe: x.probeMs }] : []));
+  timed.sort((a, b) => a.at - b.at);
+  const w = windowS * 1000;
+  let lo = 0;
+  let hi = 0;
+  for (const x of timed) {
+    while (timed[lo]!.at < x.at - w) lo++;
+    while (hi < timed.length && timed[hi]!.at <= x.at + w) hi++;
+    out[x.i] = median(timed.slice(lo, hi).map((t) => t.probe));
+  }
+  return out;
 }

@@ -26,29 +26,39 @@ class Knn implements Regressor {
     // feature weights from a quick ridge fit (the ridge solver on standardised features)
     const weights = ridgeWeights(Z, logY);
     this.state = { k: Math.min(5, X.length), scale, weights, points: Z, logY };
+    this.flat = undefined;
   }
+
+  /** the points in one contiguous array, for prediction (built on first use) */
+  private flat?: { points: Float64Array; weights: Float64Array; d: number };
 
   predict(X: number[][]): number[] {
     const s = this.state;
     if (!s) throw new Error('knn: predict before fit');
+    const d = s.weights.length;
+    const flat = (this.flat ??= { points: Float64Array.from(s.points.flat()), weights: Float64Array.from(s.weights), d });
+    const { points, weights } = flat;
+    const n = s.points.length;
     return X.map((x) => {
       const z = standardise(s.scale, x);
       const best: Array<[number, number]> = []; // [dist², index], ascending, at most k
-      for (let i = 0; i < s.points.length; i++) {
-        const p = s.points[i]!;
-        let d = 0;
-        for (let j = 0; j < z.length; j++) d += s.weights[j]! * (z[j]! - p[j]!) ** 2;
-        if (best.length < s.k || d < best[best.length - 1]![0]) {
+      for (let i = 0, at = 0; i < n; i++, at += d) {
+        // the weights are positive, so the partial sum only grows: once it reaches the k-th best
+        // distance the point cannot enter (the same neighbours, summed in the same order)
+        const bound = best.length < s.k ? Infinity : best[best.length - 1]![0];
+        let dist = 0;
+        for (let j = 0; j < d && dist < bound; j++) dist += weights[j]! * (z[j]! - points[at + j]!) ** 2;
+        if (dist < bound) {
           let pos = best.length;
-          while (pos > 0 && best[pos - 1]![0] > d) pos--;
-          best.splice(pos, 0, [d, i]);
+          while (pos > 0 && best[pos - 1]![0] > dist) pos--;
+          best.splice(pos, 0, [dist, i]);
           if (best.length > s.k) best.pop();
         }
       }
       let wsum = 0;
       let acc = 0;
-      for (const [d, i] of best) {
-        const w = 1 / (Math.sqrt(d) + 1e-6);
+      for (const [dist, i] of best) {
+        const w = 1 / (Math.sqrt(dist) + 1e-6);
         wsum += w;
         acc += w * s.logY[i]!;
       }

@@ -139,12 +139,16 @@ export interface ModelRun {
   probeMs?: number;
   /** measurement pass (0 when measured once) */
   pass?: number;
+  /** when it was stored (epoch ms; read back from the store) */
+  measuredAt?: number;
 }
 
 /** a model's per-node times from the runtime's profiler, and the machine probe timed just before */
 export interface NodeProfile<T> {
   nodes: T;
   probeMs?: number;
+  /** when it was stored (epoch ms) */
+  measuredAt?: number;
 }
 
 export interface DatasetSummary extends DatasetRow {
@@ -435,12 +439,22 @@ export class Store {
   }
 
   modelRuns(collection: string, deviceKey: string): ModelRun[] {
-    const rows = this.db.prepare('SELECT * FROM model_runs WHERE collection = ? AND device_key = ? ORDER BY id').all(collection, deviceKey) as Array<Record<string, unknown>>;
+    return this.readModelRuns('SELECT * FROM model_runs WHERE collection = ? AND device_key = ? ORDER BY id', collection, deviceKey);
+  }
+
+  /** every collection's runs of a device setting (to follow the machine state across them) */
+  deviceModelRuns(deviceKey: string): ModelRun[] {
+    return this.readModelRuns('SELECT * FROM model_runs WHERE device_key = ? ORDER BY id', deviceKey);
+  }
+
+  private readModelRuns(sql: string, ...args: string[]): ModelRun[] {
+    const rows = this.db.prepare(sql).all(...args) as Array<Record<string, unknown>>;
     return rows.map((r) => ({
       collection: r.collection as string, model: r.model as string, deviceKey: r.device_key as string,
       createMs: r.create_ms as number, latencyMs: r.latency_ms as number, stats: JSON.parse(r.stats_json as string) as unknown,
       ...(r.probe_ms != null ? { probeMs: r.probe_ms as number } : {}),
       pass: r.pass as number,
+      ...epochMs(r.measured_at),
     }));
   }
 
@@ -451,8 +465,8 @@ export class Store {
   }
 
   nodeProfiles<T>(collection: string, deviceKey: string): Map<string, NodeProfile<T>> {
-    const rows = this.db.prepare('SELECT model, nodes_json, probe_ms FROM model_profiles WHERE collection = ? AND device_key = ?').all(collection, deviceKey) as Array<{ model: string; nodes_json: string; probe_ms: number | null }>;
-    return new Map(rows.map((r) => [r.model, { nodes: JSON.parse(r.nodes_json) as T, ...(r.probe_ms != null ? { probeMs: r.probe_ms } : {}) }]));
+    const rows = this.db.prepare('SELECT model, nodes_json, probe_ms, measured_at FROM model_profiles WHERE collection = ? AND device_key = ?').all(collection, deviceKey) as Array<{ model: string; nodes_json: string; probe_ms: number | null; measured_at: unknown }>;
+    return new Map(rows.map((r) => [r.model, { nodes: JSON.parse(r.nodes_json) as T, ...(r.probe_ms != null ? { probeMs: r.probe_ms } : {}), ...epochMs(r.measured_at) }]));
   }
 
   /** forgets the per-node profiles of a collection and device setting (to profile them again) */
@@ -478,4 +492,10 @@ function processAlive(pid: number): boolean {
 
 function specHash(json: string): string {
   return createHash('sha1').update(json).digest('hex').slice(0, 12);
+}
+
+/** a stored ISO time as `{ measuredAt }` in epoch ms (nothing when missing or unreadable) */
+function epochMs(iso: unknown): { measuredAt?: number } {
+  const t = typeof iso === 'string' ? Date.parse(iso) : NaN;
+  return Number.isFinite(t) ? { measuredAt: t } : {};
 }

@@ -1,5 +1,5 @@
 import { FAMILIES, generateModel, modelBytes, modelName } from '../modelgen/index.js';
-import { MachineProbe } from '../profile/probe.js';
+import { MachineProbe, smoothedProbes } from '../profile/probe.js';
 import { environmentOf } from '../profile/profiler.js';
 import { measureModel, profileNodes, type NodeTime } from '../profile/model-timing.js';
 import { getRuntime } from '../runtimes/index.js';
@@ -132,6 +132,65 @@ export function medianRuns(runs: readonly ModelRun[], nominalProbeMs: number | u
   return out;
 }
 
+/**
+ * Half-widths (seconds) of the probe window tried by chooseProbeWindow; Infinity is one machine
+ * state for the whole series (the raw timings, up to a constant).
+ */
+export const PROBE_WINDOWS_S = [0, 5, 10, 20, 30, 60, 120, 300, Infinity] as const;
+
+/** runs (or node profiles) with each probe replaced by the machine state of its window (smoothedProbes) */
+export function atMachineState<T extends { measuredAt?: number; probeMs?: number }>(items: readonly T[], windowS: number): T[] {
+  const probes = smoothedProbes(items.map((x) => ({ atMs: x.measuredAt, probeMs: x.probeMs })), windowS);
+  return items.map((x, i) => (probes[i] === undefined ? x : { ...x, probeMs: probes[i] }));
+}
+
+export interface ProbeWindowChoice {
+  windowS: number;
+  /** per window: the share of measurement passes within ±5 % / ±10 % of their network's median */
+  candidates: Array<{ windowS: number; within5: number; within10: number }>;
+  /** how many passes judged them */
+  passes: number;
+}
+
+/**
+ * The probe window under which the measurement passes of the same networks agree best (the most
+ * passes within ±5 % of their network's median pass; ties go to the narrower window). `runs` is
+ * the series the window slides over (all collections measured together); only the networks for
+ * which `judge` holds, with at least two passes, are compared — bench:models judges on its
+ * calibration and validation networks, never on the test networks.
+ */
+export function chooseProbeWindow(runs: readonly ModelRun[], judge: (r: ModelRun) => boolean = () => true): ProbeWindowChoice {
+  const candidates = PROBE_WINDOWS_S.map((windowS) => {
+    const byModel = new Map<string, number[]>();
+    for (const r of atMachineState(runs, windowS)) {
+      if (!judge(r)) continue;
+      const v = atNominal(r.latencyMs, r.probeMs, 1);
+      const key = `${r.collection}/${r.model}`;
+      const xs = byModel.get(key);
+      if (xs) xs.push(v);
+      else byModel.set(key, [v]);
+    }
+    const dev: number[] = [];
+    for (const xs of byModel.values()) {
+      if (xs.length < 2) continue;
+      const m = median(xs);
+      for (const x of xs) dev.push(Math.abs(x / m - 1));
+    }
+    const share = (t: number) => (dev.length ? dev.filter((d) => d <= t).length / dev.length : 0);
+    return { windowS, within5: share(0.05), within10: share(0.1), n: dev.length };
+  });
+  let best = candidates[0]!;
+  for (const c of candidates) if (c.within5 > best.within5 + 1e-12) best = c;
+  return { windowS: best.windowS, candidates: candidates.map(({ windowS, within5, within10 }) => ({ windowS, within5, within10 })), passes: best.n };
+}
+
+/** node profiles with each probe replaced by the machine state of its window (profiled in their own series) */
+export function profilesAtMachineState<T>(profiles: ReadonlyMap<string, NodeProfile<T>>, windowS: number): Map<string, NodeProfile<T>> {
+  const names = [...profiles.keys()];
+  const smoothed = atMachineState([...profiles.values()], windowS);
+  return new Map(names.map((n, i) => [n, smoothed[i]!]));
+}
+
 /** a per-node profile's times put at the nominal machine state, as the end-to-end measurements are */
 export function profileAtNominal(p: NodeProfile<NodeTime[]>, nominalProbeMs: number | undefined): NodeTime[] {
   const f = atNominal(1, p.probeMs, nominalProbeMs);
@@ -174,7 +233,8 @@ export async function profileInto(
 /** Fits the in-graph correction on the per-node profiles of a collection and stores it. */
 export function fitStoredInGraph(store: Store, setting: WholeModelSetting, collection: string, models: readonly LazyModel[], method: InGraphMethod = CALIBRATION_DESIGN.inGraph === 'none' ? 'linear' : CALIBRATION_DESIGN.inGraph): InGraphModel {
   const predictor = WholeModelPredictor.open(store, setting, { calibration: false, inGraph: false });
-  const profiles = store.nodeProfiles<NodeTime[]>(collection, settingKey(setting));
+  const { windowS } = chooseProbeWindow(store.modelRuns(collection, settingKey(setting)));
+  const profiles = profilesAtMachineState(store.nodeProfiles<NodeTime[]>(collection, settingKey(setting)), windowS);
   const pairs = models
     .filter((m) => profiles.has(m.name))
     .flatMap((m) => inGraphPairs(predictor.kernelPredictions(m.load().imported, { inGraph: null }), profileAtNominal(profiles.get(m.name)!, predictor.nominalProbeMs)));
@@ -187,7 +247,8 @@ export function fitStoredInGraph(store: Store, setting: WholeModelSetting, colle
 export function fitStoredCalibration(store: Store, setting: WholeModelSetting, collection: string, models: readonly LazyModel[], variant: CalibrationVariant = 'groups'): Calibration {
   const predictor = WholeModelPredictor.open(store, setting, { calibration: false });
   const nominal = predictor.nominalProbeMs;
-  const measured = medianRuns(store.modelRuns(collection, settingKey(setting)), nominal);
+  const runs = store.modelRuns(collection, settingKey(setting));
+  const measured = medianRuns(atMachineState(runs, chooseProbeWindow(runs).windowS), nominal);
   const rows = models
     .filter((m) => measured.has(m.name))
     .map((m) => ({ kernels: predictor.kernelPredictions(m.load().imported), measuredMs: measured.get(m.name)!.measuredMs }));
