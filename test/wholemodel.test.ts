@@ -448,6 +448,8 @@ describe('whole-model prediction on real (tiny) module predictors', () => {
     expect(c.code, c.stderr).toBe(0);
     expect(c.stdout).toMatch(/calibration for ort-cpu\/t1 from 10 networks \(each the median of 2 measurements\): overhead [\d.-]+ ms, per kernel [\d.-]+ µs, per view op [\d.-]+ µs, factors conv [\d.]+/);
     expect(c.stdout).toMatch(/machine probe [\d.]+ ms/);
+    // the machine state of each measurement, chosen on the 10 networks' two passes
+    expect(c.stdout).toMatch(/machine state of each measurement: (its own probe|the median probe within ±\d+ s|one for the whole run \(raw timings\)) — passes within ±5 % of their network's median: [\d.]+ % \(each measurement's own probe: [\d.]+ %\)/);
     const after = new Store(db);
     const runs = after.modelRuns('calib', 'ort-cpu/t1');
     expect(runs.length).toBe(20);

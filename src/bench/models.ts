@@ -324,7 +324,9 @@ main().catch((e) => {
   process.exitCode = 1;
 });
 
-const windowLabel = (w: number) => (w === 0 ? 'the probe timed just before it' : Number.isFinite(w) ? `the median of the probes timed within ±${w} s of it` : 'one machine state for the whole run, i.e. raw timings');
+function windowLabel(w: number): string {
+  return w === 0 ? 'the probe timed just before it' : Number.isFinite(w) ? `the median of the probes timed within ±${w} s of it` : 'one machine state for the whole run, i.e. raw timings';
+}
 
 /** how well the measurement passes agree under each probe window (the choice is the best ±5 % row) */
 function probeWindowTable(w: ProbeWindowChoice): string {

@@ -112,6 +112,10 @@ export function registerModelCommands(program: Command, openStore: () => Store):
         const c = r.calibration;
         const ig = Object.entries(r.inGraph.models);
         console.log(`calibration for ${settingKey(setting)} from ${c.models} networks (each the median of ${o.passes} measurements): overhead ${c.overheadMs.toFixed(4)} ms, per kernel ${(c.perKernelMs * 1000).toFixed(2)} µs, per view op ${(c.perViewMs * 1000).toFixed(2)} µs, factors ${Object.entries(c.factors).map(([g, f]) => `${g} ${f.toFixed(2)}`).join(', ')}${c.probeMs ? `; machine probe ${c.probeMs.toFixed(3)} ms` : ''}`);
+        const w = r.probeWindow;
+        const own = w.candidates.find((x) => x.windowS === 0);
+        const chosen = w.candidates.find((x) => x.windowS === w.windowS);
+        if (w.passes && own && chosen) console.log(`machine state of each measurement: ${w.windowS === 0 ? 'its own probe' : Number.isFinite(w.windowS) ? `the median probe within ±${w.windowS} s` : 'one for the whole run (raw timings)'} — passes within ±5 % of their network's median: ${(100 * chosen.within5).toFixed(1)} % (each measurement's own probe: ${(100 * own.within5).toFixed(1)} %)`);
         console.log(ig.length ? `in-graph correction (${r.inGraph.method ?? 'linear'}) for ${ig.map(([k, m]) => `${k} (${m.n}${m.rm ? ', trees' : ''})`).join(', ')}` : 'no in-graph correction (this runtime writes no per-node profile)');
       } finally {
         sigint.release();

@@ -230,10 +230,19 @@ export async function profileInto(
   }
 }
 
+/** the probe window under which a collection's measurement passes agree best (chooseProbeWindow) */
+export const probeWindowOf = (store: Store, setting: WholeModelSetting, collection: string) => chooseProbeWindow(store.modelRuns(collection, settingKey(setting)));
+
 /** Fits the in-graph correction on the per-node profiles of a collection and stores it. */
-export function fitStoredInGraph(store: Store, setting: WholeModelSetting, collection: string, models: readonly LazyModel[], method: InGraphMethod = CALIBRATION_DESIGN.inGraph === 'none' ? 'linear' : CALIBRATION_DESIGN.inGraph): InGraphModel {
+export function fitStoredInGraph(
+  store: Store,
+  setting: WholeModelSetting,
+  collection: string,
+  models: readonly LazyModel[],
+  method: InGraphMethod = CALIBRATION_DESIGN.inGraph === 'none' ? 'linear' : CALIBRATION_DESIGN.inGraph,
+  windowS = probeWindowOf(store, setting, collection).windowS,
+): InGraphModel {
   const predictor = WholeModelPredictor.open(store, setting, { calibration: false, inGraph: false });
-  const { windowS } = chooseProbeWindow(store.modelRuns(collection, settingKey(setting)));
   const profiles = profilesAtMachineState(store.nodeProfiles<NodeTime[]>(collection, settingKey(setting)), windowS);
   const pairs = models
     .filter((m) => profiles.has(m.name))
@@ -244,11 +253,17 @@ export function fitStoredInGraph(store: Store, setting: WholeModelSetting, colle
 }
 
 /** Fits the calibration of a setting on the measured models of a collection and stores it. */
-export function fitStoredCalibration(store: Store, setting: WholeModelSetting, collection: string, models: readonly LazyModel[], variant: CalibrationVariant = 'groups'): Calibration {
+export function fitStoredCalibration(
+  store: Store,
+  setting: WholeModelSetting,
+  collection: string,
+  models: readonly LazyModel[],
+  variant: CalibrationVariant = 'groups',
+  windowS = probeWindowOf(store, setting, collection).windowS,
+): Calibration {
   const predictor = WholeModelPredictor.open(store, setting, { calibration: false });
   const nominal = predictor.nominalProbeMs;
-  const runs = store.modelRuns(collection, settingKey(setting));
-  const measured = medianRuns(atMachineState(runs, chooseProbeWindow(runs).windowS), nominal);
+  const measured = medianRuns(atMachineState(store.modelRuns(collection, settingKey(setting)), windowS), nominal);
   const rows = models
     .filter((m) => measured.has(m.name))
     .map((m) => ({ kernels: predictor.kernelPredictions(m.load().imported), measuredMs: measured.get(m.name)!.measuredMs }));
@@ -288,17 +303,18 @@ export async function calibrateSetting(
   store: Store,
   setting: WholeModelSetting,
   o: { perFamily: number; passes?: number; stop?: { stop: boolean }; onProgress?(phase: string, done: number, total: number): void },
-): Promise<{ calibration: Calibration; inGraph: InGraphModel } | undefined> {
+): Promise<{ calibration: Calibration; inGraph: InGraphModel; probeWindow: ProbeWindowChoice } | undefined> {
   WholeModelPredictor.open(store, setting, { calibration: false, inGraph: false }); // fails early, naming the profile commands, when predictors are missing
   const models = generatedModels(CALIBRATION_FIRST_SEED, o.perFamily);
   const measuring = { passes: o.passes ?? MEASUREMENT_PASSES, stop: o.stop, onProgress: (d: number, t: number) => o.onProgress?.('measuring', d, t) };
   if (!(await measureCollectionsInto(store, setting, [{ collection: 'calib', models }], measuring))) return undefined;
+  const probeWindow = probeWindowOf(store, setting, 'calib');
   let inGraph: InGraphModel = { format: 2, models: {} };
   if (CALIBRATION_DESIGN.inGraph !== 'none' && setting.device === 'ort-cpu') {
     if (!(await profileInto(store, setting, 'calib', models, { stop: o.stop, onProgress: (d, t) => o.onProgress?.('profiling per node', d, t) }))) return undefined;
-    inGraph = fitStoredInGraph(store, setting, 'calib', models);
+    inGraph = fitStoredInGraph(store, setting, 'calib', models, undefined, probeWindow.windowS);
   } else {
     saveInGraph(store, setting, inGraph);
   }
-  return { calibration: fitStoredCalibration(store, setting, 'calib', models, CALIBRATION_DESIGN.variant), inGraph };
+  return { calibration: fitStoredCalibration(store, setting, 'calib', models, CALIBRATION_DESIGN.variant, probeWindow.windowS), inGraph, probeWindow };
 }
