@@ -429,7 +429,12 @@ describe('whole-model prediction on real (tiny) module predictors', () => {
     const file = path.join(dir, 'small.onnx');
     const r = cli(['measure', file, '--compare'], db);
     expect(r.code, r.stderr).toBe(0);
-    expect(r.stdout).toMatch(/small\.onnx on ort-cpu\/t1: [\d.]+ ms \(median/);
+    // three passes by default, the median counts
+    expect(r.stdout).toMatch(/small\.onnx on ort-cpu\/t1: [\d.]+ ms \(median pass: median [\d.]+, .*; 3 passes [\d.]+ \/ [\d.]+ \/ [\d.]+ ms, the median counts\)/);
+    const j = JSON.parse(cli(['measure', file, '--passes', '2', '--json'], db).stdout) as { latencyMs: number; passes: Array<{ latencyMs: number }> };
+    expect(j.passes).toHaveLength(2);
+    expect(j.latencyMs).toBeCloseTo((j.passes[0]!.latencyMs + j.passes[1]!.latencyMs) / 2, 9);
+    expect(cli(['measure', file, '--passes', '0'], db).stderr).toMatch(/--passes/);
     expect(r.stdout).toMatch(/predicted [\d.]+ ms \([+-][\d.]+ %\) UNCALIBRATED/);
     expect(r.stdout).toMatch(/Conv\+BatchNormalization\+Clip\s+[\d.]+\s+[\d.]+/);
     const wrong = cli(['measure', file, '-d', 'tfjs-wasm'], db);

@@ -7,6 +7,7 @@ import { MachineProbe } from '../profile/probe.js';
 import { getRuntime } from '../runtimes/index.js';
 import type { Store } from '../store/db.js';
 import { UserError } from '../util/errors.js';
+import { median } from '../util/stats.js';
 import { calibrateSetting, MEASUREMENT_PASSES } from '../wholemodel/calibrate.js';
 import { fusionTable, WHOLE_MODEL_DEVICES } from '../wholemodel/fusion.js';
 import { measureFusions } from '../wholemodel/fusion-probe.js';
@@ -52,6 +53,7 @@ export function registerModelCommands(program: Command, openStore: () => Store):
     .option('-t, --threads <n>', 'intra-op threads', positiveInt, 1)
     .option('--input-shape <dims>', 'shape of the first input where it has dynamic dims, e.g. 1,3,48,320')
     .option('--compare', "also predict it and print predicted vs measured per layer (onnxruntime's per-node profiler; ort-cpu)")
+    .option('--passes <n>', 'separate measurements (each its own session); the latency is their median — one alone varies by tens of per cent on a shared machine', positiveInt, MEASUREMENT_PASSES)
     .option('--json', 'print JSON')
     .option('--fleet', 'queue it for the agents of a fleet store instead of timing it here (needs --store)')
     .option('--store <url>', 'fleet store: postgres://user:password@host:5432/db (with --fleet)')
@@ -66,19 +68,38 @@ export function registerModelCommands(program: Command, openStore: () => Store):
       const store = o.compare ? openStore() : undefined;
       try {
         const predictor = store ? WholeModelPredictor.open(store, { device: o.device, threads: o.threads }) : undefined;
-        const r = await measureModel(mf.bytes, mf.inputs, o.device, o.threads);
+        // the machine probe before each pass when the prediction is compared: the prediction is at
+        // the machine state of its calibration, the measurement at the state now
+        const probe = predictor ? await MachineProbe.open(getRuntime(o.device), o.threads) : undefined;
+        const passes: Array<Awaited<ReturnType<typeof measureModel>> & { probeMs?: number }> = [];
+        try {
+          for (let i = 0; i < (o.passes as number); i++) {
+            const probeMs = await probe?.time();
+            passes.push({ ...(await measureModel(mf.bytes, mf.inputs, o.device, o.threads)), ...(probeMs !== undefined ? { probeMs } : {}) });
+          }
+        } finally {
+          await probe?.close();
+        }
+        // the pass with the median latency stands for the measurement (its statistics are printed)
+        const r = [...passes].sort((a, b) => a.stats.latencyMs - b.stats.latencyMs)[(passes.length - 1) >> 1]!;
+        const latencyMs = median(passes.map((x) => x.stats.latencyMs));
+        const probeNow = probe ? median(passes.map((x) => x.probeMs!)) : undefined;
         const pred = predictor?.predict(mf.imported);
+        // the prediction brought to the machine state of the measurement (as predict --now)
+        const predictedMs = pred ? (pred.probeMs && probeNow ? (pred.totalMs * probeNow) / pred.probeMs : pred.totalMs) : undefined;
         const nodes = pred ? await profileNodes(mf.bytes, mf.inputs, o.device, o.threads) : undefined;
         const cmp = pred && nodes ? compareLayers(pred, nodes) : undefined;
         if (o.json) {
-          console.log(JSON.stringify({ file, device: o.device, threads: o.threads, createMs: r.createMs, latencyMs: r.stats.latencyMs, stats: r.stats, predictedMs: pred?.totalMs, layers: cmp?.layers, runtimeInserted: cmp?.unmatched }));
+          console.log(JSON.stringify({ file, device: o.device, threads: o.threads, createMs: median(passes.map((x) => x.createMs)), latencyMs, passes: passes.map((x) => ({ latencyMs: x.stats.latencyMs, createMs: x.createMs, ...(x.probeMs !== undefined ? { probeMs: x.probeMs } : {}) })), stats: r.stats, predictedMs, layers: cmp?.layers, runtimeInserted: cmp?.unmatched }));
           return;
         }
         const s = r.stats;
-        console.log(`${file} on ${o.device}/t${o.threads}: ${s.latencyMs.toFixed(3)} ms (median ${s.medianMs.toFixed(3)}, p10–p90 ${s.p10Ms.toFixed(3)}–${s.p90Ms.toFixed(3)}, ${s.n} runs in ${s.roundMediansMs.length} rounds); session creation ${r.createMs.toFixed(1)} ms`);
+        const spread = passes.length > 1 ? `; ${passes.length} passes ${passes.map((x) => x.stats.latencyMs.toFixed(3)).join(' / ')} ms, the median counts` : '';
+        console.log(`${file} on ${o.device}/t${o.threads}: ${latencyMs.toFixed(3)} ms (median pass: median ${s.medianMs.toFixed(3)}, p10–p90 ${s.p10Ms.toFixed(3)}–${s.p90Ms.toFixed(3)}, ${s.n} runs in ${s.roundMediansMs.length} rounds${spread}); session creation ${r.createMs.toFixed(1)} ms`);
         if (pred && cmp) {
-          const err = (100 * (pred.totalMs - s.latencyMs)) / s.latencyMs;
-          console.log(`predicted ${pred.totalMs.toFixed(3)} ms (${err >= 0 ? '+' : ''}${err.toFixed(1)} %)${pred.calibrated ? '' : ' UNCALIBRATED'}`);
+          const err = (100 * (predictedMs! - latencyMs)) / latencyMs;
+          const state = pred.probeMs && probeNow ? ` at the machine state of the measurement (probe ${probeNow.toFixed(3)} ms vs ${pred.probeMs.toFixed(3)} ms when calibrated; ${pred.totalMs.toFixed(3)} ms at that state)` : '';
+          console.log(`predicted ${predictedMs!.toFixed(3)} ms${state} (${err >= 0 ? '+' : ''}${err.toFixed(1)} %)${pred.calibrated ? '' : ' UNCALIBRATED'}`);
           console.log(formatTable(['layer', 'op', 'predicted ms', 'measured ms', 'error'], cmp.layers.map((l) => [l.kernel, l.op, l.predictedMs, l.measuredMs, `${((100 * (l.predictedMs - l.measuredMs)) / Math.max(l.measuredMs, 1e-6)).toFixed(0)} %`])));
           const inserted = cmp.unmatched.reduce((a, n) => a + n.ms, 0);
           if (cmp.unmatched.length) console.log(`runtime-inserted nodes (layout reorders and the like, not in the model file): ${cmp.unmatched.length}, ${inserted.toFixed(3)} ms`);
