@@ -113,8 +113,9 @@ async function benchSetting(store: Store, s: ModelBenchSetting): Promise<Setting
   const calibModels = collectionModels('calib', s);
   // the machine state of every measurement: the probes of a window around it, the window chosen by
   // how well the calibration and validation networks' passes agree (chooseProbeWindow)
-  const window = chooseProbeWindow(store.deviceModelRuns(key), (r) => r.collection === 'calib' || r.collection === 'val');
-  const allRuns = atMachineState(store.deviceModelRuns(key), window.windowS);
+  const deviceRuns = store.deviceModelRuns(key);
+  const window = chooseProbeWindow(deviceRuns, (r) => r.collection === 'calib' || r.collection === 'val');
+  const allRuns = atMachineState(deviceRuns, window.windowS);
   const profiles = profilesAtMachineState(store.nodeProfiles<NodeTime[]>('calib', key), window.windowS);
   const pairsOf = new Map<string, InGraphPair[]>();
   for (const m of calibModels) if (profiles.has(m.name)) pairsOf.set(m.name, inGraphPairs(predictor.kernelPredictions(m.load().imported, { inGraph: null }), profileAtNominal(profiles.get(m.name)!, predictor.nominalProbeMs)));

@@ -30,13 +30,13 @@ class Knn implements Regressor {
   }
 
   /** the points in one contiguous array, for prediction (built on first use) */
-  private flat?: { points: Float64Array; weights: Float64Array; d: number };
+  private flat?: { points: Float64Array; weights: Float64Array };
 
   predict(X: number[][]): number[] {
     const s = this.state;
     if (!s) throw new Error('knn: predict before fit');
     const d = s.weights.length;
-    const flat = (this.flat ??= { points: Float64Array.from(s.points.flat()), weights: Float64Array.from(s.weights), d });
+    const flat = (this.flat ??= { points: Float64Array.from(s.points.flat()), weights: Float64Array.from(s.weights) });
     const { points, weights } = flat;
     const n = s.points.length;
     return X.map((x) => {
