@@ -60,6 +60,18 @@ describe('CLI: bad input gets one clear error, a non-zero exit and nothing store
     const far = cli(['predict', '--dataset', 'c', '--params', '{"batch":1,"hw":64,"cin":16,"cout":16,"k":3,"stride":1,"groups":1,"pad":"same"}'], db);
     expect(far.code, far.stderr).toBe(0);
     expect(far.stdout).toMatch(/EXTRAPOLATED: hw=64 > 2\d/);
+    const noProbe = cli(['predict', '--dataset', 'c', '--params', '{"batch":1,"hw":16,"cin":16,"cout":16,"k":3,"stride":1,"groups":1,"pad":"same"}', '--now'], db);
+    expect(noProbe.code).toBe(2);
+    expect(noProbe.stderr).toMatch(/--now: dataset 'c' was profiled without the machine probe/);
+    // profiled with the probe: the prediction is at the training data's machine state, --now rescales it by a probe timed now
+    expect(cli(['profile', '-m', 'conv2d', '-n', '24', '--space', space, '--max-time-ms', '20', '--name', 'cp', '--probe'], db).code).toBe(0);
+    expect(cli(['train', '--dataset', 'cp', '--kinds', 'loglinear,gbt'], db).code).toBe(0);
+    const now = cli(['predict', '--dataset', 'cp', '--params', '{"batch":1,"hw":16,"cin":16,"cout":16,"k":3,"stride":1,"groups":1,"pad":"same"}', '--now', '--json'], db);
+    expect(now.code, now.stderr).toBe(0);
+    const r = JSON.parse(now.stdout) as { ms: number; probeMs: number; device: string; now: { probeMs: number; ms: number } };
+    expect(r.device).toBe('ort-cpu');
+    expect(r.probeMs).toBeGreaterThan(0);
+    expect(r.now.ms / r.ms).toBeCloseTo(r.now.probeMs / r.probeMs, 6);
     const obj = cli(['train', '--dataset', 'c', '--objective', 'fast'], db);
     expect(obj.code).toBe(2);
     expect(obj.stderr).toMatch(/--objective: expected one of accuracy, time, space, balanced, got 'fast'/);

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { BENCH_SETTINGS, datasetName, settingSpace } from '../src/bench/regressors-data.js';
+import { dataAtMachineState, STATE_METHODS } from '../src/bench/regressors-state.js';
 import { studyModule } from '../src/bench/regressors-study.js';
 import { profile } from '../src/profile/profiler.js';
 import { Store } from '../src/store/db.js';
@@ -14,15 +15,23 @@ describe('bench:regressors study on a small real dataset', () => {
       const s = BENCH_SETTINGS.find((x) => x.id === id)!;
       const space = settingSpace(s, module);
       space.params = { ...space.params, ...small };
-      await profile(store, { module, device: s.device, samples: 50, name: datasetName('train', id, module), seed: 1, space, timing });
-      await profile(store, { module, device: s.device, samples: 20, name: datasetName('test', id, module), seed: 2, space, timing });
+      const state = { probe: true, reference: true };
+      await profile(store, { module, device: s.device, samples: 50, name: datasetName('train', id, module), seed: 1, space, timing, ...state });
+      await profile(store, { module, device: s.device, samples: 20, name: datasetName('test', id, module), seed: 2, space, timing, ...state });
       if (id === 't1') {
-        const test = store.requireDataset(datasetName('test', id, module));
-        const plan = store.plannedConfigs(test.id).slice(0, 10);
-        await profile(store, { module, device: s.device, samples: 10, name: datasetName('recheck', id, module), seed: 3, space, timing, plan });
+        for (const [role, of] of [['recheck', 'test'], ['retrain', 'train']] as const) {
+          const plan = store.plannedConfigs(store.requireDataset(datasetName(of, id, module)).id).slice(0, 10);
+          await profile(store, { module, device: s.device, samples: 10, name: datasetName(role, id, module), seed: 3, space, timing, plan, ...state });
+        }
       }
     }
-    const st = await studyModule(store, module, () => undefined);
+    const { states, dataOf } = dataAtMachineState(store, [module]);
+    // the machine-state method is chosen where re-measured training configurations exist
+    expect(states.get('t1')!.candidates).toHaveLength(STATE_METHODS.length);
+    expect(states.get('t1')!.candidates[0]!.n).toBe(10);
+    expect(dataOf.get(module)!.map((d) => d.s.id)).toEqual(['t1', 't2']);
+    expect(dataOf.get(module)![0]!.rawNoise!.n).toBe(10);
+    const st = await studyModule(module, dataOf.get(module)!, () => undefined);
     expect(st.settings.map((s) => s.setting)).toEqual(['t1', 't2']);
     const t1 = st.settings[0]!;
     expect(t1.candidates.map((c) => c.kind)).toContain('medn');

@@ -6,7 +6,7 @@
  * another seed (seed 2), and a re-measurement of part of the test configurations in a still later
  * run (the noise floor). Run alone on the machine: it takes real latency figures.
  *
- *   node dist/bench/regressors-data.js [phase ...]    phases: train:<setting> test:<setting> recheck
+ *   node dist/bench/regressors-data.js [phase ...]    phases: train:<setting> test:<setting> recheck (also re-measures training configurations: retrain-*)
  */
 import path from 'node:path';
 import { progressHooks } from '../cli/progress.js';
@@ -39,7 +39,7 @@ export const BENCH_SETTINGS: readonly BenchSetting[] = [
 ];
 
 export const benchDbPath = () => process.env.LATENCYLAB_BENCH_DB ?? path.resolve('.latencylab', 'regressors.db');
-export const datasetName = (role: 'train' | 'test' | 'recheck', setting: string, module: string) => `${role}-${setting}/${module}`;
+export const datasetName = (role: 'train' | 'test' | 'recheck' | 'retrain', setting: string, module: string) => `${role}-${setting}/${module}`;
 
 export function settingSpace(s: BenchSetting, module: string): Space {
   const space = defaultSpace(getModule(module));
@@ -53,6 +53,12 @@ function getSetting(id: string): BenchSetting {
   return s;
 }
 
+/**
+ * every chunk is timed with the machine probe before it and the module's reference configuration
+ * inside it: the machine state at the time, so runs made minutes apart can be put on one scale
+ */
+const MACHINE_STATE = { probe: true, reference: true } as const;
+
 export const ALL_PHASES = [...BENCH_SETTINGS.flatMap((s) => [`train:${s.id}`, `test:${s.id}`]), 'recheck'];
 
 /** Profiles the given phases (all by default); returns false when stopped by Ctrl-C. */
@@ -64,11 +70,16 @@ export async function collect(store: Store, phases: string[] = ALL_PHASES, modul
       if (role === 'recheck') {
         for (const s of BENCH_SETTINGS) {
           for (const m of modules) {
-            const test = store.getDataset(datasetName('test', s.id, m));
-            if (!test) continue; // the test run of that setting has not happened yet
-            const plan = store.plannedConfigs(test.id).slice(0, s.sizes(m).recheck);
-            const name = datasetName('recheck', s.id, m);
-            if (!(await run(store, { module: m, device: s.device, samples: plan.length, name, seed: 3, space: settingSpace(s, m), plan }, sigint.flag))) return false;
+            // 'recheck': first test configurations again (the noise floor); 'retrain': first training
+            // configurations again (validation data for choosing how measurements are put at one
+            // machine state — never the test configurations)
+            for (const [role, of] of [['recheck', 'test'], ['retrain', 'train']] as const) {
+              const first = store.getDataset(datasetName(of, s.id, m));
+              if (!first) continue; // that run of the setting has not happened yet
+              const plan = store.plannedConfigs(first.id).slice(0, s.sizes(m).recheck);
+              const name = datasetName(role, s.id, m);
+              if (!(await run(store, { module: m, device: s.device, samples: plan.length, name, seed: 3, space: settingSpace(s, m), plan, ...MACHINE_STATE }, sigint.flag))) return false;
+            }
           }
         }
         continue;
@@ -78,7 +89,7 @@ export async function collect(store: Store, phases: string[] = ALL_PHASES, modul
       for (const m of modules) {
         const n = s.sizes(m)[role];
         const name = datasetName(role, s.id, m);
-        if (!(await run(store, { module: m, device: s.device, samples: n, name, seed: role === 'train' ? 1 : 2, space: settingSpace(s, m) }, sigint.flag))) return false;
+        if (!(await run(store, { module: m, device: s.device, samples: n, name, seed: role === 'train' ? 1 : 2, space: settingSpace(s, m), ...MACHINE_STATE }, sigint.flag))) return false;
       }
     }
     return true;

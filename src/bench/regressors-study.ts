@@ -11,8 +11,8 @@ import type { MultiTaskNet } from '../regressors/mlp.js';
 import { fitCandidates, featureOptionsFor, multiTaskData, predictionTimeUs, splitRows, type CandidateReport } from '../select/autoselect.js';
 import { accuracy, type Accuracy } from '../select/metrics.js';
 import { choose, OBJECTIVES, paretoFront, type Objective } from '../select/policy.js';
-import type { SampleRow, Store } from '../store/db.js';
-import { BENCH_SETTINGS, datasetName } from './regressors-data.js';
+import type { SampleRow } from '../store/db.js';
+import type { BenchSetting } from './regressors-data.js';
 
 export interface ScoredCandidate extends CandidateReport {
   test: Accuracy;
@@ -37,7 +37,7 @@ export interface SettingResult {
   candidates: ScoredCandidate[];
   selected: Record<Objective, string>;
   /** re-measurement vs first measurement: shares within ±5 / ±10 %, the median ratio (the runs' offset) and ±10 % once it is divided out */
-  noise?: { n: number; within5: number; within10: number; medianRatio: number; within10AfterOffset: number };
+  noise?: { n: number; within5: number; within10: number; medianRatio: number; within10AfterOffset: number; raw?: SettingData['rawNoise'] };
   zooTrainS: number;
 }
 
@@ -55,11 +55,14 @@ const SINGLE_KINDS = REGRESSORS.filter((k) => !k.multiTask).map((k) => k.kind);
 /** the setting whose latency is MEDN's main task (head 0) */
 const MAIN = 't1';
 
-function rowsOf(store: Store, name: string): SampleRow[] | undefined {
-  const ds = store.getDataset(name);
-  if (!ds) return undefined;
-  const rows = store.samples(ds.id);
-  return rows.length ? rows : undefined;
+/** one device setting's datasets of a module, latencies already at the setting's machine state (regressors-state.ts) */
+export interface SettingData {
+  s: BenchSetting;
+  train: SampleRow[];
+  test: SampleRow[];
+  recheck?: SampleRow[];
+  /** the noise floor as measured, before the machine state is taken out */
+  rawNoise?: { n: number; within10: number; medianRatio: number };
 }
 
 const encodeAs = (fs: FeatureSpace, rows: SampleRow[], like?: SampleRow) =>
@@ -76,14 +79,8 @@ function headOf(net: MultiTaskNet, head: number): Regressor {
   return { kind: 'medn', fit: () => undefined, predict: (X) => (head === 0 ? net.predict(X) : net.predictTask(X, head)), toJSON: () => net.toJSON() };
 }
 
-export async function studyModule(store: Store, module: string, log: (s: string) => void): Promise<ModuleStudy> {
+export async function studyModule(module: string, data: readonly SettingData[], log: (s: string) => void): Promise<ModuleStudy> {
   const m = getModule(module);
-  const data = BENCH_SETTINGS.map((s) => ({
-    s,
-    train: rowsOf(store, datasetName('train', s.id, module)),
-    test: rowsOf(store, datasetName('test', s.id, module)),
-    recheck: rowsOf(store, datasetName('recheck', s.id, module)),
-  })).filter((d): d is typeof d & { train: SampleRow[]; test: SampleRow[] } => !!d.train && !!d.test && d.train.length >= 20);
   const split = new Map(data.map((d) => [d.s.id, splitRows(d.train, 0.2, 1)]));
   const testOf = new Map(data.map((d) => {
     const trained = new Set(d.train.map((r) => r.params_json));
@@ -178,6 +175,7 @@ export async function studyModule(store: Store, module: string, log: (s: string)
         within10: dev.filter((x) => x <= 0.1).length / dev.length,
         medianRatio: median(b.map((v, i) => v / a[i]!)),
         within10AfterOffset: within10AfterOffset(a, b),
+        ...(d.rawNoise ? { raw: d.rawNoise } : {}),
       };
     }
     settings.push({

@@ -11,6 +11,7 @@ import { accuracy } from '../select/metrics.js';
 import { progressHooks } from './progress.js';
 import { formatTable } from './table.js';
 import { MachineProbe } from '../profile/probe.js';
+import { median } from '../util/stats.js';
 import { measureModel } from '../profile/model-timing.js';
 import { atMachineState, calibrateSetting, generatedModels, MEASUREMENT_PASSES, medianRuns } from '../wholemodel/calibrate.js';
 import { WholeModelPredictor } from '../wholemodel/predictor.js';
@@ -41,17 +42,27 @@ export async function runDemo(dbFile: string, samples: number): Promise<void> {
       const sel = await trainAndSelect(store, dataset);
 
       // unseen configurations (another seed), predicted first, then measured
+      // the machine probe before each (the training samples had one per chunk too): the
+      // predictions are brought to the machine state of these few seconds, their median probe
       const m = getModule(name);
       const fresh = planConfigs(m, defaultSpace(m), 'random', CHECK_CONFIGS, 9_999).configs;
-      const pred: number[] = [];
-      const meas: number[] = [];
-      for (const cfg of fresh) {
-        const p = predictConfig(store, dataset, cfg.params, cfg.device).ms;
-        const r = await measureConfig(rt, m, cfg, timing);
-        pred.push(p);
-        meas.push(r.timing.latencyMs);
-        checks.push([name, shortParams(cfg.params), r.cost.macs / 1e6, r.timing.latencyMs, p, ((p - r.timing.latencyMs) / r.timing.latencyMs) * 100]);
+      const predicted = fresh.map((cfg) => predictConfig(store, dataset, cfg.params, cfg.device));
+      const measured: Array<Awaited<ReturnType<typeof measureConfig>>> = [];
+      const probes: number[] = [];
+      const probe = await MachineProbe.open(rt, 1);
+      try {
+        for (const cfg of fresh) {
+          probes.push(await probe.time());
+          measured.push(await measureConfig(rt, m, cfg, timing));
+        }
+      } finally {
+        await probe.close();
       }
+      const trainedAt = predicted[0]!.probeMs;
+      const state = trainedAt ? median(probes) / trainedAt : 1;
+      const pred = predicted.map((p) => p.ms * state);
+      const meas = measured.map((r) => r.timing.latencyMs);
+      fresh.forEach((cfg, i) => checks.push([name, shortParams(cfg.params), measured[i]!.cost.macs / 1e6, meas[i]!, pred[i]!, ((pred[i]! - meas[i]!) / meas[i]!) * 100]));
       const unseen = accuracy(pred, meas);
       summary.push([name, sel.trainSize + sel.valSize, sel.candidates.map((c) => `${c.kind} ${(c.val.within10 * 100).toFixed(0)}`).join(' '), sel.selected, unseen.within10 * 100, unseen.mape]);
     }
@@ -60,7 +71,7 @@ export async function runDemo(dbFile: string, samples: number): Promise<void> {
   } finally {
     store.close();
   }
-  console.log('\nPredicted vs measured on configurations never seen in training (ort-cpu, 1 thread):');
+  console.log('\nPredicted vs measured on configurations never seen in training (ort-cpu, 1 thread; predictions at the machine state of the measurements, by the machine probe — as `predict --now`):');
   console.log(formatTable(['module', 'params', 'MMACs', 'measured ms', 'predicted ms', 'error %'], checks));
   console.log('\nPer module: validation ±10 % accuracy (%) of each regression model, the auto-selected one (objective balanced), its accuracy on the unseen configs:');
   console.log(formatTable(['module', 'samples', 'validation ±10 % by model', 'selected', 'unseen ±10 %', 'unseen MAPE %'], summary));

@@ -16,7 +16,8 @@ import {
   type OptLevel,
 } from '../profile/space.js';
 import { DEVICES, getRuntime } from '../runtimes/index.js';
-import { predictConfig, trainAndSelect } from '../select/autoselect.js';
+import { predictConfig, trainAndSelect, type Prediction } from '../select/autoselect.js';
+import { MachineProbe } from '../profile/probe.js';
 import { parseObjective, TOLERANCE } from '../select/policy.js';
 import { profileAdaptive } from '../select/adaptive-profile.js';
 import { REGRESSORS } from '../regressors/index.js';
@@ -259,7 +260,7 @@ program
   .option('-t, --threads <n>', 'intra-op threads', positiveInt, 1)
   .option('--input-shape <dims>', 'whole-model prediction: shape of the first input where it has dynamic dims, e.g. 1,3,48,320')
   .option('--top <n>', 'whole-model prediction: layers shown', positiveInt, 25)
-  .option('--now', "whole-model prediction: also scale it to the machine's current state (times the machine probe, ~50 ms)")
+  .option('--now', "also scale the prediction to the machine's current state (times the machine probe, ~50 ms)")
   .option('--load <level>', 'module prediction: background load workers@duty', '0')
   .option('--json', 'print JSON')
   .action(async (model: string | undefined, o) => {
@@ -284,14 +285,25 @@ program
     try {
       const load = parseLoadArg(o.load)[0]!;
       const r = predictConfig(store, o.dataset, params, { threads: o.threads, optLevel: 'all', loadWorkers: load.workers, loadDuty: load.duty });
-      if (o.json) console.log(JSON.stringify(r));
-      else console.log(`${r.ms.toFixed(4)} ms (${r.kind})${r.extrapolated.length ? `  EXTRAPOLATED: ${r.extrapolated.join('; ')}` : ''}`);
+      const now = o.now ? await atMachineNow(r, o.threads, o.dataset) : undefined;
+      if (o.json) console.log(JSON.stringify({ ...r, ...(now ? { now } : {}) }));
+      else {
+        console.log(`${r.ms.toFixed(4)} ms (${r.kind}${r.probeMs ? `; at the training data's machine state, probe ${r.probeMs.toFixed(3)} ms` : ''})${r.extrapolated.length ? `  EXTRAPOLATED: ${r.extrapolated.join('; ')}` : ''}`);
+        if (now) console.log(`at the machine's state now (probe ${now.probeMs.toFixed(3)} ms): ${now.ms.toFixed(4)} ms`);
+      }
     } finally {
       store.close();
     }
   });
 
 registerModelCommands(program, openStore);
+
+/** a module prediction scaled to the machine's state now (`predict --dataset … --now`) */
+async function atMachineNow(r: Prediction, threads: number, dataset: string): Promise<{ probeMs: number; ms: number }> {
+  if (!r.probeMs) throw new UserError(`dataset '${dataset}' was profiled without the machine probe; profile it with --probe and train again to use --now`, '--now');
+  const probeMs = await MachineProbe.now(getRuntime(r.device), threads);
+  return { probeMs, ms: (r.ms * probeMs) / r.probeMs };
+}
 
 program
   .command('demo')

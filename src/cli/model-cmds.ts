@@ -193,9 +193,7 @@ export async function predictModelFile(store: Store, file: string, o: { device: 
   let now: { probeMs: number; totalMs: number } | undefined;
   if (o.now) {
     if (!p.probeMs) throw new UserError(`the calibration of ${settingKey(p.setting)} has no machine probe; run 'latencylab calibrate -d ${o.device} -t ${o.threads}' again`, '--now');
-    const probe = await MachineProbe.open(getRuntime(o.device), o.threads);
-    const probeMs = await probe.time(15);
-    await probe.close();
+    const probeMs = await MachineProbe.now(getRuntime(o.device), o.threads);
     now = { probeMs, totalMs: (p.totalMs * probeMs) / p.probeMs };
   }
   if (o.json) {

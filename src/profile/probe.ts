@@ -45,6 +45,16 @@ export class MachineProbe {
   async close(): Promise<void> {
     await this.p.dispose();
   }
+
+  /** the machine state now: a probe opened, timed once (the fastest of `runs`) and closed — `predict --now` */
+  static async now(rt: Runtime, threads: number, runs = 15): Promise<number> {
+    const probe = await MachineProbe.open(rt, threads);
+    try {
+      return await probe.time(runs);
+    } finally {
+      await probe.close();
+    }
+  }
 }
 
 /**

@@ -222,7 +222,7 @@ interface StoredModel {
 }
 
 /** Loads the selected RM of a dataset; a corrupt or outdated stored model is a clear error. */
-export function loadSelected(store: Store, datasetName: string): { model: Regressor; moduleName: string; fs: FeatureSpace; ranges: Ranges; probeMs?: number } {
+export function loadSelected(store: Store, datasetName: string): { model: Regressor; moduleName: string; device: string; fs: FeatureSpace; ranges: Ranges; probeMs?: number } {
   const ds = store.requireDataset(datasetName);
   const rec = store.selectedModel(ds.id);
   const retrain = `; retrain it with 'latencylab train --dataset ${datasetName}'`;
@@ -247,7 +247,7 @@ export function loadSelected(store: Store, datasetName: string): { model: Regres
   } catch (e) {
     throw new UserError(`stored model #${rec.id} (${rec.kind}) cannot be used: ${(e as Error).message}${retrain}`, `dataset '${datasetName}'`);
   }
-  return { model, moduleName: ds.module, fs, ranges: stored.ranges, ...(stored.probeMs ? { probeMs: stored.probeMs } : {}) };
+  return { model, moduleName: ds.module, device: ds.device, fs, ranges: stored.ranges, ...(stored.probeMs ? { probeMs: stored.probeMs } : {}) };
 }
 
 /**
@@ -271,11 +271,15 @@ export interface Prediction {
   kind: string;
   /** parameters or device settings outside what the model was trained on ('' when none) */
   extrapolated: string[];
+  /** the dataset's device (runtime) */
+  device: string;
+  /** the machine-probe time `ms` is at (trained on probe-normalised latencies); absent when profiled without --probe */
+  probeMs?: number;
 }
 
 /** Predicts the latency of one module configuration with a dataset's selected RM. */
 export function predictConfig(store: Store, datasetName: string, params: unknown, device: DeviceSettings): Prediction {
-  const { model, moduleName, fs, ranges } = loadSelected(store, datasetName);
+  const { model, moduleName, device: runtime, fs, ranges, probeMs } = loadSelected(store, datasetName);
   const m = getModule(moduleName);
   const p = validateParams(m, params);
   const row = featureRow(m, p, device);
@@ -287,7 +291,7 @@ export function predictConfig(store: Store, datasetName: string, params: unknown
     throw new UserError(`the stored ${model.kind} model cannot predict this configuration (${(e as Error).message}); retrain it with 'latencylab train --dataset ${datasetName}'`, `dataset '${datasetName}'`);
   }
   if (!Number.isFinite(ms)) throw new UserError(`the stored ${model.kind} model predicts ${ms} ms; retrain it with 'latencylab train --dataset ${datasetName}'`, `dataset '${datasetName}'`);
-  return { ms, kind: model.kind, extrapolated: extrapolation(ranges, p, device) };
+  return { ms, kind: model.kind, extrapolated: extrapolation(ranges, p, device), device: runtime, ...(probeMs ? { probeMs } : {}) };
 }
 
 /** a model's prediction for the module's default configuration, 1 thread, no load: the sanity probe */

@@ -1,0 +1,53 @@
+import { describe, expect, it } from 'vitest';
+import { agreement, atState, chooseStateMethod, stateFactors, type ModuleRuns } from '../src/bench/regressors-state.js';
+import type { SampleRow } from '../src/store/db.js';
+import { Rng } from '../src/util/random.js';
+
+/** a run of `n` configurations, one chunk per second from `t0`, on a machine `state` times slower than nominal */
+function run(n: number, t0: number, state: (i: number) => number, rng: Rng): SampleRow[] {
+  return Array.from({ length: n }, (_, i) => {
+    const base = 1 + i / 10;
+    const st = state(i);
+    return {
+      params_json: JSON.stringify({ i }),
+      latency_ms: base * st * (1 + (rng.next() - 0.5) * 0.02),
+      p90_ms: base * st * 1.1,
+      probe_ms: 1.5 * st * (1 + (rng.next() - 0.5) * 0.02),
+      ref_ms: 0.8 * st * (1 + (rng.next() - 0.5) * 0.02),
+      measured_at: new Date(t0 + i * 1000).toISOString(),
+    } as SampleRow;
+  });
+}
+
+describe('bench:regressors machine state', () => {
+  const rng = new Rng(3);
+  const train = run(40, 0, () => 1, rng);
+  // the same first 20 configurations re-measured ten minutes later, on a machine 30 % slower
+  const retrain = run(20, 600_000, () => 1.3, rng);
+  const test = run(30, 300_000, (i) => (i < 15 ? 0.8 : 1.2), rng);
+  const modules: ModuleRuns[] = [{ module: 'm', runs: { train, retrain, test } }];
+
+  it('puts every sample at the training run\'s machine state by the probe or the reference', () => {
+    const f = stateFactors(modules, { source: 'probe', windowS: 0 });
+    expect(f.get(retrain[0]!)).toBeCloseTo(1 / 1.3, 1);
+    expect(f.get(test[0]!)).toBeCloseTo(1 / 0.8, 1);
+    expect(f.get(test[20]!)).toBeCloseTo(1 / 1.2, 1);
+    const at = atState(test, f);
+    expect(at[20]!.latency_ms).toBeCloseTo(test[20]!.latency_ms / 1.2, 1);
+    expect(test[20]!.latency_ms).toBeGreaterThan(at[20]!.latency_ms); // the input rows are not touched
+    expect(stateFactors(modules, { source: 'raw', windowS: 0 }).size).toBe(0);
+    // a window wider than the test run's two phases blurs them: its second half is no longer at 1/1.2
+    const wide = stateFactors(modules, { source: 'reference', windowS: 300 });
+    expect(Math.abs(wide.get(test[20]!)! - 1 / 1.2)).toBeGreaterThan(0.05);
+  });
+
+  it('chooses the method under which the re-measured training configurations agree, as measured only when nothing helps', () => {
+    expect(agreement(train, retrain, new Map()).within10).toBe(0);
+    const choice = chooseStateMethod(modules);
+    expect(choice.method).toEqual({ source: 'probe', windowS: 0 });
+    expect(choice.candidates.find((c) => c.method.source === 'probe' && c.method.windowS === 0)!.within5).toBe(1);
+    // when the machine did not move, no signal beats the raw timings: the tie goes to 'as measured'
+    const still: ModuleRuns[] = [{ module: 'm', runs: { train, retrain: run(20, 600_000, () => 1, rng) } }];
+    expect(chooseStateMethod(still).method.source).toBe('raw');
+  });
+});
