@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { agreement, atState, chooseStateMethod, stateFactors, type ModuleRuns } from '../src/bench/regressors-state.js';
+import { agreement, atState, chooseStateMethods, stateFactors, type ModuleRuns } from '../src/bench/regressors-state.js';
 import type { SampleRow } from '../src/store/db.js';
 import { Rng } from '../src/util/random.js';
 
@@ -43,11 +43,11 @@ describe('bench:regressors machine state', () => {
 
   it('chooses the method under which the re-measured training configurations agree, as measured only when nothing helps', () => {
     expect(agreement(train, retrain, new Map()).within10).toBe(0);
-    const choice = chooseStateMethod(modules);
+    const choice = chooseStateMethods(modules).get('m')!;
     expect(choice.method).toEqual({ source: 'probe', windowS: 0 });
     expect(choice.candidates.find((c) => c.method.source === 'probe' && c.method.windowS === 0)!.within5).toBe(1);
     // when the machine did not move, no signal beats the raw timings: the tie goes to 'as measured'
     const still: ModuleRuns[] = [{ module: 'm', runs: { train, retrain: run(20, 600_000, () => 1, rng) } }];
-    expect(chooseStateMethod(still).method.source).toBe('raw');
+    expect(chooseStateMethods(still).get('m')!.method.source).toBe('raw');
   });
 });

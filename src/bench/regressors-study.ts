@@ -13,6 +13,7 @@ import { accuracy, type Accuracy } from '../select/metrics.js';
 import { choose, OBJECTIVES, paretoFront, type Objective } from '../select/policy.js';
 import type { SampleRow } from '../store/db.js';
 import type { BenchSetting } from './regressors-data.js';
+import type { StateMethod } from './regressors-state.js';
 
 export interface ScoredCandidate extends CandidateReport {
   test: Accuracy;
@@ -58,6 +59,8 @@ const MAIN = 't1';
 /** one device setting's datasets of a module, latencies already at the setting's machine state (regressors-state.ts) */
 export interface SettingData {
   s: BenchSetting;
+  /** how its latencies were put at one machine state */
+  state?: StateMethod;
   train: SampleRow[];
   test: SampleRow[];
   recheck?: SampleRow[];
