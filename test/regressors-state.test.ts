@@ -41,13 +41,23 @@ describe('bench:regressors machine state', () => {
     expect(Math.abs(wide.get(test[20]!)! - 1 / 1.2)).toBeGreaterThan(0.05);
   });
 
-  it('chooses the method under which the re-measured training configurations agree, as measured only when nothing helps', () => {
+  it('chooses the method under which the training run validates best, then the one under which re-measurements agree; as measured when nothing helps', async () => {
     expect(agreement(train, retrain, new Map()).within10).toBe(0);
-    const choice = chooseStateMethods(modules).get('m')!;
+    // a validation that cannot tell the states apart: the re-measurement agreement decides
+    const flat = async () => 0.5;
+    const choice = (await chooseStateMethods(modules, 'ort-cpu', flat)).get('m')!;
     expect(choice.method).toEqual({ source: 'probe', windowS: 0 });
     expect(choice.candidates.find((c) => c.method.source === 'probe' && c.method.windowS === 0)!.within5).toBe(1);
     // when the machine did not move, no signal beats the raw timings: the tie goes to 'as measured'
     const still: ModuleRuns[] = [{ module: 'm', runs: { train, retrain: run(20, 600_000, () => 1, rng) } }];
-    expect(chooseStateMethods(still).get('m')!.method.source).toBe('raw');
+    expect((await chooseStateMethods(still, 'ort-cpu', flat)).get('m')!.method.source).toBe('raw');
+    // the training run's validation accuracy comes first: a state it prefers wins over agreement
+    const prefersRaw = async (_m: string, _d: string, rows: SampleRow[]) => (rows[0] === train[0] ? 0.9 : 0.5); // as measured: the rows untouched
+    const byVal = (await chooseStateMethods(modules, 'ort-cpu', prefersRaw)).get('m')!;
+    const chosen = byVal.candidates.find((c) => c.method === byVal.method)!;
+    expect(chosen.val10).toBe(0.9); // (a probe window as wide as the training run leaves its rows untouched too)
+    const tied = byVal.candidates.filter((c) => c.val10 === 0.9);
+    expect(tied.length).toBeLessThan(byVal.candidates.length);
+    expect(chosen.within5 + chosen.within10).toBe(Math.max(...tied.map((c) => c.within5 + c.within10)));
   });
 });

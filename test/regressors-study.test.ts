@@ -25,12 +25,12 @@ describe('bench:regressors study on a small real dataset', () => {
         }
       }
     }
-    const { states, dataOf } = dataAtMachineState(store, [module]);
+    const { states, dataOf } = await dataAtMachineState(store, [module]);
     // the machine-state method is chosen where re-measured training configurations exist
     expect(states.get('t1')!.choices.get(module)!.candidates).toHaveLength(STATE_METHODS.length);
     expect(states.get('t1')!.choices.get(module)!.candidates[0]!.n).toBe(10);
-    expect(states.get('t2')!.choices.size).toBe(0); // no re-measured training configurations there: as measured
-    expect(dataOf.get(module)![1]!.state).toEqual(STATE_METHODS[0]);
+    expect(states.get('t2')!.choices.get(module)!.candidates[0]!.n).toBe(0); // no re-measured training configurations there
+    for (const c of states.get('t1')!.choices.get(module)!.candidates) expect(c.val10).toBeGreaterThanOrEqual(0);
     expect(dataOf.get(module)!.map((d) => d.s.id)).toEqual(['t1', 't2']);
     expect(dataOf.get(module)![0]!.rawNoise!.n).toBe(10);
     const st = await studyModule(module, dataOf.get(module)!, () => undefined);

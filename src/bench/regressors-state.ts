@@ -7,13 +7,16 @@
  * sample's latency × (nominal state / state around it) is its latency at the nominal state —
  * what `predict --now` assumes in reverse, when it scales a prediction by the probe timed now.
  *
- * Which signal and how wide a time window: chosen per device setting and module on validation data only —
- * how well the re-measured *training* configurations (`retrain-*`, a later run) agree with their
- * first measurement — never on the test or noise-floor runs.
+ * Which signal and how wide a time window: chosen per device setting and module on validation data
+ * only (chooseStateMethods) — never on the test or noise-floor runs.
  */
 import { smoothedProbes } from '../profile/probe.js';
 import type { SampleRow, Store } from '../store/db.js';
 import { median } from '../util/stats.js';
+import { getModule } from '../modules/index.js';
+import { featureSpace, getRegressorKind } from '../regressors/index.js';
+import { featureOptionsFor, splitRows } from '../select/autoselect.js';
+import { accuracy } from '../select/metrics.js';
 import { BENCH_SETTINGS, datasetName } from './regressors-data.js';
 import type { SettingData } from './regressors-study.js';
 
@@ -98,29 +101,60 @@ export function agreement(first: readonly SampleRow[], again: readonly SampleRow
 
 export interface StateChoice {
   method: StateMethod;
-  /** every candidate's agreement of the re-measured training configurations */
-  candidates: Array<{ method: StateMethod; n: number; within5: number; within10: number }>;
+  /** every candidate: agreement of the re-measured training configurations, and validation ±10 % of quick RMs fitted at that state */
+  candidates: Array<{ method: StateMethod; n: number; within5: number; within10: number; val10: number }>;
 }
 
-/** the better of two agreements: the most within ±5 % plus within ±10 % (ties: the first, simpler one) */
-const score = (c: { within5: number; within10: number }) => c.within5 + c.within10;
+/** the RMs whose validation accuracy judges a state (quick to fit; the best of them counts) */
+const JUDGE_KINDS = ['poly2', 'gbt'];
+
+/** validation ±10 % share (best of JUDGE_KINDS) of a module's training run at a machine state — the bench's own 80 / 20 split */
+async function validationAt(module: string, device: string, train: SampleRow[]): Promise<number> {
+  const fs = featureSpace(getModule(module), featureOptionsFor(device));
+  const { train: tr, val } = splitRows(train, 0.2, 1);
+  const X = tr.map((r) => fs.encode(r));
+  const y = tr.map((r) => r.latency_ms);
+  const Xv = val.map((r) => fs.encode(r));
+  const yv = val.map((r) => r.latency_ms);
+  let best = 0;
+  for (const k of JUDGE_KINDS) {
+    const m = getRegressorKind(k).create(1);
+    await m.fit(X, y);
+    best = Math.max(best, accuracy(m.predict(Xv), yv).within10);
+  }
+  return best;
+}
 
 /**
- * Per module, the method under which its re-measured training configurations agree best with
- * their first measurement. Per module, because the signals see different things: the probe is a
+ * Per module, the method under which its training run is most learnable — the best validation
+ * ±10 % of quick RMs fitted on the training split at that state — ties going to the one under
+ * which its re-measured training configurations agree best, then to the earlier, simpler one.
+ * Validation data only. Per module, because the signals see different things: the probe is a
  * convolution network and misses drift of memory-bound kernels, which the module's own reference
- * configuration sees (2026-12-04, 1 thread: add 39 → 79 %, layernorm 13 → 50 % of re-measured
- * training configurations within ±10 % by the reference, 39 → 45 / 13 → 19 % by the probe).
+ * configuration sees. Re-measurement agreement alone chose worse (2026-12-04, 1 thread, mbconv:
+ * the probe ±5 s by one configuration over the reference of the chunk, validation ±10 % 42 vs 80 %).
  */
-export function chooseStateMethods(modules: readonly ModuleRuns[]): Map<string, StateChoice> {
+export async function chooseStateMethods(
+  modules: readonly ModuleRuns[],
+  device: string,
+  validate: (module: string, device: string, train: SampleRow[]) => Promise<number> = validationAt,
+): Promise<Map<string, StateChoice>> {
   const factors = STATE_METHODS.map((method) => stateFactors(modules, method));
   const out = new Map<string, StateChoice>();
   for (const m of modules) {
-    if (!m.runs.train || !m.runs.retrain) continue;
-    const candidates = STATE_METHODS.map((method, i) => ({ method, ...agreement(m.runs.train!, m.runs.retrain!, factors[i]!) }));
+    if (!m.runs.train || m.runs.train.length < 20) continue;
+    const candidates: StateChoice['candidates'] = [];
+    for (const [i, method] of STATE_METHODS.entries()) {
+      const { medianRatio: _, ...agree } = m.runs.retrain ? agreement(m.runs.train, m.runs.retrain, factors[i]!) : { n: 0, within5: 0, within10: 0, medianRatio: 0 };
+      candidates.push({ method, ...agree, val10: await validate(m.module, device, atState(m.runs.train, factors[i]!)) });
+    }
+    const key = (c: StateChoice['candidates'][number]) => [c.val10, c.within5 + c.within10];
     let best = candidates[0]!;
-    for (const c of candidates) if (score(c) > score(best) + 1e-12) best = c;
-    out.set(m.module, { method: best.method, candidates: candidates.map(({ medianRatio: _, ...c }) => c) });
+    for (const c of candidates) {
+      const [a, b] = [key(c), key(best)];
+      if (a[0]! > b[0]! + 1e-12 || (Math.abs(a[0]! - b[0]!) <= 1e-12 && a[1]! > b[1]! + 1e-12)) best = c;
+    }
+    out.set(m.module, { method: best.method, candidates });
   }
   return out;
 }
@@ -137,13 +171,13 @@ export function pooledAgreement(modules: readonly ModuleRuns[], choices: Map<str
  * Per device setting with data: how its samples are put at one machine state (chosen on the
  * re-measured training configurations), and every module's datasets at that state.
  */
-export function dataAtMachineState(store: Store, modules: readonly string[], log: (s: string) => void = () => undefined) {
+export async function dataAtMachineState(store: Store, modules: readonly string[], log: (s: string) => void = () => undefined) {
   const states = new Map<string, { runs: ModuleRuns[]; choices: Map<string, StateChoice> }>();
   const dataOf = new Map<string, SettingData[]>(modules.map((m) => [m, []]));
   for (const s of BENCH_SETTINGS) {
     const runs = modules.map((m) => loadModuleRuns(store, s.id, m));
     if (!runs.some((r) => r.runs.train)) continue;
-    const choices = chooseStateMethods(runs);
+    const choices = await chooseStateMethods(runs, s.device);
     states.set(s.id, { runs, choices });
     const factors = new Map(STATE_METHODS.map((method) => [method, stateFactors(runs, method)]));
     for (const { module, runs: r } of runs) {
