@@ -138,8 +138,8 @@ export async function chooseStateMethods(
   modules: readonly ModuleRuns[],
   device: string,
   validate: (module: string, device: string, train: SampleRow[]) => Promise<number> = validationAt,
+  factors: ReadonlyArray<Map<SampleRow, number>> = STATE_METHODS.map((method) => stateFactors(modules, method)),
 ): Promise<Map<string, StateChoice>> {
-  const factors = STATE_METHODS.map((method) => stateFactors(modules, method));
   const out = new Map<string, StateChoice>();
   for (const m of modules) {
     if (!m.runs.train || m.runs.train.length < 20) continue;
@@ -160,31 +160,31 @@ export async function chooseStateMethods(
 }
 
 /** re-measured training configurations of every module pooled, each module at its own chosen method */
-export function pooledAgreement(modules: readonly ModuleRuns[], choices: Map<string, StateChoice>, pick: (c: StateChoice) => StateChoice['candidates'][number] = (c) => c.candidates.find((k) => k.method === c.method)!) {
+export function pooledAgreement(choices: Map<string, StateChoice>, pick: (c: StateChoice) => StateChoice['candidates'][number] = (c) => c.candidates.find((k) => k.method === c.method)!) {
   const parts = [...choices.values()].map(pick);
   const n = parts.reduce((s, p) => s + p.n, 0);
   const pooled = (k: 'within5' | 'within10') => (n ? parts.reduce((s, p) => s + p[k] * p.n, 0) / n : 0);
-  return { n, within5: pooled('within5'), within10: pooled('within10'), modules: modules.length };
+  return { n, within5: pooled('within5'), within10: pooled('within10') };
 }
 
 /**
- * Per device setting with data: how its samples are put at one machine state (chosen on the
- * re-measured training configurations), and every module's datasets at that state.
+ * Per device setting with data: how each module's samples are put at one machine state
+ * (chooseStateMethods), and every module's datasets at that state.
  */
 export async function dataAtMachineState(store: Store, modules: readonly string[], log: (s: string) => void = () => undefined) {
-  const states = new Map<string, { runs: ModuleRuns[]; choices: Map<string, StateChoice> }>();
+  const states = new Map<string, { choices: Map<string, StateChoice> }>();
   const dataOf = new Map<string, SettingData[]>(modules.map((m) => [m, []]));
   for (const s of BENCH_SETTINGS) {
     const runs = modules.map((m) => loadModuleRuns(store, s.id, m));
     if (!runs.some((r) => r.runs.train)) continue;
-    const choices = await chooseStateMethods(runs, s.device);
-    states.set(s.id, { runs, choices });
-    const factors = new Map(STATE_METHODS.map((method) => [method, stateFactors(runs, method)]));
+    const factors = STATE_METHODS.map((method) => stateFactors(runs, method));
+    const choices = await chooseStateMethods(runs, s.device, validationAt, factors);
+    states.set(s.id, { choices });
     for (const { module, runs: r } of runs) {
       if (!r.train || !r.test || r.train.length < 20) continue;
       const method = choices.get(module)?.method ?? STATE_METHODS[0]!;
       log(`${s.id} ${module}: machine state by ${methodLabel(method)}`);
-      const f = factors.get(method)!;
+      const f = factors[STATE_METHODS.indexOf(method)]!;
       dataOf.get(module)!.push({
         s,
         state: method,

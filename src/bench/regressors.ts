@@ -114,9 +114,9 @@ async function main() {
   for (const x of BENCH_SETTINGS) {
     const st = states.get(x.id);
     if (!st || !st.choices.size) continue;
-    const single = STATE_METHODS.map((method, i) => ({ method, a: pooledAgreement(st.runs, st.choices, (c) => c.candidates[i]!) }));
+    const single = STATE_METHODS.map((method, i) => ({ method, a: pooledAgreement(st.choices, (c) => c.candidates[i]!) }));
     const best = (src: string) => single.filter((k) => k.method.source === src).sort((a, b) => b.a.within5 + b.a.within10 - (a.a.within5 + a.a.within10))[0]!;
-    const own = pooledAgreement(st.runs, st.choices);
+    const own = pooledAgreement(st.choices);
     stateRows.push([x.id, own.n, fmt(single[0]!.a), `${fmt(best('probe').a)} (±${best('probe').method.windowS} s)`, `${fmt(best('reference').a)} (±${best('reference').method.windowS} s)`, fmt(own)]);
     choiceRows.push([x.id, ...modules.map((m) => { const c = st.choices.get(m); return c ? methodLabel(c.method).replace('reference', 'ref').replace('as measured', 'raw') : '–'; })]);
   }
