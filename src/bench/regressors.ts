@@ -3,7 +3,7 @@
  * Profiles (resumable, into .latencylab/regressors.db) the training, test and re-measured
  * datasets of src/bench/regressors-data.ts, then trains the RM zoo per module and device setting
  * and writes reports/regressors.md (+ plots). Run alone on the machine: it takes real latency
- * figures. Needs nothing outside the repository; ~1.5 h the first time, ~15 min once profiled.
+ * figures. Needs nothing outside the repository; ~1.3 h the first time, ~20 min once profiled.
  *
  *   npm run bench:regressors                 BENCH_MODULES=conv2d,linear for a subset
  */
