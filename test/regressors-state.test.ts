@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { agreement, atState, chooseStateMethods, stateFactors, type ModuleRuns } from '../src/bench/regressors-state.js';
+import { chooseStateMethods, stateGroups, type ModuleRuns } from '../src/bench/regressors-state.js';
+import { agreement, atState, stateFactors } from '../src/select/machine-state.js';
 import type { SampleRow } from '../src/store/db.js';
 import { Rng } from '../src/util/random.js';
 
@@ -28,16 +29,16 @@ describe('bench:regressors machine state', () => {
   const modules: ModuleRuns[] = [{ module: 'm', runs: { train, retrain, test } }];
 
   it('puts every sample at the training run\'s machine state by the probe or the reference', () => {
-    const f = stateFactors(modules, { source: 'probe', windowS: 0 });
+    const f = stateFactors(stateGroups(modules), { source: 'probe', windowS: 0 });
     expect(f.get(retrain[0]!)).toBeCloseTo(1 / 1.3, 1);
     expect(f.get(test[0]!)).toBeCloseTo(1 / 0.8, 1);
     expect(f.get(test[20]!)).toBeCloseTo(1 / 1.2, 1);
     const at = atState(test, f);
     expect(at[20]!.latency_ms).toBeCloseTo(test[20]!.latency_ms / 1.2, 1);
     expect(test[20]!.latency_ms).toBeGreaterThan(at[20]!.latency_ms); // the input rows are not touched
-    expect(stateFactors(modules, { source: 'raw', windowS: 0 }).size).toBe(0);
+    expect(stateFactors(stateGroups(modules), { source: 'raw', windowS: 0 }).size).toBe(0);
     // a window wider than the test run's two phases blurs them: its second half is no longer at 1/1.2
-    const wide = stateFactors(modules, { source: 'reference', windowS: 300 });
+    const wide = stateFactors(stateGroups(modules), { source: 'reference', windowS: 300 });
     expect(Math.abs(wide.get(test[20]!)! - 1 / 1.2)).toBeGreaterThan(0.05);
   });
 

@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { BENCH_SETTINGS, datasetName, settingSpace } from '../src/bench/regressors-data.js';
-import { dataAtMachineState, STATE_METHODS } from '../src/bench/regressors-state.js';
+import { dataAtMachineState } from '../src/bench/regressors-state.js';
+import { STATE_METHODS } from '../src/select/machine-state.js';
 import { studyModule } from '../src/bench/regressors-study.js';
 import { profile } from '../src/profile/profiler.js';
 import { Store } from '../src/store/db.js';

@@ -4,7 +4,9 @@ import { featureSpace, REGRESSORS } from '../src/regressors/index.js';
 import { PackedTrees, treePredict, type Tree } from '../src/regressors/gbt.js';
 import { graphKernelWork } from '../src/regressors/kernels.js';
 import { quadratic, quadraticPredict } from '../src/regressors/linear.js';
-import { medn } from '../src/regressors/mlp.js';
+import { ensemble } from '../src/regressors/ensemble.js';
+import { gbt } from '../src/regressors/gbt.js';
+import { medn, mlp } from '../src/regressors/mlp.js';
 import { fitRidge, fitRidgeCV, linearPredict, solveRidge } from '../src/regressors/ridge.js';
 import { hardwareFacts } from '../src/runtimes/hardware.js';
 import { Rng } from '../src/util/random.js';
@@ -136,6 +138,28 @@ describe('features', () => {
     const r = row(params, { macs: graph.cost.macs });
     expect(fs.encode(r, { params, graph })).toEqual(fs.encode(r));
   });
+
+  it('the ensemble answers the geometric mean of its members; composed from members already fitted', async () => {
+    const rng = new Rng(7);
+    const X = Array.from({ length: 200 }, () => [rng.next() * 5, rng.next() * 3]);
+    const y = X.map(([a, b]) => 0.02 * Math.exp(0.7 * a! + Math.sin(2 * b!)));
+    const g = gbt.create(1);
+    const n = mlp.create(1);
+    await g.fit(X.slice(0, 150), y.slice(0, 150));
+    await n.fit(X.slice(0, 150), y.slice(0, 150));
+    const e = ensemble.compose!(new Map([['gbt', g], ['mlp', n]]))!;
+    const test = X.slice(150);
+    const [pg, pn, pe] = [g.predict(test), n.predict(test), e.predict(test)];
+    pe.forEach((p, i) => expect(p).toBeCloseTo(Math.sqrt(pg[i]! * pn[i]!), 10));
+    // a member missing: nothing to compose from
+    expect(ensemble.compose!(new Map([['gbt', g]]))).toBeUndefined();
+    // stored and loaded it answers the same; a state with the wrong members is refused
+    const state = JSON.parse(JSON.stringify(e.toJSON())) as { members: Array<{ kind: string }> };
+    expect(ensemble.load(state).predict(test)).toEqual(pe);
+    state.members[1]!.kind = 'knn';
+    expect(() => ensemble.load(state)).toThrow(/member 2 is 'knn', expected 'mlp'/);
+    expect(() => ensemble.load({ members: [] })).toThrow(/damaged/);
+  }, 60_000);
 
   it('a damaged stored tree model is refused on load, not walked in a circle', async () => {
     const rng = new Rng(6);

@@ -143,6 +143,25 @@ describe('auto-selection on real measurements', () => {
     await profile(store, { module: 'pwconv', device: 'ort-cpu', samples: 5, space, name: 'tiny', seed: 3, timing: { maxTimeMs: 20 } });
     await expect(trainAndSelect(store, 'tiny')).rejects.toThrow(/5 samples; at least 20/);
     await expect(trainAndSelect(store, 'pwconv@ort-cpu', { kinds: ['xgboost'] })).rejects.toThrow(/unknown regressor 'xgboost'/);
+    // the ensemble is composed from the gbt and mlp fitted in the same call: its training time is theirs
+    const withEnsemble = await trainAndSelect(store, 'pwconv@ort-cpu', { kinds: ['gbt', 'mlp', 'ensemble'] });
+    const trainMs = (kind: string) => withEnsemble.candidates.find((c) => c.kind === kind)!.trainMs;
+    expect(trainMs('ensemble')).toBe(trainMs('gbt') + trainMs('mlp'));
+    expect(predictConfig(store, 'pwconv@ort-cpu', { batch: 1, hw: 8, cin: 16, cout: 16 }, dev).ms).toBeGreaterThan(0);
+    expect(withEnsemble.machineState.method.source).toBe('raw'); // no probe, no reference: as measured
+    expect(withEnsemble.machineState.candidates).toEqual([]);
+    // the same real timings on a machine that drifted: every other chunk of 8 ran 1.6x slower, and
+    // the probe timed before each chunk saw it. Training puts the samples back at one state.
+    const id = store.requireDataset('pwconv@ort-cpu').id;
+    store.db.prepare('UPDATE samples SET latency_ms = latency_ms * (CASE WHEN (idx / 8) % 2 = 1 THEN 1.6 ELSE 1 END), probe_ms = (CASE WHEN (idx / 8) % 2 = 1 THEN 1.6 ELSE 1 END) WHERE dataset_id = ?').run(id);
+    const drifted = await trainAndSelect(store, 'pwconv@ort-cpu', { kinds: ['loglinear', 'gbt'] });
+    const st = drifted.machineState;
+    expect(st.method).toEqual({ source: 'probe', windowS: 0 });
+    const val10 = (source: string, windowS = 0) => st.candidates.find((c) => c.method.source === source && c.method.windowS === windowS)!.val10;
+    expect(val10('probe')).toBeGreaterThan(val10('raw') + 0.2);
+    expect(st.nominal).toBeGreaterThanOrEqual(1);
+    const storedState = JSON.parse((store.db.prepare('SELECT json FROM models WHERE selected = 1 AND dataset_id = ?').get(id) as { json: string }).json).machineState;
+    expect(storedState).toMatchObject({ source: 'probe', windowS: 0 });
     store.close();
   });
 });

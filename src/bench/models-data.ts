@@ -93,7 +93,8 @@ export async function collectKernels(store: Store, settings: readonly ModelBench
         const ds = store.requireDataset(name);
         if (!store.selectedModel(ds.id)) {
           const t0 = performance.now();
-          const sel = await trainAndSelect(store, name, { kinds: KERNEL_RM_KINDS, objective: 'balanced' });
+          // each chunk's own probe: a window lost on the calibration and validation networks (reports/models-history.md, session 22)
+          const sel = await trainAndSelect(store, name, { kinds: KERNEL_RM_KINDS, objective: 'balanced', stateMethod: { source: 'probe', windowS: 0 } });
           console.error(`${name}: trained ${sel.selected} in ${((performance.now() - t0) / 1000).toFixed(1)} s`);
         }
       }

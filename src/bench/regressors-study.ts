@@ -8,12 +8,13 @@
 import { getModule } from '../modules/index.js';
 import { featureSpace, getRegressorKind, REGRESSORS, type FeatureSpace, type Regressor } from '../regressors/index.js';
 import type { MultiTaskNet } from '../regressors/mlp.js';
-import { fitCandidates, featureOptionsFor, multiTaskData, predictionTimeUs, splitRows, type CandidateReport } from '../select/autoselect.js';
+import { fitCandidates, multiTaskData, predictionTimeUs, type CandidateReport } from '../select/autoselect.js';
+import { featureOptionsFor, splitRows } from '../select/split.js';
 import { accuracy, type Accuracy } from '../select/metrics.js';
 import { choose, OBJECTIVES, paretoFront, type Objective } from '../select/policy.js';
 import type { SampleRow } from '../store/db.js';
 import type { BenchSetting } from './regressors-data.js';
-import type { StateMethod } from './regressors-state.js';
+import type { StateMethod } from '../select/machine-state.js';
 
 export interface ScoredCandidate extends CandidateReport {
   test: Accuracy;

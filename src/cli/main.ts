@@ -19,6 +19,7 @@ import { DEVICES, getRuntime } from '../runtimes/index.js';
 import { predictConfig, trainAndSelect, type Prediction } from '../select/autoselect.js';
 import { MachineProbe } from '../profile/probe.js';
 import { parseObjective, TOLERANCE } from '../select/policy.js';
+import { methodLabel } from '../select/machine-state.js';
 import { profileAdaptive } from '../select/adaptive-profile.js';
 import { REGRESSORS } from '../regressors/index.js';
 import { defaultDbPath, Store } from '../store/db.js';
@@ -235,9 +236,15 @@ program
         related: o.related ? String(o.related).split(',') : undefined,
         include: o.include ? String(o.include).split(',') : undefined,
         kernelFeatures: o.kernelFeatures,
-        onProgress: (k) => process.stderr.write(`training ${k}…\n`),
+        onProgress: (k) => process.stderr.write(k === 'machine state' ? 'choosing how to put the samples at one machine state…\n' : `training ${k}…\n`),
       });
       console.log(`${r.dataset}: trained on ${r.trainSize}, chosen on ${r.valSize} validation samples (objective ${r.objective})`);
+      const st = r.machineState;
+      if (st.candidates.length) {
+        const best = st.candidates.find((c) => c.method === st.method)!;
+        const raw = st.candidates.find((c) => c.method.source === 'raw')!;
+        console.log(`machine state: ${methodLabel(st.method)} (quick RMs' validation ±10 % ${(100 * best.val10).toFixed(1)} % vs ${(100 * raw.val10).toFixed(1)} % as measured; ${st.candidates.length} methods tried)`);
+      }
       console.log(
         formatTable(
           ['model', '±5 %', '±10 %', 'MAPE %', 'RMSPE %', 'R² (log)', 'train s', 'predict µs', 'size KB', 'Pareto', 'selected'],

@@ -1,4 +1,5 @@
 import { UserError } from '../util/errors.js';
+import { ensemble } from './ensemble.js';
 import { forest } from './forest.js';
 import { gbt } from './gbt.js';
 import { knn } from './knn.js';
@@ -7,7 +8,7 @@ import { medn, mlp } from './mlp.js';
 import type { RegressorKind } from './types.js';
 
 /** The RM zoo. Adding an RM = one file exporting a RegressorKind + one line here. */
-export const REGRESSORS: readonly RegressorKind[] = [logLinear, poly2, knn, forest, gbt, mlp, medn];
+export const REGRESSORS: readonly RegressorKind[] = [logLinear, poly2, knn, forest, gbt, mlp, medn, ensemble];
 
 export function getRegressorKind(kind: string): RegressorKind {
   const k = REGRESSORS.find((r) => r.kind === kind);

@@ -31,4 +31,8 @@ export interface RegressorKind {
   multiTask?: boolean;
   create(seed: number): Regressor;
   load(json: unknown): Regressor;
+  /** kinds this one combines (an ensemble); a caller that fitted them on the same rows may `compose` */
+  members?: readonly string[];
+  /** the model built from members already fitted on the same rows (no second fit), or undefined if one is missing */
+  compose?(fitted: ReadonlyMap<string, Regressor>): Regressor | undefined;
 }

@@ -6,7 +6,8 @@ import { featureSpace, getRegressorKind } from '../regressors/index.js';
 import type { Store } from '../store/db.js';
 import { UserError } from '../util/errors.js';
 import { adaptivePick } from './adaptive.js';
-import { featureRow, featureOptionsFor } from './autoselect.js';
+import { featureRow } from './autoselect.js';
+import { featureOptionsFor } from './split.js';
 
 /**
  * Profiling with adaptive sampling: measure `req.samples` random configurations, then in rounds

@@ -5,14 +5,14 @@ import { referenceParams } from '../profile/profiler.js';
 import type { DeviceSettings } from '../profile/space.js';
 import { featureSpace, getRegressorKind, REGRESSORS, type FeatureSource, type FeatureSpace, type Regressor } from '../regressors/index.js';
 import type { FeatureOptions } from '../regressors/features.js';
-import { hardwareFacts } from '../runtimes/hardware.js';
 import type { DatasetRow, SampleRow, Store } from '../store/db.js';
 import { UserError } from '../util/errors.js';
-import { Rng } from '../util/random.js';
 import { median, quantile } from '../util/stats.js';
 import { accuracy, type Accuracy } from './metrics.js';
 import { choose, paretoFront, type Limits, type Objective } from './policy.js';
 import { extrapolation, trainingRanges, type Ranges } from './ranges.js';
+import { chooseStateMethod, methodsFor, type StateMethod } from './machine-state.js';
+import { featureOptionsFor, splitRows } from './split.js';
 
 export interface CandidateReport {
   kind: string;
@@ -44,6 +44,8 @@ export interface SelectionResult {
   ranges: Ranges;
   /** MEDN's auxiliary tasks, in head order after the main latency */
   tasks: string[];
+  /** how the samples were put at one machine state (as measured when they carry no signal) */
+  machineState: Awaited<ReturnType<typeof chooseStateMethod>>;
 }
 
 export interface TrainOptions {
@@ -64,17 +66,12 @@ export interface TrainOptions {
   include?: string[];
   /** store the models (default true) */
   save?: boolean;
+  /** how to put the samples at one machine state, instead of choosing on the validation split (its signal must be on every sample) */
+  stateMethod?: StateMethod;
   onProgress?(kind: string): void;
 }
 
 export const MIN_TRAIN_SAMPLES = 20;
-
-/** Splits rows into train and validation, reproducibly. */
-export function splitRows<T>(rows: readonly T[], valFraction: number, seed: number): { train: T[]; val: T[] } {
-  const order = new Rng(seed).shuffle(rows.map((_, i) => i));
-  const nVal = Math.max(2, Math.round(rows.length * valFraction));
-  return { val: order.slice(0, nVal).map((i) => rows[i]!), train: order.slice(nVal).map((i) => rows[i]!) };
-}
 
 /** median over 5 passes of the whole set, per configuration, µs */
 export function predictionTimeUs(model: Regressor, X: number[][]): number {
@@ -127,13 +124,23 @@ export async function fitCandidates(
   // MEDN never sees a validation configuration through a related dataset
   const mt = multiTaskData(train, opts.related ?? [], new Set(val.map((r) => r.params_json)));
   const candidates: Candidate[] = [];
+  const fitted = new Map<string, Regressor>();
+  const trainMsOf = new Map<string, number>();
   for (const k of kinds) {
     opts.onProgress?.(k.kind);
-    const model = k.create(opts.seed ?? 1);
     const t0 = performance.now();
-    if (k.multiTask) await model.fit(mt.rows.map((r) => fs.encode(r)), mt.y, { tasks: mt.tasks });
-    else await model.fit(X, y);
-    const trainMs = performance.now() - t0;
+    let model = k.compose?.(fitted);
+    if (model) {
+      // an ensemble of members fitted above: its training time is theirs
+      trainMsOf.set(k.kind, k.members!.reduce((s, m) => s + trainMsOf.get(m)!, 0));
+    } else {
+      model = k.create(opts.seed ?? 1);
+      if (k.multiTask) await model.fit(mt.rows.map((r) => fs.encode(r)), mt.y, { tasks: mt.tasks });
+      else await model.fit(X, y);
+      trainMsOf.set(k.kind, performance.now() - t0);
+    }
+    fitted.set(k.kind, model);
+    const trainMs = trainMsOf.get(k.kind)!;
     candidates.push({
       kind: k.kind,
       library: k.library,
@@ -150,10 +157,6 @@ export async function fitCandidates(
   return { candidates, tasks: mt.tasks.map((t) => t.name) };
 }
 
-export function featureOptionsFor(device: string, kernelFeatures = true): FeatureOptions {
-  return { hardware: hardwareFacts(device), kernel: kernelFeatures };
-}
-
 /** what a stored model says about the data it came from */
 export function datasetVersion(ds: DatasetRow, rows: SampleRow[]) {
   return { name: ds.name, id: ds.id, createdAt: ds.created_at, specHash: ds.spec_hash, samples: rows.length, lastMeasuredAt: rows.reduce((m, r) => (r.measured_at > m ? r.measured_at : m), '') };
@@ -165,24 +168,28 @@ export function datasetVersion(ds: DatasetRow, rows: SampleRow[]) {
  */
 export async function trainAndSelect(store: Store, datasetName: string, opts: TrainOptions = {}): Promise<SelectionResult> {
   const ds = store.requireDataset(datasetName);
-  const rows = store.samples(ds.id);
+  let rows = store.samples(ds.id);
   for (const name of opts.include ?? []) {
     const other = store.requireDataset(name);
     if (other.module !== ds.module || other.device !== ds.device) throw new UserError(`dataset '${name}' is ${other.module} on ${other.device}; '${datasetName}' is ${ds.module} on ${ds.device}`, '--include');
     rows.push(...store.samples(other.id));
   }
-  // samples profiled with the machine probe are put at the dataset's median machine state: the
-  // drift of a shared host between chunks stops being noise the RMs have to learn
-  const probed = rows.length > 0 && rows.every((r) => r.probe_ms != null && r.probe_ms > 0);
-  const probeMs = probed ? median(rows.map((r) => r.probe_ms!)) : undefined;
-  if (probeMs) for (const r of rows) r.latency_ms = (r.latency_ms * probeMs) / r.probe_ms!;
   if (rows.length < MIN_TRAIN_SAMPLES) {
     throw new UserError(`dataset '${datasetName}' has ${rows.length} samples; at least ${MIN_TRAIN_SAMPLES} are needed to train (profile more with --samples)`, 'dataset');
   }
+  const seed = opts.seed ?? 1;
+  // samples profiled with --probe / --reference are put at one machine state (the signal and its
+  // time window chosen on the validation split): the drift of a shared host between chunks stops
+  // being noise the RMs have to learn
+  const probed = rows.every((r) => r.probe_ms != null && r.probe_ms > 0);
+  const probeMs = probed ? median(rows.map((r) => r.probe_ms!)) : undefined;
+  if (methodsFor(rows).length > 1 && !opts.stateMethod) opts.onProgress?.('machine state');
+  const state = await chooseStateMethod(ds.module, ds.device, rows, { valFraction: opts.valFraction, seed, only: opts.stateMethod });
+  rows = state.rows;
+  const machineState = { ...state.method, ...(state.nominal ? { nominalMs: state.nominal } : {}) };
   const m = getModule(ds.module);
   const featureOptions = featureOptionsFor(ds.device, opts.kernelFeatures);
   const fs = featureSpace(m, featureOptions);
-  const seed = opts.seed ?? 1;
   const { train, val } = splitRows(rows, opts.valFraction ?? 0.2, seed);
   const related = (opts.related ?? []).map((name) => {
     const r = store.requireDataset(name);
@@ -206,10 +213,10 @@ export async function trainAndSelect(store: Store, datasetName: string, opts: Tr
     const version = datasetVersion(ds, rows);
     for (const c of candidates) {
       const { model, ...report } = c;
-      store.saveModel(ds.id, c.kind, { format: 2, features: featureOptions, ranges, state: model.toJSON(), ...(probeMs ? { probeMs } : {}) }, { ...report, objective, dataset: version }, c === winner);
+      store.saveModel(ds.id, c.kind, { format: 2, features: featureOptions, ranges, state: model.toJSON(), machineState, ...(probeMs ? { probeMs } : {}) }, { ...report, objective, dataset: version, machineState }, c === winner);
     }
   }
-  return { dataset: datasetName, trainSize: train.length, valSize: val.length, objective, candidates, selected: winner.kind, features: fs, featureOptions, ranges, tasks };
+  return { dataset: datasetName, trainSize: train.length, valSize: val.length, objective, candidates, selected: winner.kind, features: fs, featureOptions, ranges, tasks, machineState: state };
 }
 
 interface StoredModel {
@@ -217,8 +224,10 @@ interface StoredModel {
   features: FeatureOptions;
   ranges: Ranges;
   state: unknown;
-  /** trained on probe-normalised latencies: predictions are at this machine-probe time (ms) */
+  /** the dataset's median machine-probe time (ms) when it was probed: `predict --now` scales by the probe timed now over this */
   probeMs?: number;
+  /** how the training latencies were put at one machine state (informational) */
+  machineState?: StateMethod & { nominalMs?: number };
 }
 
 /** Loads the selected RM of a dataset; a corrupt or outdated stored model is a clear error. */
