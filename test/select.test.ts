@@ -7,6 +7,7 @@ import { featureSpace, getRegressorKind } from '../src/regressors/index.js';
 import { adaptivePick } from '../src/select/adaptive.js';
 import { profileAdaptive } from '../src/select/adaptive-profile.js';
 import { predictConfig, trainAndSelect } from '../src/select/autoselect.js';
+import { validationAt } from '../src/select/machine-state.js';
 import type { Accuracy } from '../src/select/metrics.js';
 import { choose, paretoFront } from '../src/select/policy.js';
 import { extrapolation, trainingRanges } from '../src/select/ranges.js';
@@ -162,6 +163,12 @@ describe('auto-selection on real measurements', () => {
     expect(st.nominal).toBeGreaterThanOrEqual(1);
     const storedState = JSON.parse((store.db.prepare('SELECT json FROM models WHERE selected = 1 AND dataset_id = ?').get(id) as { json: string }).json).machineState;
     expect(storedState).toMatchObject({ source: 'probe', windowS: 0 });
+    // re-measurements of the validation configurations count as validation too: the same timings
+    // again change nothing, a later run 1.5x slower (an offset the state missed) scores lower
+    const atState = st.rows;
+    const alone = await validationAt('pwconv', 'ort-cpu', atState);
+    expect(await validationAt('pwconv', 'ort-cpu', atState, {}, atState.map((r) => ({ ...r })))).toBeCloseTo(alone, 10);
+    expect(await validationAt('pwconv', 'ort-cpu', atState, {}, atState.map((r) => ({ ...r, latency_ms: r.latency_ms * 1.5 })))).toBeLessThan(alone * 0.6);
     store.close();
   });
 });

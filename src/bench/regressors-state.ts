@@ -42,18 +42,20 @@ export interface StateChoice {
 }
 
 /**
- * Per module, the method under which its training run is most learnable — the best validation
- * ±10 % of quick RMs fitted on the training split at that state — ties going to the one under
- * which its re-measured training configurations agree best, then to the earlier, simpler one.
- * Validation data only. Per module, because the signals see different things: the probe is a
- * convolution network and misses drift of memory-bound kernels, which the module's own reference
- * configuration sees. Re-measurement agreement alone chose worse (2026-12-04, 1 thread, mbconv:
- * the probe ±5 s by one configuration over the reference of the chunk, validation ±10 % 42 vs 80 %).
+ * Per module, the method under which quick RMs fitted on the training split at that state best
+ * predict unseen configurations — the validation split, and the re-measurements of validation
+ * configurations from the later `retrain` run (so learnability inside the run and agreement across
+ * runs both count) — ties going to the one under which all re-measured training configurations
+ * agree best, then to the earlier, simpler one. Validation data only. Per module, because the
+ * signals see different things: the probe is a convolution network and misses drift of
+ * memory-bound kernels, which the module's own reference configuration sees. Agreement alone chose
+ * worse (2026-12-04, 1 thread, mbconv: validation ±10 % 42 vs 80 %), learnability alone left a
+ * run's offset in (layernorm; reports/regressors-history.md).
  */
 export async function chooseStateMethods(
   modules: readonly ModuleRuns[],
   device: string,
-  validate: (module: string, device: string, train: SampleRow[]) => Promise<number> = validationAt,
+  validate: (module: string, device: string, train: SampleRow[], remeasured: SampleRow[]) => Promise<number> = (m, d, t, r) => validationAt(m, d, t, {}, r),
   factors: ReadonlyArray<Map<SampleRow, number>> = STATE_METHODS.map((method) => stateFactors(stateGroups(modules), method)),
 ): Promise<Map<string, StateChoice>> {
   const out = new Map<string, StateChoice>();
@@ -62,7 +64,7 @@ export async function chooseStateMethods(
     const candidates: StateChoice['candidates'] = [];
     for (const [i, method] of STATE_METHODS.entries()) {
       const { medianRatio: _, ...agree } = m.runs.retrain ? agreement(m.runs.train, m.runs.retrain, factors[i]!) : { n: 0, within5: 0, within10: 0, medianRatio: 0 };
-      candidates.push({ method, ...agree, val10: await validate(m.module, device, atState(m.runs.train, factors[i]!)) });
+      candidates.push({ method, ...agree, val10: await validate(m.module, device, atState(m.runs.train, factors[i]!), atState(m.runs.retrain ?? [], factors[i]!)) });
     }
     const best = bestState(candidates.map((c) => ({ ...c, tie: c.within5 + c.within10 })));
     out.set(m.module, { method: best.method, candidates });
@@ -89,7 +91,7 @@ export async function dataAtMachineState(store: Store, modules: readonly string[
     const runs = modules.map((m) => loadModuleRuns(store, s.id, m));
     if (!runs.some((r) => r.runs.train)) continue;
     const factors = STATE_METHODS.map((method) => stateFactors(stateGroups(runs), method));
-    const choices = await chooseStateMethods(runs, s.device, validationAt, factors);
+    const choices = await chooseStateMethods(runs, s.device, undefined, factors);
     states.set(s.id, { choices });
     for (const { module, runs: r } of runs) {
       if (!r.train || !r.test || r.train.length < 20) continue;

@@ -99,10 +99,17 @@ export function nominalState(rows: readonly SampleRow[], method: StateMethod): n
 /** the RMs whose validation accuracy judges a state (quick to fit; the best of them counts) */
 const JUDGE_KINDS = ['poly2', 'gbt'];
 
-/** validation ±10 % share (best of the judges) of a module's rows at a machine state, on the train / validation split `train` uses */
-export async function validationAt(module: string, device: string, rows: SampleRow[], split: { valFraction?: number; seed?: number } = {}): Promise<number> {
+/**
+ * Validation ±10 % share (best of the judges) of a module's rows at a machine state, on the train /
+ * validation split `train` uses. `remeasured`: the same configurations measured again in a later
+ * run (at the same state); those of validation configurations are judged too, so a state under
+ * which a run's offset survives scores lower — what a test run in another hour would see.
+ */
+export async function validationAt(module: string, device: string, rows: SampleRow[], split: { valFraction?: number; seed?: number } = {}, remeasured: readonly SampleRow[] = []): Promise<number> {
   const fs = featureSpace(getModule(module), featureOptionsFor(device));
-  const { train, val } = splitRows(rows, split.valFraction ?? 0.2, split.seed ?? 1);
+  const { train, val: own } = splitRows(rows, split.valFraction ?? 0.2, split.seed ?? 1);
+  const valConfigs = new Set(own.map((r) => r.params_json));
+  const val = [...own, ...remeasured.filter((r) => valConfigs.has(r.params_json))];
   const X = train.map((r) => fs.encode(r));
   const y = train.map((r) => r.latency_ms);
   const Xv = val.map((r) => fs.encode(r));
