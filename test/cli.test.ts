@@ -72,6 +72,23 @@ describe('CLI: bad input gets one clear error, a non-zero exit and nothing store
     expect(r.device).toBe('ort-cpu');
     expect(r.probeMs).toBeGreaterThan(0);
     expect(r.now.ms / r.ms).toBeCloseTo(r.now.probeMs / r.probeMs, 6);
+    // profiled with the reference configuration and trained at its state: --now times the reference
+    expect(cli(['profile', '-m', 'conv2d', '-n', '24', '--space', space, '--max-time-ms', '20', '--name', 'cr', '--reference'], db).code).toBe(0);
+    const badState = cli(['train', '--dataset', 'cr', '--machine-state', 'reference:x'], db);
+    expect(badState.code).toBe(2);
+    expect(badState.stderr).toMatch(/--machine-state: expected auto, raw, probe\[:seconds\] or reference\[:seconds\], got 'reference:x'/);
+    const noSignal = cli(['train', '--dataset', 'cr', '--machine-state', 'probe'], db);
+    expect(noSignal.code).toBe(2);
+    expect(noSignal.stderr).toMatch(/the samples carry no probe timing \(profile with --probe\)/);
+    const trainedRef = cli(['train', '--dataset', 'cr', '--kinds', 'loglinear,gbt', '--machine-state', 'reference'], db);
+    expect(trainedRef.code, trainedRef.stderr).toBe(0);
+    expect(trainedRef.stdout).toMatch(/machine state: reference, ±0 s \(--machine-state\)/);
+    const nowRef = cli(['predict', '--dataset', 'cr', '--params', '{"batch":1,"hw":16,"cin":16,"cout":16,"k":3,"stride":1,"groups":1,"pad":"same"}', '--now', '--json'], db);
+    expect(nowRef.code, nowRef.stderr).toBe(0);
+    const rr = JSON.parse(nowRef.stdout) as { ms: number; refMs: number; probeMs?: number; now: { refMs: number; ms: number } };
+    expect(rr.probeMs).toBeUndefined();
+    expect(rr.refMs).toBeGreaterThan(0);
+    expect(rr.now.ms / rr.ms).toBeCloseTo(rr.now.refMs / rr.refMs, 6);
     const obj = cli(['train', '--dataset', 'c', '--objective', 'fast'], db);
     expect(obj.code).toBe(2);
     expect(obj.stderr).toMatch(/--objective: expected one of accuracy, time, space, balanced, got 'fast'/);

@@ -4,7 +4,8 @@ import { Command, CommanderError, Option } from 'commander';
 import { positiveInt, positiveNumber, stopOnSigint } from './args.js';
 import { MODULES, getModule } from '../modules/index.js';
 import { isRange } from '../modules/types.js';
-import { defaultDatasetName, profile } from '../profile/profiler.js';
+import { defaultDatasetName, measureConfig, profile, referenceParams } from '../profile/profiler.js';
+import { DEFAULT_TIMING } from '../profile/timer.js';
 import { SAMPLERS, type SamplerName } from '../profile/sampler.js';
 import {
   applyDeviceOverrides,
@@ -19,7 +20,7 @@ import { DEVICES, getRuntime } from '../runtimes/index.js';
 import { predictConfig, trainAndSelect, type Prediction } from '../select/autoselect.js';
 import { MachineProbe } from '../profile/probe.js';
 import { parseObjective, TOLERANCE } from '../select/policy.js';
-import { methodLabel } from '../select/machine-state.js';
+import { methodLabel, parseStateMethod } from '../select/machine-state.js';
 import { profileAdaptive } from '../select/adaptive-profile.js';
 import { REGRESSORS } from '../regressors/index.js';
 import { defaultDbPath, Store } from '../store/db.js';
@@ -222,9 +223,11 @@ program
   .option('--related <datasets>', 'datasets of the same module on other device settings, learned by MEDN as extra tasks')
   .option('--include <datasets>', 'train one model on this dataset and these (same module and device, other threads / load settings): the settings become inputs')
   .option('--no-kernel-features', 'leave out the hardware-aware kernel features (vector-width padding, cache fits)')
+  .option('--machine-state <m>', "how samples profiled with --probe / --reference are put at one machine state: auto (chosen on the validation split), raw, probe[:seconds], reference[:seconds] (the signal's median within ± that window)", 'auto')
   .option('--store <url>', 'a fleet store (postgres://…): the datasets are pulled into the local store first')
   .action(async (o) => {
     const objective = parseObjective(o.objective);
+    const stateMethod = parseStateMethod(o.machineState);
     const store = openStore();
     try {
       if (o.store) await pullForCommand(o.store, store, [o.dataset, ...(o.related ? String(o.related).split(',') : []), ...(o.include ? String(o.include).split(',') : [])]);
@@ -236,6 +239,7 @@ program
         related: o.related ? String(o.related).split(',') : undefined,
         include: o.include ? String(o.include).split(',') : undefined,
         kernelFeatures: o.kernelFeatures,
+        stateMethod,
         onProgress: (k) => process.stderr.write(k === 'machine state' ? 'choosing how to put the samples at one machine state…\n' : `training ${k}…\n`),
       });
       console.log(`${r.dataset}: trained on ${r.trainSize}, chosen on ${r.valSize} validation samples (objective ${r.objective})`);
@@ -244,7 +248,7 @@ program
         const best = st.candidates.find((c) => c.method === st.method)!;
         const raw = st.candidates.find((c) => c.method.source === 'raw')!;
         console.log(`machine state: ${methodLabel(st.method)} (quick RMs' validation ±10 % ${(100 * best.val10).toFixed(1)} % vs ${(100 * raw.val10).toFixed(1)} % as measured; ${st.candidates.length} methods tried)`);
-      }
+      } else if (stateMethod) console.log(`machine state: ${methodLabel(st.method)} (--machine-state)`);
       console.log(
         formatTable(
           ['model', '±5 %', '±10 %', 'MAPE %', 'RMSPE %', 'R² (log)', 'train s', 'predict µs', 'size KB', 'Pareto', 'selected'],
@@ -267,7 +271,7 @@ program
   .option('-t, --threads <n>', 'intra-op threads', positiveInt, 1)
   .option('--input-shape <dims>', 'whole-model prediction: shape of the first input where it has dynamic dims, e.g. 1,3,48,320')
   .option('--top <n>', 'whole-model prediction: layers shown', positiveInt, 25)
-  .option('--now', "also scale the prediction to the machine's current state (times the machine probe, ~50 ms)")
+  .option('--now', "also scale the prediction to the machine's current state (times the machine probe, ~50 ms, or the module's reference configuration when train put the samples at one state by it)")
   .option('--load <level>', 'module prediction: background load workers@duty', '0')
   .option('--json', 'print JSON')
   .action(async (model: string | undefined, o) => {
@@ -295,8 +299,9 @@ program
       const now = o.now ? await atMachineNow(r, o.threads, o.dataset) : undefined;
       if (o.json) console.log(JSON.stringify({ ...r, ...(now ? { now } : {}) }));
       else {
-        console.log(`${r.ms.toFixed(4)} ms (${r.kind}${r.probeMs ? `; at the training data's machine state, probe ${r.probeMs.toFixed(3)} ms` : ''})${r.extrapolated.length ? `  EXTRAPOLATED: ${r.extrapolated.join('; ')}` : ''}`);
-        if (now) console.log(`at the machine's state now (probe ${now.probeMs.toFixed(3)} ms): ${now.ms.toFixed(4)} ms`);
+        const state = r.refMs ? `; at the training data's machine state, reference configuration ${r.refMs.toFixed(3)} ms` : r.probeMs ? `; at the training data's machine state, probe ${r.probeMs.toFixed(3)} ms` : '';
+        console.log(`${r.ms.toFixed(4)} ms (${r.kind}${state})${r.extrapolated.length ? `  EXTRAPOLATED: ${r.extrapolated.join('; ')}` : ''}`);
+        if (now) console.log(`at the machine's state now (${now.refMs ? `reference configuration ${now.refMs.toFixed(3)}` : `probe ${now.probeMs!.toFixed(3)}`} ms): ${now.ms.toFixed(4)} ms`);
       }
     } finally {
       store.close();
@@ -306,8 +311,15 @@ program
 registerModelCommands(program, openStore);
 
 /** a module prediction scaled to the machine's state now (`predict --dataset … --now`) */
-async function atMachineNow(r: Prediction, threads: number, dataset: string): Promise<{ probeMs: number; ms: number }> {
-  if (!r.probeMs) throw new UserError(`dataset '${dataset}' was profiled without the machine probe; profile it with --probe and train again to use --now`, '--now');
+async function atMachineNow(r: Prediction, threads: number, dataset: string): Promise<{ probeMs?: number; refMs?: number; ms: number }> {
+  if (r.refMs) {
+    // train put the samples at one state by the module's reference configuration: time it now
+    const m = getModule(r.module);
+    const device = { threads, optLevel: 'all' as const, loadWorkers: 0, loadDuty: 0 };
+    const refMs = (await measureConfig(getRuntime(r.device), m, { params: referenceParams(m), device }, DEFAULT_TIMING)).timing.latencyMs;
+    return { refMs, ms: (r.ms * refMs) / r.refMs };
+  }
+  if (!r.probeMs) throw new UserError(`dataset '${dataset}' was profiled without the machine probe or the reference configuration; profile it with --probe (or --reference) and train again to use --now`, '--now');
   const probeMs = await MachineProbe.now(getRuntime(r.device), threads);
   return { probeMs, ms: (r.ms * probeMs) / r.probeMs };
 }

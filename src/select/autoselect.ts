@@ -231,7 +231,7 @@ interface StoredModel {
 }
 
 /** Loads the selected RM of a dataset; a corrupt or outdated stored model is a clear error. */
-export function loadSelected(store: Store, datasetName: string): { model: Regressor; moduleName: string; device: string; fs: FeatureSpace; ranges: Ranges; probeMs?: number } {
+export function loadSelected(store: Store, datasetName: string): { model: Regressor; moduleName: string; device: string; fs: FeatureSpace; ranges: Ranges; probeMs?: number; refMs?: number } {
   const ds = store.requireDataset(datasetName);
   const rec = store.selectedModel(ds.id);
   const retrain = `; retrain it with 'latencylab train --dataset ${datasetName}'`;
@@ -249,6 +249,8 @@ export function loadSelected(store: Store, datasetName: string): { model: Regres
     }
     if (Object.values(r.ints).some((v) => !Array.isArray(v) || v.length !== 2) || Object.values(r.choices).some((v) => !Array.isArray(v))) throw new Error('its training ranges are malformed');
     if (stored.probeMs !== undefined && !(typeof stored.probeMs === 'number' && stored.probeMs > 0)) throw new Error('its machine-probe time is malformed');
+    const st = stored.machineState;
+    if (st !== undefined && (typeof st !== 'object' || !st || !['raw', 'probe', 'reference'].includes(st.source) || (st.nominalMs !== undefined && !(typeof st.nominalMs === 'number' && st.nominalMs > 0)))) throw new Error('its machine state is malformed');
     model = getRegressorKind(rec.kind).load(stored.state);
     fs = featureSpace(m, stored.features);
     const probe = referencePrediction(model, fs, m);
@@ -256,7 +258,8 @@ export function loadSelected(store: Store, datasetName: string): { model: Regres
   } catch (e) {
     throw new UserError(`stored model #${rec.id} (${rec.kind}) cannot be used: ${(e as Error).message}${retrain}`, `dataset '${datasetName}'`);
   }
-  return { model, moduleName: ds.module, device: ds.device, fs, ranges: stored.ranges, ...(stored.probeMs ? { probeMs: stored.probeMs } : {}) };
+  const refMs = stored.machineState?.source === 'reference' ? stored.machineState.nominalMs : undefined;
+  return { model, moduleName: ds.module, device: ds.device, fs, ranges: stored.ranges, ...(stored.probeMs ? { probeMs: stored.probeMs } : {}), ...(refMs ? { refMs } : {}) };
 }
 
 /**
@@ -282,13 +285,16 @@ export interface Prediction {
   extrapolated: string[];
   /** the dataset's device (runtime) */
   device: string;
-  /** the machine-probe time `ms` is at (trained on probe-normalised latencies); absent when profiled without --probe */
+  module: string;
+  /** the machine-probe time `ms` is at (the dataset's median probe); absent when profiled without --probe */
   probeMs?: number;
+  /** when `train` put the samples at one state by the module's reference configuration: its latency at that state (ms) */
+  refMs?: number;
 }
 
 /** Predicts the latency of one module configuration with a dataset's selected RM. */
 export function predictConfig(store: Store, datasetName: string, params: unknown, device: DeviceSettings): Prediction {
-  const { model, moduleName, device: runtime, fs, ranges, probeMs } = loadSelected(store, datasetName);
+  const { model, moduleName, device: runtime, fs, ranges, probeMs, refMs } = loadSelected(store, datasetName);
   const m = getModule(moduleName);
   const p = validateParams(m, params);
   const row = featureRow(m, p, device);
@@ -300,7 +306,7 @@ export function predictConfig(store: Store, datasetName: string, params: unknown
     throw new UserError(`the stored ${model.kind} model cannot predict this configuration (${(e as Error).message}); retrain it with 'latencylab train --dataset ${datasetName}'`, `dataset '${datasetName}'`);
   }
   if (!Number.isFinite(ms)) throw new UserError(`the stored ${model.kind} model predicts ${ms} ms; retrain it with 'latencylab train --dataset ${datasetName}'`, `dataset '${datasetName}'`);
-  return { ms, kind: model.kind, extrapolated: extrapolation(ranges, p, device), device: runtime, ...(probeMs ? { probeMs } : {}) };
+  return { ms, kind: model.kind, extrapolated: extrapolation(ranges, p, device), device: runtime, module: moduleName, ...(probeMs ? { probeMs } : {}), ...(refMs ? { refMs } : {}) };
 }
 
 /** a model's prediction for the module's default configuration, 1 thread, no load: the sanity probe */

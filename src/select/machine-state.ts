@@ -38,6 +38,14 @@ export const methodLabel = (m: StateMethod) => (m.source === 'raw' ? 'as measure
 
 const signalOf = (source: StateMethod['source'], r: SampleRow) => (source === 'probe' ? r.probe_ms : source === 'reference' ? r.ref_ms : null);
 
+/** 'auto' (undefined: choose on validation), 'raw', 'probe[:W]' or 'reference[:W]' (W seconds, default 0) — `train --machine-state` */
+export function parseStateMethod(s: string, field = '--machine-state'): StateMethod | undefined {
+  const m = /^(auto|raw|probe|reference)(?::(\d+(?:\.\d+)?))?$/.exec(s.trim());
+  if (!m || (m[2] !== undefined && (m[1] === 'auto' || m[1] === 'raw'))) throw new UserError(`expected auto, raw, probe[:seconds] or reference[:seconds], got '${s}'`, field);
+  if (m[1] === 'auto') return undefined;
+  return { source: m[1] as StateMethod['source'], windowS: m[2] === undefined ? 0 : Number(m[2]) };
+}
+
 /** the methods whose signal every row carries (raw always) */
 export function methodsFor(rows: readonly SampleRow[]): StateMethod[] {
   return STATE_METHODS.filter((m) => m.source === 'raw' || (rows.length > 0 && rows.every((r) => (signalOf(m.source, r) ?? 0) > 0)));
