@@ -182,9 +182,10 @@ export async function trainAndSelect(store: Store, datasetName: string, opts: Tr
   // time window chosen on the validation split): the drift of a shared host between chunks stops
   // being noise the RMs have to learn
   const probed = rows.every((r) => r.probe_ms != null && r.probe_ms > 0);
-  const probeMs = probed ? median(rows.map((r) => r.probe_ms!)) : undefined;
   if (methodsFor(rows).length > 1 && !opts.stateMethod) opts.onProgress?.('machine state');
   const state = await chooseStateMethod(ds.module, ds.device, rows, { valFraction: opts.valFraction, seed, only: opts.stateMethod });
+  // the probe time `predict --now` divides by: the state's nominal when the probe set it, else the median probe
+  const probeMs = !probed ? undefined : state.method.source === 'probe' && state.nominal ? state.nominal : median(rows.map((r) => r.probe_ms!));
   rows = state.rows;
   const machineState = { ...state.method, ...(state.nominal ? { nominalMs: state.nominal } : {}) };
   const m = getModule(ds.module);
@@ -226,7 +227,7 @@ interface StoredModel {
   state: unknown;
   /** the dataset's median machine-probe time (ms) when it was probed: `predict --now` scales by the probe timed now over this */
   probeMs?: number;
-  /** how the training latencies were put at one machine state (informational) */
+  /** how the training latencies were put at one machine state; with the reference, `predict --now` times it against nominalMs */
   machineState?: StateMethod & { nominalMs?: number };
 }
 
