@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { chooseStateMethods, stateGroups, type ModuleRuns } from '../src/bench/regressors-state.js';
-import { agreement, atState, stateFactors } from '../src/select/machine-state.js';
+import { agreement, atState, parseStateMethod, stateFactors } from '../src/select/machine-state.js';
+import { UserError } from '../src/util/errors.js';
 import type { SampleRow } from '../src/store/db.js';
 import { Rng } from '../src/util/random.js';
 
@@ -60,5 +61,29 @@ describe('bench:regressors machine state', () => {
     const tied = byVal.candidates.filter((c) => c.val10 === 0.9);
     expect(tied.length).toBeLessThan(byVal.candidates.length);
     expect(chosen.within5 + chosen.within10).toBe(Math.max(...tied.map((c) => c.within5 + c.within10)));
+  });
+});
+
+describe('train --machine-state parsing', () => {
+  it('reads auto / raw / probe[:W] / reference[:W]; anything else is a UserError naming the option (fuzzed)', () => {
+    expect(parseStateMethod('auto')).toBeUndefined();
+    expect(parseStateMethod('raw')).toEqual({ source: 'raw', windowS: 0 });
+    expect(parseStateMethod('probe')).toEqual({ source: 'probe', windowS: 0 });
+    expect(parseStateMethod(' reference:7.5 ')).toEqual({ source: 'reference', windowS: 7.5 });
+    for (const bad of ['', 'raw:5', 'auto:1', 'probe:', 'probe:-1', 'probe:1e3', 'reference:x', 'Probe', 'probe:5:5']) {
+      expect(() => parseStateMethod(bad), bad).toThrow(UserError);
+      expect(() => parseStateMethod(bad), bad).toThrow(/--machine-state: expected auto, raw/);
+    }
+    const rng = new Rng(17);
+    const alphabet = 'proberaw:efncu0123456789.- ';
+    for (let i = 0; i < 500; i++) {
+      const s = Array.from({ length: Math.floor(rng.next() * 14) }, () => alphabet[Math.floor(rng.next() * alphabet.length)]).join('');
+      try {
+        const m = parseStateMethod(s);
+        if (m) expect(Number.isFinite(m.windowS) && m.windowS >= 0).toBe(true);
+      } catch (e) {
+        expect(e, s).toBeInstanceOf(UserError);
+      }
+    }
   });
 });
