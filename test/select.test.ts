@@ -163,6 +163,12 @@ describe('auto-selection on real measurements', () => {
     expect(st.nominal).toBeGreaterThanOrEqual(1);
     const storedState = JSON.parse((store.db.prepare('SELECT json FROM models WHERE selected = 1 AND dataset_id = ?').get(id) as { json: string }).json).machineState;
     expect(storedState).toMatchObject({ source: 'probe', windowS: 0 });
+    // a damaged stored machine state: a clear error naming it, the samples untouched
+    const selectedJson = (store.db.prepare('SELECT json FROM models WHERE selected = 1 AND dataset_id = ?').get(id) as { json: string }).json;
+    store.db.prepare('UPDATE models SET json = ? WHERE selected = 1 AND dataset_id = ?').run(JSON.stringify({ ...JSON.parse(selectedJson), machineState: { source: 'moon', nominalMs: -1 } }), id);
+    expect(() => predictConfig(store, 'pwconv@ort-cpu', { batch: 1, hw: 8, cin: 16, cout: 16 }, dev)).toThrow(/its machine state is malformed.*retrain/);
+    expect(store.samples(id)).toHaveLength(100);
+    store.db.prepare('UPDATE models SET json = ? WHERE selected = 1 AND dataset_id = ?').run(selectedJson, id);
     // re-measurements of the validation configurations count as validation too: the same timings
     // again change nothing, a later run 1.5x slower (an offset the state missed) scores lower
     const atState = st.rows;
