@@ -59,6 +59,12 @@ export interface StateGroup {
 
 const atMs = (r: SampleRow) => Date.parse(r.measured_at);
 
+/** per row, the median of the method's signal within ±windowS of it (undefined where the row has none) */
+const smoothedSignal = (rows: readonly SampleRow[], method: StateMethod) =>
+  smoothedProbes(rows.map((r) => ({ atMs: atMs(r), probeMs: signalOf(method.source, r) ?? undefined })), method.windowS);
+
+const positiveMedian = (xs: ReadonlyArray<number | undefined>) => median(xs.filter((x): x is number => x !== undefined && x > 0));
+
 /**
  * Per row (by object identity), the factor that puts its latency at the nominal state: nominal /
  * smoothed state. The probe is module-independent and slides over every group's rows; the
@@ -69,9 +75,9 @@ export function stateFactors(groups: readonly StateGroup[], method: StateMethod)
   const out = new Map<SampleRow, number>();
   if (method.source === 'raw') return out;
   const apply = (rows: readonly SampleRow[], nominalOf: readonly SampleRow[]) => {
-    const s = smoothedProbes(rows.map((r) => ({ atMs: atMs(r), probeMs: signalOf(method.source, r) ?? undefined })), method.windowS);
+    const s = smoothedSignal(rows, method);
     const states = new Map(rows.map((r, i) => [r, s[i]]));
-    const nominal = median(nominalOf.map((r) => states.get(r)).filter((x): x is number => x !== undefined && x > 0));
+    const nominal = positiveMedian(nominalOf.map((r) => states.get(r)));
     if (!(nominal > 0)) return;
     for (const [r, st] of states) if (st !== undefined && st > 0) out.set(r, nominal / st);
   };
@@ -99,8 +105,7 @@ export function agreement(first: readonly SampleRow[], again: readonly SampleRow
 /** the nominal state of a method over rows (median of the smoothed signal; undefined for raw) */
 export function nominalState(rows: readonly SampleRow[], method: StateMethod): number | undefined {
   if (method.source === 'raw') return undefined;
-  const s = smoothedProbes(rows.map((r) => ({ atMs: atMs(r), probeMs: signalOf(method.source, r) ?? undefined })), method.windowS);
-  const v = median(s.filter((x): x is number => x !== undefined && x > 0));
+  const v = positiveMedian(smoothedSignal(rows, method));
   return v > 0 ? v : undefined;
 }
 
