@@ -8,6 +8,9 @@
 // p = the network's answer, c = op counts, t = the training devices' tables), 'msb<kind>' (that
 // ridge blended with the network by leave-one-out error), 'bl-<rule>' (blend weight/spread rules).
 // DETAIL=1 lists each decision; TEST=1 evaluates the test devices (never for choosing).
+// MEMBERS=2 trains the pair predictors with that many averaged tower pairs (PairPredictorOptions.members;
+// ~10 min the first time); CANDS=512,1024,15625 sets the optimiser candidate counts of the rule grid
+// (15625 on NB201: every architecture, the table walked most accurate first).
 // Trained networks are cached in .latencylab/scale-study/ (~6 min the first time).
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { loadLatencyData, requireDevice } from '../dist/data/latency.js';
@@ -42,12 +45,15 @@ async function cached(name, make, from) {
   return m;
 }
 const pairFrom = (s) => PairPredictor.fromState(nb201, s);
-const pair = await cached('pair', () => PairPredictor.train(nb201, help.train, { steps: 3000, archs: trainArchs }), pairFrom);
+// MEMBERS=2: pair predictors with that many averaged tower pairs (PairPredictorOptions.members)
+const MEMBERS = Number(process.env.MEMBERS ?? 1);
+const tag = MEMBERS > 1 ? `-m${MEMBERS}` : '';
+const pair = await cached(`pair${tag}`, () => PairPredictor.train(nb201, help.train, { steps: 3000, archs: trainArchs, members: MEMBERS }), pairFrom);
 const objective = SPACE === 'nb201' ? { name: 'acc', values: nb201.accuracy } : { name: 'zen', values: nb201.proxies.values.map((v) => v[nb201.proxies.names.indexOf('zen')]) };
 nb201.accuracy = objective.values;
 const opt = await cached('opt', () => DesignOptimiser.train(nb201, help.train, objective, { steps: 3000 }), (s) => DesignOptimiser.fromState(nb201, s));
 const loo = new Map();
-for (const d of help.train) loo.set(d, await cached(`loo-${d}`, () => PairPredictor.train(nb201, help.train.filter((x) => x !== d), { steps: 1500, archs: trainArchs }), pairFrom));
+for (const d of help.train) loo.set(d, await cached(`loo-${d}${tag}`, () => PairPredictor.train(nb201, help.train.filter((x) => x !== d), { steps: 1500, archs: trainArchs, members: MEMBERS }), pairFrom));
 const TEST = process.env.TEST === '1';
 const devices = TEST ? help.test : [...val, ...help.train];
 const predictorFor = (d) => (TEST || !loo.has(d) ? pair : loo.get(d));
@@ -129,7 +135,7 @@ if (process.env.UNION) {
 }
 const order = byAccuracy(nb201.accuracy);
 const variants = (process.env.VARIANTS ?? 'default,tower').split(',');
-const grid = [256, 512, 1024].flatMap((candidates) => [0, 0.25, 0.5, 0.75, 1, 1.25, 1.5, 2].flatMap((z) => (z === 0 ? [undefined] : [undefined, 0.3, 0.2, 0.15, 0.1]).map((maxMargin) => ({ candidates, z, ...(maxMargin === undefined ? {} : { maxMargin }) }))));
+const grid = (process.env.CANDS ?? "256,512,1024").split(",").map(Number).flatMap((candidates) => [0, 0.25, 0.5, 0.75, 1, 1.25, 1.5, 2].flatMap((z) => (z === 0 ? [undefined] : [undefined, 0.3, 0.2, 0.15, 0.1]).map((maxMargin) => ({ candidates, z, ...(maxMargin === undefined ? {} : { maxMargin }) }))));
 for (const v of variants) {
   const cal = devices.map((d) => {
     const truth = requireDevice(nb201, d);
