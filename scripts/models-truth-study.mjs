@@ -8,6 +8,10 @@
 //    median of the passes.
 // 2. The same with the calibration fitted on the first K calibration networks of each family:
 //    validation networks only (never test), median of the passes.
+// Written before session 22 put each measurement at the machine state of the probes within ±W s
+// (bench:models' atMachineState): this study still divides by each measurement's own probe, so its
+// figures are lower than the report's (session 25, t2, GBT + groups: CV+val 60.9 % here, 75.7 % in
+// reports/models.md) and only comparable with each other.
 import { Store } from '../dist/store/db.js';
 import { WholeModelPredictor, settingKey } from '../dist/wholemodel/predictor.js';
 import { collectionModels } from '../dist/bench/models-measure.js';
