@@ -48,6 +48,17 @@ describe('CLI: bad input gets one clear error, a non-zero exit and nothing store
     expect(t.code, t.stderr).toBe(0);
     expect(t.stdout).toMatch(/loglinear/);
     expect(t.stdout).toMatch(/✔/);
+    // 8 validation rows are too few to tell the models apart: chosen out of fold over all 40
+    expect(t.stdout).toMatch(/chosen on 5-fold cross-validation over all 40 samples/);
+    expect(t.stdout).toMatch(/split ±10 %/);
+    const split = cli(['train', '--dataset', 'c', '--kinds', 'loglinear,gbt', '--cv-folds', '0'], db);
+    expect(split.code, split.stderr).toBe(0);
+    expect(split.stdout).toMatch(/chosen on 8 validation samples/);
+    for (const bad of ['1', '-2', 'many', '41']) {
+      const r = cli(['train', '--dataset', 'c', '--kinds', 'loglinear', '--cv-folds', bad], db);
+      expect(r.code, bad).toBe(2);
+      expect(r.stderr).toMatch(/--cv-folds: /);
+    }
     const pr = cli(['predict', '--dataset', 'c', '--params', '{"batch":1,"hw":16,"cin":16,"cout":16,"k":3,"stride":1,"groups":1,"pad":"same"}'], db);
     expect(pr.code, pr.stderr).toBe(0);
     expect(Number(pr.stdout.split(' ')[0])).toBeGreaterThan(0);
@@ -98,5 +109,5 @@ describe('CLI: bad input gets one clear error, a non-zero exit and nothing store
     const kinds = cli(['train', '--dataset', 'c', '--kinds', 'loglinear,gbt', '--objective', 'space'], db);
     expect(kinds.code, kinds.stderr).toBe(0);
     expect(kinds.stdout).toMatch(/objective space/);
-  });
+  }, 150_000); // trains the whole zoo several times, with 5-fold cross-validation the first time
 });

@@ -7,8 +7,10 @@ import { featureSpace, getRegressorKind } from '../src/regressors/index.js';
 import { adaptivePick } from '../src/select/adaptive.js';
 import { profileAdaptive } from '../src/select/adaptive-profile.js';
 import { predictConfig, trainAndSelect } from '../src/select/autoselect.js';
+import { crossValidate, cvFoldsFor, parseCvFolds } from '../src/select/candidates.js';
+import { featureOptionsFor } from '../src/select/split.js';
+import { accuracy, type Accuracy } from '../src/select/metrics.js';
 import { validationAt } from '../src/select/machine-state.js';
-import type { Accuracy } from '../src/select/metrics.js';
 import { choose, paretoFront } from '../src/select/policy.js';
 import { extrapolation, trainingRanges } from '../src/select/ranges.js';
 import { Store } from '../src/store/db.js';
@@ -31,6 +33,17 @@ describe('selection policy', () => {
     expect(choose(cands, 'space').kind).toBe('small');
     expect(choose(cands, 'balanced').kind).toBe('small');
     expect(choose(cands, 'accuracy', { maxBytes: 6e5 }).kind).toBe('fast');
+  });
+  it('cross-validation when the validation split is small: --cv-folds parsed, never more folds than samples', () => {
+    expect(parseCvFolds('auto')).toBeUndefined();
+    expect(parseCvFolds('0')).toBe(0);
+    expect(parseCvFolds('10')).toBe(10);
+    for (const bad of ['1', '-3', '2.5', 'five', '']) expect(() => parseCvFolds(bad)).toThrow(/--cv-folds: expected auto, 0/);
+    expect(cvFoldsFor(undefined, 20, 100)).toBe(5);
+    expect(cvFoldsFor(undefined, 100, 500)).toBe(0);
+    expect(cvFoldsFor(0, 20, 100)).toBe(0);
+    expect(cvFoldsFor(3, 400, 2000)).toBe(3);
+    expect(() => cvFoldsFor(30, 4, 20)).toThrow(UserError);
   });
   it('limits nobody meets: an error naming the limit; the Pareto front keeps the non-dominated', () => {
     expect(() => choose(cands, 'balanced', { maxPredictUs: 0.1 })).toThrow(/--max-predict-us.*fastest: bad/);
@@ -108,8 +121,27 @@ describe('auto-selection on real measurements', () => {
     const r = await trainAndSelect(store, 'pwconv@ort-cpu', { kinds: ['loglinear', 'gbt', 'knn'], objective: 'accuracy' });
     expect(r.candidates.map((c) => c.kind)).toEqual(['loglinear', 'gbt', 'knn']);
     expect(r.candidates.filter((c) => c.selected)).toHaveLength(1);
-    const best = Math.max(...r.candidates.map((c) => c.val.within10));
-    expect(r.candidates.find((c) => c.selected)!.val.within10).toBe(best);
+    // 20 validation rows: chosen on 5-fold cross-validation, every sample predicted once out of fold
+    expect(r.cvFolds).toBe(5);
+    for (const c of r.candidates) expect(c.cv?.n).toBe(100);
+    const byCv = [...r.candidates].sort((a, b) => b.cv!.within10 - a.cv!.within10 || a.cv!.mape - b.cv!.mape)[0]!;
+    expect(r.candidates.find((c) => c.selected)!.kind).toBe(byCv.kind);
+    // on the validation split when asked (or when it is large enough)
+    const onSplit = await trainAndSelect(store, 'pwconv@ort-cpu', { kinds: ['loglinear', 'gbt', 'knn'], objective: 'accuracy', cvFolds: 0, save: false });
+    expect(onSplit.cvFolds).toBe(0);
+    expect(onSplit.candidates.every((c) => c.cv === undefined)).toBe(true);
+    const best = Math.max(...onSplit.candidates.map((c) => c.val.within10));
+    expect(onSplit.candidates.find((c) => c.selected)!.val.within10).toBe(best);
+    await expect(trainAndSelect(store, 'pwconv@ort-cpu', { kinds: ['loglinear'], cvFolds: 101, save: false })).rejects.toThrow(/101 cross-validation folds for 100 samples/);
+    // the out-of-fold figures are those of models that never saw the row: a 1-NN scores 100 % on
+    // its own training rows, not out of fold
+    const rows = store.samples(store.requireDataset('pwconv@ort-cpu').id);
+    const fs = featureSpace(getModule('pwconv'), featureOptionsFor('ort-cpu'));
+    const cv = await crossValidate(fs, rows, { folds: 4, kinds: ['knn'] });
+    const knn = getRegressorKind('knn').create(1);
+    await knn.fit(rows.map((x) => fs.encode(x)), rows.map((x) => x.latency_ms));
+    expect(cv.get('knn')!.n).toBe(100);
+    expect(cv.get('knn')!.within10).toBeLessThan(accuracy(knn.predict(rows.map((x) => fs.encode(x))), rows.map((x) => x.latency_ms)).within10);
     const stored = store.db.prepare('SELECT metrics_json FROM models WHERE selected = 1').get() as { metrics_json: string };
     const metrics = JSON.parse(stored.metrics_json);
     expect(metrics.dataset.samples).toBe(100);

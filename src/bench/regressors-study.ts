@@ -8,7 +8,7 @@
 import { getModule } from '../modules/index.js';
 import { featureSpace, getRegressorKind, REGRESSORS, type FeatureSpace, type Regressor } from '../regressors/index.js';
 import type { MultiTaskNet } from '../regressors/mlp.js';
-import { fitCandidates, multiTaskData, predictionTimeUs, type CandidateReport } from '../select/autoselect.js';
+import { crossValidate, cvFoldsFor, fitCandidates, multiTaskData, predictionTimeUs, type CandidateReport } from '../select/candidates.js';
 import { featureOptionsFor, splitRows } from '../select/split.js';
 import { accuracy, type Accuracy } from '../select/metrics.js';
 import { choose, OBJECTIVES, paretoFront, type Objective } from '../select/policy.js';
@@ -33,6 +33,8 @@ export interface SettingResult {
   setting: string;
   trainN: number;
   valN: number;
+  /** folds of the cross-validation the choice was made on (0: the validation split) */
+  cvFolds: number;
   testN: number;
   /** test configurations also in the training dataset, left out of the test figures */
   testOverlap: number;
@@ -146,6 +148,14 @@ export async function studyModule(module: string, data: readonly SettingData[], 
     const test = testOf.get(d.s.id)!;
     log(`${module} @ ${d.s.id}: zoo on ${train.length} (validation ${val.length}, test ${test.length})`);
     const { candidates } = await fitCandidates(fs, train, val, { kinds: SINGLE_KINDS, seed: 1 });
+    // a small validation split: the single-dataset RMs are compared out of fold, as `train` does
+    // (MEDN, one network over every setting, keeps its validation-split score)
+    const folds = cvFoldsFor(undefined, val.length, train.length + val.length);
+    if (folds >= 2) {
+      log(`${module} @ ${d.s.id}: ${folds}-fold cross-validation of the zoo`);
+      const cv = await crossValidate(fs, [...train, ...val], { folds, kinds: SINGLE_KINDS, seed: 1 });
+      for (const c of candidates) c.cv = cv.get(c.kind);
+    }
     const Xt = encodeAs(fs, test);
     const yt = test.map((r) => r.latency_ms);
     const scored: ScoredCandidate[] = candidates.map(({ model, ...c }) => ({ ...c, ...testScores(model, Xt, yt) }));
@@ -163,8 +173,11 @@ export async function studyModule(module: string, data: readonly SettingData[], 
         selected: false, pareto: false,
       });
     }
-    for (const c of paretoFront(scored)) c.pareto = true;
-    const selected = Object.fromEntries(OBJECTIVES.map((o) => [o, choose(scored, o).kind])) as Record<Objective, string>;
+    // chosen on what selection sees: out of fold where cross-validated, else the validation split
+    const bySelection = scored.map((c) => ({ ...c, val: c.cv ?? c.val }));
+    for (const c of scored) c.pareto = false;
+    for (const c of paretoFront(bySelection)) scored.find((x) => x.kind === c.kind)!.pareto = true;
+    const selected = Object.fromEntries(OBJECTIVES.map((o) => [o, choose(bySelection, o).kind])) as Record<Objective, string>;
     for (const c of scored) c.selected = c.kind === selected.balanced;
     let noise: SettingResult['noise'];
     if (d.recheck) {
@@ -183,7 +196,7 @@ export async function studyModule(module: string, data: readonly SettingData[], 
       };
     }
     settings.push({
-      setting: d.s.id, trainN: train.length, valN: val.length, testN: test.length, testOverlap: d.test.length - test.length,
+      setting: d.s.id, trainN: train.length, valN: val.length, cvFolds: folds, testN: test.length, testOverlap: d.test.length - test.length,
       candidates: scored, selected, noise,
       zooTrainS: scored.filter((c) => c.kind !== 'medn').reduce((s, c) => s + c.trainMs, 0) / 1000 + mednTrainS,
     });

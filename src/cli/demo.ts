@@ -5,6 +5,7 @@ import { defaultSpace } from '../profile/space.js';
 import { DEFAULT_TIMING } from '../profile/timer.js';
 import { getRuntime } from '../runtimes/index.js';
 import { predictConfig, trainAndSelect } from '../select/autoselect.js';
+import { CV_BELOW_VAL_ROWS, CV_FOLDS } from '../select/candidates.js';
 import { Store, type ModelRun } from '../store/db.js';
 import { REGRESSORS } from '../regressors/index.js';
 import { accuracy } from '../select/metrics.js';
@@ -64,7 +65,9 @@ export async function runDemo(dbFile: string, samples: number): Promise<void> {
       const meas = measured.map((r) => r.timing.latencyMs);
       fresh.forEach((cfg, i) => checks.push([name, shortParams(cfg.params), measured[i]!.cost.macs / 1e6, meas[i]!, pred[i]!, ((pred[i]! - meas[i]!) / meas[i]!) * 100]));
       const unseen = accuracy(pred, meas);
-      summary.push([name, sel.trainSize + sel.valSize, sel.candidates.map((c) => `${c.kind} ${(c.val.within10 * 100).toFixed(0)}`).join(' '), sel.selected, unseen.within10 * 100, unseen.mape]);
+      // what the choice was made on: out of fold when the validation split was too small (crossValidate)
+      const chosenOn = sel.cvFolds >= 2 ? `${sel.cvFolds}-fold CV` : `validation (${sel.valSize})`;
+      summary.push([name, sel.trainSize + sel.valSize, chosenOn, sel.candidates.map((c) => `${c.kind} ${((c.cv ?? c.val).within10 * 100).toFixed(0)}`).join(' '), sel.selected, unseen.within10 * 100, unseen.mape]);
     }
     process.stderr.write('whole networks: calibrating on generated networks, then predicting unseen ones…\n');
     networks = await wholeModelDemo(store, rt);
@@ -73,8 +76,8 @@ export async function runDemo(dbFile: string, samples: number): Promise<void> {
   }
   console.log('\nPredicted vs measured on configurations never seen in training (ort-cpu, 1 thread; predictions at the machine state of the measurements, by the machine probe — as `predict --now`):');
   console.log(formatTable(['module', 'params', 'MMACs', 'measured ms', 'predicted ms', 'error %'], checks));
-  console.log('\nPer module: validation ±10 % accuracy (%) of each regression model, the auto-selected one (objective balanced), its accuracy on the unseen configs:');
-  console.log(formatTable(['module', 'samples', 'validation ±10 % by model', 'selected', 'unseen ±10 %', 'unseen MAPE %'], summary));
+  console.log(`\nPer module: ±10 % accuracy (%) of each regression model on what the choice was made on (${CV_FOLDS}-fold cross-validation over the samples when the 20 % validation split is under ${CV_BELOW_VAL_ROWS}), the auto-selected one (objective balanced), its accuracy on the unseen configs:`);
+  console.log(formatTable(['module', 'samples', 'chosen on', '±10 % by model', 'selected', 'unseen ±10 %', 'unseen MAPE %'], summary));
   console.log(`(${samples} samples per module; the default dataset sizes and a separate test run: npm run bench:regressors, reports/regressors.md)`);
   console.log(`\nWhole networks never seen before (one generated per family; \`latencylab predict model.onnx\`), predicted vs measured (ort-cpu, 1 thread, median of ${MEASUREMENT_PASSES} passes at the calibration's machine state):`);
   console.log(formatTable(['network', 'MFLOPs', 'kernels', 'measured ms', 'predicted ms', 'error %'], networks));

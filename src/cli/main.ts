@@ -21,6 +21,7 @@ import { predictConfig, trainAndSelect, type Prediction } from '../select/autose
 import { MachineProbe } from '../profile/probe.js';
 import { parseObjective, TOLERANCE } from '../select/policy.js';
 import { methodLabel, parseStateMethod } from '../select/machine-state.js';
+import { CV_BELOW_VAL_ROWS, CV_FOLDS, parseCvFolds } from '../select/candidates.js';
 import { profileAdaptive } from '../select/adaptive-profile.js';
 import { REGRESSORS } from '../regressors/index.js';
 import { defaultDbPath, Store } from '../store/db.js';
@@ -224,10 +225,12 @@ program
   .option('--include <datasets>', 'train one model on this dataset and these (same module and device, other threads / load settings): the settings become inputs')
   .option('--no-kernel-features', 'leave out the hardware-aware kernel features (vector-width padding, cache fits)')
   .option('--machine-state <m>', "how samples profiled with --probe / --reference are put at one machine state: auto (chosen on the validation split), raw, probe[:seconds], reference[:seconds] (the signal's median within ± that window)", 'auto')
+  .option('--cv-folds <k>', `choose on k-fold cross-validation over every sample (the stored models stay those fitted on the 80 %): auto (${CV_FOLDS} folds when the validation split has under ${CV_BELOW_VAL_ROWS} samples), 0 (on the validation split), or k >= 2`, 'auto')
   .option('--store <url>', 'a fleet store (postgres://…): the datasets are pulled into the local store first')
   .action(async (o) => {
     const objective = parseObjective(o.objective);
     const stateMethod = parseStateMethod(o.machineState);
+    const cvFolds = parseCvFolds(o.cvFolds);
     const store = openStore();
     try {
       if (o.store) await pullForCommand(o.store, store, [o.dataset, ...(o.related ? String(o.related).split(',') : []), ...(o.include ? String(o.include).split(',') : [])]);
@@ -240,9 +243,15 @@ program
         include: o.include ? String(o.include).split(',') : undefined,
         kernelFeatures: o.kernelFeatures,
         stateMethod,
-        onProgress: (k) => process.stderr.write(k === 'machine state' ? 'choosing how to put the samples at one machine state…\n' : `training ${k}…\n`),
+        cvFolds,
+        onProgress: (k) => process.stderr.write(k === 'machine state' ? 'choosing how to put the samples at one machine state…\n' : k.startsWith('cross-validation') ? `${k}…\n` : `training ${k}…\n`),
       });
-      console.log(`${r.dataset}: trained on ${r.trainSize}, chosen on ${r.valSize} validation samples (objective ${r.objective})`);
+      const cv = r.cvFolds >= 2;
+      console.log(
+        cv
+          ? `${r.dataset}: trained on ${r.trainSize}, chosen on ${r.cvFolds}-fold cross-validation over all ${r.trainSize + r.valSize} samples (objective ${r.objective}; a validation split of ${r.valSize} is too few to tell the models apart)`
+          : `${r.dataset}: trained on ${r.trainSize}, chosen on ${r.valSize} validation samples (objective ${r.objective})`,
+      );
       const st = r.machineState;
       if (st.candidates.length) {
         const best = st.candidates.find((c) => c.method === st.method)!;
@@ -251,11 +260,14 @@ program
       } else if (stateMethod) console.log(`machine state: ${methodLabel(st.method)} (--machine-state)`);
       console.log(
         formatTable(
-          ['model', '±5 %', '±10 %', 'MAPE %', 'RMSPE %', 'R² (log)', 'train s', 'predict µs', 'size KB', 'Pareto', 'selected'],
-          r.candidates.map((c) => [c.kind, c.val.within5 * 100, c.val.within10 * 100, c.val.mape, c.val.rmspe, c.val.r2log, c.trainMs / 1000, c.predictUs, c.sizeBytes / 1024, c.pareto ? '•' : '', c.selected ? '✔' : '']),
+          ['model', '±5 %', '±10 %', 'MAPE %', 'RMSPE %', 'R² (log)', ...(cv ? ['split ±10 %'] : []), 'train s', 'predict µs', 'size KB', 'Pareto', 'selected'],
+          r.candidates.map((c) => {
+            const a = (cv && c.cv) || c.val;
+            return [c.kind, a.within5 * 100, a.within10 * 100, a.mape, a.rmspe, a.r2log, ...(cv ? [c.val.within10 * 100] : []), c.trainMs / 1000, c.predictUs, c.sizeBytes / 1024, c.pareto ? '•' : '', c.selected ? '✔' : ''];
+          }),
         ),
       );
-      console.log('(validation split of the training run; judge accuracy on a separate run: npm run bench:regressors)');
+      console.log(cv ? '(out of fold over the training run, and its validation split; judge accuracy on a separate run: npm run bench:regressors)' : '(validation split of the training run; judge accuracy on a separate run: npm run bench:regressors)');
     } finally {
       store.close();
     }

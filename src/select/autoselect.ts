@@ -8,34 +8,18 @@ import type { FeatureOptions } from '../regressors/features.js';
 import type { DatasetRow, SampleRow, Store } from '../store/db.js';
 import { UserError } from '../util/errors.js';
 import { median, quantile } from '../util/stats.js';
-import { accuracy, type Accuracy } from './metrics.js';
 import { choose, paretoFront, type Limits, type Objective } from './policy.js';
+import { crossValidate, cvFoldsFor, fitCandidates, type Candidate } from './candidates.js';
 import { extrapolation, trainingRanges, type Ranges } from './ranges.js';
 import { chooseStateMethod, methodsFor, type StateMethod } from './machine-state.js';
 import { featureOptionsFor, splitRows } from './split.js';
-
-export interface CandidateReport {
-  kind: string;
-  library: string;
-  /** accuracy on the validation split (what selection sees) */
-  val: Accuracy;
-  trainMs: number;
-  /** prediction time per configuration, microseconds (median of 5 passes over the validation rows) */
-  predictUs: number;
-  /** serialised size, bytes */
-  sizeBytes: number;
-  selected: boolean;
-  pareto: boolean;
-}
-
-export interface Candidate extends CandidateReport {
-  model: Regressor;
-}
 
 export interface SelectionResult {
   dataset: string;
   trainSize: number;
   valSize: number;
+  /** folds of the cross-validation the choice was made on (0: the validation split) */
+  cvFolds: number;
   objective: Objective;
   candidates: Candidate[];
   selected: string;
@@ -68,94 +52,12 @@ export interface TrainOptions {
   save?: boolean;
   /** how to put the samples at one machine state, instead of choosing on the validation split (its signal must be on every sample) */
   stateMethod?: StateMethod;
+  /** choose on k-fold cross-validation over every sample (0: on the validation split; default: CV_FOLDS when that split is small, cvFoldsFor) */
+  cvFolds?: number;
   onProgress?(kind: string): void;
 }
 
 export const MIN_TRAIN_SAMPLES = 20;
-
-/** median over 5 passes of the whole set, per configuration, µs */
-export function predictionTimeUs(model: Regressor, X: number[][]): number {
-  const times: number[] = [];
-  for (let r = 0; r < 5; r++) {
-    const t0 = process.hrtime.bigint();
-    model.predict(X);
-    times.push(Number(process.hrtime.bigint() - t0) / 1e3 / X.length);
-  }
-  return quantile(times, 0.5);
-}
-
-/**
- * Training rows and task columns for multi-task RMs: the dataset's own p90 and session-creation
- * time, and the latency of the same configuration in each related dataset (another device
- * setting). Configurations measured only in a related dataset are added with no main target.
- */
-export function multiTaskData(train: SampleRow[], related: Array<{ name: string; rows: SampleRow[] }>, exclude: Set<string>) {
-  const ref = train[0]!;
-  const extra = new Map<string, SampleRow>();
-  const own = new Set(train.map((r) => r.params_json));
-  for (const d of related) for (const r of d.rows) if (!own.has(r.params_json) && !exclude.has(r.params_json)) extra.set(r.params_json, r);
-  // extra rows take the main dataset's device fields: MEDN's heads are the device settings
-  const rows: FeatureSource[] = [...train, ...[...extra.values()].map((r) => ({ ...r, threads: ref.threads, load_workers: ref.load_workers, load_duty: ref.load_duty }))];
-  const keys = rows.map((r) => r.params_json);
-  const y = [...train.map((r) => r.latency_ms), ...[...extra.values()].map(() => NaN)];
-  const tasks = [
-    { name: 'p90', y: [...train.map((r) => r.p90_ms), ...[...extra.values()].map(() => NaN)] },
-    { name: 'create', y: [...train.map((r) => r.create_ms), ...[...extra.values()].map(() => NaN)] },
-    ...related.map((d) => {
-      const byKey = new Map(d.rows.map((r) => [r.params_json, r.latency_ms]));
-      return { name: `latency@${d.name}`, y: keys.map((k) => byKey.get(k) ?? NaN) };
-    }),
-  ];
-  return { rows, y, tasks };
-}
-
-/** Fits every RM kind on the training rows and scores it on the validation rows. */
-export async function fitCandidates(
-  fs: FeatureSpace,
-  train: SampleRow[],
-  val: SampleRow[],
-  opts: { kinds?: string[]; seed?: number; related?: Array<{ name: string; rows: SampleRow[] }>; onProgress?(kind: string): void } = {},
-): Promise<{ candidates: Candidate[]; tasks: string[] }> {
-  const kinds = opts.kinds?.map(getRegressorKind) ?? REGRESSORS;
-  const X = train.map((r) => fs.encode(r));
-  const y = train.map((r) => r.latency_ms);
-  const Xv = val.map((r) => fs.encode(r));
-  const yv = val.map((r) => r.latency_ms);
-  // MEDN never sees a validation configuration through a related dataset
-  const mt = multiTaskData(train, opts.related ?? [], new Set(val.map((r) => r.params_json)));
-  const candidates: Candidate[] = [];
-  const fitted = new Map<string, Regressor>();
-  const trainMsOf = new Map<string, number>();
-  for (const k of kinds) {
-    opts.onProgress?.(k.kind);
-    const t0 = performance.now();
-    let model = k.compose?.(fitted);
-    if (model) {
-      // an ensemble of members fitted above: its training time is theirs
-      trainMsOf.set(k.kind, k.members!.reduce((s, m) => s + trainMsOf.get(m)!, 0));
-    } else {
-      model = k.create(opts.seed ?? 1);
-      if (k.multiTask) await model.fit(mt.rows.map((r) => fs.encode(r)), mt.y, { tasks: mt.tasks });
-      else await model.fit(X, y);
-      trainMsOf.set(k.kind, performance.now() - t0);
-    }
-    fitted.set(k.kind, model);
-    const trainMs = trainMsOf.get(k.kind)!;
-    candidates.push({
-      kind: k.kind,
-      library: k.library,
-      model,
-      val: accuracy(model.predict(Xv), yv),
-      trainMs,
-      predictUs: predictionTimeUs(model, Xv),
-      sizeBytes: Buffer.byteLength(JSON.stringify(model.toJSON())),
-      selected: false,
-      pareto: false,
-    });
-  }
-  for (const c of paretoFront(candidates)) c.pareto = true;
-  return { candidates, tasks: mt.tasks.map((t) => t.name) };
-}
 
 /** what a stored model says about the data it came from */
 export function datasetVersion(ds: DatasetRow, rows: SampleRow[]) {
@@ -207,7 +109,19 @@ export async function trainAndSelect(store: Store, datasetName: string, opts: Tr
     return Number.isFinite(p) && p > 0;
   });
   if (!usable.length) throw new UserError(`dataset '${datasetName}': no regression model predicts a positive latency for the default configuration (profile more samples)`, 'dataset');
-  const winner = choose(usable, objective, opts.limits);
+  // the stored models stay the ones fitted on the training split; on a small dataset they are
+  // compared out of fold over every sample (crossValidate), a few dozen validation rows being too few
+  const folds = cvFoldsFor(opts.cvFolds, val.length, rows.length);
+  if (folds >= 2) {
+    const cv = await crossValidate(fs, [...train, ...val], { folds, kinds: opts.kinds, seed, related, onFold: (f) => opts.onProgress?.(`cross-validation fold ${f + 1}/${folds}`) });
+    for (const c of candidates) {
+      c.cv = cv.get(c.kind);
+      c.pareto = false;
+    }
+    for (const c of paretoFront(candidates.map((c) => ({ ...c, val: c.cv ?? c.val })))) candidates.find((x) => x.kind === c.kind)!.pareto = true;
+  }
+  const choice = choose(usable.map((c) => ({ ...c, val: c.cv ?? c.val })), objective, opts.limits);
+  const winner = usable.find((c) => c.kind === choice.kind)!;
   winner.selected = true;
   const ranges = trainingRanges(m, train);
   if (opts.save !== false) {
@@ -217,7 +131,7 @@ export async function trainAndSelect(store: Store, datasetName: string, opts: Tr
       store.saveModel(ds.id, c.kind, { format: 2, features: featureOptions, ranges, state: model.toJSON(), machineState, ...(probeMs ? { probeMs } : {}) }, { ...report, objective, dataset: version, machineState }, c === winner);
     }
   }
-  return { dataset: datasetName, trainSize: train.length, valSize: val.length, objective, candidates, selected: winner.kind, features: fs, featureOptions, ranges, tasks, machineState: state };
+  return { dataset: datasetName, trainSize: train.length, valSize: val.length, cvFolds: folds, objective, candidates, selected: winner.kind, features: fs, featureOptions, ranges, tasks, machineState: state };
 }
 
 interface StoredModel {
