@@ -1,7 +1,8 @@
 // Choosing an RM on a 20 % validation split vs on k-fold cross-validation, for small datasets (the
-// bench's 2-thread / load / wasm settings have 100 samples per module: 20 validation rows).
+// bench's 2-thread / load / wasm settings have 100 samples per module: 20 validation rows) — what
+// set CV_BELOW_VAL_ROWS (src/select/candidates.ts).
 // Validation data only, from the bench:regressors store (`npm run bench:regressors`, `npm run build`):
-//   node scripts/select-cv-study.mjs          (N=100,200 DRAWS=4 FOLDS=5)
+//   node scripts/select-cv-study.mjs          (N=100,200,300,400 DRAWS=4 FOLDS=5; ~25 min on the 2-core VM)
 // Per module (1-thread training runs, reference-configuration state ±5 s, the probe's where a run
 // has none), DRAWS draws of N rows: every RM fitted on the 80 % split as `train` fits it, and
 // scored (a) on the 20 % split, as shipped, (b) out of fold over all N rows (FOLDS refits). Each
@@ -22,7 +23,7 @@ import { getModule, MODULES } from '../dist/modules/index.js';
 import { Rng } from '../dist/util/random.js';
 
 const store = new Store(benchDbPath());
-const SIZES = (process.env.N ?? '100,200').split(',').map(Number);
+const SIZES = (process.env.N ?? '100,200,300,400').split(',').map(Number);
 const DRAWS = Number(process.env.DRAWS ?? 4), FOLDS = Number(process.env.FOLDS ?? 5);
 const kinds = REGRESSORS.filter((k) => !k.multiTask && k.kind !== 'mlp' && !(k.members ?? []).includes('mlp')).map((k) => k.kind);
 const results = new Map(SIZES.map((n) => [n, []]));

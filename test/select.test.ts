@@ -40,7 +40,8 @@ describe('selection policy', () => {
     expect(parseCvFolds('10')).toBe(10);
     for (const bad of ['1', '-3', '2.5', 'five', '']) expect(() => parseCvFolds(bad)).toThrow(/--cv-folds: expected auto, 0/);
     expect(cvFoldsFor(undefined, 20, 100)).toBe(5);
-    expect(cvFoldsFor(undefined, 100, 500)).toBe(0);
+    expect(cvFoldsFor(undefined, 40, 200)).toBe(5);
+    expect(cvFoldsFor(undefined, 60, 300)).toBe(0);
     expect(cvFoldsFor(0, 20, 100)).toBe(0);
     expect(cvFoldsFor(3, 400, 2000)).toBe(3);
     expect(() => cvFoldsFor(30, 4, 20)).toThrow(UserError);

@@ -116,8 +116,11 @@ export async function fitCandidates(
 }
 
 
-/** validation splits smaller than this (a 20 % split of < 500 samples) choose on cross-validation */
-export const CV_BELOW_VAL_ROWS = 100;
+/**
+ * validation splits smaller than this (a 20 % split of < 250 samples) choose on cross-validation:
+ * it helped at 20 and 40 validation rows, not at 60 or 80 (crossValidate)
+ */
+export const CV_BELOW_VAL_ROWS = 50;
 export const CV_FOLDS = 5;
 
 /** `train --cv-folds`: auto (undefined), 0 (choose on the validation split) or k ≥ 2 folds */
@@ -141,7 +144,8 @@ export function cvFoldsFor(requested: number | undefined, valRows: number, sampl
  * looks best on it is partly chance; scoring every row once evens that out. Chosen on validation
  * data (`node scripts/select-cv-study.mjs`: draws of the bench's 1-thread training runs, each pick
  * judged on other rows of the same run): the balanced pick's ±10 % accuracy 58.8 → 60.0 % at 100
- * samples, 65.9 → 67.2 % at 200 (the best candidate: 61.0 / 68.3 %).
+ * samples, 65.9 → 67.2 % at 200 (the best candidate: 61.0 / 68.3 %), but 70.1 → 68.7 % at 300 and
+ * 72.6 → 72.3 % at 400 — hence CV_BELOW_VAL_ROWS.
  */
 export async function crossValidate(
   fs: FeatureSpace,
