@@ -14,7 +14,7 @@ import { benchDbPath } from '../dist/bench/regressors-data.js';
 import { atState, stateFactors } from '../dist/select/machine-state.js';
 import { featureOptionsFor, splitRows } from '../dist/select/split.js';
 import { featureSpace } from '../dist/regressors/index.js';
-import { fitCandidates } from '../dist/select/autoselect.js';
+import { fitCandidates } from '../dist/select/candidates.js';
 import { accuracy } from '../dist/select/metrics.js';
 import { choose } from '../dist/select/policy.js';
 import { getModule, MODULES } from '../dist/modules/index.js';
