@@ -173,11 +173,10 @@ export async function studyModule(module: string, data: readonly SettingData[], 
         selected: false, pareto: false,
       });
     }
-    // chosen on what selection sees: out of fold where cross-validated, else the validation split
-    const bySelection = scored.map((c) => ({ ...c, val: c.cv ?? c.val }));
+    // on what selection compares: out of fold where cross-validated, else the validation split
     for (const c of scored) c.pareto = false;
-    for (const c of paretoFront(bySelection)) scored.find((x) => x.kind === c.kind)!.pareto = true;
-    const selected = Object.fromEntries(OBJECTIVES.map((o) => [o, choose(bySelection, o).kind])) as Record<Objective, string>;
+    for (const c of paretoFront(scored)) c.pareto = true;
+    const selected = Object.fromEntries(OBJECTIVES.map((o) => [o, choose(scored, o).kind])) as Record<Objective, string>;
     for (const c of scored) c.selected = c.kind === selected.balanced;
     let noise: SettingResult['noise'];
     if (d.recheck) {

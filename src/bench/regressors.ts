@@ -18,7 +18,7 @@ import { hardwareFacts } from '../runtimes/hardware.js';
 import { adaptivePick } from '../select/adaptive.js';
 import { featureOptionsFor } from '../select/split.js';
 import { accuracy, pooled, type Accuracy } from '../select/metrics.js';
-import { OBJECTIVES, TOLERANCE } from '../select/policy.js';
+import { OBJECTIVES, selectionAccuracy, TOLERANCE } from '../select/policy.js';
 import { CV_BELOW_VAL_ROWS, CV_FOLDS } from '../select/candidates.js';
 import { Store } from '../store/db.js';
 import { UserError } from '../util/errors.js';
@@ -148,7 +148,7 @@ async function main() {
     const per = studies.map((st) => st.settings.find((s) => s.setting === set.id)).filter((s): s is NonNullable<typeof s> => !!s);
     if (!per.length) continue;
     // 'select': what selection saw — out of fold where the setting was cross-validated, else the validation split
-    const family = (kind: string, which: 'select' | 'test') => pooled(per.map((s) => s.candidates.find((c) => c.kind === kind)).map((c) => (which === 'test' ? c?.test : c && (c.cv ?? c.val))).filter((a): a is Accuracy => !!a));
+    const family = (kind: string, which: 'select' | 'test') => pooled(per.map((s) => s.candidates.find((c) => c.kind === kind)).map((c) => c && (which === 'test' ? c.test : selectionAccuracy(c))).filter((a): a is Accuracy => !!a));
     // an ensemble combines families: not a single one
     const kinds = REGRESSORS.filter((k) => !k.members).map((k) => k.kind).filter((k) => per.every((s) => s.candidates.some((c) => c.kind === k)));
     const bestFamily = kinds.sort((a, b) => family(b, 'select').within10 - family(a, 'select').within10)[0]!;

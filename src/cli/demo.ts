@@ -6,6 +6,7 @@ import { DEFAULT_TIMING } from '../profile/timer.js';
 import { getRuntime } from '../runtimes/index.js';
 import { predictConfig, trainAndSelect } from '../select/autoselect.js';
 import { CV_BELOW_VAL_ROWS, CV_FOLDS } from '../select/candidates.js';
+import { selectionAccuracy } from '../select/policy.js';
 import { Store, type ModelRun } from '../store/db.js';
 import { REGRESSORS } from '../regressors/index.js';
 import { accuracy } from '../select/metrics.js';
@@ -67,7 +68,7 @@ export async function runDemo(dbFile: string, samples: number): Promise<void> {
       const unseen = accuracy(pred, meas);
       // what the choice was made on: out of fold when the validation split was too small (crossValidate)
       const chosenOn = sel.cvFolds >= 2 ? `${sel.cvFolds}-fold CV` : `validation (${sel.valSize})`;
-      summary.push([name, sel.trainSize + sel.valSize, chosenOn, sel.candidates.map((c) => `${c.kind} ${((c.cv ?? c.val).within10 * 100).toFixed(0)}`).join(' '), sel.selected, unseen.within10 * 100, unseen.mape]);
+      summary.push([name, sel.trainSize + sel.valSize, chosenOn, sel.candidates.map((c) => `${c.kind} ${(selectionAccuracy(c).within10 * 100).toFixed(0)}`).join(' '), sel.selected, unseen.within10 * 100, unseen.mape]);
     }
     process.stderr.write('whole networks: calibrating on generated networks, then predicting unseen ones…\n');
     networks = await wholeModelDemo(store, rt);

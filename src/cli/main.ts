@@ -19,7 +19,7 @@ import {
 import { DEVICES, getRuntime } from '../runtimes/index.js';
 import { predictConfig, trainAndSelect, type Prediction } from '../select/autoselect.js';
 import { MachineProbe } from '../profile/probe.js';
-import { parseObjective, TOLERANCE } from '../select/policy.js';
+import { parseObjective, selectionAccuracy, TOLERANCE } from '../select/policy.js';
 import { methodLabel, parseStateMethod } from '../select/machine-state.js';
 import { CV_BELOW_VAL_ROWS, CV_FOLDS, parseCvFolds } from '../select/candidates.js';
 import { profileAdaptive } from '../select/adaptive-profile.js';
@@ -262,7 +262,7 @@ program
         formatTable(
           ['model', '±5 %', '±10 %', 'MAPE %', 'RMSPE %', 'R² (log)', ...(cv ? ['split ±10 %'] : []), 'train s', 'predict µs', 'size KB', 'Pareto', 'selected'],
           r.candidates.map((c) => {
-            const a = (cv && c.cv) || c.val;
+            const a = selectionAccuracy(c);
             return [c.kind, a.within5 * 100, a.within10 * 100, a.mape, a.rmspe, a.r2log, ...(cv ? [c.val.within10 * 100] : []), c.trainMs / 1000, c.predictUs, c.sizeBytes / 1024, c.pareto ? '•' : '', c.selected ? '✔' : ''];
           }),
         ),

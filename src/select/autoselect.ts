@@ -118,10 +118,9 @@ export async function trainAndSelect(store: Store, datasetName: string, opts: Tr
       c.cv = cv.get(c.kind);
       c.pareto = false;
     }
-    for (const c of paretoFront(candidates.map((c) => ({ ...c, val: c.cv ?? c.val })))) candidates.find((x) => x.kind === c.kind)!.pareto = true;
+    for (const c of paretoFront(candidates)) c.pareto = true;
   }
-  const choice = choose(usable.map((c) => ({ ...c, val: c.cv ?? c.val })), objective, opts.limits);
-  const winner = usable.find((c) => c.kind === choice.kind)!;
+  const winner = choose(usable, objective, opts.limits);
   winner.selected = true;
   const ranges = trainingRanges(m, train);
   if (opts.save !== false) {

@@ -3,7 +3,7 @@
  * rows and scored on the validation rows (fitCandidates), and — for datasets whose validation split
  * is too small to tell the kinds apart — every kind scored out of fold (crossValidate).
  */
-import { getRegressorKind, REGRESSORS, type FeatureSource, type FeatureSpace, type Regressor } from '../regressors/index.js';
+import { getRegressorKind, REGRESSORS, type FeatureSource, type FeatureSpace, type Regressor, type RegressorKind } from '../regressors/index.js';
 import type { SampleRow } from '../store/db.js';
 import { UserError } from '../util/errors.js';
 import { Rng } from '../util/random.js';
@@ -67,21 +67,21 @@ export function multiTaskData(train: SampleRow[], related: Array<{ name: string;
   return { rows, y, tasks };
 }
 
-/** Fits every RM kind on the training rows and scores it on the validation rows. */
-export async function fitCandidates(
+/**
+ * Every RM kind fitted on the training rows, in order (an ensemble composed from its members
+ * fitted here); `heldOut`: configurations MEDN must not see through a related dataset.
+ */
+async function fitZoo(
   fs: FeatureSpace,
   train: SampleRow[],
-  val: SampleRow[],
-  opts: { kinds?: string[]; seed?: number; related?: Array<{ name: string; rows: SampleRow[] }>; onProgress?(kind: string): void } = {},
-): Promise<{ candidates: Candidate[]; tasks: string[] }> {
+  heldOut: Set<string>,
+  opts: { kinds?: string[]; seed?: number; related?: Array<{ name: string; rows: SampleRow[] }>; onProgress?(kind: string): void },
+): Promise<{ fits: Array<{ kind: RegressorKind; model: Regressor; trainMs: number }>; tasks: string[] }> {
   const kinds = opts.kinds?.map(getRegressorKind) ?? REGRESSORS;
   const X = train.map((r) => fs.encode(r));
   const y = train.map((r) => r.latency_ms);
-  const Xv = val.map((r) => fs.encode(r));
-  const yv = val.map((r) => r.latency_ms);
-  // MEDN never sees a validation configuration through a related dataset
-  const mt = multiTaskData(train, opts.related ?? [], new Set(val.map((r) => r.params_json)));
-  const candidates: Candidate[] = [];
+  const mt = multiTaskData(train, opts.related ?? [], heldOut);
+  const fits: Array<{ kind: RegressorKind; model: Regressor; trainMs: number }> = [];
   const fitted = new Map<string, Regressor>();
   const trainMsOf = new Map<string, number>();
   for (const k of kinds) {
@@ -98,23 +98,36 @@ export async function fitCandidates(
       trainMsOf.set(k.kind, performance.now() - t0);
     }
     fitted.set(k.kind, model);
-    const trainMs = trainMsOf.get(k.kind)!;
-    candidates.push({
-      kind: k.kind,
-      library: k.library,
-      model,
-      val: accuracy(model.predict(Xv), yv),
-      trainMs,
-      predictUs: predictionTimeUs(model, Xv),
-      sizeBytes: Buffer.byteLength(JSON.stringify(model.toJSON())),
-      selected: false,
-      pareto: false,
-    });
+    fits.push({ kind: k, model, trainMs: trainMsOf.get(k.kind)! });
   }
-  for (const c of paretoFront(candidates)) c.pareto = true;
-  return { candidates, tasks: mt.tasks.map((t) => t.name) };
+  return { fits, tasks: mt.tasks.map((t) => t.name) };
 }
 
+/** Fits every RM kind on the training rows and scores it on the validation rows. */
+export async function fitCandidates(
+  fs: FeatureSpace,
+  train: SampleRow[],
+  val: SampleRow[],
+  opts: { kinds?: string[]; seed?: number; related?: Array<{ name: string; rows: SampleRow[] }>; onProgress?(kind: string): void } = {},
+): Promise<{ candidates: Candidate[]; tasks: string[] }> {
+  // MEDN never sees a validation configuration through a related dataset
+  const { fits, tasks } = await fitZoo(fs, train, new Set(val.map((r) => r.params_json)), opts);
+  const Xv = val.map((r) => fs.encode(r));
+  const yv = val.map((r) => r.latency_ms);
+  const candidates: Candidate[] = fits.map(({ kind, model, trainMs }) => ({
+    kind: kind.kind,
+    library: kind.library,
+    model,
+    val: accuracy(model.predict(Xv), yv),
+    trainMs,
+    predictUs: predictionTimeUs(model, Xv),
+    sizeBytes: Buffer.byteLength(JSON.stringify(model.toJSON())),
+    selected: false,
+    pareto: false,
+  }));
+  for (const c of paretoFront(candidates)) c.pareto = true;
+  return { candidates, tasks };
+}
 
 /**
  * validation splits smaller than this (a 20 % split of < 250 samples) choose on cross-validation:
@@ -160,11 +173,12 @@ export async function crossValidate(
   for (let f = 0; f < folds; f++) {
     opts.onFold?.(f);
     const held = rows.filter((_, i) => foldOf[i] === f);
-    const { candidates } = await fitCandidates(fs, rows.filter((_, i) => foldOf[i] !== f), held, { kinds: opts.kinds, seed: opts.seed, related: opts.related });
+    // fitted only: prediction time and size are the 80 % models' (fitCandidates)
+    const { fits } = await fitZoo(fs, rows.filter((_, i) => foldOf[i] !== f), new Set(held.map((r) => r.params_json)), opts);
     const X = held.map((r) => fs.encode(r));
-    for (const c of candidates) {
-      const preds = outOfFold.get(c.kind) ?? outOfFold.set(c.kind, new Array<number>(rows.length).fill(NaN)).get(c.kind)!;
-      const p = c.model.predict(X);
+    for (const { kind, model } of fits) {
+      const preds = outOfFold.get(kind.kind) ?? outOfFold.set(kind.kind, new Array<number>(rows.length).fill(NaN)).get(kind.kind)!;
+      const p = model.predict(X);
       let j = 0;
       for (let i = 0; i < rows.length; i++) if (foldOf[i] === f) preds[i] = p[j++]!;
     }

@@ -3,7 +3,8 @@ import type { Accuracy } from './metrics.js';
 
 /**
  * How one RM is chosen among the candidates trained on a dataset, from their *validation*
- * accuracy (never the test set a report quotes) and their cost to run and store.
+ * accuracy (out of fold where they were cross-validated; never the test set a report quotes) and
+ * their cost to run and store.
  * - accuracy: the best ±10 % accuracy (MAPE breaks ties);
  * - time / space: the fastest / smallest among those within TOLERANCE points of the best;
  * - balanced: among those within TOLERANCE, the lowest log(µs) + log(bytes) (both matter).
@@ -20,9 +21,14 @@ export interface Limits {
 export interface Scored {
   kind: string;
   val: Accuracy;
+  /** out-of-fold accuracy (candidates.ts crossValidate): when present, what selection compares instead of `val` */
+  cv?: Accuracy;
   predictUs: number;
   sizeBytes: number;
 }
+
+/** the accuracy selection compares: out of fold where the candidates were cross-validated, else the validation split */
+export const selectionAccuracy = (c: Pick<Scored, 'val' | 'cv'>): Accuracy => c.cv ?? c.val;
 
 /** ±10 % accuracy points within which candidates count as equally accurate (time/space/balanced) */
 export const TOLERANCE = 0.01;
@@ -32,7 +38,7 @@ export function parseObjective(s: string): Objective {
   return s as Objective;
 }
 
-const byAccuracy = (a: Scored, b: Scored) => b.val.within10 - a.val.within10 || a.val.mape - b.val.mape;
+const byAccuracy = (a: Scored, b: Scored) => selectionAccuracy(b).within10 - selectionAccuracy(a).within10 || selectionAccuracy(a).mape - selectionAccuracy(b).mape;
 
 export function choose<T extends Scored>(cands: readonly T[], objective: Objective = 'balanced', limits: Limits = {}): T {
   if (!cands.length) throw new UserError('no candidate regression model to choose from', 'kinds');
@@ -48,8 +54,8 @@ export function choose<T extends Scored>(cands: readonly T[], objective: Objecti
   }
   const ranked = [...ok].sort(byAccuracy);
   if (objective === 'accuracy') return ranked[0]!;
-  const best = ranked[0]!.val.within10;
-  const near = ranked.filter((c) => c.val.within10 >= best - TOLERANCE - 1e-12);
+  const best = selectionAccuracy(ranked[0]!).within10;
+  const near = ranked.filter((c) => selectionAccuracy(c).within10 >= best - TOLERANCE - 1e-12);
   const cost = {
     time: (c: Scored) => c.predictUs,
     space: (c: Scored) => c.sizeBytes,
@@ -60,8 +66,9 @@ export function choose<T extends Scored>(cands: readonly T[], objective: Objecti
 
 /** Candidates no other beats on all of accuracy, prediction time and size (the Pareto front). */
 export function paretoFront<T extends Scored>(cands: readonly T[]): T[] {
+  const acc = (c: T) => selectionAccuracy(c).within10;
   const dominates = (a: T, b: T) =>
-    a.val.within10 >= b.val.within10 && a.predictUs <= b.predictUs && a.sizeBytes <= b.sizeBytes &&
-    (a.val.within10 > b.val.within10 || a.predictUs < b.predictUs || a.sizeBytes < b.sizeBytes);
+    acc(a) >= acc(b) && a.predictUs <= b.predictUs && a.sizeBytes <= b.sizeBytes &&
+    (acc(a) > acc(b) || a.predictUs < b.predictUs || a.sizeBytes < b.sizeBytes);
   return cands.filter((c) => !cands.some((o) => o !== c && dominates(o, c)));
 }
