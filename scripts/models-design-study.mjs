@@ -1,0 +1,190 @@
+// Calibration designs beyond bench:models' variants, judged as bench:models judges them (5-fold CV
+// over the calibration networks, stratified by family, with the GBT in-graph correction refitted
+// per fold, plus the validation networks; never the test networks), from the bench store alone (no
+// measurement). Run after `npm run build` and `npm run bench:models`:
+//   node scripts/models-design-study.mjs [t1|t2]
+// Every design is a non-negative relative fit (fitNonNegativeRelative, as fitCalibration) over
+// features of a network's kernel predictions; 'blend' averages two designs' predictions.
+import { Store } from '../dist/store/db.js';
+import { WholeModelPredictor, settingKey } from '../dist/wholemodel/predictor.js';
+import { collectionModels } from '../dist/bench/models-measure.js';
+import { MODEL_SETTINGS, modelsDbPath } from '../dist/bench/models-data.js';
+import { fitInGraph, inGraphPairs } from '../dist/wholemodel/ingraph.js';
+import { fitNonNegativeRelative } from '../dist/regressors/ridge.js';
+import { atMachineState, chooseProbeWindow, familyFolds, medianRuns, profileAtNominal, profilesAtMachineState } from '../dist/wholemodel/calibrate.js';
+
+const s = MODEL_SETTINGS.find((x) => x.id === (process.argv[2] ?? 't2'));
+const FOLDS = 5;
+const store = new Store(modelsDbPath());
+const key = settingKey(s);
+const predictor = WholeModelPredictor.open(store, s, { calibration: false });
+const nominal = predictor.nominalProbeMs;
+const deviceRuns = store.deviceModelRuns(key);
+const window = chooseProbeWindow(deviceRuns, (r) => r.collection === 'calib' || r.collection === 'val');
+const runs = medianRuns(atMachineState(deviceRuns, window.windowS).filter((r) => r.collection === 'calib' || r.collection === 'val'), nominal);
+const profiles = profilesAtMachineState(store.nodeProfiles('calib', key), window.windowS);
+const calib = collectionModels('calib', s).filter((m) => profiles.has(m.name) && runs.has(m.name));
+const val = collectionModels('val', s).filter((m) => runs.has(m.name));
+const truth = (m) => runs.get(m.name).measuredMs;
+// how far a network's passes spread (max / min, at the machine state): CONSISTENT=1.1 fits the
+// calibration only on networks whose passes agree that well (judged on every network all the same)
+const spread = new Map();
+for (const r of atMachineState(deviceRuns, window.windowS)) {
+  if (r.collection !== 'calib' && r.collection !== 'val') continue;
+  const v = r.latencyMs / r.probeMs;
+  const x = spread.get(r.model) ?? [Infinity, 0];
+  spread.set(r.model, [Math.min(x[0], v), Math.max(x[1], v)]);
+}
+const spreadOf = (m) => { const [lo, hi] = spread.get(m.name); return hi / lo; };
+const CONSISTENT = Number(process.env.CONSISTENT ?? Infinity);
+const loaded = new Map([...calib, ...val].map((m) => [m.name, m.load().imported]));
+const pairsOf = new Map(calib.map((m) => [m.name, inGraphPairs(predictor.kernelPredictions(loaded.get(m.name), { inGraph: null }), profileAtNominal(profiles.get(m.name), nominal))]));
+const foldOf = familyFolds(calib, FOLDS);
+// kernel predictions per fold (GBT fitted without the fold's networks) and with all calibration networks
+const kernelsFor = (ig, ms) => new Map(ms.map((m) => [m.name, predictor.kernelPredictions(loaded.get(m.name), { inGraph: ig })]));
+const foldKernels = Array.from({ length: FOLDS }, (_, f) => kernelsFor(fitInGraph(calib.filter((m) => foldOf.get(m.name) !== f).flatMap((m) => pairsOf.get(m.name)), 'gbt'), calib));
+const fullKernels = kernelsFor(fitInGraph([...pairsOf.values()].flat(), 'gbt'), [...calib, ...val]);
+console.log(`${key}: ${calib.length} calibration + ${val.length} validation networks, probe window ±${window.windowS} s`);
+
+const GROUP_OF = (k) => (isOther(k) ? null : k.group);
+const MODULE_OF = (k) => (isOther(k) ? null : k.group === 'roofline' ? 'roofline' : k.module ?? k.group);
+const WITH_OTHER = (k) => k.group;
+const ONLY_OTHER = (k) => (isOther(k) ? k.group : null);
+const OTHER_MODULES = (k) => (isOther(k) ? `o:${k.module ?? k.group}` : null);
+const OP_OF = (k) => k.kernel.op;
+/** features: [1, compute kernels, views, ...extras, Σ raw ms per key] */
+function featurize(kernels, keyOf, extras, keys) {
+  const sums = new Map();
+  let compute = 0;
+  let views = 0;
+  for (const k of kernels) {
+    if (k.group === 'free') { views++; continue; }
+    if (!isOther(k)) compute++;
+    const key = keyOf(k);
+    if (key === null) continue;
+    sums.set(key, (sums.get(key) ?? 0) + k.rawMs);
+  }
+  return [1, compute, views, ...extras(kernels), ...keys.map((x) => sums.get(x) ?? 0)];
+}
+const layout = (ks) => [ks.reduce((a, k) => a + k.kernel.reorderBytes / 1e6, 0), ks.reduce((a, k) => a + k.kernel.reorders, 0)];
+const none = () => [];
+/** per op type, the count of compute kernels (dispatch cost per op type) */
+const OPS = [...new Set([...fullKernels.values()].flatMap((ks) => ks.filter((k) => k.group !== 'free' && !isOther(k)).map(OP_OF)))].sort();
+const opCounts = (ks) => OPS.map((op) => ks.filter((k) => k.group !== 'free' && !isOther(k) && OP_OF(k) === op).length);
+const small = (ks) => [ks.filter((k) => k.group !== 'free' && !isOther(k) && k.rawMs < 0.01).length];
+
+function linearDesign(keyOf, extras) {
+  return {
+    fit(rows) {
+      const keys = [...new Set(rows.flatMap((r) => r.kernels.filter((k) => k.group !== 'free').map(keyOf)))].filter((k) => k !== null).sort();
+      const X = rows.map((r) => featurize(r.kernels, keyOf, extras, keys));
+      const signed = new Set([1, 2, ...extras(rows[0].kernels).map((_, i) => 3 + i)]);
+      const w = fitNonNegativeRelative(X, rows.map((r) => r.ms), 1e-6, signed);
+      return (kernels) => featurize(kernels, keyOf, extras, keys).reduce((a, x, i) => a + x * w[i], 0);
+    },
+  };
+}
+const blend = (...ds) => ({
+  fit(rows) {
+    const ps = ds.map((d) => d.fit(rows));
+    return (kernels) => Math.exp(ps.reduce((a, p) => a + Math.log(Math.max(1e-6, p(kernels))), 0) / ps.length);
+  },
+});
+
+// OTHER=t1: the other setting's kernel predictions (its stored GBT in-graph correction) as extra features
+const other = process.env.OTHER ? MODEL_SETTINGS.find((x) => x.id === process.env.OTHER) : undefined;
+const otherKernels = other ? (() => {
+  const p = WholeModelPredictor.open(store, other, { calibration: false });
+  return new Map([...calib, ...val].map((m) => [m.name, p.kernelPredictions(loaded.get(m.name))]));
+})() : undefined;
+if (otherKernels) {
+  const tag = (m, ks) => [...ks, ...otherKernels.get(m).filter((k) => k.group !== 'free').map((k) => ({ ...k, group: `o:${k.group}`, kernel: { ...k.kernel, reorderBytes: 0, reorders: 0 } }))];
+  for (const fk of foldKernels) for (const [m, ks] of fk) fk.set(m, tag(m, ks));
+  for (const [m, ks] of fullKernels) fullKernels.set(m, tag(m, ks));
+}
+function isOther(k) { return k.group.startsWith('o:'); }
+const designs = {
+  'groups+layout (bench choice)': linearDesign(GROUP_OF, layout),
+  modules: linearDesign(MODULE_OF, none),
+  'modules+layout': linearDesign(MODULE_OF, layout),
+  'groups+layout+op counts': linearDesign(GROUP_OF, (ks) => [...layout(ks), ...opCounts(ks)]),
+  'modules+layout+op counts': linearDesign(MODULE_OF, (ks) => [...layout(ks), ...opCounts(ks)]),
+  'groups+layout+small kernels': linearDesign(GROUP_OF, (ks) => [...layout(ks), ...small(ks)]),
+  ...(otherKernels ? {
+    'groups+layout + other groups': linearDesign(WITH_OTHER, layout),
+    'other setting groups+layout only': linearDesign(ONLY_OTHER, layout),
+    'other setting modules+layout only': linearDesign(OTHER_MODULES, layout),
+    'blend groups+layout, other groups+layout': blend(linearDesign(GROUP_OF, layout), linearDesign(ONLY_OTHER, layout)),
+  } : {}),
+  'blend groups+layout, modules': blend(linearDesign(GROUP_OF, layout), linearDesign(MODULE_OF, none)),
+  'blend groups+layout, modules+layout': blend(linearDesign(GROUP_OF, layout), linearDesign(MODULE_OF, layout)),
+};
+
+// the ceiling of per-kernel estimates: every profiled kernel at its own measured in-graph time
+// (calibration networks only; CV). A kernel the profile missed keeps its corrected estimate.
+if (process.env.ORACLE) {
+  const oracle = new Map(calib.map((m) => {
+    const measured = new Map(inGraphPairs(fullKernels.get(m.name), profileAtNominal(profiles.get(m.name), nominal)).map((p) => [p.kernel, p.inGraphMs]));
+    return [m.name, fullKernels.get(m.name).map((k) => ({ ...k, rawMs: measured.get(k.kernel) ?? k.rawMs }))];
+  }));
+  for (let f = 0; f < FOLDS; f++) foldKernels[f] = oracle;
+  for (const m of calib) fullKernels.set(m.name, oracle.get(m.name));
+  console.log('ORACLE: kernels at their profiled in-graph times (CV column only is meaningful)');
+}
+const w10 = (xs) => (100 * xs.filter((x) => Math.abs(x - 1) <= 0.1).length) / xs.length;
+const w5 = (xs) => (100 * xs.filter((x) => Math.abs(x - 1) <= 0.05).length) / xs.length;
+const rmspe = (xs) => 100 * Math.sqrt(xs.reduce((a, x) => a + (x - 1) ** 2, 0) / xs.length);
+console.log(`networks whose passes agree within 1.1x: calib ${calib.filter((m) => spreadOf(m) <= 1.1).length}/${calib.length}, val ${val.filter((m) => spreadOf(m) <= 1.1).length}/${val.length}; fitting on spread <= ${CONSISTENT}`);
+console.log('design                                    CV+val ±10 %  ±5 %   RMSPE   | CV ±10 %  val ±10 % | steady ±10 %');
+for (const [name, d] of Object.entries(designs)) {
+  const cv = [];
+  const cvNames = [];
+  for (let f = 0; f < FOLDS; f++) {
+    const p = d.fit(calib.filter((m) => foldOf.get(m.name) !== f && spreadOf(m) <= CONSISTENT).map((m) => ({ kernels: foldKernels[f].get(m.name), ms: truth(m) })));
+    for (const m of calib.filter((x) => foldOf.get(x.name) === f)) { cv.push(p(foldKernels[f].get(m.name)) / truth(m)); cvNames.push(m); }
+  }
+  const p = d.fit(calib.filter((m) => spreadOf(m) <= CONSISTENT).map((m) => ({ kernels: fullKernels.get(m.name), ms: truth(m) })));
+  const v = val.map((m) => p(fullKernels.get(m.name)) / truth(m));
+  const all = [...cv, ...v];
+  const judged = cvNames.concat(val);
+  const steady = all.filter((_, i) => spreadOf(judged[i]) <= 1.1);
+  if (process.env.DIAG && name.startsWith('groups+layout (')) diagnose(cvNames.concat(val), all);
+  if (process.env.DUMP && name === process.env.DUMP) (await import('node:fs')).writeFileSync(`/tmp/resid-${s.id}.json`, JSON.stringify(Object.fromEntries(cvNames.concat(val).map((m, i) => [m.name, all[i]]))));
+  console.log(`${name.padEnd(42)} ${w10(all).toFixed(1).padStart(6)}      ${w5(all).toFixed(1).padStart(5)}  ${rmspe(all).toFixed(2).padStart(6)}   | ${w10(cv).toFixed(1).padStart(6)}   ${w10(v).toFixed(1).padStart(6)}    | ${w10(steady).toFixed(1).padStart(6)} (${steady.length})`);
+}
+store.close();
+
+/** where the chosen design errs: per family, and how the log ratio follows network features */
+function diagnose(models, ratios) {
+  const fams = [...new Set(models.map((m) => m.family))];
+  for (const f of fams) {
+    const r = ratios.filter((_, i) => models[i].family === f).sort((a, b) => a - b);
+    console.log(`  ${f.padEnd(14)} n ${r.length}  ±10 % ${w10(r).toFixed(0).padStart(3)}  median ratio ${r[r.length >> 1].toFixed(3)}  RMSPE ${rmspe(r).toFixed(1)}`);
+  }
+  const feats = {
+    'log measured ms': (m) => Math.log(truth(m)),
+    'compute kernels': (m) => kern(m).filter((k) => k.group !== 'free').length,
+    'log mean kernel ms': (m) => { const ks = kern(m).filter((k) => k.group !== 'free'); return Math.log(ks.reduce((a, k) => a + k.rawMs, 0) / ks.length); },
+    'share conv': (m) => share(m, 'conv'),
+    'share dwconv': (m) => share(m, 'dwconv'),
+    'share dense': (m) => share(m, 'dense'),
+    'share other': (m) => share(m, 'other'),
+    'reorder MB': (m) => kern(m).reduce((a, k) => a + k.kernel.reorderBytes / 1e6, 0),
+    'share of kernels < 10 µs': (m) => { const ks = kern(m).filter((k) => k.group !== 'free'); return ks.filter((k) => k.rawMs < 0.01).length / ks.length; },
+    'weight MB': (m) => kern(m).reduce((a, k) => a + k.kernel.weightBytes / 1e6, 0),
+    'activation MB': (m) => kern(m).reduce((a, k) => a + (k.kernel.bytes - k.kernel.weightBytes) / 1e6, 0),
+  };
+  const y = ratios.map(Math.log);
+  for (const [n, f] of Object.entries(feats)) {
+    const x = models.map(f);
+    console.log(`  corr(log ratio, ${n}) = ${corr(x, y).toFixed(3)}`);
+  }
+}
+function kern(m) { return fullKernels.get(m.name); }
+function share(m, g) { const ks = kern(m); const t = ks.reduce((a, k) => a + k.rawMs, 0); return ks.filter((k) => k.group === g).reduce((a, k) => a + k.rawMs, 0) / t; }
+function corr(x, y) {
+  const mx = x.reduce((a, b) => a + b, 0) / x.length, my = y.reduce((a, b) => a + b, 0) / y.length;
+  let sxy = 0, sxx = 0, syy = 0;
+  for (let i = 0; i < x.length; i++) { sxy += (x[i] - mx) * (y[i] - my); sxx += (x[i] - mx) ** 2; syy += (y[i] - my) ** 2; }
+  return sxy / Math.sqrt(sxx * syy || 1);
+}
