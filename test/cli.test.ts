@@ -18,6 +18,8 @@ describe('CLI: bad input gets one clear error, a non-zero exit and nothing store
       writeFileSync(path.join(dir, 'bad.json'), JSON.stringify({ params: { stride: ['two'] } }))],
     ['bad threads', ['profile', '-m', 'conv2d', '--threads', 'many'], /--threads: expected positive integers/],
     ['bad samples', ['profile', '-m', 'conv2d', '--samples', '-3'], /--samples.*expected an integer >= 1/],
+    ['too many passes', ['profile', '-m', 'conv2d', '--passes', '9'], /error: --passes: expected a whole number of passes from 1 to 5, got 9/],
+    ['passes on a fleet', ['profile', '-m', 'conv2d', '--passes', '2', '--fleet', '--store', 'postgres://x@localhost:1/db'], /error: --passes: is not supported with --fleet yet/],
     ['unknown dataset', ['export', '--dataset', 'nope'], /no dataset named 'nope'/],
   ];
   for (const [what, args, msg, setup] of cases) {

@@ -4,7 +4,7 @@ import { getModule } from '../src/modules/index.js';
 import Database from 'better-sqlite3';
 import { profile, referenceParams } from '../src/profile/profiler.js';
 import { parseSpace } from '../src/profile/space.js';
-import { Store } from '../src/store/db.js';
+import { quietestPass, Store } from '../src/store/db.js';
 import { datasetRows, toCsv } from '../src/store/export.js';
 import { tempDir } from './helpers.js';
 
@@ -78,6 +78,43 @@ describe('profiler + store', () => {
     const fresh = await profile(store, { module: 'pwconv', device: 'ort-cpu', samples: 4, timing: FAST, fresh: true });
     expect(fresh.measuredNow).toBe(4);
     store.close();
+  });
+
+  it('--passes: later passes re-measure every configuration once, resumably; a sample is its quietest pass', async () => {
+    const store = new Store(path.join(tempDir(), 'passes.db'));
+    const req = { module: 'pwconv', device: 'ort-cpu', samples: 10, timing: FAST, name: 'p', probe: true };
+    await expect(profile(store, { ...req, passes: 0 })).rejects.toThrow(/--passes.*from 1 to 5, got 0/);
+    expect(store.getDataset('p')).toBeUndefined(); // refused before anything is stored
+    // pass 0 in full, then stopped after the first chunk of pass 1 (chunks of 8)
+    let chunksDone = 0;
+    const first = await profile(store, { ...req, passes: 2 }, { shouldStop: () => chunksDone++ >= 3 });
+    expect(first).toMatchObject({ stopped: true, measurements: 20, measuredNow: 18, passes: 2 });
+    const id = store.requireDataset('p').id;
+    expect(store.passCount(id, 1)).toBe(8);
+    const resumed = await profile(store, { ...req, passes: 2 });
+    expect(resumed).toMatchObject({ stopped: false, alreadyStored: 18, measuredNow: 2 });
+    // a third pass added to the stored dataset later; a rerun measures nothing
+    expect((await profile(store, { ...req, passes: 3 })).measuredNow).toBe(10);
+    expect((await profile(store, { ...req, passes: 3 })).measuredNow).toBe(0);
+    const later = store.passMeasurements(id);
+    expect(later).toHaveLength(20);
+    expect(new Set(later.map((m) => `${m.idx}/${m.pass}`)).size).toBe(20); // no configuration twice in a pass
+    expect(later.every((m) => m.latency_ms > 0 && m.probe_ms! > 0)).toBe(true);
+    // each sample: the lowest latency relative to its probe over its three measurements
+    const first0 = store.db.prepare('SELECT idx, latency_ms, probe_ms FROM samples WHERE dataset_id = ?').all(id) as Array<{ idx: number; latency_ms: number; probe_ms: number }>;
+    for (const s of store.samples(id)) {
+      const all = [first0.find((x) => x.idx === s.idx)!, ...later.filter((m) => m.idx === s.idx)];
+      expect(s.passes).toBe(3);
+      expect(s.latency_ms / s.probe_ms!).toBeCloseTo(Math.min(...all.map((m) => m.latency_ms / m.probe_ms)), 12);
+    }
+    expect(datasetRows(store, 'p').every((r) => r.passes === 3)).toBe(true);
+    store.close();
+  });
+
+  it('quietestPass: the lowest latency, relative to the probe only when every measurement has one', () => {
+    expect(quietestPass([{ latency_ms: 2, probe_ms: 1 }, { latency_ms: 3, probe_ms: 2 }]).latency_ms).toBe(3);
+    expect(quietestPass([{ latency_ms: 2, probe_ms: 1 }, { latency_ms: 3, probe_ms: null }]).latency_ms).toBe(2);
+    expect(quietestPass([{ latency_ms: 5, probe_ms: null }]).latency_ms).toBe(5);
   });
 
   it('profiles on ort-wasm and tfjs-wasm, and under background load', async () => {

@@ -4,7 +4,7 @@ import { Command, CommanderError, Option } from 'commander';
 import { positiveInt, positiveNumber, stopOnSigint } from './args.js';
 import { MODULES, getModule } from '../modules/index.js';
 import { isRange } from '../modules/types.js';
-import { defaultDatasetName, measureConfig, profile, referenceParams } from '../profile/profiler.js';
+import { defaultDatasetName, MAX_PASSES, measureConfig, profile, referenceParams } from '../profile/profiler.js';
 import { DEFAULT_TIMING } from '../profile/timer.js';
 import { SAMPLERS, type SamplerName } from '../profile/sampler.js';
 import {
@@ -94,6 +94,7 @@ program
   .option('--min-repeats <n>', 'timed runs per configuration at least', positiveInt)
   .option('--reference', "time the module's reference configuration in every chunk and store it with each sample (ref_ms): the machine state, to compare runs")
   .option('--probe', 'time the machine probe (a fixed small network) before every chunk and store it with each sample (probe_ms): training then learns latency at one machine state — use it on shared machines and for whole-model prediction')
+  .option('--passes <n>', `measure every configuration n times (1–${MAX_PASSES}), each later pass over the whole plan in its own order; a sample's latency is its quietest pass — a slow phase of a shared host lasts minutes and slows small kernels more than the probe shows (more passes can be added to a stored dataset later)`, positiveInt, 1)
   .option('--adaptive <budget>', 'adaptive sampling: after --samples random configurations, add --step per round near where the model errs, up to this many', positiveInt)
   .option('--step <n>', 'configurations per adaptive round', positiveInt, 100)
   .option('--fleet', 'queue the configurations for the agents of a fleet store instead of measuring here (needs --store)')
@@ -110,6 +111,7 @@ program
     if (o.fleet || o.store) {
       if (!o.fleet || !o.store) throw new UserError('--fleet and --store go together: the fleet store is where the plan and the jobs go', o.fleet ? '--store' : '--fleet');
       for (const flag of ['adaptive', 'reference', 'probe', 'fresh'] as const) if (o[flag]) throw new UserError(`is not supported with --fleet yet`, `--${flag}`);
+      if (o.passes !== 1) throw new UserError('is not supported with --fleet yet', '--passes');
       return enqueueForFleet(o.store, { module: m.name, device: o.device, samples: o.samples, space, sampler: o.sampler as SamplerName, seed: o.seed, name: o.name, timing: { ...(o.maxTimeMs ? { maxTimeMs: o.maxTimeMs } : {}), ...(o.minRepeats ? { minRepeats: o.minRepeats } : {}) } });
     }
     const store = openStore();
@@ -129,6 +131,7 @@ program
         fresh: o.fresh,
         reference: o.reference,
         probe: o.probe,
+        passes: o.passes,
         timing: { ...(o.maxTimeMs ? { maxTimeMs: o.maxTimeMs } : {}), ...(o.minRepeats ? { minRepeats: o.minRepeats } : {}) },
       };
       const r = o.adaptive
@@ -137,7 +140,7 @@ program
       hooks.finish();
       const rate = r.measuredNow / Math.max(r.elapsedMs / 60_000, 1e-9);
       console.log(
-        `${r.dataset.name}: ${r.alreadyStored + r.measuredNow}/${r.planned} samples stored in ${store.file}` +
+        `${r.dataset.name}: ${r.alreadyStored + r.measuredNow}/${r.measurements} ${r.passes > 1 ? `measurements (${r.planned} configurations × ${r.passes} passes; a sample's latency is its quietest pass)` : 'samples'} stored in ${store.file}` +
           ` (${r.measuredNow} measured now, ${rate.toFixed(0)}/min${r.rejectedConfigs ? `, ${r.rejectedConfigs} impossible configs skipped` : ''})`,
       );
       if (r.stopped) process.exitCode = 130;

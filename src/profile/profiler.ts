@@ -41,7 +41,17 @@ export interface ProfileRequest {
    * (`probe_ms`): training then learns latency relative to the machine's state
    */
   probe?: boolean;
+  /**
+   * measure every configuration this many times in all (default 1), each later pass over the
+   * whole plan in its own order once the first is done; a sample's latency is then its quietest
+   * pass (store/db.ts quietestPass). Not part of the dataset's spec: a later call with more passes
+   * adds the missing ones to a dataset measured once.
+   */
+  passes?: number;
 }
+
+/** most measurement passes profile takes */
+export const MAX_PASSES = 5;
 
 export interface ProfileProgress {
   done: number;
@@ -61,6 +71,10 @@ export interface ProfileHooks {
 export interface ProfileResult {
   dataset: DatasetRow;
   planned: number;
+  /** measurement passes (1 unless --passes) */
+  passes: number;
+  /** measurements in all: planned × passes (what measuredNow and alreadyStored count) */
+  measurements: number;
   measuredNow: number;
   alreadyStored: number;
   rejectedConfigs: number;
@@ -168,9 +182,9 @@ export async function environmentOf(rt: Runtime): Promise<Environment> {
  * load workers is slow and disturbs timings), random order inside and across groups so that drift
  * over the run does not correlate with any parameter.
  */
-export function measurementOrder(configs: PlannedConfig[], seed: number): PlannedConfig[] {
+export function measurementOrder<T extends PlannedConfig>(configs: T[], seed: number): T[] {
   const rng = new Rng(seed ^ 0x5bd1e995);
-  const groups = new Map<string, PlannedConfig[]>();
+  const groups = new Map<string, T[]>();
   for (const c of configs) {
     const k = `${c.device.loadWorkers}@${c.device.loadDuty}`;
     if (!groups.has(k)) groups.set(k, []);
@@ -185,6 +199,8 @@ export function measurementOrder(configs: PlannedConfig[], seed: number): Planne
  */
 export async function profile(store: Store, req: ProfileRequest, hooks: ProfileHooks = {}): Promise<ProfileResult> {
   const started = performance.now();
+  const passes = req.passes ?? 1;
+  if (!Number.isInteger(passes) || passes < 1 || passes > MAX_PASSES) throw new UserError(`expected a whole number of passes from 1 to ${MAX_PASSES}, got ${passes}`, '--passes');
   const m = getModule(req.module);
   const rt = getRuntime(req.device);
   const space = req.space ?? defaultSpace(m);
@@ -246,35 +262,50 @@ async function profileLocked(
     }
   }
 
+  const passes = req.passes ?? 1;
   const pending = store.pending(ds.id);
-  const alreadyStored = ds.planned - pending.length;
-  hooks.onStart?.(ds.planned, alreadyStored, ds);
+  // measurements still to take, over every pass (a later pass measures each configuration once more)
+  const total = ds.planned * passes;
+  let todo = pending.length;
+  for (let pass = 1; pass < passes; pass++) todo += ds.planned - store.passCount(ds.id, pass);
+  const alreadyStored = total - todo;
+  hooks.onStart?.(total, alreadyStored, ds);
   const envId = store.environmentId(await environmentOf(rt));
   const load = new BackgroundLoad();
   const refParams = req.reference ? referenceParams(m) : undefined;
-  const probe = req.probe && pending.length ? await MachineProbe.open(rt, pending[0]!.device.threads) : undefined;
+  const firstDevice = (pending[0] ?? store.plannedConfigs(ds.id)[0])?.device;
+  const probe = req.probe && todo && firstDevice ? await MachineProbe.open(rt, firstDevice.threads) : undefined;
   let measuredNow = 0;
   let stopped = false;
-  try {
-    for (const chunk of chunks(pending)) {
+  /** measures the configurations chunk by chunk (probe, reference), handing each chunk's results to `store` */
+  const measureAll = async (configs: PendingConfig[], pass: number, save: (chunk: PendingConfig[], results: MeasuredConfig[], extra: { refMs?: number; probeMs?: number; loadavg1: number }) => void) => {
+    for (const chunk of chunks(configs)) {
       if (hooks.shouldStop?.()) {
         stopped = true;
-        break;
+        return;
       }
       await load.set({ workers: chunk[0]!.device.loadWorkers, duty: chunk[0]!.device.loadDuty });
       const probeMs = await probe?.time();
       const ref = refParams ? [{ params: refParams, device: chunk[0]!.device }] : [];
-      const results = await measureChunk(rt, m, [...chunk, ...ref], timing, seed + chunk[0]!.idx);
-      const refMs = refParams ? results[chunk.length]!.timing.latencyMs : undefined;
-      const loadavg1 = loadAverage1();
+      const results = await measureChunk(rt, m, [...chunk, ...ref], timing, seed + chunk[0]!.idx + 7919 * pass);
       // one transaction per chunk: a crash loses at most the chunk being measured, never a stored sample
-      store.insertSamples(ds.id, chunk.map((cfg, i) => ({ ...cfg, ...results[i]!, loadavg1, envId, refMs, probeMs })));
+      save(chunk, results, { refMs: refParams ? results[chunk.length]!.timing.latencyMs : undefined, probeMs, loadavg1: loadAverage1() });
       measuredNow += chunk.length;
-      hooks.onProgress?.({ done: alreadyStored + measuredNow, total: ds.planned, measuredNow, elapsedMs: performance.now() - started });
+      hooks.onProgress?.({ done: alreadyStored + measuredNow, total, measuredNow, elapsedMs: performance.now() - started });
+    }
+  };
+  try {
+    await measureAll(pending, 0, (chunk, results, x) => store.insertSamples(ds.id, chunk.map((cfg, i) => ({ ...cfg, ...results[i]!, loadavg1: x.loadavg1, envId, refMs: x.refMs, probeMs: x.probeMs }))));
+    for (let pass = 1; pass < passes && !stopped; pass++) {
+      // in the pass's own order, so that a slow phase of the host meets other configurations each time
+      const configs = measurementOrder(store.passPending(ds.id, pass), seed + pass);
+      await measureAll(configs, pass, (chunk, results, x) =>
+        store.insertPassMeasurements(ds.id, chunk.map((cfg, i) => ({ idx: cfg.idx, pass, latency_ms: results[i]!.timing.latencyMs, ref_ms: x.refMs ?? null, probe_ms: x.probeMs ?? null, loadavg1: x.loadavg1 }))),
+      );
     }
   } finally {
     await load.stop();
     await probe?.close();
   }
-  return { dataset: ds, planned: ds.planned, measuredNow, alreadyStored, rejectedConfigs, stopped, elapsedMs: performance.now() - started };
+  return { dataset: ds, planned: ds.planned, passes, measurements: total, measuredNow, alreadyStored, rejectedConfigs, stopped, elapsedMs: performance.now() - started };
 }

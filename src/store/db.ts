@@ -61,6 +61,19 @@ CREATE TABLE IF NOT EXISTS samples (
   measured_at TEXT NOT NULL,
   UNIQUE (dataset_id, idx)
 );
+-- further measurements of a dataset's configurations in later passes (profile --passes): pass 0
+-- is the samples row itself. A sample's latency is its quietest pass (Store.samples)
+CREATE TABLE IF NOT EXISTS sample_passes (
+  dataset_id INTEGER NOT NULL REFERENCES datasets(id) ON DELETE CASCADE,
+  idx INTEGER NOT NULL,
+  pass INTEGER NOT NULL CHECK (pass >= 1),
+  latency_ms REAL NOT NULL,
+  ref_ms REAL,
+  probe_ms REAL,
+  loadavg1 REAL NOT NULL,
+  measured_at TEXT NOT NULL,
+  PRIMARY KEY (dataset_id, idx, pass)
+);
 CREATE TABLE IF NOT EXISTS models (
   id INTEGER PRIMARY KEY,
   dataset_id INTEGER NOT NULL REFERENCES datasets(id) ON DELETE CASCADE,
@@ -194,6 +207,37 @@ export interface SampleRow {
   ref_ms: number | null;
   /** the machine probe timed before the sample's chunk (profile --probe) */
   probe_ms: number | null;
+  /**
+   * how many times the configuration was measured (profile --passes; 1 when once): latency_ms,
+   * ref_ms, probe_ms, loadavg1 and measured_at are then those of its quietest pass (quietestPass)
+   */
+  passes?: number;
+}
+
+/** one measurement of a configuration in a later pass (pass ≥ 1; pass 0 is the sample itself) */
+export interface PassMeasurement {
+  idx: number;
+  pass: number;
+  latency_ms: number;
+  ref_ms: number | null;
+  probe_ms: number | null;
+  loadavg1: number;
+  measured_at: string;
+}
+
+/**
+ * The quietest of a configuration's measurements. Interference on a shared machine only ever
+ * slows a run, and a slow phase of the host can last minutes — longer than a chunk, so the
+ * interleaved rounds inside a measurement do not see it — and slow small kernels more than the
+ * machine probe (bench:regressors' softmax training run: its re-measurement minutes later agreed
+ * within ±10 % for 28 % of configurations). So the lowest latency wins, relative to the probe
+ * timed with it when every measurement has one (a pass in a slower machine state is not quieter
+ * for it).
+ */
+export function quietestPass<T extends Pick<PassMeasurement, 'latency_ms' | 'probe_ms'>>(ms: readonly T[]): T {
+  const probed = ms.every((m) => m.probe_ms != null && m.probe_ms > 0);
+  const score = (m: T) => (probed ? m.latency_ms / m.probe_ms! : m.latency_ms);
+  return ms.reduce((a, b) => (score(b) < score(a) ? b : a));
 }
 
 export interface PendingConfig extends PlannedConfig {
@@ -366,18 +410,68 @@ export class Store {
     })();
   }
 
+  /** the samples of a dataset in plan order, each at its quietest pass where it was measured more than once */
   samples(datasetId: number): SampleRow[] {
-    return this.db.prepare('SELECT * FROM samples WHERE dataset_id = ? ORDER BY idx').all(datasetId) as SampleRow[];
+    return this.atQuietestPass(datasetId, this.db.prepare('SELECT * FROM samples WHERE dataset_id = ? ORDER BY idx').all(datasetId) as SampleRow[]);
+  }
+
+  private atQuietestPass<R extends SampleRow>(datasetId: number, rows: R[]): R[] {
+    const later = this.passMeasurements(datasetId);
+    if (!later.length) return rows;
+    const byIdx = new Map<number, PassMeasurement[]>();
+    for (const m of later) {
+      const ms = byIdx.get(m.idx);
+      if (ms) ms.push(m);
+      else byIdx.set(m.idx, [m]);
+    }
+    return rows.map((r) => {
+      const ms = byIdx.get(r.idx);
+      if (!ms) return { ...r, passes: 1 }; // every row of such a dataset says it (one CSV column for all)
+      const q = quietestPass<Omit<PassMeasurement, 'idx' | 'pass'>>([{ latency_ms: r.latency_ms, ref_ms: r.ref_ms, probe_ms: r.probe_ms, loadavg1: r.loadavg1, measured_at: r.measured_at }, ...ms]);
+      return { ...r, latency_ms: q.latency_ms, ref_ms: q.ref_ms, probe_ms: q.probe_ms, loadavg1: q.loadavg1, measured_at: q.measured_at, passes: ms.length + 1 };
+    });
+  }
+
+  /** the measurements of later passes (pass ≥ 1), by idx and pass */
+  passMeasurements(datasetId: number): PassMeasurement[] {
+    return this.db.prepare('SELECT idx, pass, latency_ms, ref_ms, probe_ms, loadavg1, measured_at FROM sample_passes WHERE dataset_id = ? ORDER BY idx, pass').all(datasetId) as PassMeasurement[];
+  }
+
+  /** configurations measured in pass 0 (a sample) and not yet in pass `pass`, in plan order */
+  passPending(datasetId: number, pass: number): PendingConfig[] {
+    const rows = this.db
+      .prepare(
+        `SELECT p.idx, p.params_json, p.device_json FROM planned p
+         JOIN samples s ON s.dataset_id = p.dataset_id AND s.idx = p.idx
+         WHERE p.dataset_id = ? AND NOT EXISTS (SELECT 1 FROM sample_passes q WHERE q.dataset_id = p.dataset_id AND q.idx = p.idx AND q.pass = ?)
+         ORDER BY p.idx`,
+      )
+      .all(datasetId, pass) as { idx: number; params_json: string; device_json: string }[];
+    return rows.map((r) => ({ idx: r.idx, params: JSON.parse(r.params_json), device: JSON.parse(r.device_json) }));
+  }
+
+  /** how many configurations pass `pass` (≥ 1) has measured */
+  passCount(datasetId: number, pass: number): number {
+    return (this.db.prepare('SELECT COUNT(*) AS n FROM sample_passes WHERE dataset_id = ? AND pass = ?').get(datasetId, pass) as { n: number }).n;
+  }
+
+  /** stores one chunk of a later pass in one transaction (a crash loses at most that chunk) */
+  insertPassMeasurements(datasetId: number, ms: ReadonlyArray<Omit<PassMeasurement, 'measured_at'>>): void {
+    const ins = this.db.prepare('INSERT INTO sample_passes (dataset_id, idx, pass, latency_ms, ref_ms, probe_ms, loadavg1, measured_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)');
+    const at = new Date().toISOString();
+    this.db.transaction(() => {
+      for (const m of ms) ins.run(datasetId, m.idx, m.pass, m.latency_ms, m.ref_ms, m.probe_ms, m.loadavg1, at);
+    })();
   }
 
   /** samples joined with their environment, for export */
   samplesWithEnv(datasetId: number): Array<SampleRow & Record<string, unknown>> {
-    return this.db
+    return this.atQuietestPass(datasetId, this.db
       .prepare(
         `SELECT s.*, e.cpu_model, e.cores, e.os, e.node, e.runtime, e.runtime_version, e.execution_provider, e.hostname
          FROM samples s JOIN environments e ON e.id = s.env_id WHERE s.dataset_id = ? ORDER BY s.idx`,
       )
-      .all(datasetId) as Array<SampleRow & Record<string, unknown>>;
+      .all(datasetId) as Array<SampleRow & Record<string, unknown>>);
   }
 
   listDatasets(): DatasetSummary[] {
