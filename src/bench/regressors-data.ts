@@ -59,6 +59,15 @@ function getSetting(id: string): BenchSetting {
  */
 const MACHINE_STATE = { probe: true, reference: true } as const;
 
+/**
+ * Measurement passes of the 1-thread training datasets (profile --passes; 1 elsewhere): the
+ * lowest of two measurements for the cheap elementwise modules whose training runs a slow phase
+ * of the host spoiled, chosen on validation data (`node scripts/passes-study.mjs`, session 26:
+ * softmax and layernorm gained at the same measuring time, convolutions lost).
+ */
+export const TRAINING_PASSES: Readonly<Record<string, number>> = { softmax: 2, layernorm: 2 };
+export const trainingPasses = (setting: string, module: string) => (setting === 't1' ? TRAINING_PASSES[module] ?? 1 : 1);
+
 export const ALL_PHASES = [...BENCH_SETTINGS.flatMap((s) => [`train:${s.id}`, `test:${s.id}`]), 'recheck'];
 
 /** Profiles the given phases (all by default); returns false when stopped by Ctrl-C. */
@@ -89,7 +98,8 @@ export async function collect(store: Store, phases: string[] = ALL_PHASES, modul
       for (const m of modules) {
         const n = s.sizes(m)[role];
         const name = datasetName(role, s.id, m);
-        if (!(await run(store, { module: m, device: s.device, samples: n, name, seed: role === 'train' ? 1 : 2, space: settingSpace(s, m), ...MACHINE_STATE }, sigint.flag))) return false;
+        const passes = role === 'train' ? trainingPasses(s.id, m) : 1;
+        if (!(await run(store, { module: m, device: s.device, samples: n, name, seed: role === 'train' ? 1 : 2, space: settingSpace(s, m), passes, ...MACHINE_STATE }, sigint.flag))) return false;
       }
     }
     return true;
