@@ -156,6 +156,7 @@ program
   .description('profile the default dataset: conv2d 2,000 samples + 500 of every other module (resumable)')
   .option('-d, --device <name>', `device (${DEVICES.join(', ')})`, 'ort-cpu')
   .option('--scale <x>', 'multiply every sample count (e.g. 0.1 for a quick look)', '1')
+  .option('--passes <n>', `measure every configuration n times (1–${MAX_PASSES}), keeping the lowest (see profile --passes)`, positiveInt, 1)
   .action(async (o) => {
     const scale = Number(o.scale);
     if (!(scale > 0)) throw new UserError(`expected a number > 0, got '${o.scale}'`, '--scale');
@@ -171,7 +172,7 @@ program
         const n = Math.max(1, Math.round((m.name === 'conv2d' ? 2000 : 500) * scale));
         const name = `default-${m.name}@${o.device}`;
         const hooks = progressHooks(name, stopFlag);
-        const r = await profile(store, { module: m.name, device: o.device, samples: n, name, seed: 1 }, hooks);
+        const r = await profile(store, { module: m.name, device: o.device, samples: n, name, seed: 1, passes: o.passes }, hooks);
         hooks.finish();
         rows.push([name, r.alreadyStored + r.measuredNow, r.measuredNow, r.elapsedMs / 1000]);
       }
@@ -179,7 +180,7 @@ program
       sigint.release();
       store.close();
     }
-    console.log(formatTable(['dataset', 'samples', 'measured now', 'seconds'], rows));
+    console.log(formatTable(['dataset', o.passes > 1 ? `measurements (${o.passes} passes)` : 'samples', 'measured now', 'seconds'], rows));
     console.log(`total ${((performance.now() - started) / 60_000).toFixed(1)} min`);
     if (stopFlag.stop) process.exitCode = 130;
   });
