@@ -11,7 +11,7 @@ import type { MultiTaskNet } from '../regressors/mlp.js';
 import { crossValidate, cvFoldsFor, fitCandidates, multiTaskData, predictionTimeUs, type CandidateReport } from '../select/candidates.js';
 import { featureOptionsFor, splitRows } from '../select/split.js';
 import { accuracy, type Accuracy } from '../select/metrics.js';
-import { choose, OBJECTIVES, paretoFront, type Objective } from '../select/policy.js';
+import { choose, OBJECTIVES, markPareto, type Objective } from '../select/policy.js';
 import type { SampleRow } from '../store/db.js';
 import type { BenchSetting } from './regressors-data.js';
 import type { StateMethod } from '../select/machine-state.js';
@@ -174,8 +174,7 @@ export async function studyModule(module: string, data: readonly SettingData[], 
       });
     }
     // on what selection compares: out of fold where cross-validated, else the validation split
-    for (const c of scored) c.pareto = false;
-    for (const c of paretoFront(scored)) c.pareto = true;
+    markPareto(scored);
     const selected = Object.fromEntries(OBJECTIVES.map((o) => [o, choose(scored, o).kind])) as Record<Objective, string>;
     for (const c of scored) c.selected = c.kind === selected.balanced;
     let noise: SettingResult['noise'];

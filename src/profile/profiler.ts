@@ -224,7 +224,7 @@ export async function profile(store: Store, req: ProfileRequest, hooks: ProfileH
     );
   }
   try {
-    return await profileLocked(store, req, { started, m, rt, sampler, seed, timing, name, spec }, hooks);
+    return await profileLocked(store, req, { started, m, rt, sampler, seed, timing, name, spec, passes }, hooks);
   } finally {
     store.releaseProfilingLock(name);
   }
@@ -233,10 +233,10 @@ export async function profile(store: Store, req: ProfileRequest, hooks: ProfileH
 async function profileLocked(
   store: Store,
   req: ProfileRequest,
-  c: { started: number; m: ModuleDef; rt: Runtime; sampler: SamplerName; seed: number; timing: TimingOptions; name: string; spec: Record<string, unknown> },
+  c: { started: number; m: ModuleDef; rt: Runtime; sampler: SamplerName; seed: number; timing: TimingOptions; name: string; spec: Record<string, unknown>; passes: number },
   hooks: ProfileHooks,
 ): Promise<ProfileResult> {
-  const { started, m, rt, sampler, seed, timing, name, spec } = c;
+  const { started, m, rt, sampler, seed, timing, name, spec, passes } = c;
   const space = spec.space as Space;
   let ds = store.getDataset(name);
   let rejectedConfigs = 0;
@@ -262,7 +262,6 @@ async function profileLocked(
     }
   }
 
-  const passes = req.passes ?? 1;
   const pending = store.pending(ds.id);
   // measurements still to take, over every pass (a later pass measures each configuration once more)
   const total = ds.planned * passes;

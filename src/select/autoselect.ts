@@ -8,7 +8,7 @@ import type { FeatureOptions } from '../regressors/features.js';
 import type { DatasetRow, SampleRow, Store } from '../store/db.js';
 import { UserError } from '../util/errors.js';
 import { median } from '../util/stats.js';
-import { choose, paretoFront, type Limits, type Objective } from './policy.js';
+import { choose, markPareto, type Limits, type Objective } from './policy.js';
 import { crossValidate, cvFoldsFor, fitCandidates, type Candidate } from './candidates.js';
 import { extrapolation, trainingRanges, type Ranges } from './ranges.js';
 import { chooseStateMethod, methodsFor, type StateMethod } from './machine-state.js';
@@ -114,11 +114,8 @@ export async function trainAndSelect(store: Store, datasetName: string, opts: Tr
   const folds = cvFoldsFor(opts.cvFolds, val.length, rows.length);
   if (folds >= 2) {
     const cv = await crossValidate(fs, [...train, ...val], { folds, kinds: opts.kinds, seed, related, onFold: (f) => opts.onProgress?.(`cross-validation fold ${f + 1}/${folds}`) });
-    for (const c of candidates) {
-      c.cv = cv.get(c.kind);
-      c.pareto = false;
-    }
-    for (const c of paretoFront(candidates)) c.pareto = true;
+    for (const c of candidates) c.cv = cv.get(c.kind);
+    markPareto(candidates);
   }
   const winner = choose(usable, objective, opts.limits);
   winner.selected = true;

@@ -9,7 +9,7 @@ import { UserError } from '../util/errors.js';
 import { Rng } from '../util/random.js';
 import { quantile } from '../util/stats.js';
 import { accuracy, type Accuracy } from './metrics.js';
-import { paretoFront } from './policy.js';
+import { markPareto } from './policy.js';
 
 export interface CandidateReport {
   kind: string;
@@ -125,7 +125,7 @@ export async function fitCandidates(
     selected: false,
     pareto: false,
   }));
-  for (const c of paretoFront(candidates)) c.pareto = true;
+  markPareto(candidates);
   return { candidates, tasks };
 }
 

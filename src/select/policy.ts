@@ -64,6 +64,12 @@ export function choose<T extends Scored>(cands: readonly T[], objective: Objecti
   return near.sort((a, b) => cost(a) - cost(b) || byAccuracy(a, b))[0]!;
 }
 
+/** Sets `pareto` on every candidate: true on the Pareto front (paretoFront), false elsewhere. */
+export function markPareto<T extends Scored & { pareto: boolean }>(cands: readonly T[]): void {
+  const front = new Set(paretoFront(cands));
+  for (const c of cands) c.pareto = front.has(c);
+}
+
 /** Candidates no other beats on all of accuracy, prediction time and size (the Pareto front). */
 export function paretoFront<T extends Scored>(cands: readonly T[]): T[] {
   const acc = (c: T) => selectionAccuracy(c).within10;

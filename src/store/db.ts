@@ -427,7 +427,7 @@ export class Store {
     return rows.map((r) => {
       const ms = byIdx.get(r.idx);
       if (!ms) return { ...r, passes: 1 }; // every row of such a dataset says it (one CSV column for all)
-      const q = quietestPass<Omit<PassMeasurement, 'idx' | 'pass'>>([{ latency_ms: r.latency_ms, ref_ms: r.ref_ms, probe_ms: r.probe_ms, loadavg1: r.loadavg1, measured_at: r.measured_at }, ...ms]);
+      const q = quietestPass<Omit<PassMeasurement, 'idx' | 'pass'>>([r, ...ms]);
       return { ...r, latency_ms: q.latency_ms, ref_ms: q.ref_ms, probe_ms: q.probe_ms, loadavg1: q.loadavg1, measured_at: q.measured_at, passes: ms.length + 1 };
     });
   }
