@@ -3,6 +3,7 @@ import { getModule } from '../src/modules/index.js';
 import { featureSpace, REGRESSORS } from '../src/regressors/index.js';
 import { PackedTrees, treePredict, type Tree } from '../src/regressors/gbt.js';
 import { graphKernelWork } from '../src/regressors/kernels.js';
+import { KnnIndex } from '../src/regressors/knn.js';
 import { quadratic, quadraticPredict } from '../src/regressors/linear.js';
 import { ensemble } from '../src/regressors/ensemble.js';
 import { gbt } from '../src/regressors/gbt.js';
@@ -76,6 +77,27 @@ describe('regression models', () => {
     const cols = [0, 2, 3, 5];
     const s = fitRidgeCV(X.map((r) => quadratic(r, cols)), X.map((r) => r[0]! * r[2]! - r[5]! ** 2 + rng.next()));
     for (const r of X.slice(0, 20)) expect(Object.is(quadraticPredict(s, r, cols), linearPredict(s, quadratic(r, cols)))).toBe(true);
+  });
+
+  it('kNN search finds the neighbours a scan over every point finds, ties to the lower index, to the last bit', () => {
+    const rng = new Rng(5);
+    // few distinct values per feature: many exact ties, duplicated points
+    const pts = Array.from({ length: 300 }, () => Array.from({ length: 7 }, () => Math.floor(rng.next() * 4) / 2));
+    const weights = [0.2, 1, 0.05, 0.6, 0.001, 0.3, 1];
+    const scan = (z: number[], k: number) => {
+      const all = pts.map((p, i): [number, number] => [p.reduce((s, v, j) => s + weights[j]! * (z[j]! - v) ** 2, 0), i]);
+      return all.sort((a, b) => a[0] - b[0] || a[1] - b[1]).slice(0, k);
+    };
+    const index = new KnnIndex(pts, weights);
+    for (let q = 0; q < 200; q++) {
+      const z = q % 2 ? pts[q]!.map((v) => v + (q % 3) * 0.25) : Array.from({ length: 7 }, () => rng.next() * 2.5 - 0.25);
+      for (const k of [1, 5]) {
+        const got = index.nearest(z, k);
+        const want = scan(z, k);
+        expect(got.map((x) => x[1])).toEqual(want.map((x) => x[1]));
+        got.forEach((x, i) => expect(Object.is(x[0], want[i]![0])).toBe(true));
+      }
+    }
   });
 });
 
