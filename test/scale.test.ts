@@ -1,4 +1,4 @@
-import { readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { formatArch, loadLatencyData } from '../src/data/latency.js';
@@ -379,5 +379,8 @@ describe('CLI', () => {
     const m = cli(['monotonicity', '--space', 'nb201', '--plot', path.join(dir, 'h.svg')], db);
     expect(m.code, m.stderr).toBe(0);
     expect(m.stdout).toMatch(/clusters \(average linkage/);
+    // the plot libraries load on first use (util/lazy.ts, report/plot.ts): the heatmap is still drawn
+    expect(readFileSync(path.join(dir, 'h.svg'), 'utf8')).toMatch(/^<svg/);
+    expect(existsSync(path.join(dir, 'h.png'))).toBe(true);
   }, 180_000);
 });

@@ -5,7 +5,6 @@ import { DEFAULT_ENGINE, type EngineOptions } from '../earlyexit/engine.js';
 import { replayStream, summarise } from '../earlyexit/replay.js';
 import { DEFAULT_MAX_FEATURES } from '../earlyexit/segments.js';
 import { MODEL_PRESETS, openCacheTarget, startEngine, type TargetOptions } from '../earlyexit/setup.js';
-import { buildCacheServer } from '../serve/cache-server.js';
 import { loadImageFolder } from '../serve/image-folder.js';
 import { UserError } from '../util/errors.js';
 import { fraction, numberList, positiveInt, positiveNumber, share, stopOnSigint } from './args.js';
@@ -161,6 +160,8 @@ export function registerCacheCommands(program: Command): void {
     .action(async (o) => {
       const t = await openCacheTarget(o.model, targetOpts(o));
       const { engine } = await startEngine(t, { ...engineOpts(o), cache: o.cache !== false });
+      // fastify is loaded by the one command that serves (~0.1 s every other command would pay)
+      const { buildCacheServer } = await import('../serve/cache-server.js');
       const app = buildCacheServer(engine, t.spec, { maintenanceDuty: o.trainDuty });
       const address = await app.listen({ port: o.port, host: o.host });
       console.log(`latencylab cache serve: ${t.name} (${o.cache === false ? 'caching off' : `${t.model.cuts.length} candidate caches`}) listening on ${address}`);

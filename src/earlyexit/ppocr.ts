@@ -1,7 +1,10 @@
 import path from 'node:path';
-import { createCanvas, GlobalFonts } from '@napi-rs/canvas';
+import type * as Canvas from '@napi-rs/canvas';
 import { Rng } from '../util/random.js';
 import { UserError } from '../util/errors.js';
+import { lazyRequire } from '../util/lazy.js';
+
+const canvasLib = lazyRequire<typeof Canvas>('@napi-rs/canvas');
 
 /**
  * The third-party model for early exits: PP-OCR's mobile text-direction classifier (0° vs 180°),
@@ -29,7 +32,7 @@ export interface TextLine {
 
 /** Font families the canvas can use on this machine (needs at least one system font). */
 export function availableFonts(): string[] {
-  const fams = GlobalFonts.families.map((f) => f.family);
+  const fams = canvasLib().GlobalFonts.families.map((f) => f.family);
   if (!fams.length) throw new UserError('no system fonts found for rendering text lines (install e.g. fonts-dejavu-core)');
   return [...new Set(fams)];
 }
@@ -42,11 +45,11 @@ export function renderTextLine(rng: Rng, fonts: string[]): TextLine {
   text = text.trim() || 'OCR';
   const size = rng.int(18, 40);
   const font = fonts[rng.int(0, fonts.length - 1)]!;
-  const measure = createCanvas(8, 8).getContext('2d');
+  const measure = canvasLib().createCanvas(8, 8).getContext('2d');
   measure.font = `${size}px "${font}"`;
   const width = Math.max(8, Math.ceil(measure.measureText(text).width + size * 0.6));
   const height = Math.ceil(size * 1.5);
-  const canvas = createCanvas(width, height);
+  const canvas = canvasLib().createCanvas(width, height);
   const ctx = canvas.getContext('2d');
   const bg = rng.int(200, 255);
   const fg = rng.int(0, 70);

@@ -1,10 +1,11 @@
 import { createHash } from 'node:crypto';
 import os from 'node:os';
-import pg from 'pg';
+import type pg from 'pg';
 import type { Environment, PlannedConfig } from '../store/records.js';
 import type { NewSample } from '../store/db.js';
 import type { OnnxInput } from '../runtimes/ort.js';
 import { UserError } from '../util/errors.js';
+import { lazyRequire } from '../util/lazy.js';
 
 /**
  * The shared store of a profiling fleet, on PostgreSQL: datasets and their plans (as the SQLite
@@ -68,10 +69,12 @@ export function checkStoreUrl(url: string): string {
   return url;
 }
 
+const loadPg = lazyRequire<typeof pg>('pg');
+
 export class FleetStore {
   readonly pool: pg.Pool;
   private constructor(readonly url: string, max: number) {
-    this.pool = new pg.Pool({ connectionString: url, max, connectionTimeoutMillis: 10_000 });
+    this.pool = new (loadPg().Pool)({ connectionString: url, max, connectionTimeoutMillis: 10_000 });
     // an idle client losing its server must not crash the process: the next query reports it
     this.pool.on('error', () => undefined);
   }

@@ -1,6 +1,7 @@
-import PgBoss from 'pg-boss';
+import type PgBoss from 'pg-boss';
 import type { DeviceSettings } from '../runtimes/settings.js';
 import { UserError } from '../util/errors.js';
+import { lazyRequire } from '../util/lazy.js';
 
 /**
  * The fleet's job queue: pg-boss (a maintained queue on PostgreSQL: SKIP LOCKED fetches, leases
@@ -48,12 +49,14 @@ export interface QueueOptions {
   supervise?: boolean;
 }
 
+const loadPgBoss = lazyRequire<typeof PgBoss>('pg-boss');
+
 export class FleetQueue {
   private constructor(readonly boss: PgBoss, private readonly o: Required<Omit<QueueOptions, 'max' | 'supervise'>>) {}
 
   static async open(url: string, o: QueueOptions = {}): Promise<FleetQueue> {
     const opts = { leaseSeconds: o.leaseSeconds ?? 300, maintenanceSeconds: o.maintenanceSeconds ?? 15 };
-    const boss = new PgBoss({ connectionString: url, max: o.max ?? 4, maintenanceIntervalSeconds: opts.maintenanceSeconds, supervise: o.supervise ?? true, schedule: false });
+    const boss = new (loadPgBoss())({ connectionString: url, max: o.max ?? 4, maintenanceIntervalSeconds: opts.maintenanceSeconds, supervise: o.supervise ?? true, schedule: false });
     // pg-boss reports connection trouble as events; the call that needs the connection fails clearly
     boss.on('error', () => undefined);
     try {

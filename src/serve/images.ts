@@ -1,9 +1,12 @@
-import { createCanvas, loadImage } from '@napi-rs/canvas';
+import type * as Canvas from '@napi-rs/canvas';
 import { preprocessForClassifier } from '../earlyexit/ppocr.js';
 import type { InputSpec } from '../earlyexit/setup.js';
 
 export type { InputSpec };
 import { UserError } from '../util/errors.js';
+import { lazyRequire } from '../util/lazy.js';
+
+const canvasLib = lazyRequire<typeof Canvas>('@napi-rs/canvas');
 
 /** Pixels as the client sent them: row-major, `channels` interleaved values per pixel, 0..255. */
 export interface RawImage {
@@ -16,13 +19,13 @@ export interface RawImage {
 export async function decodePng(bytes: Buffer): Promise<RawImage> {
   let img;
   try {
-    img = await loadImage(bytes);
+    img = await canvasLib().loadImage(bytes);
   } catch (e) {
     throw new UserError(`body is not a decodable PNG/JPEG image (${(e as Error).message})`, 'image');
   }
   if (!img.width || !img.height) throw new UserError('image has zero width or height', 'image');
   if (img.width * img.height > 4096 * 4096) throw new UserError(`image ${img.width}×${img.height} is too large (max 16 Mpixel)`, 'image');
-  const c = createCanvas(img.width, img.height);
+  const c = canvasLib().createCanvas(img.width, img.height);
   const ctx = c.getContext('2d');
   ctx.drawImage(img, 0, 0);
   return { width: img.width, height: img.height, channels: 4, data: ctx.getImageData(0, 0, img.width, img.height).data };
@@ -80,7 +83,7 @@ export function toModelInput(image: RawImage, spec: InputSpec): Float32Array {
  * centred region with the target's aspect ratio, scaled (ImageNet-style resize + centre crop).
  */
 export function resample(img: RawImage, width: number, height: number, crop: boolean): RawImage {
-  const src = createCanvas(img.width, img.height);
+  const src = canvasLib().createCanvas(img.width, img.height);
   const sctx = src.getContext('2d');
   const data = sctx.createImageData(img.width, img.height);
   data.data.set(toRgba(img));
@@ -91,7 +94,7 @@ export function resample(img: RawImage, width: number, height: number, crop: boo
     [sw, sh] = [width * scale, height * scale];
     [sx, sy] = [(img.width - sw) / 2, (img.height - sh) / 2];
   }
-  const dst = createCanvas(width, height);
+  const dst = canvasLib().createCanvas(width, height);
   const dctx = dst.getContext('2d');
   dctx.imageSmoothingEnabled = true;
   dctx.drawImage(src, sx, sy, sw, sh, 0, 0, width, height);
