@@ -4,13 +4,15 @@
 // mechanism is not established: in onnxruntime-node 1.30 `session.run` itself executes on the main
 // thread after a setImmediate hop (its backend.js), not as pool work, so the pool acts through
 // other async work. libuv reads the pool size once, before any user code runs, so unless the user
-// chose a size we re-run ourselves with UV_THREADPOOL_SIZE=1.
+// chose a size we re-run ourselves with UV_THREADPOOL_SIZE=1 (for every command that may time something).
 import { spawn } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
+import { timesNothing } from './launch-policy.js';
 
 // LATENCYLAB_MAIN lets the tests run the launcher against the TypeScript sources (with tsx)
 const main = new URL(process.env.LATENCYLAB_MAIN ?? '../dist/cli/main.js', import.meta.url);
-if (process.env.UV_THREADPOOL_SIZE === undefined) {
+
+if (process.env.UV_THREADPOOL_SIZE === undefined && !timesNothing(process.argv.slice(2))) {
   const child = spawn(process.execPath, [...process.execArgv, fileURLToPath(import.meta.url), ...process.argv.slice(2)], {
     // the IPC channel is the child's lifeline: it closes when this process dies, however it dies
     stdio: ['inherit', 'inherit', 'inherit', 'ipc'],
