@@ -169,3 +169,60 @@ if (process.env.BIAS) {
     console.log(`${v} ${d.padEnd(15)} top bias ${(100 * m).toFixed(1)}% sd ${(100 * sd).toFixed(1)}%  all bias ${(100 * mean(all)).toFixed(1)}%`);
   }
 }
+
+// VARIANTS=new DISAGREE=1 (session 27): a per-candidate margin that grows with how far the network's and the
+// additive model's answers for the candidate disagree (y × |log net − log additive|, 'dw': scaled by
+// the blend's weights), over the shipped rule grid; validation devices as above (TEST=1 adds the
+// test devices for the chosen rules). Not adopted: reports/scale-history.md.
+if (process.env.DISAGREE) {
+  // ---- per-candidate margin from the disagreement of the two calibrations (network vs additive)
+  function parts(pp, ref) {
+    const net = pp.forDevice(ref, { additive: false });
+    const blend = pp.forDevice(ref);
+    const refs = nb201.referenceArchs;
+    const counts = (a) => { const c = [0, 0, 0, 0]; nb201.ops[a].forEach((op) => op > 0 && c[op - 1]++); return c; };
+    const m = fitRidge(refs.map(counts), ref, [1e-3, 1e-2, 0.1, 1, 10, 100, 1000]);
+    const floor = 0.1 * Math.min(...ref);
+    const add = (a) => Math.max(m.predict(counts(a)), floor);
+    return { net, blend, add, w: blend.additiveWeight };
+  }
+  function pick(p, budget, rule) {
+    const cs = opt.candidateSet(p.blend.features, budget, rule.candidates);
+    const lb = Math.log(budget);
+    const base = rule.z * p.blend.logSpread;
+    let fastest = -1, fastLog = Infinity;
+    for (const a of order) {
+      if (!cs.has(a)) continue;
+      const lp = Math.log(p.blend.predictMs(a));
+      const dis = Math.abs(Math.log(p.net.predictMs(a)) - Math.log(p.add(a)));
+      const scale = rule.kind === 'dw' ? 2 * Math.sqrt(p.w * (1 - p.w)) : 1;
+      const margin = Math.min(base + rule.y * scale * dis, rule.cap ?? Infinity);
+      if (lp + margin <= lb) return a;
+      if (lp < fastLog) { fastLog = lp; fastest = a; }
+    }
+    return fastest;
+  }
+  const dgrid = [];
+  for (const candidates of [256, 512, 1024]) for (const z of [0, 0.25, 0.5, 0.75, 1]) for (const y of [0, 0.25, 0.5, 1, 2]) for (const kind of y ? ['raw', 'dw'] : ['raw']) for (const cap of [undefined, 0.3, 0.2, 0.15, 0.1]) dgrid.push({ candidates, z, y, kind, ...(cap === undefined ? {} : { cap }) });
+  const label = (r) => `${r.candidates}/z${r.z}/y${r.y}${r.y ? r.kind : ''}/cap${r.cap ?? '-'}`;
+  function judge(devs, predFor, rules) {
+    const cal = devs.map((d) => { const truth = requireDevice(nb201, d); return { d, truth, p: parts(predFor(d), nb201.referenceArchs.map((a) => truth[a])) }; });
+    return rules.map((rule) => {
+      const outs = cal.flatMap(({ d, truth, p }) => budgetsAt(truth, QS).map((b, qi) => ({ d, q: QS[qi], ...judgeChoice(pick(p, b, rule), b, truth, nb201.accuracy, order) })));
+      return { rule, regret: mean(outs.map((o) => o.regret)), viol: outs.filter((o) => o.violated).length / outs.length, outs };
+    });
+  }
+  const valDevs = [...val, ...help.train];
+  const scored = judge(valDevs, (d) => (loo.has(d) ? loo.get(d) : pair), dgrid);
+  const ok = scored.filter((s) => s.viol <= 0.05).sort((a, b) => a.regret - b.regret);
+  console.log('validation, best rules ≤5 %:');
+  for (const s of ok.slice(0, 12)) console.log(`  ${label(s.rule)}: ${s.regret.toFixed(3)} ${(100 * s.viol).toFixed(0)}%`);
+  const bestY0 = ok.find((s) => s.rule.y === 0);
+  console.log(`  best without the disagreement term: ${label(bestY0.rule)} ${bestY0.regret.toFixed(3)}`);
+  const shipped = scored.find((s) => s.rule.candidates === 512 && s.rule.z === 0.5 && s.rule.y === 0 && s.rule.cap === 0.1);
+  console.log(`  shipped rule 512/z0.5/cap0.1: ${shipped.regret.toFixed(3)} ${(100 * shipped.viol).toFixed(0)}%`);
+  if (TEST) {
+    const t = judge(help.test, () => pair, [ok[0].rule, bestY0.rule, shipped.rule]);
+    for (const s of t) console.log(`TEST ${label(s.rule)}: regret ${s.regret.toFixed(3)}, broken ${s.outs.filter((o) => o.violated).length}/${s.outs.length}`);
+  }
+}
