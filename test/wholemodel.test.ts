@@ -206,6 +206,10 @@ describe('bad models get a clear error naming the file and field', () => {
     expect(r.stderr).not.toMatch(/\n\s+at /);
     const bad = cli(['predict', file, '--input-shape', '1,x'], path.join(dir, 'empty.db'));
     expect(bad.stderr).toMatch(/--input-shape: expected positive integers/);
+    // the model file is checked before the predictors: a missing one is named, whatever the store holds
+    const missing = cli(['predict', path.join(dir, 'nope.onnx')], path.join(dir, 'empty.db'));
+    expect(missing.code).toBe(2);
+    expect(missing.stderr).toMatch(/nope\.onnx: cannot read model file \(ENOENT\)/);
   });
 });
 

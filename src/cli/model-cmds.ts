@@ -185,11 +185,14 @@ export function registerModelCommands(program: Command, openStore: () => Store):
 export async function predictModelFile(store: Store, file: string, o: { device: string; threads: number; inputShape?: string; json?: boolean; top: number; now?: boolean }): Promise<void> {
   checkDevice(o.device);
   const inputShape = parseInputShape(o.inputShape);
-  const predictor = WholeModelPredictor.open(store, { device: o.device, threads: o.threads });
+  // the user's file first: a missing or broken model is named before the predictors are loaded
   const t0 = performance.now();
   const mf = readModelFile(file, inputShape);
+  const readMs = performance.now() - t0;
+  const predictor = WholeModelPredictor.open(store, { device: o.device, threads: o.threads });
+  const t1 = performance.now();
   const p = predictor.predict(mf.imported);
-  const predictMs = performance.now() - t0;
+  const predictMs = readMs + performance.now() - t1;
   let now: { probeMs: number; totalMs: number } | undefined;
   if (o.now) {
     if (!p.probeMs) throw new UserError(`the calibration of ${settingKey(p.setting)} has no machine probe; run 'latencylab calibrate -d ${o.device} -t ${o.threads}' again`, '--now');
