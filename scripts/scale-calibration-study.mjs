@@ -58,6 +58,14 @@ const TEST = process.env.TEST === '1';
 const devices = TEST ? help.test : [...val, ...help.train];
 const predictorFor = (d) => (TEST || !loo.has(d) ? pair : loo.get(d));
 
+/** the additive model on op counts (NB201), fitted on the references: its ridge, floor and answer in ms */
+function opCountsFit(refLatMs) {
+  const counts = (a) => { const c = [0, 0, 0, 0]; nb201.ops[a].forEach((op) => op > 0 && c[op - 1]++); return c; };
+  const m = fitRidge(nb201.referenceArchs.map(counts), refLatMs, [1e-3, 1e-2, 0.1, 1, 10, 100, 1000]);
+  const floor = 0.1 * Math.min(...refLatMs);
+  return { m, floor, predictMs: (a) => Math.max(m.predict(counts(a)), floor) };
+}
+
 // variant calibrations ---------------------------------------------------------------------
 /** variant 'tower': after the default calibration, a ridge of the residual over the arch tower's outputs */
 function calibrate(pp, refLatMs, variant) {
@@ -65,9 +73,7 @@ function calibrate(pp, refLatMs, variant) {
   if (variant.startsWith('bl-')) {
     const net = pp.forDevice(refLatMs, { additive: false });
     const refs = nb201.referenceArchs;
-    const counts = (a) => { const c = [0, 0, 0, 0]; nb201.ops[a].forEach((op) => op > 0 && c[op - 1]++); return c; };
-    const m = fitRidge(refs.map(counts), refLatMs, [1e-3, 1e-2, 0.1, 1, 10, 100, 1000]);
-    const floor = 0.1 * Math.min(...refLatMs);
+    const { m, floor, predictMs: additiveMs } = opCountsFit(refLatMs);
     const msLoo = Math.sqrt(m.loo.reduce((s, p, i) => s + Math.log(Math.max(p, floor) / refLatMs[i]) ** 2, 0) / refs.length);
     const a = net.logSpread, b = msLoo;
     const kind = variant.slice(3);
@@ -77,7 +83,7 @@ function calibrate(pp, refLatMs, variant) {
     // in-sample answer stands in, so this is optimistic for the network side)
     const honest = () => Math.sqrt(refs.reduce((acc, r, i) => acc + ((1 - w) * Math.log(net.predictMs(r)) + w * Math.log(Math.max(m.loo[i], floor)) - Math.log(refLatMs[i])) ** 2, 0) / refs.length);
     const spread = kind === 'honest' ? honest() : kind === 'comb' ? 1 / Math.sqrt(1 / a ** 2 + 1 / b ** 2) : kind === 'max' ? Math.max(a, b) : kind === 'wavg' ? (1 - w) * a + w * b : Math.min(a, b);
-    const pm = (x) => Math.exp((1 - w) * Math.log(net.predictMs(x)) + w * Math.log(Math.max(m.predict(counts(x)), floor)));
+    const pm = (x) => Math.exp((1 - w) * Math.log(net.predictMs(x)) + w * Math.log(additiveMs(x)));
     return { features: net.features, logSpread: spread, predictMs: pm, predictAllMs: () => Float64Array.from({ length: nb201.ops.length }, (_, x) => pm(x)), lambda: w.toFixed(2) };
   }
   const base = pp.forDevice(refLatMs, { additive: false });
@@ -179,12 +185,7 @@ if (process.env.DISAGREE) {
   function parts(pp, ref) {
     const net = pp.forDevice(ref, { additive: false });
     const blend = pp.forDevice(ref);
-    const refs = nb201.referenceArchs;
-    const counts = (a) => { const c = [0, 0, 0, 0]; nb201.ops[a].forEach((op) => op > 0 && c[op - 1]++); return c; };
-    const m = fitRidge(refs.map(counts), ref, [1e-3, 1e-2, 0.1, 1, 10, 100, 1000]);
-    const floor = 0.1 * Math.min(...ref);
-    const add = (a) => Math.max(m.predict(counts(a)), floor);
-    return { net, blend, add, w: blend.additiveWeight };
+    return { net, blend, add: opCountsFit(ref).predictMs, w: blend.additiveWeight };
   }
   function pick(p, budget, rule) {
     const cs = opt.candidateSet(p.blend.features, budget, rule.candidates);

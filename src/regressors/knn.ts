@@ -74,7 +74,8 @@ const SLACK = 1 + 1e-9;
  * partial sum passes the bound soonest); one that survives is summed again in feature order, and
  * ties go to the lower point index — so the neighbours, and the answer, are to the last bit those
  * of a scan over every point in order (tested). Whole-model prediction asks ~17 convolutions of a
- * 400-point set per network; the plain scan took 25 µs a query, this 16.
+ * 400-point set per network; with this search a whole prediction took 8–16 % less time than with
+ * the scan (scripts/predict-time-ab.mjs, reports/models-history.md, session 27).
  */
 export class KnnIndex {
   private readonly d: number;
