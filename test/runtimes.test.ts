@@ -46,6 +46,28 @@ describe('every module runs on ORT-node, ORT-web and tfjs with the same numbers'
   }
 });
 
+describe('ConvTranspose: every upsampling form the IR emits agrees across the runtimes', () => {
+  // pads ⌈(k − s)/2⌉ and output_padding: 2×2/2 (none), 3×3/2 (pad 1, output_padding 1), 4×4/2 (pad 1), 3×3/1 (pad 1)
+  for (const [k, stride] of [[2, 2], [3, 2], [4, 2], [3, 1]] as const) {
+    it(`${k}×${k} stride ${stride}`, async () => {
+      const g = MODULES.find((x) => x.name === 'convtranspose')!.build({ batch: 1, hw: 5, cin: 8, cout: 16, k, stride, groups: 1 }, 7);
+      expect(g.outputs[0]!.shape).toEqual([1, 16, 5 * stride, 5 * stride]);
+      const ref = (await (await getRuntime('ort-cpu').prepare(g, settings)).outputs())[0]!;
+      expect(ref.length).toBe(16 * 25 * stride * stride);
+      for (const device of ['ort-wasm', 'tfjs-wasm']) {
+        const p = await getRuntime(device).prepare(g, settings);
+        const out = (await p.outputs())[0]!;
+        await p.dispose();
+        const scale = Math.max(1e-3, ...ref.map(Math.abs));
+        expect(Math.max(...out.map((v, i) => Math.abs(v - ref[i]!))) / scale, device).toBeLessThan(2e-3);
+      }
+    }, 60_000);
+  }
+  it('refuses a form that cannot upsample by exactly the stride, naming the field', () => {
+    expect(() => MODULES.find((x) => x.name === 'convtranspose')!.build({ batch: 1, hw: 5, cin: 8, cout: 8, k: 2, stride: 1, groups: 1 })).toThrow(/kernel: .*odd kernel with stride 1/);
+  });
+});
+
 describe('onnxruntime telemetry', () => {
   it('is switched off before onnxruntime-node loads: no upload attempt, no /tmp/mat-debug-<pid>.log', async () => {
     const { m, cfg } = smallConfig('conv2d');

@@ -20,6 +20,7 @@ import { applyCalibration, fitCalibration } from '../src/wholemodel/calibration.
 import { fitInGraph, inGraphMs, isInGraphModel, type InGraphKernel, type InGraphPair } from '../src/wholemodel/ingraph.js';
 import { fusionTable } from '../src/wholemodel/fusion.js';
 import { detectKernels, reorderedTensors } from '../src/wholemodel/kernels.js';
+import { mapKernel } from '../src/wholemodel/mapping.js';
 import { modelFromBytes } from '../src/wholemodel/model-file.js';
 import { WholeModelPredictor } from '../src/wholemodel/predictor.js';
 import { medianRuns, profileAtNominal } from '../src/wholemodel/calibrate.js';
@@ -148,6 +149,20 @@ describe('kernel detection matches the graph onnxruntime optimises', () => {
     const k = detectKernels(importOnnx(decodeOnnxModel(toOnnx(b.build()), 'emb')), fusionTable('ort-cpu')).find((x) => x.op === 'Gather')!;
     expect(k.weightBytes).toBe(4 * 16 * 64);
     expect(k.bytes).toBeLessThan(4 * 16 * 64 * 3);
+  });
+
+  it('a decoder ConvTranspose maps to the convtranspose module (not the roofline), with what it approximates', () => {
+    const b = new GraphBuilder('decoder', 1);
+    const x = b.input('x', [1, 24, 20, 30]);
+    b.output(b.convTranspose(x, { cout: 12, k: 3, stride: 2 }));
+    const k = detectKernels(importOnnx(decodeOnnxModel(toOnnx(b.build()), 'decoder')), fusionTable('ort-cpu')).find((n) => n.op === 'ConvTranspose')!;
+    const m = mapKernel(k)!;
+    expect(m.module).toBe('convtranspose');
+    expect(m.params).toEqual({ batch: 1, hw: 24, cin: 24, cout: 12, k: 3, stride: 2, groups: 1 });
+    expect(m.scale).toBeCloseTo(600 / 576, 6);
+    expect(m.approx).toEqual(['input 20×30 as 24×24']);
+    // every mapped configuration is one the module can build
+    expect(() => getModule('convtranspose').build(m.params, 1, false)).not.toThrow();
   });
 
   it("joins onnxruntime's profiled node names back to the model's nodes", () => {

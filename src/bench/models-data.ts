@@ -43,6 +43,9 @@ export const KERNEL_SPACES: Record<string, { samples: number; params: Record<str
   conv2d: { samples: 500, params: { batch: [1], hw: { min: 1, max: 112, log: true }, cin: [2, 3, 4, ...CH], cout: [2, 4, ...CH], k: [1, 1, 3, 3, 5, 7], stride: [1, 1, 2], groups: [1, 1, 1, 1, 2, 4], pad: ['same'] } },
   dwconv: { samples: 250, params: { batch: [1], hw: { min: 2, max: 112, log: true }, c: WIDE_CH, k: [3, 5, 7], stride: [1, 2] } },
   linear: { samples: 250, params: { batch: [1], rows: [1, 1, 16, 32, 49, 64, 128, 196, 256], in: { min: 16, max: 2048, step: 16, log: true }, out: { min: 16, max: 2048, step: 16, log: true } } },
+  // decoder upsampling: PP-OCRv4 det's head runs two, at 160² and 320² inputs, the second down to one
+  // channel (a mask), so few output channels and large maps are drawn more often than the conv domains do
+  convtranspose: { samples: 200, params: { batch: [1], hw: { min: 4, max: 320, log: true }, cin: CH, cout: [1, 1, 2, 3, 4, ...CH], k: [2, 2, 3, 4], stride: [2, 2, 2, 1], groups: [1] } },
   matmul: { samples: 150, params: { batch: { min: 1, max: 16, log: true }, m: { min: 8, max: 256, step: 8, log: true }, k: { min: 8, max: 256, step: 8, log: true }, n: { min: 8, max: 256, step: 8, log: true } } },
   maxpool: { samples: 80, params: { batch: [1], hw: { min: 4, max: 112, log: true }, c: CH, k: [2, 3], stride: [1, 2] } },
   avgpool: { samples: 60, params: { batch: [1], hw: { min: 4, max: 112, log: true }, c: CH, k: [2, 3], stride: [1, 2] } },

@@ -141,6 +141,37 @@ export class GraphBuilder {
     return y;
   }
 
+  /**
+   * Transposed convolution that upsamples by exactly `stride` (the decoder form: 2×2/2, 4×4/2 with
+   * padding 1, 3×3/2 with padding 1 and output_padding 1): pads p = ⌈(k − s)/2⌉ and output_padding
+   * 2p − (k − s), which ONNX allows only below the stride — so stride 1 needs an odd kernel.
+   */
+  convTranspose(x: Tensor, o: { cout: number; k: number; stride: number; groups?: number; bias?: boolean }): Tensor {
+    const [n, cin, h, w] = this.rank4(x, 'convTranspose');
+    const { k, stride } = o;
+    const groups = o.groups ?? 1;
+    if (!Number.isInteger(stride) || stride < 1) throw new UserError(`stride must be an integer >= 1, got ${stride}`, 'stride');
+    if (!Number.isInteger(k) || k < 1) throw new UserError(`kernel must be an integer >= 1, got ${k}`, 'kernel');
+    if (cin % groups !== 0) throw new UserError(`input channels ${cin} are not divisible by groups ${groups}`, 'groups');
+    if (o.cout % groups !== 0) throw new UserError(`output channels ${o.cout} are not divisible by groups ${groups}`, 'groups');
+    const pad = Math.max(0, Math.ceil((k - stride) / 2));
+    const outPad = 2 * pad - (k - stride);
+    if (outPad >= stride) throw new UserError(`a ${k}×${k} kernel cannot upsample by exactly ${stride} (output_padding ${outPad} must be below the stride): use an odd kernel with stride 1`, 'kernel');
+    const wt = this.weight([cin, o.cout / groups, k, k], (cin / groups) * k * k);
+    const ins = [x.name, wt];
+    if (o.bias ?? true) ins.push(this.weight([o.cout], 0));
+    const y = this.emit('ConvTranspose', ins, [n, o.cout, h * stride, w * stride], {
+      kernel_shape: [k, k],
+      strides: [stride, stride],
+      pads: [pad, pad, pad, pad],
+      output_padding: [outPad, outPad],
+      group: groups,
+    });
+    // every input pixel is scattered through the kernel into the output channels of its group
+    this.macs += n * cin * h * w * (o.cout / groups) * k * k;
+    return y;
+  }
+
   maxPool(x: Tensor, k: number, stride: number, pad: Padding = 'valid'): Tensor {
     return this.pool('MaxPool', x, k, stride, pad);
   }

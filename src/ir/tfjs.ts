@@ -64,6 +64,11 @@ export class TfjsGraphRunner {
   private prepareConvWeights(): void {
     const tf = this.tf;
     for (const n of this.g.nodes) {
+      if (n.op === 'ConvTranspose') {
+        // IR [cin, cout/group, kh, kw] → tfjs conv2dTranspose's [kh, kw, cout, cin]
+        this.consts.set(n.inputs[1]! + '#tf', { t: tf.transpose(this.consts.get(n.inputs[1]!)!.t, [2, 3, 1, 0]), nhwc: false });
+        continue;
+      }
       if (n.op !== 'Conv') continue;
       const w = this.consts.get(n.inputs[1]!)!;
       const group = n.attrs.group as number;
@@ -85,6 +90,8 @@ export class TfjsGraphRunner {
     switch (n.op) {
       case 'Conv':
         return { t: this.conv(n, image(0), env), nhwc: true };
+      case 'ConvTranspose':
+        return { t: this.convTranspose(n, image(0), env), nhwc: true };
       case 'MaxPool':
       case 'AveragePool': {
         const k = (n.attrs.kernel_shape as number[])[0]!;
@@ -175,6 +182,25 @@ export class TfjsGraphRunner {
       y = tf.concat(xs.map((xi, i) => tf.conv2d(xi as tfType.Tensor4D, ws[i] as tfType.Tensor4D, stride, padding, 'NHWC', dil)), 3);
     }
     return n.inputs[2] ? tf.add(y, env.get(n.inputs[2])!.t) : y;
+  }
+
+  /**
+   * ONNX ConvTranspose as tfjs's 'valid' conv2dTranspose (the full (H−1)·s + k output) cropped by
+   * the pads, output_padding taken off the end crop: the forms the IR's convTranspose emits.
+   */
+  private convTranspose(n: Node, x: T, env: Map<string, Value>): T {
+    const tf = this.tf;
+    const w = env.get(n.inputs[1]! + '#tf')!.t as tfType.Tensor4D;
+    const [kh, kw, cout] = w.shape;
+    const s = (n.attrs.strides as number[])[0]!;
+    const [pt, pl] = n.attrs.pads as number[];
+    const op = (n.attrs.output_padding as number[] | undefined)?.[0] ?? 0;
+    if (Number(n.attrs.group ?? 1) !== 1 || op > pt!) throw new Error('tfjs runner: grouped ConvTranspose, or output_padding beyond the padding, is not supported');
+    const [b, h, wd] = x.shape as number[];
+    const full = [b!, (h! - 1) * s + kh!, (wd! - 1) * s + kw!, cout!] as [number, number, number, number];
+    const y = tf.conv2dTranspose(x as tfType.Tensor4D, w, full, s, 'valid');
+    const out = tf.slice(y, [0, pt!, pl!, 0], [b!, full[1] - 2 * pt! + op, full[2] - 2 * pl! + op, cout!]);
+    return n.inputs[2] ? tf.add(out, env.get(n.inputs[2])!.t) : out;
   }
 
   private matmul(a: T, b: T): T {

@@ -69,6 +69,25 @@ export function mapKernel(k: Kernel): ModuleMapping | undefined {
       const mapped = n * cout * Math.max(1, oh) ** 2;
       return { module: 'conv2d', params: { batch: n, hw, cin, cout, k: kh, stride, groups: group, pad: padMode }, scale: outTrue / mapped, approx };
     }
+    case 'ConvTranspose': {
+      const w = k.weightShapes[0] ?? k.inputShapes[1];
+      if (!x || !w || x.length !== 4 || w.length !== 4) return undefined;
+      const group = (k.attrs.group as number | undefined) ?? 1;
+      const [n, cin, h, wd] = x as [number, number, number, number];
+      const kh = w[2]!;
+      const stride = ints('strides')?.[0] ?? 1;
+      const approx: string[] = [];
+      if (w[2] !== w[3]) approx.push(`kernel ${w[2]}×${w[3]} as ${kh}×${kh}`);
+      if ((ints('strides') ?? [1, 1]).some((s) => s !== stride)) approx.push('unequal strides');
+      if ((ints('dilations') ?? [1, 1]).some((d) => d !== 1)) approx.push('dilated');
+      // the module upsamples by exactly the stride; other paddings change the output by a pixel or two
+      if (out[2] !== h * stride || out[3] !== wd * stride) approx.push(`output ${out[2]}×${out[3]} as ${stride}× the input`);
+      const hw = Math.max(1, Math.round(Math.sqrt(h * wd)));
+      if (hw * hw !== h * wd) approx.push(`input ${h}×${wd} as ${hw}×${hw}`);
+      if (k.fused.length) approx.push(`fused ${k.fused.join('+')}`);
+      // its work (a GEMM per input pixel, then col2im) grows with the input area
+      return { module: 'convtranspose', params: { batch: n, hw, cin, cout: w[1]! * group, k: kh, stride, groups: group }, scale: (h * wd) / (hw * hw), approx };
+    }
     case 'Gemm':
     case 'MatMul': {
       if (!x) return undefined;
