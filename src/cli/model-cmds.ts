@@ -162,7 +162,7 @@ export function registerModelCommands(program: Command, openStore: () => Store):
 
   program
     .command('generate')
-    .description('write generated networks (ResNet, MobileNetV2/V3, EfficientNet, ShuffleNetV2, SqueezeNet, DenseNet, GoogLeNet, ViT, BERT) as ONNX files')
+    .description('write generated networks (ResNet, MobileNetV2/V3, EfficientNet, ShuffleNetV2, SqueezeNet, DenseNet, GoogLeNet, U-Net, ViT, BERT) as ONNX files')
     .option('--family <names>', `comma-separated families or 'all' (${FAMILIES.map((f) => f.name).join(', ')})`, 'all')
     .option('-n, --count <n>', 'networks per family', positiveInt, 1)
     .option('--seed <n>', 'first seed', positiveInt, 1)

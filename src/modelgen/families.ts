@@ -230,6 +230,41 @@ export const googlenet: Family = {
   },
 };
 
+/**
+ * The dense-prediction shape (segmentation, DB-style text detection as in PP-OCRv4 det): an
+ * encoder of conv stages halving the map, a decoder of ConvTranspose upsamplings each joined to
+ * the encoder's map of that size (concatenated or added), and a per-pixel head of a few channels.
+ */
+export const unet: Family = {
+  name: 'unet',
+  description: 'U-Net-style encoder–decoder: conv stages down, ConvTranspose (2×2, 3×3 or 4×4, stride 2) up, skip concat or add, per-pixel head',
+  build(rng, name) {
+    // every size divisible by 2^4, so each upsampling meets its skip at the same size
+    const { b, res, x } = image(rng, name, [64, 96, 128, 160]);
+    const levels = rng.int(2, 4);
+    const base = pick(rng, [8, 12, 16]);
+    const k = pick(rng, [2, 2, 3, 4]);
+    const join = pick(rng, ['concat', 'add'] as const);
+    const skips: Tensor[] = [];
+    let y = x;
+    for (let l = 0; l < levels; l++) {
+      y = convBnAct(b, y, base * 2 ** l, 3);
+      if (rng.next() < 0.5) y = convBnAct(b, y, base * 2 ** l, 3);
+      skips.push(y);
+      y = b.maxPool(y, 2, 2);
+    }
+    y = convBnAct(b, y, base * 2 ** levels, 3);
+    for (let l = levels - 1; l >= 0; l--) {
+      const c = base * 2 ** l;
+      const up = b.act(b.convTranspose(y, { cout: c, k, stride: 2 }), 'relu');
+      y = convBnAct(b, join === 'concat' ? b.concat([up, skips[l]!], 1) : b.add(up, skips[l]!), c, 3);
+    }
+    const classes = pick(rng, [1, 2, 4]);
+    b.output(b.act(b.conv(y, { cout: classes, k: 1 }), 'sigmoid'));
+    return { b, config: { res, levels, base, k, join, classes } };
+  },
+};
+
 /** a pre-LN transformer encoder layer over [1, seq, dim] */
 function encoderLayer(b: GraphBuilder, x: Tensor, heads: number, mlpRatio: number): Tensor {
   const [n, seq, dim] = x.shape as [number, number, number];
