@@ -50,8 +50,10 @@ export const KERNEL_SPACES: Record<string, { samples: number; params: Record<str
   maxpool: { samples: 80, params: { batch: [1], hw: { min: 4, max: 112, log: true }, c: CH, k: [2, 3], stride: [1, 2] } },
   avgpool: { samples: 60, params: { batch: [1], hw: { min: 4, max: 112, log: true }, c: CH, k: [2, 3], stride: [1, 2] } },
   globalavgpool: { samples: 80, params: { batch: [1], hw: { min: 1, max: 56, log: true }, c: WIDE_CH } },
-  add: { samples: 100, params: { batch: [1], hw: HW, c: WIDE_CH } },
-  activation: { samples: 150, params: { batch: [1], hw: HW, c: WIDE_CH } },
+  // elementwise ops of dense-prediction models run on maps far past classification's 112²
+  // (PP-OCRv4 det: 160–320²): trained up to 320² so they are not extrapolated (reports/models-history.md, session 28)
+  add: { samples: 150, params: { batch: [1], hw: { min: 1, max: 320, log: true }, c: WIDE_CH } },
+  activation: { samples: 200, params: { batch: [1], hw: { min: 1, max: 320, log: true }, c: WIDE_CH } },
   concat: { samples: 80, params: { batch: [1], hw: { min: 2, max: 112, log: true }, c: CH, inputs: [2, 3, 4] } },
   softmax: { samples: 80, params: { batch: { min: 1, max: 16, log: true }, rows: { min: 8, max: 256, step: 8, log: true }, cols: { min: 8, max: 1024, step: 8, log: true } } },
   layernorm: { samples: 80, params: { batch: [1], seq: { min: 1, max: 256, log: true }, hidden: { min: 32, max: 768, step: 32, log: true } } },
