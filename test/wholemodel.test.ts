@@ -442,6 +442,22 @@ describe('whole-model prediction on real (tiny) module predictors', () => {
     const j = JSON.parse(cli(['predict', file, '--json'], db).stdout) as { totalMs: number; layers: unknown[]; coverage: number };
     expect(j.layers).toHaveLength(5);
     expect(j.totalMs).toBeCloseTo(pred.totalMs, 6);
+    // the pooling kernel has no predictor in this store either: listed, with its share
+    expect(JSON.parse(cli(['predict', file, '--json'], db).stdout).untrained.map((x: { module: string }) => x.module)).toEqual(['globalavgpool']);
+
+    // a decoder: its ConvTranspose maps to a module this store has no predictor for — the roofline
+    // answers, and the user is told which predictor to train and how
+    const d = new GraphBuilder('decoder', 3);
+    d.output(d.convTranspose(d.act(d.conv(d.input('x', [1, 3, 32, 32]), { cout: 16, k: 3, stride: 2 }), 'relu'), { cout: 8, k: 2, stride: 2 }));
+    const dec = path.join(dir, 'decoder.onnx');
+    writeFileSync(dec, toOnnx(d.build()));
+    const u = cli(['predict', dec], db);
+    expect(u.code, u.stderr).toBe(0);
+    expect(u.stdout).toMatch(/ConvTranspose .* roofline +no trained convtranspose predictor/);
+    expect(u.stdout).toMatch(/1 convtranspose kernel \([\d.]+ % of the predicted time\) fell back to the roofline: no trained convtranspose predictor for ort-cpu\/t1; train one with .*\n  latencylab profile -m convtranspose -d ort-cpu -t 1 -n 300 --probe && latencylab train --dataset convtranspose@ort-cpu/);
+    const uj = JSON.parse(cli(['predict', dec, '--json'], db).stdout) as { untrained: Array<{ module: string; kernels: number; share: number }> };
+    expect(uj.untrained).toEqual([{ module: 'convtranspose', kernels: 1, share: expect.any(Number) }]);
+    expect(uj.untrained[0]!.share).toBeGreaterThan(0);
   });
 
   it('measure times the model for real and --compare joins per-node times to the predicted layers', () => {

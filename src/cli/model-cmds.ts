@@ -12,7 +12,7 @@ import { calibrateSetting, MEASUREMENT_PASSES } from '../wholemodel/calibrate.js
 import { fusionTable, WHOLE_MODEL_DEVICES } from '../wholemodel/fusion.js';
 import { measureFusions } from '../wholemodel/fusion-probe.js';
 import { readModelFile } from '../wholemodel/model-file.js';
-import { settingKey, WholeModelPredictor, type ModelPrediction } from '../wholemodel/predictor.js';
+import { settingKey, trainCommand, untrainedModules, WholeModelPredictor, type ModelPrediction } from '../wholemodel/predictor.js';
 import { compareLayers, layerRows } from '../wholemodel/report.js';
 import { positiveInt, stopOnSigint } from './args.js';
 import { formatTable } from './table.js';
@@ -41,6 +41,11 @@ export function printPrediction(p: ModelPrediction, file: string, top: number, p
   ));
   if (rows.length < compute) console.log(`… ${compute - rows.length} smaller kernels (--top to show more)`);
   console.log(`coverage: ${(100 * p.coverage).toFixed(1)} % of FLOPs predicted by trained module RMs (the rest: ${p.setting.device} roofline)`);
+  // modules whose kernels take at least 1 % of the predicted time (all of them are in --json)
+  for (const u of untrainedModules(p).filter((x) => x.share >= 0.01)) {
+    const t = trainCommand(p.setting, u.module);
+    console.log(`${u.kernels} ${u.module} kernel${u.kernels > 1 ? 's' : ''} (${(100 * u.share).toFixed(1)} % of the predicted time) fell back to the roofline: no trained ${u.module} predictor for ${settingKey(p.setting)}; train one with (~${Math.max(1, Math.ceil(t.minutes))} min, alone on the machine), then refit the calibration with it ('latencylab calibrate -d ${p.setting.device} -t ${p.setting.threads}'):\n  ${t.command}`);
+  }
   console.log(p.calibrated ? `per-model overhead ${p.overheadMs.toFixed(3)} ms (calibrated${p.probeMs ? `; at the machine state of the calibration, probe ${p.probeMs.toFixed(3)} ms — --now rescales to the state now` : ''})${p.clampedMs < 0 ? `; ${p.clampedMs.toFixed(3)} ms in the total for layers whose estimate fell below zero (shown as 0 ms)` : ''}` : `UNCALIBRATED: raw sum of kernel predictions; run 'latencylab calibrate -d ${p.setting.device} -t ${p.setting.threads}' (~1–3 min) for end-to-end accuracy`);
 }
 
@@ -202,7 +207,7 @@ export async function predictModelFile(store: Store, file: string, o: { device: 
   if (o.json) {
     console.log(JSON.stringify({
       file, device: o.device, threads: o.threads, totalMs: p.totalMs, rawSumMs: p.rawSumMs, overheadMs: p.overheadMs, clampedMs: p.clampedMs, calibrated: p.calibrated,
-      coverage: p.coverage, flops: p.flops, predictMs, datasets: p.datasets, fusion: p.fusion, probeMs: p.probeMs, now, layers: layerRows(p),
+      coverage: p.coverage, flops: p.flops, predictMs, datasets: p.datasets, fusion: p.fusion, probeMs: p.probeMs, now, untrained: untrainedModules(p), layers: layerRows(p),
     }));
     return;
   }

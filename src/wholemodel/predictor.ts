@@ -59,6 +59,8 @@ export interface KernelPrediction {
   /** 'rm:<kind>' (module predictor), 'roofline', or 'free' (no kernel work) */
   source: string;
   module?: string;
+  /** a module predictor would answer this kernel, but the store has none for the setting (roofline instead) */
+  untrained?: string;
   extrapolated: string[];
   approx: string[];
 }
@@ -192,6 +194,7 @@ export class WholeModelPredictor {
       }
       const mapping = mapKernel(k);
       const mp = mapping && this.modules.get(mapping.module);
+      let unbuildable: string | undefined;
       if (mapping && mp) {
         try {
           const key = `${mapping.module}:${JSON.stringify(mapping.params)}`;
@@ -211,10 +214,13 @@ export class WholeModelPredictor {
           continue;
         } catch (e) {
           if (!(e instanceof UserError)) throw e; // a configuration the module cannot build: roofline
+          unbuildable = `not a ${mapping.module} configuration (${e.message})`;
         }
       }
       const ms = inGraphMs(inGraph, inGraphKey(undefined, k), k, rooflineMs(this.roofline, k.flops, k.bytes) - this.roofline.fixedMs);
-      out.push({ kernel: k, ms, rawMs: ms, group: 'roofline', source: 'roofline', extrapolated: [], approx: mapping ? [`no trained ${mapping.module} predictor`] : [] });
+      const untrained = mapping && !mp ? mapping.module : undefined;
+      const approx = untrained ? [`no trained ${untrained} predictor`] : unbuildable ? [unbuildable] : [];
+      out.push({ kernel: k, ms, rawMs: ms, group: 'roofline', source: 'roofline', ...(untrained ? { untrained } : {}), extrapolated: [], approx });
     }
     // one batched RM call per module for the configurations not seen before
     const byModule = new Map<string, string[]>();
@@ -342,10 +348,29 @@ function groupOf(module: string): KernelGroup {
   return 'other';
 }
 
+/** the commands that profile and train one module's predictor for a setting, and about how many minutes they take */
+export function trainCommand(setting: WholeModelSetting, module: string, samples = 300): { command: string; minutes: number } {
+  const perMin = setting.device === 'ort-wasm' ? 60 : 400;
+  return { command: `latencylab profile -m ${module} -d ${setting.device} -t ${setting.threads} -n ${samples} --probe && latencylab train --dataset ${module}@${setting.device}`, minutes: samples / perMin };
+}
+
 /** what to run to train the predictors a device setting lacks, with an honest time estimate */
 export function missingMessage(setting: WholeModelSetting, missing: string[]): string {
-  const perMin = setting.device === 'ort-wasm' ? 60 : 400;
-  const cmds = missing.map((m) => `latencylab profile -m ${m} -d ${setting.device} -t ${setting.threads} -n 300 --probe && latencylab train --dataset ${m}@${setting.device}`);
-  const minutes = Math.ceil((missing.length * 300) / perMin);
-  return `no trained ${missing.join(', ')} predictor${missing.length > 1 ? 's' : ''} for ${setting.device} at ${setting.threads} thread${setting.threads > 1 ? 's' : ''}; train them with (about ${minutes} min of profiling, run alone on the machine):\n  ${cmds.join('\n  ')}\n(other modules — pooling, elementwise, softmax, layernorm — are optional: kernels without a predictor fall back to the device roofline)`;
+  const cmds = missing.map((m) => trainCommand(setting, m));
+  const minutes = Math.ceil(cmds.reduce((s, c) => s + c.minutes, 0));
+  return `no trained ${missing.join(', ')} predictor${missing.length > 1 ? 's' : ''} for ${setting.device} at ${setting.threads} thread${setting.threads > 1 ? 's' : ''}; train them with (about ${minutes} min of profiling, run alone on the machine):\n  ${cmds.map((c) => c.command).join('\n  ')}\n(other modules — pooling, elementwise, softmax, layernorm, convtranspose — are optional: kernels without a predictor fall back to the device roofline)`;
+}
+
+/** modules a prediction needed but the store has no predictor for: their kernels and share of the predicted time */
+export function untrainedModules(p: ModelPrediction): Array<{ module: string; kernels: number; share: number }> {
+  const by = new Map<string, { kernels: number; ms: number }>();
+  for (const k of p.kernels) {
+    if (!k.untrained) continue;
+    const e = by.get(k.untrained) ?? { kernels: 0, ms: 0 };
+    e.kernels++;
+    e.ms += k.ms;
+    by.set(k.untrained, e);
+  }
+  const total = p.kernels.reduce((s, k) => s + k.ms, 0);
+  return [...by].map(([module, e]) => ({ module, kernels: e.kernels, share: total > 0 ? e.ms / total : 0 })).sort((a, b) => b.share - a.share);
 }
