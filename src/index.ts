@@ -16,6 +16,12 @@ export { UserError } from './util/errors.js';
 export { SegmentedModel, segmentCost, type SegmentCosts } from './earlyexit/segments.js';
 export { analyseGraph, extractSegment, type CutPoint, type GraphAnalysis } from './earlyexit/onnx-graph.js';
 export { loadOnnxModel } from './ir/onnx-load.js';
+// whole-model prediction: any ONNX file in, total and per-layer latency out
+export { readModelFile, modelFromBytes, type ModelFile } from './wholemodel/model-file.js';
+export { WholeModelPredictor, untrainedModules, trainCommand, settingKey, type ModelPrediction, type KernelPrediction, type WholeModelSetting } from './wholemodel/predictor.js';
+export { measureModel, type ModelTiming } from './profile/model-timing.js';
+export { calibrateSetting } from './wholemodel/calibrate.js';
+export { FAMILIES, generateModel, generateSet, modelBytes, type GeneratedModel } from './modelgen/index.js';
 export { CacheEngine, DEFAULT_ENGINE, type EngineOptions, type ClassifyResult } from './earlyexit/engine.js';
 export { CacheHead } from './earlyexit/head.js';
 export { calibrateCascade, chooseCascade, simulateCascade, type Cascade } from './earlyexit/cascade.js';

@@ -460,6 +460,20 @@ describe('whole-model prediction on real (tiny) module predictors', () => {
     expect(uj.untrained[0]!.share).toBeGreaterThan(0);
   });
 
+  it('the library API predicts a model file as the CLI does', async () => {
+    const api = await import('../src/index.js');
+    const store = new api.Store(db);
+    try {
+      const p = api.WholeModelPredictor.open(store, { device: 'ort-cpu', threads: 1 }).predict(api.readModelFile(path.join(dir, 'decoder.onnx')).imported);
+      const j = JSON.parse(cli(['predict', path.join(dir, 'decoder.onnx'), '--json'], db).stdout) as { totalMs: number };
+      expect(p.totalMs).toBeCloseTo(j.totalMs, 9);
+      expect(api.untrainedModules(p).map((u) => u.module)).toEqual(['convtranspose']);
+      expect(api.trainCommand(p.setting, 'convtranspose').command).toMatch(/^latencylab profile -m convtranspose -d ort-cpu -t 1/);
+    } finally {
+      store.close();
+    }
+  });
+
   it('measure times the model for real and --compare joins per-node times to the predicted layers', () => {
     const file = path.join(dir, 'small.onnx');
     const r = cli(['measure', file, '--compare'], db);
