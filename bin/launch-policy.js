@@ -5,7 +5,7 @@
  * a 0.6 s `latencylab predict`. Listed by what they do not do, so a command missing here (a new
  * one) is re-run with one pool thread — the safe side. `predict --now` times a machine probe.
  */
-const TIMES_NOTHING = new Set(['help', 'modules', 'datasets', 'export', 'tasks', 'monotonicity', 'proxy', 'generate']);
+const TIMES_NOTHING = new Set(['help', 'modules', 'datasets', 'export', 'tasks', 'monotonicity', 'proxy', 'generate', 'serve']);
 
 /** whether the command line (the arguments after the script) times nothing */
 export function timesNothing(args) {

@@ -49,7 +49,7 @@ describe('the launcher', () => {
   it('runs commands that time nothing in its own process, everything else (and anything new) as a one-pool-thread child', async () => {
     // @ts-expect-error plain-JS launcher module, no type declarations
     const { timesNothing } = (await import('../bin/launch-policy.js')) as { timesNothing: (args: string[]) => boolean };
-    for (const args of [[], ['--help'], ['--db', 'x.db', 'datasets'], ['predict', 'm.onnx', '-d', 'ort-cpu'], ['monotonicity', '--space', 'nb201'], ['profile', '--help']]) {
+    for (const args of [[], ['--help'], ['--db', 'x.db', 'datasets'], ['predict', 'm.onnx', '-d', 'ort-cpu'], ['monotonicity', '--space', 'nb201'], ['serve', '--port', '0'], ['profile', '--help']]) {
       expect(timesNothing(args), args.join(' ')).toBe(!(args[0] === 'profile'));
     }
     for (const args of [['profile', '-m', 'add'], ['--db', 'datasets', 'measure', 'm.onnx'], ['predict', 'm.onnx', '--now'], ['demo'], ['cache', 'serve'], ['some-new-command']]) {

@@ -25,7 +25,7 @@ import { modelFromBytes } from '../src/wholemodel/model-file.js';
 import { WholeModelPredictor } from '../src/wholemodel/predictor.js';
 import { medianRuns, profileAtNominal } from '../src/wholemodel/calibrate.js';
 import { profiledNodeKey } from '../src/wholemodel/report.js';
-import { PPOCR_MODELS, ppocrModel } from '../src/bench/models-measure.js';
+import { PPOCR_MODELS, ppocrModel, ppocrPath } from '../src/bench/models-measure.js';
 import { cli, tempDir } from './helpers.js';
 
 const { onnx } = onnxProto;
@@ -515,6 +515,64 @@ describe('whole-model prediction on real (tiny) module predictors', () => {
     expect(p.stdout).not.toMatch(/UNCALIBRATED/);
     expect(p.stdout).toMatch(/per-model overhead [\d.]+ ms \(calibrated; at the machine state of the calibration/);
     expect(p.stdout).toMatch(/at the machine's state now \(probe [\d.]+ ms vs [\d.]+ ms when calibrated\): [\d.]+ ms/);
+  });
+
+  it('the prediction service answers what the CLI answers, refuses bad requests with 4xx naming the field, and reloads what other processes stored', async () => {
+    const { buildPredictServer } = await import('../src/serve/predict-server.js');
+    const store = new Store(db);
+    const app = buildPredictServer(store);
+    const post = (query: string, body: string | Buffer, type = 'application/octet-stream') => app.inject({ method: 'POST', url: `/v1/predict${query}`, payload: body, headers: { 'content-type': type } });
+    try {
+      const small = readFileSync(path.join(dir, 'small.onnx'));
+      const ok = await post('?device=ort-cpu&threads=1&top=2', small);
+      expect(ok.statusCode, ok.body).toBe(200);
+      const j = ok.json() as { totalMs: number; calibrated: boolean; layers: unknown[]; untrained: Array<{ module: string }> };
+      const cliJson = JSON.parse(cli(['predict', path.join(dir, 'small.onnx'), '--json'], db).stdout) as { totalMs: number };
+      expect(j.totalMs).toBeCloseTo(cliJson.totalMs, 9);
+      expect(j.calibrated).toBe(true);
+      expect(j.layers).toHaveLength(2);
+
+      const refused: Array<[string, string | Buffer, string, number, RegExp]> = [
+        ['?threads=two', small, 'application/octet-stream', 400, /querystring: threads must be integer/],
+        ['?device=gpu', small, 'application/octet-stream', 400, /device must be equal to one of the allowed values: ort-cpu, ort-wasm/],
+        ['?inputShape=1,3,x', small, 'application/octet-stream', 400, /inputShape must match pattern/],
+        ['?batch=1', small, 'application/octet-stream', 400, /unknown parameter 'batch'/],
+        ['', '{"model":1}', 'application/json', 415, /content-type application\/octet-stream \(got "application\/json"\)/],
+        ['', 'garbage', 'application/octet-stream', 400, /request body: not an ONNX model/],
+        ['?threads=2', small, 'application/octet-stream', 404, /no trained conv2d, dwconv, linear predictors for ort-cpu at 2 threads; train them with[\s\S]*latencylab profile -m conv2d -d ort-cpu -t 2/],
+      ];
+      for (const [query, body, type, status, message] of refused) {
+        const r = await post(query, body, type);
+        expect(r.statusCode, `${query} ${type}: ${r.body}`).toBe(status);
+        expect((r.json() as { message: string }).message).toMatch(message);
+      }
+      // a model with dynamic dims: the query parameter is named, not the CLI flag
+      const dynamic = await post('', readFileSync(ppocrPath(PPOCR_MODELS.find((m) => m.name.includes('rec'))!)));
+      expect(dynamic.statusCode).toBe(400);
+      expect((dynamic.json() as { message: string }).message).toMatch(/give the inputShape query parameter/);
+
+      // fuzz: random bodies, content types and queries never crash the service
+      const rng = new Rng(5);
+      for (let i = 0; i < 60; i++) {
+        const bytes = Buffer.from(small);
+        for (let f = 0; f < 1 + rng.int(0, 20); f++) bytes[rng.int(0, bytes.length - 1)] = rng.int(0, 255);
+        const body = rng.next() < 0.3 ? bytes.subarray(0, rng.int(0, bytes.length)) : bytes;
+        const type = ['application/octet-stream', 'text/plain', 'application/json', 'image/png'][rng.int(0, 3)]!;
+        const query = ['', '?threads=1', '?top=0', '?inputShape=1,3,32,32', '?threads=0', '?top=-1'][rng.int(0, 5)]!;
+        const r = await post(query, body, type);
+        expect(r.statusCode === 200 || (r.statusCode >= 400 && r.statusCode < 500), `${type} ${query}: ${r.statusCode} ${r.body}`).toBe(true);
+      }
+
+      // another process removes the calibration: the next answer is uncalibrated
+      const other = new Database(db);
+      other.prepare("DELETE FROM model_calibrations WHERE key = 'ort-cpu/t1'").run();
+      other.close();
+      const after = await post('', small);
+      expect((after.json() as { calibrated: boolean }).calibrated).toBe(false);
+    } finally {
+      await app.close();
+      store.close();
+    }
   });
 });
 

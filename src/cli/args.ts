@@ -50,3 +50,10 @@ export function stopOnSigint(): { flag: { stop: boolean }; release(): void } {
   process.on('SIGINT', handler);
   return { flag, release: () => process.off('SIGINT', handler) };
 }
+
+/** a TCP port for --port (0 = any free one) */
+export function port(s: string): number {
+  const n = Number(s);
+  if (!Number.isInteger(n) || n < 0 || n > 65535) throw new UserError(`expected a port 0..65535, got "${s}"`, '--port');
+  return n;
+}

@@ -7,7 +7,7 @@ import { DEFAULT_MAX_FEATURES } from '../earlyexit/segments.js';
 import { MODEL_PRESETS, openCacheTarget, startEngine, type TargetOptions } from '../earlyexit/setup.js';
 import { loadImageFolder } from '../serve/image-folder.js';
 import { UserError } from '../util/errors.js';
-import { fraction, numberList, positiveInt, positiveNumber, share, stopOnSigint } from './args.js';
+import { fraction, numberList, port, positiveInt, positiveNumber, share, stopOnSigint } from './args.js';
 import { fmtNum, formatTable } from './table.js';
 
 /** options shared by every `cache` subcommand: which model, how it is cut */
@@ -149,11 +149,7 @@ export function registerCacheCommands(program: Command): void {
 
   engineOptions(modelOptions(cache.command('serve')))
     .description('serve the model over HTTP with online caching (POST /v1/classify, GET /v1/stats)')
-    .option('--port <n>', 'port (0 = any free port)', (s) => {
-      const n = Number(s);
-      if (!Number.isInteger(n) || n < 0 || n > 65535) throw new UserError(`expected a port 0..65535, got "${s}"`, '--port');
-      return n;
-    }, 8080)
+    .option('--port <n>', 'port (0 = any free port)', port, 8080)
     .option('--host <addr>', 'address to listen on', '127.0.0.1')
     .option('--no-cache', 'serve the unmodified backbone (the baseline)')
     .option('--train-duty <x>', "largest share of the serving thread's wall time spent on cache maintenance between requests (finishing audits, re-planning; and training with --training thread)", fraction, 0.2)

@@ -13,8 +13,8 @@ import { fusionTable, WHOLE_MODEL_DEVICES } from '../wholemodel/fusion.js';
 import { measureFusions } from '../wholemodel/fusion-probe.js';
 import { readModelFile } from '../wholemodel/model-file.js';
 import { settingKey, trainCommand, untrainedModules, WholeModelPredictor, type ModelPrediction } from '../wholemodel/predictor.js';
-import { compareLayers, layerRows } from '../wholemodel/report.js';
-import { positiveInt, stopOnSigint } from './args.js';
+import { compareLayers, layerRows, predictionRecord } from '../wholemodel/report.js';
+import { port, positiveInt, stopOnSigint } from './args.js';
 import { formatTable } from './table.js';
 import { enqueueModelForFleet } from './fleet-cmds.js';
 
@@ -166,6 +166,27 @@ export function registerModelCommands(program: Command, openStore: () => Store):
     });
 
   program
+    .command('serve')
+    .description('serve whole-model prediction over HTTP: POST /v1/predict?device=…&threads=…&inputShape=… with the .onnx file as the body')
+    .option('--port <n>', 'port (0 = any free port)', port, 8080)
+    .option('--host <addr>', 'address to listen on', '127.0.0.1')
+    .action(async (o) => {
+      const store = openStore();
+      // fastify is loaded by the commands that serve (~0.1 s every other command would pay)
+      const { buildPredictServer } = await import('../serve/predict-server.js');
+      const app = buildPredictServer(store);
+      const address = await app.listen({ port: o.port, host: o.host });
+      console.log(`latencylab serve: whole-model prediction from ${store.file} listening on ${address} (POST /v1/predict)`);
+      const close = async () => {
+        await app.close();
+        store.close();
+        process.exit(0);
+      };
+      process.on('SIGINT', close);
+      process.on('SIGTERM', close);
+    });
+
+  program
     .command('generate')
     .description('write generated networks (ResNet, MobileNetV2/V3, EfficientNet, ShuffleNetV2, SqueezeNet, DenseNet, GoogLeNet, U-Net, ViT, BERT) as ONNX files')
     .option('--family <names>', `comma-separated families or 'all' (${FAMILIES.map((f) => f.name).join(', ')})`, 'all')
@@ -205,10 +226,7 @@ export async function predictModelFile(store: Store, file: string, o: { device: 
     now = { probeMs, totalMs: (p.totalMs * probeMs) / p.probeMs };
   }
   if (o.json) {
-    console.log(JSON.stringify({
-      file, device: o.device, threads: o.threads, totalMs: p.totalMs, rawSumMs: p.rawSumMs, overheadMs: p.overheadMs, clampedMs: p.clampedMs, calibrated: p.calibrated,
-      coverage: p.coverage, flops: p.flops, predictMs, datasets: p.datasets, fusion: p.fusion, probeMs: p.probeMs, now, untrained: untrainedModules(p), layers: layerRows(p),
-    }));
+    console.log(JSON.stringify({ file, ...predictionRecord(p), predictMs, now }));
     return;
   }
   printPrediction(p, file, o.top, predictMs);

@@ -291,6 +291,15 @@ export class Store {
     this.db.close();
   }
 
+  /**
+   * Changes whenever another connection (another latencylab process: `train`, `calibrate`) has
+   * committed to the file since this one last looked: a long-running reader reloads what it
+   * derived from the store then (SQLite's data_version; this connection's own writes do not count).
+   */
+  dataVersion(): number {
+    return this.db.pragma('data_version', { simple: true }) as number;
+  }
+
   /** stores made before measurement passes: their runs become pass 0 (the uniqueness constraint changes, so the table is rebuilt) */
   private migrateRunPasses(): void {
     this.db.transaction(() => {

@@ -1,4 +1,4 @@
-import type { KernelPrediction, ModelPrediction } from './predictor.js';
+import { untrainedModules, type KernelPrediction, type ModelPrediction } from './predictor.js';
 
 /** Presentation of whole-model predictions: the per-layer table and the predicted-vs-measured join. */
 
@@ -32,6 +32,26 @@ export function layerRows(p: ModelPrediction, top = Infinity): LayerRow[] {
       source: k.module ? `${k.module} ${k.source.slice(3)}` : k.source,
       extrapolated: [...k.extrapolated, ...k.approx.filter((a) => !a.startsWith('fused'))].join('; '),
     }));
+}
+
+/** A prediction as JSON: `predict --json` and the prediction service answer this (plus their own fields). */
+export function predictionRecord(p: ModelPrediction, top = Infinity) {
+  return {
+    device: p.setting.device,
+    threads: p.setting.threads,
+    totalMs: p.totalMs,
+    rawSumMs: p.rawSumMs,
+    overheadMs: p.overheadMs,
+    clampedMs: p.clampedMs,
+    calibrated: p.calibrated,
+    coverage: p.coverage,
+    flops: p.flops,
+    datasets: p.datasets,
+    fusion: p.fusion,
+    probeMs: p.probeMs,
+    untrained: untrainedModules(p),
+    layers: layerRows(p, top),
+  };
 }
 
 /**

@@ -1,0 +1,126 @@
+import Fastify, { type FastifyInstance } from 'fastify';
+import type { Store } from '../store/db.js';
+import { isUserError, UserError } from '../util/errors.js';
+import { WHOLE_MODEL_DEVICES } from '../wholemodel/fusion.js';
+import { modelFromBytes } from '../wholemodel/model-file.js';
+import { settingKey, WholeModelPredictor, type WholeModelSetting } from '../wholemodel/predictor.js';
+import { predictionRecord } from '../wholemodel/report.js';
+
+/** ONNX files are large (ResNet-50: ~100 MB); a body over this is refused before it is read */
+export const DEFAULT_MODEL_BODY_LIMIT = 512 << 20;
+
+const predictQuerySchema = {
+  type: 'object',
+  additionalProperties: false,
+  properties: {
+    device: { type: 'string', enum: [...WHOLE_MODEL_DEVICES] },
+    threads: { type: 'integer', minimum: 1, maximum: 256 },
+    inputShape: { type: 'string', pattern: '^[1-9][0-9]*(,[1-9][0-9]*)*$', maxLength: 200 },
+    top: { type: 'integer', minimum: 0 },
+  },
+} as const;
+
+interface PredictQuery {
+  device?: string;
+  threads?: number;
+  inputShape?: string;
+  top?: number;
+}
+
+/** an answer other than 400 with its own error code */
+class HttpError extends Error {
+  constructor(readonly status: number, readonly code: string, message: string) {
+    super(message);
+  }
+}
+
+interface AjvError {
+  instancePath?: string;
+  message?: string;
+  params?: { additionalProperty?: string; allowedValues?: unknown[] };
+}
+
+/** an ajv error as a sentence naming the parameter */
+function describeAjvError(e: AjvError | undefined): string {
+  if (!e) return 'invalid';
+  if (e.params?.additionalProperty) return `unknown parameter '${e.params.additionalProperty}' (expected ${Object.keys(predictQuerySchema.properties).join(', ')})`;
+  const allowed = e.params?.allowedValues ? `: ${e.params.allowedValues.join(', ')}` : '';
+  return `${(e.instancePath ?? '').replace(/^\//, '') || 'query'} ${e.message ?? 'is invalid'}${allowed}`;
+}
+
+const ERROR_CODES: Record<number, string> = { 413: 'payload_too_large', 415: 'unsupported_media_type' };
+
+/**
+ * Whole-model prediction over HTTP, from the predictors in a store:
+ *   POST /v1/predict?device=ort-cpu&threads=1&inputShape=1,3,640,640&top=20
+ *        body: the .onnx file (application/octet-stream) → `predict --json`'s record
+ *   GET  /healthz
+ * A setting's predictors are loaded on its first request and kept, with the module predictions
+ * they remember (a search that asks about many similar networks gets faster); they are reloaded
+ * when another process has written to the store since (`train`, `calibrate`).
+ */
+export function buildPredictServer(store: Store, o: { logger?: boolean; bodyLimit?: number } = {}): FastifyInstance {
+  // coerceTypes: query strings are strings; ajv turns "2" into the integer 2 and refuses "two"
+  const app = Fastify({ logger: o.logger ?? false, bodyLimit: o.bodyLimit ?? DEFAULT_MODEL_BODY_LIMIT, ajv: { customOptions: { removeAdditional: false, coerceTypes: true } } });
+  app.removeContentTypeParser(['application/json', 'text/plain']);
+  app.addContentTypeParser('application/octet-stream', { parseAs: 'buffer' }, (_req, body, done) => done(null, body));
+  const predictors = new Map<string, { version: number; predictor: WholeModelPredictor }>();
+  const predictorFor = (setting: WholeModelSetting): WholeModelPredictor => {
+    const key = settingKey(setting);
+    const version = store.dataVersion();
+    const held = predictors.get(key);
+    if (held && held.version === version) return held.predictor;
+    let predictor: WholeModelPredictor;
+    try {
+      predictor = WholeModelPredictor.open(store, setting);
+    } catch (e) {
+      // a setting without trained predictors: the message says which commands would train them
+      if (isUserError(e) && e.where === 'device') throw new HttpError(404, 'not_trained', e.message);
+      throw e;
+    }
+    predictors.set(key, { version, predictor });
+    return predictor;
+  };
+
+  app.setErrorHandler((error: Error, req, reply) => {
+    if (error instanceof HttpError) return reply.code(error.status).send({ error: error.code, message: error.message });
+    if (isUserError(error)) return reply.code(400).send({ error: 'bad_request', field: error.where, message: error.message });
+    const err = error as Error & { statusCode?: number; validation?: unknown };
+    if (err.validation) return reply.code(400).send({ error: 'bad_request', message: err.message });
+    if (err.statusCode === 415) return reply.code(415).send({ error: ERROR_CODES[415], message: `send the .onnx file as the request body with content-type application/octet-stream (got ${JSON.stringify(req.headers['content-type'] ?? 'none')})` });
+    if (err.statusCode && err.statusCode >= 400 && err.statusCode < 500) return reply.code(err.statusCode).send({ error: ERROR_CODES[err.statusCode] ?? 'bad_request', message: err.message });
+    app.log.error(err);
+    return reply.code(500).send({ error: 'internal', message: 'internal error' });
+  });
+  // a request of another type is refused before its body is read
+  app.setNotFoundHandler((req, reply) => reply.code(404).send({ error: 'not_found', message: `no route ${req.method} ${req.url.split('?')[0]}; POST /v1/predict with the .onnx file as application/octet-stream` }));
+
+  app.post<{ Querystring: PredictQuery; Body: Buffer }>('/v1/predict', {
+    schema: { querystring: predictQuerySchema },
+    // fastify validates the query after reading the body: a bad parameter is refused before a
+    // model of hundreds of MB is read
+    preParsing: async (req, _reply, payload) => {
+      const validate = req.getValidationFunction('querystring');
+      if (validate && !validate(req.query)) throw new UserError(describeAjvError(validate.errors?.[0]), 'querystring');
+      return payload;
+    },
+  }, async (req) => {
+    if (!Buffer.isBuffer(req.body) || req.body.length === 0) throw new UserError('send the .onnx file as the request body (content-type application/octet-stream)', 'body');
+    const q = req.query;
+    const inputShape = q.inputShape?.split(',').map(Number);
+    const t0 = performance.now();
+    // the model first: a broken file is named before any predictor is loaded
+    let mf: ReturnType<typeof modelFromBytes>;
+    try {
+      mf = modelFromBytes(new Uint8Array(req.body.buffer, req.body.byteOffset, req.body.byteLength), 'request body', inputShape);
+    } catch (e) {
+      // the loader speaks the CLI's language; here the dims come in the query
+      if (isUserError(e)) throw new UserError(e.message.replace(/^request body: /, '').replace('give --input-shape', 'give the inputShape query parameter'), 'request body');
+      throw e;
+    }
+    const p = predictorFor({ device: q.device ?? 'ort-cpu', threads: q.threads ?? 1 }).predict(mf.imported);
+    return { ...predictionRecord(p, q.top ?? Infinity), predictMs: performance.now() - t0 };
+  });
+  app.get('/healthz', async () => ({ ok: true }));
+  return app;
+}
