@@ -50,6 +50,8 @@ const MEMORY_BOUND = new Set(['add', 'activation', 'concat', 'maxpool', 'avgpool
 /** modules without which a prediction would be mostly roofline guesses */
 export const REQUIRED_MODULES = ['conv2d', 'dwconv', 'linear'];
 
+const MEMO_LIMIT = 100_000;
+
 export interface KernelPrediction {
   kernel: Kernel;
   /** calibrated milliseconds (the raw prediction times its group's factor) */
@@ -182,6 +184,9 @@ export class WholeModelPredictor {
     const inGraph = o.inGraph === null ? undefined : (o.inGraph ?? this.inGraph);
     // `fusion`: another table than the device's (bench:models' with/without-fusion comparison)
     const kernels = detectKernels(model, o.fusion ?? this.fusion);
+    // a long-lived predictor (the prediction service, a search) remembers module predictions; past
+    // this many distinct configurations (~10 MB) it starts over rather than grow without bound
+    if (this.memo.size > MEMO_LIMIT) this.memo.clear();
     const device: DeviceSettings = { threads: this.setting.threads, optLevel: 'all', loadWorkers: 0, loadDuty: 0 };
     const out: KernelPrediction[] = [];
     // module configurations predicted once per predictor (repeated blocks, repeated calls in a search)
