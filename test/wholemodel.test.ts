@@ -563,6 +563,24 @@ describe('whole-model prediction on real (tiny) module predictors', () => {
         expect(r.statusCode === 200 || (r.statusCode >= 400 && r.statusCode < 500), `${type} ${query}: ${r.statusCode} ${r.body}`).toBe(true);
       }
 
+      // one module configuration, as `predict --dataset … --params … --json` answers it
+      const params = { batch: 1, hw: 16, cin: 8, cout: 16, k: 3, stride: 1, groups: 1, pad: 'same' };
+      const mod = await app.inject({ method: 'POST', url: '/v1/predict-module', payload: { dataset: 'conv2d@ort-cpu', params } });
+      expect(mod.statusCode, mod.body).toBe(200);
+      const modCli = JSON.parse(cli(['predict', '--dataset', 'conv2d@ort-cpu', '--params', JSON.stringify(params), '--json'], db).stdout) as { ms: number };
+      expect((mod.json() as { ms: number }).ms).toBeCloseTo(modCli.ms, 12);
+      const { k: _k, ...noKernel } = params;
+      for (const [payload, message] of [
+        [{ dataset: 'conv2d@ort-cpu', params: noKernel }, /params\.k: missing/],
+        [{ dataset: 'nope@ort-cpu', params }, /nope@ort-cpu/],
+        [{ dataset: 'conv2d@ort-cpu', params, threads: 'one' }, /threads must be integer/],
+        [{ dataset: 'conv2d@ort-cpu' }, /must have required property 'params'/],
+      ] as const) {
+        const r = await app.inject({ method: 'POST', url: '/v1/predict-module', payload });
+        expect(r.statusCode, r.body).toBe(400);
+        expect((r.json() as { message: string }).message).toMatch(message);
+      }
+
       // another process removes the calibration: the next answer is uncalibrated
       const other = new Database(db);
       other.prepare("DELETE FROM model_calibrations WHERE key = 'ort-cpu/t1'").run();

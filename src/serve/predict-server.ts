@@ -5,6 +5,7 @@ import { WHOLE_MODEL_DEVICES } from '../wholemodel/fusion.js';
 import { modelFromBytes } from '../wholemodel/model-file.js';
 import { settingKey, WholeModelPredictor, type WholeModelSetting } from '../wholemodel/predictor.js';
 import { predictionRecord } from '../wholemodel/report.js';
+import { predictConfig } from '../select/autoselect.js';
 
 /** ONNX files are large (ResNet-50: ~100 MB); a body over this is refused before it is read */
 export const DEFAULT_MODEL_BODY_LIMIT = 512 << 20;
@@ -19,6 +20,27 @@ const predictQuerySchema = {
     top: { type: 'integer', minimum: 0 },
   },
 } as const;
+
+const moduleBodySchema = {
+  type: 'object',
+  required: ['dataset', 'params'],
+  additionalProperties: false,
+  properties: {
+    dataset: { type: 'string', minLength: 1, maxLength: 200 },
+    params: { type: 'object' },
+    threads: { type: 'integer', minimum: 1, maximum: 256 },
+    loadWorkers: { type: 'integer', minimum: 0, maximum: 64 },
+    loadDuty: { type: 'number', minimum: 0, maximum: 1 },
+  },
+} as const;
+
+interface ModuleQuery {
+  dataset: string;
+  params: Record<string, unknown>;
+  threads?: number;
+  loadWorkers?: number;
+  loadDuty?: number;
+}
 
 interface PredictQuery {
   device?: string;
@@ -54,6 +76,8 @@ const ERROR_CODES: Record<number, string> = { 413: 'payload_too_large', 415: 'un
  * Whole-model prediction over HTTP, from the predictors in a store:
  *   POST /v1/predict?device=ort-cpu&threads=1&inputShape=1,3,640,640&top=20
  *        body: the .onnx file (application/octet-stream) → `predict --json`'s record
+ *   POST /v1/predict-module  {dataset, params, threads?, loadWorkers?, loadDuty?} → one module
+ *        configuration with the dataset's selected RM (`predict --dataset … --params … --json`)
  *   GET  /healthz
  * A setting's predictors are loaded on its first request and kept, with the module predictions
  * they remember (a search that asks about many similar networks gets faster); they are reloaded
@@ -62,7 +86,7 @@ const ERROR_CODES: Record<number, string> = { 413: 'payload_too_large', 415: 'un
 export function buildPredictServer(store: Store, o: { logger?: boolean; bodyLimit?: number } = {}): FastifyInstance {
   // coerceTypes: query strings are strings; ajv turns "2" into the integer 2 and refuses "two"
   const app = Fastify({ logger: o.logger ?? false, bodyLimit: o.bodyLimit ?? DEFAULT_MODEL_BODY_LIMIT, ajv: { customOptions: { removeAdditional: false, coerceTypes: true } } });
-  app.removeContentTypeParser(['application/json', 'text/plain']);
+  app.removeContentTypeParser('text/plain');
   app.addContentTypeParser('application/octet-stream', { parseAs: 'buffer' }, (_req, body, done) => done(null, body));
   const predictors = new Map<string, { version: number; predictor: WholeModelPredictor }>();
   const predictorFor = (setting: WholeModelSetting): WholeModelPredictor => {
@@ -93,13 +117,16 @@ export function buildPredictServer(store: Store, o: { logger?: boolean; bodyLimi
     return reply.code(500).send({ error: 'internal', message: 'internal error' });
   });
   // a request of another type is refused before its body is read
-  app.setNotFoundHandler((req, reply) => reply.code(404).send({ error: 'not_found', message: `no route ${req.method} ${req.url.split('?')[0]}; POST /v1/predict with the .onnx file as application/octet-stream` }));
+  app.setNotFoundHandler((req, reply) => reply.code(404).send({ error: 'not_found', message: `no route ${req.method} ${req.url.split('?')[0]}; POST /v1/predict with the .onnx file as application/octet-stream, or POST /v1/predict-module with JSON` }));
 
   app.post<{ Querystring: PredictQuery; Body: Buffer }>('/v1/predict', {
     schema: { querystring: predictQuerySchema },
     // fastify validates the query after reading the body: a bad parameter is refused before a
     // model of hundreds of MB is read
     preParsing: async (req, _reply, payload) => {
+      if (req.headers['content-type']?.split(';')[0]?.trim().toLowerCase() !== 'application/octet-stream') {
+        throw new HttpError(415, ERROR_CODES[415]!, `send the .onnx file as the request body with content-type application/octet-stream (got ${JSON.stringify(req.headers['content-type'] ?? 'none')})`);
+      }
       const validate = req.getValidationFunction('querystring');
       if (validate && !validate(req.query)) throw new UserError(describeAjvError(validate.errors?.[0]), 'querystring');
       return payload;
@@ -120,6 +147,11 @@ export function buildPredictServer(store: Store, o: { logger?: boolean; bodyLimi
     }
     const p = predictorFor({ device: q.device ?? 'ort-cpu', threads: q.threads ?? 1 }).predict(mf.imported);
     return { ...predictionRecord(p, q.top ?? Infinity), predictMs: performance.now() - t0 };
+  });
+  // one module configuration with a dataset's selected RM (`latencylab predict --dataset … --params …`)
+  app.post<{ Body: ModuleQuery }>('/v1/predict-module', { schema: { body: moduleBodySchema }, bodyLimit: 64 << 10 }, async (req) => {
+    const b = req.body;
+    return predictConfig(store, b.dataset, b.params, { threads: b.threads ?? 1, optLevel: 'all', loadWorkers: b.loadWorkers ?? 0, loadDuty: b.loadDuty ?? 0 });
   });
   app.get('/healthz', async () => ({ ok: true }));
   return app;
