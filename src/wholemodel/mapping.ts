@@ -33,26 +33,39 @@ function imageView(s: readonly number[]): { batch: number; c: number; hw: number
 
 const ACT_PARAM: Record<string, string> = { Relu: 'relu', Clip: 'relu6', Sigmoid: 'sigmoid', HardSigmoid: 'sigmoid', HardSwish: 'hswish', Gelu: 'gelu', QuickGelu: 'sigmoid' };
 
+/**
+ * A 2-D convolution-like kernel (Conv, ConvTranspose) as the square module form sees it: input
+ * dims, weight shape, kernel, stride, groups, the input side of equal area, and what that form
+ * approximates. Undefined when the shapes are not NCHW with a 4-D weight.
+ */
+function convLayer(k: Kernel) {
+  const x = k.inputShapes[0];
+  const w = k.weightShapes[0] ?? k.inputShapes[1];
+  if (!x || !w || x.length !== 4 || w.length !== 4) return undefined;
+  const ints = (name: string) => k.attrs[name] as number[] | undefined;
+  const [n, cin, h, wd] = x as [number, number, number, number];
+  const kh = w[2]!;
+  const stride = ints('strides')?.[0] ?? 1;
+  const approx: string[] = [];
+  if (w[2] !== w[3]) approx.push(`kernel ${w[2]}×${w[3]} as ${kh}×${kh}`);
+  if ((ints('strides') ?? [1, 1]).some((s) => s !== stride)) approx.push('unequal strides');
+  if ((ints('dilations') ?? [1, 1]).some((d) => d !== 1)) approx.push('dilated');
+  const hw = Math.max(1, Math.round(Math.sqrt(h * wd)));
+  if (hw * hw !== h * wd) approx.push(`input ${h}×${wd} as ${hw}×${hw}`);
+  return { n, cin, h, wd, w, kh, stride, group: (k.attrs.group as number | undefined) ?? 1, hw, approx };
+}
+
 export function mapKernel(k: Kernel): ModuleMapping | undefined {
   const x = k.inputShapes[0];
   const out = k.outputShape;
   const ints = (name: string) => k.attrs[name] as number[] | undefined;
   switch (k.op) {
     case 'Conv': {
-      const w = k.weightShapes[0] ?? k.inputShapes[1];
-      if (!x || !w || x.length !== 4 || w.length !== 4) return undefined;
-      const group = (k.attrs.group as number | undefined) ?? 1;
-      const [n, cin, h, wd] = x as [number, number, number, number];
+      const c = convLayer(k);
+      if (!c) return undefined;
+      const { n, cin, h, wd, w, kh, stride, group, hw, approx } = c;
       const cout = w[0]!;
-      const kh = w[2]!;
-      const stride = ints('strides')?.[0] ?? 1;
       const pads = ints('pads') ?? [0, 0, 0, 0];
-      const approx: string[] = [];
-      if (w[2] !== w[3]) approx.push(`kernel ${w[2]}×${w[3]} as ${kh}×${kh}`);
-      if ((ints('strides') ?? [1, 1]).some((s) => s !== stride)) approx.push('unequal strides');
-      if ((ints('dilations') ?? [1, 1]).some((d) => d !== 1)) approx.push('dilated');
-      const hw = Math.max(1, Math.round(Math.sqrt(h * wd)));
-      if (hw * hw !== h * wd) approx.push(`input ${h}×${wd} as ${hw}×${hw}`);
       const outTrue = numel(out);
       if (k.fused.length) approx.push(`fused ${k.fused.join('+')}`);
       // a patchify convolution (kernel = stride, no padding: ViT's patch embedding) is a matrix
@@ -70,20 +83,11 @@ export function mapKernel(k: Kernel): ModuleMapping | undefined {
       return { module: 'conv2d', params: { batch: n, hw, cin, cout, k: kh, stride, groups: group, pad: padMode }, scale: outTrue / mapped, approx };
     }
     case 'ConvTranspose': {
-      const w = k.weightShapes[0] ?? k.inputShapes[1];
-      if (!x || !w || x.length !== 4 || w.length !== 4) return undefined;
-      const group = (k.attrs.group as number | undefined) ?? 1;
-      const [n, cin, h, wd] = x as [number, number, number, number];
-      const kh = w[2]!;
-      const stride = ints('strides')?.[0] ?? 1;
-      const approx: string[] = [];
-      if (w[2] !== w[3]) approx.push(`kernel ${w[2]}×${w[3]} as ${kh}×${kh}`);
-      if ((ints('strides') ?? [1, 1]).some((s) => s !== stride)) approx.push('unequal strides');
-      if ((ints('dilations') ?? [1, 1]).some((d) => d !== 1)) approx.push('dilated');
+      const c = convLayer(k);
+      if (!c) return undefined;
+      const { n, cin, h, wd, w, kh, stride, group, hw, approx } = c;
       // the module upsamples by exactly the stride; other paddings change the output by a pixel or two
       if (out[2] !== h * stride || out[3] !== wd * stride) approx.push(`output ${out[2]}×${out[3]} as ${stride}× the input`);
-      const hw = Math.max(1, Math.round(Math.sqrt(h * wd)));
-      if (hw * hw !== h * wd) approx.push(`input ${h}×${wd} as ${hw}×${hw}`);
       if (k.fused.length) approx.push(`fused ${k.fused.join('+')}`);
       // its work (a GEMM per input pixel, then col2im) grows with the input area
       return { module: 'convtranspose', params: { batch: n, hw, cin, cout: w[1]! * group, k: kh, stride, groups: group }, scale: (h * wd) / (hw * hw), approx };
