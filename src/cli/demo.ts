@@ -17,6 +17,7 @@ import { median } from '../util/stats.js';
 import { measureModel } from '../profile/model-timing.js';
 import { atMachineState, calibrateSetting, generatedModels, MEASUREMENT_PASSES, medianRuns } from '../wholemodel/calibrate.js';
 import { WholeModelPredictor } from '../wholemodel/predictor.js';
+import { FAMILIES } from '../modelgen/index.js';
 
 const DEMO_MODULES = ['conv2d', 'dwconv', 'linear', 'mhsa'];
 const CHECK_CONFIGS = 12;
@@ -83,7 +84,7 @@ export async function runDemo(dbFile: string, samples: number): Promise<void> {
   console.log(`\nWhole networks never seen before (one generated per family; \`latencylab predict model.onnx\`), predicted vs measured (ort-cpu, 1 thread, median of ${MEASUREMENT_PASSES} passes at the calibration's machine state):`);
   console.log(formatTable(['network', 'MFLOPs', 'kernels', 'measured ms', 'predicted ms', 'error %'], networks));
   const errs = networks.map((r) => Math.abs(r[5] as number));
-  console.log(`${errs.filter((e) => e <= 10).length}/${errs.length} within ±10 %, mean |error| ${(errs.reduce((a, b) => a + b, 0) / errs.length).toFixed(1)} % (the module RMs above, calibrated on 30 other generated networks; the full study: npm run bench:models, reports/models.md)`);
+  console.log(`${errs.filter((e) => e <= 10).length}/${errs.length} within ±10 %, mean |error| ${(errs.reduce((a, b) => a + b, 0) / errs.length).toFixed(1)} % (the module RMs above, calibrated on ${DEMO_CALIBRATION_PER_FAMILY * FAMILIES.length} other generated networks; the full study: npm run bench:models, reports/models.md)`);
   console.log(`\nStore: ${dbFile}  (try: latencylab datasets; latencylab export --dataset demo-conv2d@ort-cpu)`);
 }
 
@@ -95,11 +96,13 @@ function shortParams(p: Record<string, unknown>): string {
     .join(' ');
 }
 
+const DEMO_CALIBRATION_PER_FAMILY = 3;
+
 /** Calibrates whole-model prediction on generated networks, then predicts and measures unseen ones. */
 async function wholeModelDemo(store: Store, rt: ReturnType<typeof getRuntime>): Promise<Array<Array<string | number>>> {
   const setting = { device: 'ort-cpu', threads: 1 };
   const cal = await calibrateSetting(store, setting, {
-    perFamily: 3,
+    perFamily: DEMO_CALIBRATION_PER_FAMILY,
     onProgress: (phase, d, t) => process.stderr.write(`\r${phase} calibration networks: ${d}/${t}${d === t ? '\n' : ''}`),
   });
   const predictor = WholeModelPredictor.open(store, setting);
