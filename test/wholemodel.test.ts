@@ -26,7 +26,7 @@ import { WholeModelPredictor } from '../src/wholemodel/predictor.js';
 import { medianRuns, profileAtNominal } from '../src/wholemodel/calibrate.js';
 import { profiledNodeKey } from '../src/wholemodel/report.js';
 import { PPOCR_MODELS, ppocrModel, ppocrPath } from '../src/bench/models-measure.js';
-import { cli, tempDir } from './helpers.js';
+import { cli, cliChild, tempDir } from './helpers.js';
 
 const { onnx } = onnxProto;
 const prod = (s: readonly number[]) => s.reduce((a, b) => a * b, 1);
@@ -580,6 +580,25 @@ describe('whole-model prediction on real (tiny) module predictors', () => {
         expect(r.statusCode, r.body).toBe(400);
         expect((r.json() as { message: string }).message).toMatch(message);
       }
+
+      // the command: listens, answers, and ends cleanly on SIGTERM; a bad port is refused up front
+      const child = cliChild(['serve', '--port', '0'], db);
+      const url = await new Promise<string>((resolve, reject) => {
+        let out = '';
+        child.stdout.on('data', (d: Buffer) => {
+          out += d.toString();
+          const m = /listening on (http:\/\/\S+) \(POST \/v1\/predict\)/.exec(out);
+          if (m) resolve(m[1]!);
+        });
+        child.on('exit', (code) => reject(new Error(`serve exited with ${code}`)));
+      });
+      const served = await fetch(`${url}/v1/predict?top=1`, { method: 'POST', body: small, headers: { 'content-type': 'application/octet-stream' } });
+      expect(served.status).toBe(200);
+      expect(((await served.json()) as { totalMs: number }).totalMs).toBeCloseTo(j.totalMs, 9);
+      const exited = new Promise<number | null>((resolve) => child.on('exit', resolve));
+      child.kill('SIGTERM');
+      expect(await exited).toBe(0);
+      expect(cli(['serve', '--port', '70000'], db).stderr).toMatch(/--port: expected a port 0\.\.65535/);
 
       // another process removes the calibration: the next answer is uncalibrated
       const other = new Database(db);
