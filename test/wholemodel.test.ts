@@ -581,6 +581,10 @@ describe('whole-model prediction on real (tiny) module predictors', () => {
         expect((r.json() as { message: string }).message).toMatch(message);
       }
 
+      const notJson = await app.inject({ method: 'POST', url: '/v1/predict-module', payload: 'dataset=conv2d', headers: { 'content-type': 'application/x-www-form-urlencoded' } });
+      expect(notJson.statusCode).toBe(415);
+      expect((notJson.json() as { message: string }).message).toMatch(/unsupported content type "application\/x-www-form-urlencoded": .*\/v1\/predict-module application\/json/);
+
       // the command: listens, answers, and ends cleanly on SIGTERM; a bad port is refused up front
       const child = cliChild(['serve', '--port', '0'], db);
       const url = await new Promise<string>((resolve, reject) => {

@@ -70,6 +70,8 @@ function describeAjvError(e: AjvError | undefined): string {
   return `${(e.instancePath ?? '').replace(/^\//, '') || 'query'} ${e.message ?? 'is invalid'}${allowed}`;
 }
 
+const contentType = (ct: string | undefined) => JSON.stringify(ct ?? 'none');
+
 const ERROR_CODES: Record<number, string> = { 413: 'payload_too_large', 415: 'unsupported_media_type' };
 
 /**
@@ -111,21 +113,20 @@ export function buildPredictServer(store: Store, o: { logger?: boolean; bodyLimi
     if (isUserError(error)) return reply.code(400).send({ error: 'bad_request', field: error.where, message: error.message });
     const err = error as Error & { statusCode?: number; validation?: unknown };
     if (err.validation) return reply.code(400).send({ error: 'bad_request', message: err.message });
-    if (err.statusCode === 415) return reply.code(415).send({ error: ERROR_CODES[415], message: `send the .onnx file as the request body with content-type application/octet-stream (got ${JSON.stringify(req.headers['content-type'] ?? 'none')})` });
+    if (err.statusCode === 415) return reply.code(415).send({ error: ERROR_CODES[415], message: `unsupported content type ${contentType(req.headers['content-type'])}: /v1/predict takes the .onnx file as application/octet-stream, /v1/predict-module application/json` });
     if (err.statusCode && err.statusCode >= 400 && err.statusCode < 500) return reply.code(err.statusCode).send({ error: ERROR_CODES[err.statusCode] ?? 'bad_request', message: err.message });
     app.log.error(err);
     return reply.code(500).send({ error: 'internal', message: 'internal error' });
   });
-  // a request of another type is refused before its body is read
   app.setNotFoundHandler((req, reply) => reply.code(404).send({ error: 'not_found', message: `no route ${req.method} ${req.url.split('?')[0]}; POST /v1/predict with the .onnx file as application/octet-stream, or POST /v1/predict-module with JSON` }));
 
   app.post<{ Querystring: PredictQuery; Body: Buffer }>('/v1/predict', {
     schema: { querystring: predictQuerySchema },
-    // fastify validates the query after reading the body: a bad parameter is refused before a
-    // model of hundreds of MB is read
+    // fastify validates the query after reading the body: another content type or a bad parameter
+    // is refused before a model of hundreds of MB is read
     preParsing: async (req, _reply, payload) => {
       if (req.headers['content-type']?.split(';')[0]?.trim().toLowerCase() !== 'application/octet-stream') {
-        throw new HttpError(415, ERROR_CODES[415]!, `send the .onnx file as the request body with content-type application/octet-stream (got ${JSON.stringify(req.headers['content-type'] ?? 'none')})`);
+        throw new HttpError(415, ERROR_CODES[415]!, `send the .onnx file as the request body with content-type application/octet-stream (got ${contentType(req.headers['content-type'])})`);
       }
       const validate = req.getValidationFunction('querystring');
       if (validate && !validate(req.query)) throw new UserError(describeAjvError(validate.errors?.[0]), 'querystring');
