@@ -167,7 +167,7 @@ export function registerModelCommands(program: Command, openStore: () => Store):
 
   program
     .command('serve')
-    .description('serve whole-model prediction over HTTP: POST /v1/predict?device=…&threads=…&inputShape=… with the .onnx file as the body')
+    .description('serve prediction over HTTP: POST /v1/predict?device=…&threads=…&inputShape=… with the .onnx file as the body (a whole model), POST /v1/predict-module with JSON {dataset, params} (one module configuration)')
     .option('--port <n>', 'port (0 = any free port)', port, 8080)
     .option('--host <addr>', 'address to listen on', '127.0.0.1')
     .action(async (o) => {
