@@ -7,6 +7,7 @@
 // 'tower' (+ a residual ridge over the architecture tower's outputs), 'ms<kind>' (a ridge in ms over
 // p = the network's answer, c = op counts, t = the training devices' tables), 'msb<kind>' (that
 // ridge blended with the network by leave-one-out error), 'bl-<rule>' (blend weight/spread rules).
+// 'shr<n0>': the shipped calibration with its spread shrunk towards SHRINK_TO (session 28).
 // DETAIL=1 lists each decision; TEST=1 evaluates the test devices (never for choosing).
 // MEMBERS=2 trains the pair predictors with that many averaged tower pairs (PairPredictorOptions.members;
 // ~10 min the first time); CANDS=512,1024,15625 sets the optimiser candidate counts of the rule grid
@@ -70,6 +71,13 @@ function opCountsFit(refLatMs) {
 /** variant 'tower': after the default calibration, a ridge of the residual over the arch tower's outputs */
 function calibrate(pp, refLatMs, variant) {
   if (variant === 'new') return pp.forDevice(refLatMs);
+  // 'shr<n0>' (session 28): the shipped calibration, its spread shrunk towards SHRINK_TO (default
+  // 0.09, about the validation devices' median) as if n0 more references had that spread
+  if (variant.startsWith('shr')) {
+    const dp = pp.forDevice(refLatMs);
+    const n = nb201.referenceArchs.length, n0 = Number(variant.slice(3)), s0 = Number(process.env.SHRINK_TO ?? 0.09);
+    return { ...dp, logSpread: Math.sqrt((n * dp.logSpread ** 2 + n0 * s0 ** 2) / (n + n0)) };
+  }
   if (variant.startsWith('bl-')) {
     const net = pp.forDevice(refLatMs, { additive: false });
     const refs = nb201.referenceArchs;
