@@ -156,7 +156,7 @@ export function registerCacheCommands(program: Command): void {
     .action(async (o) => {
       const t = await openCacheTarget(o.model, targetOpts(o));
       const { engine } = await startEngine(t, { ...engineOpts(o), cache: o.cache !== false });
-      // fastify is loaded by the one command that serves (~0.1 s every other command would pay)
+      // fastify is loaded by the commands that serve (~0.1 s every other command would pay)
       const { buildCacheServer } = await import('../serve/cache-server.js');
       const app = buildCacheServer(engine, t.spec, { maintenanceDuty: o.trainDuty });
       const address = await app.listen({ port: o.port, host: o.host });

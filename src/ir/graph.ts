@@ -122,8 +122,7 @@ export class GraphBuilder {
     const stride = o.stride ?? 1;
     const groups = o.groups ?? 1;
     const dil = o.dilation ?? 1;
-    if (cin % groups !== 0) throw new UserError(`input channels ${cin} are not divisible by groups ${groups}`, 'groups');
-    if (o.cout % groups !== 0) throw new UserError(`output channels ${o.cout} are not divisible by groups ${groups}`, 'groups');
+    checkGroups(cin, o.cout, groups);
     const pads = this.pads(o.pad ?? 'same', o.k, dil);
     const oh = outDim(h, o.k, stride, pads, dil, 'kernel');
     const ow = outDim(w, o.k, stride, pads, dil, 'kernel');
@@ -152,8 +151,7 @@ export class GraphBuilder {
     const groups = o.groups ?? 1;
     if (!Number.isInteger(stride) || stride < 1) throw new UserError(`stride must be an integer >= 1, got ${stride}`, 'stride');
     if (!Number.isInteger(k) || k < 1) throw new UserError(`kernel must be an integer >= 1, got ${k}`, 'kernel');
-    if (cin % groups !== 0) throw new UserError(`input channels ${cin} are not divisible by groups ${groups}`, 'groups');
-    if (o.cout % groups !== 0) throw new UserError(`output channels ${o.cout} are not divisible by groups ${groups}`, 'groups');
+    checkGroups(cin, o.cout, groups);
     const pad = Math.max(0, Math.ceil((k - stride) / 2));
     const outPad = 2 * pad - (k - stride);
     if (outPad >= stride) throw new UserError(`a ${k}×${k} kernel cannot upsample by exactly ${stride} (output_padding ${outPad} must be below the stride): use an odd kernel with stride 1`, 'kernel');
@@ -442,6 +440,11 @@ export class GraphBuilder {
     this.shapes.set(name, []);
     return name;
   }
+}
+
+function checkGroups(cin: number, cout: number, groups: number): void {
+  if (cin % groups !== 0) throw new UserError(`input channels ${cin} are not divisible by groups ${groups}`, 'groups');
+  if (cout % groups !== 0) throw new UserError(`output channels ${cout} are not divisible by groups ${groups}`, 'groups');
 }
 
 function outDim(size: number, k: number, stride: number, pad: number, dil: number, what: string): number {

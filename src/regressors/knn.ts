@@ -54,15 +54,6 @@ class Knn implements Regressor {
   }
 }
 
-/**
- * Exact k-nearest search under the weighted distance. The points are visited outwards from the
- * query along the feature with the largest weight: that feature's term alone is a lower bound of
- * the distance, so once it exceeds the k-th best distance on one side, every point further out on
- * that side is skipped (whole-model prediction asks ~30 convolutions of a 400-point set per
- * network; the plain scan was a third of its time). Distances are summed feature by feature in
- * index order and ties go to the lower point index, so the neighbours — and the answer, to the
- * last bit — are the ones a scan over every point in order finds (tested).
- */
 /** summing in another order moves a distance by a few ulps: the screen lets that much through */
 const SLACK = 1 + 1e-9;
 

@@ -142,7 +142,18 @@ interface StoredModel {
 }
 
 /** Loads the selected RM of a dataset; a corrupt or outdated stored model is a clear error. */
-export function loadSelected(store: Store, datasetName: string): { model: Regressor; moduleName: string; device: string; fs: FeatureSpace; ranges: Ranges; probeMs?: number; refMs?: number } {
+/** a dataset's selected RM, loaded and checked (loadSelected) */
+export interface SelectedModel {
+  model: Regressor;
+  moduleName: string;
+  device: string;
+  fs: FeatureSpace;
+  ranges: Ranges;
+  probeMs?: number;
+  refMs?: number;
+}
+
+export function loadSelected(store: Store, datasetName: string): SelectedModel {
   const ds = store.requireDataset(datasetName);
   const rec = store.selectedModel(ds.id);
   const retrain = `; retrain it with 'latencylab train --dataset ${datasetName}'`;
@@ -205,7 +216,12 @@ export interface Prediction {
 
 /** Predicts the latency of one module configuration with a dataset's selected RM. */
 export function predictConfig(store: Store, datasetName: string, params: unknown, device: DeviceSettings): Prediction {
-  const { model, moduleName, device: runtime, fs, ranges, probeMs, refMs } = loadSelected(store, datasetName);
+  return predictSelected(loadSelected(store, datasetName), datasetName, params, device);
+}
+
+/** predictConfig with the selected RM already loaded (a service that answers many configurations) */
+export function predictSelected(sel: SelectedModel, datasetName: string, params: unknown, device: DeviceSettings): Prediction {
+  const { model, moduleName, device: runtime, fs, ranges, probeMs, refMs } = sel;
   const m = getModule(moduleName);
   const p = validateParams(m, params);
   const row = featureRow(m, p, device);

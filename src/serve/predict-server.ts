@@ -5,7 +5,7 @@ import { WHOLE_MODEL_DEVICES } from '../wholemodel/fusion.js';
 import { modelFromBytes } from '../wholemodel/model-file.js';
 import { settingKey, WholeModelPredictor, type WholeModelSetting } from '../wholemodel/predictor.js';
 import { predictionRecord } from '../wholemodel/report.js';
-import { predictConfig } from '../select/autoselect.js';
+import { loadSelected, predictSelected } from '../select/autoselect.js';
 
 /** ONNX files are large (ResNet-50: ~100 MB); a body over this is refused before it is read */
 export const DEFAULT_MODEL_BODY_LIMIT = 512 << 20;
@@ -70,6 +70,22 @@ function describeAjvError(e: AjvError | undefined): string {
   return `${(e.instancePath ?? '').replace(/^\//, '') || 'query'} ${e.message ?? 'is invalid'}${allowed}`;
 }
 
+/**
+ * Values loaded from the store once per key and kept until another process writes to it
+ * (`train`, `calibrate`: SQLite's data_version moves), then loaded again on their next use.
+ */
+function versionedCache<A, T>(store: Store, load: (arg: A) => T): (key: string, arg: A) => T {
+  const held = new Map<string, { version: number; value: T }>();
+  return (key, arg) => {
+    const version = store.dataVersion();
+    const h = held.get(key);
+    if (h && h.version === version) return h.value;
+    const value = load(arg);
+    held.set(key, { version, value });
+    return value;
+  };
+}
+
 const contentType = (ct: string | undefined) => JSON.stringify(ct ?? 'none');
 
 const ERROR_CODES: Record<number, string> = { 413: 'payload_too_large', 415: 'unsupported_media_type' };
@@ -81,32 +97,25 @@ const ERROR_CODES: Record<number, string> = { 413: 'payload_too_large', 415: 'un
  *   POST /v1/predict-module  {dataset, params, threads?, loadWorkers?, loadDuty?} → one module
  *        configuration with the dataset's selected RM (`predict --dataset … --params … --json`)
  *   GET  /healthz
- * A setting's predictors are loaded on its first request and kept, with the module predictions
- * they remember (a search that asks about many similar networks gets faster); they are reloaded
- * when another process has written to the store since (`train`, `calibrate`).
+ * A setting's predictors (and a dataset's RM) are loaded on its first request and kept, with the
+ * module predictions they remember (a search that asks about many similar networks gets faster);
+ * they are reloaded when another process has written to the store since (`train`, `calibrate`).
  */
 export function buildPredictServer(store: Store, o: { logger?: boolean; bodyLimit?: number } = {}): FastifyInstance {
   // coerceTypes: query strings are strings; ajv turns "2" into the integer 2 and refuses "two"
   const app = Fastify({ logger: o.logger ?? false, bodyLimit: o.bodyLimit ?? DEFAULT_MODEL_BODY_LIMIT, ajv: { customOptions: { removeAdditional: false, coerceTypes: true } } });
   app.removeContentTypeParser('text/plain');
   app.addContentTypeParser('application/octet-stream', { parseAs: 'buffer' }, (_req, body, done) => done(null, body));
-  const predictors = new Map<string, { version: number; predictor: WholeModelPredictor }>();
-  const predictorFor = (setting: WholeModelSetting): WholeModelPredictor => {
-    const key = settingKey(setting);
-    const version = store.dataVersion();
-    const held = predictors.get(key);
-    if (held && held.version === version) return held.predictor;
-    let predictor: WholeModelPredictor;
+  const wholeModel = versionedCache(store, (setting: WholeModelSetting) => {
     try {
-      predictor = WholeModelPredictor.open(store, setting);
+      return WholeModelPredictor.open(store, setting);
     } catch (e) {
       // a setting without trained predictors: the message says which commands would train them
       if (isUserError(e) && e.where === 'device') throw new HttpError(404, 'not_trained', e.message);
       throw e;
     }
-    predictors.set(key, { version, predictor });
-    return predictor;
-  };
+  });
+  const selected = versionedCache(store, (dataset: string) => loadSelected(store, dataset));
 
   app.setErrorHandler((error: Error, req, reply) => {
     if (error instanceof HttpError) return reply.code(error.status).send({ error: error.code, message: error.message });
@@ -146,13 +155,14 @@ export function buildPredictServer(store: Store, o: { logger?: boolean; bodyLimi
       if (isUserError(e)) throw new UserError(e.message.replace(/^request body: /, '').replace('give --input-shape', 'give the inputShape query parameter'), 'request body');
       throw e;
     }
-    const p = predictorFor({ device: q.device ?? 'ort-cpu', threads: q.threads ?? 1 }).predict(mf.imported);
+    const setting = { device: q.device ?? 'ort-cpu', threads: q.threads ?? 1 };
+    const p = wholeModel(settingKey(setting), setting).predict(mf.imported);
     return { ...predictionRecord(p, q.top ?? Infinity), predictMs: performance.now() - t0 };
   });
   // one module configuration with a dataset's selected RM (`latencylab predict --dataset … --params …`)
   app.post<{ Body: ModuleQuery }>('/v1/predict-module', { schema: { body: moduleBodySchema }, bodyLimit: 64 << 10 }, async (req) => {
     const b = req.body;
-    return predictConfig(store, b.dataset, b.params, { threads: b.threads ?? 1, optLevel: 'all', loadWorkers: b.loadWorkers ?? 0, loadDuty: b.loadDuty ?? 0 });
+    return predictSelected(selected(b.dataset, b.dataset), b.dataset, b.params, { threads: b.threads ?? 1, optLevel: 'all', loadWorkers: b.loadWorkers ?? 0, loadDuty: b.loadDuty ?? 0 });
   });
   app.get('/healthz', async () => ({ ok: true }));
   return app;
