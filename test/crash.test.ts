@@ -1,4 +1,5 @@
 import path from 'node:path';
+import { writeFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { Store } from '../src/store/db.js';
 import { cli, cliChild, tempDir } from './helpers.js';
@@ -55,6 +56,30 @@ describe('the launcher', () => {
     for (const args of [['profile', '-m', 'add'], ['--db', 'datasets', 'measure', 'm.onnx'], ['predict', 'm.onnx', '--now'], ['demo'], ['cache', 'serve'], ['some-new-command']]) {
       expect(timesNothing(args), args.join(' ')).toBe(false);
     }
+  });
+
+  it('gives every measuring process one libuv pool thread and fixed malloc thresholds, keeping a user\'s own settings', async () => {
+    // @ts-expect-error plain-JS launcher module, no type declarations
+    const { missingMeasuringEnv, MALLOC_TUNABLES } = (await import('../bin/measuring-env.js')) as { missingMeasuringEnv: (env: NodeJS.ProcessEnv) => Record<string, string>; MALLOC_TUNABLES: string };
+    const linux = process.platform === 'linux';
+    expect(missingMeasuringEnv({})).toEqual({ UV_THREADPOOL_SIZE: '1', ...(linux ? { GLIBC_TUNABLES: MALLOC_TUNABLES } : {}) });
+    expect(missingMeasuringEnv({ UV_THREADPOOL_SIZE: '4', GLIBC_TUNABLES: '' })).toEqual({});
+    expect(MALLOC_TUNABLES).toMatch(/^glibc\.malloc\.mmap_threshold=\d+:glibc\.malloc\.trim_threshold=\d+$/);
+    // a benchmark script started through measure-run sees the environment and its own arguments
+    const { spawnSync } = await import('node:child_process');
+    const dir = tempDir();
+    const script = path.join(dir, 'show.mjs');
+    writeFileSync(script, 'console.log(JSON.stringify({ argv: process.argv.slice(1), uv: process.env.UV_THREADPOOL_SIZE, gt: process.env.GLIBC_TUNABLES ?? null, main: import.meta.url === `file://${process.argv[1]}` }));');
+    const env: NodeJS.ProcessEnv = { ...process.env };
+    delete env.UV_THREADPOOL_SIZE;
+    delete env.GLIBC_TUNABLES;
+    const runner = path.join(path.dirname(new URL(import.meta.url).pathname), '..', 'bin', 'measure-run.js');
+    const r = spawnSync(process.execPath, [runner, script, 'a', '--b'], { env, encoding: 'utf8' });
+    expect(r.status).toBe(0);
+    expect(JSON.parse(r.stdout)).toEqual({ argv: [script, 'a', '--b'], uv: '1', gt: linux ? MALLOC_TUNABLES : null, main: true });
+    const none = spawnSync(process.execPath, [runner], { env, encoding: 'utf8' });
+    expect(none.status).toBe(2);
+    expect(none.stderr).toMatch(/usage: node bin\/measure-run\.js <script\.js>/);
   });
 
   it('kill -9 of the launcher a user started: its measuring child ends too (no orphan keeps profiling)', async () => {

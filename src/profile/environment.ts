@@ -10,7 +10,8 @@ export function describeMachine(): Pick<Environment, 'cpuModel' | 'cores' | 'os'
     cpuModel: cpus[0]?.model.trim() ?? 'unknown',
     cores: cpus.length,
     os: `${os.platform()} ${os.release()} ${os.arch()}`,
-    node: process.version,
+    // the measuring environment is part of what a timing depends on (bin/measuring-env.js)
+    node: `${process.version}${process.env.UV_THREADPOOL_SIZE ? ` UV_THREADPOOL_SIZE=${process.env.UV_THREADPOOL_SIZE}` : ''}${process.env.GLIBC_TUNABLES ? ` GLIBC_TUNABLES=${process.env.GLIBC_TUNABLES}` : ''}`,
     hostname: os.hostname(),
   };
 }
