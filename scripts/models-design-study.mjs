@@ -10,7 +10,7 @@ import { WholeModelPredictor, settingKey } from '../dist/wholemodel/predictor.js
 import { collectionModels } from '../dist/bench/models-measure.js';
 import { MODEL_SETTINGS, modelsDbPath } from '../dist/bench/models-data.js';
 import { fitInGraph, inGraphPairs } from '../dist/wholemodel/ingraph.js';
-import { fitNonNegativeRelative } from '../dist/regressors/ridge.js';
+import { fitNonNegativeRelative, solveRidge } from '../dist/regressors/ridge.js';
 import { atMachineState, chooseProbeWindow, familyFolds, medianRuns, profileAtNominal, profilesAtMachineState } from '../dist/wholemodel/calibrate.js';
 
 const s = MODEL_SETTINGS.find((x) => x.id === (process.argv[2] ?? 't2'));
@@ -38,7 +38,24 @@ for (const r of atMachineState(deviceRuns, window.windowS)) {
 const spreadOf = (m) => { const [lo, hi] = spread.get(m.name); return hi / lo; };
 const CONSISTENT = Number(process.env.CONSISTENT ?? Infinity);
 const loaded = new Map([...calib, ...val].map((m) => [m.name, m.load().imported]));
-const pairsOf = new Map(calib.map((m) => [m.name, inGraphPairs(predictor.kernelPredictions(loaded.get(m.name), { inGraph: null }), profileAtNominal(profiles.get(m.name), nominal))]));
+// DEFLATE=1: take the profiler's own per-node cost off every profiled node before the in-graph
+// correction learns from them (per node: Σ profiled − end-to-end over the calibration networks,
+// regressed on their node counts); DEFLATE=<µs> uses that cost instead
+const profilerCostMs = (() => {
+  if (!process.env.DEFLATE) return 0;
+  if (process.env.DEFLATE !== '1') return Number(process.env.DEFLATE) / 1000;
+  let n = 0, sx = 0, sy = 0, sxx = 0, sxy = 0;
+  for (const m of calib) {
+    const nodes = profileAtNominal(profiles.get(m.name), nominal);
+    const x = nodes.length, y = nodes.reduce((a, v) => a + v.ms, 0) - truth(m);
+    n++; sx += x; sy += y; sxx += x * x; sxy += x * y;
+  }
+  return (n * sxy - sx * sy) / (n * sxx - sx * sx);
+})();
+const FLOOR = Number(process.env.DEFLATE_FLOOR ?? 0.1);
+const deflated = (nodes) => (profilerCostMs ? nodes.map((v) => ({ ...v, ms: Math.max(v.ms - profilerCostMs, FLOOR * v.ms) })) : nodes);
+if (profilerCostMs) console.log(`profiled nodes deflated by ${(profilerCostMs * 1000).toFixed(2)} µs each (floor ${FLOOR} of the node)`);
+const pairsOf = new Map(calib.map((m) => [m.name, inGraphPairs(predictor.kernelPredictions(loaded.get(m.name), { inGraph: null }), deflated(profileAtNominal(profiles.get(m.name), nominal)))]));
 const foldOf = familyFolds(calib, FOLDS);
 // kernel predictions per fold (GBT fitted without the fold's networks) and with all calibration networks
 const kernelsFor = (ig, ms) => new Map(ms.map((m) => [m.name, predictor.kernelPredictions(loaded.get(m.name), { inGraph: ig })]));
@@ -80,6 +97,45 @@ function linearDesign(keyOf, extras) {
       const X = rows.map((r) => featurize(r.kernels, keyOf, extras, keys));
       const signed = new Set([1, 2, ...extras(rows[0].kernels).map((_, i) => 3 + i)]);
       const w = fitNonNegativeRelative(X, rows.map((r) => r.ms), 1e-6, signed);
+      if (process.env.SHOW_FACTORS && rows.length > 150) console.log(`    weights: overhead ${w[0].toFixed(4)}, per kernel ${w[1].toFixed(5)}, per view ${w[2].toFixed(5)}, extras ${w.slice(3, w.length - keys.length).map((x) => x.toFixed(5)).join(' ')}; ${keys.map((k, i) => `${k} ${w[w.length - keys.length + i].toFixed(2)}`).join(', ')}`);
+      return (kernels) => featurize(kernels, keyOf, extras, keys).reduce((a, x, i) => a + x * w[i], 0);
+    },
+  };
+}
+/**
+ * As linearDesign, with the per-key factors shrunk towards 1 instead of fitted freely: minimises the
+ * relative error plus λ·Σ((factor − 1)·scale)² (scale: the key's mean share of a network's time), so a
+ * key whose share is small or that co-occurs with others (GlobalAveragePool in squeeze-excite
+ * blocks) keeps the in-graph prediction unless the networks insist. Overhead ≥ 0, per-kernel and
+ * per-view terms signed and unpenalised, factors ≥ 0 (active set, as fitNonNegativeRelative).
+ */
+function shrunkDesign(keyOf, extras, lambda) {
+  return {
+    fit(rows) {
+      const keys = [...new Set(rows.flatMap((r) => r.kernels.filter((k) => k.group !== 'free').map(keyOf)))].filter((k) => k !== null).sort();
+      const X = rows.map((r) => featurize(r.kernels, keyOf, extras, keys));
+      const y = rows.map((r) => r.ms);
+      const d = X[0].length;
+      const first = d - keys.length;
+      const signed = new Set([1, 2, ...extras(rows[0].kernels).map((_, i) => 3 + i)]);
+      const scale = Array.from({ length: d }, (_, j) => Math.max(1e-30, X.reduce((a, r, i) => a + Math.abs(r[j] / y[i]), 0) / X.length));
+      // unpenalised columns: blown up so that λ on their (tiny) scaled weight is nothing
+      const BIG = 1e4;
+      const active = new Set(Array.from({ length: d }, (_, j) => j));
+      let w = new Array(d).fill(0);
+      for (let iter = 0; iter <= d && active.size; iter++) {
+        const cols = [...active];
+        const Z = X.map((r, i) => cols.map((j) => (r[j] / y[i] / scale[j]) * (j < first ? BIG : 1)));
+        // target: 1 − Σ active factor columns (their weight is 1 + u, u shrunk to 0)
+        const t = X.map((r, i) => 1 - cols.filter((j) => j >= first).reduce((a, j) => a + r[j] / y[i], 0));
+        const sol = solveRidge(Z, t, lambda);
+        w = new Array(d).fill(0);
+        cols.forEach((j, k) => (w[j] = j < first ? (sol[k] * BIG) / scale[j] : 1 + sol[k] / scale[j]));
+        const neg = cols.filter((j) => w[j] < 0 && !signed.has(j));
+        if (!neg.length) break;
+        for (const j of neg) { active.delete(j); w[j] = 0; }
+      }
+      if (process.env.SHOW_FACTORS && rows.length > 150) console.log(`    λ ${lambda}: ${keys.map((k, i) => `${k} ${w[first + i].toFixed(2)}`).join(', ')}; overhead ${w[0].toFixed(3)}`);
       return (kernels) => featurize(kernels, keyOf, extras, keys).reduce((a, x, i) => a + x * w[i], 0);
     },
   };
@@ -106,6 +162,10 @@ function isOther(k) { return k.group.startsWith('o:'); }
 const designs = {
   'groups+layout (bench choice)': linearDesign(GROUP_OF, layout),
   modules: linearDesign(MODULE_OF, none),
+  ...Object.fromEntries((process.env.SHRINK ?? '').split(',').filter(Boolean).flatMap((l) => [
+    [`modules shrunk to 1, λ ${l}`, shrunkDesign(MODULE_OF, none, Number(l))],
+    [`groups+layout shrunk to 1, λ ${l}`, shrunkDesign(GROUP_OF, layout, Number(l))],
+  ])),
   'modules+layout': linearDesign(MODULE_OF, layout),
   'groups+layout+op counts': linearDesign(GROUP_OF, (ks) => [...layout(ks), ...opCounts(ks)]),
   'modules+layout+op counts': linearDesign(MODULE_OF, (ks) => [...layout(ks), ...opCounts(ks)]),
@@ -148,7 +208,7 @@ for (const [name, d] of Object.entries(designs)) {
   const all = [...cv, ...v];
   const judged = cvNames.concat(val);
   const steady = all.filter((_, i) => spreadOf(judged[i]) <= 1.1);
-  if (process.env.DIAG && name.startsWith('groups+layout (')) diagnose(cvNames.concat(val), all);
+  if (process.env.DIAG && name.startsWith(process.env.DIAG === '1' ? 'groups+layout (' : process.env.DIAG)) diagnose(cvNames.concat(val), all);
   if (process.env.DUMP && name === process.env.DUMP) (await import('node:fs')).writeFileSync(`/tmp/resid-${s.id}.json`, JSON.stringify(Object.fromEntries(cvNames.concat(val).map((m, i) => [m.name, all[i]]))));
   console.log(`${name.padEnd(42)} ${w10(all).toFixed(1).padStart(6)}      ${w5(all).toFixed(1).padStart(5)}  ${rmspe(all).toFixed(2).padStart(6)}   | ${w10(cv).toFixed(1).padStart(6)}   ${w10(v).toFixed(1).padStart(6)}    | ${w10(steady).toFixed(1).padStart(6)} (${steady.length})`);
 }

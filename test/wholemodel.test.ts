@@ -17,7 +17,7 @@ import { Store } from '../src/store/db.js';
 import { UserError } from '../src/util/errors.js';
 import { Rng } from '../src/util/random.js';
 import { applyCalibration, fitCalibration } from '../src/wholemodel/calibration.js';
-import { fitInGraph, inGraphMs, isInGraphModel, type InGraphKernel, type InGraphPair } from '../src/wholemodel/ingraph.js';
+import { estimateProfilerCost, fitInGraph, inGraphMs, isInGraphModel, type InGraphKernel, type InGraphPair } from '../src/wholemodel/ingraph.js';
 import { fusionTable } from '../src/wholemodel/fusion.js';
 import { detectKernels, reorderedTensors } from '../src/wholemodel/kernels.js';
 import { mapKernel } from '../src/wholemodel/mapping.js';
@@ -372,6 +372,30 @@ describe('in-graph correction', () => {
       expect(est).toBeGreaterThanOrEqual(st * lo * (1 - 1e-9));
       expect(est).toBeLessThanOrEqual(st * hi * (1 + 1e-9));
     }
+  });
+
+  it("estimates the profiler's cost per node from network totals and learns kernel times without it ('gbt-net')", () => {
+    // networks whose profiled nodes each carry 3 µs the unprofiled run does not, which pays 20 µs per run instead
+    const rng = new Rng(7);
+    const networks = Array.from({ length: 40 }, () => {
+      const nodes = rng.int(20, 200);
+      const work = nodes * 0.01 * (0.5 + rng.next());
+      return { nodes, profiledMs: work + nodes * 0.003, measuredMs: (work + 0.02) * (1 + 0.01 * (rng.next() - 0.5)) };
+    });
+    expect(estimateProfilerCost(networks)).toBeCloseTo(0.003, 3);
+    expect(estimateProfilerCost(networks.slice(0, 2))).toBe(0);
+    expect(estimateProfilerCost(networks.map((n) => ({ ...n, profiledMs: n.measuredMs - 0.001 * n.nodes })))).toBe(0);
+    // kernels profiled as two nodes each (a Conv and its BatchNormalization): 2 × 3 µs off
+    const train = pairsOf(400, 8).map((p) => ({ ...p, inGraphMs: p.inGraphMs + 0.006, nodes: 2 }));
+    const test = pairsOf(200, 9);
+    const net = fitInGraph(train, 'gbt-net', 0.003);
+    const plain = fitInGraph(train, 'gbt', 0.003);
+    expect(net.profilerCostMs).toBe(0.003);
+    expect(plain.profilerCostMs).toBeUndefined();
+    expect(isInGraphModel(JSON.parse(JSON.stringify(net)))).toBe(true);
+    expect(isInGraphModel({ ...net, profilerCostMs: -1 })).toBe(false);
+    expect(within10(net, test)).toBeGreaterThan(0.85);
+    expect(within10(plain, test)).toBeLessThan(0.5);
   });
 
   it('refuses damaged stored states (a tree walking in a circle, non-finite numbers, a missing ratio)', () => {

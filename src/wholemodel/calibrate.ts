@@ -8,7 +8,7 @@ import { Rng } from '../util/random.js';
 import { median } from '../util/stats.js';
 import { atNominal, fitCalibration, saveCalibration, type Calibration, type CalibrationVariant } from './calibration.js';
 import { modelFromBytes, type ModelFile } from './model-file.js';
-import { fitInGraph, inGraphPairs, type InGraphMethod, type InGraphModel } from './ingraph.js';
+import { estimateProfilerCost, fitInGraph, inGraphPairs, type InGraphMethod, type InGraphModel } from './ingraph.js';
 import { saveInGraph, settingKey, WholeModelPredictor, type WholeModelSetting } from './predictor.js';
 
 /** A model to measure, built only when it is measured (generation takes ~0.1 s per model). */
@@ -197,6 +197,20 @@ export function profileAtNominal(p: NodeProfile<NodeTime[]>, nominalProbeMs: num
   return f === 1 ? p.nodes : p.nodes.map((n) => ({ ...n, ms: n.ms * f }));
 }
 
+/**
+ * The runtime profiler's own cost per node (estimateProfilerCost) on the networks both profiled per
+ * node and measured end to end, both at the nominal machine state.
+ */
+export function profilerCostOf(profiles: ReadonlyMap<string, NodeProfile<NodeTime[]>>, measured: ReadonlyMap<string, Pick<MeasuredModel, 'measuredMs'>>, nominalProbeMs: number | undefined): number {
+  const networks = [...profiles].flatMap(([name, p]) => {
+    const m = measured.get(name);
+    if (!m) return [];
+    const nodes = profileAtNominal(p, nominalProbeMs);
+    return [{ nodes: nodes.length, profiledMs: nodes.reduce((a, n) => a + n.ms, 0), measuredMs: m.measuredMs }];
+  });
+  return estimateProfilerCost(networks);
+}
+
 type Progress = { stop?: { stop: boolean }; onProgress?(done: number, total: number): void };
 
 /** Loads and handles each model still to do, reporting progress; false when stopped. */
@@ -247,7 +261,8 @@ export function fitStoredInGraph(
   const pairs = models
     .filter((m) => profiles.has(m.name))
     .flatMap((m) => inGraphPairs(predictor.kernelPredictions(m.load().imported, { inGraph: null }), profileAtNominal(profiles.get(m.name)!, predictor.nominalProbeMs)));
-  const fitted = fitInGraph(pairs, method);
+  const measured = medianRuns(atMachineState(store.modelRuns(collection, settingKey(setting)), windowS), predictor.nominalProbeMs);
+  const fitted = fitInGraph(pairs, method, method === 'gbt-net' ? profilerCostOf(profiles, measured, predictor.nominalProbeMs) : 0);
   saveInGraph(store, setting, fitted);
   return fitted;
 }

@@ -22,10 +22,17 @@ import { profiledNodeKey } from './report.js';
  *   changes between standalone and in-graph time (layout, cache fit) are not linear. Keys with
  *   fewer than GBT_MIN_EXAMPLES fall back to the linear model.
  *
+ * - 'gbt-net': as 'gbt', learned on profiled times net of the profiler's own cost per node. With
+ *   the profiler on, every node takes longer than it does in an unprofiled run — on the 2-core VM
+ *   the calibration networks' profiled nodes sum to their end-to-end time plus ~2.4 µs per node
+ *   on 1 thread and ~5.3 µs on 2 (estimateProfilerCost) — which is most of a small elementwise
+ *   kernel's profiled time; the trees, fitted on relative error, then learn the profiler's cost
+ *   more than the kernel's.
+ *
  * Kernels of a key with too few profiled examples keep the standalone prediction. bench:models
- * chooses between none, 'linear' and 'gbt' on validation networks.
+ * chooses between none, 'linear', 'gbt' and 'gbt-net' on validation networks.
  */
-export const IN_GRAPH_METHODS = ['linear', 'gbt'] as const;
+export const IN_GRAPH_METHODS = ['linear', 'gbt', 'gbt-net'] as const;
 export type InGraphMethod = (typeof IN_GRAPH_METHODS)[number];
 
 export interface InGraphModel {
@@ -34,13 +41,41 @@ export interface InGraphModel {
   method?: InGraphMethod;
   /** per key: [a, b, c, d] of the linear model, the examples it was fitted on, and the GBT state where one was fitted */
   models: Record<string, { w: number[]; n: number; rm?: unknown; ratio?: [number, number] }>;
+  /** 'gbt-net': the profiler's cost per node taken off the profiled times it learned from, ms */
+  profilerCostMs?: number;
 }
 
 export interface InGraphPair {
   key: string;
   kernel: InGraphKernel;
   standaloneMs: number;
+  /** the profiled time of the kernel's nodes */
   inGraphMs: number;
+  /** how many profiled nodes make the kernel (a Conv and its BatchNormalization; 1 when absent) */
+  nodes?: number;
+}
+
+/** a profiled node keeps at least this share of its time when the profiler's cost is taken off */
+const NET_FLOOR = 0.1;
+
+/**
+ * The profiler's own cost per profiled node, ms: the slope of (Σ profiled node times − end-to-end
+ * latency) over the networks' node counts, by least squares (0 when the networks cannot tell).
+ * An end-to-end run also pays a per-run cost (feeding, fetching) that no node carries: the intercept.
+ */
+export function estimateProfilerCost(networks: ReadonlyArray<{ nodes: number; profiledMs: number; measuredMs: number }>): number {
+  const n = networks.length;
+  if (n < 3) return 0;
+  let sx = 0, sy = 0, sxx = 0, sxy = 0;
+  for (const w of networks) {
+    const y = w.profiledMs - w.measuredMs;
+    sx += w.nodes;
+    sy += y;
+    sxx += w.nodes * w.nodes;
+    sxy += w.nodes * y;
+  }
+  const den = n * sxx - sx * sx;
+  return den > 0 ? Math.max(0, (n * sxy - sx * sy) / den) : 0;
 }
 
 /** what the correction reads of a kernel */
@@ -116,17 +151,28 @@ export function inGraphPairs(
     for (const n of k.kernel.nodes) byKey.set(n, k);
     for (const t of k.kernel.outputs) byKey.set(t, k);
   }
-  const measured = new Map<(typeof kernels)[number], number>();
+  const measured = new Map<(typeof kernels)[number], { ms: number; nodes: number }>();
   for (const n of nodes) {
     const k = byKey.get(profiledNodeKey(n.name));
-    if (k) measured.set(k, (measured.get(k) ?? 0) + n.ms);
+    if (!k) continue;
+    const m = measured.get(k);
+    if (m) {
+      m.ms += n.ms;
+      m.nodes++;
+    } else measured.set(k, { ms: n.ms, nodes: 1 });
   }
   return [...measured]
-    .filter(([, ms]) => ms > 0)
-    .map(([k, ms]) => ({ key: inGraphKey(k.module, k.kernel), kernel: k.kernel, standaloneMs: k.rawMs, inGraphMs: ms }));
+    .filter(([, m]) => m.ms > 0)
+    .map(([k, m]) => ({ key: inGraphKey(k.module, k.kernel), kernel: k.kernel, standaloneMs: k.rawMs, inGraphMs: m.ms, nodes: m.nodes }));
 }
 
-export function fitInGraph(pairs: readonly InGraphPair[], method: InGraphMethod = 'linear'): InGraphModel {
+/** the time a pair's kernel takes without the profiler: its profiled time less the profiler's cost per node, floored */
+export const netInGraphMs = (p: Pick<InGraphPair, 'inGraphMs' | 'nodes'>, profilerCostMs: number) => Math.max(p.inGraphMs - (p.nodes ?? 1) * profilerCostMs, NET_FLOOR * p.inGraphMs);
+
+/** `profilerCostMs` (estimateProfilerCost) is taken off the profiled times for 'gbt-net' and ignored otherwise */
+export function fitInGraph(pairs: readonly InGraphPair[], method: InGraphMethod = 'linear', profilerCostMs = 0): InGraphModel {
+  const cost = method === 'gbt-net' ? profilerCostMs : 0;
+  const target = (p: InGraphPair) => (cost ? netInGraphMs(p, cost) : p.inGraphMs);
   const byKey = new Map<string, InGraphPair[]>();
   for (const p of pairs) {
     const ps = byKey.get(p.key);
@@ -136,19 +182,19 @@ export function fitInGraph(pairs: readonly InGraphPair[], method: InGraphMethod 
   const models: InGraphModel['models'] = {};
   for (const [key, ps] of byKey) {
     if (ps.length < MIN_EXAMPLES) continue;
-    const w = fitNonNegativeRelative(ps.map((p) => linearFeatures(p.kernel, p.standaloneMs)), ps.map((p) => p.inGraphMs));
+    const w = fitNonNegativeRelative(ps.map((p) => linearFeatures(p.kernel, p.standaloneMs)), ps.map(target));
     models[key] = { w, n: ps.length };
-    if (method === 'gbt' && ps.length >= GBT_MIN_EXAMPLES) {
+    if (method !== 'linear' && ps.length >= GBT_MIN_EXAMPLES) {
       const rm = createGbt(1, IN_GRAPH_GBT);
-      void rm.fit(ps.map((p) => inGraphFeatures(p.kernel, p.standaloneMs)), ps.map((p) => p.inGraphMs));
+      void rm.fit(ps.map((p) => inGraphFeatures(p.kernel, p.standaloneMs)), ps.map(target));
       models[key]!.rm = rm.toJSON();
       // trees cannot extrapolate: outside the profiled kernels (PP-OCR's constant adds, say) their
       // answer is kept within the in-graph / standalone ratios the profiles showed (1st–99th percentile)
-      const ratios = ps.map((p) => p.inGraphMs / p.standaloneMs).sort((a, b) => a - b);
+      const ratios = ps.map((p) => target(p) / p.standaloneMs).sort((a, b) => a - b);
       models[key]!.ratio = [ratios[Math.floor(0.01 * (ratios.length - 1))]!, ratios[Math.ceil(0.99 * (ratios.length - 1))]!];
     }
   }
-  return method === 'gbt' ? { format: 3, method, models } : { format: 2, models };
+  return method === 'linear' ? { format: 2, models } : { format: 3, method, models, ...(method === 'gbt-net' ? { profilerCostMs: cost } : {}) };
 }
 
 /** loaded trees, per stored model and key (loading a GBT state once, not per kernel) */
@@ -179,6 +225,7 @@ export function isInGraphModel(x: unknown): x is InGraphModel {
   const m = x as InGraphModel;
   if (!(m?.format === 2 || m?.format === 3) || typeof m.models !== 'object' || m.models === null) return false;
   if (m.method !== undefined && !IN_GRAPH_METHODS.includes(m.method)) return false;
+  if (m.profilerCostMs !== undefined && !(typeof m.profilerCostMs === 'number' && Number.isFinite(m.profilerCostMs) && m.profilerCostMs >= 0)) return false;
   return Object.values(m.models).every((s) => Array.isArray(s?.w) && s.w.length === 4 && s.w.every(Number.isFinite) && (s.rm === undefined || (m.format === 3 && isGbtState(s.rm, IN_GRAPH_FEATURES) && isRatio(s.ratio))));
 }
 
