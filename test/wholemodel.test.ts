@@ -526,6 +526,7 @@ describe('whole-model prediction on real (tiny) module predictors', () => {
     expect(c.code, c.stderr).toBe(0);
     expect(c.stdout).toMatch(new RegExp(`calibration for ort-cpu/t1 from ${FAMILIES.length} networks \\(each the median of 2 measurements\\): overhead [\\d.-]+ ms, per kernel [\\d.-]+ µs, per view op [\\d.-]+ µs, factors conv [\\d.]+`));
     expect(c.stdout).toMatch(/machine probe [\d.]+ ms/);
+    expect(c.stdout).toMatch(/in-graph correction \(gbt-net: profiled times less the profiler's [\d.]+ µs per node\) for /);
     // the machine state of each measurement, chosen on the networks' two passes (one per family)
     expect(c.stdout).toMatch(/machine state of each measurement: (its own probe|the median probe within ±\d+ s|one for the whole run \(raw timings\)) — passes within ±5 % of their network's median: [\d.]+ % \(each measurement's own probe: [\d.]+ %\)/);
     const after = new Store(db);
