@@ -108,7 +108,9 @@ export function registerModelCommands(program: Command, openStore: () => Store):
           console.log(formatTable(['layer', 'op', 'predicted ms', 'measured ms', 'error'], cmp.layers.map((l) => [l.kernel, l.op, l.predictedMs, l.measuredMs, `${((100 * (l.predictedMs - l.measuredMs)) / Math.max(l.measuredMs, 1e-6)).toFixed(0)} %`])));
           const inserted = cmp.unmatched.reduce((a, n) => a + n.ms, 0);
           if (cmp.unmatched.length) console.log(`runtime-inserted nodes (layout reorders and the like, not in the model file): ${cmp.unmatched.length}, ${inserted.toFixed(3)} ms`);
-          console.log('(per-node times come from a profiled session and add up to more than the timed latency: the profiler itself costs time)');
+          const profiled = nodes!.reduce((a, n) => a + n.ms, 0);
+          const cost = predictor!.profilerCostMs;
+          console.log(`(per-node times come from a profiled session: ${nodes!.length} nodes, ${profiled.toFixed(3)} ms in all against the ${latencyMs.toFixed(3)} ms timed — the profiler itself costs time${cost !== undefined ? `; the in-graph correction learned each kernel without the ~${(cost * 1000).toFixed(1)} µs it adds per node, so small layers are predicted below their profiled times` : ''})`);
         }
       } finally {
         store?.close();

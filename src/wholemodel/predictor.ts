@@ -122,6 +122,11 @@ export class WholeModelPredictor {
   private readonly memo = new Map<string, { ms: number; scale: number; extrapolated: string[] }>();
 
   /** Loads the trained module predictors of a device setting from the store. */
+  /** the profiler's own cost per profiled node the stored in-graph correction learned without ('gbt-net'), ms */
+  get profilerCostMs(): number | undefined {
+    return this.inGraph?.profilerCostMs;
+  }
+
   /**
    * `calibration: false` / `inGraph: false` ignore the stored calibration / in-graph correction —
    * what `calibrate` opens to refit them, so that one left unreadable (by an older latencylab, say)
