@@ -23,7 +23,10 @@ const deviceRuns = store.deviceModelRuns(key);
 const window = chooseProbeWindow(deviceRuns, (r) => r.collection === 'calib' || r.collection === 'val');
 const runs = medianRuns(atMachineState(deviceRuns, window.windowS).filter((r) => r.collection === 'calib' || r.collection === 'val'), nominal);
 const profiles = profilesAtMachineState(store.nodeProfiles('calib', key), window.windowS);
-const calib = collectionModels('calib', s).filter((m) => profiles.has(m.name) && runs.has(m.name));
+// CALIB_PER_FAMILY=n: only the first n calibration networks of each family (a learning curve)
+const perFamilyCap = Number(process.env.CALIB_PER_FAMILY ?? Infinity);
+const seen = new Map();
+const calib = collectionModels('calib', s).filter((m) => profiles.has(m.name) && runs.has(m.name)).filter((m) => { const n = (seen.get(m.family) ?? 0) + 1; seen.set(m.family, n); return n <= perFamilyCap; });
 const val = collectionModels('val', s).filter((m) => runs.has(m.name));
 const truth = (m) => runs.get(m.name).measuredMs;
 // how far a network's passes spread (max / min, at the machine state): CONSISTENT=1.1 fits the

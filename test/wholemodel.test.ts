@@ -287,19 +287,22 @@ describe('measurement passes', () => {
 });
 
 describe('calibration with a price per reordered MB', () => {
-  it("'groups+layout' recovers a known cost per MB reordered between layouts", () => {
+  it("'groups+layout' and 'modules+layout' recover a known cost per MB reordered between layouts", () => {
     const rng = new Rng(4);
-    const truth = { overhead: 0.03, perKernel: 0.001, conv: 0.9, perReorderMB: 0.05 };
+    const truth = { overhead: 0.03, perKernel: 0.001, conv2d: 0.9, add: 1.3, perReorderMB: 0.05 };
     const models = Array.from({ length: 40 }, () => {
-      const kernels = Array.from({ length: rng.int(5, 40) }, () => ({ group: 'conv' as const, rawMs: 0.01 + rng.next() * 0.2, ms: 0, kernel: { weightShapes: [[8, 8, 3, 3]], bytes: 1e5, weightBytes: 2304, reorderBytes: rng.next() < 0.3 ? rng.int(1, 40) * 1e5 : 0 } }));
-      const measuredMs = truth.overhead + kernels.reduce((s, k) => s + k.rawMs * truth.conv + truth.perKernel + (truth.perReorderMB * k.kernel.reorderBytes) / 1e6, 0);
+      const kernels = Array.from({ length: rng.int(5, 40) }, () => ({ group: rng.next() < 0.7 ? ('conv' as const) : ('other' as const), rawMs: 0.01 + rng.next() * 0.2, ms: 0, kernel: { weightShapes: [[8, 8, 3, 3]], bytes: 1e5, weightBytes: 2304, reorderBytes: rng.next() < 0.3 ? rng.int(1, 40) * 1e5 : 0 } })).map((k) => ({ ...k, module: k.group === 'conv' ? 'conv2d' : 'add' }));
+      const measuredMs = truth.overhead + kernels.reduce((s, k) => s + k.rawMs * (k.module === 'conv2d' ? truth.conv2d : truth.add) + truth.perKernel + (truth.perReorderMB * k.kernel.reorderBytes) / 1e6, 0);
       return { kernels, measuredMs };
     });
-    const c = fitCalibration(models, 'groups+layout');
-    expect(c.perReorderMB).toBeCloseTo(truth.perReorderMB, 4);
-    expect(c.factors.conv).toBeCloseTo(truth.conv, 3);
-    const m = models[1]!;
-    expect(applyCalibration(c, m.kernels.map((k) => ({ ...k }))).totalMs).toBeCloseTo(m.measuredMs, 4);
+    for (const variant of ['groups+layout', 'modules+layout'] as const) {
+      const c = fitCalibration(models, variant);
+      expect(c.perReorderMB).toBeCloseTo(truth.perReorderMB, 4);
+      expect(variant === 'groups+layout' ? c.factors.conv : c.factors.conv2d).toBeCloseTo(truth.conv2d, 3);
+      expect(variant === 'groups+layout' ? c.factors.other : c.factors.add).toBeCloseTo(truth.add, 3);
+      const m = models[1]!;
+      expect(applyCalibration(c, m.kernels.map((k) => ({ ...k }))).totalMs).toBeCloseTo(m.measuredMs, 4);
+    }
   });
 });
 

@@ -25,10 +25,12 @@ export type KernelGroup = (typeof GROUPS)[number] | 'free';
  * weights and of activations (inside a network weights come cold from memory, while a module
  * timed alone, run after run, keeps them in cache); 'groups+layout': group factors plus a cost per
  * reorder node and per MB the runtime reorders between its blocked NCHWc layout and plain NCHW
- * (Kernel.reorders, reorderBytes).
+ * (Kernel.reorders, reorderBytes); 'modules+layout': one factor per module plus those reorder prices
+ * (on 2 threads the best of these in session 30's design study: 74.7 % within ±10 % on
+ * calibration CV + validation vs 71.9 % for 'modules').
  * bench:models chooses between them (and no calibration) on validation networks.
  */
-export const VARIANTS = ['groups', 'modules', 'kinds', 'groups+memory', 'groups+layout'] as const;
+export const VARIANTS = ['groups', 'modules', 'kinds', 'groups+memory', 'groups+layout', 'modules+layout'] as const;
 export type CalibrationVariant = (typeof VARIANTS)[number];
 
 export interface Calibration {
@@ -41,7 +43,7 @@ export interface Calibration {
   /** 'groups+memory': ms per MB of weights / of activations a kernel reads and writes */
   perWeightMB?: number;
   perActivationMB?: number;
-  /** 'groups+layout': ms per MB reordered between NCHWc and NCHW, and per reorder node */
+  /** 'groups+layout', 'modules+layout': ms per MB reordered between NCHWc and NCHW, and per reorder node */
   perReorderMB?: number;
   perReorder?: number;
   /** factor per group or module (a key never seen in fitting gets 1) */
@@ -101,7 +103,7 @@ function features(kernels: readonly Predicted[], keys: readonly string[], v: Cal
     activationMB += ((k.kernel?.bytes ?? 0) - (k.kernel?.weightBytes ?? 0)) / 1e6;
     sums.set(keyOf(k, v), (sums.get(keyOf(k, v)) ?? 0) + k.rawMs);
   }
-  const memory = v === 'groups+memory' ? [weightMB, activationMB] : v === 'groups+layout' ? [reorderMB, reorders] : [];
+  const memory = v === 'groups+memory' ? [weightMB, activationMB] : hasLayout(v) ? [reorderMB, reorders] : [];
   return [1, compute, views, ...memory, ...keys.map((key) => sums.get(key) ?? 0)];
 }
 
@@ -119,7 +121,7 @@ export function fitCalibration(models: ReadonlyArray<{ kernels: readonly Predict
     perKernelMs: w[1]!,
     perViewMs: w[2]!,
     ...(variant === 'groups+memory' ? { perWeightMB: w[3]!, perActivationMB: w[4]! } : {}),
-    ...(variant === 'groups+layout' ? { perReorderMB: w[3]!, perReorder: w[4]! } : {}),
+    ...(hasLayout(variant) ? { perReorderMB: w[3]!, perReorder: w[4]! } : {}),
     factors: Object.fromEntries(keys.map((key, i) => [key, w[i + 3 + memoryTerms(variant)]!])),
     models: models.length,
     fittedAt: new Date().toISOString(),
@@ -127,7 +129,8 @@ export function fitCalibration(models: ReadonlyArray<{ kernels: readonly Predict
   };
 }
 
-const memoryTerms = (v: CalibrationVariant) => (v === 'groups+memory' || v === 'groups+layout' ? 2 : 0);
+const hasLayout = (v: CalibrationVariant) => v === 'groups+layout' || v === 'modules+layout';
+const memoryTerms = (v: CalibrationVariant) => (v === 'groups+memory' || hasLayout(v) ? 2 : 0);
 
 /**
  * Sets each kernel's calibrated ms and returns the model total (raw sum without a calibration):
