@@ -295,10 +295,10 @@ export function fitStoredCalibration(
  * data preferred kinds by 1.5 points (60.0 vs 58.5 %) — within the noise between runs, so kept.
  * Session 21's bench, with 200 calibration networks measured in 3 passes, chose 'modules' on 1
  * thread (89.6 vs 85.7 % on validation + CV): one factor per module needs that many networks, so
- * `calibrate` (50 by default) keeps the five group factors. Session 30's bench (1 thread, 220
- * calibration + 33 validation networks) chose the trees learned net of the profiler's per-node
- * cost with group factors (87.4 % within ±10 % on validation + CV, against 85.0 % for the plain
- * trees' best); on 2 threads it kept the plain trees (71.9 vs 68.0 %): 'gbt-net' follows 1 thread.
+ * `calibrate` (50 by default) keeps the five group factors. Session 30's bench (220 calibration +
+ * 33 validation networks) chose the trees learned net of the profiler's per-node cost on both
+ * ort-cpu settings (1 thread: 87.4 % within ±10 % on validation + CV, against 85.0 % for the plain
+ * trees' best; with group factors as good as with 'modules+layout' on ±10 %).
  */
 export const CALIBRATION_DESIGN: { inGraph: InGraphMethod | 'none'; variant: CalibrationVariant } = { inGraph: 'gbt-net', variant: 'groups' };
 
