@@ -173,6 +173,7 @@ const designs = {
   'groups+layout+op counts': linearDesign(GROUP_OF, (ks) => [...layout(ks), ...opCounts(ks)]),
   'modules+layout+op counts': linearDesign(MODULE_OF, (ks) => [...layout(ks), ...opCounts(ks)]),
   'groups+layout+small kernels': linearDesign(GROUP_OF, (ks) => [...layout(ks), ...small(ks)]),
+  'modules+layout+small kernels': linearDesign(MODULE_OF, (ks) => [...layout(ks), ...small(ks)]),
   ...(otherKernels ? {
     'groups+layout + other groups': linearDesign(WITH_OTHER, layout),
     'other setting groups+layout only': linearDesign(ONLY_OTHER, layout),
