@@ -295,7 +295,7 @@ describe('calibration with a price per reordered MB', () => {
       const measuredMs = truth.overhead + kernels.reduce((s, k) => s + k.rawMs * (k.module === 'conv2d' ? truth.conv2d : truth.add) + truth.perKernel + (truth.perReorderMB * k.kernel.reorderBytes) / 1e6, 0);
       return { kernels, measuredMs };
     });
-    for (const variant of ['groups+layout', 'modules+layout'] as const) {
+    for (const variant of ['groups+layout', 'modules+layout', 'modules+layout+small'] as const) {
       const c = fitCalibration(models, variant);
       expect(c.perReorderMB).toBeCloseTo(truth.perReorderMB, 4);
       expect(variant === 'groups+layout' ? c.factors.conv : c.factors.conv2d).toBeCloseTo(truth.conv2d, 3);
@@ -303,6 +303,22 @@ describe('calibration with a price per reordered MB', () => {
       const m = models[1]!;
       expect(applyCalibration(c, m.kernels.map((k) => ({ ...k }))).totalMs).toBeCloseTo(m.measuredMs, 4);
     }
+  });
+
+  it("'modules+layout+small' recovers a cost of its own for kernels predicted under 10 µs", () => {
+    const rng = new Rng(5);
+    const truth = { overhead: 0.02, perKernel: 0.004, perSmall: -0.003, conv2d: 1.1 };
+    const models = Array.from({ length: 50 }, () => {
+      const kernels = Array.from({ length: rng.int(5, 60) }, () => ({ group: 'conv' as const, module: 'conv2d', rawMs: rng.next() < 0.5 ? 0.001 + rng.next() * 0.008 : 0.02 + rng.next() * 0.2, ms: 0, kernel: { weightShapes: [[8, 8, 3, 3]], bytes: 1e5, weightBytes: 2304, reorderBytes: 0 } }));
+      const measuredMs = truth.overhead + kernels.reduce((s, k) => s + k.rawMs * truth.conv2d + truth.perKernel + (k.rawMs < 0.01 ? truth.perSmall : 0), 0);
+      return { kernels, measuredMs };
+    });
+    const c = fitCalibration(models, 'modules+layout+small');
+    expect(c.perSmallKernelMs).toBeCloseTo(truth.perSmall, 4);
+    expect(c.perKernelMs).toBeCloseTo(truth.perKernel, 4);
+    expect(c.factors.conv2d).toBeCloseTo(truth.conv2d, 3);
+    const m = models[2]!;
+    expect(applyCalibration(c, m.kernels.map((k) => ({ ...k }))).totalMs).toBeCloseTo(m.measuredMs, 4);
   });
 });
 

@@ -27,10 +27,16 @@ export type KernelGroup = (typeof GROUPS)[number] | 'free';
  * reorder node and per MB the runtime reorders between its blocked NCHWc layout and plain NCHW
  * (Kernel.reorders, reorderBytes); 'modules+layout': one factor per module plus those reorder prices
  * (on 2 threads the best of these in session 30's design study: 74.7 % within ±10 % on
- * calibration CV + validation vs 71.9 % for 'modules').
+ * calibration CV + validation vs 71.9 % for 'modules'); 'modules+layout+small': as that, plus a
+ * cost of its own for each kernel predicted under SMALL_KERNEL_MS (onnxruntime runs small kernels
+ * on one thread, so with several threads only larger ones pay the pool's hand-off; design study on
+ * 2 threads: 76.3 vs 74.3 %).
  * bench:models chooses between them (and no calibration) on validation networks.
  */
-export const VARIANTS = ['groups', 'modules', 'kinds', 'groups+memory', 'groups+layout', 'modules+layout'] as const;
+export const VARIANTS = ['groups', 'modules', 'kinds', 'groups+memory', 'groups+layout', 'modules+layout', 'modules+layout+small'] as const;
+
+/** a kernel predicted under this is 'small' for the 'modules+layout+small' variant, ms */
+export const SMALL_KERNEL_MS = 0.01;
 export type CalibrationVariant = (typeof VARIANTS)[number];
 
 export interface Calibration {
@@ -46,6 +52,8 @@ export interface Calibration {
   /** 'groups+layout', 'modules+layout': ms per MB reordered between NCHWc and NCHW, and per reorder node */
   perReorderMB?: number;
   perReorder?: number;
+  /** 'modules+layout+small': the cost of a small kernel (SMALL_KERNEL_MS) beyond the per-kernel one, ms (may be negative) */
+  perSmallKernelMs?: number;
   /** factor per group or module (a key never seen in fitting gets 1) */
   factors: Record<string, number>;
   /** models it was fitted on */
@@ -104,6 +112,7 @@ function features(kernels: readonly Predicted[], keys: readonly string[], v: Cal
     sums.set(keyOf(k, v), (sums.get(keyOf(k, v)) ?? 0) + k.rawMs);
   }
   const memory = v === 'groups+memory' ? [weightMB, activationMB] : hasLayout(v) ? [reorderMB, reorders] : [];
+  if (v === 'modules+layout+small') memory.push(kernels.filter((k) => k.group !== 'free' && k.rawMs < SMALL_KERNEL_MS).length);
   return [1, compute, views, ...memory, ...keys.map((key) => sums.get(key) ?? 0)];
 }
 
@@ -113,7 +122,7 @@ export function fitCalibration(models: ReadonlyArray<{ kernels: readonly Predict
   if (models.length < keys.length + 2) throw new UserError(`calibration needs at least ${keys.length + 2} measured models, got ${models.length}`, 'calibration');
   // the per-kernel and per-view terms may be negative: per-kernel estimates from per-node
   // profiles carry the profiler's own per-node cost, which end-to-end runs do not pay
-  const w = fitNonNegativeRelative(models.map((m) => features(m.kernels, keys, variant)), models.map((m) => m.measuredMs), 1e-6, new Set([1, 2]));
+  const w = fitNonNegativeRelative(models.map((m) => features(m.kernels, keys, variant)), models.map((m) => m.measuredMs), 1e-6, new Set(variant === 'modules+layout+small' ? [1, 2, 5] : [1, 2]));
   return {
     format: 2,
     variant,
@@ -122,6 +131,7 @@ export function fitCalibration(models: ReadonlyArray<{ kernels: readonly Predict
     perViewMs: w[2]!,
     ...(variant === 'groups+memory' ? { perWeightMB: w[3]!, perActivationMB: w[4]! } : {}),
     ...(hasLayout(variant) ? { perReorderMB: w[3]!, perReorder: w[4]! } : {}),
+    ...(variant === 'modules+layout+small' ? { perSmallKernelMs: w[5]! } : {}),
     factors: Object.fromEntries(keys.map((key, i) => [key, w[i + 3 + memoryTerms(variant)]!])),
     models: models.length,
     fittedAt: new Date().toISOString(),
@@ -129,8 +139,8 @@ export function fitCalibration(models: ReadonlyArray<{ kernels: readonly Predict
   };
 }
 
-const hasLayout = (v: CalibrationVariant) => v === 'groups+layout' || v === 'modules+layout';
-const memoryTerms = (v: CalibrationVariant) => (v === 'groups+memory' || hasLayout(v) ? 2 : 0);
+const hasLayout = (v: CalibrationVariant) => v === 'groups+layout' || v === 'modules+layout' || v === 'modules+layout+small';
+const memoryTerms = (v: CalibrationVariant) => (v === 'modules+layout+small' ? 3 : v === 'groups+memory' || hasLayout(v) ? 2 : 0);
 
 /**
  * Sets each kernel's calibrated ms and returns the model total (raw sum without a calibration):
@@ -152,7 +162,8 @@ export function applyCalibration(c: Calibration | undefined, kernels: Predicted[
   // fitted one (≥ 0), not made negative by it.
   let cut = 0;
   for (const k of kernels) {
-    const ms = (k.group === 'free' ? c.perViewMs : k.rawMs * (c.factors[keyOf(k, c.variant)] ?? 1) + c.perKernelMs + memoryMs(k)) + reorderMs(k);
+    const small = k.rawMs < SMALL_KERNEL_MS ? (c.perSmallKernelMs ?? 0) : 0;
+    const ms = (k.group === 'free' ? c.perViewMs : k.rawMs * (c.factors[keyOf(k, c.variant)] ?? 1) + c.perKernelMs + small + memoryMs(k)) + reorderMs(k);
     k.ms = Math.max(0, ms);
     cut += Math.min(0, ms);
   }
@@ -172,7 +183,7 @@ export function loadCalibration(store: Store, key: string): Calibration | undefi
   } catch {
     c = undefined as unknown as Calibration;
   }
-  if (c?.format !== 2 || !Number.isFinite(c.perViewMs) || !VARIANTS.includes(c.variant) || !Object.values(c.factors ?? { x: NaN }).every(Number.isFinite) || !Number.isFinite(c.overheadMs) || ![c.perReorderMB, c.perReorder].every((x) => x === undefined || Number.isFinite(x))) {
+  if (c?.format !== 2 || !Number.isFinite(c.perViewMs) || !VARIANTS.includes(c.variant) || !Object.values(c.factors ?? { x: NaN }).every(Number.isFinite) || !Number.isFinite(c.overheadMs) || ![c.perReorderMB, c.perReorder, c.perSmallKernelMs].every((x) => x === undefined || Number.isFinite(x))) {
     throw new UserError(`stored calibration for ${key} is unreadable or from an older latencylab; refit it with 'latencylab calibrate'`, 'calibration');
   }
   return c;
