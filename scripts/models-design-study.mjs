@@ -9,7 +9,7 @@ import { Store } from '../dist/store/db.js';
 import { WholeModelPredictor, settingKey } from '../dist/wholemodel/predictor.js';
 import { collectionModels } from '../dist/bench/models-measure.js';
 import { MODEL_SETTINGS, modelsDbPath } from '../dist/bench/models-data.js';
-import { fitInGraph, inGraphPairs } from '../dist/wholemodel/ingraph.js';
+import { estimateProfilerCost, fitInGraph, inGraphPairs } from '../dist/wholemodel/ingraph.js';
 import { fitNonNegativeRelative, solveRidge } from '../dist/regressors/ridge.js';
 import { atMachineState, chooseProbeWindow, familyFolds, medianRuns, profileAtNominal, profilesAtMachineState } from '../dist/wholemodel/calibrate.js';
 
@@ -47,13 +47,10 @@ const loaded = new Map([...calib, ...val].map((m) => [m.name, m.load().imported]
 const profilerCostMs = (() => {
   if (!process.env.DEFLATE) return 0;
   if (process.env.DEFLATE !== '1') return Number(process.env.DEFLATE) / 1000;
-  let n = 0, sx = 0, sy = 0, sxx = 0, sxy = 0;
-  for (const m of calib) {
+  return estimateProfilerCost(calib.map((m) => {
     const nodes = profileAtNominal(profiles.get(m.name), nominal);
-    const x = nodes.length, y = nodes.reduce((a, v) => a + v.ms, 0) - truth(m);
-    n++; sx += x; sy += y; sxx += x * x; sxy += x * y;
-  }
-  return (n * sxy - sx * sy) / (n * sxx - sx * sx);
+    return { nodes: nodes.length, profiledMs: nodes.reduce((a, v) => a + v.ms, 0), measuredMs: truth(m) };
+  }));
 })();
 const FLOOR = Number(process.env.DEFLATE_FLOOR ?? 0.1);
 const deflated = (nodes) => (profilerCostMs ? nodes.map((v) => ({ ...v, ms: Math.max(v.ms - profilerCostMs, FLOOR * v.ms) })) : nodes);
