@@ -55,7 +55,25 @@ const profilerCostMs = (() => {
 const FLOOR = Number(process.env.DEFLATE_FLOOR ?? 0.1);
 const deflated = (nodes) => (profilerCostMs ? nodes.map((v) => ({ ...v, ms: Math.max(v.ms - profilerCostMs, FLOOR * v.ms) })) : nodes);
 if (profilerCostMs) console.log(`profiled nodes deflated by ${(profilerCostMs * 1000).toFixed(2)} µs each (floor ${FLOOR} of the node)`);
-const pairsOf = new Map(calib.map((m) => [m.name, inGraphPairs(predictor.kernelPredictions(loaded.get(m.name), { inGraph: null }), deflated(profileAtNominal(profiles.get(m.name), nominal)))]));
+// ATTRIBUTE=net|prop: each calibration network's profiled nodes brought to its own end-to-end
+// latency before the trees learn from them — less one cost per node of that network (net), or
+// scaled (prop) — so that every network's targets add up to what it measured
+const attributed = (m, nodes) => {
+  const mode = process.env.ATTRIBUTE;
+  if (!mode) return deflated(nodes);
+  const sum = nodes.reduce((a, v) => a + v.ms, 0);
+  const e2e = truth(m);
+  if (mode === 'prop') return nodes.map((v) => ({ ...v, ms: (v.ms * e2e) / sum }));
+  if (mode === 'mix') {
+    // the global profiler cost off each node, then the rest of the gap shared in proportion
+    const d = deflated(nodes);
+    const dsum = d.reduce((a, v) => a + v.ms, 0);
+    return d.map((v) => ({ ...v, ms: (v.ms * e2e) / dsum }));
+  }
+  const c = (sum - e2e) / nodes.length;
+  return nodes.map((v) => ({ ...v, ms: Math.max(v.ms - c, FLOOR * v.ms) }));
+};
+const pairsOf = new Map(calib.map((m) => [m.name, inGraphPairs(predictor.kernelPredictions(loaded.get(m.name), { inGraph: null }), attributed(m, profileAtNominal(profiles.get(m.name), nominal)))]));
 const foldOf = familyFolds(calib, FOLDS);
 // kernel predictions per fold (GBT fitted without the fold's networks) and with all calibration networks
 const kernelsFor = (ig, ms) => new Map(ms.map((m) => [m.name, predictor.kernelPredictions(loaded.get(m.name), { inGraph: ig })]));
@@ -140,6 +158,15 @@ function shrunkDesign(keyOf, extras, lambda) {
     },
   };
 }
+// the product's own calibration (fitCalibration), a variant and options: OP_RIDGE=λ,… adds 'modules+layout+ops' per λ
+const { fitCalibration, applyCalibration } = await import('../dist/wholemodel/calibration.js');
+const productDesign = (variant, o = {}) => ({
+  fit(rows) {
+    const c = fitCalibration(rows.map((r) => ({ kernels: r.kernels, measuredMs: r.ms })), variant, undefined, o);
+    if (process.env.SHOW_FACTORS && rows.length > 150 && c.perOpMs) console.log(`    ${variant} ${JSON.stringify(o)}: per op ${Object.entries(c.perOpMs).map(([k, v]) => `${k} ${(v * 1000).toFixed(1)}`).join(', ')}`);
+    return (kernels) => applyCalibration(c, kernels.map((k) => ({ ...k }))).totalMs;
+  },
+});
 const blend = (...ds) => ({
   fit(rows) {
     const ps = ds.map((d) => d.fit(rows));
@@ -147,6 +174,23 @@ const blend = (...ds) => ({
   },
 });
 
+// T1RATIO=1 (on t2): every module kernel at the 1-thread in-graph estimate (t1's stored correction)
+// times its standalone 2-thread / 1-thread ratio: the 2-thread profiles are not used at all
+if (process.env.T1RATIO) {
+  const t1 = MODEL_SETTINGS.find((x) => x.id === 't1');
+  const p1 = WholeModelPredictor.open(store, t1, { calibration: false });
+  const mix = (m) => {
+    const k1 = p1.kernelPredictions(loaded.get(m.name));
+    const s1 = p1.kernelPredictions(loaded.get(m.name), { inGraph: null });
+    const s2 = predictor.kernelPredictions(loaded.get(m.name), { inGraph: null });
+    const mode = process.env.T1RATIO;
+    return s2.map((k, i) => (k.source.startsWith('rm:') && s1[i].rawMs > 0 ? { ...k, rawMs: k1[i].rawMs * (mode === 'sqrt' ? Math.sqrt(k.rawMs / s1[i].rawMs) : k.rawMs / s1[i].rawMs) } : k));
+  };
+  const mixed = new Map([...calib, ...val].map((m) => [m.name, mix(m)]));
+  for (let f = 0; f < FOLDS; f++) foldKernels[f] = mixed;
+  for (const [n, ks] of mixed) fullKernels.set(n, ks);
+  console.log('T1RATIO: 1-thread in-graph estimates × standalone t2/t1 ratio');
+}
 // OTHER=t1: the other setting's kernel predictions (its stored GBT in-graph correction) as extra features
 const other = process.env.OTHER ? MODEL_SETTINGS.find((x) => x.id === process.env.OTHER) : undefined;
 const otherKernels = other ? (() => {
@@ -159,6 +203,25 @@ if (otherKernels) {
   for (const [m, ks] of fullKernels) fullKernels.set(m, tag(m, ks));
 }
 function isOther(k) { return k.group.startsWith('o:'); }
+// RESID_GBT=1: a second stage, shallow boosted trees on the log ratio truth / design over network-level features
+const { createGbt } = await import('../dist/regressors/gbt.js');
+function netFeatures(ks) {
+  const c = ks.filter((k) => k.group !== 'free' && !isOther(k));
+  const tot = c.reduce((a, k) => a + k.rawMs, 0);
+  const by = (g) => c.filter((k) => k.group === g).reduce((a, k) => a + k.rawMs, 0) / tot;
+  let trans = 0;
+  for (let i = 1; i < c.length; i++) if (c[i - 1].rawMs < 0.01 && c[i].rawMs >= 0.01) trans++;
+  return [Math.log(tot), c.length, c.filter((k) => k.rawMs < 0.01).length / c.length, by('conv'), by('dwconv'), by('dense'), by('other'), by('roofline'), Math.log(tot / c.length), trans / c.length, ks.filter((k) => k.group === 'free').length / c.length];
+}
+const residualGbt = (d, o) => ({
+  fit(rows) {
+    const p = d.fit(rows);
+    const X = rows.map((r) => netFeatures(r.kernels));
+    const g = createGbt(7, { maxDepth: 2, minLeaf: 10, learningRate: 0.05, maxTrees: 300, patience: 40, ...o });
+    g.fit(X, rows.map((r) => r.ms / p(r.kernels)));
+    return (kernels) => p(kernels) * g.predict([netFeatures(kernels)])[0];
+  },
+});
 const designs = {
   'groups+layout (bench choice)': linearDesign(GROUP_OF, layout),
   modules: linearDesign(MODULE_OF, none),
@@ -171,12 +234,24 @@ const designs = {
   'modules+layout+op counts': linearDesign(MODULE_OF, (ks) => [...layout(ks), ...opCounts(ks)]),
   'groups+layout+small kernels': linearDesign(GROUP_OF, (ks) => [...layout(ks), ...small(ks)]),
   'modules+layout+small kernels': linearDesign(MODULE_OF, (ks) => [...layout(ks), ...small(ks)]),
+  ...(process.env.BINS ? Object.fromEntries(process.env.BINS.split(';').map((b) => {
+    const edges = b.split(',').map(Number).map((x) => x / 1000);
+    const counts = (ks) => edges.map((e, i) => ks.filter((k) => k.group !== 'free' && !isOther(k) && k.rawMs < e && (i === 0 || k.rawMs >= edges[i - 1])).length);
+    return [`modules+layout+bins ${b}`, linearDesign(MODULE_OF, (ks) => [...layout(ks), ...counts(ks)])];
+  })) : {}),
   ...(otherKernels ? {
     'groups+layout + other groups': linearDesign(WITH_OTHER, layout),
     'other setting groups+layout only': linearDesign(ONLY_OTHER, layout),
     'other setting modules+layout only': linearDesign(OTHER_MODULES, layout),
     'blend groups+layout, other groups+layout': blend(linearDesign(GROUP_OF, layout), linearDesign(ONLY_OTHER, layout)),
   } : {}),
+  ...(process.env.RESID_GBT ? {
+    'modules+layout+small + resid GBT d2': residualGbt(linearDesign(MODULE_OF, (ks) => [...layout(ks), ...small(ks)])),
+    'modules+layout+small + resid GBT d1': residualGbt(linearDesign(MODULE_OF, (ks) => [...layout(ks), ...small(ks)]), { maxDepth: 1 }),
+    'modules+layout+small + resid GBT d3': residualGbt(linearDesign(MODULE_OF, (ks) => [...layout(ks), ...small(ks)]), { maxDepth: 3, minLeaf: 8 }),
+  } : {}),
+  ...Object.fromEntries((process.env.OP_RIDGE ?? '').split(',').filter(Boolean).map((l) => [`product modules+layout+ops, op ridge ${l}`, productDesign('modules+layout+ops', { opRidge: Number(l) })])),
+  ...(process.env.OP_RIDGE ? { 'product modules+layout+small': productDesign('modules+layout+small') } : {}),
   'blend groups+layout, modules': blend(linearDesign(GROUP_OF, layout), linearDesign(MODULE_OF, none)),
   'blend groups+layout, modules+layout': blend(linearDesign(GROUP_OF, layout), linearDesign(MODULE_OF, layout)),
 };

@@ -16,8 +16,8 @@ import { trainAndSelect } from '../src/select/autoselect.js';
 import { Store } from '../src/store/db.js';
 import { UserError } from '../src/util/errors.js';
 import { Rng } from '../src/util/random.js';
-import { applyCalibration, fitCalibration } from '../src/wholemodel/calibration.js';
-import { estimateProfilerCost, fitInGraph, inGraphMs, isInGraphModel, type InGraphKernel, type InGraphPair } from '../src/wholemodel/ingraph.js';
+import { applyCalibration, fitCalibration, loadCalibration } from '../src/wholemodel/calibration.js';
+import { attributeToMeasured, estimateProfilerCost, fitInGraph, inGraphMs, isInGraphModel, type InGraphKernel, type InGraphPair } from '../src/wholemodel/ingraph.js';
 import { fusionTable } from '../src/wholemodel/fusion.js';
 import { detectKernels, reorderedTensors } from '../src/wholemodel/kernels.js';
 import { mapKernel } from '../src/wholemodel/mapping.js';
@@ -322,6 +322,48 @@ describe('calibration with a price per reordered MB', () => {
   });
 });
 
+describe('calibration with a price per op type', () => {
+  it("'modules+layout+ops' recovers a cost of its own per kernel of each op, applies it per layer, and gives an unseen op none", () => {
+    const rng = new Rng(6);
+    const truth = { overhead: 0.02, perKernel: 0.004, perOp: { Conv: -0.002, Add: 0.003, Transpose: 0.006 } as Record<string, number>, conv2d: 1.1, add: 0.8, roofline: 1.0 };
+    const ops = ['Conv', 'Add', 'Transpose'] as const;
+    const models = Array.from({ length: 60 }, () => {
+      const kernels = Array.from({ length: rng.int(5, 60) }, () => {
+        const op = ops[rng.int(0, 2)]!;
+        const module = op === 'Conv' ? 'conv2d' : op === 'Add' ? 'add' : undefined;
+        return { group: op === 'Conv' ? ('conv' as const) : op === 'Add' ? ('other' as const) : ('roofline' as const), ...(module ? { module } : {}), rawMs: 0.001 + rng.next() * 0.1, ms: 0, kernel: { op, weightShapes: [[8, 8, 3, 3]], bytes: 1e5, weightBytes: 2304, reorderBytes: 0 } };
+      });
+      const factor = (k: (typeof kernels)[number]) => (k.module === 'conv2d' ? truth.conv2d : k.module === 'add' ? truth.add : truth.roofline);
+      const measuredMs = truth.overhead + kernels.reduce((s, k) => s + k.rawMs * factor(k) + truth.perKernel + truth.perOp[k.kernel.op]!, 0);
+      return { kernels, measuredMs };
+    });
+    // unpenalised here (the shipped ridge, OP_PRICE_RIDGE, shrinks the prices towards 0: below)
+    const c = fitCalibration(models, 'modules+layout+ops', undefined, { opRidge: 0 });
+    expect(Object.keys(c.perOpMs!).sort()).toEqual(['Add', 'Conv', 'Transpose']);
+    // the per-kernel and per-op prices are collinear (every kernel has one op): their sums are what is identified
+    for (const op of ops) expect(c.perKernelMs + c.perOpMs![op]!).toBeCloseTo(truth.perKernel + truth.perOp[op]!, 4);
+    expect(c.factors.conv2d).toBeCloseTo(truth.conv2d, 3);
+    expect(c.factors.add).toBeCloseTo(truth.add, 3);
+    const m = models[3]!;
+    const layers = m.kernels.map((k) => ({ ...k }));
+    expect(applyCalibration(c, layers).totalMs).toBeCloseTo(m.measuredMs, 4);
+    const conv = layers.find((k) => k.kernel.op === 'Conv')!;
+    expect(conv.ms).toBeCloseTo(conv.rawMs * c.factors.conv2d! + c.perKernelMs + c.perOpMs!.Conv!, 12);
+    const unseen = [{ group: 'roofline' as const, rawMs: 0.05, ms: 0, kernel: { op: 'Resize', weightShapes: [], bytes: 1e5, weightBytes: 0 } }];
+    applyCalibration(c, unseen);
+    expect(unseen[0]!.ms).toBeCloseTo(0.05 * c.factors.roofline! + c.perKernelMs, 12);
+    // with the ridge the prices shrink, the totals stay close
+    const shrunk = fitCalibration(models, 'modules+layout+ops', undefined, { opRidge: 100 });
+    const size = (x: typeof c) => Object.values(x.perOpMs!).reduce((a, v) => a + v * v, 0);
+    expect(size(shrunk)).toBeLessThan(size(c));
+    expect(Math.abs(applyCalibration(shrunk, m.kernels.map((k) => ({ ...k }))).totalMs / m.measuredMs - 1)).toBeLessThan(0.05);
+    // stored and read back; a damaged price is refused with the command that refits it
+    const storeWith = (json: string) => ({ calibration: () => json }) as unknown as Store;
+    expect(loadCalibration(storeWith(JSON.stringify(c)), 'k')).toEqual(c);
+    expect(() => loadCalibration(storeWith(JSON.stringify({ ...c, perOpMs: { Conv: 'x' } })), 'k')).toThrow(/refit it with 'latencylab calibrate'/);
+  });
+});
+
 describe('calibrated layers', () => {
   it('no layer is shown below zero: what a negative per-kernel term cuts off a tiny layer stays in the total, apart from the fitted overhead', () => {
     const c = { format: 2 as const, variant: 'groups' as const, overheadMs: 0.05, perKernelMs: -0.003, perViewMs: -0.001, factors: { conv: 1 }, models: 10, fittedAt: '' };
@@ -415,6 +457,26 @@ describe('in-graph correction', () => {
     expect(isInGraphModel({ ...net, profilerCostMs: -1 })).toBe(false);
     expect(within10(net, test)).toBeGreaterThan(0.85);
     expect(within10(plain, test)).toBeLessThan(0.5);
+  });
+
+  it("attributes a network's profiled nodes to its end-to-end latency ('gbt-e2e'): profiler cost off, then one scale", () => {
+    const nodes = [{ name: 'a', ms: 0.1 }, { name: 'b', ms: 0.004 }, { name: 'c', ms: 0.05 }];
+    const out = attributeToMeasured(nodes, 0.12, 0.003);
+    expect(out.map((n) => n.name)).toEqual(['a', 'b', 'c']);
+    expect(out.reduce((s, n) => s + n.ms, 0)).toBeCloseTo(0.12, 12);
+    // net times 0.097, 0.001, 0.047, all scaled by the same factor
+    expect(out[0]!.ms / out[2]!.ms).toBeCloseTo(0.097 / 0.047, 12);
+    expect(out[1]!.ms / out[0]!.ms).toBeCloseTo(0.001 / 0.097, 12);
+    // a node smaller than the cost keeps a tenth of its time before scaling
+    expect(attributeToMeasured([{ name: 'x', ms: 0.002 }, { name: 'y', ms: 0.1 }], 0.0972, 0.003)[0]!.ms).toBeCloseTo(0.0002, 12);
+    // nothing to scale by: the net times as they are
+    expect(attributeToMeasured(nodes, 0, 0.003)[0]!.ms).toBeCloseTo(0.097, 12);
+    // trees fitted on attributed pairs record the cost and load back
+    const m = fitInGraph(pairsOf(100, 5), 'gbt-e2e', 0.003);
+    expect(m.method).toBe('gbt-e2e');
+    expect(m.profilerCostMs).toBe(0.003);
+    expect(isInGraphModel(JSON.parse(JSON.stringify(m)))).toBe(true);
+    expect(within10(m, pairsOf(100, 6))).toBeGreaterThan(0.5);
   });
 
   it('refuses damaged stored states (a tree walking in a circle, non-finite numbers, a missing ratio)', () => {
@@ -545,7 +607,7 @@ describe('whole-model prediction on real (tiny) module predictors', () => {
     expect(c.code, c.stderr).toBe(0);
     expect(c.stdout).toMatch(new RegExp(`calibration for ort-cpu/t1 from ${FAMILIES.length} networks \\(each the median of 2 measurements\\): overhead [\\d.-]+ ms, per kernel [\\d.-]+ µs, per view op [\\d.-]+ µs, factors conv [\\d.]+`));
     expect(c.stdout).toMatch(/machine probe [\d.]+ ms/);
-    expect(c.stdout).toMatch(/in-graph correction \(gbt-net: profiled times less the profiler's [\d.]+ µs per node\) for /);
+    expect(c.stdout).toMatch(/in-graph correction \(gbt-e2e: profiled times less the profiler's [\d.]+ µs per node, scaled to each network's end-to-end latency\) for /);
     // the machine state of each measurement, chosen on the networks' two passes (one per family)
     expect(c.stdout).toMatch(/machine state of each measurement: (its own probe|the median probe within ±\d+ s|one for the whole run \(raw timings\)) — passes within ±5 % of their network's median: [\d.]+ % \(each measurement's own probe: [\d.]+ %\)/);
     const after = new Store(db);

@@ -27,7 +27,7 @@ import { median } from '../util/stats.js';
 import type { NodeTime } from '../profile/model-timing.js';
 import { applyCalibration, fitCalibration, VARIANTS, saveCalibration, type Calibration, type CalibrationVariant } from '../wholemodel/calibration.js';
 import { fitInGraph, GBT_MIN_EXAMPLES, IN_GRAPH_METHODS, inGraphPairs, type InGraphMethod, type InGraphModel, type InGraphPair } from '../wholemodel/ingraph.js';
-import { atMachineState, chooseProbeWindow, familyFolds, MEASUREMENT_PASSES, medianRuns, profileAtNominal, profilerCostOf, profilesAtMachineState, type LazyModel, type ProbeWindowChoice } from '../wholemodel/calibrate.js';
+import { atMachineState, chooseProbeWindow, familyFolds, inGraphTargets, MEASUREMENT_PASSES, medianRuns, profileAtNominal, profilerCostOf, profilesAtMachineState, type LazyModel, type ProbeWindowChoice } from '../wholemodel/calibrate.js';
 import { modelFromBytes } from '../wholemodel/model-file.js';
 import { saveInGraph, settingKey, WholeModelPredictor, type KernelPrediction } from '../wholemodel/predictor.js';
 import { collectionModels, PPOCR_MODELS, ppocrPath, type Collection } from './models-measure.js';
@@ -53,7 +53,7 @@ interface Evaluated {
 
 /** how kernel times are estimated: the module predictors alone, or corrected in-graph (ingraph.ts) */
 type KernelEstimate = 'standalone' | InGraphMethod;
-const ESTIMATE_LABEL: Record<KernelEstimate, string> = { standalone: 'standalone', linear: 'in-graph corrected (linear)', gbt: 'in-graph corrected (GBT)', 'gbt-net': 'in-graph corrected (GBT, profiler cost off)' };
+const ESTIMATE_LABEL: Record<KernelEstimate, string> = { standalone: 'standalone', linear: 'in-graph corrected (linear)', gbt: 'in-graph corrected (GBT)', 'gbt-net': 'in-graph corrected (GBT, profiler cost off)', 'gbt-e2e': 'in-graph corrected (GBT, attributed to end-to-end)' };
 
 function evaluate(allRuns: readonly ModelRun[], predictor: WholeModelPredictor, s: ModelBenchSetting, c: Collection, igs: Partial<Record<InGraphMethod, InGraphModel>>, nominal: number | undefined): Evaluated[] {
   const runs = medianRuns(allRuns.filter((r) => r.collection === c), nominal);
@@ -117,14 +117,25 @@ async function benchSetting(store: Store, s: ModelBenchSetting): Promise<Setting
   const window = chooseProbeWindow(deviceRuns, (r) => r.collection === 'calib' || r.collection === 'val');
   const allRuns = atMachineState(deviceRuns, window.windowS);
   const profiles = profilesAtMachineState(store.nodeProfiles<NodeTime[]>('calib', key), window.windowS);
-  const pairsOf = new Map<string, InGraphPair[]>();
-  for (const m of calibModels) if (profiles.has(m.name)) pairsOf.set(m.name, inGraphPairs(predictor.kernelPredictions(m.load().imported, { inGraph: null }), profileAtNominal(profiles.get(m.name)!, predictor.nominalProbeMs)));
-  const methods: InGraphMethod[] = pairsOf.size ? [...IN_GRAPH_METHODS] : [];
   // every measurement at the module datasets' median machine state (profile/probe.ts)
   const nominal = predictor.nominalProbeMs;
+  const calibMeasured = medianRuns(allRuns.filter((r) => r.collection === 'calib'), nominal);
   // the profiler's own cost per node, from the calibration networks alone (one number, also used in the CV folds)
-  const profilerCostMs = profilerCostOf(profiles, medianRuns(allRuns.filter((r) => r.collection === 'calib'), nominal), nominal);
-  const igs: Partial<Record<InGraphMethod, InGraphModel>> = Object.fromEntries(methods.map((m) => [m, fitInGraph([...pairsOf.values()].flat(), m, profilerCostMs)]));
+  const profilerCostMs = profilerCostOf(profiles, calibMeasured, nominal);
+  // per calibration network, its kernels joined to the node times each method learns from (as profiled; 'gbt-e2e': attributed to its end-to-end latency)
+  const pairsByTargets = new Map<'profiled' | 'e2e', Map<string, InGraphPair[]>>([['profiled', new Map()], ['e2e', new Map()]]);
+  for (const m of calibModels) {
+    if (!profiles.has(m.name)) continue;
+    const kernels = predictor.kernelPredictions(m.load().imported, { inGraph: null });
+    const nodes = profileAtNominal(profiles.get(m.name)!, nominal);
+    pairsByTargets.get('profiled')!.set(m.name, inGraphPairs(kernels, nodes));
+    const measured = calibMeasured.get(m.name)?.measuredMs;
+    if (measured !== undefined) pairsByTargets.get('e2e')!.set(m.name, inGraphPairs(kernels, inGraphTargets(nodes, 'gbt-e2e', profilerCostMs, measured)));
+  }
+  const pairsFor = (method: InGraphMethod) => pairsByTargets.get(method === 'gbt-e2e' ? 'e2e' : 'profiled')!;
+  const pairsOf = pairsFor('gbt');
+  const methods: InGraphMethod[] = pairsOf.size ? [...IN_GRAPH_METHODS] : [];
+  const igs: Partial<Record<InGraphMethod, InGraphModel>> = Object.fromEntries(methods.map((m) => [m, fitInGraph([...pairsFor(m).values()].flat(), m, profilerCostMs)]));
   const [calib, val, test, recheck, ppocr] = (['calib', 'val', 'test', 'recheck', 'ppocr'] as const).map((c) => evaluate(allRuns, predictor, s, c, igs, nominal));
   if (!calib!.length || !test!.length) return { s, md: [`## ${s.label}\n\nnot run: no measured calibration/test networks for ${key} yet\n`], points: [] };
   // choose the kernel estimate and the calibration on the validation networks plus 5-fold
@@ -136,7 +147,7 @@ async function benchSetting(store: Store, s: ModelBenchSetting): Promise<Setting
   const foldKernels = new Map<InGraphMethod, KernelPrediction[][][]>();
   for (const method of methods) {
     foldKernels.set(method, Array.from({ length: folds }, (_, f) => {
-      const ig = fitInGraph([...pairsOf].filter(([name]) => foldOf.get(name) !== f).flatMap(([, ps]) => ps), method, profilerCostMs);
+      const ig = fitInGraph([...pairsFor(method)].filter(([name]) => foldOf.get(name) !== f).flatMap(([, ps]) => ps), method, profilerCostMs);
       return calibModels.filter((m) => foldOf.has(m.name)).map((m) => predictor.kernelPredictions(m.load().imported, { inGraph: ig }));
     }));
   }
@@ -174,10 +185,10 @@ async function benchSetting(store: Store, s: ModelBenchSetting): Promise<Setting
   const md: string[] = [`## ${s.label}`, ''];
   md.push(`Module predictors: ${Object.entries(predictor.datasets()).map(([m, d]) => `${m} (\`${d}\`)`).join(', ')}; standalone run overhead taken off each kernel: ${(predictor.runOverheadMs * 1000).toFixed(1)} µs.`, '');
   const linear = igs.linear;
-  md.push(linear ? `In-graph corrections fitted on ${pairsOf.size} calibration networks profiled per node: ${Object.entries(linear.models).map(([k, m]) => `${k} (${m.n})`).join(', ')}; the GBT methods fit trees for the keys with ≥ ${GBT_MIN_EXAMPLES} examples (${Object.entries(igs.gbt?.models ?? {}).filter(([, m]) => m.rm).map(([k]) => k).join(', ')}), the linear model for the rest. 'Profiler cost off': the trees learn each profiled kernel's time less ${(profilerCostMs * 1000).toFixed(2)} µs per node — what the profiler adds to every node, estimated from the calibration networks' profiled node sums against their end-to-end latencies (least squares over their node counts).` : 'No per-node profiles for this setting (onnxruntime-web writes none): no in-graph correction.', '');
+  md.push(linear ? `In-graph corrections fitted on ${pairsOf.size} calibration networks profiled per node: ${Object.entries(linear.models).map(([k, m]) => `${k} (${m.n})`).join(', ')}; the GBT methods fit trees for the keys with ≥ ${GBT_MIN_EXAMPLES} examples (${Object.entries(igs.gbt?.models ?? {}).filter(([, m]) => m.rm).map(([k]) => k).join(', ')}), the linear model for the rest. 'Profiler cost off': the trees learn each profiled kernel's time less ${(profilerCostMs * 1000).toFixed(2)} µs per node — what the profiler adds to every node, estimated from the calibration networks' profiled node sums against their end-to-end latencies (least squares over their node counts). 'Attributed to end-to-end': the same net times, then each calibration network's scaled by one factor so that they add up to its own measured end-to-end latency — the profile decides how a network's time splits between its kernels, the unprofiled run how much there is (in a CV fold, only the fold's training networks lend their end-to-end times).` : 'No per-node profiles for this setting (onnxruntime-web writes none): no in-graph correction.', '');
   md.push(`**Design chosen on ${val!.length} validation networks and 5-fold cross-validation over the ${calib!.length} calibration networks** (the calibration is then refitted on all of them; both sets disjoint from the test networks by seed; in each fold the in-graph correction is refitted without the fold's networks):`, '');
   md.push(markdownTable(['kernel estimates, calibration', 'choice ±10 %', 'choice ±5 %', 'choice RMSPE %'], candidates.map((c) => [c.name + (c === best ? ' ←' : ''), pct(c.val.within10), pct(c.val.within5), c.val.rmspe])), '');
-  if (best.c) md.push(`Chosen: overhead ${best.c.overheadMs.toFixed(4)} ms, per kernel ${(best.c.perKernelMs * 1000).toFixed(2)} µs, per view op ${(best.c.perViewMs * 1000).toFixed(2)} µs, factors ${Object.entries(best.c.factors).map(([k, f]) => `${k} ${f.toFixed(2)}`).join(', ')}${best.c.perReorderMB !== undefined ? `, per reorder between layouts ${((best.c.perReorder ?? 0) * 1000).toFixed(2)} µs + ${(best.c.perReorderMB * 1000).toFixed(1)} µs per MB` : ''}${best.c.perSmallKernelMs !== undefined ? `, per kernel predicted under 10 µs ${(best.c.perSmallKernelMs * 1000).toFixed(2)} µs more` : ''}.`, '');
+  if (best.c) md.push(`Chosen: overhead ${best.c.overheadMs.toFixed(4)} ms, per kernel ${(best.c.perKernelMs * 1000).toFixed(2)} µs, per view op ${(best.c.perViewMs * 1000).toFixed(2)} µs, factors ${Object.entries(best.c.factors).map(([k, f]) => `${k} ${f.toFixed(2)}`).join(', ')}${best.c.perReorderMB !== undefined ? `, per reorder between layouts ${((best.c.perReorder ?? 0) * 1000).toFixed(2)} µs + ${(best.c.perReorderMB * 1000).toFixed(1)} µs per MB` : ''}${best.c.perSmallKernelMs !== undefined ? `, per kernel predicted under 10 µs ${(best.c.perSmallKernelMs * 1000).toFixed(2)} µs more` : ''}${best.c.perOpMs ? `, per kernel of each op beyond that (µs): ${Object.entries(best.c.perOpMs).map(([op, v]) => `${op} ${(v * 1000).toFixed(2)}`).join(', ')}` : ''}.`, '');
   // test accuracy per family
   const fams = [...new Set(test!.map((e) => e.family))];
   const rows = fams.map((f) => {

@@ -233,7 +233,7 @@ export function fitRidgeCV(X: number[][], y: number[], opts: { lambdas?: number[
  * whole-model calibration, where every coefficient is a cost and must not be negative — except
  * the columns in `signed` (a correction that may go either way).
  */
-export function fitNonNegativeRelative(X: number[][], y: number[], lambda = 1e-6, signed: ReadonlySet<number> = new Set()): number[] {
+export function fitNonNegativeRelative(X: number[][], y: number[], lambda = 1e-6, signed: ReadonlySet<number> = new Set(), penalties: ReadonlyMap<number, number> = new Map()): number[] {
   const d = X[0]?.length ?? 0;
   const scale = Array.from({ length: d }, (_, j) => Math.max(1e-30, X.reduce((s, r, i) => s + Math.abs(r[j]! / y[i]!), 0) / X.length));
   const active = new Set(Array.from({ length: d }, (_, j) => j));
@@ -241,7 +241,14 @@ export function fitNonNegativeRelative(X: number[][], y: number[], lambda = 1e-6
   for (let iter = 0; iter <= d && active.size; iter++) {
     const cols = [...active];
     const Z = X.map((r, i) => cols.map((j) => r[j]! / y[i]! / scale[j]!));
-    const sol = solveRidge(Z, y.map(() => 1), lambda);
+    const t = y.map(() => 1);
+    // `penalties`: a ridge of its own on some columns' standardised weights (a pseudo-row √λ·e_j with target 0 each)
+    for (const [j, pen] of penalties) {
+      if (!active.has(j) || !(pen > 0)) continue;
+      Z.push(cols.map((c) => (c === j ? Math.sqrt(pen) : 0)));
+      t.push(0);
+    }
+    const sol = solveRidge(Z, t, lambda);
     w = new Array<number>(d).fill(0);
     cols.forEach((j, k) => (w[j] = sol[k]! / scale[j]!));
     const neg = cols.filter((j) => w[j]! < 0 && !signed.has(j));

@@ -8,7 +8,7 @@ import { Rng } from '../util/random.js';
 import { median } from '../util/stats.js';
 import { atNominal, fitCalibration, saveCalibration, type Calibration, type CalibrationVariant } from './calibration.js';
 import { modelFromBytes, type ModelFile } from './model-file.js';
-import { estimateProfilerCost, fitInGraph, inGraphPairs, type InGraphMethod, type InGraphModel } from './ingraph.js';
+import { attributeToMeasured, estimateProfilerCost, fitInGraph, inGraphPairs, type InGraphMethod, type InGraphModel } from './ingraph.js';
 import { saveInGraph, settingKey, WholeModelPredictor, type WholeModelSetting } from './predictor.js';
 
 /** A model to measure, built only when it is measured (generation takes ~0.1 s per model). */
@@ -211,6 +211,11 @@ export function profilerCostOf(profiles: ReadonlyMap<string, NodeProfile<NodeTim
   return estimateProfilerCost(networks);
 }
 
+/** the node times an in-graph method learns from: as profiled, or attributed to the measured end-to-end latency ('gbt-e2e') */
+export function inGraphTargets(nodes: NodeTime[], method: InGraphMethod, profilerCostMs: number, measuredMs: number | undefined): NodeTime[] {
+  return method === 'gbt-e2e' && measuredMs !== undefined ? attributeToMeasured(nodes, measuredMs, profilerCostMs) : nodes;
+}
+
 type Progress = { stop?: { stop: boolean }; onProgress?(done: number, total: number): void };
 
 /** Loads and handles each model still to do, reporting progress; false when stopped. */
@@ -258,11 +263,12 @@ export function fitStoredInGraph(
 ): InGraphModel {
   const predictor = WholeModelPredictor.open(store, setting, { calibration: false, inGraph: false });
   const profiles = profilesAtMachineState(store.nodeProfiles<NodeTime[]>(collection, settingKey(setting)), windowS);
-  const pairs = models
-    .filter((m) => profiles.has(m.name))
-    .flatMap((m) => inGraphPairs(predictor.kernelPredictions(m.load().imported, { inGraph: null }), profileAtNominal(profiles.get(m.name)!, predictor.nominalProbeMs)));
   const measured = medianRuns(atMachineState(store.modelRuns(collection, settingKey(setting)), windowS), predictor.nominalProbeMs);
-  const fitted = fitInGraph(pairs, method, method === 'gbt-net' ? profilerCostOf(profiles, measured, predictor.nominalProbeMs) : 0);
+  const cost = method === 'gbt-net' || method === 'gbt-e2e' ? profilerCostOf(profiles, measured, predictor.nominalProbeMs) : 0;
+  const pairs = models
+    .filter((m) => profiles.has(m.name) && (method !== 'gbt-e2e' || measured.has(m.name)))
+    .flatMap((m) => inGraphPairs(predictor.kernelPredictions(m.load().imported, { inGraph: null }), inGraphTargets(profileAtNominal(profiles.get(m.name)!, predictor.nominalProbeMs), method, cost, measured.get(m.name)?.measuredMs)));
+  const fitted = fitInGraph(pairs, method, cost);
   saveInGraph(store, setting, fitted);
   return fitted;
 }
@@ -298,9 +304,12 @@ export function fitStoredCalibration(
  * `calibrate` (50 by default) keeps the five group factors. Session 30's bench (220 calibration +
  * 33 validation networks) chose the trees learned net of the profiler's per-node cost on both
  * ort-cpu settings (1 thread: 87.4 % within ±10 % on validation + CV, against 85.0 % for the plain
- * trees' best; with group factors as good as with 'modules+layout' on ±10 %).
+ * trees' best; with group factors as good as with 'modules+layout' on ±10 %). Session 31's
+ * (same data) chose the trees learned on those net times attributed to each network's end-to-end
+ * latency ('gbt-e2e') on both: with group factors 88.9 vs 87.4 % (1 thread) and 66.0 vs 60.9 %
+ * (2 threads) on validation + CV.
  */
-export const CALIBRATION_DESIGN: { inGraph: InGraphMethod | 'none'; variant: CalibrationVariant } = { inGraph: 'gbt-net', variant: 'groups' };
+export const CALIBRATION_DESIGN: { inGraph: InGraphMethod | 'none'; variant: CalibrationVariant } = { inGraph: 'gbt-e2e', variant: 'groups' };
 
 /**
  * Passes over the shuffled list in which `calibrate` and bench:models measure every network; its

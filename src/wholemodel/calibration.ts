@@ -30,10 +30,14 @@ export type KernelGroup = (typeof GROUPS)[number] | 'free';
  * calibration CV + validation vs 71.9 % for 'modules'); 'modules+layout+small': as that, plus a
  * cost of its own for each kernel predicted under SMALL_KERNEL_MS (onnxruntime runs small kernels
  * on one thread, so with several threads only larger ones pay the pool's hand-off; design study on
- * 2 threads: 76.3 vs 74.3 %).
+ * 2 threads: 76.3 vs 74.3 %); 'modules+layout+ops': one factor per module, the reorder prices, and
+ * a cost of its own per compute kernel of each op type (Conv, Add, Transpose, …; signed, on top of
+ * the per-kernel one): a runtime dispatches, prepares and hands off kernels of different ops at
+ * different prices, most visibly with a thread pool (design study on 2 threads with the 'gbt-e2e'
+ * in-graph correction: 82.6 % within ±10 % on CV + validation vs 77.1 % for 'modules+layout+small').
  * bench:models chooses between them (and no calibration) on validation networks.
  */
-export const VARIANTS = ['groups', 'modules', 'kinds', 'groups+memory', 'groups+layout', 'modules+layout', 'modules+layout+small'] as const;
+export const VARIANTS = ['groups', 'modules', 'kinds', 'groups+memory', 'groups+layout', 'modules+layout', 'modules+layout+small', 'modules+layout+ops'] as const;
 
 /** a kernel predicted under this is 'small' for the 'modules+layout+small' variant, ms */
 export const SMALL_KERNEL_MS = 0.01;
@@ -54,6 +58,8 @@ export interface Calibration {
   perReorder?: number;
   /** 'modules+layout+small': the cost of a small kernel (SMALL_KERNEL_MS) beyond the per-kernel one, ms (may be negative) */
   perSmallKernelMs?: number;
+  /** 'modules+layout+ops': the cost of a compute kernel of each op type beyond the per-kernel one, ms (may be negative; an op never seen in fitting gets 0) */
+  perOpMs?: Record<string, number>;
   /** factor per group or module (a key never seen in fitting gets 1) */
   factors: Record<string, number>;
   /** models it was fitted on */
@@ -73,7 +79,7 @@ export const atNominal = (latencyMs: number, probeMs: number | undefined, nomina
 interface Predicted {
   group: KernelGroup;
   module?: string;
-  kernel?: { weightShapes: number[][]; bytes: number; weightBytes: number; reorderBytes?: number; reorders?: number };
+  kernel?: { op?: string; weightShapes: number[][]; bytes: number; weightBytes: number; reorderBytes?: number; reorders?: number };
   rawMs: number;
   ms: number;
 }
@@ -90,8 +96,17 @@ function factorKeys(models: ReadonlyArray<{ kernels: readonly Predicted[] }>, v:
   return [...keys].sort();
 }
 
-/** features of one model's kernel predictions: [1, compute kernels, view kernels, (MB weights, MB activations,) Σ raw ms per key] */
-function features(kernels: readonly Predicted[], keys: readonly string[], v: CalibrationVariant): number[] {
+/** the op types of the compute kernels the 'modules+layout+ops' variant prices (none for the others) */
+function opKeys(models: ReadonlyArray<{ kernels: readonly Predicted[] }>, v: CalibrationVariant): string[] {
+  if (v !== 'modules+layout+ops') return [];
+  const ops = new Set<string>();
+  for (const m of models) for (const k of m.kernels) if (k.group !== 'free') ops.add(opOf(k));
+  return [...ops].sort();
+}
+const opOf = (k: Predicted) => k.kernel?.op ?? '?';
+
+/** features of one model's kernel predictions: [1, compute kernels, view kernels, (MB weights, MB activations | reorder MB, reorders,) (small kernels | kernels per op,) Σ raw ms per key] */
+function features(kernels: readonly Predicted[], keys: readonly string[], v: CalibrationVariant, ops: readonly string[] = []): number[] {
   const sums = new Map<string, number>();
   let compute = 0;
   let views = 0;
@@ -113,16 +128,32 @@ function features(kernels: readonly Predicted[], keys: readonly string[], v: Cal
   }
   const memory = v === 'groups+memory' ? [weightMB, activationMB] : hasLayout(v) ? [reorderMB, reorders] : [];
   if (v === 'modules+layout+small') memory.push(kernels.filter((k) => k.group !== 'free' && k.rawMs < SMALL_KERNEL_MS).length);
-  return [1, compute, views, ...memory, ...keys.map((key) => sums.get(key) ?? 0)];
+  const perOp = ops.map((op) => kernels.filter((k) => k.group !== 'free' && opOf(k) === op).length);
+  return [1, compute, views, ...memory, ...perOp, ...keys.map((key) => sums.get(key) ?? 0)];
 }
 
+/**
+ * Ridge on the per-op prices of 'modules+layout+ops' (on their standardised weights, next to 1 per
+ * network's squared relative error). Op counts go together in the generated families (a
+ * squeeze-excite block is one GlobalAveragePool and one Mul): unpenalised, the fit on 2 threads
+ * priced Mul at +111 µs and GlobalAveragePool at −110 µs, which cancel in those blocks and add
+ * 11 ms to PP-OCRv4 rec's 100 Muls without one. Chosen on the calibration CV + validation networks
+ * (scripts/models-design-study.mjs OP_RIDGE=…; reports/models-history.md).
+ */
+export const OP_PRICE_RIDGE = 10;
+
 /** `measuredMs` must already be at the nominal machine state (atNominal) when `probeMs` is given */
-export function fitCalibration(models: ReadonlyArray<{ kernels: readonly Predicted[]; measuredMs: number }>, variant: CalibrationVariant = 'groups', probeMs?: number): Calibration {
+export function fitCalibration(models: ReadonlyArray<{ kernels: readonly Predicted[]; measuredMs: number }>, variant: CalibrationVariant = 'groups', probeMs?: number, o: { opRidge?: number } = {}): Calibration {
   const keys = factorKeys(models, variant);
-  if (models.length < keys.length + 2) throw new UserError(`calibration needs at least ${keys.length + 2} measured models, got ${models.length}`, 'calibration');
+  const ops = opKeys(models, variant);
+  if (models.length < keys.length + ops.length + 2) throw new UserError(`calibration needs at least ${keys.length + ops.length + 2} measured models, got ${models.length}`, 'calibration');
+  const first = 3 + memoryTerms(variant);
   // the per-kernel and per-view terms may be negative: per-kernel estimates from per-node
-  // profiles carry the profiler's own per-node cost, which end-to-end runs do not pay
-  const w = fitNonNegativeRelative(models.map((m) => features(m.kernels, keys, variant)), models.map((m) => m.measuredMs), 1e-6, new Set(variant === 'modules+layout+small' ? [1, 2, 5] : [1, 2]));
+  // profiles carry the profiler's own per-node cost, which end-to-end runs do not pay; so may the
+  // small-kernel and per-op ones, which are prices on top of the per-kernel one
+  const signed = new Set([1, 2, ...(variant === 'modules+layout+small' ? [5] : []), ...ops.map((_, i) => first + i)]);
+  const opRidge = o.opRidge ?? OP_PRICE_RIDGE;
+  const w = fitNonNegativeRelative(models.map((m) => features(m.kernels, keys, variant, ops)), models.map((m) => m.measuredMs), 1e-6, signed, new Map(ops.map((_, i) => [first + i, opRidge])));
   return {
     format: 2,
     variant,
@@ -132,14 +163,15 @@ export function fitCalibration(models: ReadonlyArray<{ kernels: readonly Predict
     ...(variant === 'groups+memory' ? { perWeightMB: w[3]!, perActivationMB: w[4]! } : {}),
     ...(hasLayout(variant) ? { perReorderMB: w[3]!, perReorder: w[4]! } : {}),
     ...(variant === 'modules+layout+small' ? { perSmallKernelMs: w[5]! } : {}),
-    factors: Object.fromEntries(keys.map((key, i) => [key, w[i + 3 + memoryTerms(variant)]!])),
+    ...(variant === 'modules+layout+ops' ? { perOpMs: Object.fromEntries(ops.map((op, i) => [op, w[first + i]!])) } : {}),
+    factors: Object.fromEntries(keys.map((key, i) => [key, w[first + ops.length + i]!])),
     models: models.length,
     fittedAt: new Date().toISOString(),
     ...(probeMs ? { probeMs } : {}),
   };
 }
 
-const hasLayout = (v: CalibrationVariant) => v === 'groups+layout' || v === 'modules+layout' || v === 'modules+layout+small';
+const hasLayout = (v: CalibrationVariant) => v === 'groups+layout' || v === 'modules+layout' || v === 'modules+layout+small' || v === 'modules+layout+ops';
 const memoryTerms = (v: CalibrationVariant) => (v === 'modules+layout+small' ? 3 : v === 'groups+memory' || hasLayout(v) ? 2 : 0);
 
 /**
@@ -163,7 +195,8 @@ export function applyCalibration(c: Calibration | undefined, kernels: Predicted[
   let cut = 0;
   for (const k of kernels) {
     const small = k.rawMs < SMALL_KERNEL_MS ? (c.perSmallKernelMs ?? 0) : 0;
-    const ms = (k.group === 'free' ? c.perViewMs : k.rawMs * (c.factors[keyOf(k, c.variant)] ?? 1) + c.perKernelMs + small + memoryMs(k)) + reorderMs(k);
+    const perOp = c.perOpMs?.[opOf(k)] ?? 0;
+    const ms = (k.group === 'free' ? c.perViewMs : k.rawMs * (c.factors[keyOf(k, c.variant)] ?? 1) + c.perKernelMs + small + perOp + memoryMs(k)) + reorderMs(k);
     k.ms = Math.max(0, ms);
     cut += Math.min(0, ms);
   }
@@ -183,7 +216,7 @@ export function loadCalibration(store: Store, key: string): Calibration | undefi
   } catch {
     c = undefined as unknown as Calibration;
   }
-  if (c?.format !== 2 || !Number.isFinite(c.perViewMs) || !VARIANTS.includes(c.variant) || !Object.values(c.factors ?? { x: NaN }).every(Number.isFinite) || !Number.isFinite(c.overheadMs) || ![c.perReorderMB, c.perReorder, c.perSmallKernelMs].every((x) => x === undefined || Number.isFinite(x))) {
+  if (c?.format !== 2 || !Number.isFinite(c.perViewMs) || !VARIANTS.includes(c.variant) || !Object.values(c.factors ?? { x: NaN }).every(Number.isFinite) || !Number.isFinite(c.overheadMs) || ![c.perReorderMB, c.perReorder, c.perSmallKernelMs].every((x) => x === undefined || Number.isFinite(x)) || (c.perOpMs !== undefined && (typeof c.perOpMs !== 'object' || c.perOpMs === null || !Object.values(c.perOpMs).every(Number.isFinite)))) {
     throw new UserError(`stored calibration for ${key} is unreadable or from an older latencylab; refit it with 'latencylab calibrate'`, 'calibration');
   }
   return c;

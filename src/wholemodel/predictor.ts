@@ -122,7 +122,7 @@ export class WholeModelPredictor {
   private readonly memo = new Map<string, { ms: number; scale: number; extrapolated: string[] }>();
 
   /** Loads the trained module predictors of a device setting from the store. */
-  /** the profiler's own cost per profiled node the stored in-graph correction learned without ('gbt-net'), ms */
+  /** the profiler's own cost per profiled node the stored in-graph correction learned without ('gbt-net', 'gbt-e2e'), ms */
   get profilerCostMs(): number | undefined {
     return this.inGraph?.profilerCostMs;
   }
