@@ -5,6 +5,12 @@
 //   node scripts/models-design-study.mjs [t1|t2]
 // Every design is a non-negative relative fit (fitNonNegativeRelative, as fitCalibration) over
 // features of a network's kernel predictions; 'blend' averages two designs' predictions.
+// Options (environment): DEFLATE=1|<µs> (profiler cost off the profiled nodes: 'gbt-net');
+// ATTRIBUTE=net|prop|mix (each network's nodes brought to its end-to-end latency; mix with
+// DEFLATE=1 is the product's 'gbt-e2e'); OP_RIDGE=λ,… (the product's 'modules+layout+ops' per
+// ridge); BINS=5,20;… (kernel-size bins); RESID_GBT=1 (a second stage over network features);
+// T1RATIO=1 (2 threads from the 1-thread in-graph estimates); OTHER=t1; ORACLE=1; SHRINK=λ,…;
+// CONSISTENT=<spread>; CALIB_PER_FAMILY=n; DIAG=<design prefix>; SHOW_FACTORS=1; DUMP=<design>.
 import { Store } from '../dist/store/db.js';
 import { WholeModelPredictor, settingKey } from '../dist/wholemodel/predictor.js';
 import { collectionModels } from '../dist/bench/models-measure.js';
