@@ -26,6 +26,7 @@ import { WholeModelPredictor } from '../src/wholemodel/predictor.js';
 import { medianRuns, profileAtNominal } from '../src/wholemodel/calibrate.js';
 import { profiledNodeKey } from '../src/wholemodel/report.js';
 import { PPOCR_MODELS, ppocrModel, ppocrPath } from '../src/bench/models-measure.js';
+import { chooseDesign } from '../src/bench/models-choice.js';
 import { cli, cliChild, tempDir } from './helpers.js';
 
 const { onnx } = onnxProto;
@@ -361,6 +362,24 @@ describe('calibration with a price per op type', () => {
     const storeWith = (json: string) => ({ calibration: () => json }) as unknown as Store;
     expect(loadCalibration(storeWith(JSON.stringify(c)), 'k')).toEqual(c);
     expect(() => loadCalibration(storeWith(JSON.stringify({ ...c, perOpMs: { Conv: 'x' } })), 'k')).toThrow(/refit it with 'latencylab calibrate'/);
+  });
+});
+
+describe("bench:models' design choice", () => {
+  it('takes the most networks within ±10 %, ties by RMSPE, among designs within 1.25× of the lowest RMSPE', () => {
+    const d = (name: string, within10: number, rmspe: number) => ({ name, val: { within10, rmspe } });
+    const wild = d('per-op prices', 0.917, 27.07);
+    const small = d('small kernels', 0.909, 6.45);
+    const modules = d('modules', 0.909, 6.53);
+    const worse = d('groups', 0.85, 6.4);
+    expect(chooseDesign([worse, wild, modules, small]).best.name).toBe('small kernels');
+    expect(chooseDesign([worse, wild, modules, small]).lowestRmspe).toBe(6.4);
+    // without the guard the wild one would win
+    expect(chooseDesign([worse, wild, modules, small], Infinity).best.name).toBe('per-op prices');
+    // just inside the guard counts
+    expect(chooseDesign([worse, d('edge', 0.95, 8.0)]).best.name).toBe('edge');
+    expect(chooseDesign([worse, d('past', 0.95, 8.01)]).best.name).toBe('groups');
+    expect(() => chooseDesign([])).toThrow();
   });
 });
 

@@ -31,6 +31,7 @@ import { atMachineState, chooseProbeWindow, familyFolds, inGraphTargets, MEASURE
 import { modelFromBytes } from '../wholemodel/model-file.js';
 import { saveInGraph, settingKey, WholeModelPredictor, type KernelPrediction } from '../wholemodel/predictor.js';
 import { collectionModels, PPOCR_MODELS, ppocrPath, type Collection } from './models-measure.js';
+import { chooseDesign, RMSPE_GUARD } from './models-choice.js';
 import { MODEL_SETTINGS, modelsDbPath, type ModelBenchSetting } from './models-data.js';
 
 const pct = (x: number) => `${(100 * x).toFixed(1)} %`;
@@ -50,9 +51,6 @@ interface Evaluated {
   predictMs: Partial<Record<KernelEstimate, number>>;
   coverage: number;
 }
-
-/** a design is chosen only if its RMSPE on the choice data is at most this × the lowest of any design's */
-const RMSPE_GUARD = 1.25;
 
 /** how kernel times are estimated: the module predictors alone, or corrected in-graph (ingraph.ts) */
 type KernelEstimate = 'standalone' | InGraphMethod;
@@ -181,12 +179,7 @@ async function benchSetting(store: Store, s: ModelBenchSetting): Promise<Setting
       candidates.push({ name: `${ESTIMATE_LABEL[estimate]}, ${v} calibration`, estimate, c, val: judge(estimate, v as CalibrationVariant) });
     }
   }
-  // the largest share within ±10 % (ties: the lower RMSPE) among the designs whose RMSPE is within
-  // RMSPE_GUARD of the lowest: on wasm a design with per-op prices put 0.8 points more within ±10 %
-  // than the next at 4× its RMSPE (27 vs 6.5 %) — a few networks predicted wildly wrong
-  const lowestRmspe = Math.min(...candidates.map((c) => c.val.rmspe));
-  const admissible = candidates.filter((c) => c.val.rmspe <= RMSPE_GUARD * lowestRmspe);
-  const best = admissible.reduce((a, b) => (b.val.within10 > a.val.within10 + 1e-9 || (Math.abs(b.val.within10 - a.val.within10) < 1e-9 && b.val.rmspe < a.val.rmspe) ? b : a));
+  const { best, lowestRmspe } = chooseDesign(candidates);
   if (best.c) saveCalibration(store, key, best.c);
   const chosenIg = best.estimate === 'standalone' ? undefined : igs[best.estimate];
   saveInGraph(store, s, chosenIg ?? { format: 2, models: {} });
