@@ -195,7 +195,8 @@ export function applyCalibration(c: Calibration | undefined, kernels: Predicted[
   let cut = 0;
   for (const k of kernels) {
     const small = k.rawMs < SMALL_KERNEL_MS ? (c.perSmallKernelMs ?? 0) : 0;
-    const perOp = c.perOpMs?.[opOf(k)] ?? 0;
+    // own keys only: a user's graph may name an op 'constructor' or 'toString'
+    const perOp = c.perOpMs && Object.hasOwn(c.perOpMs, opOf(k)) ? c.perOpMs[opOf(k)]! : 0;
     const ms = (k.group === 'free' ? c.perViewMs : k.rawMs * (c.factors[keyOf(k, c.variant)] ?? 1) + c.perKernelMs + small + perOp + memoryMs(k)) + reorderMs(k);
     k.ms = Math.max(0, ms);
     cut += Math.min(0, ms);
