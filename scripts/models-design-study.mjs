@@ -71,7 +71,9 @@ const attributed = (m, nodes) => {
   const e2e = truth(m);
   if (mode === 'prop') return nodes.map((v) => ({ ...v, ms: (v.ms * e2e) / sum }));
   if (mode === 'mix') {
-    // the global profiler cost off each node, then the rest of the gap shared in proportion
+    // the global profiler cost off each node, then the rest of the gap shared in proportion: the
+    // product's attributeToMeasured, written out as it was when the figures in models-history.md
+    // were taken (it multiplies by e2e / sum instead: the same up to rounding, which moves trees)
     const d = deflated(nodes);
     const dsum = d.reduce((a, v) => a + v.ms, 0);
     return d.map((v) => ({ ...v, ms: (v.ms * e2e) / dsum }));

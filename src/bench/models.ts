@@ -124,17 +124,17 @@ async function benchSetting(store: Store, s: ModelBenchSetting): Promise<Setting
   // the profiler's own cost per node, from the calibration networks alone (one number, also used in the CV folds)
   const profilerCostMs = profilerCostOf(profiles, calibMeasured, nominal);
   // per calibration network, its kernels joined to the node times each method learns from (as profiled; 'gbt-e2e': attributed to its end-to-end latency)
-  const pairsByTargets = new Map<'profiled' | 'e2e', Map<string, InGraphPair[]>>([['profiled', new Map()], ['e2e', new Map()]]);
+  const pairsOf = new Map<string, InGraphPair[]>();
+  const e2ePairsOf = new Map<string, InGraphPair[]>();
   for (const m of calibModels) {
     if (!profiles.has(m.name)) continue;
     const kernels = predictor.kernelPredictions(m.load().imported, { inGraph: null });
     const nodes = profileAtNominal(profiles.get(m.name)!, nominal);
-    pairsByTargets.get('profiled')!.set(m.name, inGraphPairs(kernels, nodes));
+    pairsOf.set(m.name, inGraphPairs(kernels, nodes));
     const measured = calibMeasured.get(m.name)?.measuredMs;
-    if (measured !== undefined) pairsByTargets.get('e2e')!.set(m.name, inGraphPairs(kernels, inGraphTargets(nodes, 'gbt-e2e', profilerCostMs, measured)));
+    if (measured !== undefined) e2ePairsOf.set(m.name, inGraphPairs(kernels, inGraphTargets(nodes, 'gbt-e2e', profilerCostMs, measured)));
   }
-  const pairsFor = (method: InGraphMethod) => pairsByTargets.get(method === 'gbt-e2e' ? 'e2e' : 'profiled')!;
-  const pairsOf = pairsFor('gbt');
+  const pairsFor = (method: InGraphMethod) => (method === 'gbt-e2e' ? e2ePairsOf : pairsOf);
   const methods: InGraphMethod[] = pairsOf.size ? [...IN_GRAPH_METHODS] : [];
   const igs: Partial<Record<InGraphMethod, InGraphModel>> = Object.fromEntries(methods.map((m) => [m, fitInGraph([...pairsFor(m).values()].flat(), m, profilerCostMs)]));
   const [calib, val, test, recheck, ppocr] = (['calib', 'val', 'test', 'recheck', 'ppocr'] as const).map((c) => evaluate(allRuns, predictor, s, c, igs, nominal));

@@ -114,6 +114,7 @@ function features(kernels: readonly Predicted[], keys: readonly string[], v: Cal
   let activationMB = 0;
   let reorderMB = 0;
   let reorders = 0;
+  const opCounts = new Map<string, number>();
   for (const k of kernels) {
     reorderMB += (k.kernel?.reorderBytes ?? 0) / 1e6;
     reorders += k.kernel?.reorders ?? 0;
@@ -125,11 +126,11 @@ function features(kernels: readonly Predicted[], keys: readonly string[], v: Cal
     weightMB += (k.kernel?.weightBytes ?? 0) / 1e6;
     activationMB += ((k.kernel?.bytes ?? 0) - (k.kernel?.weightBytes ?? 0)) / 1e6;
     sums.set(keyOf(k, v), (sums.get(keyOf(k, v)) ?? 0) + k.rawMs);
+    if (ops.length) opCounts.set(opOf(k), (opCounts.get(opOf(k)) ?? 0) + 1);
   }
   const memory = v === 'groups+memory' ? [weightMB, activationMB] : hasLayout(v) ? [reorderMB, reorders] : [];
   if (v === 'modules+layout+small') memory.push(kernels.filter((k) => k.group !== 'free' && k.rawMs < SMALL_KERNEL_MS).length);
-  const perOp = ops.map((op) => kernels.filter((k) => k.group !== 'free' && opOf(k) === op).length);
-  return [1, compute, views, ...memory, ...perOp, ...keys.map((key) => sums.get(key) ?? 0)];
+  return [1, compute, views, ...memory, ...ops.map((op) => opCounts.get(op) ?? 0), ...keys.map((key) => sums.get(key) ?? 0)];
 }
 
 /**
@@ -196,7 +197,8 @@ export function applyCalibration(c: Calibration | undefined, kernels: Predicted[
   for (const k of kernels) {
     const small = k.rawMs < SMALL_KERNEL_MS ? (c.perSmallKernelMs ?? 0) : 0;
     // own keys only: a user's graph may name an op 'constructor' or 'toString'
-    const perOp = c.perOpMs && Object.hasOwn(c.perOpMs, opOf(k)) ? c.perOpMs[opOf(k)]! : 0;
+    const op = opOf(k);
+    const perOp = c.perOpMs && Object.hasOwn(c.perOpMs, op) ? c.perOpMs[op]! : 0;
     const ms = (k.group === 'free' ? c.perViewMs : k.rawMs * (c.factors[keyOf(k, c.variant)] ?? 1) + c.perKernelMs + small + perOp + memoryMs(k)) + reorderMs(k);
     k.ms = Math.max(0, ms);
     cut += Math.min(0, ms);

@@ -182,7 +182,7 @@ export function inGraphPairs(
  * measured end-to-end latency. Pass the result to inGraphPairs and fit with 'gbt-e2e'.
  */
 export function attributeToMeasured<T extends { ms: number }>(nodes: readonly T[], measuredMs: number, profilerCostMs: number): T[] {
-  const net = nodes.map((n) => ({ ...n, ms: Math.max(n.ms - profilerCostMs, NET_FLOOR * n.ms) }));
+  const net = nodes.map((n) => ({ ...n, ms: netMs(n.ms, 1, profilerCostMs) }));
   const sum = net.reduce((a, n) => a + n.ms, 0);
   if (!(sum > 0) || !(measuredMs > 0)) return net;
   const f = measuredMs / sum;
@@ -190,7 +190,11 @@ export function attributeToMeasured<T extends { ms: number }>(nodes: readonly T[
 }
 
 /** the time a pair's kernel takes without the profiler: its profiled time less the profiler's cost per node, floored */
-export const netInGraphMs = (p: Pick<InGraphPair, 'inGraphMs' | 'nodes'>, profilerCostMs: number) => Math.max(p.inGraphMs - (p.nodes ?? 1) * profilerCostMs, NET_FLOOR * p.inGraphMs);
+export const netInGraphMs = (p: Pick<InGraphPair, 'inGraphMs' | 'nodes'>, profilerCostMs: number) => netMs(p.inGraphMs, p.nodes ?? 1, profilerCostMs);
+/** a profiled time of `nodes` nodes less the profiler's cost for each, floored at NET_FLOOR of it */
+function netMs(ms: number, nodes: number, profilerCostMs: number): number {
+  return Math.max(ms - nodes * profilerCostMs, NET_FLOOR * ms);
+}
 
 /**
  * `profilerCostMs` (estimateProfilerCost) is taken off the profiled times for 'gbt-net'; for

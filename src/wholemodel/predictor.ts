@@ -121,13 +121,13 @@ export class WholeModelPredictor {
   /** module predictions by module and parameters: the RM's answer × clamp and machine-state scale */
   private readonly memo = new Map<string, { ms: number; scale: number; extrapolated: string[] }>();
 
-  /** Loads the trained module predictors of a device setting from the store. */
   /** the profiler's own cost per profiled node the stored in-graph correction learned without ('gbt-net', 'gbt-e2e'), ms */
   get profilerCostMs(): number | undefined {
     return this.inGraph?.profilerCostMs;
   }
 
   /**
+   * Loads the trained module predictors of a device setting from the store.
    * `calibration: false` / `inGraph: false` ignore the stored calibration / in-graph correction —
    * what `calibrate` opens to refit them, so that one left unreadable (by an older latencylab, say)
    * cannot stand in its way.
