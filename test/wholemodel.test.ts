@@ -28,6 +28,7 @@ import { profiledNodeKey } from '../src/wholemodel/report.js';
 import { PPOCR_MODELS, ppocrModel, ppocrPath } from '../src/bench/models-measure.js';
 import { chooseDesign } from '../src/bench/models-choice.js';
 import { cli, cliChild, tempDir } from './helpers.js';
+import { f32, i64, model, node, u8 } from './onnx-build.js';
 
 const { onnx } = onnxProto;
 const prod = (s: readonly number[]) => s.reduce((a, b) => a * b, 1);
@@ -599,6 +600,30 @@ describe('whole-model prediction on real (tiny) module predictors', () => {
     } finally {
       store.close();
     }
+  });
+
+  it('a recurrent, Einsum and quantized model: every shape inferred, priced by the roofline, integer ops flagged', () => {
+    const bytes = model([7, 2, 16], [
+      node('LSTM', ['x', 'W', 'R'], ['y', 'yh', 'yc'], { hidden_size: 32 }),
+      node('Squeeze', ['y', 'SQ'], ['ys']),
+      node('Einsum', ['ys', 'E'], ['e'], { equation: 'sbh,hk->sbk' }),
+      node('QuantizeLinear', ['e', 's', 'z'], ['q']),
+      node('DequantizeLinear', ['q', 's', 'z'], ['dq']),
+    ], [f32('W', [1, 128, 16]), f32('R', [1, 128, 32]), i64('SQ', [1], [1]), f32('E', [32, 8]), f32('s', [], 0.1), u8('z', [], 128)], 13);
+    const file = path.join(dir, 'rnn-q.onnx');
+    writeFileSync(file, bytes);
+    const r = cli(['predict', file, '--json'], db);
+    expect(r.code, r.stderr).toBe(0);
+    const j = JSON.parse(r.stdout) as { totalMs: number; coverage: number; layers: Array<{ op: string; source: string; mflops: number; extrapolated: string }> };
+    expect(j.totalMs).toBeGreaterThan(0);
+    expect(j.coverage).toBe(0);
+    const by = Object.fromEntries(j.layers.map((l) => [l.op, l]));
+    expect(Object.keys(by).sort()).toEqual(['DequantizeLinear', 'Einsum', 'LSTM', 'QuantizeLinear']);
+    for (const l of j.layers) expect(l.source).toBe('roofline');
+    // 7 steps × batch 2 × 4 gates × 32 hidden × (16 + 32), 2 FLOPs a multiply-add
+    expect(by.LSTM!.mflops).toBeCloseTo((2 * 7 * 2 * 128 * 48) / 1e6, 9);
+    expect(by.QuantizeLinear!.extrapolated).toMatch(/integer op priced as float32/);
+    expect(by.LSTM!.extrapolated).not.toMatch(/integer/);
   });
 
   it('measure times the model for real and --compare joins per-node times to the predicted layers', () => {

@@ -1,6 +1,7 @@
 import onnxProto from 'onnx-proto';
 import { UserError } from '../util/errors.js';
 import { broadcast, type AttrValue } from './graph.js';
+import { applyShapeRule, matmulShape } from './shape-rules.js';
 import { dataInputs, graphOf, int64, opsetOf, resolveShape, tensorValues, type ModelProto, type NodeProto } from './onnx-load.js';
 
 /**
@@ -141,6 +142,7 @@ function inferNode(node: ImportedNode, n: NodeProto, c: Ctx): void {
   const valueOf = (i: number) => (node.inputs[i] ? c.values.get(node.inputs[i]!) : undefined);
   const has = (i: number) => (node.inputs[i] ?? '') !== '';
   const set = (shape: number[], value?: number[], k = 0) => {
+    if (!node.outputs[k]) return; // an optional output left unnamed
     c.shapes.set(node.outputs[k]!, shape);
     if (value && value.length <= MAX_FOLD) c.values.set(node.outputs[k]!, value);
   };
@@ -182,45 +184,6 @@ function inferNode(node: ImportedNode, n: NodeProto, c: Ctx): void {
     return set(s, v);
   }
   switch (op) {
-    case 'Conv':
-    case 'ConvTranspose':
-    case 'MaxPool':
-    case 'AveragePool':
-    case 'LpPool': {
-      const x = shapeOf(0);
-      const spatial = x.length - 2;
-      const isConv = op === 'Conv' || op === 'ConvTranspose';
-      const w = isConv ? shapeOf(1) : undefined;
-      const k = ints('kernel_shape') ?? w!.slice(2);
-      const strides = ints('strides') ?? Array(spatial).fill(1);
-      const dil = ints('dilations') ?? Array(spatial).fill(1);
-      let pads = ints('pads') ?? Array(2 * spatial).fill(0);
-      const autoPad = (attrs.auto_pad as string | undefined) ?? 'NOTSET';
-      const ceil = int('ceil_mode', 0) === 1;
-      const out: number[] = [];
-      for (let i = 0; i < spatial; i++) {
-        const size = x[i + 2]!;
-        const eff = dil[i]! * (k[i]! - 1) + 1;
-        if (op === 'ConvTranspose') {
-          const outPad = ints('output_padding')?.[i] ?? 0;
-          const explicit = ints('output_shape')?.[i];
-          out.push(explicit ?? strides[i]! * (size - 1) + outPad + eff - pads[i]! - pads[i + spatial]!);
-          continue;
-        }
-        if (autoPad === 'SAME_UPPER' || autoPad === 'SAME_LOWER') {
-          out.push(Math.ceil(size / strides[i]!));
-          continue;
-        }
-        if (autoPad === 'VALID') pads = Array(2 * spatial).fill(0);
-        const span = size + pads[i]! + pads[i + spatial]! - eff;
-        if (span < 0) throw new Error(`kernel ${k[i]} is larger than the padded input ${size}`);
-        out.push((ceil ? Math.ceil(span / strides[i]!) : Math.floor(span / strides[i]!)) + 1);
-      }
-      const channels = op === 'Conv' ? w![0]! : op === 'ConvTranspose' ? w![1]! * int('group', 1) : x[1]!;
-      set([x[0]!, channels, ...out]);
-      if (node.outputs[1]) set([x[0]!, channels, ...out], undefined, 1); // MaxPool indices
-      return;
-    }
     case 'GlobalAveragePool':
     case 'GlobalMaxPool': {
       const x = shapeOf(0);
@@ -233,16 +196,8 @@ function inferNode(node: ImportedNode, n: NodeProto, c: Ctx): void {
       const nn = int('transB', 0) ? b[0]! : b[1]!;
       return set([m, nn]);
     }
-    case 'MatMul': {
-      const a = shapeOf(0);
-      const b = shapeOf(1);
-      const a2 = a.length === 1 ? [1, a[0]!] : a;
-      const b2 = b.length === 1 ? [b[0]!, 1] : b;
-      if (a2[a2.length - 1] !== b2[b2.length - 2]) throw new Error(`MatMul shapes do not agree: [${a}] · [${b}]`);
-      const batch = broadcast(a2.slice(0, -2), b2.slice(0, -2), 'MatMul');
-      const out = [...batch, ...(a.length === 1 ? [] : [a2[a2.length - 2]!]), ...(b.length === 1 ? [] : [b2[b2.length - 1]!])];
-      return set(out);
-    }
+    case 'MatMul':
+      return set(matmulShape(shapeOf(0), shapeOf(1)));
     case 'Shape': {
       const s = shapeOf(0);
       const start = axisOf(int('start', 0), s.length);
@@ -368,27 +323,6 @@ function inferNode(node: ImportedNode, n: NodeProto, c: Ctx): void {
       const len = Math.max(Math.ceil((l[0]! - s[0]!) / d[0]!), 0);
       return set([len], len <= MAX_FOLD ? Array.from({ length: len }, (_, i) => s[0]! + i * d[0]!) : undefined);
     }
-    case 'ReduceMean':
-    case 'ReduceSum':
-    case 'ReduceMax':
-    case 'ReduceMin':
-    case 'ReduceProd':
-    case 'ReduceL2':
-    case 'ArgMax':
-    case 'ArgMin': {
-      const x = shapeOf(0);
-      const fromInput = (op === 'ReduceSum' && c.opset >= 13) || (op !== 'ReduceSum' && !op.startsWith('Arg') && c.opset >= 18);
-      let axes = op.startsWith('Arg') ? [int('axis', 0)] : fromInput ? (has(1) ? valueOf(1) : undefined) : ints('axes');
-      if (has(1) && fromInput && !axes) throw new Error('axes are not constant');
-      axes = (axes ?? x.map((_, i) => i)).map((a) => axisOf(a, x.length));
-      const keep = int('keepdims', 1) === 1;
-      const out: number[] = [];
-      x.forEach((d, i) => {
-        if (!axes!.includes(i)) out.push(d);
-        else if (keep) out.push(1);
-      });
-      return set(out);
-    }
     case 'Resize':
     case 'Upsample': {
       const x = shapeOf(0);
@@ -412,7 +346,11 @@ function inferNode(node: ImportedNode, n: NodeProto, c: Ctx): void {
       const f = op === 'DepthToSpace';
       return set([x[0]!, f ? x[1]! / (b * b) : x[1]! * b * b, f ? x[2]! * b : x[2]! / b, f ? x[3]! * b : x[3]! / b]);
     }
-    default:
-      return; // unsupported: importOnnx reports it with the node's name
+    default: {
+      // the ops of shape-rules.ts; one it has no rule for is reported by importOnnx with the node's name
+      const str = (name: string) => (typeof attrs[name] === 'string' ? (attrs[name] as string) : undefined);
+      applyShapeRule({ op, shapeOf, valueOf, has, set, int, ints, str, inputs: node.inputs.length, outputs: node.outputs.length });
+      return;
+    }
   }
 }

@@ -1,4 +1,5 @@
 import type { ImportedModel, ImportedNode } from '../ir/onnx-shapes.js';
+import { einsum } from '../ir/shape-rules.js';
 import type { FusionTable } from './fusion.js';
 
 /**
@@ -41,6 +42,8 @@ export interface Kernel {
   reorders: number;
 }
 
+/** integer (quantized) ops: no module predictor times them, and their tensors are 1 byte an element, not 4 */
+export const INTEGER_OPS = new Set(['QuantizeLinear', 'DequantizeLinear', 'DynamicQuantizeLinear', 'QLinearConv', 'QLinearMatMul', 'ConvInteger', 'MatMulInteger', 'QLinearAdd', 'QLinearMul', 'QGemm']);
 const FREE = new Set(['Reshape', 'Flatten', 'Squeeze', 'Unsqueeze', 'Identity', 'Dropout', 'Constant', 'Shape', 'Size']);
 const numel = (s: readonly number[]) => s.reduce((a, b) => a * b, 1);
 const F32 = 4;
@@ -271,9 +274,29 @@ export function nodeFlops(m: ImportedModel, n: ImportedNode): number {
   if (!out) return 0;
   const outElems = numel(out);
   switch (n.op) {
-    case 'Conv': {
-      const w = m.shapes.get(n.inputs[1]!);
+    case 'Conv':
+    case 'ConvInteger':
+    case 'QLinearConv': {
+      const w = m.shapes.get(n.inputs[n.op === 'QLinearConv' ? 3 : 1]!);
       return w ? 2 * outElems * numel(w.slice(1)) : outElems;
+    }
+    case 'LSTM':
+    case 'GRU':
+    case 'RNN': {
+      // per step, direction and gate: a [batch, input + hidden] × [input + hidden, hidden] product
+      const w = m.shapes.get(n.inputs[1]!);
+      const r = m.shapes.get(n.inputs[2]!);
+      const x = m.shapes.get(n.inputs[0]!);
+      if (!w || !r || !x) return outElems;
+      const steps = n.attrs.layout === 1 ? x[1]! : x[0]!;
+      const batch = n.attrs.layout === 1 ? x[0]! : x[1]!;
+      return 2 * steps * batch * w[0]! * w[1]! * (w[2]! + r[2]!);
+    }
+    case 'Einsum': {
+      const shapes = n.inputs.map((t) => m.shapes.get(t));
+      const eq = n.attrs.equation;
+      if (typeof eq !== 'string' || shapes.some((x) => !x)) return outElems;
+      return (shapes.length > 1 ? 2 : 1) * einsum(eq, shapes as number[][]).iterations;
     }
     case 'ConvTranspose': {
       const x = m.shapes.get(n.inputs[0]!);
@@ -281,7 +304,9 @@ export function nodeFlops(m: ImportedModel, n: ImportedNode): number {
       return x && w ? 2 * numel(x) * numel(w.slice(1)) : outElems;
     }
     case 'Gemm':
-    case 'MatMul': {
+    case 'MatMul':
+    case 'MatMulInteger':
+    case 'QLinearMatMul': {
       const a = m.shapes.get(n.inputs[0]!);
       if (!a) return outElems;
       const k = n.op === 'Gemm' && n.attrs.transA === 1 ? a[0]! : a[a.length - 1]!;
@@ -296,10 +321,16 @@ export function nodeFlops(m: ImportedModel, n: ImportedNode): number {
     case 'GlobalMaxPool':
     case 'ReduceMean':
     case 'ReduceSum':
+    case 'ReduceMax':
+    case 'ReduceL2':
+    case 'ReduceSumSquare':
+    case 'TopK':
       return numel(m.shapes.get(n.inputs[0]!) ?? out);
     case 'Softmax':
       return 5 * outElems;
     case 'LayerNormalization':
+    case 'GroupNormalization':
+    case 'InstanceNormalization':
       return 8 * outElems;
     default:
       return FREE.has(n.op) ? 0 : outElems;

@@ -11,7 +11,7 @@ import { median } from '../util/stats.js';
 import { applyCalibration, loadCalibration, type Calibration, type KernelGroup } from './calibration.js';
 import { fusionTable, type FusionTable } from './fusion.js';
 import { inGraphFeatures, inGraphKey, inGraphMs, isInGraphModel, type InGraphModel } from './ingraph.js';
-import { detectKernels, type Kernel } from './kernels.js';
+import { detectKernels, INTEGER_OPS, type Kernel } from './kernels.js';
 import { mapKernel } from './mapping.js';
 import { fitRoofline, rooflineMs, type Roofline } from './roofline.js';
 
@@ -229,7 +229,7 @@ export class WholeModelPredictor {
       }
       const ms = inGraphMs(inGraph, inGraphKey(undefined, k), k, rooflineMs(this.roofline, k.flops, k.bytes) - this.roofline.fixedMs);
       const untrained = mapping && !mp ? mapping.module : undefined;
-      const approx = untrained ? [`no trained ${untrained} predictor`] : unbuildable ? [unbuildable] : [];
+      const approx = untrained ? [`no trained ${untrained} predictor`] : unbuildable ? [unbuildable] : INTEGER_OPS.has(k.op) ? ['integer op priced as float32 (4 bytes an element)'] : [];
       out.push({ kernel: k, ms, rawMs: ms, group: 'roofline', source: 'roofline', ...(untrained ? { untrained } : {}), extrapolated: [], approx });
     }
     // one batched RM call per module for the configurations not seen before

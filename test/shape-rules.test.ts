@@ -1,0 +1,150 @@
+import { describe, expect, it } from 'vitest';
+import ort from '../src/runtimes/ort-node.js';
+import { einsum } from '../src/ir/shape-rules.js';
+import { modelFromBytes } from '../src/wholemodel/model-file.js';
+import { detectKernels, nodeFlops } from '../src/wholemodel/kernels.js';
+import { fusionTable } from '../src/wholemodel/fusion.js';
+import { UserError } from '../src/util/errors.js';
+import { f32, i64, model, node, u8 } from './onnx-build.js';
+
+const prod = (s: readonly number[]) => s.reduce((a, b) => a * b, 1);
+
+/** every node output's shape as onnxruntime computes it by running the model */
+async function ortShapes(bytes: Uint8Array, x: number[]): Promise<Map<string, number[]>> {
+  const s = await ort.InferenceSession.create(bytes, { graphOptimizationLevel: 'disabled', intraOpNumThreads: 1 });
+  const data = Float32Array.from({ length: prod(x) }, (_, i) => ((i * 37) % 11) / 11 - 0.3);
+  const r = await s.run({ x: new ort.Tensor('float32', data, x) });
+  await s.release();
+  return new Map(Object.entries(r).map(([k, v]) => [k, [...v.dims]]));
+}
+
+const CASES: Array<{ name: string; x: number[]; nodes: ReturnType<typeof node>[]; inits: ReturnType<typeof f32>[]; opset?: number }> = [
+  {
+    // onnxruntime runs recurrent layers sequence-first only (layout 0)
+    name: 'LSTM (bidirectional), GRU and RNN',
+    x: [7, 2, 5],
+    nodes: [
+      node('LSTM', ['x', 'W', 'R', 'B'], ['y', 'yh', 'yc'], { hidden_size: 4, direction: 'bidirectional' }),
+      node('GRU', ['x', 'Wg', 'Rg'], ['g', 'gh'], { hidden_size: 3, direction: 'reverse' }),
+      node('RNN', ['x', 'Wr', 'Rr'], ['r'], { hidden_size: 6 }),
+    ],
+    inits: [f32('W', [2, 16, 5]), f32('R', [2, 16, 4]), f32('B', [2, 32]), f32('Wg', [1, 9, 5]), f32('Rg', [1, 9, 3]), f32('Wr', [1, 6, 5]), f32('Rr', [1, 6, 6])],
+  },
+  {
+    name: 'Einsum: batched product, implicit output, ellipsis, transpose, reduction',
+    x: [2, 3, 4],
+    nodes: [
+      node('Einsum', ['x', 'E1'], ['e1'], { equation: 'bij,bjk->bik' }),
+      node('Einsum', ['x', 'E2'], ['e2'], { equation: 'bij,jk' }),
+      node('Einsum', ['x', 'E2'], ['e3'], { equation: '...j,jk->...k' }),
+      node('Einsum', ['x'], ['e4'], { equation: 'bij->jib' }),
+      node('Einsum', ['x'], ['e5'], { equation: 'bij->b' }),
+    ],
+    inits: [f32('E1', [2, 4, 6]), f32('E2', [4, 5])],
+    opset: 12,
+  },
+  {
+    name: 'TopK, GatherElements, GatherND, ScatterND, ScatterElements, OneHot, CumSum, Trilu',
+    x: [3, 8],
+    nodes: [
+      node('TopK', ['x', 'K'], ['tv', 'ti'], { axis: 1 }),
+      node('GatherElements', ['x', 'GI'], ['ge'], { axis: 1 }),
+      node('GatherND', ['x', 'NI'], ['gn']),
+      node('ScatterND', ['x', 'NI', 'SU'], ['sn']),
+      node('ScatterElements', ['x', 'GI', 'SE'], ['se'], { axis: 1 }),
+      node('OneHot', ['OI', 'D', 'V'], ['oh']),
+      node('CumSum', ['x', 'A'], ['cs']),
+      node('Trilu', ['x'], ['tr'], { upper: 0 }),
+    ],
+    inits: [i64('K', [1], [3]), i64('GI', [3, 2], [0, 1, 2, 3, 4, 5]), i64('NI', [2, 1], [0, 2]), f32('SU', [2, 8]), f32('SE', [3, 2]), i64('OI', [4], [0, 1, 2, 3]), i64('D', [], [6]), f32('V', [2]), i64('A', [], [1])],
+    opset: 14,
+  },
+  {
+    name: 'quantized convolution and products (QuantizeLinear → QLinearConv/QLinearMatMul/ConvInteger/MatMulInteger → DequantizeLinear)',
+    x: [1, 4, 9, 9],
+    nodes: [
+      node('QuantizeLinear', ['x', 's', 'z'], ['q']),
+      node('QLinearConv', ['q', 's', 'z', 'Wq', 's', 'z', 's', 'z'], ['qc'], { pads: [1, 1, 1, 1], strides: [2, 2] }),
+      node('ConvInteger', ['q', 'Wq'], ['ci']),
+      node('DequantizeLinear', ['qc', 's', 'z'], ['dq']),
+      node('QLinearMatMul', ['q', 's', 'z', 'Mq', 's', 'z', 's', 'z'], ['qm']),
+      node('MatMulInteger', ['q', 'Mq'], ['mi']),
+      node('DynamicQuantizeLinear', ['x'], ['dy', 'dys', 'dyz']),
+    ],
+    inits: [f32('s', [], 0.05), u8('z', [], 128), u8('Wq', [6, 4, 3, 3]), u8('Mq', [9, 5])],
+    opset: 13,
+  },
+  {
+    name: 'same-padded pools and transposed convolution, LpPool, GlobalLpPool, GridSample, RoiAlign, reductions, shape-preserving ops',
+    x: [1, 2, 7, 9],
+    nodes: [
+      node('MaxPool', ['x'], ['mp'], { kernel_shape: [3, 3], strides: [2, 2], auto_pad: 'SAME_UPPER' }),
+      node('ConvTranspose', ['x', 'CT'], ['ct'], { strides: [2, 2], auto_pad: 'SAME_UPPER' }),
+      node('LpPool', ['x'], ['lp'], { kernel_shape: [2, 3], p: 2 }),
+      node('GlobalLpPool', ['x'], ['glp']),
+      node('GridSample', ['x', 'G'], ['gs']),
+      node('RoiAlign', ['x', 'RO', 'RB'], ['ra'], { output_height: 3, output_width: 2 }),
+      node('ReduceL1', ['x'], ['rl1'], { axes: [2, 3] }),
+      node('ReduceLogSumExp', ['x'], ['rlse'], { axes: [1], keepdims: 0 }),
+      node('ReduceSumSquare', ['x'], ['rss']),
+      node('Hardmax', ['x'], ['hm']),
+      node('Celu', ['x'], ['ce']),
+      node('Softsign', ['x'], ['ss']),
+      node('IsNaN', ['x'], ['nan']),
+      node('MeanVarianceNormalization', ['x'], ['mvn']),
+      node('EyeLike', ['E'], ['eye']),
+    ],
+    inits: [f32('CT', [2, 3, 3, 3]), f32('G', [1, 4, 5, 2]), f32('RO', [3, 4], 1), i64('RB', [3], [0, 0, 0]), f32('E', [3, 4])],
+    opset: 16,
+  },
+  {
+    name: 'opset 18: GroupNormalization, reductions with their axes as an input',
+    x: [1, 4, 3, 5],
+    nodes: [
+      node('GroupNormalization', ['x', 'GS', 'GB'], ['gn'], { num_groups: 2 }),
+      node('ReduceL1', ['x', 'AX'], ['r1']),
+      node('ReduceMean', ['x', 'AX'], ['rm'], { keepdims: 0 }),
+      node('ReduceLogSum', ['x'], ['rls']),
+    ],
+    inits: [f32('GS', [2], 1), f32('GB', [2]), i64('AX', [2], [1, -1])],
+    opset: 18,
+  },
+];
+
+describe('shape inference beyond the core ops agrees with onnxruntime', () => {
+  for (const c of CASES) {
+    it(c.name, async () => {
+      const bytes = model(c.x, c.nodes, c.inits, c.opset);
+      const truth = await ortShapes(bytes, c.x);
+      const mf = modelFromBytes(bytes, 'case.onnx');
+      expect(truth.size).toBe(new Set(c.nodes.flatMap((n) => n.output ?? [])).size);
+      for (const [name, shape] of truth) expect(mf.imported.shapes.get(name), name).toEqual(shape);
+    });
+  }
+
+  it('counts the multiply-adds of recurrent layers, Einsum and integer products', () => {
+    const mf = modelFromBytes(model(CASES[0]!.x, CASES[0]!.nodes, CASES[0]!.inits), 'rnn.onnx').imported;
+    const lstm = mf.nodes.find((n) => n.op === 'LSTM')!;
+    // 7 steps × batch 2 × 2 directions × 4 gates × 4 hidden × (5 inputs + 4 hidden), 2 FLOPs a MAC
+    expect(nodeFlops(mf, lstm)).toBe(2 * 7 * 2 * 2 * 16 * 9);
+    const e = modelFromBytes(model(CASES[1]!.x, CASES[1]!.nodes, CASES[1]!.inits, 12), 'e.onnx').imported;
+    expect(nodeFlops(e, e.nodes[0]!)).toBe(2 * 2 * 3 * 4 * 6);
+    expect(einsum('ij,jk', [[3, 4], [4, 5]])).toEqual({ shape: [3, 5], iterations: 60 });
+    expect(einsum('...ij,...jk->...ik', [[2, 1, 3, 4], [5, 4, 6]])).toEqual({ shape: [2, 5, 3, 6], iterations: 2 * 5 * 3 * 4 * 6 });
+    expect(() => einsum('ij,jk->ik', [[3, 4], [5, 6]])).toThrow(/label "j" is 4 in one operand and 5/);
+    const q = modelFromBytes(model(CASES[3]!.x, CASES[3]!.nodes, CASES[3]!.inits, 13), 'q.onnx').imported;
+    const qc = q.nodes.find((n) => n.op === 'QLinearConv')!;
+    expect(nodeFlops(q, qc)).toBe(2 * 6 * 5 * 5 * 4 * 9);
+    // every compute node becomes a kernel (none is mistaken for a free or folded one)
+    const kernels = detectKernels(q, fusionTable('ort-cpu'));
+    expect(kernels.filter((k) => k.cls === 'compute').map((k) => k.op).sort()).toEqual(['ConvInteger', 'DequantizeLinear', 'DynamicQuantizeLinear', 'MatMulInteger', 'QLinearConv', 'QLinearMatMul', 'QuantizeLinear']);
+  });
+
+  it('data-dependent shapes and control flow are refused with the reason and the node', () => {
+    const nz = model([3, 4], [node('NonZero', ['x'], ['nz'])], []);
+    expect(() => modelFromBytes(nz, 'nz.onnx')).toThrow(UserError);
+    expect(() => modelFromBytes(nz, 'nz.onnx')).toThrow(/nz\.onnx: graph\.node\[0\]: .*NonZero's output shape depends on the input values/);
+    const loop = model([3, 4], [node('If', ['x'], ['y'])], []);
+    expect(() => modelFromBytes(loop, 'if.onnx')).toThrow(/if\.onnx: graph\.node\[0\]: .*control flow \(If\)/);
+  });
+});
