@@ -26,11 +26,11 @@ export const f32 = (name: string, dims: number[], fill = 0.1) => onnx.TensorProt
 export const i64 = (name: string, dims: number[], values: number[]) => onnx.TensorProto.create({ name, dims, dataType: T.INT64, int64Data: values });
 export const u8 = (name: string, dims: number[], fill = 1) => onnx.TensorProto.create({ name, dims, dataType: T.UINT8, int32Data: Array(prod(dims)).fill(fill) });
 
-/** a one-input float model of the given nodes, every node output a graph output */
-export function model(x: number[], nodes: ReturnType<typeof node>[], inits: ReturnType<typeof f32>[], opset = 17): Uint8Array {
+/** a one-input model (input `x` of `elemType`, float by default) of the given nodes, every node output a graph output */
+export function model(x: number[], nodes: ReturnType<typeof node>[], inits: ReturnType<typeof f32>[], opset = 17, elemType: number = T.FLOAT): Uint8Array {
   const outs = [...new Set(nodes.flatMap((n) => n.output ?? []))].filter(Boolean);
   const vi = (name: string, shape?: number[]) =>
-    onnx.ValueInfoProto.create({ name, type: { tensorType: { elemType: T.FLOAT, ...(shape ? { shape: { dim: shape.map((d) => ({ dimValue: d })) } } : {}) } } });
+    onnx.ValueInfoProto.create({ name, type: { tensorType: { elemType, ...(shape ? { shape: { dim: shape.map((d) => ({ dimValue: d })) } } : {}) } } });
   return onnx.ModelProto.encode(
     onnx.ModelProto.create({
       irVersion: 8,

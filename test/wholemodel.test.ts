@@ -34,14 +34,14 @@ const { onnx } = onnxProto;
 const prod = (s: readonly number[]) => s.reduce((a, b) => a * b, 1);
 
 /** every intermediate tensor's shape, as onnxruntime computes it by running the model once */
-async function ortShapes(bytes: Uint8Array, inputs: Array<{ name: string; shape: number[]; int64?: boolean }>): Promise<Map<string, number[]>> {
+async function ortShapes(bytes: Uint8Array, inputs: Array<{ name: string; shape: number[]; type?: string }>): Promise<Map<string, number[]>> {
   const model = onnx.ModelProto.decode(bytes);
   const g = model.graph!;
   const inits = new Set(g.initializer!.map((t) => t.name));
   const names = [...new Set(g.node!.flatMap((n) => n.output ?? []))].filter((t) => t && !inits.has(t));
   const probe = onnx.ModelProto.create({ ...model, graph: onnx.GraphProto.create({ ...g, output: names.map((name) => onnx.ValueInfoProto.create({ name })) }) });
   const s = await ort.InferenceSession.create(onnx.ModelProto.encode(probe).finish(), { graphOptimizationLevel: 'disabled', intraOpNumThreads: 1 });
-  const feeds = Object.fromEntries(inputs.map((i) => [i.name, i.int64 ? new ort.Tensor('int64', new BigInt64Array(prod(i.shape)), i.shape) : new ort.Tensor('float32', new Float32Array(prod(i.shape)), i.shape)]));
+  const feeds = Object.fromEntries(inputs.map((i) => [i.name, i.type === 'int64' ? new ort.Tensor('int64', new BigInt64Array(prod(i.shape)), i.shape) : new ort.Tensor('float32', new Float32Array(prod(i.shape)), i.shape)]));
   const r = await s.run(feeds);
   await s.release();
   return new Map(Object.entries(r).map(([k, v]) => [k, [...v.dims]]));
@@ -624,6 +624,24 @@ describe('whole-model prediction on real (tiny) module predictors', () => {
     expect(by.LSTM!.mflops).toBeCloseTo((2 * 7 * 2 * 128 * 48) / 1e6, 9);
     expect(by.QuantizeLinear!.extrapolated).toMatch(/integer op priced as float32/);
     expect(by.LSTM!.extrapolated).not.toMatch(/integer/);
+  });
+
+  it('a uint8-image model is predicted and measured (fed zeros); a float64 one is predicted, and measuring it is refused naming the input', () => {
+    const T = onnxProto.onnx.TensorProto.DataType;
+    const net = [node('Cast', ['x'], ['xf'], { to: T.FLOAT }), node('Conv', ['xf', 'CW'], ['c'], { pads: [1, 1, 1, 1] })];
+    const img = path.join(dir, 'uint8.onnx');
+    writeFileSync(img, model([1, 3, 16, 16], net, [f32('CW', [8, 3, 3, 3])], 13, T.UINT8));
+    expect(cli(['predict', img], db).code).toBe(0);
+    const m = cli(['measure', img, '--passes', '1', '--json'], db);
+    expect(m.code, m.stderr).toBe(0);
+    expect(JSON.parse(m.stdout).latencyMs).toBeGreaterThan(0);
+    const dbl = path.join(dir, 'double.onnx');
+    writeFileSync(dbl, model([1, 3, 16, 16], net, [f32('CW', [8, 3, 3, 3])], 13, T.DOUBLE));
+    expect(cli(['predict', dbl], db).code).toBe(0);
+    const r = cli(['measure', dbl, '--passes', '1'], db);
+    expect(r.code).not.toBe(0);
+    expect(r.stderr).toMatch(/double\.onnx: graph\.input: input "x" has element type DOUBLE; latencylab can time models whose inputs are float32, float16, int64, int32, int8, uint8, bool \(it can still predict this one\)/);
+    expect(r.stderr).not.toMatch(/\n\s+at /);
   });
 
   it('measure times the model for real and --compare joins per-node times to the predicted layers', () => {

@@ -72,6 +72,9 @@ export async function enqueueDataset(store: FleetStore, q: FleetQueue, req: Flee
 export async function enqueueModel(store: FleetStore, q: FleetQueue, m: { name: string; bytes: Uint8Array; inputs: OnnxInput[]; device: string; threads: number }): Promise<{ hash: string; queue: string; queued: boolean }> {
   const rt = getRuntime(m.device);
   if (rt.threadChoices && !rt.threadChoices.includes(m.threads)) throw new UserError(`${m.device} runs with ${rt.threadChoices.join(' or ')} threads, got ${m.threads}`, '--threads');
+  // refused here, not by the agent that would take the job
+  const bad = m.inputs.find((i) => i.unfeedable);
+  if (bad) throw new UserError(bad.unfeedable!);
   const hash = await store.putModel(m.name, m.bytes, m.inputs);
   const queue = queueName(m.device, { threads: m.threads });
   if (await store.modelRun(hash, m.device, m.threads)) return { hash, queue, queued: false };

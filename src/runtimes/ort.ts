@@ -1,6 +1,7 @@
 import type { InferenceSession } from 'onnxruntime-common';
 import type { Graph } from '../ir/graph.js';
 import { toOnnx } from '../ir/onnx.js';
+import { UserError } from '../util/errors.js';
 import type { DeviceSettings } from './settings.js';
 import { pseudoRandom, randomInputs, type Prepared, type Runtime } from './types.js';
 
@@ -33,16 +34,18 @@ export abstract class OrtRuntime implements Runtime {
   async prepare(graph: Graph, s: DeviceSettings): Promise<Prepared> {
     const data = randomInputs(graph);
     const ints = new Set(graph.int64Inputs ?? []);
-    const inputs = graph.inputs.map((t, i) => ({ name: t.name, shape: t.shape, int64: ints.has(t.name), data: data[i] }));
+    const inputs = graph.inputs.map((t, i): OnnxInput => ({ name: t.name, shape: t.shape, ...(ints.has(t.name) ? { type: 'int64' } : {}), data: data[i] }));
     const p = await this.prepareOnnx(toOnnx(graph), inputs, s);
     return { ...p, outputs: () => p.outputs(graph.outputs.map((o) => o.name)) };
   }
 
   /**
-   * A session for any ONNX model: float inputs get `data` or fixed pseudo-random values, int64
-   * inputs (token ids) zeros. `profilePrefix` turns on onnxruntime's per-node profiler.
+   * A session for any ONNX model: float inputs get `data` or fixed pseudo-random values, inputs of
+   * the other feed types (token ids, uint8 images, masks) zeros. `profilePrefix` turns on onnxruntime's per-node profiler.
    */
   async prepareOnnx(bytes: Uint8Array, inputs: OnnxInput[], s: DeviceSettings, o: { profilePrefix?: string } = {}): Promise<PreparedOnnx> {
+    const bad = inputs.find((t) => t.unfeedable);
+    if (bad) throw new UserError(bad.unfeedable!);
     const ort = await this.load();
     const options: InferenceSession.SessionOptions = {
       ...sessionOptions(s.threads, s.optLevel, this.ep),
@@ -52,7 +55,8 @@ export abstract class OrtRuntime implements Runtime {
     const feeds = Object.fromEntries(
       inputs.map((t) => {
         const n = t.shape.reduce((a, b) => a * b, 1);
-        return [t.name, t.int64 ? new ort.Tensor('int64', new BigInt64Array(n), t.shape) : new ort.Tensor('float32', t.data ?? pseudoRandom(n), t.shape)];
+        const type = t.type ?? (t.int64 ? 'int64' : 'float32');
+        return [t.name, type === 'float32' ? new ort.Tensor('float32', t.data ?? pseudoRandom(n), t.shape) : new ort.Tensor(type, zeros(type, n), t.shape)];
       }),
     );
     return {
@@ -71,12 +75,36 @@ export abstract class OrtRuntime implements Runtime {
   }
 }
 
+/** element types latencylab can feed a model: float32 gets `data` or pseudo-random values, the others zeros */
+export const FEED_TYPES = ['float32', 'float16', 'int64', 'int32', 'int8', 'uint8', 'bool'] as const;
+export type FeedType = (typeof FEED_TYPES)[number];
+
 export interface OnnxInput {
   name: string;
   shape: number[];
-  /** int64 token ids (fed as zeros) instead of float32 */
+  /** element type (default float32); any other is fed zeros (int64 token ids, uint8 images, masks) */
+  type?: FeedType;
+  /** as `type: 'int64'`: how earlier versions (and fleet jobs they stored) marked token ids */
   int64?: boolean;
+  /** why this input cannot be fed (an element type outside FEED_TYPES): measuring refuses the model with it */
+  unfeedable?: string;
   data?: Float32Array;
+}
+
+/** zeros of a feed type (float16 as its bit pattern: zero is zero) */
+function zeros(type: Exclude<FeedType, 'float32'>, n: number): BigInt64Array | Int32Array | Int8Array | Uint8Array | Uint16Array {
+  switch (type) {
+    case 'int64':
+      return new BigInt64Array(n);
+    case 'int32':
+      return new Int32Array(n);
+    case 'int8':
+      return new Int8Array(n);
+    case 'float16':
+      return new Uint16Array(n);
+    default:
+      return new Uint8Array(n); // uint8, bool
+  }
 }
 
 export interface PreparedOnnx extends Omit<Prepared, 'outputs'> {

@@ -1,8 +1,7 @@
 import onnxProto from 'onnx-proto';
 import { decodeOnnxModel, readOnnxFile, type ModelProto } from '../ir/onnx-load.js';
 import { importOnnx, type ImportedModel } from '../ir/onnx-shapes.js';
-import type { OnnxInput } from '../runtimes/ort.js';
-import { UserError } from '../util/errors.js';
+import { FEED_TYPES, type FeedType, type OnnxInput } from '../runtimes/ort.js';
 
 /** A user's ONNX model, read once, ready to predict (imported shapes) and to measure (bytes, feeds). */
 export interface ModelFile {
@@ -13,14 +12,15 @@ export interface ModelFile {
 }
 
 const T = onnxProto.onnx.TensorProto.DataType;
+const FEED: Partial<Record<number, FeedType>> = { [T.FLOAT]: 'float32', [T.FLOAT16]: 'float16', [T.INT64]: 'int64', [T.INT32]: 'int32', [T.INT8]: 'int8', [T.UINT8]: 'uint8', [T.BOOL]: 'bool' };
 
 function fromProto(model: ModelProto, bytes: Uint8Array, name: string, inputShape: number[] | undefined): ModelFile {
   const imported = importOnnx(model, inputShape ? { '': inputShape } : {}, name);
-  const inputs = imported.inputs.map((i) => {
-    if (i.elemType !== T.FLOAT && i.elemType !== T.INT64) {
-      throw new UserError(`input "${i.name}" has element type ${T[i.elemType] ?? i.elemType}; latencylab feeds float32 and int64 (token ids) inputs`, `${name}: graph.input`);
-    }
-    return { name: i.name, shape: i.shape, int64: i.elemType === T.INT64 };
+  // prediction needs only shapes; an input latencylab cannot feed stops measuring, not predicting
+  const inputs = imported.inputs.map((i): OnnxInput => {
+    const type = FEED[i.elemType];
+    if (!type) return { name: i.name, shape: i.shape, unfeedable: `${name}: graph.input: input "${i.name}" has element type ${T[i.elemType] ?? i.elemType}; latencylab can time models whose inputs are ${FEED_TYPES.join(', ')} (it can still predict this one)` };
+    return { name: i.name, shape: i.shape, ...(type !== 'float32' ? { type } : {}) };
   });
   return { name, bytes, imported, inputs };
 }
