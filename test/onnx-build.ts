@@ -6,9 +6,10 @@ const T = onnx.TensorProto.DataType;
 const prod = (s: readonly number[]) => s.reduce((a, b) => a * b, 1);
 
 type Attr = number | number[] | string;
-export const node = (op: string, inputs: string[], outputs: string[], attrs: Record<string, Attr> = {}) =>
+export const node = (op: string, inputs: string[], outputs: string[], attrs: Record<string, Attr> = {}, domain = '') =>
   onnx.NodeProto.create({
     opType: op,
+    domain,
     name: `${op}_${outputs[0]}`,
     input: inputs,
     output: outputs,
@@ -34,7 +35,7 @@ export function model(x: number[], nodes: ReturnType<typeof node>[], inits: Retu
   return onnx.ModelProto.encode(
     onnx.ModelProto.create({
       irVersion: 8,
-      opsetImport: [{ domain: '', version: opset }],
+      opsetImport: [{ domain: '', version: opset }, { domain: 'com.microsoft', version: 1 }],
       graph: onnx.GraphProto.create({ name: 'g', node: nodes, initializer: inits, input: [vi('x', x)], output: outs.map((o) => onnx.ValueInfoProto.create({ name: o })) }),
     }),
   ).finish();

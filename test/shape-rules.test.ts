@@ -4,9 +4,11 @@ import { einsum } from '../src/ir/shape-rules.js';
 import { modelFromBytes } from '../src/wholemodel/model-file.js';
 import { detectKernels, nodeFlops } from '../src/wholemodel/kernels.js';
 import { fusionTable } from '../src/wholemodel/fusion.js';
+import { mapKernel } from '../src/wholemodel/mapping.js';
 import { UserError } from '../src/util/errors.js';
 import { f32, i64, model, node, u8 } from './onnx-build.js';
 
+const MS = 'com.microsoft';
 const prod = (s: readonly number[]) => s.reduce((a, b) => a * b, 1);
 
 /** every node output's shape as onnxruntime computes it by running the model */
@@ -109,6 +111,33 @@ const CASES: Array<{ name: string; x: number[]; nodes: ReturnType<typeof node>[]
     inits: [f32('GS', [2], 1), f32('GB', [2]), i64('AX', [2], [1, -1])],
     opset: 18,
   },
+  {
+    name: "onnxruntime's contrib ops (a model saved after it optimised): FusedConv, QLinearAdd, QLinearGlobalAveragePool, QLinearSigmoid",
+    x: [1, 3, 8, 8],
+    nodes: [
+      node('FusedConv', ['x', 'W', 'B'], ['fc'], { pads: [1, 1, 1, 1], activation: 'Relu' }, MS),
+      node('QuantizeLinear', ['x', 's', 'z'], ['q']),
+      node('QLinearAdd', ['q', 's', 'z', 'q', 's', 'z', 's', 'z'], ['qa'], {}, MS),
+      node('QLinearGlobalAveragePool', ['qa', 's', 'z', 's', 'z'], ['qg'], {}, MS),
+      node('QLinearSigmoid', ['q', 's', 'z', 's', 'z'], ['qs'], {}, MS),
+    ],
+    inits: [f32('W', [6, 3, 3, 3]), f32('B', [6]), f32('s', [], 0.05), u8('z', [], 128)],
+    opset: 13,
+  },
+  {
+    name: "onnxruntime's contrib ops: FusedMatMul (transposed), FusedGemm, SkipLayerNormalization, BiasGelu, Attention",
+    x: [2, 5, 8],
+    nodes: [
+      node('FusedMatMul', ['x', 'M'], ['fm'], { transB: 1, alpha: 0.5 }, MS),
+      node('Reshape', ['x', 'R2'], ['x2']),
+      node('FusedGemm', ['x2', 'G', 'GB'], ['fg'], { transB: 1, activation: 'Relu' }, MS),
+      node('SkipLayerNormalization', ['x', 'x', 'LG', 'LB'], ['sl'], { epsilon: 1e-5 }, MS),
+      node('BiasGelu', ['x', 'LB'], ['bg'], {}, MS),
+      node('Attention', ['x', 'AW', 'AB'], ['at'], { num_heads: 2 }, MS),
+    ],
+    inits: [f32('M', [2, 6, 8]), i64('R2', [2], [10, 8]), f32('G', [3, 8]), f32('GB', [3]), f32('LG', [8], 1), f32('LB', [8]), f32('AW', [8, 24]), f32('AB', [24])],
+    opset: 13,
+  },
 ];
 
 describe('shape inference beyond the core ops agrees with onnxruntime', () => {
@@ -138,6 +167,14 @@ describe('shape inference beyond the core ops agrees with onnxruntime', () => {
     // every compute node becomes a kernel (none is mistaken for a free or folded one)
     const kernels = detectKernels(q, fusionTable('ort-cpu'));
     expect(kernels.filter((k) => k.cls === 'compute').map((k) => k.op).sort()).toEqual(['ConvInteger', 'DequantizeLinear', 'DynamicQuantizeLinear', 'MatMulInteger', 'QLinearConv', 'QLinearMatMul', 'QuantizeLinear']);
+  });
+
+  it("maps onnxruntime's fused contrib ops to the module predictors of their plain forms", () => {
+    const kernelsOf = (i: number) => detectKernels(modelFromBytes(model(CASES[i]!.x, CASES[i]!.nodes, CASES[i]!.inits, 13), 'c.onnx').imported, fusionTable('ort-cpu'));
+    const conv = kernelsOf(CASES.findIndex((c) => c.name.includes('FusedConv'))).find((k) => k.op === 'FusedConv')!;
+    expect(mapKernel(conv)).toMatchObject({ module: 'conv2d', params: { cin: 3, cout: 6, k: 3, hw: 8 }, approx: ['fused Relu'] });
+    const gemm = kernelsOf(CASES.findIndex((c) => c.name.includes('FusedGemm'))).find((k) => k.op === 'FusedGemm')!;
+    expect(mapKernel(gemm)).toMatchObject({ module: 'linear', params: { batch: 10, rows: 1, in: 8, out: 3 } });
   });
 
   it('data-dependent shapes and control flow are refused with the reason and the node', () => {

@@ -187,6 +187,39 @@ const RULES: Record<string, Rule> = {
   ConvInteger: windowed(1),
   QLinearMatMul: (n) => n.set(matmulShape(n.shapeOf(0), n.shapeOf(3))),
   MatMulInteger: (n) => n.set(matmulShape(n.shapeOf(0), n.shapeOf(1))),
+  // onnxruntime's contrib ops (com.microsoft), as in a model saved after onnxruntime optimised it
+  FusedConv: windowed(1),
+  FusedMatMul: (n) => {
+    const t = (s: number[], on: boolean) => (on && s.length >= 2 ? [...s.slice(0, -2), s[s.length - 1]!, s[s.length - 2]!] : s);
+    n.set(matmulShape(t(n.shapeOf(0), n.int('transA', 0) === 1), t(n.shapeOf(1), n.int('transB', 0) === 1)));
+  },
+  FusedGemm: (n) => {
+    const [a, b] = [n.shapeOf(0), n.shapeOf(1)];
+    n.set([n.int('transA', 0) ? a[1]! : a[0]!, n.int('transB', 0) ? b[0]! : b[1]!]);
+  },
+  SkipLayerNormalization: (n) => {
+    const x = n.shapeOf(0);
+    n.set(x, undefined, 0);
+    n.set([...x.slice(0, -1), 1], undefined, 1);
+    n.set([...x.slice(0, -1), 1], undefined, 2);
+    n.set(x, undefined, 3);
+  },
+  BiasGelu: likeInput,
+  BiasAdd: likeInput,
+  QLinearAdd: (n) => n.set(broadcast(n.shapeOf(0), n.shapeOf(3), 'QLinearAdd')),
+  QLinearMul: (n) => n.set(broadcast(n.shapeOf(0), n.shapeOf(3), 'QLinearMul')),
+  QLinearSigmoid: likeInput,
+  QLinearLeakyRelu: likeInput,
+  QLinearGlobalAveragePool: (n) => {
+    const x = n.shapeOf(0);
+    n.set(n.int('channels_last', 0) ? [x[0]!, ...x.slice(1, -1).map(() => 1), x[x.length - 1]!] : [x[0]!, x[1]!, ...x.slice(2).map(() => 1)]);
+  },
+  Attention: (n) => {
+    const x = n.shapeOf(0);
+    const w = n.shapeOf(1);
+    const v = n.ints('qkv_hidden_sizes')?.[2] ?? w[1]! / 3;
+    n.set([...x.slice(0, -1), v], undefined, 0);
+  },
   // gathers and scatters
   GatherElements: (n) => n.set(n.shapeOf(1)),
   GatherND: (n) => {

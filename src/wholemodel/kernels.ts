@@ -43,7 +43,7 @@ export interface Kernel {
 }
 
 /** integer (quantized) ops: no module predictor times them, and their tensors are 1 byte an element, not 4 */
-export const INTEGER_OPS = new Set(['QuantizeLinear', 'DequantizeLinear', 'DynamicQuantizeLinear', 'QLinearConv', 'QLinearMatMul', 'ConvInteger', 'MatMulInteger', 'QLinearAdd', 'QLinearMul', 'QGemm']);
+export const INTEGER_OPS = new Set(['QuantizeLinear', 'DequantizeLinear', 'DynamicQuantizeLinear', 'QLinearConv', 'QLinearMatMul', 'ConvInteger', 'MatMulInteger', 'QLinearAdd', 'QLinearMul', 'QLinearSigmoid', 'QLinearLeakyRelu', 'QLinearGlobalAveragePool', 'QGemm']);
 const FREE = new Set(['Reshape', 'Flatten', 'Squeeze', 'Unsqueeze', 'Identity', 'Dropout', 'Constant', 'Shape', 'Size']);
 const numel = (s: readonly number[]) => s.reduce((a, b) => a * b, 1);
 const F32 = 4;
@@ -275,6 +275,7 @@ export function nodeFlops(m: ImportedModel, n: ImportedNode): number {
   const outElems = numel(out);
   switch (n.op) {
     case 'Conv':
+    case 'FusedConv':
     case 'ConvInteger':
     case 'QLinearConv': {
       const w = m.shapes.get(n.inputs[n.op === 'QLinearConv' ? 3 : 1]!);
@@ -304,12 +305,14 @@ export function nodeFlops(m: ImportedModel, n: ImportedNode): number {
       return x && w ? 2 * numel(x) * numel(w.slice(1)) : outElems;
     }
     case 'Gemm':
+    case 'FusedGemm':
     case 'MatMul':
+    case 'FusedMatMul':
     case 'MatMulInteger':
     case 'QLinearMatMul': {
       const a = m.shapes.get(n.inputs[0]!);
       if (!a) return outElems;
-      const k = n.op === 'Gemm' && n.attrs.transA === 1 ? a[0]! : a[a.length - 1]!;
+      const k = n.attrs.transA === 1 ? a[a.length - 2]! : a[a.length - 1]!;
       return 2 * outElems * k;
     }
     case 'MaxPool':

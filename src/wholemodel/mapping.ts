@@ -60,14 +60,17 @@ export function mapKernel(k: Kernel): ModuleMapping | undefined {
   const out = k.outputShape;
   const ints = (name: string) => k.attrs[name] as number[] | undefined;
   switch (k.op) {
-    case 'Conv': {
+    case 'Conv':
+    case 'FusedConv': {
       const c = convLayer(k);
       if (!c) return undefined;
       const { n, cin, h, wd, w, kh, stride, group, hw, approx } = c;
       const cout = w[0]!;
       const pads = ints('pads') ?? [0, 0, 0, 0];
       const outTrue = numel(out);
-      if (k.fused.length) approx.push(`fused ${k.fused.join('+')}`);
+      // FusedConv: a model saved after onnxruntime fused the activation (and a residual Add) in
+      const fused = [...(typeof k.attrs.activation === 'string' ? [k.attrs.activation] : []), ...k.fused];
+      if (fused.length) approx.push(`fused ${fused.join('+')}`);
       // a patchify convolution (kernel = stride, no padding: ViT's patch embedding) is a matrix
       // product of the patches with the kernel, which is how the runtime runs it
       if (group === 1 && kh === stride && kh > 1 && pads.every((p) => p === 0) && w[2] === w[3] && h % kh === 0 && wd % kh === 0) {
@@ -93,11 +96,13 @@ export function mapKernel(k: Kernel): ModuleMapping | undefined {
       return { module: 'convtranspose', params: { batch: n, hw, cin, cout: w[1]! * group, k: kh, stride, groups: group }, scale: (h * wd) / (hw * hw), approx };
     }
     case 'Gemm':
-    case 'MatMul': {
+    case 'FusedGemm':
+    case 'MatMul':
+    case 'FusedMatMul': {
       if (!x) return undefined;
       const w = k.weightShapes[0];
       if (w && w.length === 2) {
-        const transB = k.op === 'Gemm' && k.attrs.transB === 1;
+        const transB = k.op !== 'MatMul' && k.attrs.transB === 1;
         const din = transB ? w[1]! : w[0]!;
         const dout = transB ? w[0]! : w[1]!;
         const rows = numel(x) / din;
@@ -107,9 +112,11 @@ export function mapKernel(k: Kernel): ModuleMapping | undefined {
       }
       const b = k.inputShapes[1];
       if (!b || x.length < 2 || b.length < 2) return undefined;
-      const m = x[x.length - 2]!;
-      const kk = x[x.length - 1]!;
-      const nn = b[b.length - 1]!;
+      // FusedMatMul may transpose either operand's last two dims
+      const [ta, tb] = [k.attrs.transA === 1, k.op === 'FusedMatMul' && k.attrs.transB === 1];
+      const m = x[x.length - (ta ? 1 : 2)]!;
+      const kk = x[x.length - (ta ? 2 : 1)]!;
+      const nn = b[b.length - (tb ? 2 : 1)]!;
       const batch = numel(out.slice(0, -2));
       return { module: 'matmul', params: { batch, m, k: kk, n: nn }, scale: 1, approx: k.fused.length ? [`fused ${k.fused.join('+')}`] : [] };
     }
