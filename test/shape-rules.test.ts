@@ -6,8 +6,11 @@ import { detectKernels, nodeFlops } from '../src/wholemodel/kernels.js';
 import { fusionTable } from '../src/wholemodel/fusion.js';
 import { mapKernel } from '../src/wholemodel/mapping.js';
 import { UserError } from '../src/util/errors.js';
+import { Rng } from '../src/util/random.js';
+import onnxProto from 'onnx-proto';
 import { f32, i64, model, node, u8 } from './onnx-build.js';
 
+const { onnx } = onnxProto;
 const MS = 'com.microsoft';
 const prod = (s: readonly number[]) => s.reduce((a, b) => a * b, 1);
 
@@ -175,6 +178,40 @@ describe('shape inference beyond the core ops agrees with onnxruntime', () => {
     expect(mapKernel(conv)).toMatchObject({ module: 'conv2d', params: { cin: 3, cout: 6, k: 3, hw: 8 }, approx: ['fused Relu'] });
     const gemm = kernelsOf(CASES.findIndex((c) => c.name.includes('FusedGemm'))).find((k) => k.op === 'FusedGemm')!;
     expect(mapKernel(gemm)).toMatchObject({ module: 'linear', params: { batch: 10, rows: 1, in: 8, out: 3 } });
+  });
+
+  it('fuzz: flipped bytes and random attribute values give a UserError or valid shapes, never a crash or garbage', () => {
+    const rng = new Rng(5);
+    let errors = 0;
+    let valid = 0;
+    const check = (bytes: Uint8Array) => {
+      try {
+        const m = modelFromBytes(bytes, 'fuzz.onnx').imported;
+        for (const s of m.shapes.values()) expect(s.every((d) => Number.isSafeInteger(d) && d >= 0), `[${s}]`).toBe(true);
+        for (const k of detectKernels(m, fusionTable('ort-cpu'))) expect(Number.isFinite(k.flops) && Number.isFinite(k.bytes)).toBe(true);
+        valid++;
+      } catch (e) {
+        expect(e, String(e)).toBeInstanceOf(UserError);
+        errors++;
+      }
+    };
+    for (const c of CASES) {
+      const base = model(c.x, c.nodes, c.inits, c.opset);
+      for (let i = 0; i < 60; i++) {
+        const bytes = Uint8Array.from(base);
+        for (let k = 0; k < 1 + (i % 3); k++) bytes[rng.int(0, bytes.length - 1)] = rng.int(0, 255);
+        check(bytes);
+      }
+      // every int / ints attribute of one node set to random values, negative ones included
+      for (let i = 0; i < 40; i++) {
+        const nodes = c.nodes.map((n) => onnx.NodeProto.create({ ...n, attribute: [...(n.attribute ?? [])] }));
+        const n = nodes[rng.int(0, nodes.length - 1)]!;
+        n.attribute = n.attribute!.map((a) => ({ ...a, i: rng.int(-3, 9), ints: (a.ints ?? []).map(() => rng.int(-3, 9)) }));
+        check(model(c.x, nodes, c.inits, c.opset));
+      }
+    }
+    expect(errors).toBeGreaterThan(20);
+    expect(valid).toBeGreaterThan(20);
   });
 
   it('data-dependent shapes and control flow are refused with the reason and the node', () => {

@@ -106,8 +106,14 @@ export function importOnnx(model: ModelProto, inputShapes: Record<string, number
       throw new UserError(`cannot infer the output shape of node ${index} "${node.name}" (${node.op}): ${(e as Error).message}`, `${where}: graph.node[${index}]`);
     }
     for (const o of node.outputs) {
-      if (o !== '' && !shapes.has(o)) {
+      if (o === '') continue;
+      const s = shapes.get(o);
+      if (!s) {
         throw new UserError(`cannot infer the output shape of node ${index} "${node.name}" (${node.op}${node.domain ? ` in domain ${node.domain}` : ''}): op not supported by latencylab's shape inference`, `${where}: graph.node[${index}]`);
+      }
+      // attributes out of their range (a negative pad, k beyond the axis, …) must not pass on as garbage
+      if (!s.every((d) => Number.isSafeInteger(d) && d >= 0)) {
+        throw new UserError(`node ${index} "${node.name}" (${node.op}) gives output "${o}" the shape [${s.join(', ')}]: its attributes or inputs are out of range`, `${where}: graph.node[${index}]`);
       }
     }
   });

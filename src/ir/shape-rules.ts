@@ -122,20 +122,27 @@ export function einsum(equation: string, shapes: number[][]): { shape: number[];
   return { shape, iterations: numel([...dims.values()]) * numel(ellipsis) };
 }
 
+/** gates of a recurrent op (what its weight's second dim is a multiple of) */
+export const RECURRENT_GATES: Record<string, number> = { LSTM: 4, GRU: 3, RNN: 1 };
+
 /** LSTM (4 gates), GRU (3) and RNN (1): Y, Y_h (and LSTM's Y_c), by `layout` */
 function recurrent(n: NodeView): void {
-  const x = n.shapeOf(0);
-  const hidden = n.int('hidden_size', 0) || n.shapeOf(2)[2]!;
+  const [x, w, r] = [n.shapeOf(0), n.shapeOf(1), n.shapeOf(2)];
+  if (x.length !== 3 || w.length !== 3 || r.length !== 3) throw new Error(`X, W and R must be 3-D, got [${x}], [${w}], [${r}]`);
+  const hidden = n.int('hidden_size', 0) || r[2]!;
   const dirs = n.str('direction') === 'bidirectional' ? 2 : 1;
+  const gates = RECURRENT_GATES[n.op]!;
+  // W is [directions, gates · hidden, input size], R [directions, gates · hidden, hidden]
+  const want = [[dirs, gates * hidden, x[2]!], [dirs, gates * hidden, hidden]];
+  if (![w, r].every((s, i) => s.every((d, j) => d === want[i]![j]))) {
+    throw new Error(`W [${w}] and R [${r}] do not fit ${dirs} direction(s) × ${gates} gate(s) × hidden ${hidden} over ${x[2]} inputs (expected [${want[0]}] and [${want[1]}])`);
+  }
   const batchFirst = n.int('layout', 0) === 1;
   const [seq, batch] = batchFirst ? [x[1]!, x[0]!] : [x[0]!, x[1]!];
   n.set(batchFirst ? [batch, seq, dirs, hidden] : [seq, dirs, batch, hidden], undefined, 0);
   const state = batchFirst ? [batch, dirs, hidden] : [dirs, batch, hidden];
   for (let k = 1; k < n.outputs; k++) n.set(state, undefined, k);
 }
-
-/** gates of a recurrent op (what its weight's second dim is a multiple of) */
-export const RECURRENT_GATES: Record<string, number> = { LSTM: 4, GRU: 3, RNN: 1 };
 
 /**
  * Reductions (and ArgMax/ArgMin, over their one `axis`): axes from the attribute or, from opset 18
