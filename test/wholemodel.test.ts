@@ -193,7 +193,42 @@ describe('bad models get a clear error naming the file and field', () => {
   });
 
   it('asks for --input-shape when a dim is dynamic', () => {
-    expect(() => ppocrModel({ ...PPOCR_MODELS[1]!, shape: undefined as unknown as number[] })).toThrow(/input "x" has dynamic dims 3: give --input-shape \(e\.g\. 1,3,48,\?/);
+    expect(() => ppocrModel({ ...PPOCR_MODELS[1]!, shape: undefined as unknown as number[] })).toThrow(/input "x" has dynamic dims 3 \(p2o\.DynamicDimension\.1\): give --dim p2o\.DynamicDimension\.1=<n>, or --input-shape \(e\.g\. 1,3,48,\?/);
+  });
+
+  it('fills symbolic dims by name across inputs (--dim), shapes by input name, and refuses names the model does not have', () => {
+    const T = onnxProto.onnx.TensorProto.DataType;
+    const dim = (d: number | string) => (typeof d === 'number' ? { dimValue: d } : { dimParam: d });
+    const vi = (name: string, shape: Array<number | string>) => onnx.ValueInfoProto.create({ name, type: { tensorType: { elemType: T.FLOAT, shape: { dim: shape.map(dim) } } } });
+    const bytes = onnx.ModelProto.encode(onnx.ModelProto.create({
+      irVersion: 8,
+      opsetImport: [{ domain: '', version: 17 }],
+      graph: onnx.GraphProto.create({
+        name: 'two-inputs',
+        node: [node('Unsqueeze', ['mask', 'AX'], ['m3']), node('Mul', ['tokens', 'm3'], ['masked']), node('MatMul', ['masked', 'W'], ['y'])],
+        initializer: [i64('AX', [1], [2]), f32('W', [8, 4])],
+        input: [vi('tokens', ['batch', 'sequence', 8]), vi('mask', ['batch', 'sequence'])],
+        output: [onnx.ValueInfoProto.create({ name: 'y' })],
+      }),
+    })).finish();
+    expect(() => modelFromBytes(bytes, 'two.onnx')).toThrow(/two\.onnx: input "tokens" has dynamic dims 1 \(sequence\): give --dim sequence=<n>, or --input-shape \(e\.g\. 1,\?,8/);
+    const m = modelFromBytes(bytes, 'two.onnx', { dims: { sequence: 16 } });
+    expect(m.inputs.map((i) => i.shape)).toEqual([[1, 16, 8], [1, 16]]);
+    expect(m.imported.shapes.get('y')).toEqual([1, 16, 4]);
+    expect(modelFromBytes(bytes, 'two.onnx', { dims: { sequence: 16, batch: 2 } }).imported.shapes.get('y')).toEqual([2, 16, 4]);
+    expect(modelFromBytes(bytes, 'two.onnx', { shapes: { tokens: [1, 5, 8], mask: [1, 5] } }).imported.shapes.get('y')).toEqual([1, 5, 4]);
+    expect(() => modelFromBytes(bytes, 'two.onnx', { dims: { seq: 16 } })).toThrow(/--dim: no input dim is named "seq" \(the model's symbolic dims: batch, sequence\)/);
+    expect(() => modelFromBytes(bytes, 'two.onnx', { shapes: { tokenz: [1, 5, 8] } })).toThrow(/--input-shape: the model has no input "tokenz" \(its inputs: tokens, mask\)/);
+    // the CLI: repeatable flags, measured and predicted alike
+    const file = path.join(dir, 'two.onnx');
+    writeFileSync(file, bytes);
+    const r = cli(['measure', file, '--dim', 'sequence=16', '--passes', '1', '--json'], path.join(dir, 'x.db'));
+    expect(r.code, r.stderr).toBe(0);
+    const named = cli(['measure', file, '--input-shape', 'tokens=1,16,8', '--input-shape', 'mask=1,16', '--passes', '1', '--json'], path.join(dir, 'x.db'));
+    expect(named.code, named.stderr).toBe(0);
+    const bad = cli(['measure', file, '--dim', 'sequence'], path.join(dir, 'x.db'));
+    expect(bad.code).not.toBe(0);
+    expect(bad.stderr).toMatch(/--dim: expected NAME=VALUE \(e\.g\. sequence=128\), got 'sequence'/);
   });
 
   it('fuzz: flipped bytes give a UserError or a valid import, never a crash', () => {
@@ -720,7 +755,14 @@ describe('whole-model prediction on real (tiny) module predictors', () => {
       // a model with dynamic dims: the query parameter is named, not the CLI flag
       const dynamic = await post('', readFileSync(ppocrPath(PPOCR_MODELS.find((m) => m.name.includes('rec'))!)));
       expect(dynamic.statusCode).toBe(400);
-      expect((dynamic.json() as { message: string }).message).toMatch(/give the inputShape query parameter/);
+      expect((dynamic.json() as { message: string }).message).toMatch(/dynamic dims 3 \(p2o\.DynamicDimension\.1\): give the dims query parameter \(p2o\.DynamicDimension\.1=<n>\), or the inputShape query parameter/);
+      const rec = readFileSync(ppocrPath(PPOCR_MODELS.find((m) => m.name.includes('rec'))!));
+      const byDim = await post('?dims=p2o.DynamicDimension.1=320', rec);
+      expect(byDim.statusCode, byDim.body).toBe(200);
+      expect((byDim.json() as { totalMs: number }).totalMs).toBeCloseTo((await post('?inputShape=1,3,48,320', rec)).json<{ totalMs: number }>().totalMs, 9);
+      const typo = await post('?dims=sequence=128', rec);
+      expect(typo.statusCode).toBe(400);
+      expect(typo.json<{ message: string }>().message).toMatch(/no input dim is named "sequence" \(the model's symbolic dims: p2o\.DynamicDimension\.0, p2o\.DynamicDimension\.1\)/);
 
       // fuzz: random bodies, content types and queries never crash the service
       const rng = new Rng(5);

@@ -32,7 +32,7 @@ import { registerTransferCommands } from './transfer-cmds.js';
 import { registerCacheCommands } from './cache-cmds.js';
 import { registerScaleCommands } from './scale-cmds.js';
 import { enqueueForFleet, listFleetDatasets, pullForCommand, registerFleetCommands } from './fleet-cmds.js';
-import { predictModelFile, registerModelCommands } from './model-cmds.js';
+import { collect, DIM_HELP, INPUT_SHAPE_HELP, predictModelFile, registerModelCommands } from './model-cmds.js';
 import { progressHooks } from './progress.js';
 import { formatTable } from './table.js';
 
@@ -285,7 +285,8 @@ program
   .option('--params <json>', 'module prediction: parameters as JSON, e.g. \'{"batch":1,"hw":56,...}\'')
   .option('-d, --device <name>', 'whole-model prediction: device (ort-cpu, ort-wasm)', 'ort-cpu')
   .option('-t, --threads <n>', 'intra-op threads', positiveInt, 1)
-  .option('--input-shape <dims>', 'whole-model prediction: shape of the first input where it has dynamic dims, e.g. 1,3,48,320')
+  .option('--input-shape <dims>', `whole-model prediction: ${INPUT_SHAPE_HELP}`, collect)
+  .option('--dim <name=value>', `whole-model prediction: ${DIM_HELP}`, collect)
   .option('--top <n>', 'whole-model prediction: layers shown', positiveInt, 25)
   .option('--now', "also scale the prediction to the machine's current state (times the machine probe, ~50 ms, or the module's reference configuration when train put the samples at one state by it)")
   .option('--load <level>', 'module prediction: background load workers@duty', '0')

@@ -12,6 +12,7 @@ import { calibrateSetting, MEASUREMENT_PASSES } from '../wholemodel/calibrate.js
 import { fusionTable, WHOLE_MODEL_DEVICES } from '../wholemodel/fusion.js';
 import { measureFusions } from '../wholemodel/fusion-probe.js';
 import { readModelFile } from '../wholemodel/model-file.js';
+import type { InputOverrides } from '../ir/onnx-load.js';
 import { settingKey, trainCommand, untrainedModules, WholeModelPredictor, type ModelPrediction } from '../wholemodel/predictor.js';
 import { compareLayers, layerRows, predictionRecord } from '../wholemodel/report.js';
 import { port, positiveInt, stopOnSigint } from './args.js';
@@ -20,12 +21,39 @@ import { enqueueModelForFleet } from './fleet-cmds.js';
 
 /** `predict model.onnx`, `measure model.onnx`, `calibrate`, `generate`: whole-model commands. */
 
-export function parseInputShape(s: string | undefined): number[] | undefined {
-  if (s === undefined) return undefined;
-  const dims = s.split(/[,x×]/).map((d) => Number(d.trim()));
-  if (!dims.length || dims.some((d) => !Number.isInteger(d) || d < 1)) throw new UserError(`expected positive integers separated by commas (e.g. 1,3,224,224), got '${s}'`, '--input-shape');
-  return dims;
+/** commander collector for repeatable options */
+export const collect = (v: string, acc: string[] = []) => [...acc, v];
+
+/**
+ * `--input-shape 1,3,224,224` (the first input), `--input-shape mask=1,128` (an input by name),
+ * `--dim seq=128` (a symbolic dim, in every input that has it) — each repeatable.
+ */
+export function parseInputSpec(inputShapes: string[] = [], dims: string[] = []): InputOverrides {
+  const positive = (s: string, flag: string, example: string) => {
+    const v = Number(s.trim());
+    if (!Number.isInteger(v) || v < 1) throw new UserError(`expected positive integers (e.g. ${example}), got '${s}'`, flag);
+    return v;
+  };
+  const shapes: Record<string, number[]> = {};
+  for (const raw of inputShapes) {
+    const at = raw.lastIndexOf('=');
+    const name = at >= 0 ? raw.slice(0, at).trim() : '';
+    const list = at >= 0 ? raw.slice(at + 1) : raw;
+    if (at >= 0 && !name) throw new UserError(`expected NAME=DIMS or DIMS (e.g. 1,3,224,224 or attention_mask=1,128), got '${raw}'`, '--input-shape');
+    if (name in shapes) throw new UserError(`${name ? `input "${name}"` : 'the first input'} is given twice`, '--input-shape');
+    shapes[name] = list.split(/[,x×]/).map((d) => positive(d, '--input-shape', '1,3,224,224'));
+  }
+  const values: Record<string, number> = {};
+  for (const raw of dims) {
+    const at = raw.lastIndexOf('=');
+    if (at <= 0) throw new UserError(`expected NAME=VALUE (e.g. sequence=128), got '${raw}'`, '--dim');
+    values[raw.slice(0, at).trim()] = positive(raw.slice(at + 1), '--dim', 'sequence=128');
+  }
+  return { shapes, dims: values };
 }
+
+export const INPUT_SHAPE_HELP = "shape of an input with dynamic dims: DIMS for the first input (e.g. 1,3,48,320) or NAME=DIMS; repeatable";
+export const DIM_HELP = "value of a symbolic input dim, in every input that has it (e.g. --dim sequence=128); repeatable";
 
 function checkDevice(device: string): void {
   if (!WHOLE_MODEL_DEVICES.includes(device)) throw new UserError(`whole ONNX models run on ${WHOLE_MODEL_DEVICES.join(', ')}; got '${device}'`, '--device');
@@ -56,7 +84,8 @@ export function registerModelCommands(program: Command, openStore: () => Store):
     .argument('<model>', '.onnx file')
     .option('-d, --device <name>', `device (${WHOLE_MODEL_DEVICES.join(', ')})`, 'ort-cpu')
     .option('-t, --threads <n>', 'intra-op threads', positiveInt, 1)
-    .option('--input-shape <dims>', 'shape of the first input where it has dynamic dims, e.g. 1,3,48,320')
+    .option('--input-shape <dims>', INPUT_SHAPE_HELP, collect)
+    .option('--dim <name=value>', DIM_HELP, collect)
     .option('--compare', "also predict it and print predicted vs measured per layer (onnxruntime's per-node profiler; ort-cpu)")
     .option('--passes <n>', 'separate measurements (each its own session); the latency is their median — one alone varies by tens of per cent on a shared machine', positiveInt, MEASUREMENT_PASSES)
     .option('--json', 'print JSON')
@@ -64,7 +93,7 @@ export function registerModelCommands(program: Command, openStore: () => Store):
     .option('--store <url>', 'fleet store: postgres://user:password@host:5432/db (with --fleet)')
     .action(async (file: string, o) => {
       checkDevice(o.device);
-      const mf = readModelFile(file, parseInputShape(o.inputShape));
+      const mf = readModelFile(file, parseInputSpec(o.inputShape, o.dim));
       if (o.fleet || o.store) {
         if (!o.fleet || !o.store) throw new UserError('--fleet and --store go together', o.fleet ? '--store' : '--fleet');
         if (o.compare) throw new UserError('is not supported with --fleet', '--compare');
@@ -210,9 +239,9 @@ export function registerModelCommands(program: Command, openStore: () => Store):
 }
 
 /** `predict model.onnx …`: the whole-model branch of the predict command */
-export async function predictModelFile(store: Store, file: string, o: { device: string; threads: number; inputShape?: string; json?: boolean; top: number; now?: boolean }): Promise<void> {
+export async function predictModelFile(store: Store, file: string, o: { device: string; threads: number; inputShape?: string[]; dim?: string[]; json?: boolean; top: number; now?: boolean }): Promise<void> {
   checkDevice(o.device);
-  const inputShape = parseInputShape(o.inputShape);
+  const inputShape = parseInputSpec(o.inputShape, o.dim);
   // the user's file first: a missing or broken model is named before the predictors are loaded
   const t0 = performance.now();
   const mf = readModelFile(file, inputShape);

@@ -78,16 +78,30 @@ export function decodeOnnxModel(bytes: Uint8Array, where: string): ModelProto {
 }
 
 /** The graph inputs that are not initializers (older exporters list weights as inputs too). */
-export function dataInputs(model: ModelProto): Array<{ name: string; dims: Array<number | null>; elemType: number }> {
+export function dataInputs(model: ModelProto): Array<{ name: string; dims: Array<number | null>; dimNames: Array<string | undefined>; elemType: number }> {
   const g = graphOf(model);
   const inits = new Set(g.initializer.map((t) => t.name ?? ''));
   return g.input
     .filter((i) => !inits.has(i.name ?? ''))
-    .map((i) => ({
-      name: i.name ?? '',
-      dims: (i.type?.tensorType?.shape?.dim ?? []).map((d) => (d.dimValue != null && int64(d.dimValue) > 0 ? int64(d.dimValue) : null)),
-      elemType: i.type?.tensorType?.elemType ?? onnx.TensorProto.DataType.FLOAT,
-    }));
+    .map((i) => {
+      const dim = i.type?.tensorType?.shape?.dim ?? [];
+      return {
+        name: i.name ?? '',
+        dims: dim.map((d) => (d.dimValue != null && int64(d.dimValue) > 0 ? int64(d.dimValue) : null)),
+        // symbolic dims ('batch', 'sequence'): one --dim sets every input's dim of that name
+        dimNames: dim.map((d) => (d.dimParam ? d.dimParam : undefined)),
+        elemType: i.type?.tensorType?.elemType ?? onnx.TensorProto.DataType.FLOAT,
+      };
+    });
+}
+
+/**
+ * What the user says about a model's dynamic input dims: whole shapes by input name ('' for the
+ * first input: `--input-shape 1,3,224,224`), and values of symbolic dims by name (`--dim seq=128`).
+ */
+export interface InputOverrides {
+  shapes?: Record<string, number[]>;
+  dims?: Record<string, number>;
 }
 
 /** First input's name and its declared dims (numbers, or null where the dim is symbolic/dynamic). */
@@ -98,10 +112,11 @@ export function declaredInput(model: ModelProto): { name: string; dims: Array<nu
 }
 
 /**
- * Batch-1 shape of one input: its declared dims, with `override` for dynamic ones (batch
- * defaults to 1). A missing dynamic dim is an error that says to pass --input-shape.
+ * The shape of one input: its declared dims, with `override` for dynamic ones, else each symbolic
+ * dim from `named` (by its dim_param), else a dynamic batch (dim 0) of 1. A dynamic dim left open
+ * is an error that says which flag fills it.
  */
-export function resolveShape(name: string, dims: Array<number | null>, override: number[] | undefined, where: string): number[] {
+export function resolveShape(name: string, dims: Array<number | null>, override: number[] | undefined, where: string, named?: { names: Array<string | undefined>; values: Record<string, number> }): number[] {
   const check = (shape: number[]) => {
     if (shape.some((d) => !Number.isInteger(d) || d < 1 || d > 65536) || shape.reduce((a, b) => a * b, 1) > 2 ** 26) {
       throw new UserError(`input "${name}" shape [${shape.join(',')}] is not usable (each dim 1..65536, at most 64 M values)`, where);
@@ -116,12 +131,16 @@ export function resolveShape(name: string, dims: Array<number | null>, override:
     });
     return check([override[0] ?? 1, ...override.slice(1)]);
   }
-  const missing = dims.map((d, i) => (d == null && i > 0 ? i : -1)).filter((i) => i >= 0);
+  const filled = dims.map((d, i) => d ?? (named?.names[i] !== undefined ? named.values[named.names[i]!] : undefined) ?? (i === 0 ? 1 : null));
+  const missing = filled.map((d, i) => (d == null ? i : -1)).filter((i) => i >= 0);
   if (missing.length) {
-    const example = dims.map((d, i) => (i === 0 ? 1 : (d ?? '?'))).join(',');
-    throw new UserError(`input "${name}" has dynamic dims ${missing.join(', ')}: give --input-shape (e.g. ${example} with every ? filled in)`, where);
+    const symbols = [...new Set(missing.map((i) => named?.names[i]).filter((x): x is string => x !== undefined))];
+    const example = filled.map((d) => d ?? '?').join(',');
+    const label = missing.map((i) => (named?.names[i] ? `${i} (${named.names[i]})` : `${i}`)).join(', ');
+    const byDim = symbols.length === missing.length ? `${symbols.map((x) => `--dim ${x}=<n>`).join(' ')}, or ` : '';
+    throw new UserError(`input "${name}" has dynamic dims ${label}: give ${byDim}--input-shape (e.g. ${example} with every ? filled in)`, where);
   }
-  return check([dims[0] ?? 1, ...dims.slice(1).map((d) => d!)]);
+  return check(filled as number[]);
 }
 
 /** Batch-1 shape of the first input (see resolveShape); the batch is always 1 here. */

@@ -2,7 +2,7 @@ import onnxProto from 'onnx-proto';
 import { UserError } from '../util/errors.js';
 import { broadcast, type AttrValue } from './graph.js';
 import { applyShapeRule, matmulShape } from './shape-rules.js';
-import { dataInputs, graphOf, int64, opsetOf, resolveShape, tensorValues, type ModelProto, type NodeProto } from './onnx-load.js';
+import { dataInputs, graphOf, int64, opsetOf, resolveShape, tensorValues, type InputOverrides, type ModelProto, type NodeProto } from './onnx-load.js';
 
 /**
  * Static shape inference over an ONNX graph, without running it: every tensor's shape from the
@@ -62,10 +62,12 @@ function attrsOf(n: NodeProto): Record<string, AttrValue> {
 }
 
 /**
- * Infers all shapes. `inputShapes` gives the shape of inputs with dynamic dims (by name, or for
- * the first input under the key ''); a dynamic dim left open is an error asking for --input-shape.
+ * Infers all shapes. `given` fills inputs with dynamic dims: whole shapes by input name (the first
+ * input under the key ''), symbolic dims by name; a dynamic dim left open is an error saying how
+ * to fill it, and a name that matches no input or symbolic dim is refused (a typo would
+ * otherwise go unnoticed).
  */
-export function importOnnx(model: ModelProto, inputShapes: Record<string, number[]> = {}, where = 'model'): ImportedModel {
+export function importOnnx(model: ModelProto, given: InputOverrides = {}, where = 'model'): ImportedModel {
   const g = graphOf(model);
   const shapes = new Map<string, number[]>();
   const values = new Map<string, number[]>();
@@ -80,9 +82,17 @@ export function importOnnx(model: ModelProto, inputShapes: Record<string, number
       if (v) values.set(name, v);
     }
   }
-  const inputs = dataInputs(model).map((inp, i) => {
-    const override = inputShapes[inp.name] ?? (i === 0 ? inputShapes[''] : undefined);
-    const shape = resolveShape(inp.name, inp.dims, override, where);
+  const declared = dataInputs(model);
+  const byName = given.shapes ?? {};
+  const dimValues = given.dims ?? {};
+  const unknownInput = Object.keys(byName).find((n) => n !== '' && !declared.some((d) => d.name === n));
+  if (unknownInput !== undefined) throw new UserError(`the model has no input "${unknownInput}" (its inputs: ${declared.map((d) => d.name).join(', ')})`, '--input-shape');
+  const symbols = new Set(declared.flatMap((d) => d.dimNames.filter((x): x is string => x !== undefined)));
+  const unknownDim = Object.keys(dimValues).find((n) => !symbols.has(n));
+  if (unknownDim !== undefined) throw new UserError(`no input dim is named "${unknownDim}" (${symbols.size ? `the model's symbolic dims: ${[...symbols].join(', ')}` : 'the model has no symbolic dims'})`, '--dim');
+  const inputs = declared.map((inp, i) => {
+    const override = byName[inp.name] ?? (i === 0 ? byName[''] : undefined);
+    const shape = resolveShape(inp.name, inp.dims, override, where, { names: inp.dimNames, values: dimValues });
     shapes.set(inp.name, shape);
     return { name: inp.name, shape, elemType: inp.elemType };
   });

@@ -1,5 +1,6 @@
 import Fastify, { type FastifyInstance } from 'fastify';
 import type { Store } from '../store/db.js';
+import type { InputOverrides } from '../ir/onnx-load.js';
 import { isUserError, UserError } from '../util/errors.js';
 import { WHOLE_MODEL_DEVICES } from '../wholemodel/fusion.js';
 import { modelFromBytes } from '../wholemodel/model-file.js';
@@ -17,6 +18,8 @@ const predictQuerySchema = {
     device: { type: 'string', enum: [...WHOLE_MODEL_DEVICES] },
     threads: { type: 'integer', minimum: 1, maximum: 256 },
     inputShape: { type: 'string', pattern: '^[1-9][0-9]*(,[1-9][0-9]*)*$', maxLength: 200 },
+    // symbolic input dims by name, as --dim: sequence=128,batch=1
+    dims: { type: 'string', pattern: '^[^,=]+=[1-9][0-9]*(,[^,=]+=[1-9][0-9]*)*$', maxLength: 1000 },
     top: { type: 'integer', minimum: 0 },
   },
 } as const;
@@ -46,6 +49,7 @@ interface PredictQuery {
   device?: string;
   threads?: number;
   inputShape?: string;
+  dims?: string;
   top?: number;
 }
 
@@ -86,13 +90,23 @@ function versionedCache<A, T>(store: Store, load: (arg: A) => T): (key: string, 
   };
 }
 
+/** the loader speaks the CLI's language (--dim, --input-shape); here the dims come in the query */
+function httpWording(message: string): string {
+  return message
+    .replace(/^(request body|--dim|--input-shape): /, '')
+    .replace(/give ((?:--dim \S+=<n> ?)+), or --input-shape/, (_m, flags: string) => `give the dims query parameter (${flags.trim().split(/ ?--dim /).filter(Boolean).join(',')}), or the inputShape query parameter`)
+    .replace('give --input-shape', 'give the inputShape query parameter')
+    .replace(/--dim\b/g, 'dims')
+    .replace(/--input-shape\b/g, 'inputShape');
+}
+
 const contentType = (ct: string | undefined) => JSON.stringify(ct ?? 'none');
 
 const ERROR_CODES: Record<number, string> = { 413: 'payload_too_large', 415: 'unsupported_media_type' };
 
 /**
  * Whole-model prediction over HTTP, from the predictors in a store:
- *   POST /v1/predict?device=ort-cpu&threads=1&inputShape=1,3,640,640&top=20
+ *   POST /v1/predict?device=ort-cpu&threads=1&inputShape=1,3,640,640&top=20   (or dims=sequence=128,…)
  *        body: the .onnx file (application/octet-stream) → `predict --json`'s record
  *   POST /v1/predict-module  {dataset, params, threads?, loadWorkers?, loadDuty?} → one module
  *        configuration with the dataset's selected RM (`predict --dataset … --params … --json`)
@@ -144,15 +158,16 @@ export function buildPredictServer(store: Store, o: { logger?: boolean; bodyLimi
   }, async (req) => {
     if (!Buffer.isBuffer(req.body) || req.body.length === 0) throw new UserError('send the .onnx file as the request body (content-type application/octet-stream)', 'body');
     const q = req.query;
-    const inputShape = q.inputShape?.split(',').map(Number);
+    const dims = Object.fromEntries((q.dims ? q.dims.split(',') : []).map((p) => [p.slice(0, p.lastIndexOf('=')), Number(p.slice(p.lastIndexOf('=') + 1))]));
+    const spec: InputOverrides = { shapes: q.inputShape ? { '': q.inputShape.split(',').map(Number) } : {}, dims };
     const t0 = performance.now();
     // the model first: a broken file is named before any predictor is loaded
     let mf: ReturnType<typeof modelFromBytes>;
     try {
-      mf = modelFromBytes(new Uint8Array(req.body.buffer, req.body.byteOffset, req.body.byteLength), 'request body', inputShape);
+      mf = modelFromBytes(new Uint8Array(req.body.buffer, req.body.byteOffset, req.body.byteLength), 'request body', spec);
     } catch (e) {
       // the loader speaks the CLI's language; here the dims come in the query
-      if (isUserError(e)) throw new UserError(e.message.replace(/^request body: /, '').replace('give --input-shape', 'give the inputShape query parameter'), 'request body');
+      if (isUserError(e)) throw new UserError(httpWording(e.message), 'request body');
       throw e;
     }
     const setting = { device: q.device ?? 'ort-cpu', threads: q.threads ?? 1 };

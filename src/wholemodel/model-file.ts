@@ -1,5 +1,5 @@
 import onnxProto from 'onnx-proto';
-import { decodeOnnxModel, readOnnxFile, type ModelProto } from '../ir/onnx-load.js';
+import { decodeOnnxModel, readOnnxFile, type InputOverrides, type ModelProto } from '../ir/onnx-load.js';
 import { importOnnx, type ImportedModel } from '../ir/onnx-shapes.js';
 import { FEED_TYPES, type FeedType, type OnnxInput } from '../runtimes/ort.js';
 
@@ -14,8 +14,11 @@ export interface ModelFile {
 const T = onnxProto.onnx.TensorProto.DataType;
 const FEED: Partial<Record<number, FeedType>> = { [T.FLOAT]: 'float32', [T.FLOAT16]: 'float16', [T.INT64]: 'int64', [T.INT32]: 'int32', [T.INT8]: 'int8', [T.UINT8]: 'uint8', [T.BOOL]: 'bool' };
 
-function fromProto(model: ModelProto, bytes: Uint8Array, name: string, inputShape: number[] | undefined): ModelFile {
-  const imported = importOnnx(model, inputShape ? { '': inputShape } : {}, name);
+/** the first input's shape (`--input-shape 1,3,224,224`), or shapes by input name and symbolic dims */
+export type InputSpec = number[] | InputOverrides | undefined;
+
+function fromProto(model: ModelProto, bytes: Uint8Array, name: string, spec: InputSpec): ModelFile {
+  const imported = importOnnx(model, Array.isArray(spec) ? { shapes: { '': spec } } : (spec ?? {}), name);
   // prediction needs only shapes; an input latencylab cannot feed stops measuring, not predicting
   const inputs = imported.inputs.map((i): OnnxInput => {
     const type = FEED[i.elemType];
@@ -25,12 +28,12 @@ function fromProto(model: ModelProto, bytes: Uint8Array, name: string, inputShap
   return { name, bytes, imported, inputs };
 }
 
-/** Reads an .onnx file; `inputShape` fills the first input's dynamic dims (--input-shape). */
-export function readModelFile(path: string, inputShape?: number[]): ModelFile {
+/** Reads an .onnx file; `spec` fills dynamic input dims (--input-shape, --dim). */
+export function readModelFile(path: string, spec?: InputSpec): ModelFile {
   const { model, bytes } = readOnnxFile(path);
-  return fromProto(model, bytes, path, inputShape);
+  return fromProto(model, bytes, path, spec);
 }
 
-export function modelFromBytes(bytes: Uint8Array, name: string, inputShape?: number[]): ModelFile {
-  return fromProto(decodeOnnxModel(bytes, name), bytes, name, inputShape);
+export function modelFromBytes(bytes: Uint8Array, name: string, spec?: InputSpec): ModelFile {
+  return fromProto(decodeOnnxModel(bytes, name), bytes, name, spec);
 }
