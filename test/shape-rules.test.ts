@@ -161,8 +161,8 @@ describe('shape inference beyond the core ops agrees with onnxruntime', () => {
     expect(nodeFlops(mf, lstm)).toBe(2 * 7 * 2 * 2 * 16 * 9);
     const e = modelFromBytes(model(CASES[1]!.x, CASES[1]!.nodes, CASES[1]!.inits, 12), 'e.onnx').imported;
     expect(nodeFlops(e, e.nodes[0]!)).toBe(2 * 2 * 3 * 4 * 6);
-    expect(einsum('ij,jk', [[3, 4], [4, 5]])).toEqual({ shape: [3, 5], iterations: 60 });
-    expect(einsum('...ij,...jk->...ik', [[2, 1, 3, 4], [5, 4, 6]])).toEqual({ shape: [2, 5, 3, 6], iterations: 2 * 5 * 3 * 4 * 6 });
+    expect(einsum('ij,jk', [[3, 4], [4, 5]])).toMatchObject({ shape: [3, 5], iterations: 60 });
+    expect(einsum('...ij,...jk->...ik', [[2, 1, 3, 4], [5, 4, 6]])).toMatchObject({ shape: [2, 5, 3, 6], iterations: 2 * 5 * 3 * 4 * 6 });
     expect(() => einsum('ij,jk->ik', [[3, 4], [5, 6]])).toThrow(/label "j" is 4 in one operand and 5/);
     const q = modelFromBytes(model(CASES[3]!.x, CASES[3]!.nodes, CASES[3]!.inits, 13), 'q.onnx').imported;
     const qc = q.nodes.find((n) => n.op === 'QLinearConv')!;
@@ -212,6 +212,22 @@ describe('shape inference beyond the core ops agrees with onnxruntime', () => {
     }
     expect(errors).toBeGreaterThan(20);
     expect(valid).toBeGreaterThan(20);
+  });
+
+  it('maps recurrent layers to their per-step product, Einsum products to matmul, integer convolutions and products to their float modules', () => {
+    const kernelsOf = (c: (typeof CASES)[number]) => detectKernels(modelFromBytes(model(c.x, c.nodes, c.inits, c.opset), 'c.onnx').imported, fusionTable('ort-cpu'));
+    const rnn = kernelsOf(CASES[0]!);
+    // LSTM: 7 steps × 2 directions of [2, 5 + 4] · [9, 16]
+    expect(mapKernel(rnn.find((k) => k.op === 'LSTM')!)).toMatchObject({ module: 'linear', params: { batch: 2, rows: 1, in: 9, out: 16 }, repeat: 14 });
+    expect(mapKernel(rnn.find((k) => k.op === 'GRU')!)).toMatchObject({ module: 'linear', params: { batch: 2, rows: 1, in: 8, out: 9 }, repeat: 7 });
+    const e = kernelsOf(CASES[1]!);
+    expect(mapKernel(e.find((k) => k.name.endsWith('e1'))!)).toMatchObject({ module: 'matmul', params: { batch: 2, m: 3, k: 4, n: 6 } });
+    // a constant operand listed apart from the data one: bij,jk → batch b, rows i, contracted j
+    expect(mapKernel(e.find((k) => k.name.endsWith('e2'))!)).toMatchObject({ module: 'matmul', params: { batch: 1, m: 6, k: 4, n: 5 } });
+    expect(mapKernel(e.find((k) => k.name.endsWith('e5'))!)).toBeUndefined(); // a reduction: roofline
+    const q = kernelsOf(CASES[3]!);
+    expect(mapKernel(q.find((k) => k.op === 'QLinearConv')!)).toMatchObject({ module: 'conv2d', params: { cin: 4, cout: 6, k: 3, stride: 2 }, approx: expect.arrayContaining(['int8 convolution as float32']) });
+    expect(mapKernel(q.find((k) => k.op === 'QLinearMatMul')!)).toMatchObject({ module: 'linear', params: { in: 9, out: 5 }, approx: expect.arrayContaining(['int8 product as float32']) });
   });
 
   it('data-dependent shapes and control flow are refused with the reason and the node', () => {

@@ -83,7 +83,7 @@ export function matmulShape(a: number[], b: number[]): number[] {
  * An Einsum equation applied to input shapes: the output shape and the size of the iteration
  * space (every label's extent, the broadcast ellipsis included) — its multiply-adds.
  */
-export function einsum(equation: string, shapes: number[][]): { shape: number[]; iterations: number } {
+export function einsum(equation: string, shapes: number[][]): { shape: number[]; iterations: number; terms: string[]; output: string; dims: Map<string, number>; ellipsis: number[] } {
   const eq = equation.replace(/\s+/g, '');
   const [lhs, rhs] = eq.split('->') as [string, string | undefined];
   const terms = lhs.split(',');
@@ -119,7 +119,7 @@ export function einsum(equation: string, shapes: number[][]): { shape: number[];
     if (d === undefined) throw new Error(`Einsum output label "${outTerm[i]}" is in no operand`);
     shape.push(d);
   }
-  return { shape, iterations: numel([...dims.values()]) * numel(ellipsis) };
+  return { shape, iterations: numel([...dims.values()]) * numel(ellipsis), terms, output: outTerm, dims, ellipsis };
 }
 
 /** gates of a recurrent op (what its weight's second dim is a multiple of) */

@@ -1,4 +1,5 @@
 import type { Params } from '../modules/index.js';
+import { einsum } from '../ir/shape-rules.js';
 import type { Kernel } from './kernels.js';
 
 /**
@@ -13,6 +14,11 @@ export interface ModuleMapping {
   params: Params;
   /** multiply the module's prediction by this (true work / mapped work) */
   scale: number;
+  /**
+   * the kernel runs the mapped configuration this many times in sequence (a recurrent layer's
+   * steps): each costs the prediction less the standalone run's overhead
+   */
+  repeat?: number;
   approx: string[];
 }
 
@@ -40,7 +46,8 @@ const ACT_PARAM: Record<string, string> = { Relu: 'relu', Clip: 'relu6', Sigmoid
  */
 function convLayer(k: Kernel) {
   const x = k.inputShapes[0];
-  const w = k.weightShapes[0] ?? k.inputShapes[1];
+  // the first 4-D constant: a QLinearConv lists scales and zero points before its weight
+  const w = k.weightShapes.find((s) => s.length === 4) ?? k.inputShapes[1];
   if (!x || !w || x.length !== 4 || w.length !== 4) return undefined;
   const ints = (name: string) => k.attrs[name] as number[] | undefined;
   const [n, cin, h, wd] = x as [number, number, number, number];
@@ -61,10 +68,13 @@ export function mapKernel(k: Kernel): ModuleMapping | undefined {
   const ints = (name: string) => k.attrs[name] as number[] | undefined;
   switch (k.op) {
     case 'Conv':
-    case 'FusedConv': {
+    case 'FusedConv':
+    case 'QLinearConv':
+    case 'ConvInteger': {
       const c = convLayer(k);
       if (!c) return undefined;
       const { n, cin, h, wd, w, kh, stride, group, hw, approx } = c;
+      if (k.op === 'QLinearConv' || k.op === 'ConvInteger') approx.push('int8 convolution as float32');
       const cout = w[0]!;
       const pads = ints('pads') ?? [0, 0, 0, 0];
       const outTrue = numel(out);
@@ -98,10 +108,14 @@ export function mapKernel(k: Kernel): ModuleMapping | undefined {
     case 'Gemm':
     case 'FusedGemm':
     case 'MatMul':
-    case 'FusedMatMul': {
+    case 'FusedMatMul':
+    case 'MatMulInteger':
+    case 'QLinearMatMul': {
       if (!x) return undefined;
-      const w = k.weightShapes[0];
-      if (w && w.length === 2) {
+      // the first 2-D constant: a QLinearMatMul lists scales and zero points before its weight
+      const w = k.weightShapes.find((s) => s.length === 2);
+      if (k.op === 'MatMulInteger' || k.op === 'QLinearMatMul') return withApprox(mapKernel({ ...k, op: 'MatMul', inputShapes: k.op === 'QLinearMatMul' ? k.inputShapes.filter((s) => s.length >= 2) : k.inputShapes }), 'int8 product as float32');
+      if (w) {
         const transB = k.op !== 'MatMul' && k.attrs.transB === 1;
         const din = transB ? w[1]! : w[0]!;
         const dout = transB ? w[0]! : w[1]!;
@@ -148,6 +162,22 @@ export function mapKernel(k: Kernel): ModuleMapping | undefined {
       const approx = [...v.approx, ...(k.op !== 'Add' ? [`${k.op} as Add`] : []), ...(withConst ? ['constant operand: × 2/3'] : []), ...(k.fused.length ? [`fused ${k.fused.join('+')}`] : [])];
       return { module: 'add', params: { batch: v.batch, hw: v.hw, c: v.c }, scale: v.scale * (withConst ? 2 / 3 : 1), approx };
     }
+    case 'LSTM':
+    case 'GRU':
+    case 'RNN': {
+      // each step multiplies [batch, input + hidden] by the gates' [input + hidden, gates · hidden]
+      // (onnxruntime projects the inputs of all steps at once, so this counts them a little high)
+      const w = k.weightShapes[0];
+      const r = k.weightShapes[1];
+      if (!x || !w || !r || x.length !== 3 || w.length !== 3 || r.length !== 3) return undefined;
+      const batchFirst = k.attrs.layout === 1;
+      const [steps, batch] = batchFirst ? [x[1]!, x[0]!] : [x[0]!, x[1]!];
+      return { module: 'linear', params: { batch, rows: 1, in: w[2]! + r[2]!, out: w[1]! }, scale: 1, repeat: steps * w[0]!, approx: [`${steps} steps × ${w[0]} direction(s) of a ${batch}×${w[2]! + r[2]!} · ${w[2]! + r[2]!}×${w[1]} product`] };
+    }
+    case 'Einsum': {
+      const m = einsumAsMatmul(k);
+      return m && { module: 'matmul', params: m, scale: 1, approx: [`Einsum "${k.attrs.equation}" as a batched MatMul`] };
+    }
     case 'Concat': {
       if (k.inputShapes.length < 2 || out.length !== 4 || ((k.attrs.axis as number) ?? 0) !== 1) return undefined;
       const inputs = Math.min(4, k.inputShapes.length);
@@ -175,4 +205,45 @@ export function mapKernel(k: Kernel): ModuleMapping | undefined {
       return { module: 'activation', params: { batch: v.batch, hw: v.hw, c: v.c, act }, scale: v.scale, approx: [...v.approx, ...(k.op === 'HardSigmoid' || k.op === 'QuickGelu' ? [`${k.op} as Sigmoid`] : [])] };
     }
   }
+}
+
+function withApprox(m: ModuleMapping | undefined, note: string): ModuleMapping | undefined {
+  return m && { ...m, approx: [...m.approx, note] };
+}
+
+/**
+ * A two-operand Einsum that is a batched matrix product (every label is a batch label in both
+ * operands and the output, a row label of the first, a column label of the second, or contracted
+ * between them): its batch, m, k, n. Anything else (a trace, a diagonal, a three-way product)
+ * is left to the roofline.
+ */
+function einsumAsMatmul(k: Kernel): { batch: number; m: number; k: number; n: number } | undefined {
+  const eq = k.attrs.equation;
+  if (typeof eq !== 'string' || k.inputShapes.length + k.weightShapes.length !== 2) return undefined;
+  // a constant operand is listed apart from the data one: try both orders
+  const orders = k.inputShapes.length === 2 ? [k.inputShapes] : [[...k.inputShapes, ...k.weightShapes], [...k.weightShapes, ...k.inputShapes]];
+  let e: ReturnType<typeof einsum> | undefined;
+  for (const shapes of orders) {
+    try {
+      e = einsum(eq, shapes);
+      break;
+    } catch {
+      // labels that do not fit this order
+    }
+  }
+  if (!e) return undefined;
+  const [a, b] = e.terms.map((t) => new Set(t.replace('...', ''))) as [Set<string>, Set<string>];
+  const out = new Set(e.output.replace('...', ''));
+  const size = { batch: numel(e.ellipsis), m: 1, k: 1, n: 1 };
+  for (const [label, d] of e.dims) {
+    const inA = a.has(label);
+    const inB = b.has(label);
+    const inOut = out.has(label);
+    if (inA && inB && inOut) size.batch *= d;
+    else if (inA && inB) size.k *= d;
+    else if (inA && inOut) size.m *= d;
+    else if (inB && inOut) size.n *= d;
+    else return undefined; // summed out of one operand alone
+  }
+  return size;
 }

@@ -196,7 +196,7 @@ export class WholeModelPredictor {
     const out: KernelPrediction[] = [];
     // module configurations predicted once per predictor (repeated blocks, repeated calls in a search)
     const pending = new Map<string, { module: string; row: number[] }>();
-    const waiting: Array<{ at: number; key: string; scale: number }> = [];
+    const waiting: Array<{ at: number; key: string; scale: number; repeat?: number }> = [];
     for (const k of kernels) {
       if (k.cls === 'free') {
         out.push({ kernel: k, ms: 0, rawMs: 0, group: 'free', source: 'free', extrapolated: [], approx: [] });
@@ -219,7 +219,7 @@ export class WholeModelPredictor {
             const graph = mp.module.build(params, 1, false);
             pending.set(key, { module: mapping.module, row: mp.fs.encode(featureRow(mp.module, params, device, graph, { json: false }), { params, graph }) });
           }
-          waiting.push({ at: out.length, key, scale: mapping.scale });
+          waiting.push({ at: out.length, key, scale: mapping.scale, ...(mapping.repeat ? { repeat: mapping.repeat } : {}) });
           out.push({ kernel: k, ms: 0, rawMs: 0, group: groupOf(mapping.module), source: `rm:${mp.model.kind}`, module: mapping.module, extrapolated: memo.extrapolated, approx: mapping.approx });
           continue;
         } catch (e) {
@@ -262,6 +262,12 @@ export class WholeModelPredictor {
       const standalone = this.memo.get(w.key)!.ms * w.scale;
       // never below 10 % of the standalone figure: a kernel always costs something
       const base = Math.max(standalone - this.runOverheadMs, 0.1 * standalone);
+      if (w.repeat) {
+        // a kernel that runs the mapped configuration step after step (a recurrent layer): each
+        // step without the standalone run's overhead; no in-graph tree has seen such a kernel
+        p.rawMs = p.ms = base * w.repeat;
+        continue;
+      }
       const key = inGraphKey(p.module, p.kernel);
       // the correction reads nothing of a kernel but its features (which hold the base time)
       const features = inGraph ? inGraphFeatures(p.kernel, base) : undefined;
