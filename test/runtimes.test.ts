@@ -46,6 +46,25 @@ describe('every module runs on ORT-node, ORT-web and tfjs with the same numbers'
   }
 });
 
+describe('LSTM: forward and bidirectional agree across the runtimes (tfjs runs it step by step)', () => {
+  for (const directions of [1, 2]) {
+    it(`${directions} direction(s)`, async () => {
+      const g = MODULES.find((x) => x.name === 'lstm')!.build({ batch: 2, seq: 6, input: 16, hidden: 24, directions }, 9);
+      expect(g.outputs[0]!.shape).toEqual([6, directions, 2, 24]);
+      const ref = (await (await getRuntime('ort-cpu').prepare(g, settings)).outputs())[0]!;
+      expect(ref.some((v) => Math.abs(v) > 1e-3)).toBe(true);
+      for (const device of ['ort-wasm', 'tfjs-wasm']) {
+        const p = await getRuntime(device).prepare(g, settings);
+        const out = (await p.outputs())[0]!;
+        await p.dispose();
+        let worst = 0;
+        for (let i = 0; i < out.length; i++) worst = Math.max(worst, Math.abs(out[i]! - ref[i]!));
+        expect(worst, device).toBeLessThan(1e-4);
+      }
+    });
+  }
+});
+
 describe('ConvTranspose: every upsampling form the IR emits agrees across the runtimes', () => {
   // pads ⌈(k − s)/2⌉ and output_padding: 2×2/2 (none), 3×3/2 (pad 1, output_padding 1), 4×4/2 (pad 1), 3×3/1 (pad 1)
   for (const [k, stride] of [[2, 2], [3, 2], [4, 2], [3, 1]] as const) {

@@ -214,12 +214,12 @@ describe('shape inference beyond the core ops agrees with onnxruntime', () => {
     expect(valid).toBeGreaterThan(20);
   });
 
-  it('maps recurrent layers to their per-step product, Einsum products to matmul, integer convolutions and products to their float modules', () => {
+  it('maps recurrent layers to the lstm module (their per-step product where it is not trained), Einsum products to matmul, integer convolutions and products to their float modules', () => {
     const kernelsOf = (c: (typeof CASES)[number]) => detectKernels(modelFromBytes(model(c.x, c.nodes, c.inits, c.opset), 'c.onnx').imported, fusionTable('ort-cpu'));
     const rnn = kernelsOf(CASES[0]!);
-    // LSTM: 7 steps × 2 directions of [2, 5 + 4] · [9, 16]
-    expect(mapKernel(rnn.find((k) => k.op === 'LSTM')!)).toMatchObject({ module: 'linear', params: { batch: 2, rows: 1, in: 9, out: 16 }, repeat: 14 });
-    expect(mapKernel(rnn.find((k) => k.op === 'GRU')!)).toMatchObject({ module: 'linear', params: { batch: 2, rows: 1, in: 8, out: 9 }, repeat: 7 });
+    // LSTM: the lstm module; without one, 7 steps × 2 directions of [2, 5 + 4] · [9, 16] by the linear one
+    expect(mapKernel(rnn.find((k) => k.op === 'LSTM')!)).toMatchObject({ module: 'lstm', params: { batch: 2, seq: 7, input: 5, hidden: 4, directions: 2 }, scale: 1, fallback: { module: 'linear', params: { batch: 2, rows: 1, in: 9, out: 16 }, repeat: 14 } });
+    expect(mapKernel(rnn.find((k) => k.op === 'GRU')!)).toMatchObject({ module: 'lstm', params: { seq: 7, hidden: 3, directions: 1 }, scale: 3 / 4, approx: ['GRU as an LSTM × 3/4'], fallback: { module: 'linear', params: { in: 8, out: 9 }, repeat: 7 } });
     const e = kernelsOf(CASES[1]!);
     expect(mapKernel(e.find((k) => k.name.endsWith('e1'))!)).toMatchObject({ module: 'matmul', params: { batch: 2, m: 3, k: 4, n: 6 } });
     // a constant operand listed apart from the data one: bij,jk → batch b, rows i, contracted j

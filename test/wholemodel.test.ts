@@ -664,6 +664,28 @@ describe('whole-model prediction on real (tiny) module predictors', () => {
     expect(by.LSTM!.extrapolated).not.toMatch(/integer/);
   });
 
+  it('with an lstm predictor trained, recurrent layers are its (GRU as an LSTM × 3/4)', async () => {
+    const store = new Store(db);
+    try {
+      const space = defaultSpace(getModule('lstm'));
+      Object.assign(space.params, { batch: [1], seq: { min: 2, max: 16 }, input: [16, 32], hidden: [16, 32, 64], directions: [1, 2] });
+      await profile(store, { module: 'lstm', device: 'ort-cpu', samples: 20, space, timing: { maxTimeMs: 15, minRepeats: 5, rounds: 2 }, probe: true });
+      await trainAndSelect(store, 'lstm@ort-cpu', { kinds: ['loglinear', 'knn'] });
+      const m = model([8, 1, 16], [
+        node('LSTM', ['x', 'W', 'R'], ['y'], { hidden_size: 32, direction: 'bidirectional' }),
+        node('GRU', ['x', 'Wg', 'Rg'], ['g'], { hidden_size: 32 }),
+      ], [f32('W', [2, 128, 16]), f32('R', [2, 128, 32]), f32('Wg', [1, 96, 16]), f32('Rg', [1, 96, 32])]);
+      const p = WholeModelPredictor.open(store, { device: 'ort-cpu', threads: 1 }).predict(modelFromBytes(m, 'rnn.onnx').imported);
+      const [lstm, gru] = ['LSTM', 'GRU'].map((op) => p.kernels.find((k) => k.kernel.op === op)!);
+      expect(lstm).toMatchObject({ module: 'lstm', source: expect.stringMatching(/^rm:/) });
+      expect(gru).toMatchObject({ module: 'lstm', approx: ['GRU as an LSTM × 3/4'] });
+      expect(lstm!.ms).toBeGreaterThan(gru!.ms);
+      expect(p.coverage).toBe(1);
+    } finally {
+      store.close();
+    }
+  });
+
   it('a uint8-image model is predicted and measured (fed zeros); a float64 one is predicted, and measuring it is refused naming the input', () => {
     const T = onnxProto.onnx.TensorProto.DataType;
     const net = [node('Cast', ['x'], ['xf'], { to: T.FLOAT }), node('Conv', ['xf', 'CW'], ['c'], { pads: [1, 1, 1, 1] })];

@@ -57,6 +57,8 @@ export const KERNEL_SPACES: Record<string, { samples: number; params: Record<str
   concat: { samples: 80, params: { batch: [1], hw: { min: 2, max: 112, log: true }, c: CH, inputs: [2, 3, 4] } },
   softmax: { samples: 80, params: { batch: { min: 1, max: 16, log: true }, rows: { min: 8, max: 256, step: 8, log: true }, cols: { min: 8, max: 1024, step: 8, log: true } } },
   layernorm: { samples: 80, params: { batch: [1], seq: { min: 1, max: 256, log: true }, hidden: { min: 32, max: 768, step: 32, log: true } } },
+  // recurrent layers (no generated family has one: scripts/unmodelled-ops-check.mjs checks them end to end)
+  lstm: { samples: 120, params: { batch: [1], seq: { min: 2, max: 128, log: true }, input: { min: 16, max: 512, step: 16, log: true }, hidden: { min: 16, max: 512, step: 16, log: true }, directions: [1, 2] } },
 };
 
 export const KERNEL_MODULES = Object.keys(KERNEL_SPACES);

@@ -334,6 +334,22 @@ export class GraphBuilder {
     return this.emit('MatMul', [a.name, b.name], shape, {});
   }
 
+  /**
+   * ONNX LSTM over x [seq, batch, input] (sequence first, as onnxruntime runs it), gates in ONNX's
+   * order (input, output, forget, cell); output Y [seq, directions, batch, hidden].
+   */
+  lstm(x: Tensor, hidden: number, directions: 1 | 2 = 1): Tensor {
+    if (x.shape.length !== 3) throw new UserError(`lstm needs a [seq, batch, input] tensor, got shape [${x.shape}]`, 'lstm');
+    const [seq, batch, input] = x.shape as [number, number, number];
+    const w = this.weight([directions, 4 * hidden, input], input);
+    const r = this.weight([directions, 4 * hidden, hidden], hidden);
+    const b = this.weight([directions, 8 * hidden], 0);
+    this.macs += seq * batch * directions * 4 * hidden * (input + hidden);
+    // gate activations and the cell update: ~10 elementwise operations per hidden unit and step
+    this.extraFlops += 10 * seq * batch * directions * hidden;
+    return this.emit('LSTM', [x.name, w, r, b], [seq, directions, batch, hidden], { hidden_size: hidden, direction: directions === 2 ? 'bidirectional' : 'forward' });
+  }
+
   constTensor(v: number): Tensor {
     return { name: this.scalar(v), shape: [] };
   }

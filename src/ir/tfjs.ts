@@ -82,6 +82,32 @@ export class TfjsGraphRunner {
     }
   }
 
+  /** ONNX LSTM (gates i, o, f, c; W·x + R·h + Wb + Rb), step by step: Y [seq, directions, batch, hidden] */
+  private lstm(x: tfType.Tensor, W: tfType.Tensor, R: tfType.Tensor, B: tfType.Tensor, hidden: number): tfType.Tensor {
+    const tf = this.tf;
+    const [seq, batch] = x.shape as [number, number, number];
+    const dirs: tfType.Tensor[] = [];
+    for (let d = 0; d < W.shape[0]!; d++) {
+      const w = tf.transpose(tf.gather(W, d)); // [input, 4·hidden]
+      const r = tf.transpose(tf.gather(R, d)); // [hidden, 4·hidden]
+      const bd = tf.gather(B, d);
+      const bias = tf.add(tf.slice(bd, 0, 4 * hidden), tf.slice(bd, 4 * hidden, 4 * hidden));
+      let h: tfType.Tensor = tf.zeros([batch, hidden]);
+      let c: tfType.Tensor = tf.zeros([batch, hidden]);
+      const ys: tfType.Tensor[] = new Array(seq);
+      for (let s = 0; s < seq; s++) {
+        const t = d === 0 ? s : seq - 1 - s; // the second direction runs backwards
+        const g = tf.add(tf.add(tf.matMul(tf.gather(x, t), w), tf.matMul(h, r)), bias);
+        const [i, o, f, cc] = tf.split(g, 4, 1) as [tfType.Tensor, tfType.Tensor, tfType.Tensor, tfType.Tensor];
+        c = tf.add(tf.mul(tf.sigmoid(f), c), tf.mul(tf.sigmoid(i), tf.tanh(cc)));
+        h = tf.mul(tf.sigmoid(o), tf.tanh(c));
+        ys[t] = h;
+      }
+      dirs.push(tf.stack(ys));
+    }
+    return tf.stack(dirs, 1);
+  }
+
   private exec(n: Node, env: Map<string, Value>): Value {
     const tf = this.tf;
     const v = (i: number) => env.get(n.inputs[i]!)!;
@@ -104,6 +130,8 @@ export class TfjsGraphRunner {
       }
       case 'GlobalAveragePool':
         return { t: tf.mean(image(0), [1, 2], true), nhwc: true };
+      case 'LSTM':
+        return { t: this.lstm(plain(0), v(1).t, v(2).t, v(3).t, n.attrs.hidden_size as number), nhwc: false };
       case 'BatchNormalization': {
         const [scale, bias, m, var_] = [1, 2, 3, 4].map((i) => v(i).t);
         return { t: tf.batchNorm(image(0), m!, var_!, bias!, scale!, n.attrs.epsilon as number), nhwc: true };

@@ -4,6 +4,7 @@ import { convBnAct } from './conv-bn-act.js';
 import { conv2d } from './conv2d.js';
 import { convtranspose } from './convtranspose.js';
 import { linear, matmul } from './dense.js';
+import { lstm } from './lstm.js';
 import { dwconv } from './dwconv.js';
 import { activation, add, batchnorm, concat, layernorm, softmax } from './elementwise.js';
 import { mbconv } from './mbconv.js';
@@ -15,7 +16,7 @@ import type { ModuleDef } from './types.js';
 /** Every profilable module. Adding one = one file exporting a ModuleDef + one line here. */
 export const MODULES: readonly ModuleDef[] = [
   conv2d, dwconv, pwconv, convBnAct, mbconv, resblock, convtranspose,
-  linear, matmul, maxpool, avgpool, globalavgpool,
+  linear, matmul, lstm, maxpool, avgpool, globalavgpool,
   batchnorm, activation, add, concat, softmax, layernorm, mhsa,
 ];
 

@@ -20,6 +20,8 @@ export interface ModuleMapping {
    */
   repeat?: number;
   approx: string[];
+  /** what answers when the device has no trained predictor for `module` (an LSTM's steps as linear products) */
+  fallback?: ModuleMapping;
 }
 
 const numel = (s: readonly number[]) => s.reduce((a, b) => a * b, 1);
@@ -172,7 +174,17 @@ export function mapKernel(k: Kernel): ModuleMapping | undefined {
       if (!x || !w || !r || x.length !== 3 || w.length !== 3 || r.length !== 3) return undefined;
       const batchFirst = k.attrs.layout === 1;
       const [steps, batch] = batchFirst ? [x[1]!, x[0]!] : [x[0]!, x[1]!];
-      return { module: 'linear', params: { batch, rows: 1, in: w[2]! + r[2]!, out: w[1]! }, scale: 1, repeat: steps * w[0]!, approx: [`${steps} steps × ${w[0]} direction(s) of a ${batch}×${w[2]! + r[2]!} · ${w[2]! + r[2]!}×${w[1]} product`] };
+      const perStep: ModuleMapping = { module: 'linear', params: { batch, rows: 1, in: w[2]! + r[2]!, out: w[1]! }, scale: 1, repeat: steps * w[0]!, approx: [`${steps} steps × ${w[0]} direction(s) of a ${batch}×${w[2]! + r[2]!} · ${w[2]! + r[2]!}×${w[1]} product`] };
+      // the lstm module; a GRU or plain RNN layer as an LSTM of the same sizes × its share of the gate work
+      const gates = k.op === 'LSTM' ? 4 : k.op === 'GRU' ? 3 : 1;
+      const hidden = r[2]!;
+      return {
+        module: 'lstm',
+        params: { batch, seq: steps, input: w[2]!, hidden, directions: w[0]! },
+        scale: gates / 4,
+        approx: k.op === 'LSTM' ? [] : [`${k.op} as an LSTM × ${gates}/4`],
+        fallback: perStep,
+      };
     }
     case 'Einsum': {
       const m = einsumAsMatmul(k);

@@ -202,7 +202,9 @@ export class WholeModelPredictor {
         out.push({ kernel: k, ms: 0, rawMs: 0, group: 'free', source: 'free', extrapolated: [], approx: [] });
         continue;
       }
-      const mapping = mapKernel(k);
+      const primary = mapKernel(k);
+      // a module this device has no predictor for may have a stand-in that it has
+      const mapping = primary && !this.modules.has(primary.module) && primary.fallback && this.modules.has(primary.fallback.module) ? primary.fallback : primary;
       const mp = mapping && this.modules.get(mapping.module);
       let unbuildable: string | undefined;
       if (mapping && mp) {
