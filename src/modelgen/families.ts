@@ -322,3 +322,31 @@ export const bert: Family = {
     return { b, config: { seq, vocab, ...t } };
   },
 };
+
+export const crnn: Family = {
+  name: 'crnn',
+  description: 'CRNN text recogniser: VGG-style convolutions over a 32-pixel text line, the map read column by column as a sequence, 1–2 LSTM layers (mostly bidirectional), a per-step classifier',
+  build(rng, name) {
+    const w = pick(rng, [96, 128, 160, 200, 256, 320]);
+    const b = new GraphBuilder(name, rng.int(1, 1e6));
+    const mult = pick(rng, [0.25, 0.5, 0.75, 1]);
+    const deep = rng.int(1, 2);
+    let y = b.maxPool(convBnAct(b, b.input('input', [1, 3, 32, w]), width(64, mult), 3), 2, 2);
+    y = b.maxPool(convBnAct(b, y, width(128, mult), 3), 2, 2);
+    for (let i = 0; i < deep; i++) y = convBnAct(b, y, width(256, mult), 3);
+    y = convBnAct(b, y, width(256, mult), 3, 2); // [1, C, 4, w/8]
+    const [, c, h, steps] = y.shape as [number, number, number, number];
+    // map to sequence: every column's C·4 features, projected to the recurrent layers' width
+    let seq = b.linear(b.transpose(b.reshape(y, [1, c * h, steps]), [2, 0, 1]), pick(rng, [64, 96, 128, 192, 256]));
+    const layers = rng.int(1, 2);
+    const hidden = pick(rng, [48, 64, 96, 128, 192, 256]);
+    const directions = rng.next() < 0.75 ? 2 : 1;
+    for (let i = 0; i < layers; i++) {
+      const out = b.lstm(seq, hidden, directions); // [steps, directions, 1, hidden]
+      seq = b.reshape(b.transpose(out, [0, 2, 1, 3]), [steps, 1, directions * hidden]);
+    }
+    const classes = pick(rng, [37, 97, 512, 6625]);
+    b.output(b.linear(seq, classes));
+    return { b, config: { width: w, mult, deep, steps, layers, hidden, directions, classes } };
+  },
+};
