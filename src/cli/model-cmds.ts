@@ -219,7 +219,7 @@ export function registerModelCommands(program: Command, openStore: () => Store):
 
   program
     .command('generate')
-    .description('write generated networks (ResNet, MobileNetV2/V3, EfficientNet, ShuffleNetV2, SqueezeNet, DenseNet, GoogLeNet, U-Net, ViT, BERT) as ONNX files')
+    .description('write generated networks (ResNet, MobileNetV2/V3, EfficientNet, ShuffleNetV2, SqueezeNet, DenseNet, GoogLeNet, U-Net, ViT, BERT, CRNN) as ONNX files')
     .option('--family <names>', `comma-separated families or 'all' (${FAMILIES.map((f) => f.name).join(', ')})`, 'all')
     .option('-n, --count <n>', 'networks per family', positiveInt, 1)
     .option('--seed <n>', 'first seed', positiveInt, 1)
@@ -241,10 +241,10 @@ export function registerModelCommands(program: Command, openStore: () => Store):
 /** `predict model.onnx …`: the whole-model branch of the predict command */
 export async function predictModelFile(store: Store, file: string, o: { device: string; threads: number; inputShape?: string[]; dim?: string[]; json?: boolean; top: number; now?: boolean }): Promise<void> {
   checkDevice(o.device);
-  const inputShape = parseInputSpec(o.inputShape, o.dim);
+  const spec = parseInputSpec(o.inputShape, o.dim);
   // the user's file first: a missing or broken model is named before the predictors are loaded
   const t0 = performance.now();
-  const mf = readModelFile(file, inputShape);
+  const mf = readModelFile(file, spec);
   const readMs = performance.now() - t0;
   const predictor = WholeModelPredictor.open(store, { device: o.device, threads: o.threads });
   const t1 = performance.now();

@@ -2,9 +2,10 @@ import { broadcast } from './graph.js';
 
 /**
  * Output shapes of the ops onnx-shapes.ts does not infer inline (those fold values of shape
- * arithmetic too): sliding-window ops, recurrent layers, Einsum, TopK, quantized (integer) ops,
- * gathers and scatters, and the remaining shape-preserving ops. One rule per op, registered by name: supporting another op is
- * one entry here (and its FLOPs in wholemodel/kernels.ts nodeFlops when it computes much).
+ * arithmetic too): sliding-window ops, reductions, recurrent layers, Einsum, TopK, quantized
+ * (integer) ops, onnxruntime's contrib ops, gathers and scatters, and the remaining
+ * shape-preserving ops. One rule per op, registered by name: supporting another op is one entry
+ * here (and its FLOPs in wholemodel/kernels.ts nodeFlops when it computes much).
  */
 export interface NodeView {
   op: string;
@@ -79,11 +80,21 @@ export function matmulShape(a: number[], b: number[]): number[] {
   return [...batch, ...(a.length === 1 ? [] : [a2[a2.length - 2]!]), ...(b.length === 1 ? [] : [b2[b2.length - 1]!])];
 }
 
-/**
- * An Einsum equation applied to input shapes: the output shape and the size of the iteration
- * space (every label's extent, the broadcast ellipsis included) — its multiply-adds.
- */
-export function einsum(equation: string, shapes: number[][]): { shape: number[]; iterations: number; terms: string[]; output: string; dims: Map<string, number>; ellipsis: number[] } {
+/** An Einsum equation read against its operands' shapes. */
+export interface EinsumPlan {
+  shape: number[];
+  /** size of the iteration space (every label's extent, the broadcast ellipsis included): its multiply-adds */
+  iterations: number;
+  /** each operand's term and the output's (implicit outputs written out) */
+  terms: string[];
+  output: string;
+  /** every label's extent */
+  dims: Map<string, number>;
+  /** the broadcast extent of "..." */
+  ellipsis: number[];
+}
+
+export function einsum(equation: string, shapes: number[][]): EinsumPlan {
   const eq = equation.replace(/\s+/g, '');
   const [lhs, rhs] = eq.split('->') as [string, string | undefined];
   const terms = lhs.split(',');

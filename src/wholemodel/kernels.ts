@@ -42,7 +42,7 @@ export interface Kernel {
   reorders: number;
 }
 
-/** integer (quantized) ops: no module predictor times them, and their tensors are 1 byte an element, not 4 */
+/** integer (quantized) ops: tensors of 1 byte an element, priced as float32 ones (by a float module or the roofline, and flagged) */
 export const INTEGER_OPS = new Set(['QuantizeLinear', 'DequantizeLinear', 'DynamicQuantizeLinear', 'QLinearConv', 'QLinearMatMul', 'ConvInteger', 'MatMulInteger', 'QLinearAdd', 'QLinearMul', 'QLinearSigmoid', 'QLinearLeakyRelu', 'QLinearGlobalAveragePool', 'QGemm']);
 const FREE = new Set(['Reshape', 'Flatten', 'Squeeze', 'Unsqueeze', 'Identity', 'Dropout', 'Constant', 'Shape', 'Size']);
 const numel = (s: readonly number[]) => s.reduce((a, b) => a * b, 1);

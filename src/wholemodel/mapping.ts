@@ -1,5 +1,5 @@
 import type { Params } from '../modules/index.js';
-import { einsum } from '../ir/shape-rules.js';
+import { einsum, RECURRENT_GATES, type EinsumPlan } from '../ir/shape-rules.js';
 import type { Kernel } from './kernels.js';
 
 /**
@@ -176,7 +176,7 @@ export function mapKernel(k: Kernel): ModuleMapping | undefined {
       const [steps, batch] = batchFirst ? [x[1]!, x[0]!] : [x[0]!, x[1]!];
       const perStep: ModuleMapping = { module: 'linear', params: { batch, rows: 1, in: w[2]! + r[2]!, out: w[1]! }, scale: 1, repeat: steps * w[0]!, approx: [`${steps} steps × ${w[0]} direction(s) of a ${batch}×${w[2]! + r[2]!} · ${w[2]! + r[2]!}×${w[1]} product`] };
       // the lstm module; a GRU or plain RNN layer as an LSTM of the same sizes × its share of the gate work
-      const gates = k.op === 'LSTM' ? 4 : k.op === 'GRU' ? 3 : 1;
+      const gates = RECURRENT_GATES[k.op]!;
       const hidden = r[2]!;
       return {
         module: 'lstm',
@@ -234,7 +234,7 @@ function einsumAsMatmul(k: Kernel): { batch: number; m: number; k: number; n: nu
   if (typeof eq !== 'string' || k.inputShapes.length + k.weightShapes.length !== 2) return undefined;
   // a constant operand is listed apart from the data one: try both orders
   const orders = k.inputShapes.length === 2 ? [k.inputShapes] : [[...k.inputShapes, ...k.weightShapes], [...k.weightShapes, ...k.inputShapes]];
-  let e: ReturnType<typeof einsum> | undefined;
+  let e: EinsumPlan | undefined;
   for (const shapes of orders) {
     try {
       e = einsum(eq, shapes);
