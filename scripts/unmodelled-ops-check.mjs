@@ -18,33 +18,23 @@ const i8 = (name, dims) => onnxProto.onnx.TensorProto.create({ name, dims, dataT
 const u8 = (name) => onnxProto.onnx.TensorProto.create({ name, dims: [], dataType: T.UINT8, int32Data: [128] });
 const i8z = (name) => onnxProto.onnx.TensorProto.create({ name, dims: [], dataType: T.INT8, int32Data: [0] });
 
-/** a QDQ convolution stack (onnxruntime fuses each Q → DQ → Conv into QLinearConv) */
-function qdqConvs(c, hw, layers) {
+/**
+ * A stack of 3×3 int8 convolutions between a QuantizeLinear and a DequantizeLinear; `layer` writes
+ * one layer's nodes from q<i> to q<i+1>: QDQ form (DequantizeLinear → Conv → Relu → QuantizeLinear,
+ * which onnxruntime may fuse into QLinearConv) or QOperator form (QLinearConv nodes).
+ */
+function quantizedConvs(c, hw, layers, layer) {
   const nodes = [node('QuantizeLinear', ['x', 's', 'z'], ['q0'])];
   const inits = [f32('s', [], 0.05), u8('z'), f32('ws', [], 0.01), i8z('wz')];
-  let cin = 3;
   for (let i = 0; i < layers; i++) {
-    inits.push(i8(`w${i}`, [c, cin, 3, 3]));
-    nodes.push(node('DequantizeLinear', [`q${i}`, 's', 'z'], [`d${i}`]), node('DequantizeLinear', [`w${i}`, 'ws', 'wz'], [`dw${i}`]), node('Conv', [`d${i}`, `dw${i}`], [`c${i}`], { pads: [1, 1, 1, 1] }), node('Relu', [`c${i}`], [`r${i}`]), node('QuantizeLinear', [`r${i}`, 's', 'z'], [`q${i + 1}`]));
-    cin = c;
+    inits.push(i8(`w${i}`, [c, i === 0 ? 3 : c, 3, 3]));
+    nodes.push(...layer(i));
   }
   nodes.push(node('DequantizeLinear', [`q${layers}`, 's', 'z'], ['y']));
   return model([1, 3, hw, hw], nodes, inits, 13);
 }
-
-/** the same stack in QOperator form (QLinearConv nodes) */
-function qlinearConvs(c, hw, layers) {
-  const nodes = [node('QuantizeLinear', ['x', 's', 'z'], ['q0'])];
-  const inits = [f32('s', [], 0.05), u8('z'), f32('ws', [], 0.01), i8z('wz')];
-  let cin = 3;
-  for (let i = 0; i < layers; i++) {
-    inits.push(i8(`w${i}`, [c, cin, 3, 3]));
-    nodes.push(node('QLinearConv', [`q${i}`, 's', 'z', `w${i}`, 'ws', 'wz', 's', 'z'], [`q${i + 1}`], { pads: [1, 1, 1, 1] }));
-    cin = c;
-  }
-  nodes.push(node('DequantizeLinear', [`q${layers}`, 's', 'z'], ['y']));
-  return model([1, 3, hw, hw], nodes, inits, 13);
-}
+const qdqLayer = (i) => [node('DequantizeLinear', [`q${i}`, 's', 'z'], [`d${i}`]), node('DequantizeLinear', [`w${i}`, 'ws', 'wz'], [`dw${i}`]), node('Conv', [`d${i}`, `dw${i}`], [`c${i}`], { pads: [1, 1, 1, 1] }), node('Relu', [`c${i}`], [`r${i}`]), node('QuantizeLinear', [`r${i}`, 's', 'z'], [`q${i + 1}`])];
+const qlinearLayer = (i) => [node('QLinearConv', [`q${i}`, 's', 'z', `w${i}`, 'ws', 'wz', 's', 'z'], [`q${i + 1}`], { pads: [1, 1, 1, 1] })];
 
 const MODELS = {
   'LSTM, 64 steps, 128 → 256': model([64, 1, 128], [node('LSTM', ['x', 'W', 'R', 'B'], ['y', 'h', 'c'], { hidden_size: 256 })], [f32('W', [1, 1024, 128], 0.01), f32('R', [1, 1024, 256], 0.01), f32('B', [1, 2048])]),
@@ -60,8 +50,8 @@ const MODELS = {
     node('Softmax', ['s'], ['p'], { axis: -1 }),
     node('Einsum', ['p', 'x'], ['y'], { equation: 'bqk,bkd->bqd' }),
   ], [], 12),
-  'QDQ convolutions, 4 × 64 ch on 56 × 56': qdqConvs(64, 56, 4),
-  'QLinearConv, 4 × 64 ch on 56 × 56': qlinearConvs(64, 56, 4),
+  'QDQ convolutions, 4 × 64 ch on 56 × 56': quantizedConvs(64, 56, 4, qdqLayer),
+  'QLinearConv, 4 × 64 ch on 56 × 56': quantizedConvs(64, 56, 4, qlinearLayer),
 };
 
 const dir = mkdtempSync(path.join(os.tmpdir(), 'latencylab-unmodelled-'));
