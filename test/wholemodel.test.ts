@@ -654,7 +654,7 @@ describe('whole-model prediction on real (tiny) module predictors', () => {
     const by = Object.fromEntries(j.layers.map((l) => [l.op, l]));
     expect(Object.keys(by).sort()).toEqual(['DequantizeLinear', 'Einsum', 'LSTM', 'QuantizeLinear']);
     expect(by.LSTM!.source).toMatch(/^linear /);
-    expect(by.LSTM!.extrapolated).toMatch(/7 steps × 1 direction\(s\) of a 2×48 · 48×128 product/);
+    expect(by.LSTM!.extrapolated).toMatch(/no trained lstm predictor \(latencylab profile -m lstm\); 7 steps × 1 direction\(s\) of a 2×48 · 48×128 product/);
     // this store has no matmul predictor: the Einsum product falls back to the roofline
     for (const op of ['Einsum', 'QuantizeLinear', 'DequantizeLinear']) expect(by[op]!.source).toBe('roofline');
     expect(j.coverage).toBeGreaterThan(0.5);

@@ -222,7 +222,9 @@ export class WholeModelPredictor {
             pending.set(key, { module: mapping.module, row: mp.fs.encode(featureRow(mp.module, params, device, graph, { json: false }), { params, graph }) });
           }
           waiting.push({ at: out.length, key, scale: mapping.scale, ...(mapping.repeat ? { repeat: mapping.repeat } : {}) });
-          out.push({ kernel: k, ms: 0, rawMs: 0, group: groupOf(mapping.module), source: `rm:${mp.model.kind}`, module: mapping.module, extrapolated: memo.extrapolated, approx: mapping.approx });
+          // a stand-in says what it stands in for: training that predictor would answer better
+          const approx = mapping === primary ? mapping.approx : [`no trained ${primary!.module} predictor (latencylab profile -m ${primary!.module})`, ...mapping.approx];
+          out.push({ kernel: k, ms: 0, rawMs: 0, group: groupOf(mapping.module), source: `rm:${mp.model.kind}`, module: mapping.module, extrapolated: memo.extrapolated, approx });
           continue;
         } catch (e) {
           if (!(e instanceof UserError)) throw e; // a configuration the module cannot build: roofline
