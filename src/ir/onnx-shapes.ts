@@ -137,11 +137,8 @@ interface Ctx {
   opset: number;
 }
 
-const UNARY = new Set([
-  'Relu', 'LeakyRelu', 'PRelu', 'Elu', 'Selu', 'Sigmoid', 'HardSigmoid', 'HardSwish', 'Tanh', 'Erf', 'Gelu', 'FastGelu', 'Exp', 'Log',
-  'Sqrt', 'Reciprocal', 'Neg', 'Abs', 'Identity', 'Dropout', 'Cast', 'Softmax', 'LogSoftmax', 'Floor', 'Ceil', 'Round', 'Softplus',
-  'Mish', 'Not', 'Sign', 'Sin', 'Cos', 'Clip', 'BatchNormalization', 'InstanceNormalization', 'LayerNormalization', 'LRN', 'QuickGelu',
-]);
+/** shape-preserving ops whose small values are carried through (shape arithmetic); the other shape-preserving ops are shape-rules.ts' */
+const VALUE_PASSING = new Set(['Cast', 'Identity', 'Sqrt']);
 const BINARY = new Set(['Add', 'Sub', 'Mul', 'Div', 'Pow', 'Max', 'Min', 'Equal', 'Greater', 'Less', 'GreaterOrEqual', 'LessOrEqual', 'And', 'Or', 'Mod', 'Where', 'Sum', 'Mean']);
 const FOLD: Record<string, (a: number, b: number) => number> = {
   Add: (a, b) => a + b, Sub: (a, b) => a - b, Mul: (a, b) => a * b, Div: (a, b) => (Number.isInteger(a) && Number.isInteger(b) ? Math.trunc(a / b) : a / b),
@@ -179,13 +176,9 @@ function inferNode(node: ImportedNode, n: NodeProto, c: Ctx): void {
     if (vs) return set([vs.length], vs);
     throw new Error('Constant without a supported value attribute');
   }
-  if (UNARY.has(op)) {
-    const s = shapeOf(0);
+  if (VALUE_PASSING.has(op)) {
     const v = valueOf(0);
-    set(s, op === 'Cast' || op === 'Identity' ? v : op === 'Sqrt' && v ? v.map(Math.sqrt) : undefined);
-    // optional extra outputs (Dropout's mask, LayerNorm's mean/inv-std) are rarely consumed
-    node.outputs.slice(1).forEach((o, k) => o && set(s, undefined, k + 1));
-    return;
+    return set(shapeOf(0), op === 'Sqrt' ? v?.map(Math.sqrt) : v);
   }
   if (BINARY.has(op)) {
     const ins = node.inputs.map((_, i) => shapeOf(i));

@@ -29,11 +29,22 @@ type Rule = (n: NodeView) => void;
 
 const numel = (s: readonly number[]) => s.reduce((a, b) => a * b, 1);
 const axisOf = (a: number, r: number) => (a < 0 ? a + r : a);
-/** every output the shape of input 0 */
+/** every output the shape of input 0 (optional extra outputs — Dropout's mask, LayerNorm's mean — are rarely consumed) */
 const likeInput: Rule = (n) => {
   const s = n.shapeOf(0);
   for (let k = 0; k < n.outputs; k++) n.set(s, undefined, k);
 };
+
+/** elementwise, normalising and other shape-preserving ops (Cast, Identity and Sqrt pass small values on: onnx-shapes.ts) */
+const SHAPE_PRESERVING = [
+  'Relu', 'LeakyRelu', 'PRelu', 'Elu', 'Selu', 'Celu', 'ThresholdedRelu', 'Shrink', 'Sigmoid', 'HardSigmoid', 'HardSwish', 'Tanh', 'Erf',
+  'Gelu', 'FastGelu', 'QuickGelu', 'BiasGelu', 'BiasAdd', 'Mish', 'Softplus', 'Softsign', 'Exp', 'Log', 'Reciprocal', 'Neg', 'Abs',
+  'Floor', 'Ceil', 'Round', 'Sign', 'Not', 'BitwiseNot', 'IsNaN', 'IsInf', 'Sin', 'Cos', 'Tan', 'Asin', 'Acos', 'Atan', 'Sinh', 'Cosh',
+  'Asinh', 'Acosh', 'Atanh', 'Clip', 'Dropout', 'CastLike', 'EyeLike', 'CumSum', 'Trilu', 'Softmax', 'LogSoftmax', 'Hardmax',
+  'BatchNormalization', 'InstanceNormalization', 'LayerNormalization', 'GroupNormalization', 'MeanVarianceNormalization',
+  'LpNormalization', 'LRN', 'QuantizeLinear', 'DequantizeLinear', 'QLinearSigmoid', 'QLinearLeakyRelu', 'ScatterND',
+  'ScatterElements', 'Scatter',
+];
 
 /**
  * Sliding-window ops (Conv, ConvTranspose, the pools, and the integer convolutions with their
@@ -171,6 +182,7 @@ function reduce(n: NodeView): void {
 }
 
 const RULES: Record<string, Rule> = {
+  ...Object.fromEntries(SHAPE_PRESERVING.map((op) => [op, likeInput])),
   Conv: windowed(1),
   ConvTranspose: windowed(1),
   MaxPool: windowed(undefined),
@@ -193,9 +205,7 @@ const RULES: Record<string, Rule> = {
     n.set(out, undefined, 0);
     if (n.outputs > 1) n.set(out, undefined, 1);
   },
-  // integer (quantized) ops: shapes as their float counterparts
-  QuantizeLinear: likeInput,
-  DequantizeLinear: likeInput,
+  // integer (quantized) ops: shapes as their float counterparts (Quantize/DequantizeLinear: SHAPE_PRESERVING)
   DynamicQuantizeLinear: (n) => {
     n.set(n.shapeOf(0), undefined, 0);
     if (n.outputs > 1) n.set([], undefined, 1);
@@ -222,12 +232,8 @@ const RULES: Record<string, Rule> = {
     n.set([...x.slice(0, -1), 1], undefined, 2);
     n.set(x, undefined, 3);
   },
-  BiasGelu: likeInput,
-  BiasAdd: likeInput,
   QLinearAdd: (n) => n.set(broadcast(n.shapeOf(0), n.shapeOf(3), 'QLinearAdd')),
   QLinearMul: (n) => n.set(broadcast(n.shapeOf(0), n.shapeOf(3), 'QLinearMul')),
-  QLinearSigmoid: likeInput,
-  QLinearLeakyRelu: likeInput,
   QLinearGlobalAveragePool: (n) => {
     const x = n.shapeOf(0);
     n.set(n.int('channels_last', 0) ? [x[0]!, ...x.slice(1, -1).map(() => 1), x[x.length - 1]!] : [x[0]!, x[1]!, ...x.slice(2).map(() => 1)]);
@@ -238,7 +244,7 @@ const RULES: Record<string, Rule> = {
     const v = n.ints('qkv_hidden_sizes')?.[2] ?? w[1]! / 3;
     n.set([...x.slice(0, -1), v], undefined, 0);
   },
-  // gathers and scatters
+  // gathers (the scatters keep their data's shape: SHAPE_PRESERVING)
   GatherElements: (n) => n.set(n.shapeOf(1)),
   GatherND: (n) => {
     const data = n.shapeOf(0);
@@ -246,9 +252,6 @@ const RULES: Record<string, Rule> = {
     const b = n.int('batch_dims', 0);
     n.set([...idx.slice(0, -1), ...data.slice(b + idx[idx.length - 1]!)]);
   },
-  ScatterND: likeInput,
-  ScatterElements: likeInput,
-  Scatter: likeInput,
   OneHot: (n) => {
     const idx = n.shapeOf(0);
     const depth = n.valueOf(1)?.[0];
@@ -256,31 +259,7 @@ const RULES: Record<string, Rule> = {
     const a = axisOf(n.int('axis', -1), idx.length + 1);
     n.set([...idx.slice(0, a), depth, ...idx.slice(a)]);
   },
-  // shape-preserving ops
-  CumSum: likeInput,
-  Trilu: likeInput,
-  EyeLike: likeInput,
-  CastLike: likeInput,
-  GroupNormalization: likeInput,
-  MeanVarianceNormalization: likeInput,
-  LpNormalization: likeInput,
-  Hardmax: likeInput,
-  Celu: likeInput,
-  ThresholdedRelu: likeInput,
-  Shrink: likeInput,
-  Softsign: likeInput,
-  IsNaN: likeInput,
-  IsInf: likeInput,
-  Tan: likeInput,
-  Asin: likeInput,
-  Acos: likeInput,
-  Atan: likeInput,
-  Sinh: likeInput,
-  Cosh: likeInput,
-  Asinh: likeInput,
-  Acosh: likeInput,
-  Atanh: likeInput,
-  BitwiseNot: likeInput,
+  // reductions
   ReduceMean: reduce,
   ReduceSum: reduce,
   ReduceMax: reduce,
