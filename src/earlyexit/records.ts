@@ -1,4 +1,5 @@
 import type { Rng } from '../util/random.js';
+import { VectorArenas } from './slot-arena.js';
 
 /** A request whose features and a teacher's answer are known: a training or calibration example. */
 export interface AuditRecord {
@@ -41,7 +42,10 @@ export interface PoolOptions {
 
 /**
  * The engine's memory of past requests, in four windows by where the teacher's answer came from.
- * Calibration records (a random share of audits) are never trained on.
+ * Calibration records (a random share of audits) are never trained on. A record's vectors are
+ * copied into slots (slot-arena.ts) when it is filed and handed back when it leaves the windows —
+ * in trim() only, the one point where no training round or re-plan still reads the records it
+ * drops (the engine trims when a round starts and when it re-plans, never while a round runs).
  */
 export class RecordPools {
   /** pass-through requests (no cache answered: the hard ones) */
@@ -56,10 +60,38 @@ export class RecordPools {
   /** calibration records ever filed (a re-plan is worth its cost only when some are new) */
   calibrationFiled = 0;
 
+  private readonly arenas = new VectorArenas();
+  /** records dropped outside trim() (dropStale), whose slots trim() hands back */
+  private retired: AuditRecord[] = [];
+
   constructor(private readonly o: PoolOptions, private readonly rng: Rng) {}
+
+  /** the record's vectors copied into slots; the arrays it came with are the caller's again */
+  private adopt(rec: AuditRecord): AuditRecord {
+    const features: Float32Array[] = [];
+    rec.features.forEach((f, i) => {
+      features[i] = this.arenas.take(f);
+    });
+    rec.features = features;
+    rec.teacher = this.arenas.take(rec.teacher);
+    return rec;
+  }
+
+  private release(recs: Iterable<AuditRecord>): void {
+    for (const r of recs) {
+      for (const f of r.features) if (f) this.arenas.release(f);
+      this.arenas.release(r.teacher);
+    }
+  }
+
+  /** slots holding records' vectors now, and the bytes allocated for them */
+  get slotUsage(): { slots: number; bytes: number } {
+    return { slots: this.arenas.inUse, bytes: this.arenas.bytes };
+  }
 
   /** a finished audit: calibration or training, at random */
   fileAudit(rec: AuditRecord): void {
+    this.adopt(rec);
     if (this.rng.next() < this.o.calibrationShare) {
       this.calibration.push(rec);
       this.calibrationFiled++;
@@ -71,12 +103,12 @@ export class RecordPools {
 
   /** a request no cache could answer: the backbone's answer teaches every cache (never calibrates: these are the hard ones, not a random sample) */
   addBackbone(rec: AuditRecord): void {
-    this.backbone.push(rec);
+    this.backbone.push(this.adopt(rec));
     this.newTrain++;
   }
 
   addAnswered(rec: AuditRecord): void {
-    this.answered.push(rec);
+    this.answered.push(this.adopt(rec));
     this.newTrain += ANSWER_WEIGHT;
   }
 
@@ -101,10 +133,17 @@ export class RecordPools {
   /** Drops records that left the windows (called only when training or re-planning is due, the only readers). */
   trim(): void {
     const o = this.o;
-    this.backbone = this.backbone.slice(-o.trainWindow);
-    this.audited = this.audited.slice(-o.trainWindow / 2);
-    this.answered = this.answered.slice(-o.trainWindow);
-    this.calibration = this.calibration.slice(-o.calibrationWindow);
+    const keep = (pool: AuditRecord[], n: number) => {
+      const cut = Math.max(0, pool.length - Math.floor(n));
+      this.release(pool.slice(0, cut));
+      return pool.slice(cut);
+    };
+    this.backbone = keep(this.backbone, o.trainWindow);
+    this.audited = keep(this.audited, o.trainWindow / 2);
+    this.answered = keep(this.answered, o.trainWindow);
+    this.calibration = keep(this.calibration, o.calibrationWindow);
+    this.release(this.retired);
+    this.retired = [];
   }
 
   /**
@@ -127,6 +166,8 @@ export class RecordPools {
    */
   dropStale(since: number): number {
     const before = this.calibration.length;
+    for (const r of this.calibration) if (r.request < since) this.retired.push(r);
+    for (const r of this.answered) if (r.request >= since) this.retired.push(r);
     this.calibration = this.calibration.filter((r) => r.request >= since);
     this.answered = this.answered.filter((r) => r.request < since);
     return before - this.calibration.length;

@@ -120,7 +120,7 @@ export class RequestPath {
           // the rest of the backbone runs after the answer: compute, though not latency
           flops += m.flopsBetween(c, C) + m.segmentPoolFlops(c, C);
         } else if (this.c.opts.online && this.c.opts.teachEarlier && c > 0) {
-          this.c.pools.addAnswered({ features, teacher: Float32Array.from(p), teacherTop: label, request, teaches: c });
+          this.c.pools.addAnswered({ features, teacher: p, teacherTop: label, request, teaches: c });
         }
         return { label, confidence: p[label]!, exit: c, exitTensor: m.cuts[c]!.tensor, audited: audit, flops };
       }
@@ -154,7 +154,7 @@ export class RequestPath {
     if (r.exit < n) {
       const c = cascade.caches[r.exit]!;
       const label = argmax(r.out);
-      if (this.c.opts.online && this.c.opts.teachEarlier && c > 0) this.c.pools.addAnswered({ features, teacher: Float32Array.from(r.out), teacherTop: label, request, teaches: c });
+      if (this.c.opts.online && this.c.opts.teachEarlier && c > 0) this.c.pools.addAnswered({ features, teacher: r.out, teacherTop: label, request, teaches: c });
       return { label, confidence: r.out[label]!, exit: c, exitTensor: m.cuts[c]!.tensor, audited: false, flops: m.flopsBetween(-1, c) + m.segmentPoolFlops(-1, c) + headFlops(r.exit + 1), fused: true };
     }
     const C = m.cuts.length;

@@ -1,0 +1,72 @@
+import { describe, expect, it } from 'vitest';
+import { RecordPools, type AuditRecord } from '../src/earlyexit/records.js';
+import { SlotArena } from '../src/earlyexit/slot-arena.js';
+import { Rng } from '../src/util/random.js';
+
+describe('SlotArena', () => {
+  it('copies into slots, reuses released ones, grows by chunks, ignores foreign and double releases', () => {
+    const a = new SlotArena(3, 2);
+    const x = a.take(Float32Array.of(1, 2, 3));
+    const y = a.take(Float32Array.of(4, 5, 6));
+    expect(a.capacity).toBe(2);
+    const z = a.take(Float32Array.of(7, 8, 9));
+    expect(a.capacity).toBe(4);
+    expect([...x, ...y, ...z]).toEqual([1, 2, 3, 4, 5, 6, 7, 8, 9]);
+    expect(x.buffer).toBe(y.buffer);
+    expect(a.inUse).toBe(3);
+    a.release(y);
+    a.release(y);
+    a.release(Float32Array.of(0, 0, 0));
+    expect(a.inUse).toBe(2);
+    expect(a.owns(y)).toBe(false);
+    const w = a.take(Float32Array.of(-1, -2, -3));
+    expect(w.buffer).toBe(x.buffer);
+    expect(w.byteOffset).toBe(y.byteOffset);
+    expect([...x, ...w, ...z]).toEqual([1, 2, 3, -1, -2, -3, 7, 8, 9]);
+    expect(() => a.take(Float32Array.of(1, 2))).toThrow(/width 3 given a vector of 2/);
+  });
+});
+
+describe('RecordPools slots', () => {
+  const options = { trainWindow: 40, calibrationWindow: 20, calibrationShare: 0.5, roundSize: 16 };
+  /** a record whose every value encodes its request number, from arrays the caller then scribbles over */
+  const record = (request: number, dims: number[], answered = false): AuditRecord => {
+    const features: Float32Array[] = [];
+    dims.forEach((d, i) => {
+      // a lean request has holes: cut 1 only every third request
+      if (i !== 1 || request % 3 === 0) features[i] = new Float32Array(d).fill(request + i / 10);
+    });
+    return { features, teacher: new Float32Array(10).fill(request), teacherTop: 0, request, ...(answered ? { teaches: 2 } : {}) };
+  };
+
+  it('keeps every live record intact while slots churn, and hands back what leaves the windows', () => {
+    const pools = new RecordPools(options, new Rng(3));
+    const dims = [8, 8, 5];
+    const given: AuditRecord[] = [];
+    for (let q = 0; q < 2000; q++) {
+      const r = record(q, dims, q % 4 === 1);
+      given.push(r);
+      const originals = [...r.features, r.teacher];
+      if (q % 4 === 0) pools.fileAudit(r);
+      else if (q % 4 === 1) pools.addAnswered(r);
+      else pools.addBackbone(r);
+      // the caller's arrays are its own again: writing to them changes no record
+      for (const o of originals) o?.fill(-1);
+      if (q === 1500) pools.dropStale(1400);
+      if (q % 97 === 0) pools.trim();
+    }
+    pools.trim();
+    const live = [...pools.live().values()];
+    expect(live.length).toBeGreaterThan(50);
+    for (const r of live) {
+      expect(r.teacher.every((v) => v === r.request)).toBe(true);
+      r.features.forEach((f, i) => expect(f!.every((v) => Math.abs(v - (r.request + i / 10)) < 1e-4)).toBe(true));
+      expect(r.features[1] !== undefined).toBe(r.request % 3 === 0);
+    }
+    // slots in use = the live records' vectors: nothing leaked, nothing shared
+    const vectors = live.reduce((n, r) => n + 1 + r.features.filter(Boolean).length, 0);
+    expect(pools.slotUsage.slots).toBe(vectors);
+    // bounded by the windows, not by the 2,000 records filed
+    expect(pools.slotUsage.bytes).toBeLessThan(given.length * 21 * 4);
+  });
+});
