@@ -27,7 +27,7 @@ import { openCacheTarget, startEngine, type CacheTarget, type TargetOptions } fr
 import { DEFAULT_MAX_FEATURES, type SegmentCosts } from '../earlyexit/segments.js';
 import { describeMachine } from '../profile/environment.js';
 import { exitRateChart, renderVegaLite, type ExitRatePoint } from '../report/plot.js';
-import { httpSection, runHttpBench } from './earlyexit-http.js';
+import { httpBenchPlan, httpSection, runHttpBench } from './earlyexit-http.js';
 import { quantile } from '../util/stats.js';
 import ortPkg from '../runtimes/ort-node.js';
 
@@ -236,7 +236,7 @@ async function main() {
 
   // ---- 5. HTTP load test, with and without caching, training during the load
   log('load test: cache serve with and without caching');
-  const http = await runHttpBench(test, { warm: QUICK ? 1500 : 4000, load: QUICK ? 1000 : 2000, levels: [1, 2, 4, 8], repeats: QUICK ? 1 : 3 });
+  const http = await runHttpBench(test, httpBenchPlan(QUICK));
 
   // ---- plot
   const cutNames = (t: CacheTarget) => t.model.cuts.map((c, i) => `cache #${i} (${pct(c.flopsBefore / t.model.analysis.totalFlops)} FLOPs)`);
