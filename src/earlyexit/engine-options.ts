@@ -23,8 +23,8 @@ export interface EngineOptions {
    * 12–19: 34.1 % vs 28.5 %, agreement ≥ 99.5 % in 7 of 8 runs (99.40 % in one) and 8 of 8 at 800.
    * Looser bounds (z = 1.645) saved more (37 %) but broke the 99.5 % target in 1–5 runs of 8
    * (reports/earlyexit-history.md, session 13). Repeat with `npm run bench:earlyexit-validate`
-   * (reports/earlyexit-validation.md: 34.0 vs 25.6 % at 800, 8 paired seeds, with the stale-price
-   * rule of live-costs.ts). Costs: the first ~3,300 requests are audited in full
+   * (2026-12-03 run: 34.0 vs 25.6 % at 800, 8 paired seeds, with the stale-price rule of
+   * live-costs.ts; reports/earlyexit-history.md, session 13). Costs: the first ~3,300 requests are audited in full
    * (FLOPs, not latency). 'auto': the fewest on which the bound allows one disagreement (1,170).
    */
   minCalibration: number | 'auto';
@@ -48,6 +48,14 @@ export interface EngineOptions {
    * once caches answer most requests; without this the heads stop learning long before converging.
    */
   idleTrainEvery: number;
+  /**
+   * 12, not 24: two validation runs (`bench:earlyexit-validate`, offset 40,000, seeds 12–19, 16
+   * paired runs, 2026-12-05): mean latency saved 32.1 vs 26.9 % and 29.1 vs 27.8 % (higher in 14
+   * of 16 pairs), FLOPs saved equal (56.1 / 55.8 %), agreement ≥ 99.5 % in every run, training
+   * rounds 14.5 vs 18.2 and trainer CPU 6.3–6.7 vs 7.8 s per 10,000 requests. A training round
+   * slows the request path beside it on 2 cores; the rounds dropped were the idle ones late in
+   * the stream. 6 broke the agreement target in 1 run of 8 (reports/earlyexit-validation.md).
+   */
   maxPasses: number;
   /**
    * After `budgetAfterRounds` rounds, training may use at most this share of the time spent
@@ -132,7 +140,7 @@ export const DEFAULT_ENGINE: EngineOptions = {
   calibrationWindow: 2000,
   trainEvery: 250,
   idleTrainEvery: 250,
-  maxPasses: 24,
+  maxPasses: 12,
   trainBudget: Infinity,
   budgetAfterRounds: 8,
   roundSize: 2500,
