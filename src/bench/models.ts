@@ -192,28 +192,34 @@ async function benchSetting(store: Store, s: ModelBenchSetting): Promise<Setting
   if (best.c) md.push(`Chosen: overhead ${best.c.overheadMs.toFixed(4)} ms, per kernel ${(best.c.perKernelMs * 1000).toFixed(2)} µs, per view op ${(best.c.perViewMs * 1000).toFixed(2)} µs, factors ${Object.entries(best.c.factors).map(([k, f]) => `${k} ${f.toFixed(2)}`).join(', ')}${best.c.perReorderMB !== undefined ? `, per reorder between layouts ${((best.c.perReorder ?? 0) * 1000).toFixed(2)} µs + ${(best.c.perReorderMB * 1000).toFixed(1)} µs per MB` : ''}${best.c.perSmallKernelMs !== undefined ? `, per kernel predicted under 10 µs ${(best.c.perSmallKernelMs * 1000).toFixed(2)} µs more` : ''}${best.c.perOpMs ? `, per kernel of each op beyond that (µs): ${Object.entries(best.c.perOpMs).map(([op, v]) => `${op} ${(v * 1000).toFixed(2)}`).join(', ')}` : ''}.`, '');
   // test accuracy per family
   const fams = [...new Set(test!.map((e) => e.family))];
+  // the noise floor: test networks measured again in a later run, against their first measurement
+  const first = new Map(test!.map((e) => [e.name, e]));
+  const pairs = recheck!.filter((e) => first.has(e.name));
+  const floor = (f: (e: Evaluated) => number, of = pairs) => {
+    const ratio = of.map((e) => f(e) / f(first.get(e.name)!));
+    return { n: ratio.length, w10: ratio.filter((r) => Math.abs(r - 1) <= 0.1).length / Math.max(1, ratio.length), w5: ratio.filter((r) => Math.abs(r - 1) <= 0.05).length / Math.max(1, ratio.length), med: median(ratio) };
+  };
+  const familyFloor = (es: Evaluated[]) => {
+    const names = new Set(es.map((e) => e.name));
+    const fl = floor((e) => e.measuredMs, pairs.filter((e) => names.has(e.name)));
+    return fl.n ? `${pct(fl.w10)} (${fl.n})` : '–';
+  };
   const rows = fams.map((f) => {
     const es = test!.filter((e) => e.family === f);
     const a = acc(best, es);
-    return [f, a.n, pct(a.within5), pct(a.within10), a.rmspe, a.mape, median(es.map((e) => total(best, e) / e.measuredMs)), median(es.map((e) => e.measuredMs)), pct(median(es.map((e) => e.coverage)))];
+    return [f, a.n, pct(a.within5), pct(a.within10), a.rmspe, a.mape, median(es.map((e) => total(best, e) / e.measuredMs)), median(es.map((e) => e.measuredMs)), pct(median(es.map((e) => e.coverage))), familyFloor(es)];
   });
   const all = acc(best, test!);
-  rows.push(['**all**', all.n, pct(all.within5), pct(all.within10), all.rmspe, all.mape, median(test!.map((e) => total(best, e) / e.measuredMs)), median(test!.map((e) => e.measuredMs)), pct(median(test!.map((e) => e.coverage)))]);
-  md.push(`**Test networks** (${test!.length}, seeds 1–${test!.length / fams.length} of each family), predicted vs measured end-to-end latency:`, '');
-  md.push(markdownTable(['family', 'n', '±5 %', '±10 %', 'RMSPE %', 'MAPE %', 'median predicted / measured', 'median measured ms', 'median RM coverage'], rows), '');
+  rows.push(['**all**', all.n, pct(all.within5), pct(all.within10), all.rmspe, all.mape, median(test!.map((e) => total(best, e) / e.measuredMs)), median(test!.map((e) => e.measuredMs)), pct(median(test!.map((e) => e.coverage))), familyFloor(test!)]);
+  md.push(`**Test networks** (${test!.length}, seeds 1–${test!.length / fams.length} of each family), predicted vs measured end-to-end latency; the last column is the family's noise floor — the share of its re-measured networks (how many in brackets) whose second measurement, in a later separate run, is within ±10 % of the first:`, '');
+  md.push(markdownTable(['family', 'n', '±5 %', '±10 %', 'RMSPE %', 'MAPE %', 'median predicted / measured', 'median measured ms', 'median RM coverage', 're-measured within ±10 %'], rows), '');
   const vsRaw = accuracy(test!.map((e) => total(best, e) * (e.rawMs / e.measuredMs) ), test!.map((e) => e.rawMs));
   md.push(`Measured latencies are put at the module datasets' median machine state (latency × ${nominal ? nominal.toFixed(4) : '—'} ms / the machine state at the time: ${windowLabel(window.windowS)}; profile/probe.ts). Judged against the raw timings instead (the prediction scaled by that machine state, as \`predict --now\` does with one probe), ${pct(vsRaw.within10)} are within ±10 % (RMSPE ${vsRaw.rmspe.toFixed(1)} %).`, '');
   md.push(probeWindowTable(window), '');
   const raw = acc({ name: '', estimate: 'standalone', c: undefined }, test!);
   md.push(`For comparison, the plain sum of standalone module predictions (no in-graph correction, no calibration) puts ${pct(raw.within10)} of the same networks within ±10 % (RMSPE ${raw.rmspe.toFixed(1)} %).`, '');
   // noise floor
-  if (recheck!.length) {
-    const first = new Map(test!.map((e) => [e.name, e]));
-    const pairs = recheck!.filter((e) => first.has(e.name));
-    const floor = (f: (e: Evaluated) => number) => {
-      const ratio = pairs.map((e) => f(e) / f(first.get(e.name)!));
-      return { w10: ratio.filter((r) => Math.abs(r - 1) <= 0.1).length / Math.max(1, ratio.length), w5: ratio.filter((r) => Math.abs(r - 1) <= 0.05).length / Math.max(1, ratio.length), med: median(ratio) };
-    };
+  if (pairs.length) {
     const [n, r] = [floor((e) => e.measuredMs), floor((e) => e.rawMs)];
     md.push(`**Noise floor**: ${pairs.length} test networks measured again (${MEASUREMENT_PASSES} more passes, median) in a later, separate run agree with their first measurement within ±10 % in ${pct(n.w10)} of cases (±5 %: ${pct(n.w5)}, median ratio ${n.med.toFixed(3)}) at the nominal machine state, ${pct(r.w10)} (±5 %: ${pct(r.w5)}, median ratio ${r.med.toFixed(3)}) as raw timings — no predictor can be judged more accurate than this on this machine.`, '');
   } else {
