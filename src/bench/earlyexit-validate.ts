@@ -51,7 +51,15 @@ function parseSettings(json: string): Array<Partial<EngineOptions>> {
   return v as Array<Partial<EngineOptions>>;
 }
 
-const label = (o: Partial<EngineOptions>) => (Object.keys(o).length ? JSON.stringify(o) : 'default');
+/**
+ * A setting's name in the report. The default one names the values it has for the options the other
+ * settings vary, so that the report still reads right once a default has changed.
+ */
+const labeller = (settings: Array<Partial<EngineOptions>>) => {
+  const varied = [...new Set(settings.flatMap((o) => Object.keys(o)))] as Array<keyof EngineOptions>;
+  const defaults = varied.map((k) => `${k} ${JSON.stringify(DEFAULT_ENGINE[k])}`).join(', ');
+  return (o: Partial<EngineOptions>) => (Object.keys(o).length ? JSON.stringify(o) : defaults ? `default (${defaults})` : 'default');
+};
 
 async function main(): Promise<void> {
   let seeds: number[];
@@ -65,6 +73,7 @@ async function main(): Promise<void> {
     console.error((e as Error).message);
     process.exit(2);
   }
+  const label = labeller(settings);
   const train = requireFull('train');
   const t = await openCacheTarget('fmnist');
   const t0 = Date.now();
