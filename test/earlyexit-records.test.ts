@@ -1,6 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import { RecordPools, type AuditRecord } from '../src/earlyexit/records.js';
 import { SlotArena } from '../src/earlyexit/slot-arena.js';
+import { chooseCascade, type AuditView, type CascadeCostModel } from '../src/earlyexit/cascade.js';
+import { ViewTable } from '../src/earlyexit/view-table.js';
 import { Rng } from '../src/util/random.js';
 
 describe('SlotArena', () => {
@@ -68,5 +70,53 @@ describe('RecordPools slots', () => {
     expect(pools.slotUsage.slots).toBe(vectors);
     // bounded by the windows, not by the 2,000 records filed
     expect(pools.slotUsage.bytes).toBeLessThan(given.length * 21 * 4);
+  });
+});
+
+describe('ViewTable (the heads\' views of calibration records, by row)', () => {
+  it('gives the cascade the same choice as per-record probability vectors, across row reuse and an untrained head', () => {
+    const rng = new Rng(5);
+    const classes = 4;
+    const cost: CascadeCostModel = { cuts: 3, segment: (a, b) => b - a, head: () => 0.05 };
+    const pools = new RecordPools({ trainWindow: 400, calibrationWindow: 1500, calibrationShare: 1, roundSize: 64 }, new Rng(1));
+    const table = new ViewTable(3);
+    pools.rowFiled = (row) => table.clear(row);
+    const probsOf = new Map<number, Array<Float32Array | undefined>>();
+    const file = (request: number) => {
+      pools.fileAudit({ features: [Float32Array.of(1)], teacher: new Float32Array(classes), teacherTop: request % classes, request });
+      // head 2 untrained: no probabilities
+      probsOf.set(request, [0.8, 0.95, undefined].map((q) => {
+        if (q === undefined) return undefined;
+        const p = Float32Array.from({ length: classes }, () => rng.next() * 0.2);
+        p[rng.next() < q ? request % classes : (request + 1) % classes] = 0.3 + 0.7 * rng.next();
+        return p;
+      }));
+    };
+    const viewAll = (version: number) => {
+      for (const r of pools.calibration) {
+        if (table.has(r.row!, version)) continue;
+        const ps = probsOf.get(r.request)!;
+        table.set(r.row!, version, (h) => (ps[h] ? { p: ps[h]!, offset: 0, classes } : undefined));
+      }
+    };
+    for (let q = 0; q < 2000; q++) file(q);
+    viewAll(1);
+    // records leave the window; new ones take their rows and must not inherit their views
+    pools.trim();
+    for (let q = 2000; q < 2600; q++) file(q);
+    pools.trim();
+    const rows = pools.calibration.map((r) => r.row!);
+    expect(new Set(rows).size).toBe(rows.length);
+    // the 500 rows the first trim freed were reused: 2,000 + 600 − 500 rows ever handed out
+    expect(pools.rowCount).toBe(2100);
+    expect(pools.calibration.filter((r) => r.request >= 2000).every((r) => !table.has(r.row!, 1))).toBe(true);
+    viewAll(1);
+    const columns = table.columns(pools.calibration);
+    expect(columns.conf[2]).toBeUndefined();
+    const views: AuditView[] = pools.calibration.map((r) => ({ probs: probsOf.get(r.request)!, teacherTop: r.teacherTop }));
+    const o = { target: 0.995, maxActive: 2, budgetBytes: Infinity, headBytes: () => 0 };
+    const fromColumns = chooseCascade(columns, [0, 1], cost, o);
+    expect(fromColumns).toEqual(chooseCascade(views, [0, 1], cost, o));
+    expect(fromColumns.cascade.caches.length).toBeGreaterThan(0);
   });
 });

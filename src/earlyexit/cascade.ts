@@ -11,6 +11,19 @@ export interface AuditView {
   teacherTop: number;
 }
 
+/**
+ * The same records as columns, as the engine keeps them (view-table.ts): per head, each record's
+ * top-class probability and whether that class is the backbone's (undefined: a head without a view
+ * of every record). Every function below takes either form.
+ */
+export interface ViewColumns {
+  length: number;
+  conf: Array<Float32Array | undefined>;
+  agree: Array<Uint8Array | undefined>;
+}
+
+export type AuditViews = readonly AuditView[] | ViewColumns;
+
 export interface Cascade {
   /** enabled cut points, ascending */
   caches: number[];
@@ -134,7 +147,7 @@ export function calibrationSizeFor(target: number, z: number, disagreements: num
 }
 
 /** Thresholds for a cascade, each cache calibrated on the requests the earlier caches let through. */
-export function calibrateCascade(records: AuditView[], caches: number[], target: number, mode: CalibrationMode = 'overall', z = DEFAULT_Z): Cascade {
+export function calibrateCascade(records: AuditViews, caches: number[], target: number, mode: CalibrationMode = 'overall', z = DEFAULT_Z): Cascade {
   if (mode === 'per-exit') return thresholdsAlong(records, caches, (conf, agree, n) => calibrateSorted(conf, agree, n, target));
   // each cache may use half of the disagreements left, the last one all of them
   let left = allowedDisagreements(records.length, target, z);
@@ -157,13 +170,11 @@ interface Prepared {
   order: Array<Int32Array | undefined>;
 }
 
-const preparedCache = new WeakMap<AuditView[], Prepared>();
+const preparedCache = new WeakMap<AuditViews, Prepared>();
 
-function prepare(records: AuditView[]): Prepared {
-  let p = preparedCache.get(records);
-  if (p) return p;
+function columnsOf(records: readonly AuditView[]): ViewColumns {
   const heads = records.reduce((a, r) => Math.max(a, r.probs.length), 0);
-  p = { conf: [], agree: [], order: [] };
+  const out: ViewColumns = { length: records.length, conf: [], agree: [] };
   for (let c = 0; c < heads; c++) {
     if (!records.every((r) => r.probs[c])) continue;
     const conf = new Float32Array(records.length);
@@ -173,10 +184,20 @@ function prepare(records: AuditView[]): Prepared {
       conf[i] = t.conf;
       agree[i] = t.cls === r.teacherTop ? 1 : 0;
     });
-    p.conf[c] = conf;
-    p.agree[c] = agree;
-    p.order[c] = Int32Array.from(records.keys()).sort((a, b) => conf[b]! - conf[a]!);
+    out.conf[c] = conf;
+    out.agree[c] = agree;
   }
+  return out;
+}
+
+function prepare(records: AuditViews): Prepared {
+  let p = preparedCache.get(records);
+  if (p) return p;
+  const cols = 'conf' in records ? records : columnsOf(records);
+  p = { conf: cols.conf, agree: cols.agree, order: [] };
+  cols.conf.forEach((conf, c) => {
+    if (conf) p!.order[c] = Int32Array.from({ length: cols.length }, (_, i) => i).sort((a, b) => conf[b]! - conf[a]!);
+  });
   preparedCache.set(records, p);
   return p;
 }
@@ -188,7 +209,7 @@ const along = { conf: new Float64Array(0), agree: new Uint8Array(0), reaching: n
  * Walks the cascade: `pick` sets cache j's threshold from the first n entries of (confidence,
  * agrees) of the records reaching it, in descending confidence.
  */
-function thresholdsAlong(records: AuditView[], caches: number[], pick: (conf: Float64Array, agree: Uint8Array, n: number, j: number) => number): Cascade {
+function thresholdsAlong(records: AuditViews, caches: number[], pick: (conf: Float64Array, agree: Uint8Array, n: number, j: number) => number): Cascade {
   const p = prepare(records);
   const N = records.length;
   if (along.conf.length < N) along.conf = new Float64Array(N);
@@ -228,7 +249,7 @@ function* allocations(total: number, k: number): Generator<number[]> {
  * disagreements keep this small); disagreements a cache does not use pass on to the next one.
  * undefined when some cache would never exit (it would only cost).
  */
-export function bestAllocation(records: AuditView[], set: number[], allowed: number, cost: CascadeCostModel): { cascade: Cascade; estimate: CascadeEstimate } | undefined {
+export function bestAllocation(records: AuditViews, set: number[], allowed: number, cost: CascadeCostModel): { cascade: Cascade; estimate: CascadeEstimate } | undefined {
   if (allowed < 0 || !set.length) return undefined;
   let best: { cascade: Cascade; estimate: CascadeEstimate } | undefined;
   for (const share of allocations(allowed, set.length)) {
@@ -252,13 +273,13 @@ export function bestAllocation(records: AuditView[], set: number[], allowed: num
  * the lowest mean cost. Thresholds fitted to the data they are judged on are optimistic, and no
  * request is audited: an upper bound on what these heads can save, not an operating point.
  */
-export function cascadeCeiling(records: AuditView[], trained: number[], cost: CascadeCostModel, o: { target: number; maxActive: number }): { cascade: Cascade; estimate: CascadeEstimate } {
+export function cascadeCeiling(records: AuditViews, trained: number[], cost: CascadeCostModel, o: { target: number; maxActive: number }): { cascade: Cascade; estimate: CascadeEstimate } {
   const allowed = Math.floor((1 - o.target) * records.length + 1e-9);
   return cheapest(records, subsets(trained, o.maxActive), cost, (set) => bestAllocation(records, set, allowed, cost));
 }
 
 /** The cheapest cascade over candidate cache sets (no cache at all if none pays for itself); `fit` calibrates one set, undefined = unusable. */
-function cheapest(records: AuditView[], sets: Iterable<number[]>, cost: CascadeCostModel, fit: (set: number[]) => { cascade: Cascade; estimate: CascadeEstimate } | undefined): { cascade: Cascade; estimate: CascadeEstimate } {
+function cheapest(records: AuditViews, sets: Iterable<number[]>, cost: CascadeCostModel, fit: (set: number[]) => { cascade: Cascade; estimate: CascadeEstimate } | undefined): { cascade: Cascade; estimate: CascadeEstimate } {
   let best = { cascade: NO_CACHE, estimate: simulateCascade(records, NO_CACHE, cost) };
   for (const set of sets) {
     if (!set.length) continue;
@@ -285,7 +306,7 @@ export function skipStages(cascade: Cascade): boolean[] {
 }
 
 /** Replays records through a cascade: where each would exit, what it would cost, whether it agrees. */
-export function simulateCascade(records: AuditView[], cascade: Cascade, cost: CascadeCostModel): CascadeEstimate {
+export function simulateCascade(records: AuditViews, cascade: Cascade, cost: CascadeCostModel): CascadeEstimate {
   const p = prepare(records);
   // cost of a request that exits at cache j (every segment and head up to it), of one that skips
   // to the end from cache j, and of one no cache answers
@@ -343,7 +364,7 @@ export function simulateCascade(records: AuditView[], cascade: Cascade, cost: Ca
  * reach the cache and do not exit there). Skipping only turns would-be later exits into backbone
  * answers, so agreement can only rise: the thresholds' guarantee still holds.
  */
-export function tuneSkips(records: AuditView[], cascade: Cascade, cost: CascadeCostModel): { cascade: Cascade; estimate: CascadeEstimate } {
+export function tuneSkips(records: AuditViews, cascade: Cascade, cost: CascadeCostModel): { cascade: Cascade; estimate: CascadeEstimate } {
   const p = prepare(records);
   let best = { cascade: { ...cascade, skipBelow: cascade.caches.map(() => 0) }, estimate: simulateCascade(records, cascade, cost) };
   for (let j = 0; j < cascade.caches.length - 1; j++) {
@@ -385,7 +406,7 @@ export interface ChoiceOptions {
  * calibration records, among sets of at most `maxActive` trained caches within the memory budget.
  * Benefit is measured, not assumed: a cache that saves less than it costs is left out.
  */
-export function chooseCascade(records: AuditView[], trained: number[], cost: CascadeCostModel, o: ChoiceOptions): { cascade: Cascade; estimate: CascadeEstimate; considered: number } {
+export function chooseCascade(records: AuditViews, trained: number[], cost: CascadeCostModel, o: ChoiceOptions): { cascade: Cascade; estimate: CascadeEstimate; considered: number } {
   let considered = 0;
   const overall = (o.mode ?? 'overall') === 'overall';
   // the disagreements the target allows on these records, with the Wilson margin; any split of

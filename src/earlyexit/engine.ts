@@ -1,7 +1,7 @@
 import { UserError } from '../util/errors.js';
 import { Rng } from '../util/random.js';
 import { median } from '../util/stats.js';
-import { calibrationSizeFor, chooseCascade, cascadeCeiling, NO_CACHE, skipStages, type AuditView, type Cascade, type CascadeCostModel } from './cascade.js';
+import { calibrationSizeFor, chooseCascade, cascadeCeiling, NO_CACHE, skipStages, type Cascade, type CascadeCostModel, type ViewColumns } from './cascade.js';
 import { DEFAULT_ENGINE, type EngineOptions } from './engine-options.js';
 import { describeEvent, EngineStatistics, type ClassifyResult } from './engine-stats.js';
 import { argmax, CacheHead, hiddenForBudget } from './head.js';
@@ -13,6 +13,7 @@ import { RequestPath } from './request-path.js';
 import { segmentCost, type SegmentCosts, type SegmentedModel, type SegmentRef } from './segments.js';
 import { ShiftDetector, SHIFT_WINDOW } from './shift.js';
 import { createTrainer, type HeadJob, type HeadTrainer } from './trainer.js';
+import { ViewTable } from './view-table.js';
 
 export type { ClassifyResult, EngineEvent, TimelineEntry } from './engine-stats.js';
 export { describeEvent } from './engine-stats.js';
@@ -53,6 +54,8 @@ export class CacheEngine {
   readonly heads: CacheHead[];
   private readonly rng: Rng;
   private readonly pools: RecordPools;
+  /** the heads' views of the calibration records, by record row */
+  private readonly viewTable: ViewTable;
   private readonly shift: ShiftDetector;
   private readonly trainer: HeadTrainer;
   readonly statistics: EngineStatistics;
@@ -100,6 +103,8 @@ export class CacheEngine {
     this.headMs = model.cuts.map(() => 0);
     this.live = new LiveCosts(costs);
     this.pools = new RecordPools(this.opts, this.rng);
+    this.viewTable = new ViewTable(model.cuts.length);
+    this.pools.rowFiled = (row) => this.viewTable.clear(row);
     this.shift = new ShiftDetector(classes, this.opts.shiftThreshold);
     this.statistics = new EngineStatistics(model.cuts.length, this.opts.timelineEvery);
     this.path = new RequestPath({ model, heads: this.heads, pools: this.pools, live: this.live, statistics: this.statistics, opts: this.opts, rng: this.rng });
@@ -149,23 +154,23 @@ export class CacheEngine {
     return { ...r, latencyMs };
   }
 
-  /** every head's prediction on an audit record, cached until the heads are retrained */
-  private view(r: AuditRecord): AuditView {
-    if (r.view?.version !== this.headsVersion) {
-      r.view = { version: this.headsVersion, probs: this.heads.map((h, i) => (h.trained ? h.predict(r.features[i]!) : undefined)) };
-      this.statistics.maintenance.viewFlops += this.heads.reduce((a, h) => a + (h.trained ? h.flops : 0), 0);
-    }
-    return { probs: r.view.probs, teacherTop: r.teacherTop };
+  /** every head's prediction on an audit record, kept until the heads are retrained */
+  private view(r: AuditRecord): void {
+    if (this.viewTable.has(r.row!, this.headsVersion)) return;
+    this.viewTable.set(r.row!, this.headsVersion, (i) => {
+      const h = this.heads[i]!;
+      return h.trained ? { p: h.predict(r.features[i]!), offset: 0, classes: h.classes } : undefined;
+    });
+    this.statistics.maintenance.viewFlops += this.heads.reduce((a, h) => a + (h.trained ? h.flops : 0), 0);
   }
 
   /** views of many records, yielding to the event loop now and then (a server keeps answering) */
-  private async views(recs: AuditRecord[]): Promise<AuditView[]> {
-    const out: AuditView[] = [];
+  private async views(recs: AuditRecord[]): Promise<ViewColumns> {
     for (const [i, r] of recs.entries()) {
-      if (i % 100 === 99 && r.view?.version !== this.headsVersion) await new Promise((res) => setImmediate(res));
-      out.push(this.view(r));
+      if (i % 100 === 99 && !this.viewTable.has(r.row!, this.headsVersion)) await new Promise((res) => setImmediate(res));
+      this.view(r);
     }
-    return out;
+    return this.viewTable.columns(recs);
   }
 
   private flopsCostModel(): CascadeCostModel {
@@ -279,7 +284,11 @@ export class CacheEngine {
     }
     // the calibration records' views, computed by the trainer with these very weights
     for (const [n, r] of calib.entries()) {
-      r.view = { version: this.headsVersion, probs: this.heads.map((h, i) => (probsAt[i] ? probsAt[i].subarray(n * h.classes, (n + 1) * h.classes) : h.trained ? h.predict(r.features[i]!) : undefined)) };
+      this.viewTable.set(r.row!, this.headsVersion, (i) => {
+        const h = this.heads[i]!;
+        const at = probsAt[i];
+        return at ? { p: at, offset: n * h.classes, classes: h.classes } : h.trained ? { p: h.predict(r.features[i]!), offset: 0, classes: h.classes } : undefined;
+      });
     }
     totals.retrains++;
     totals.trainMs += Number(process.hrtime.bigint() - t0) / 1e6;

@@ -12,8 +12,11 @@ export interface AuditRecord {
    * only those before the answering cache when it is that cache's answer
    */
   teaches?: number;
-  /** cached head predictions, valid for heads version `version` */
-  view?: { version: number; probs: Array<Float32Array | undefined> };
+  /**
+   * the record's row in per-record typed tables (its heads' view: view-table.ts), given by
+   * RecordPools while the record is held and reused after it leaves
+   */
+  row?: number;
 }
 
 /**
@@ -61,6 +64,9 @@ export class RecordPools {
   calibrationFiled = 0;
 
   private readonly arenas = new VectorArenas();
+  /** rows handed back by records that left the windows, reused before new ones */
+  private readonly freeRows: number[] = [];
+  private rowsGiven = 0;
   /** records dropped outside trim() (dropStale), whose slots trim() hands back */
   private retired: AuditRecord[] = [];
 
@@ -74,6 +80,8 @@ export class RecordPools {
     });
     rec.features = features;
     rec.teacher = this.arenas.take(rec.teacher);
+    rec.row = this.freeRows.pop() ?? this.rowsGiven++;
+    this.rowFiled?.(rec.row);
     return rec;
   }
 
@@ -81,8 +89,18 @@ export class RecordPools {
     for (const r of recs) {
       for (const f of r.features) if (f) this.arenas.release(f);
       this.arenas.release(r.teacher);
+      if (r.row !== undefined) this.freeRows.push(r.row);
+      r.row = undefined;
     }
   }
+
+  /** rows handed out so far (the size a per-record table needs) */
+  get rowCount(): number {
+    return this.rowsGiven;
+  }
+
+  /** called with a row each time a record is filed under it (a table clears what the row's last record left there) */
+  rowFiled?: (row: number) => void;
 
   /** slots holding records' vectors now, and the bytes allocated for them */
   get slotUsage(): { slots: number; bytes: number } {
