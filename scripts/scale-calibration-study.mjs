@@ -8,6 +8,7 @@
 // p = the network's answer, c = op counts, t = the training devices' tables), 'msb<kind>' (that
 // ridge blended with the network by leave-one-out error), 'bl-<rule>' (blend weight/spread rules).
 // 'shr<n0>': the shipped calibration with its spread shrunk towards SHRINK_TO (session 28).
+// 'bx-ls|rel|nn|relnn': the shipped blend with other fits of the additive model (session 34).
 // DETAIL=1 lists each decision; TEST=1 evaluates the test devices (never for choosing).
 // MEMBERS=2 trains the pair predictors with that many averaged tower pairs (PairPredictorOptions.members;
 // ~10 min the first time); CANDS=512,1024,15625 sets the optimiser candidate counts of the rule grid
@@ -67,6 +68,35 @@ function opCountsFit(refLatMs) {
   return { m, floor, predictMs: (a) => Math.max(m.predict(counts(a)), floor) };
 }
 
+const dot = (b, x) => b.reduce((acc, v, i) => acc + v * x[i], 0);
+/** ridge by normal equations (column 0, the intercept, unpenalised); rel: rows weighted 1/y²; nn: negative costs dropped and refitted until none is left */
+function weightedFit(X, y, lambda, rel, nn) {
+  const p = X[0].length;
+  let free = [...Array(p).keys()];
+  for (let iter = 0; iter < p; iter++) {
+    const A = free.map(() => new Array(free.length).fill(0)), r = new Array(free.length).fill(0);
+    X.forEach((row, i) => { const w = rel ? 1 / (y[i] * y[i]) : 1; free.forEach((j, u) => { r[u] += w * row[j] * y[i]; free.forEach((k, v) => { A[u][v] += w * row[j] * row[k]; }); }); });
+    const scale = rel ? 1 / (y.reduce((s, v) => s + v, 0) / y.length) ** 2 : 1;
+    free.forEach((j, u) => { if (j !== 0) A[u][u] += lambda * scale; });
+    const sol = solve(A, r);
+    const b = new Array(p).fill(0); free.forEach((j, u) => { b[j] = sol[u]; });
+    if (!nn) return b;
+    const neg = free.filter((j) => j !== 0 && b[j] < 0);
+    if (!neg.length) return b;
+    free = free.filter((j) => !neg.includes(j));
+  }
+  throw new Error('nn fit did not settle');
+}
+function solve(A, r) {
+  const n = r.length, M = A.map((row, i) => [...row, r[i]]);
+  for (let c = 0; c < n; c++) {
+    let piv = c; for (let i = c + 1; i < n; i++) if (Math.abs(M[i][c]) > Math.abs(M[piv][c])) piv = i;
+    [M[c], M[piv]] = [M[piv], M[c]];
+    for (let i = 0; i < n; i++) if (i !== c) { const f = M[i][c] / M[c][c]; for (let k = c; k <= n; k++) M[i][k] -= f * M[c][k]; }
+  }
+  return M.map((row, i) => row[n] / row[i]);
+}
+
 // variant calibrations ---------------------------------------------------------------------
 /** variant 'tower': after the default calibration, a ridge of the residual over the arch tower's outputs */
 function calibrate(pp, refLatMs, variant) {
@@ -93,6 +123,28 @@ function calibrate(pp, refLatMs, variant) {
     const spread = kind === 'honest' ? honest() : kind === 'comb' ? 1 / Math.sqrt(1 / a ** 2 + 1 / b ** 2) : kind === 'max' ? Math.max(a, b) : kind === 'wavg' ? (1 - w) * a + w * b : Math.min(a, b);
     const pm = (x) => Math.exp((1 - w) * Math.log(net.predictMs(x)) + w * Math.log(additiveMs(x)));
     return { features: net.features, logSpread: spread, predictMs: pm, predictAllMs: () => Float64Array.from({ length: nb201.ops.length }, (_, x) => pm(x)), lambda: w.toFixed(2) };
+  }
+  // 'bx-<fit>' (session 34): the shipped blend with another fit of the additive op-count model
+  // (plain normal equations, λ by leave-one-out): 'ls' least squares, 'rel' in relative error (rows
+  // weighted 1/y²), 'nn' op costs kept ≥ 0, 'relnn' both
+  if (variant.startsWith('bx-')) {
+    const net = pp.forDevice(refLatMs, { additive: false });
+    const refs = nb201.referenceArchs;
+    const fitKind = variant.slice(3);
+    const counts = (a) => { const c = [0, 0, 0, 0]; nb201.ops[a].forEach((op) => op > 0 && c[op - 1]++); return c; };
+    const X = refs.map((a) => [1, ...counts(a)]);
+    const floor = 0.1 * Math.min(...refLatMs);
+    const fit = (rows, ys, lambda) => weightedFit(rows, ys, lambda, fitKind.includes('rel'), fitKind.includes('nn'));
+    let best;
+    for (const lambda of [1e-3, 1e-2, 0.1, 1, 10, 100]) {
+      const loo = refs.map((_, i) => dot(fit(X.filter((_, j) => j !== i), refLatMs.filter((_, j) => j !== i), lambda), X[i]));
+      const err = Math.sqrt(loo.reduce((acc, p, i) => acc + Math.log(Math.max(p, floor) / refLatMs[i]) ** 2, 0) / refs.length);
+      if (!best || err < best.err) best = { lambda, err, b: fit(X, refLatMs, lambda) };
+    }
+    const a = net.logSpread, b = best.err;
+    const w = (a * a) / (a * a + b * b);
+    const pm = (x) => Math.exp((1 - w) * Math.log(net.predictMs(x)) + w * Math.log(Math.max(dot(best.b, [1, ...counts(x)]), floor)));
+    return { features: net.features, logSpread: Math.min(a, b), predictMs: pm, predictAllMs: () => Float64Array.from({ length: nb201.ops.length }, (_, x) => pm(x)), lambda: `w ${w.toFixed(2)} loo ${b.toFixed(3)} λ ${best.lambda}` };
   }
   const base = pp.forDevice(refLatMs, { additive: false });
   if (variant === 'default') return base;

@@ -9,7 +9,7 @@ import { compileStack, FoldedStack, stackForward, type Stack } from '../src/scal
 import { deviceFeatures, tableDeviceFeatures } from '../src/scale/features.js';
 import { averageLinkage, monotonicity } from '../src/scale/monotonicity.js';
 import { DesignOptimiser } from '../src/scale/optimiser.js';
-import { PairPredictor } from '../src/scale/pair.js';
+import { fitOpCosts, PairPredictor } from '../src/scale/pair.js';
 import { isotonicMap, proxyReuse } from '../src/scale/proxy.js';
 import { flopsRanking } from '../src/transfer/baselines.js';
 import { UserError } from '../src/util/errors.js';
@@ -383,4 +383,32 @@ describe('CLI', () => {
     expect(readFileSync(path.join(dir, 'h.svg'), 'utf8')).toMatch(/^<svg/);
     expect(existsSync(path.join(dir, 'h.png'))).toBe(true);
   }, 180_000);
+});
+
+describe('op-count cost model of a device (the additive second opinion on NB201)', () => {
+  // 10 cells' op counts (skip, 1×1, 3×3, pool; the rest of the 6 edges 'none', which is free)
+  const counts = [[6, 0, 0, 0], [0, 6, 0, 0], [0, 0, 6, 0], [0, 0, 0, 6], [2, 2, 2, 0], [1, 1, 3, 1], [3, 0, 0, 0], [0, 2, 1, 0], [0, 0, 2, 1], [1, 0, 0, 1]];
+  const at = (w: number[], c: number[]) => w[0]! + c.reduce((s, n, j) => s + n * w[j + 1]!, 0);
+  it('recovers the costs of a device that adds them up, and answers its references out of sample', () => {
+    const truth = [0.4, 0.01, 0.3, 1.2, 0.05];
+    const y = counts.map((c) => at(truth, c));
+    const f = fitOpCosts(counts, y);
+    const w = [f.raw.intercept, ...f.raw.weights];
+    for (const [j, v] of truth.entries()) expect(w[j]!).toBeCloseTo(v, 2);
+    f.loo.forEach((p, i) => expect(Math.abs(p / y[i]! - 1)).toBeLessThan(0.02));
+  });
+
+  it('keeps every op cost ≥ 0 where noise would push one below, and fits relative error (the fast references count as much as the slow)', () => {
+    const rng = new Rng(4);
+    // skip is free on this device; ±15 % noise
+    const truth = [0.2, 0, 0.5, 3, 0.1];
+    for (let trial = 0; trial < 20; trial++) {
+      const y = counts.map((c) => at(truth, c) * (0.85 + 0.3 * rng.next()));
+      const f = fitOpCosts(counts, y);
+      expect(f.raw.weights.every((v) => v >= 0)).toBe(true);
+      const rel = counts.map((c, i) => Math.abs((f.raw.intercept + c.reduce((s, n, j) => s + n * f.raw.weights[j]!, 0)) / y[i]! - 1));
+      // the fastest reference (all skips) is not sacrificed to the slow ones
+      expect(rel[0]!).toBeLessThan(0.5);
+    }
+  });
 });

@@ -2,7 +2,7 @@ import type { LatencyData, SearchSpace } from '../data/latency.js';
 import { UserError } from '../util/errors.js';
 import { Rng } from '../util/random.js';
 import { compiledNet, compileStack, FoldedStack, type CompiledStack, stackParams, trainStack, trainTowers, type Stack, type StackOptions } from './dense.js';
-import { fitRidge } from '../regressors/ridge.js';
+import { fitNonNegativeRelative, fitRidge } from '../regressors/ridge.js';
 import { archFeatures, deviceFeatures, meanSd, opCounts, tableDeviceFeatures, type DeviceFeatures } from './features.js';
 
 /**
@@ -344,7 +344,7 @@ export class PairPredictor {
     const logSpread = Math.sqrt(affine.loo.reduce((s, p, i) => s + (p - y[i]!) ** 2, 0) / refs.length);
     const kind = ADDITIVE_CALIBRATION[this.data.space];
     if (opts.additive === false || !kind) return { features: f, predictMs, logSpread, additiveWeight: 0, predictAllMs: () => this.everyArch(predictMs) };
-    return this.blendAdditive(refLatMs, predictMs, logSpread, f, this.additiveFeatures(kind));
+    return this.blendAdditive(refLatMs, predictMs, logSpread, f, this.additiveFeatures(kind), kind);
   }
 
   private everyArch(predictMs: (arch: number) => number): Float64Array {
@@ -370,9 +370,10 @@ export class PairPredictor {
    * weighted by the inverse square of its leave-one-out error over the references; the spread
    * reported is the smaller of the two.
    */
-  private blendAdditive(refLatMs: readonly number[], networkMs: (arch: number) => number, logSpread: number, f: DeviceFeatures, features: Float64Array[]): DevicePredictor {
+  private blendAdditive(refLatMs: readonly number[], networkMs: (arch: number) => number, logSpread: number, f: DeviceFeatures, features: Float64Array[], kind: 'op-counts' | 'training-devices'): DevicePredictor {
     const refs = this.data.referenceArchs;
-    const fit = fitRidge(refs.map((a) => Array.from(features[a]!)), [...refLatMs], ADDITIVE_LAMBDAS);
+    const rows = refs.map((a) => Array.from(features[a]!));
+    const fit = kind === 'op-counts' ? fitOpCosts(rows, refLatMs) : fitRidge(rows, [...refLatMs], ADDITIVE_LAMBDAS);
     // an extrapolated sum can fall to zero or below: floor it well under the fastest reference
     const floor = 0.1 * Math.min(...refLatMs);
     const msLoo = Math.sqrt(fit.loo.reduce((s, p, i) => s + Math.log(Math.max(p, floor) / refLatMs[i]!) ** 2, 0) / refs.length);
@@ -386,6 +387,36 @@ export class PairPredictor {
     };
     return { features: f, predictMs, logSpread: Math.min(logSpread, msLoo), additiveWeight: w, predictAllMs: () => this.everyArch(predictMs) };
   }
+}
+
+const OP_COST_LAMBDAS = [1e-4, 1e-3, 1e-2, 0.1, 1];
+
+/**
+ * The op-count cost model fitted on a device's references: a constant plus a cost per op (≥ 0)
+ * times its count, minimising the *relative* error (fitNonNegativeRelative), λ by leave-one-out
+ * log error. Against a plain ridge in ms — which lets the slowest references dominate and a cost
+ * come out negative — on the validation protocol of bench:scale section 4 (13 devices, 39
+ * budgets; `VARIANTS=new node scripts/scale-calibration-study.mjs`, session 34): mean Spearman
+ * 0.952 → 0.956, ±10 % 76.8 → 78.7 % (samsung_s7 32 → 45 %, samsung_a50 82 → 91 %), the best
+ * decision rule's regret equal (0.35 points), budgets broken 1 → 0 of 39.
+ */
+export function fitOpCosts(rows: number[][], y: readonly number[]): { loo: number[]; raw: { intercept: number; weights: number[] } } {
+  const X = rows.map((r) => [1, ...r]);
+  const intercept = new Set([0]);
+  const fit = (idx: number[], lambda: number) => fitNonNegativeRelative(idx.map((i) => X[i]!), idx.map((i) => y[i]!), lambda, intercept);
+  const all = [...y.keys()];
+  const floor = 0.1 * Math.min(...y);
+  let best: { err: number; lambda: number; loo: number[] } | undefined;
+  for (const lambda of OP_COST_LAMBDAS) {
+    const loo = all.map((i) => {
+      const w = fit(all.filter((j) => j !== i), lambda);
+      return X[i]!.reduce((s, v, j) => s + v * w[j]!, 0);
+    });
+    const err = loo.reduce((s, p, i) => s + Math.log(Math.max(p, floor) / y[i]!) ** 2, 0);
+    if (!best || err < best.err) best = { err, lambda, loo };
+  }
+  const w = fit(all, best!.lambda);
+  return { loo: best!.loo, raw: { intercept: w[0]!, weights: w.slice(1) } };
 }
 
 export interface DevicePredictor {
