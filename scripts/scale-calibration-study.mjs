@@ -201,7 +201,11 @@ if (process.env.UNION) {
 }
 const order = byAccuracy(nb201.accuracy);
 const variants = (process.env.VARIANTS ?? 'default,tower').split(',');
-const grid = (process.env.CANDS ?? "256,512,1024").split(",").map(Number).flatMap((candidates) => [0, 0.25, 0.5, 0.75, 1, 1.25, 1.5, 2].flatMap((z) => (z === 0 ? [undefined] : [undefined, 0.3, 0.2, 0.15, 0.1]).map((maxMargin) => ({ candidates, z, ...(maxMargin === undefined ? {} : { maxMargin }) }))));
+// TRUST=0.03,0.05 (session 34): rules that make every design a candidate on a device whose
+// reference spread is at most that (the predictor trusted over the optimiser's prior)
+const TRUST = (process.env.TRUST ?? '').split(',').filter(Boolean).map(Number);
+const grid = (process.env.CANDS ?? "256,512,1024").split(",").map(Number).flatMap((candidates) => [0, 0.25, 0.5, 0.75, 1, 1.25, 1.5, 2].flatMap((z) => (z === 0 ? [undefined] : [undefined, 0.3, 0.2, 0.15, 0.1]).flatMap((maxMargin) => [undefined, ...TRUST].map((trust) => ({ candidates, z, ...(maxMargin === undefined ? {} : { maxMargin }), ...(trust === undefined ? {} : { trust }) })))));
+const ruleFor = (rule, dp) => (rule.trust !== undefined && dp.logSpread <= rule.trust ? { ...rule, candidates: nb201.ops.length } : rule);
 for (const v of variants) {
   const cal = devices.map((d) => {
     const truth = requireDevice(nb201, d);
@@ -210,13 +214,13 @@ for (const v of variants) {
   });
   const metr = cal.map(({ d, truth, dp }) => ({ d, ...latencyMetrics(dp.predictAllMs(), truth, nb201.referenceArchs), spread: dp.logSpread, lambda: dp.lambda }));
   const scored = grid.map((rule) => {
-    const outs = cal.flatMap(({ truth, dp }) => budgetsAt(truth, QS).map((b) => judgeChoice(decideDesign(opt, dp, b, nb201.accuracy, rule).arch, b, truth, nb201.accuracy, order)));
+    const outs = cal.flatMap(({ truth, dp }) => budgetsAt(truth, QS).map((b) => judgeChoice(decideDesign(opt, dp, b, nb201.accuracy, ruleFor(rule, dp)).arch, b, truth, nb201.accuracy, order)));
     return { rule, regret: mean(outs.map((o) => o.regret)), viol: outs.filter((o) => o.violated).length / outs.length };
   });
   const ok = scored.filter((s) => s.viol <= 0.05).sort((a, b) => a.regret - b.regret);
   console.log(`\n== ${v} ${TEST ? 'TEST' : 'validation'}: mean rho ${mean(metr.map((m) => m.spearman)).toFixed(3)} ±10% ${(100 * mean(metr.map((m) => m.within10))).toFixed(1)}`);
   for (const m of metr) console.log(`  ${m.d.padEnd(15)} rho ${m.spearman.toFixed(3)} ±10% ${(100 * m.within10).toFixed(0)} mape ${m.medianApe.toFixed(1)} spread ${m.spread.toFixed(3)} λ ${m.lambda ?? ''}`);
-  console.log('  best rules ≤5 %:', ok.slice(0, 6).map((s) => `${s.rule.candidates}/z${s.rule.z}/cap${s.rule.maxMargin ?? '-'}: ${s.regret.toFixed(2)} ${(100 * s.viol).toFixed(0)}%`).join('; '));
+  console.log('  best rules ≤5 %:', ok.slice(0, 6).map((s) => `${s.rule.candidates}/z${s.rule.z}/cap${s.rule.maxMargin ?? '-'}${s.rule.trust !== undefined ? `/trust${s.rule.trust}` : ''}: ${s.regret.toFixed(2)} ${(100 * s.viol).toFixed(0)}%`).join('; '));
   console.log('  fixed rules:', ['512/0.5/0.1', '512/0.5/0.15', '1024/0.5/0.15', '512/0.75/0.2', '512/0.5/-', '512/0.75/0.1', '1024/0.75/0.15'].map((k) => { const [c, z, m] = k.split('/'); const s = scored.find((x) => x.rule.candidates === +c && x.rule.z === +z && String(x.rule.maxMargin ?? '-') === m); return `${k}: ${s.regret.toFixed(2)} ${(100 * s.viol).toFixed(0)}%`; }).join('; '));
   const def = scored.find((s) => s.rule.candidates === 512 && s.rule.z === 0.75 && s.rule.maxMargin === 0.2);
   if (process.env.DETAIL) { const best = ok[0]; const outs = cal.flatMap(({ d, truth, dp }) => budgetsAt(truth, QS).map((b, qi) => ({ d, q: QS[qi], ...judgeChoice(decideDesign(opt, dp, b, nb201.accuracy, best.rule).arch, b, truth, nb201.accuracy, order), pred: 0 }))); for (const o of outs) { const c = cal.find((x) => x.d === o.d); const cs = opt.candidateSet(c.dp.features, o.budgetMs, best.rule.candidates); console.log(`    ${o.d} ${o.q} regret ${o.regret.toFixed(2)} ${o.violated ? 'VIOL' : ''} chosen/budget ${(requireDevice(nb201, o.d)[o.chosen] / o.budgetMs).toFixed(3)} best in cands ${cs.has(o.best)} best pred/budget ${(c.dp.predictMs(o.best) / o.budgetMs).toFixed(3)} true ${(c.truth[o.best] / o.budgetMs).toFixed(3)}`); } }

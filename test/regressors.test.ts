@@ -8,7 +8,7 @@ import { quadratic, quadraticPredict } from '../src/regressors/linear.js';
 import { ensemble } from '../src/regressors/ensemble.js';
 import { gbt } from '../src/regressors/gbt.js';
 import { medn, mlp } from '../src/regressors/mlp.js';
-import { fitRidge, fitRidgeCV, linearPredict, solveRidge } from '../src/regressors/ridge.js';
+import { fitNonNegativeRelative, fitRidge, fitRidgeCV, linearPredict, nonNegativeRelativeFitter, solveRidge } from '../src/regressors/ridge.js';
 import { hardwareFacts } from '../src/runtimes/hardware.js';
 import { Rng } from '../src/util/random.js';
 import { mape } from '../src/util/stats.js';
@@ -125,6 +125,32 @@ describe('few-shot ridge', () => {
       const g = Z.reduce((s, r, i) => s + r[j]! * (r.reduce((a, v, k) => a + v * w[k]!, 0) - y[i]!), 0) + 0.7 * w[j]!;
       expect(Math.abs(g)).toBeLessThan(1e-9);
     }
+  });
+});
+
+describe('non-negative relative fits over a λ grid and left-out rows', () => {
+  it('each answer is fitNonNegativeRelative on the rows kept (costs dropped to 0 included)', () => {
+    const rng = new Rng(8);
+    let dropped = 0;
+    for (let t = 0; t < 200; t++) {
+      const n = 6 + Math.floor(rng.next() * 8);
+      const d = 2 + Math.floor(rng.next() * 4);
+      const X = Array.from({ length: n }, () => [1, ...Array.from({ length: d - 1 }, () => Math.floor(rng.next() * 7))]);
+      const truth = Array.from({ length: d }, () => rng.next() - 0.25);
+      const y = X.map((r) => Math.max(0.05, r.reduce((s, v, j) => s + v * truth[j]!, 0)) * (0.8 + 0.4 * rng.next()));
+      const signed = new Set([0]);
+      const fit = nonNegativeRelativeFitter(X, y, signed);
+      const lambda = [1e-4, 1e-2, 1][t % 3]!;
+      const close = (a: number[], b: number[]) => a.forEach((v, j) => expect(Math.abs(v - b[j]!)).toBeLessThanOrEqual(1e-8 * (1 + Math.abs(v))));
+      const full = fit(lambda);
+      close(fitNonNegativeRelative(X, y, lambda, signed), full);
+      if (full.some((v) => v === 0)) dropped++;
+      const i = t % n;
+      close(fitNonNegativeRelative(X.filter((_, k) => k !== i), y.filter((_, k) => k !== i), lambda, signed), fit(lambda, i));
+      expect(full.slice(1).every((v) => v >= 0)).toBe(true);
+    }
+    // the active set was exercised
+    expect(dropped).toBeGreaterThan(10);
   });
 });
 

@@ -57,14 +57,20 @@ function addOuter(G: Float64Array, b: Float64Array, z: number[], y: number): voi
  * (leave-one-out over a λ grid): a fit of 10 rows, 9 features and 5 λ took 3.4–4.0 ms
  * through ml-matrix's Matrix objects, 0.35–0.57 ms this way (scratch timing on the 2-core VM).
  */
-export function solveGram(G: Float64Array, b: ArrayLike<number>, d: number, lambda: number): number[] {
+export function solveGram(G: Float64Array, b: ArrayLike<number>, d: number, lambda: number): number[];
+/** the same into `scratch.w` (its first d entries), with `scratch.L` (≥ d² long) for the factor: no allocation, for hot loops */
+export function solveGram(G: Float64Array, b: ArrayLike<number>, d: number, lambda: number, scratch: { L: Float64Array; w: Float64Array }): Float64Array;
+export function solveGram(G: Float64Array, b: ArrayLike<number>, d: number, lambda: number, scratch?: { L: Float64Array; w: Float64Array }): number[] | Float64Array {
+  if (scratch) {
+    const L = cholesky(G, d, lambda, scratch.L);
+    return backSubstitute(L, forwardSubstitute(L, b, d, scratch.w), d);
+  }
   const L = cholesky(G, d, lambda);
   return backSubstitute(L, forwardSubstitute(L, b, d), d);
 }
 
-/** the lower Cholesky factor L of G + λI (row-major d×d) */
-function cholesky(G: Float64Array, d: number, lambda: number): Float64Array {
-  const L = new Float64Array(d * d);
+/** the lower Cholesky factor L of G + λI (row-major d×d; into `L` when given) */
+function cholesky(G: Float64Array, d: number, lambda: number, L: Float64Array = new Float64Array(d * d)): Float64Array {
   for (let i = 0; i < d; i++) {
     for (let j = 0; j <= i; j++) {
       let s = G[i * d + j]! + (i === j ? lambda : 0);
@@ -87,7 +93,7 @@ function forwardSubstitute<T extends number[] | Float64Array = number[]>(L: Floa
 }
 
 /** L⁻ᵀ v, in place */
-function backSubstitute(L: Float64Array, v: number[], d: number): number[] {
+function backSubstitute<T extends number[] | Float64Array>(L: Float64Array, v: T, d: number): T {
   for (let i = d - 1; i >= 0; i--) {
     let s = v[i]!;
     for (let k = i + 1; k < d; k++) s -= L[k * d + i]! * v[k]!;
@@ -224,6 +230,69 @@ export function fitRidgeCV(X: number[][], y: number[], opts: { lambdas?: number[
   }
   const { ym, w } = fitRows([...Array(n).keys()], best);
   return { mean: st.mean, sd: st.sd, weights: w, intercept: ym, lambda: best };
+}
+
+/**
+ * fitNonNegativeRelative over the same rows for many λ and left-out rows (leave-one-out over a λ
+ * grid), each answer that of fitNonNegativeRelative on those rows (to rounding): the rows'
+ * normal-equation terms are summed once before column scaling, and a left-out row's terms and its
+ * share of the column scales taken back out. A device's op-cost model (scale/pair.ts) makes 51
+ * such fits per calibration: ~0.7 ms refitting each from its rows, ~0.06 ms this way.
+ */
+export function nonNegativeRelativeFitter(X: number[][], y: readonly number[], signed: ReadonlySet<number> = new Set()): (lambda: number, leaveOut?: number) => number[] {
+  const n = X.length;
+  const d = X[0]?.length ?? 0;
+  // rows in relative terms (target 1), their normal equations and column sums of |x|, unscaled
+  const R = X.map((r, i) => r.map((v) => v / y[i]!));
+  const G = new Float64Array(d * d);
+  const b = new Float64Array(d);
+  for (const r of R) addOuter(G, b, r, 1);
+  const absSum = Array.from({ length: d }, (_, j) => R.reduce((s, r) => s + Math.abs(r[j]!), 0));
+  const canBeNegative = Array.from({ length: d }, (_, j) => signed.has(j));
+  const active = new Uint8Array(d);
+  const cols = new Int32Array(d);
+  const scale = new Float64Array(d);
+  const sub = new Float64Array(d * d);
+  const rhs = new Float64Array(d);
+  const scratch = { L: new Float64Array(d * d), w: new Float64Array(d) };
+  return (lambda, leaveOut) => {
+    const out = leaveOut === undefined ? undefined : R[leaveOut]!;
+    const m = out ? n - 1 : n;
+    // each column scaled by its mean |x/y| over the rows fitted, as fitNonNegativeRelative does
+    for (let j = 0; j < d; j++) scale[j] = Math.max(1e-30, (absSum[j]! - (out ? Math.abs(out[j]!) : 0)) / m);
+    active.fill(1);
+    const w = new Array<number>(d).fill(0);
+    for (let iter = 0; iter <= d; iter++) {
+      let k = 0;
+      for (let j = 0; j < d; j++) if (active[j]) cols[k++] = j;
+      if (!k) break;
+      for (let u = 0; u < k; u++) {
+        const a = cols[u]!;
+        rhs[u] = (b[a]! - (out ? out[a]! : 0)) / scale[a]!;
+        for (let v = 0; v < k; v++) {
+          const e = cols[v]!;
+          sub[u * k + v] = (G[a * d + e]! - (out ? out[a]! * out[e]! : 0)) / (scale[a]! * scale[e]!);
+        }
+      }
+      const sol = solveGram(sub, rhs, k, lambda, scratch);
+      w.fill(0);
+      let negative = false;
+      for (let u = 0; u < k; u++) {
+        const j = cols[u]!;
+        w[j] = sol[u]! / scale[j]!;
+        if (w[j]! < 0 && !canBeNegative[j]) negative = true;
+      }
+      if (!negative) break;
+      for (let u = 0; u < k; u++) {
+        const j = cols[u]!;
+        if (w[j]! < 0 && !canBeNegative[j]) {
+          active[j] = 0;
+          w[j] = 0;
+        }
+      }
+    }
+    return w;
+  };
 }
 
 /**

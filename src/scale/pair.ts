@@ -2,7 +2,7 @@ import type { LatencyData, SearchSpace } from '../data/latency.js';
 import { UserError } from '../util/errors.js';
 import { Rng } from '../util/random.js';
 import { compiledNet, compileStack, FoldedStack, type CompiledStack, stackParams, trainStack, trainTowers, type Stack, type StackOptions } from './dense.js';
-import { fitNonNegativeRelative, fitRidge } from '../regressors/ridge.js';
+import { fitRidge, nonNegativeRelativeFitter } from '../regressors/ridge.js';
 import { archFeatures, deviceFeatures, meanSd, opCounts, tableDeviceFeatures, type DeviceFeatures } from './features.js';
 
 /**
@@ -59,7 +59,8 @@ export const DEFAULT_PAIR_FORM: Record<SearchSpace, PairPredictorOptions['form']
  * - NB201, 'op-counts' (a constant plus a cost per op times how many of the 6 edges use it: every
  *   cell of a network is the same): mean Spearman 0.925 → 0.952, ±10 % 70 → 77 %, design regret
  *   at each calibration's best rule 0.53 → 0.35 points over 13 devices, 39 budgets (the additive
- *   model alone: 0.949, 75 %, 0.33; over the training devices' latencies instead: 0.44).
+ *   model alone: 0.949, 75 %, 0.33; over the training devices' latencies instead: 0.44); fitted
+ *   since session 34 with op costs ≥ 0 in relative error (fitOpCosts): 0.956, 78.6 %, 0.34.
  * - FBNet, 'training-devices' (a ridge over the training devices' latencies in ms): its layers
  *   differ in width and resolution, so an additive model needs a cost per (layer, block) — 176
  *   numbers that 10 references cannot fit — but the training devices' tables are additive in
@@ -402,20 +403,18 @@ const OP_COST_LAMBDAS = [1e-4, 1e-3, 1e-2, 0.1, 1];
  */
 export function fitOpCosts(rows: number[][], y: readonly number[]): { loo: number[]; raw: { intercept: number; weights: number[] } } {
   const X = rows.map((r) => [1, ...r]);
-  const intercept = new Set([0]);
-  const fit = (idx: number[], lambda: number) => fitNonNegativeRelative(idx.map((i) => X[i]!), idx.map((i) => y[i]!), lambda, intercept);
-  const all = [...y.keys()];
+  const fit = nonNegativeRelativeFitter(X, y, new Set([0]));
   const floor = 0.1 * Math.min(...y);
   let best: { err: number; lambda: number; loo: number[] } | undefined;
   for (const lambda of OP_COST_LAMBDAS) {
-    const loo = all.map((i) => {
-      const w = fit(all.filter((j) => j !== i), lambda);
-      return X[i]!.reduce((s, v, j) => s + v * w[j]!, 0);
+    const loo = X.map((x, i) => {
+      const w = fit(lambda, i);
+      return x.reduce((s, v, j) => s + v * w[j]!, 0);
     });
     const err = loo.reduce((s, p, i) => s + Math.log(Math.max(p, floor) / y[i]!) ** 2, 0);
     if (!best || err < best.err) best = { err, lambda, loo };
   }
-  const w = fit(all, best!.lambda);
+  const w = fit(best!.lambda);
   return { loo: best!.loo, raw: { intercept: w[0]!, weights: w.slice(1) } };
 }
 
