@@ -398,8 +398,9 @@ const OP_COST_LAMBDAS = [1e-4, 1e-3, 1e-2, 0.1, 1];
  * log error. Against a plain ridge in ms — which lets the slowest references dominate and a cost
  * come out negative — on the validation protocol of bench:scale section 4 (13 devices, 39
  * budgets; `VARIANTS=new node scripts/scale-calibration-study.mjs`, session 34): mean Spearman
- * 0.952 → 0.956, ±10 % 76.8 → 78.7 % (samsung_s7 32 → 45 %, samsung_a50 82 → 91 %), the best
- * decision rule's regret equal (0.35 points), budgets broken 1 → 0 of 39.
+ * 0.952 → 0.956, ±10 % 76.8 → 78.6 % (samsung_s7 32 → 44 %, samsung_a50 82 → 91 %), the best
+ * decision rule's regret 0.35 → 0.34 points, budgets broken 1 → 0 of 39; NB201 test regret 0.34 →
+ * 0.303 (reports/scale-history.md, session 34).
  */
 export function fitOpCosts(rows: number[][], y: readonly number[]): { loo: number[]; raw: { intercept: number; weights: number[] } } {
   const X = rows.map((r) => [1, ...r]);
