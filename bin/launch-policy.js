@@ -19,3 +19,22 @@ export function timesNothing(args) {
   if (command === 'predict') return !args.includes('--now');
   return TIMES_NOTHING.has(command);
 }
+
+/**
+ * V8 flags a command's process needs, set when the process starts (the launcher re-runs itself
+ * with those missing). `cache serve` and `cache replay` run the caching engine: onnxruntime-node
+ * returns every output in a new ArrayBuffer, V8 counts that memory towards its old-generation
+ * limit, and with the default (small) limit the caching server ran a full collection every ~230
+ * requests, its concurrent marking taking 110–220 µs a request on V8's helper threads against
+ * 10–30 µs for the plain model. A 64 MB initial old space (an allocation limit, not a reservation):
+ * helper threads 23–83 µs a request and the same server 17–26 % more requests per second at 1 client
+ * in three interleaved pairs (scratch per-thread CPU split, 11:41Z, reports/earlyexit-history.md).
+ */
+export const ENGINE_V8_FLAGS = ['--initial-old-space-size=64'];
+
+/** the V8 flags the command line (the arguments after the script) needs in its process */
+export function v8FlagsFor(args) {
+  let i = 0;
+  while (i < args.length && args[i].startsWith('-')) i += args[i] === '--db' ? 2 : 1;
+  return args[i] === 'cache' && (args[i + 1] === 'serve' || args[i + 1] === 'replay') ? ENGINE_V8_FLAGS : [];
+}

@@ -27,12 +27,15 @@ export function missingMeasuringEnv(env = process.env) {
 
 /**
  * Runs `mainHref` (an ES module URL) in this process when it has the measuring environment or
- * `timesNothing`, else re-runs `script` with the same arguments in a child that has it.
+ * `timesNothing`, and every flag of `v8Flags` (read when V8 starts); else re-runs `script` with
+ * the same arguments in a child that has them.
  */
-export async function launch(mainHref, script, timesNothing) {
+export async function launch(mainHref, script, timesNothing, v8Flags = []) {
   const missing = missingMeasuringEnv();
-  if (Object.keys(missing).length && !timesNothing) {
-    const child = spawn(process.execPath, [...process.execArgv, script, ...process.argv.slice(2)], {
+  // a flag the process was started with under any value is the user's choice and stands
+  const flags = v8Flags.filter((f) => !process.execArgv.some((a) => a.split('=')[0] === f.split('=')[0]));
+  if ((Object.keys(missing).length && !timesNothing) || flags.length) {
+    const child = spawn(process.execPath, [...process.execArgv, ...flags, script, ...process.argv.slice(2)], {
       // the IPC channel is the child's lifeline: it closes when this process dies, however it dies
       stdio: ['inherit', 'inherit', 'inherit', 'ipc'],
       env: { ...process.env, ...missing },

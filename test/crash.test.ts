@@ -58,6 +58,14 @@ describe('the launcher', () => {
     }
   });
 
+  it('starts the caching engine\'s processes (cache serve, cache replay) with a larger initial old space, nothing else', async () => {
+    // @ts-expect-error plain-JS launcher module, no type declarations
+    const { v8FlagsFor, ENGINE_V8_FLAGS } = (await import('../bin/launch-policy.js')) as { v8FlagsFor: (args: string[]) => string[]; ENGINE_V8_FLAGS: string[] };
+    expect(ENGINE_V8_FLAGS).toEqual(['--initial-old-space-size=64']);
+    for (const args of [['cache', 'serve', '--model', 'fmnist'], ['--db', 'x.db', 'cache', 'replay']]) expect(v8FlagsFor(args), args.join(' ')).toEqual(ENGINE_V8_FLAGS);
+    for (const args of [['cache', 'inspect'], ['serve', '--port', '0'], ['predict', 'm.onnx'], [], ['--db', 'cache', 'datasets']]) expect(v8FlagsFor(args), args.join(' ')).toEqual([]);
+  });
+
   it('gives every measuring process one libuv pool thread and fixed malloc thresholds, keeping a user\'s own settings', async () => {
     // @ts-expect-error plain-JS launcher module, no type declarations
     const { missingMeasuringEnv, MALLOC_TUNABLES } = (await import('../bin/measuring-env.js')) as { missingMeasuringEnv: (env: NodeJS.ProcessEnv) => Record<string, string>; MALLOC_TUNABLES: string };
