@@ -7,13 +7,21 @@
  */
 const TIMES_NOTHING = new Set(['help', 'modules', 'datasets', 'export', 'tasks', 'monotonicity', 'proxy', 'generate', 'serve']);
 
-/** whether the command line (the arguments after the script) times nothing */
-export function timesNothing(args) {
+/** the global options before the command (`--db` takes a value) and where the command starts */
+function splitCommand(args) {
+  const options = [];
   let i = 0;
   while (i < args.length && args[i].startsWith('-')) {
-    if (args[i] === '-h' || args[i] === '--help') return true;
+    options.push(args[i]);
     i += args[i] === '--db' ? 2 : 1;
   }
+  return { options, i };
+}
+
+/** whether the command line (the arguments after the script) times nothing */
+export function timesNothing(args) {
+  const { options, i } = splitCommand(args);
+  if (options.includes('-h') || options.includes('--help')) return true;
   const command = args[i];
   if (command === undefined) return true;
   if (command === 'predict') return !args.includes('--now');
@@ -34,7 +42,6 @@ export const ENGINE_V8_FLAGS = ['--initial-old-space-size=64'];
 
 /** the V8 flags the command line (the arguments after the script) needs in its process */
 export function v8FlagsFor(args) {
-  let i = 0;
-  while (i < args.length && args[i].startsWith('-')) i += args[i] === '--db' ? 2 : 1;
+  const { i } = splitCommand(args);
   return args[i] === 'cache' && (args[i + 1] === 'serve' || args[i + 1] === 'replay') ? ENGINE_V8_FLAGS : [];
 }

@@ -22,7 +22,7 @@ import { budgetsAt, judgeChoice, latencyMetrics } from '../dist/scale/evaluate.j
 import { deviceFeatures } from '../dist/scale/features.js';
 import { DesignOptimiser } from '../dist/scale/optimiser.js';
 import { PairPredictor } from '../dist/scale/pair.js';
-import { fitRidge } from '../dist/regressors/ridge.js';
+import { fitRidge, solveGram } from '../dist/regressors/ridge.js';
 import { getTask, validationDevices } from '../dist/transfer/tasks.js';
 import { Rng } from '../dist/util/random.js';
 import { mean } from '../dist/util/stats.js';
@@ -78,7 +78,8 @@ function weightedFit(X, y, lambda, rel, nn) {
     X.forEach((row, i) => { const w = rel ? 1 / (y[i] * y[i]) : 1; free.forEach((j, u) => { r[u] += w * row[j] * y[i]; free.forEach((k, v) => { A[u][v] += w * row[j] * row[k]; }); }); });
     const scale = rel ? 1 / (y.reduce((s, v) => s + v, 0) / y.length) ** 2 : 1;
     free.forEach((j, u) => { if (j !== 0) A[u][u] += lambda * scale; });
-    const sol = solve(A, r);
+    // the project's solver (λ is already on the diagonal, intercept excepted)
+    const sol = solveGram(Float64Array.from(A.flat()), r, free.length, 0);
     const b = new Array(p).fill(0); free.forEach((j, u) => { b[j] = sol[u]; });
     if (!nn) return b;
     const neg = free.filter((j) => j !== 0 && b[j] < 0);
@@ -86,15 +87,6 @@ function weightedFit(X, y, lambda, rel, nn) {
     free = free.filter((j) => !neg.includes(j));
   }
   throw new Error('nn fit did not settle');
-}
-function solve(A, r) {
-  const n = r.length, M = A.map((row, i) => [...row, r[i]]);
-  for (let c = 0; c < n; c++) {
-    let piv = c; for (let i = c + 1; i < n; i++) if (Math.abs(M[i][c]) > Math.abs(M[piv][c])) piv = i;
-    [M[c], M[piv]] = [M[piv], M[c]];
-    for (let i = 0; i < n; i++) if (i !== c) { const f = M[i][c] / M[c][c]; for (let k = c; k <= n; k++) M[i][k] -= f * M[c][k]; }
-  }
-  return M.map((row, i) => row[n] / row[i]);
 }
 
 // variant calibrations ---------------------------------------------------------------------

@@ -234,12 +234,12 @@ export function fitRidgeCV(X: number[][], y: number[], opts: { lambdas?: number[
 
 /**
  * fitNonNegativeRelative over the same rows for many λ and left-out rows (leave-one-out over a λ
- * grid), each answer that of fitNonNegativeRelative on those rows (to rounding): the rows'
- * normal-equation terms are summed once before column scaling, and a left-out row's terms and its
- * share of the column scales taken back out. A device's op-cost model (scale/pair.ts) makes 51
- * such fits per calibration: ~0.7 ms refitting each from its rows, ~0.06 ms this way.
+ * grid; each answer the fit of the rows kept): the rows' normal-equation terms are summed once
+ * before column scaling, and a left-out row's terms and its share of the column scales taken back
+ * out. A device's op-cost model (scale/pair.ts) makes 51 such fits per calibration: ~0.7 ms
+ * refitting each from its rows, ~0.06 ms this way. `penalties`: see fitNonNegativeRelative.
  */
-export function nonNegativeRelativeFitter(X: number[][], y: readonly number[], signed: ReadonlySet<number> = new Set()): (lambda: number, leaveOut?: number) => number[] {
+export function nonNegativeRelativeFitter(X: number[][], y: readonly number[], signed: ReadonlySet<number> = new Set(), penalties: ReadonlyMap<number, number> = new Map()): (lambda: number, leaveOut?: number) => number[] {
   const n = X.length;
   const d = X[0]?.length ?? 0;
   // rows in relative terms (target 1), their normal equations and column sums of |x|, unscaled
@@ -249,6 +249,8 @@ export function nonNegativeRelativeFitter(X: number[][], y: readonly number[], s
   for (const r of R) addOuter(G, b, r, 1);
   const absSum = Array.from({ length: d }, (_, j) => R.reduce((s, r) => s + Math.abs(r[j]!), 0));
   const canBeNegative = Array.from({ length: d }, (_, j) => signed.has(j));
+  // a column's own ridge on its scaled weight (as a pseudo-row √λ·e_j with target 0 would add)
+  const penalty = Array.from({ length: d }, (_, j) => { const p = penalties.get(j) ?? 0; return p > 0 ? p : 0; });
   const active = new Uint8Array(d);
   const cols = new Int32Array(d);
   const scale = new Float64Array(d);
@@ -273,6 +275,7 @@ export function nonNegativeRelativeFitter(X: number[][], y: readonly number[], s
           const e = cols[v]!;
           sub[u * k + v] = (G[a * d + e]! - (out ? out[a]! * out[e]! : 0)) / (scale[a]! * scale[e]!);
         }
+        sub[u * k + u]! += penalty[a]!;
       }
       const sol = solveGram(sub, rhs, k, lambda, scratch);
       w.fill(0);
@@ -300,30 +303,9 @@ export function nonNegativeRelativeFitter(X: number[][], y: readonly number[], s
  * of ones for one). Columns are rescaled for conditioning; a coefficient that comes out negative
  * is fixed at 0 and the rest refitted (a small active-set loop). Used for rooflines and the
  * whole-model calibration, where every coefficient is a cost and must not be negative — except
- * the columns in `signed` (a correction that may go either way).
+ * the columns in `signed` (a correction that may go either way). `penalties`: a ridge of its own on
+ * some columns' scaled weights. The one implementation is nonNegativeRelativeFitter's.
  */
 export function fitNonNegativeRelative(X: number[][], y: number[], lambda = 1e-6, signed: ReadonlySet<number> = new Set(), penalties: ReadonlyMap<number, number> = new Map()): number[] {
-  const d = X[0]?.length ?? 0;
-  const scale = Array.from({ length: d }, (_, j) => Math.max(1e-30, X.reduce((s, r, i) => s + Math.abs(r[j]! / y[i]!), 0) / X.length));
-  const active = new Set(Array.from({ length: d }, (_, j) => j));
-  let w = new Array<number>(d).fill(0);
-  for (let iter = 0; iter <= d && active.size; iter++) {
-    const cols = [...active];
-    const Z = X.map((r, i) => cols.map((j) => r[j]! / y[i]! / scale[j]!));
-    const t = y.map(() => 1);
-    // `penalties`: a ridge of its own on some columns' standardised weights (a pseudo-row √λ·e_j with target 0 each)
-    for (const [j, pen] of penalties) {
-      if (!active.has(j) || !(pen > 0)) continue;
-      Z.push(cols.map((c) => (c === j ? Math.sqrt(pen) : 0)));
-      t.push(0);
-    }
-    const sol = solveRidge(Z, t, lambda);
-    w = new Array<number>(d).fill(0);
-    cols.forEach((j, k) => (w[j] = sol[k]! / scale[j]!));
-    const neg = cols.filter((j) => w[j]! < 0 && !signed.has(j));
-    if (!neg.length) break;
-    for (const j of neg) active.delete(j);
-    for (const j of neg) w[j] = 0;
-  }
-  return w;
+  return nonNegativeRelativeFitter(X, y, signed, penalties)(lambda);
 }

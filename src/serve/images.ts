@@ -76,7 +76,7 @@ export function toModelInput(image: RawImage, spec: InputSpec): Float32Array {
     for (let p = 0; p < HW; p++) {
       const at = p * ic;
       // a grey model fed colour: ITU-R BT.601 luma
-      const v = ic === 1 ? data[at]! : 0.299 * data[at]! + 0.587 * data[at + Math.min(1, ic - 1)]! + 0.114 * data[at + Math.min(2, ic - 1)]!;
+      const v = ic === 1 ? data[at]! : 0.299 * data[at]! + 0.587 * data[at + 1]! + 0.114 * data[at + 2]!;
       out[p] = (v / 255 - mean) / std;
     }
     return out;
