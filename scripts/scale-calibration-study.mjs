@@ -9,6 +9,7 @@
 // ridge blended with the network by leave-one-out error), 'bl-<rule>' (blend weight/spread rules).
 // 'shr<n0>': the shipped calibration with its spread shrunk towards SHRINK_TO (session 28).
 // 'bx-ls|rel|nn|relnn': the shipped blend with other fits of the additive model (session 34).
+// 'st-min|loo': the two opinions blended by the weight minimising the blend's leave-one-out error (session 35).
 // DETAIL=1 lists each decision; TEST=1 evaluates the test devices (never for choosing).
 // MEMBERS=2 trains the pair predictors with that many averaged tower pairs (PairPredictorOptions.members;
 // ~10 min the first time); CANDS=512,1024,15625 sets the optimiser candidate counts of the rule grid
@@ -19,9 +20,9 @@ import { loadLatencyData, requireDevice } from '../dist/data/latency.js';
 import { byAccuracy } from '../dist/nas/evolution.js';
 import { decideDesign } from '../dist/scale/design.js';
 import { budgetsAt, judgeChoice, latencyMetrics } from '../dist/scale/evaluate.js';
-import { deviceFeatures } from '../dist/scale/features.js';
+import { deviceFeatures, opCounts } from '../dist/scale/features.js';
 import { DesignOptimiser } from '../dist/scale/optimiser.js';
-import { PairPredictor } from '../dist/scale/pair.js';
+import { PairPredictor, fitOpCosts } from '../dist/scale/pair.js';
 import { fitRidge, solveGram } from '../dist/regressors/ridge.js';
 import { getTask, validationDevices } from '../dist/transfer/tasks.js';
 import { Rng } from '../dist/util/random.js';
@@ -137,6 +138,32 @@ function calibrate(pp, refLatMs, variant) {
     const w = (a * a) / (a * a + b * b);
     const pm = (x) => Math.exp((1 - w) * Math.log(net.predictMs(x)) + w * Math.log(Math.max(dot(best.b, [1, ...counts(x)]), floor)));
     return { features: net.features, logSpread: Math.min(a, b), predictMs: pm, predictAllMs: () => Float64Array.from({ length: nb201.ops.length }, (_, x) => pm(x)), lambda: `w ${w.toFixed(2)} loo ${b.toFixed(3)} λ ${best.lambda}` };
+  }
+  // 'st-<spread>' (session 35): the shipped two opinions, blended with the weight that minimises
+  // the blend's own leave-one-out log error over the references (both sides' leave-one-out
+  // answers: the network's affine step and the op-cost fit), instead of inverse-square weights;
+  // spread 'min' (as shipped) or 'loo' (the blend's leave-one-out error)
+  if (variant.startsWith('st-')) {
+    const refs = nb201.referenceArchs;
+    const net = pp.forDevice(refLatMs, { additive: false });
+    const f = deviceFeatures(refLatMs);
+    const { net: raw } = pp.deviceNet(f);
+    const netLog = (a) => f.scale + pp.state.target.mean + pp.state.target.sd * raw(a);
+    const y = refLatMs.map(Math.log);
+    const affine = fitRidge(refs.map((a) => [netLog(a)]), y, [1e-3, 1e-1, 1, 10]);
+    const counts = opCounts(nb201);
+    const add = fitOpCosts(refs.map((a) => Array.from(counts[a])), refLatMs);
+    const floor = 0.1 * Math.min(...refLatMs);
+    const nl = affine.loo, al = add.loo.map((p) => Math.log(Math.max(p, floor)));
+    let num = 0, den = 0;
+    refs.forEach((_, i) => { num += (y[i] - nl[i]) * (al[i] - nl[i]); den += (al[i] - nl[i]) ** 2; });
+    const w = Math.min(1, Math.max(0, den > 0 ? num / den : 0));
+    const blendLoo = Math.sqrt(mean(refs.map((_, i) => ((1 - w) * nl[i] + w * al[i] - y[i]) ** 2)));
+    const a = Math.sqrt(mean(nl.map((p, i) => (p - y[i]) ** 2))), b = Math.sqrt(mean(al.map((p, i) => (p - y[i]) ** 2)));
+    const spread = variant === 'st-loo' ? blendLoo : Math.min(a, b);
+    const addMs = (x) => { let v = add.raw.intercept; counts[x].forEach((c, j) => (v += add.raw.weights[j] * c)); return Math.max(v, floor); };
+    const pm = (x) => Math.exp((1 - w) * Math.log(net.predictMs(x)) + w * Math.log(addMs(x)));
+    return { features: net.features, logSpread: spread, predictMs: pm, predictAllMs: () => Float64Array.from({ length: nb201.ops.length }, (_, x) => pm(x)), lambda: `w ${w.toFixed(2)} (inv-sq ${(a * a / (a * a + b * b)).toFixed(2)})` };
   }
   const base = pp.forDevice(refLatMs, { additive: false });
   if (variant === 'default') return base;
