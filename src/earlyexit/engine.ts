@@ -3,7 +3,8 @@ import { Rng } from '../util/random.js';
 import { median } from '../util/stats.js';
 import { calibrationSizeFor, chooseCascade, cascadeCeiling, NO_CACHE, skipStages, type Cascade, type CascadeCostModel, type ViewColumns } from './cascade.js';
 import { DEFAULT_ENGINE, type EngineOptions } from './engine-options.js';
-import { describeEvent, EngineStatistics, type ClassifyResult } from './engine-stats.js';
+import { EngineStatistics, type ClassifyResult } from './engine-stats.js';
+import { engineSnapshot, type EngineSnapshot } from './engine-snapshot.js';
 import { argmax, CacheHead, hiddenForBudget } from './head.js';
 import { headTrainFlops } from './head-model.js';
 import { LiveCosts } from './live-costs.js';
@@ -17,6 +18,7 @@ import { ViewTable } from './view-table.js';
 
 export type { ClassifyResult, EngineEvent, TimelineEntry } from './engine-stats.js';
 export { describeEvent } from './engine-stats.js';
+export type { EngineSnapshot } from './engine-snapshot.js';
 
 export { DEFAULT_ENGINE, type EngineOptions } from './engine-options.js';
 
@@ -403,51 +405,9 @@ export class CacheEngine {
     this.cascade = cascade;
   }
 
-  stats() {
-    const s = this.statistics;
-    const m = this.model;
-    const p = this.pools;
-    const requests = s.requests;
-    return {
-      requests,
-      audited: s.audited,
-      backboneAnswers: s.backboneAnswers,
-      fusedAnswers: s.fusedAnswers,
-      caches: m.cuts.map((c, i) => ({
-        index: i,
-        tensor: c.tensor,
-        shape: c.shape,
-        flopsFraction: c.flopsBefore / m.analysis.totalFlops,
-        enabled: this.cascade.caches.includes(i),
-        threshold: this.cascade.thresholds[this.cascade.caches.indexOf(i)] ?? null,
-        /** below this confidence a request skips the later caches (cheaper no-exit path); null = never */
-        skipBelow: this.cascade.skipBelow?.[this.cascade.caches.indexOf(i)] || null,
-        trained: this.heads[i]!.trained,
-        headBytes: this.heads[i]!.bytes,
-        hidden: this.heads[i]!.hidden,
-        exits: s.exitsPerCut[i]!,
-        hitRate: requests ? s.exitsPerCut[i]! / requests : 0,
-        trainingRecords: p.teachingCount(i),
-      })),
-      /** training records held now, by where their target came from */
-      trainingRecords: { backbone: p.backbone.length, audited: p.audited.length, answered: p.answered.length },
-      flopsPerRequest: requests ? s.flopsTotal / requests : 0,
-      backboneFlops: m.analysis.totalFlops,
-      flopsSaved: requests ? 1 - s.flopsTotal / requests / m.analysis.totalFlops : 0,
-      latencyMs: s.latency(),
-      /** time spent answering requests in this process (the model's share of a server's CPU) */
-      requestMsTotal: s.requestMs,
-      agreementEstimate: s.agreementEstimate(),
-      calibrationRecords: p.calibration.length,
-      targetAgreement: this.opts.targetAgreement,
-      retrains: s.maintenance.retrains,
-      replans: s.maintenance.replans,
-      shiftsDetected: this.shift.detected,
-      trainMsTotal: s.maintenance.trainMs,
-      maintenance: { ...s.maintenance, trainer: this.trainer.kind, trainerPolicy: this.trainer.policy ?? null, trainerCpuSeconds: this.trainer.cpuSeconds(), trainerRssBytes: this.trainer.rssBytes() },
-      events: s.events.slice(-20).map(describeEvent),
-      eventLog: s.events.slice(-20),
-    };
+  /** the engine's figures now: per cache, the record pools, latency, agreement, maintenance (`/v1/stats`) */
+  stats(): EngineSnapshot {
+    return engineSnapshot({ statistics: this.statistics, model: this.model, pools: this.pools, cascade: this.cascade, heads: this.heads, opts: this.opts, shift: this.shift, trainer: this.trainer });
   }
 
   /** releases the heads and stops the trainer (a process trainer ends) */
