@@ -1,5 +1,5 @@
 import path from 'node:path';
-import { writeFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { cli, tempDir } from './helpers.js';
 
@@ -19,6 +19,16 @@ describe('CLI: latencylab cache', () => {
     expect(r.code).toBe(2);
     expect(r.stderr).toMatch(/fashion-mnist-missing: no t10k-images-idx3-ubyte/);
   });
+
+  it('replay --fused answers with the cascade fused into one session once caches are enabled', () => {
+    // a looser agreement target and fewer calibration records than the defaults: caches enable within the run
+    const json = path.join(dir, 'fused.json');
+    const r = cli(['cache', 'replay', '--model', 'fmnist', '--requests', '1500', '--min-calibration', '200', '--target-agreement', '0.95', '--fused', '--json', json], db);
+    expect(r.code, r.stderr).toBe(0);
+    const s = (JSON.parse(readFileSync(json, 'utf8')) as { stats: { fusedAnswers: number; caches: Array<{ enabled: boolean }> } }).stats;
+    expect(s.caches.some((c) => c.enabled)).toBe(true);
+    expect(s.fusedAnswers).toBeGreaterThan(0);
+  }, 120_000);
 
   const bad: Array<[string, string[], RegExp, (() => void)?]> = [
     ['missing model', ['cache', 'inspect', '--model', path.join(dir, 'nope.onnx')], /nope\.onnx: no such model file \(or preset: fmnist, ppocr-cls\)/],

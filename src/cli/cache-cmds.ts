@@ -35,6 +35,7 @@ function engineOptions(c: Command): Command {
     .option('--memory-budget-kb <n>', 'memory budget for enabled cache heads (KiB)', positiveNumber, DEFAULT_ENGINE.memoryBudgetBytes / 1024)
     .option('--max-active <n>', 'at most this many caches enabled at once', positiveInt, DEFAULT_ENGINE.maxActive)
     .option('--no-skips', 'no cheaper no-exit path (by default a request an early cache is very unsure of skips the later caches)')
+    .option('--fused', 'answer requests with the enabled cascade fused into one onnxruntime session (exits as ONNX If nodes; one run a request, another copy of the weights) instead of one run per segment')
     .option('--record-share <x>', "share of requests whose segments output every passed cut's features (so caches not enabled keep learning); the rest pool only the enabled caches'", share, DEFAULT_ENGINE.recordShare)
     .option('--train-budget <x>', `after ${DEFAULT_ENGINE.budgetAfterRounds} training rounds, training may use at most this share of the time spent answering requests (default: no limit)`, positiveNumber)
     .option('--no-teach-earlier', "train caches only on the backbone's answers (by default a request a cache answered also teaches the caches before it)")
@@ -70,6 +71,7 @@ function engineOpts(o: Record<string, unknown>): Partial<EngineOptions> {
     teachEarlier: o.teachEarlier !== false,
     training: o.training as EngineOptions['training'],
     skips: o.skips !== false,
+    fused: o.fused === true,
     recordShare: o.recordShare as number,
     ...(o.trainBudget !== undefined ? { trainBudget: o.trainBudget as number } : {}),
     seed: o.seed as number,
