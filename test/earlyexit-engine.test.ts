@@ -17,10 +17,11 @@ async function replay(truth: (i: number) => number) {
   const { records } = await replayStream(engine, baseline, N, (i) => imageAsInput(set, i), truth);
   const weights = engine.heads.filter((h) => h.trained).map((h) => h.toJSON().w2.slice(0, 20));
   const stats = engine.stats();
+  const rounds = engine.events.filter((e) => e.kind === 'round');
   // ends the trainer process and removes its hand-over folder in /dev/shm
   await engine.dispose();
   await baseline.dispose();
-  return { records, stats, weights, flops: t.model.analysis.totalFlops };
+  return { records, stats, weights, rounds, flops: t.model.analysis.totalFlops };
 }
 
 describe('online caching on the Fashion-MNIST backbone (bundled 2,000-image sample)', () => {
@@ -53,6 +54,11 @@ describe('online caching on the Fashion-MNIST backbone (bundled 2,000-image samp
     for (const [i, c] of s.caches.entries()) if (i) expect(c.trainingRecords).toBeLessThanOrEqual(s.caches[i - 1]!.trainingRecords);
     expect(s.agreementEstimate!.auditedRequests).toBeGreaterThan(10);
     expect(s.agreementEstimate!.value).toBeGreaterThanOrEqual(0.97);
+    // every training round is an event saying why it ran: the first, then idle or new-record rounds
+    expect(first.rounds).toHaveLength(s.maintenance.retrains);
+    expect(first.rounds[0]).toMatchObject({ trigger: 'first' });
+    for (const r of first.rounds.slice(1)) expect(['idle', 'new-records']).toContain(r.trigger);
+    for (const r of first.rounds) expect(r.records).toBeLessThanOrEqual(Math.min(r.pool, DEFAULT_ENGINE.roundSize));
   }, 240_000);
 
   it('labels never reach the training path: scrambled labels give identical decisions and weights', async () => {

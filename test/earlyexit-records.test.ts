@@ -3,6 +3,7 @@ import { RecordPools, type AuditRecord } from '../src/earlyexit/records.js';
 import { SlotArena } from '../src/earlyexit/slot-arena.js';
 import { chooseCascade, type AuditView, type CascadeCostModel } from '../src/earlyexit/cascade.js';
 import { ViewTable } from '../src/earlyexit/view-table.js';
+import { describeEvent, EngineStatistics, EVENTS_KEPT } from '../src/earlyexit/engine-stats.js';
 import { Rng } from '../src/util/random.js';
 
 describe('SlotArena', () => {
@@ -118,5 +119,18 @@ describe('ViewTable (the heads\' views of calibration records, by row)', () => {
     const fromColumns = chooseCascade(columns, [0, 1], cost, o);
     expect(fromColumns).toEqual(chooseCascade(views, [0, 1], cost, o));
     expect(fromColumns.cascade.caches.length).toBeGreaterThan(0);
+  });
+});
+
+describe('EngineStatistics events', () => {
+  it('keeps the newest events only (a server runs for weeks), in order, and describes every kind', () => {
+    const s = new EngineStatistics(4, 100);
+    for (let i = 0; i < 2 * EVENTS_KEPT + 1; i++) s.event({ kind: 'round', request: i, trigger: i ? 'idle' : 'first', records: 10, pool: 20, passes: 1.5 });
+    expect(s.events.length).toBeLessThanOrEqual(2 * EVENTS_KEPT);
+    expect(s.events.length).toBeGreaterThanOrEqual(EVENTS_KEPT);
+    expect(s.events.at(-1)!.request).toBe(2 * EVENTS_KEPT);
+    expect(s.events.every((e, i) => !i || e.request === s.events[i - 1]!.request + 1)).toBe(true);
+    expect(describeEvent(s.events.at(-1)!)).toBe(`request ${2 * EVENTS_KEPT}: training round (idle: the pool is under-trained) on 10 of 20 pooled records; 1.5 passes over the pool after it`);
+    expect(describeEvent({ kind: 'round', request: 5, trigger: 'new-records', records: 3, pool: 4, passes: 2 })).toContain('new training records');
   });
 });

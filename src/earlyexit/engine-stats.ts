@@ -27,7 +27,9 @@ export interface TimelineEntry {
 export type EngineEvent =
   | { kind: 'cascade'; request: number; from: number[]; to: number[] }
   | { kind: 'shift'; request: number; tv: number; dropped: number; minCalibration: number }
-  | { kind: 'trainer-error'; request: number; message: string };
+  | { kind: 'trainer-error'; request: number; message: string }
+  /** a training round started: why (the first round, enough new training records, or an idle round while the pool is under-trained) */
+  | { kind: 'round'; request: number; trigger: 'first' | 'new-records' | 'idle'; records: number; pool: number; passes: number };
 
 export function describeEvent(e: EngineEvent): string {
   switch (e.kind) {
@@ -37,6 +39,8 @@ export function describeEvent(e: EngineEvent): string {
       return `request ${e.request}: class-mix shift detected (TV distance ${e.tv.toFixed(2)}); dropped ${e.dropped} stale calibration records, auditing until ${e.minCalibration} new ones exist`;
     case 'trainer-error':
       return `request ${e.request}: training round failed (${e.message}); the current heads stay`;
+    case 'round':
+      return `request ${e.request}: training round (${e.trigger === 'idle' ? 'idle: the pool is under-trained' : e.trigger === 'new-records' ? 'new training records' : 'first'}) on ${e.records} of ${e.pool} pooled records; ${e.passes.toFixed(1)} passes over the pool after it`;
   }
 }
 
@@ -54,6 +58,8 @@ export interface MaintenanceTotals {
   retrains: number;
   replans: number;
 }
+
+export const EVENTS_KEPT = 1000;
 
 /** Counters of the request path: answers per exit, latencies, audits, the exit-rate timeline. */
 export class EngineStatistics {
@@ -106,8 +112,10 @@ export class EngineStatistics {
     if (agreed) this.auditAgree++;
   }
 
+  /** the newest EVENTS_KEPT events are kept: a server runs for weeks */
   event(e: EngineEvent): void {
     this.events.push(e);
+    if (this.events.length > 2 * EVENTS_KEPT) this.events.splice(0, this.events.length - EVENTS_KEPT);
   }
 
   latency() {

@@ -202,9 +202,9 @@ export class CacheEngine {
     const firstRound = !this.heads.some((h) => h.trained);
     const underTrained = pool >= 2 * opt.batchSize && this.sinceTrain >= opt.idleTrainEvery && this.poolPasses < opt.maxPasses;
     const withinBudget = this.withinTrainingBudget();
-    const due = (firstRound && pool >= 2 * opt.batchSize) || ((this.pools.newTrain >= opt.trainEvery || underTrained) && withinBudget);
-    if (due && !this.roundInFlight) {
-      const round = this.trainRound().catch((e: Error) => this.statistics.event({ kind: 'trainer-error', request: this.requests, message: e.message }));
+    const trigger = firstRound ? (pool >= 2 * opt.batchSize ? 'first' : undefined) : !withinBudget ? undefined : this.pools.newTrain >= opt.trainEvery ? 'new-records' : underTrained ? 'idle' : undefined;
+    if (trigger && !this.roundInFlight) {
+      const round = this.trainRound(trigger).catch((e: Error) => this.statistics.event({ kind: 'trainer-error', request: this.requests, message: e.message }));
       if (o.background) {
         this.roundInFlight = round.finally(() => (this.roundInFlight = undefined));
       } else {
@@ -251,7 +251,7 @@ export class CacheEngine {
    * rest), `epochs` passes, in the trainer; the trainer also predicts the calibration records with
    * the new weights (their views). Then the new heads and the plan calibrated for them go live.
    */
-  private async trainRound(): Promise<void> {
+  private async trainRound(trigger: 'first' | 'new-records' | 'idle'): Promise<void> {
     const t0 = process.hrtime.bigint();
     const o = this.opts;
     const totals = this.statistics.maintenance;
@@ -260,6 +260,7 @@ export class CacheEngine {
     const { records, pool } = this.pools.roundSample();
     // passes over the pool: reset-free running sum, diluted as new records join
     this.poolPasses = this.poolPasses * Math.max(0, 1 - newAtStart / pool) + (records.length * o.epochs) / pool;
+    this.statistics.event({ kind: 'round', request: this.requests, trigger, records: records.length, pool, passes: this.poolPasses });
     const calib = [...this.pools.calibration];
     const calibIds = calib.map((r) => r.request);
     const jobs: HeadJob[] = [];
