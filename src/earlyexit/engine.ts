@@ -198,11 +198,7 @@ export class CacheEngine {
     const totals = this.statistics.maintenance;
     rep.auditMs = await this.path.finishAudits();
     totals.auditMs += rep.auditMs;
-    const pool = this.pools.trainingSize;
-    const firstRound = !this.heads.some((h) => h.trained);
-    const underTrained = pool >= 2 * opt.batchSize && this.sinceTrain >= opt.idleTrainEvery && this.poolPasses < opt.maxPasses;
-    const withinBudget = this.withinTrainingBudget();
-    const trigger = firstRound ? (pool >= 2 * opt.batchSize ? 'first' : undefined) : !withinBudget ? undefined : this.pools.newTrain >= opt.trainEvery ? 'new-records' : underTrained ? 'idle' : undefined;
+    const trigger = this.roundDue();
     if (trigger && !this.roundInFlight) {
       const round = this.trainRound(trigger).catch((e: Error) => this.statistics.event({ kind: 'trainer-error', request: this.requests, message: e.message }));
       if (o.background) {
@@ -224,6 +220,21 @@ export class CacheEngine {
     }
     this.checkShift();
     return rep;
+  }
+
+  /**
+   * Why a training round is due now, if one is: the first (once the pool holds two batches), then
+   * — within the training budget — `trainEvery` new training records, or an idle round while
+   * the pool has had fewer than `maxPasses` passes.
+   */
+  private roundDue(): 'first' | 'new-records' | 'idle' | undefined {
+    const opt = this.opts;
+    const pool = this.pools.trainingSize;
+    const enough = pool >= 2 * opt.batchSize;
+    if (!this.heads.some((h) => h.trained)) return enough ? 'first' : undefined;
+    if (!this.withinTrainingBudget()) return undefined;
+    if (this.pools.newTrain >= opt.trainEvery) return 'new-records';
+    return enough && this.sinceTrain >= opt.idleTrainEvery && this.poolPasses < opt.maxPasses ? 'idle' : undefined;
   }
 
   /** trainer CPU and request time when the budget started counting (after the warm-up rounds) */
