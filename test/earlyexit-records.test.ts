@@ -123,7 +123,7 @@ describe('ViewTable (the heads\' views of calibration records, by row)', () => {
 });
 
 describe('EngineStatistics events', () => {
-  it('keeps the newest events only (a server runs for weeks), in order, and describes every kind', () => {
+  it('keeps the newest events only (a server runs for weeks), in order, and describes a round by its trigger', () => {
     const s = new EngineStatistics(4, 100);
     for (let i = 0; i < 2 * EVENTS_KEPT + 1; i++) s.event({ kind: 'round', request: i, trigger: i ? 'idle' : 'first', records: 10, pool: 20, passes: 1.5 });
     expect(s.events.length).toBeLessThanOrEqual(2 * EVENTS_KEPT);

@@ -24,12 +24,17 @@ export interface TimelineEntry {
 }
 
 /** What the engine decided and when: structured, for tests, `/v1/stats` and reports. */
+/** why a training round ran: the first, enough new training records, or idle while the pool is under-trained */
+export type RoundTrigger = 'first' | 'new-records' | 'idle';
+
+const ROUND_WHY: Record<RoundTrigger, string> = { first: 'first', 'new-records': 'new training records', idle: 'idle: the pool is under-trained' };
+
 export type EngineEvent =
   | { kind: 'cascade'; request: number; from: number[]; to: number[] }
   | { kind: 'shift'; request: number; tv: number; dropped: number; minCalibration: number }
   | { kind: 'trainer-error'; request: number; message: string }
-  /** a training round started: why (the first round, enough new training records, or an idle round while the pool is under-trained) */
-  | { kind: 'round'; request: number; trigger: 'first' | 'new-records' | 'idle'; records: number; pool: number; passes: number };
+  /** a training round started, and why */
+  | { kind: 'round'; request: number; trigger: RoundTrigger; records: number; pool: number; passes: number };
 
 export function describeEvent(e: EngineEvent): string {
   switch (e.kind) {
@@ -40,7 +45,7 @@ export function describeEvent(e: EngineEvent): string {
     case 'trainer-error':
       return `request ${e.request}: training round failed (${e.message}); the current heads stay`;
     case 'round':
-      return `request ${e.request}: training round (${e.trigger === 'idle' ? 'idle: the pool is under-trained' : e.trigger === 'new-records' ? 'new training records' : 'first'}) on ${e.records} of ${e.pool} pooled records; ${e.passes.toFixed(1)} passes over the pool after it`;
+      return `request ${e.request}: training round (${ROUND_WHY[e.trigger]}) on ${e.records} of ${e.pool} pooled records; ${e.passes.toFixed(1)} passes over the pool after it`;
   }
 }
 
@@ -112,7 +117,7 @@ export class EngineStatistics {
     if (agreed) this.auditAgree++;
   }
 
-  /** the newest EVENTS_KEPT events are kept: a server runs for weeks */
+  /** a server runs for weeks: past 2 × EVENTS_KEPT events, only the newest EVENTS_KEPT are kept */
   event(e: EngineEvent): void {
     this.events.push(e);
     if (this.events.length > 2 * EVENTS_KEPT) this.events.splice(0, this.events.length - EVENTS_KEPT);

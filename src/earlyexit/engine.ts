@@ -3,7 +3,7 @@ import { Rng } from '../util/random.js';
 import { median } from '../util/stats.js';
 import { calibrationSizeFor, chooseCascade, cascadeCeiling, NO_CACHE, skipStages, type Cascade, type CascadeCostModel, type ViewColumns } from './cascade.js';
 import { DEFAULT_ENGINE, type EngineOptions } from './engine-options.js';
-import { EngineStatistics, type ClassifyResult } from './engine-stats.js';
+import { EngineStatistics, type ClassifyResult, type RoundTrigger } from './engine-stats.js';
 import { engineSnapshot, type EngineSnapshot } from './engine-snapshot.js';
 import { argmax, CacheHead, hiddenForBudget } from './head.js';
 import { headTrainFlops } from './head-model.js';
@@ -16,7 +16,7 @@ import { ShiftDetector, SHIFT_WINDOW } from './shift.js';
 import { createTrainer, type HeadJob, type HeadTrainer } from './trainer.js';
 import { ViewTable } from './view-table.js';
 
-export type { ClassifyResult, EngineEvent, TimelineEntry } from './engine-stats.js';
+export type { ClassifyResult, EngineEvent, RoundTrigger, TimelineEntry } from './engine-stats.js';
 export { describeEvent } from './engine-stats.js';
 export type { EngineSnapshot } from './engine-snapshot.js';
 
@@ -227,7 +227,7 @@ export class CacheEngine {
    * — within the training budget — `trainEvery` new training records, or an idle round while
    * the pool has had fewer than `maxPasses` passes.
    */
-  private roundDue(): 'first' | 'new-records' | 'idle' | undefined {
+  private roundDue(): RoundTrigger | undefined {
     const opt = this.opts;
     const pool = this.pools.trainingSize;
     const enough = pool >= 2 * opt.batchSize;
@@ -262,7 +262,7 @@ export class CacheEngine {
    * rest), `epochs` passes, in the trainer; the trainer also predicts the calibration records with
    * the new weights (their views). Then the new heads and the plan calibrated for them go live.
    */
-  private async trainRound(trigger: 'first' | 'new-records' | 'idle'): Promise<void> {
+  private async trainRound(trigger: RoundTrigger): Promise<void> {
     const t0 = process.hrtime.bigint();
     const o = this.opts;
     const totals = this.statistics.maintenance;
