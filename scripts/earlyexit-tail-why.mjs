@@ -2,6 +2,7 @@
 // sequential requests; per request client latency vs the engine's own latencyMs, exit, audited;
 // the top 5 % classified and grouped in bursts). Needs the full Fashion-MNIST. After npm run build:
 //   MODE=on|off CACHE_ARGS='--fused' N=4000 node scripts/earlyexit-tail-why.mjs
+// PROC=1 also prints each node process's user / system CPU, page faults and context switches (/proc).
 import http from 'node:http';
 import { requireFull, startCacheServer } from '../dist/bench/earlyexit-common.js';
 import { loadTest } from '../dist/serve/loadtest.js';
@@ -39,4 +40,14 @@ try {
   const idx = tail.map((r) => r.i); const bursts = []; let cur = [idx[0]]; for (const k of idx.slice(1)) { if (k - cur.at(-1) <= 3) cur.push(k); else { bursts.push(cur); cur = [k]; } } bursts.push(cur);
   console.log('tail bursts (≤3 apart):', bursts.length, 'sizes', bursts.map((b) => b.length).sort((a, b) => b - a).slice(0, 15).join(','), '| starts', bursts.filter((b) => b.length >= 3).map((b) => b[0]).join(','));
   for (const q of [0.5, 0.9, 0.95]) { const s = rows.filter((r) => r.exit === 'none').map((r) => r.ms).sort((a, b) => a - b); console.log(`no-exit client q${q}`, s[Math.floor(q * s.length)]?.toFixed(3)); }
+  if (process.env.PROC === '1') {
+    const { readdirSync, readFileSync } = await import('node:fs');
+    for (const pid of readdirSync('/proc').filter((x) => /^\d+$/.test(x))) {
+      let cmd = ''; try { cmd = readFileSync(`/proc/${pid}/cmdline`, 'utf8').replace(/\0/g, ' '); } catch { continue; }
+      if (!/node/.test(cmd) || pid === String(process.pid)) continue;
+      const f = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1].split(' ');
+      const st = readFileSync(`/proc/${pid}/status`, 'utf8');
+      console.log(pid, cmd.slice(0, 80), 'utime s', (f[11] / 100).toFixed(1), 'stime s', (f[12] / 100).toFixed(1), 'minflt', f[7], 'majflt', f[9], 'vol/invol ctx', /voluntary_ctxt_switches:\s+(\d+)/.exec(st)[1], /nonvoluntary_ctxt_switches:\s+(\d+)/.exec(st)[1]);
+    }
+  }
 } finally { srv.stop(); }
