@@ -18,7 +18,7 @@ export { analyseGraph, extractSegment, type CutPoint, type GraphAnalysis } from 
 export { loadOnnxModel } from './ir/onnx-load.js';
 // whole-model prediction: any ONNX file in, total and per-layer latency out
 export { readModelFile, modelFromBytes, type ModelFile } from './wholemodel/model-file.js';
-export { WholeModelPredictor, untrainedModules, trainCommand, settingKey, type ModelPrediction, type KernelPrediction, type WholeModelSetting } from './wholemodel/predictor.js';
+export { WholeModelPredictor, untrainedModules, extrapolatedModules, trainCommand, settingKey, type ModelPrediction, type KernelPrediction, type WholeModelSetting } from './wholemodel/predictor.js';
 export { measureModel, type ModelTiming } from './profile/model-timing.js';
 export { calibrateSetting } from './wholemodel/calibrate.js';
 export { FAMILIES, generateModel, generateSet, modelBytes, type GeneratedModel } from './modelgen/index.js';

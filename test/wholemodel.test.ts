@@ -623,6 +623,38 @@ describe('whole-model prediction on real (tiny) module predictors', () => {
     expect(uj.untrained[0]!.share).toBeGreaterThan(0);
   });
 
+  it('says how much of the predicted time comes from kernels outside the trained ranges, per module', async () => {
+    // the store's conv2d and dwconv data reach 32² maps at most: a 96² network leaves them
+    const b = new GraphBuilder('big-maps', 4);
+    let y = b.act(b.conv(b.input('x', [1, 3, 96, 96]), { cout: 16, k: 3 }), 'relu');
+    y = b.act(b.conv(y, { cout: 16, k: 3, groups: 16 }), 'relu');
+    b.output(b.conv(y, { cout: 8, k: 1 }));
+    const file = path.join(dir, 'big-maps.onnx');
+    writeFileSync(file, toOnnx(b.build()));
+    const api = await import('../src/index.js');
+    const store = new api.Store(db);
+    try {
+      const p = api.WholeModelPredictor.open(store, { device: 'ort-cpu', threads: 1 }).predict(api.readModelFile(file).imported);
+      const x = api.extrapolatedModules(p);
+      expect(x.map((e) => e.module).sort()).toEqual(['conv2d', 'dwconv']);
+      const conv = x.find((e) => e.module === 'conv2d')!;
+      expect(conv.kernels).toBe(2);
+      expect(conv.beyond).toContain(`hw > ${p.kernels.find((k) => k.module === 'conv2d')!.extrapolated[0]!.split(' > ')[1]}`);
+      expect(conv.beyond.every((r) => /^\w+ [<>] \d+$|never trained/.test(r))).toBe(true);
+      // shares of the predicted time, as the per-layer flags give them
+      const total = p.kernels.reduce((s, k) => s + k.ms, 0);
+      const flagged = p.kernels.filter((k) => k.module === 'conv2d' && k.extrapolated.length).reduce((s, k) => s + k.ms, 0);
+      expect(conv.share).toBeCloseTo(flagged / total, 9);
+    } finally {
+      store.close();
+    }
+    const r = cli(['predict', file], db);
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.stdout).toMatch(/outside the trained ranges .*\n(  .*\n)*  conv2d@ort-cpu: 2 kernels, [\d.]+ % of the predicted time \(hw > \d+/);
+    const j = JSON.parse(cli(['predict', file, '--json'], db).stdout) as { extrapolated: Array<{ module: string; kernels: number }> };
+    expect(j.extrapolated.find((e) => e.module === 'dwconv')?.kernels).toBe(1);
+  });
+
   it('the library API predicts a model file as the CLI does', async () => {
     const api = await import('../src/index.js');
     const store = new api.Store(db);

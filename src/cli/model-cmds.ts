@@ -13,7 +13,7 @@ import { fusionTable, WHOLE_MODEL_DEVICES } from '../wholemodel/fusion.js';
 import { measureFusions } from '../wholemodel/fusion-probe.js';
 import { readModelFile } from '../wholemodel/model-file.js';
 import type { InputOverrides } from '../ir/onnx-load.js';
-import { settingKey, trainCommand, untrainedModules, WholeModelPredictor, type ModelPrediction } from '../wholemodel/predictor.js';
+import { extrapolatedModules, settingKey, trainCommand, untrainedModules, WholeModelPredictor, type ModelPrediction } from '../wholemodel/predictor.js';
 import { compareLayers, layerRows, predictionRecord } from '../wholemodel/report.js';
 import { port, positiveInt, stopOnSigint } from './args.js';
 import { formatTable } from './table.js';
@@ -73,6 +73,11 @@ export function printPrediction(p: ModelPrediction, file: string, top: number, p
   for (const u of untrainedModules(p).filter((x) => x.share >= 0.01)) {
     const t = trainCommand(p.setting, u.module);
     console.log(`${u.kernels} ${u.module} kernel${u.kernels > 1 ? 's' : ''} (${(100 * u.share).toFixed(1)} % of the predicted time) fell back to the roofline: no trained ${u.module} predictor for ${settingKey(p.setting)}; train one with (~${Math.max(1, Math.ceil(t.minutes))} min, alone on the machine), then refit the calibration with it ('latencylab calibrate -d ${p.setting.device} -t ${p.setting.threads}'):\n  ${t.command}`);
+  }
+  const outside = extrapolatedModules(p).filter((e) => e.share >= 0.01);
+  if (outside.length) {
+    console.log(`outside the trained ranges (predicted at the nearest trained configuration scaled by work, so expect a larger error; profiling the dataset over a space that covers them removes it):`);
+    for (const x of outside) console.log(`  ${p.datasets[x.module] ?? x.module}: ${x.kernels} kernel${x.kernels > 1 ? 's' : ''}, ${(100 * x.share).toFixed(1)} % of the predicted time (${x.beyond.slice(0, 3).join('; ')}${x.beyond.length > 3 ? '; …' : ''})`);
   }
   console.log(p.calibrated ? `per-model overhead ${p.overheadMs.toFixed(3)} ms (calibrated${p.probeMs ? `; at the machine state of the calibration, probe ${p.probeMs.toFixed(3)} ms — --now rescales to the state now` : ''})${p.clampedMs < 0 ? `; ${p.clampedMs.toFixed(3)} ms in the total for layers whose estimate fell below zero (shown as 0 ms)` : ''}` : `UNCALIBRATED: raw sum of kernel predictions; run 'latencylab calibrate -d ${p.setting.device} -t ${p.setting.threads}' (~1–3 min) for end-to-end accuracy`);
 }

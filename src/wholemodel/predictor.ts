@@ -383,14 +383,41 @@ export function missingMessage(setting: WholeModelSetting, missing: string[]): s
 
 /** modules a prediction needed but the store has no predictor for: their kernels and share of the predicted time */
 export function untrainedModules(p: ModelPrediction): Array<{ module: string; kernels: number; share: number }> {
+  return timeShareBy(p, (k) => k.untrained).map(({ key, kernels, share }) => ({ module: key, kernels, share }));
+}
+
+/**
+ * Per module, the kernels whose configuration lies outside the module predictor's trained ranges
+ * (predicted at the nearest trained configuration, scaled by work: clampToTrained) and their share
+ * of the predicted time, with the ranges they leave (their largest kernels' first). PP-OCRv4 det on
+ * ort-cpu 1 thread: half of its predicted time, 3×3 convolutions at 160² predicted ~2× their
+ * profiled time (reports/models-history.md, session 37) — the one place a user can see why.
+ */
+export function extrapolatedModules(p: ModelPrediction): Array<{ module: string; kernels: number; share: number; beyond: string[] }> {
+  const extrapolated = (k: KernelPrediction) => (k.module && k.extrapolated.length ? k.module : undefined);
+  const beyond = new Map<string, Set<string>>();
+  for (const k of [...p.kernels].sort((a, b) => b.ms - a.ms)) {
+    const m = extrapolated(k);
+    if (!m) continue;
+    const set = beyond.get(m) ?? new Set<string>();
+    // "hw=160 > 111": the parameter and the trained bound, once per bound
+    for (const e of k.extrapolated) set.add(e.replace(/^(\w+)=\S+ ([<>]) /, '$1 $2 '));
+    beyond.set(m, set);
+  }
+  return timeShareBy(p, extrapolated).map(({ key, kernels, share }) => ({ module: key, kernels, share, beyond: [...beyond.get(key)!] }));
+}
+
+/** kernels grouped by a key (those without one left out): how many, and their share of the predicted time, largest first */
+function timeShareBy(p: ModelPrediction, keyOf: (k: KernelPrediction) => string | undefined): Array<{ key: string; kernels: number; share: number }> {
   const by = new Map<string, { kernels: number; ms: number }>();
   for (const k of p.kernels) {
-    if (!k.untrained) continue;
-    const e = by.get(k.untrained) ?? { kernels: 0, ms: 0 };
+    const key = keyOf(k);
+    if (!key) continue;
+    const e = by.get(key) ?? { kernels: 0, ms: 0 };
     e.kernels++;
     e.ms += k.ms;
-    by.set(k.untrained, e);
+    by.set(key, e);
   }
   const total = p.kernels.reduce((s, k) => s + k.ms, 0);
-  return [...by].map(([module, e]) => ({ module, kernels: e.kernels, share: total > 0 ? e.ms / total : 0 })).sort((a, b) => b.share - a.share);
+  return [...by].map(([key, e]) => ({ key, kernels: e.kernels, share: total > 0 ? e.ms / total : 0 })).sort((a, b) => b.share - a.share);
 }

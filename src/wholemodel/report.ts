@@ -1,4 +1,4 @@
-import { untrainedModules, type KernelPrediction, type ModelPrediction } from './predictor.js';
+import { extrapolatedModules, untrainedModules, type KernelPrediction, type ModelPrediction } from './predictor.js';
 
 /** Presentation of whole-model predictions: the per-layer table and the predicted-vs-measured join. */
 
@@ -50,6 +50,7 @@ export function predictionRecord(p: ModelPrediction, top = Infinity) {
     fusion: p.fusion,
     probeMs: p.probeMs,
     untrained: untrainedModules(p),
+    extrapolated: extrapolatedModules(p),
     layers: layerRows(p, top),
   };
 }
