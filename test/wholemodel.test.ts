@@ -748,6 +748,11 @@ describe('whole-model prediction on real (tiny) module predictors', () => {
     expect(cli(['measure', file, '--passes', '0'], db).stderr).toMatch(/--passes/);
     expect(r.stdout).toMatch(/predicted [\d.]+ ms \([+-][\d.]+ %\) UNCALIBRATED/);
     expect(r.stdout).toMatch(/Conv\+BatchNormalization\+Clip\s+[\d.]+\s+[\d.]+/);
+    // each compared layer says whether it lies outside its predictor's trained ranges (every conv of a 96² network here)
+    const big = JSON.parse(cli(['measure', path.join(dir, 'big-maps.onnx'), '--compare', '--passes', '1', '--json'], db).stdout) as { layers: Array<{ op: string; extrapolated: string }> };
+    const convs = big.layers.filter((l) => l.op.startsWith('Conv'));
+    expect(convs).toHaveLength(3);
+    for (const l of convs) expect(l.extrapolated).toMatch(/hw=96 > \d+/);
     const wrong = cli(['measure', file, '-d', 'tfjs-wasm'], db);
     expect(wrong.stderr).toMatch(/--device: whole ONNX models run on ort-cpu, ort-wasm/);
   });

@@ -139,7 +139,7 @@ export function registerModelCommands(program: Command, openStore: () => Store):
           const err = (100 * (predictedMs! - latencyMs)) / latencyMs;
           const state = pred.probeMs && probeNow ? ` at the machine state of the measurement (probe ${probeNow.toFixed(3)} ms vs ${pred.probeMs.toFixed(3)} ms when calibrated; ${pred.totalMs.toFixed(3)} ms at that state)` : '';
           console.log(`predicted ${predictedMs!.toFixed(3)} ms${state} (${err >= 0 ? '+' : ''}${err.toFixed(1)} %)${pred.calibrated ? '' : ' UNCALIBRATED'}`);
-          console.log(formatTable(['layer', 'op', 'predicted ms', 'measured ms', 'error'], cmp.layers.map((l) => [l.kernel, l.op, l.predictedMs, l.measuredMs, `${((100 * (l.predictedMs - l.measuredMs)) / Math.max(l.measuredMs, 1e-6)).toFixed(0)} %`])));
+          console.log(formatTable(['layer', 'op', 'predicted ms', 'measured ms', 'error', 'extrapolated'], cmp.layers.map((l) => [l.kernel, l.op, l.predictedMs, l.measuredMs, `${((100 * (l.predictedMs - l.measuredMs)) / Math.max(l.measuredMs, 1e-6)).toFixed(0)} %`, l.extrapolated])));
           const inserted = cmp.unmatched.reduce((a, n) => a + n.ms, 0);
           if (cmp.unmatched.length) console.log(`runtime-inserted nodes (layout reorders and the like, not in the model file): ${cmp.unmatched.length}, ${inserted.toFixed(3)} ms`);
           const profiled = nodes!.reduce((a, n) => a + n.ms, 0);

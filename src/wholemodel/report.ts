@@ -67,6 +67,8 @@ export interface ComparedLayer {
   op: string;
   predictedMs: number;
   measuredMs: number;
+  /** outside the module predictor's trained ranges ('' when inside): where large errors usually come from */
+  extrapolated: string;
 }
 
 /**
@@ -88,6 +90,6 @@ export function compareLayers(p: ModelPrediction, nodes: ReadonlyArray<{ name: s
     if (k) measured.set(k, (measured.get(k) ?? 0) + n.ms);
     else unmatched.push(n);
   }
-  const layers = [...measured].map(([k, ms]) => ({ kernel: k.kernel.name, op: [k.kernel.op, ...k.kernel.fused].join('+'), predictedMs: k.ms, measuredMs: ms }));
+  const layers = [...measured].map(([k, ms]) => ({ kernel: k.kernel.name, op: [k.kernel.op, ...k.kernel.fused].join('+'), predictedMs: k.ms, measuredMs: ms, extrapolated: k.extrapolated.join('; ') }));
   return { layers: layers.sort((a, b) => b.measuredMs - a.measuredMs), unmatched };
 }
