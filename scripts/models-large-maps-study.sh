@@ -4,7 +4,8 @@
 # constant (or a small broadcast tensor) as a unary activation help whole-model prediction?
 # Applies scripts/models-large-maps.patch (the widened KERNEL_SPACES, and an LL_EW=const|bcast
 # switch in the elementwise mapping) in a scratch worktree and runs the bench:models report step for
-# 1 thread on a copy of the bench store per variant; prints each one's choice-data and test figures.
+# 1 thread on a copy of the bench store per variant; prints each one's choice-data and test figures,
+# then each one's accuracy on 24 generated dense-prediction networks at 256–640² (models-dense-check.mjs).
 #
 #   bash scripts/models-large-maps-study.sh            all six variants (about 1.5 h)
 #   VARIANTS="base const" bash scripts/models-large-maps-study.sh
@@ -61,4 +62,14 @@ for v in $VARIANTS; do
     console.log([process.argv[2], chosen[2], chosen[4], all[4], ocr.join(" / ")].join(" | "));
   ' "$WORK/$v/reports/models.md" "$v"
 done
+
+# the same variants on held-out dense-prediction networks at 256–640² (the regime the choice data
+# barely reaches): measured once here (~4 min, alone), predicted by each variant's store
+specs=()
+for v in $VARIANTS; do
+  ew=''
+  case "$v" in *const) ew=const ;; bcast) ew=bcast ;; esac
+  specs+=("$v=$WORK/$v/models.db${ew:+:$ew}")
+done
+MEASURE_DB=$STORE LL_BIN=$T/bin/latencylab.js node scripts/models-dense-check.mjs "$WORK/dense" "${specs[@]}"
 rm -rf "$WORK"
