@@ -35,13 +35,7 @@ wait
 
 echo "variant | choice ±10 % | choice RMSPE % | test ±10 % | PP-OCR det / rec / cls"
 for v in X Y; do
-  node -e '
-    const md = require("fs").readFileSync(process.argv[1], "utf8");
-    const chosen = md.split("\n").find((l) => l.includes("← |")).split("|").map((s) => s.trim());
-    const all = md.split("\n").find((l) => l.startsWith("| **all**")).split("|").map((s) => s.trim());
-    const ocr = md.split("\n").filter((l) => /^\| PP-OCR/.test(l)).map((l) => l.split("|")[4].trim());
-    console.log([process.argv[2], chosen[2], chosen[4], all[4], ocr.join(" / ")].join(" | "));
-  ' "$WORK/$v/reports/models.md" "$v"
+  node scripts/models-report-summary.mjs "$WORK/$v/reports/models.md" "$v"
 done
 MEASURE_DB=$STORE LL_BIN=$T/bin/latencylab.js node scripts/models-dense-check.mjs "$WORK/dense" "X=$WORK/X/models.db" "Y=$WORK/Y/models.db:const"
 rm -rf "$WORK"

@@ -54,13 +54,7 @@ done
 
 echo "variant | choice ±10 % | choice RMSPE % | test ±10 % | PP-OCR det / rec / cls"
 for v in $VARIANTS; do
-  node -e '
-    const md = require("fs").readFileSync(process.argv[1], "utf8");
-    const chosen = md.split("\n").find((l) => l.includes("← |")).split("|").map((s) => s.trim());
-    const all = md.split("\n").find((l) => l.startsWith("| **all**")).split("|").map((s) => s.trim());
-    const ocr = md.split("\n").filter((l) => /^\| PP-OCR/.test(l)).map((l) => l.split("|")[4].trim());
-    console.log([process.argv[2], chosen[2], chosen[4], all[4], ocr.join(" / ")].join(" | "));
-  ' "$WORK/$v/reports/models.md" "$v"
+  node scripts/models-report-summary.mjs "$WORK/$v/reports/models.md" "$v"
 done
 
 # the same variants on held-out dense-prediction networks at 256–640² (the regime the choice data

@@ -391,7 +391,7 @@ export function untrainedModules(p: ModelPrediction): Array<{ module: string; ke
  * (predicted at the nearest trained configuration, scaled by work: clampToTrained) and their share
  * of the predicted time, with the ranges they leave (their largest kernels' first). PP-OCRv4 det on
  * ort-cpu 1 thread: half of its predicted time, 3×3 convolutions at 160² predicted ~2× their
- * profiled time (reports/models-history.md, session 37) — the one place a user can see why.
+ * profiled time (reports/models-history.md, session 37): what tells a user why such a prediction is off.
  */
 export function extrapolatedModules(p: ModelPrediction): Array<{ module: string; kernels: number; share: number; beyond: string[] }> {
   const extrapolated = (k: KernelPrediction) => (k.module && k.extrapolated.length ? k.module : undefined);
