@@ -4,9 +4,14 @@
 import { readFileSync } from 'node:fs';
 
 const [file, name = file] = process.argv.slice(2);
+if (!file) {
+  console.error('usage: node scripts/models-report-summary.mjs REPORT.md [NAME]');
+  process.exit(2);
+}
 const lines = readFileSync(file, 'utf8').split('\n');
+const row = (test, what) => lines.find(test) ?? (console.error(`${file}: no ${what} (not a one-setting bench:models report?)`), process.exit(2));
 const cells = (l) => l.split('|').map((s) => s.trim());
-const chosen = cells(lines.find((l) => l.includes('← |')));
-const all = cells(lines.find((l) => l.startsWith('| **all**')));
+const chosen = cells(row((l) => l.includes('← |'), 'chosen design row'));
+const all = cells(row((l) => l.startsWith('| **all**'), "test networks' **all** row"));
 const ocr = lines.filter((l) => /^\| PP-OCR/.test(l)).map((l) => cells(l)[4]);
 console.log([name, chosen[2], chosen[4], all[4], ocr.join(' / ')].join(' | '));

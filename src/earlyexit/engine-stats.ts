@@ -23,12 +23,12 @@ export interface TimelineEntry {
   audited: number;
 }
 
-/** What the engine decided and when: structured, for tests, `/v1/stats` and reports. */
 /** why a training round ran: the first, enough new training records, or idle while the pool is under-trained */
 export type RoundTrigger = 'first' | 'new-records' | 'idle';
 
 const ROUND_WHY: Record<RoundTrigger, string> = { first: 'first', 'new-records': 'new training records', idle: 'idle: the pool is under-trained' };
 
+/** What the engine decided and when: structured, for tests, `/v1/stats` and reports. */
 export type EngineEvent =
   | { kind: 'cascade'; request: number; from: number[]; to: number[] }
   | { kind: 'shift'; request: number; tv: number; dropped: number; minCalibration: number }
