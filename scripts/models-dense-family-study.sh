@@ -16,7 +16,9 @@ STORE=${STORE:-$ROOT/.latencylab/models.db}
 WORK=$(mktemp -d /tmp/ll-dense-family.XXXXXX)
 [ -f "$STORE" ] || { echo "no bench store at $STORE (npm run bench:models first)" >&2; exit 2; }
 
-git worktree add --detach "$WORK/tree" HEAD >/dev/null
+# the commit the patches were written against (both adopted in session 38: the LL_EW switch
+# and the `dense` family, named `dbnet` in the product, exist only in this study tree)
+git worktree add --detach "$WORK/tree" bae4aa5 >/dev/null
 trap 'git -C "$ROOT" worktree remove --force "$WORK/tree" >/dev/null 2>&1 || true' EXIT
 git -C "$WORK/tree" apply "$ROOT/scripts/models-large-maps.patch" "$ROOT/scripts/models-dense-family.patch"
 ln -s "$ROOT/node_modules" "$WORK/tree/node_modules"

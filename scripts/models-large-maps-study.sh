@@ -21,7 +21,9 @@ VARIANTS=${VARIANTS:-"base const bcast wide wide-poly2 wide-const"}
 WORK=$(mktemp -d /tmp/ll-large-maps.XXXXXX)
 [ -f "$STORE" ] || { echo "no bench store at $STORE (npm run bench:models first)" >&2; exit 2; }
 
-git worktree add --detach "$WORK/tree" HEAD >/dev/null
+# the commit the patches were written against (both adopted in session 38: the LL_EW switch
+# and the `dense` family, named `dbnet` in the product, exist only in this study tree)
+git worktree add --detach "$WORK/tree" bae4aa5 >/dev/null
 trap 'git -C "$ROOT" worktree remove --force "$WORK/tree" >/dev/null 2>&1 || true' EXIT
 git -C "$WORK/tree" apply "$ROOT/scripts/models-large-maps.patch"
 ln -s "$ROOT/node_modules" "$WORK/tree/node_modules"

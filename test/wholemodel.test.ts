@@ -167,6 +167,22 @@ describe('kernel detection matches the graph onnxruntime optimises', () => {
     expect(() => getModule('convtranspose').build(m.params, 1, false)).not.toThrow();
   });
 
+  it('prices an elementwise op with a constant operand as a unary activation, one of two tensors as an Add', () => {
+    const b = new GraphBuilder('hswish', 1);
+    const x = b.input('x', [1, 16, 40, 40]);
+    b.output(b.add(b.hardSwishDecomposed(x), x));
+    const ks = detectKernels(importOnnx(decodeOnnxModel(toOnnx(b.build()), 'hswish')), fusionTable('ort-cpu')).filter((k) => ['Add', 'Mul', 'Div'].includes(k.op));
+    const mapped = ks.map((k) => ({ op: k.op, m: mapKernel(k)! }));
+    // x + 3 and · / 6 read one tensor and write one; x · gate and the residual add read two
+    expect(mapped.map(({ op, m }) => `${op}:${m.module}`).sort()).toEqual(['Add:activation', 'Add:add', 'Div:activation', 'Mul:add']);
+    for (const { m } of mapped) {
+      expect(m.params).toMatchObject({ batch: 1, hw: 40, c: 16 });
+      expect(m.scale).toBe(1);
+      expect(m.approx.some((a) => / with a constant operand as a unary activation$/.test(a))).toBe(m.module === 'activation');
+      expect(() => getModule(m.module).build(m.params, 1, false)).not.toThrow();
+    }
+  });
+
   it("joins onnxruntime's profiled node names back to the model's nodes", () => {
     expect(profiledNodeKey('MatMul_9/MatMulAddFusion')).toBe('MatMul_9');
     expect(profiledNodeKey('Mul_3/QuickGeluFusion/')).toBe('Mul_3');
@@ -894,7 +910,7 @@ describe('whole-model prediction on real (tiny) module predictors', () => {
 
 describe('network generator', () => {
   it('builds every family deterministically, with varied configurations, as valid ONNX', () => {
-    expect(FAMILIES.map((f) => f.name)).toEqual(['resnet', 'mobilenetv2', 'mobilenetv3', 'efficientnet', 'shufflenetv2', 'squeezenet', 'densenet', 'googlenet', 'unet', 'vit', 'bert', 'crnn']);
+    expect(FAMILIES.map((f) => f.name)).toEqual(['resnet', 'mobilenetv2', 'mobilenetv3', 'efficientnet', 'shufflenetv2', 'squeezenet', 'densenet', 'googlenet', 'unet', 'dbnet', 'vit', 'bert', 'crnn']);
     for (const f of FAMILIES) {
       const a = generateModel(f.name, 7);
       const b = generateModel(f.name, 7);

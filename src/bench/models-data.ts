@@ -13,7 +13,7 @@ import { progressHooks } from '../cli/progress.js';
 import { getModule } from '../modules/index.js';
 import type { Domain } from '../modules/types.js';
 import { profile } from '../profile/profiler.js';
-import { defaultSpace, type Space } from '../profile/space.js';
+import { defaultSpace, DEFAULT_MAX_BYTES, type Space } from '../profile/space.js';
 import { trainAndSelect } from '../select/autoselect.js';
 import { Store } from '../store/db.js';
 import { runBenchJob } from './run-job.js';
@@ -36,25 +36,32 @@ export const MODEL_SETTINGS: readonly ModelBenchSetting[] = [
 
 const CH: number[] = [8, 12, 16, 24, 32, 40, 48, 64, 72, 96, 120, 128, 144, 160, 192, 240, 256, 320, 384, 480, 512];
 const WIDE_CH: number[] = [...CH, 576, 672, 768, 960, 1024, 1280];
-const HW: Domain = { min: 1, max: 112, log: true };
 
-/** module → (samples at scale 1, parameter domains wider than the module's default space) */
-export const KERNEL_SPACES: Record<string, { samples: number; params: Record<string, Domain> }> = {
-  conv2d: { samples: 500, params: { batch: [1], hw: { min: 1, max: 112, log: true }, cin: [2, 3, 4, ...CH], cout: [2, 4, ...CH], k: [1, 1, 3, 3, 5, 7], stride: [1, 1, 2], groups: [1, 1, 1, 1, 2, 4], pad: ['same'] } },
-  dwconv: { samples: 250, params: { batch: [1], hw: { min: 2, max: 112, log: true }, c: WIDE_CH, k: [3, 5, 7], stride: [1, 2] } },
+/**
+ * module → (samples at scale 1, parameter domains wider than the module's default space, and cost
+ * limits where the default ones would cut off kernels real networks run).
+ *
+ * Spatial domains reach 320²: stems of 224² inputs, U-Nets' first stages and PP-OCRv4 det's
+ * 160–320² maps were otherwise predicted from the nearest trained size scaled by work (half of
+ * det's predicted time on 1 thread, reports/models-history.md, session 37). Sample counts grow with
+ * the log-range so the density over the old range stays about the same.
+ */
+export const KERNEL_SPACES: Record<string, { samples: number; params: Record<string, Domain>; limits?: Partial<Space['limits']> }> = {
+  // det's 3×3 convs at 160² with 96 channels in are 5.3e8 MACs: past the default 3e8 limit
+  conv2d: { samples: 600, params: { batch: [1], hw: { min: 1, max: 320, log: true }, cin: [2, 3, 4, ...CH], cout: [2, 4, ...CH], k: [1, 1, 3, 3, 5, 7], stride: [1, 1, 2], groups: [1, 1, 1, 1, 2, 4], pad: ['same'] }, limits: { maxMacs: 1.2e9, maxBytes: 2 * DEFAULT_MAX_BYTES } },
+  dwconv: { samples: 300, params: { batch: [1], hw: { min: 2, max: 320, log: true }, c: WIDE_CH, k: [3, 5, 7], stride: [1, 2] }, limits: { maxBytes: 2 * DEFAULT_MAX_BYTES } },
   linear: { samples: 250, params: { batch: [1], rows: [1, 1, 16, 32, 49, 64, 128, 196, 256], in: { min: 16, max: 2048, step: 16, log: true }, out: { min: 16, max: 2048, step: 16, log: true } } },
   // decoder upsampling: PP-OCRv4 det's head runs two, at 160² and 320² inputs, the second down to one
   // channel (a mask), so few output channels and large maps are drawn more often than the conv domains do
   convtranspose: { samples: 200, params: { batch: [1], hw: { min: 4, max: 320, log: true }, cin: CH, cout: [1, 1, 2, 3, 4, ...CH], k: [2, 2, 3, 4], stride: [2, 2, 2, 1], groups: [1] } },
   matmul: { samples: 150, params: { batch: { min: 1, max: 16, log: true }, m: { min: 8, max: 256, step: 8, log: true }, k: { min: 8, max: 256, step: 8, log: true }, n: { min: 8, max: 256, step: 8, log: true } } },
-  maxpool: { samples: 80, params: { batch: [1], hw: { min: 4, max: 112, log: true }, c: CH, k: [2, 3], stride: [1, 2] } },
-  avgpool: { samples: 60, params: { batch: [1], hw: { min: 4, max: 112, log: true }, c: CH, k: [2, 3], stride: [1, 2] } },
-  globalavgpool: { samples: 80, params: { batch: [1], hw: { min: 1, max: 56, log: true }, c: WIDE_CH } },
-  // elementwise ops of dense-prediction models run on maps far past classification's 112²
-  // (PP-OCRv4 det: 160–320²): trained up to 320² so they are not extrapolated (reports/models-history.md, session 28)
+  maxpool: { samples: 100, params: { batch: [1], hw: { min: 4, max: 320, log: true }, c: CH, k: [2, 3], stride: [1, 2] } },
+  avgpool: { samples: 75, params: { batch: [1], hw: { min: 4, max: 320, log: true }, c: CH, k: [2, 3], stride: [1, 2] } },
+  globalavgpool: { samples: 110, params: { batch: [1], hw: { min: 1, max: 320, log: true }, c: WIDE_CH } },
+  // elementwise ops: trained up to 320² since session 28 (reports/models-history.md)
   add: { samples: 150, params: { batch: [1], hw: { min: 1, max: 320, log: true }, c: WIDE_CH } },
   activation: { samples: 200, params: { batch: [1], hw: { min: 1, max: 320, log: true }, c: WIDE_CH } },
-  concat: { samples: 80, params: { batch: [1], hw: { min: 2, max: 112, log: true }, c: CH, inputs: [2, 3, 4] } },
+  concat: { samples: 100, params: { batch: [1], hw: { min: 2, max: 320, log: true }, c: CH, inputs: [2, 3, 4] } },
   softmax: { samples: 80, params: { batch: { min: 1, max: 16, log: true }, rows: { min: 8, max: 256, step: 8, log: true }, cols: { min: 8, max: 1024, step: 8, log: true } } },
   layernorm: { samples: 80, params: { batch: [1], seq: { min: 1, max: 256, log: true }, hidden: { min: 32, max: 768, step: 32, log: true } } },
   // recurrent layers (no generated family has one: scripts/unmodelled-ops-check.mjs checks them end to end)
@@ -73,6 +80,7 @@ export const kernelDataset = (s: ModelBenchSetting, module: string) => `${module
 export function kernelSpace(s: ModelBenchSetting, module: string): Space {
   const space = defaultSpace(getModule(module));
   Object.assign(space.params, KERNEL_SPACES[module]!.params);
+  Object.assign(space.limits, KERNEL_SPACES[module]!.limits);
   space.device = { threads: [s.threads], optLevel: ['all'], load: [{ workers: 0, duty: 0 }] };
   return space;
 }

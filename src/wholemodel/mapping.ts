@@ -156,13 +156,18 @@ export function mapKernel(k: Kernel): ModuleMapping | undefined {
     case 'Sub':
     case 'Div': {
       // two-activation elementwise ops (residual adds, squeeze-excite scaling) cost like an Add of
-      // the output size; one with a constant operand (x + 3 in an unfused hard-swish) moves two
-      // tensors instead of three: an Add of the output size × 2/3
+      // the output size; one with a constant operand (x + 3 in an unfused hard-swish, a BN-style
+      // scale) reads one tensor and writes one, like a unary activation of the output size. The
+      // earlier pricing, an Add × 2/3, was 3× too slow on PP-OCRv4 det's 160–320² maps and lost on
+      // the choice data once dense networks were among it (reports/models-history.md, session 37)
       if (k.inputShapes.length !== 2 && !(k.inputShapes.length === 1 && k.weightShapes.length === 1)) return undefined;
       const v = imageView(out);
-      const withConst = k.inputShapes.length === 1;
-      const approx = [...v.approx, ...(k.op !== 'Add' ? [`${k.op} as Add`] : []), ...(withConst ? ['constant operand: × 2/3'] : []), ...(k.fused.length ? [`fused ${k.fused.join('+')}`] : [])];
-      return { module: 'add', params: { batch: v.batch, hw: v.hw, c: v.c }, scale: v.scale * (withConst ? 2 / 3 : 1), approx };
+      const fused = k.fused.length ? [`fused ${k.fused.join('+')}`] : [];
+      if (k.inputShapes.length === 1) {
+        return { module: 'activation', params: { batch: v.batch, hw: v.hw, c: v.c, act: 'relu' }, scale: v.scale, approx: [...v.approx, `${k.op} with a constant operand as a unary activation`, ...fused] };
+      }
+      const approx = [...v.approx, ...(k.op !== 'Add' ? [`${k.op} as Add`] : []), ...fused];
+      return { module: 'add', params: { batch: v.batch, hw: v.hw, c: v.c }, scale: v.scale, approx };
     }
     case 'LSTM':
     case 'GRU':
