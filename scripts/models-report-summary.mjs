@@ -1,4 +1,4 @@
-// One line of a bench:models report (1 setting): the chosen design's choice-data ±10 % and RMSPE,
+// One line per setting of a bench:models report: the chosen design's choice-data ±10 % and RMSPE,
 // the test networks' ±10 %, the PP-OCR errors — what the study scripts print per variant.
 //   node scripts/models-report-summary.mjs reports/models.md NAME
 import { readFileSync } from 'node:fs';
@@ -8,10 +8,18 @@ if (!file) {
   console.error('usage: node scripts/models-report-summary.mjs REPORT.md [NAME]');
   process.exit(2);
 }
-const lines = readFileSync(file, 'utf8').split('\n');
-const row = (test, what) => lines.find(test) ?? (console.error(`${file}: no ${what} (not a one-setting bench:models report?)`), process.exit(2));
 const cells = (l) => l.split('|').map((s) => s.trim());
-const chosen = cells(row((l) => l.includes('← |'), 'chosen design row'));
-const all = cells(row((l) => l.startsWith('| **all**'), "test networks' **all** row"));
-const ocr = lines.filter((l) => /^\| PP-OCR/.test(l)).map((l) => cells(l)[4]);
-console.log([name, chosen[2], chosen[4], all[4], ocr.join(' / ')].join(' | '));
+// one section per setting ("## ort-cpu, 1 thread" …)
+const sections = readFileSync(file, 'utf8').split(/\n(?=## )/).filter((s) => s.startsWith('## '));
+if (!sections.length) {
+  console.error(`${file}: no setting sections (not a bench:models report?)`);
+  process.exit(2);
+}
+for (const s of sections) {
+  const lines = s.split('\n');
+  const row = (test, what) => lines.find(test) ?? (console.error(`${file}: '${lines[0]}' has no ${what} (not a bench:models report?)`), process.exit(2));
+  const chosen = cells(row((l) => l.includes('← |'), 'chosen design row'));
+  const all = cells(row((l) => l.startsWith('| **all**'), "test networks' **all** row"));
+  const ocr = lines.filter((l) => /^\| PP-OCR/.test(l)).map((l) => cells(l)[4]);
+  console.log([`${name} ${lines[0].slice(3)}`, chosen[2], chosen[4], all[4], ocr.join(' / ')].join(' | '));
+}
