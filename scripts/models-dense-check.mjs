@@ -23,34 +23,16 @@ const THREADS = Number(process.env.THREADS ?? 1);
 const { GraphBuilder } = await import('../dist/ir/graph.js');
 const { toOnnx } = await import('../dist/ir/onnx.js');
 const { Rng } = await import('../dist/util/random.js');
-const { convBnAct, pick, squeezeExcite } = await import('../dist/modelgen/blocks.js');
+const { pick } = await import('../dist/modelgen/blocks.js');
+const { dbnetBody, DBNET_RES } = await import('../dist/modelgen/families.js');
 const { median } = await import('../dist/util/stats.js');
 
 function dense(seed) {
   const rng = new Rng(seed);
-  const res = pick(rng, [256, 320, 384, 480, 640]);
+  const res = pick(rng, DBNET_RES);
   const b = new GraphBuilder(`dense-${seed}`, seed);
-  const levels = rng.int(3, 4);
-  const base = pick(rng, [8, 12, 16, 24]);
-  const paddleAct = rng.next() < 0.5;
-  const se = rng.next() < 0.5;
-  const act = (t) => (paddleAct ? b.hardSwishDecomposed(t) : b.act(t, 'relu'));
-  const cba = (t, c, k, stride = 1) => act(b.batchNorm(b.conv(t, { cout: c, k, stride, bias: false })));
-  let y = cba(b.input('input', [1, 3, res, res]), base, 3, 2);
-  const skips = [];
-  for (let l = 0; l < levels; l++) {
-    y = cba(y, base * 2 ** l, 3);
-    if (se) y = squeezeExcite(b, y, Math.max(8, (base * 2 ** l) / 4), 'hsigmoid');
-    skips.push(y);
-    y = cba(y, base * 2 ** (l + 1), 3, 2);
-  }
-  for (let l = levels - 1; l >= 0; l--) {
-    const c = base * 2 ** l;
-    const up = b.act(b.convTranspose(y, { cout: c, k: 2, stride: 2 }), 'relu');
-    y = convBnAct(b, b.add(up, skips[l]), c, 3);
-  }
-  b.output(b.act(b.conv(y, { cout: 1, k: 1 }), 'sigmoid'));
-  return { name: `dense-${seed}`, bytes: toOnnx(b.build()), config: { res, levels, base, paddleAct, se } };
+  const config = dbnetBody(rng, b, b.input('input', [1, 3, res, res]));
+  return { name: `dense-${seed}`, bytes: toOnnx(b.build()), config: { res, ...config } };
 }
 
 const cli = (bin, args, env = {}) => JSON.parse(execFileSync(process.execPath, [bin, ...args], { encoding: 'utf8', env: { ...process.env, ...env }, maxBuffer: 1 << 26 }));

@@ -361,27 +361,37 @@ export const dbnet: Family = {
   name: 'dbnet',
   description: 'DBNet-style text detector at 256–640²: strided conv-BN-act stages (ReLU or unfused hard-swish, optional hard-sigmoid squeeze-excite), ConvTranspose up, add skips, sigmoid mask',
   build(rng, name) {
-    const { b, res, x } = image(rng, name, [256, 320, 384, 480, 640]);
-    const levels = rng.int(3, 4);
-    const base = pick(rng, [8, 12, 16, 24]);
-    const paddleAct = rng.next() < 0.5;
-    const se = rng.next() < 0.5;
-    const act = (t: Tensor) => (paddleAct ? b.hardSwishDecomposed(t) : b.act(t, 'relu'));
-    const cba = (t: Tensor, c: number, k: number, stride = 1) => act(b.batchNorm(b.conv(t, { cout: c, k, stride, bias: false })));
-    let y = cba(x, base, 3, 2);
-    const skips: Tensor[] = [];
-    for (let l = 0; l < levels; l++) {
-      y = cba(y, base * 2 ** l, 3);
-      if (se) y = squeezeExcite(b, y, Math.max(8, (base * 2 ** l) / 4), 'hsigmoid');
-      skips.push(y);
-      y = cba(y, base * 2 ** (l + 1), 3, 2);
-    }
-    for (let l = levels - 1; l >= 0; l--) {
-      const c = base * 2 ** l;
-      const up = b.act(b.convTranspose(y, { cout: c, k: 2, stride: 2 }), 'relu');
-      y = convBnAct(b, b.add(up, skips[l]!), c, 3);
-    }
-    b.output(b.act(b.conv(y, { cout: 1, k: 1 }), 'sigmoid'));
-    return { b, config: { res, levels, base, paddleAct, se } };
+    const { b, res, x } = image(rng, name, DBNET_RES);
+    return { b, config: { res, ...dbnetBody(rng, b, x) } };
   },
 };
+
+export const DBNET_RES = [256, 320, 384, 480, 640];
+
+/**
+ * The DBNet family's network after its input (shared with scripts/models-dense-check.mjs, whose
+ * held-out networks draw their resolution and weights differently): its drawn configuration.
+ */
+export function dbnetBody(rng: Rng, b: GraphBuilder, x: Tensor): { levels: number; base: number; paddleAct: boolean; se: boolean } {
+  const levels = rng.int(3, 4);
+  const base = pick(rng, [8, 12, 16, 24]);
+  const paddleAct = rng.next() < 0.5;
+  const se = rng.next() < 0.5;
+  const act = (t: Tensor) => (paddleAct ? b.hardSwishDecomposed(t) : b.act(t, 'relu'));
+  const cba = (t: Tensor, c: number, k: number, stride = 1) => act(b.batchNorm(b.conv(t, { cout: c, k, stride, bias: false })));
+  let y = cba(x, base, 3, 2);
+  const skips: Tensor[] = [];
+  for (let l = 0; l < levels; l++) {
+    y = cba(y, base * 2 ** l, 3);
+    if (se) y = squeezeExcite(b, y, Math.max(8, (base * 2 ** l) / 4), 'hsigmoid');
+    skips.push(y);
+    y = cba(y, base * 2 ** (l + 1), 3, 2);
+  }
+  for (let l = levels - 1; l >= 0; l--) {
+    const c = base * 2 ** l;
+    const up = b.act(b.convTranspose(y, { cout: c, k: 2, stride: 2 }), 'relu');
+    y = convBnAct(b, b.add(up, skips[l]!), c, 3);
+  }
+  b.output(b.act(b.conv(y, { cout: 1, k: 1 }), 'sigmoid'));
+  return { levels, base, paddleAct, se };
+}
