@@ -158,8 +158,9 @@ export function mapKernel(k: Kernel): ModuleMapping | undefined {
       // two-activation elementwise ops (residual adds, squeeze-excite scaling) cost like an Add of
       // the output size; one with a constant operand (x + 3 in an unfused hard-swish, a BN-style
       // scale) reads one tensor and writes one, like a unary activation of the output size. The
-      // earlier pricing, an Add × 2/3, was 3× too slow on PP-OCRv4 det's 160–320² maps and lost on
-      // the choice data once dense networks were among it (reports/models-history.md, session 37)
+      // earlier pricing, an Add × 2/3, was 3× too slow on PP-OCRv4 det's 160–320² maps; with the
+      // wider module datasets this one is ahead on the choice data over the three bench settings
+      // (−1.6 / +1.3 / +7.1 points on t1 / t2 / wasm; reports/models-history.md, sessions 37–38)
       if (k.inputShapes.length !== 2 && !(k.inputShapes.length === 1 && k.weightShapes.length === 1)) return undefined;
       const v = imageView(out);
       const fused = k.fused.length ? [`fused ${k.fused.join('+')}`] : [];
