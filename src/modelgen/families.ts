@@ -351,6 +351,9 @@ export const crnn: Family = {
   },
 };
 
+/** the DBNet family's input sizes (square; PP-OCRv4 det is run at 640² in the bench) */
+export const DBNET_RES = [256, 320, 384, 480, 640];
+
 /**
  * Dense prediction at the resolutions text detectors run (PP-OCRv4 det, DBNet): 256–640² inputs,
  * so the first stages' kernels work on 128–320² maps, past everything the classification families
@@ -365,8 +368,6 @@ export const dbnet: Family = {
     return { b, config: { res, ...dbnetBody(rng, b, x) } };
   },
 };
-
-export const DBNET_RES = [256, 320, 384, 480, 640];
 
 /**
  * The DBNet family's network after its input (shared with scripts/models-dense-check.mjs, whose
