@@ -9,10 +9,17 @@ if (!file) {
   process.exit(2);
 }
 const cells = (l) => l.split('|').map((s) => s.trim());
+let text;
+try {
+  text = readFileSync(file, 'utf8');
+} catch (e) {
+  console.error(`${file}: cannot read it (${e.code ?? e.message})`);
+  process.exit(2);
+}
 // one section per setting ("## ort-cpu, 1 thread" …)
-const sections = readFileSync(file, 'utf8').split(/\n(?=## )/).filter((s) => s.startsWith('## '));
+const sections = text.startsWith('# Whole-model prediction (bench:models)') ? text.split(/\n(?=## )/).filter((s) => s.startsWith('## ')) : [];
 if (!sections.length) {
-  console.error(`${file}: no setting sections (not a bench:models report?)`);
+  console.error(`${file}: not a bench:models report (it starts with '# Whole-model prediction (bench:models)' and has a section per setting)`);
   process.exit(2);
 }
 for (const s of sections) {
