@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { smoothedProbes } from '../src/profile/probe.js';
-import { atMachineState, chooseProbeWindow, medianRuns } from '../src/wholemodel/calibrate.js';
+import { atMachineState, chooseProbeWindow, medianRuns, PER_ROUND, quietestRoundProbe } from '../src/wholemodel/calibrate.js';
 import type { ModelRun } from '../src/store/db.js';
 import { Rng } from '../src/util/random.js';
 
@@ -61,5 +61,48 @@ describe('machine state from a window of probes', () => {
     const runs: ModelRun[] = [{ collection: 'c', model: 'a', deviceKey: 'x', createMs: 1, latencyMs: 2, stats: null, pass: 0 }];
     expect(atMachineState(runs, 5)).toEqual(runs);
     expect(chooseProbeWindow(runs).passes).toBe(0);
+  });
+
+  it("reads a measurement's state from the lower of the probes around its quietest round", () => {
+    // round 2 (0-based 1) is the quietest: probes before and after it are 14 and 12
+    expect(quietestRoundProbe({ roundMediansMs: [5, 3, 4], roundProbesMs: [20, 14, 12, 21] })).toBe(12);
+    // no round probes, the wrong count, or a bad value: nothing to read
+    expect(quietestRoundProbe({ roundMediansMs: [5, 3, 4] })).toBeUndefined();
+    expect(quietestRoundProbe({ roundMediansMs: [5, 3, 4], roundProbesMs: [20, 14, 12] })).toBeUndefined();
+    expect(quietestRoundProbe({ roundMediansMs: [5, 3, 4], roundProbesMs: [20, 14, 0, 21] })).toBeUndefined();
+    expect(quietestRoundProbe(null)).toBeUndefined();
+  });
+
+  // a machine that flips between a fast state and a 1.6× slower one (70 % of the time) from round
+  // to round: a probe timed before a round sees that round's state, the probe before the whole
+  // measurement a state of its own
+  function flipping(withRoundProbes: boolean) {
+    const rng = new Rng(11);
+    const runs: ModelRun[] = [];
+    let t = 0;
+    for (let pass = 0; pass < 3; pass++) {
+      for (const i of rng.shuffle([...Array(40).keys()])) {
+        const states = Array.from({ length: 5 }, () => (rng.next() < 0.3 ? 1 : 1.6));
+        const roundMediansMs = states.map((st) => (1 + i / 10) * st * (1 + 0.01 * (rng.next() - 0.5)));
+        const roundProbesMs = [...states, states[4]!].map((st) => st * (1 + 0.01 * (rng.next() - 0.5)));
+        const stats = { roundMediansMs, ...(withRoundProbes ? { roundProbesMs } : {}) };
+        runs.push({ collection: 'calib', model: `m${i}`, deviceKey: 'x', createMs: 1, latencyMs: Math.min(...roundMediansMs), stats, probeMs: rng.next() < 0.5 ? 1 : 1.6, pass, measuredAt: t });
+        t += 500;
+      }
+    }
+    return runs;
+  }
+
+  it('chooses the per-round state when the machine changes within a measurement, and never without round probes', () => {
+    const c = chooseProbeWindow(flipping(true));
+    expect(c.windowS).toBe(PER_ROUND);
+    expect(c.candidates.find((x) => x.windowS === PER_ROUND)!.within5).toBeGreaterThan(0.9);
+    expect(c.candidates.find((x) => x.windowS === 0)!.within5).toBeLessThan(0.8);
+    const measured = medianRuns(atMachineState(flipping(true), PER_ROUND), 1);
+    for (let i = 0; i < 40; i++) expect(Math.abs(measured.get(`m${i}`)!.measuredMs / (1 + i / 10) - 1)).toBeLessThan(0.05);
+    // measured without round probes, per round is each run's own probe: a tie that the earlier window wins
+    const old = chooseProbeWindow(flipping(false));
+    expect(old.windowS).not.toBe(PER_ROUND);
+    expect(old.candidates.find((x) => x.windowS === PER_ROUND)!.within5).toBe(old.candidates.find((x) => x.windowS === 0)!.within5);
   });
 });

@@ -47,4 +47,27 @@ describe('timer', () => {
     expect(s.n + s.rejected).toBeLessThan(30);
     expect(performance.now() - t0).toBeLessThan(1000);
   });
+
+  it('times the probe before each round and after the last, in order, between the rounds', async () => {
+    const events: string[] = [];
+    let probes = 0;
+    const s = await measure(
+      () => {
+        events.push('run');
+      },
+      { ...DEFAULT_TIMING, rounds: 3, minRepeats: 3, maxRepeats: 3 },
+      async () => {
+        events.push('probe');
+        return 10 + probes++;
+      },
+    );
+    expect(s.roundProbesMs).toEqual([10, 11, 12, 13]);
+    expect(s.roundMediansMs).toHaveLength(3);
+    // a probe opens and closes the measurement, and one stands between every two rounds
+    expect(events[0]).toBe('probe');
+    expect(events.at(-1)).toBe('probe');
+    const between = events.join(' ').split('probe').map((x) => x.trim()).filter(Boolean);
+    expect(between).toHaveLength(3);
+    expect(await measure(() => undefined, { ...DEFAULT_TIMING, rounds: 2, minRepeats: 2, maxRepeats: 2 })).not.toHaveProperty('roundProbesMs');
+  });
 });

@@ -27,7 +27,7 @@ import { median } from '../util/stats.js';
 import type { NodeTime } from '../profile/model-timing.js';
 import { applyCalibration, fitCalibration, VARIANTS, saveCalibration, type Calibration, type CalibrationVariant } from '../wholemodel/calibration.js';
 import { fitInGraph, GBT_MIN_EXAMPLES, IN_GRAPH_METHODS, inGraphPairs, type InGraphMethod, type InGraphModel, type InGraphPair } from '../wholemodel/ingraph.js';
-import { atMachineState, chooseProbeWindow, familyFolds, inGraphTargets, MEASUREMENT_PASSES, medianRuns, profileAtNominal, profilerCostOf, profilesAtMachineState, type LazyModel, type ProbeWindowChoice } from '../wholemodel/calibrate.js';
+import { atMachineState, chooseProbeWindow, familyFolds, inGraphTargets, MEASUREMENT_PASSES, medianRuns, PER_ROUND, profileAtNominal, profilerCostOf, profilesAtMachineState, type LazyModel, type ProbeWindowChoice } from '../wholemodel/calibrate.js';
 import { modelFromBytes } from '../wholemodel/model-file.js';
 import { saveInGraph, settingKey, WholeModelPredictor, type KernelPrediction } from '../wholemodel/predictor.js';
 import { collectionModels, PPOCR_MODELS, ppocrPath, type Collection } from './models-measure.js';
@@ -346,14 +346,16 @@ main().catch((e) => {
 });
 
 function windowLabel(w: number): string {
-  return w === 0 ? 'the probe timed just before it' : Number.isFinite(w) ? `the median of the probes timed within ±${w} s of it` : 'one machine state for the whole run, i.e. raw timings';
+  return w === PER_ROUND ? 'the lower of the two probes timed just before and just after its quietest round' : w === 0 ? 'the probe timed just before it' : Number.isFinite(w) ? `the median of the probes timed within ±${w} s of it` : 'one machine state for the whole run, i.e. raw timings';
 }
+
+const windowRow = (w: number) => (w === PER_ROUND ? 'around the quietest round' : Number.isFinite(w) ? `±${w} s` : 'whole run (raw)');
 
 /** how well the measurement passes agree under each probe window (the choice is the best ±5 % row) */
 function probeWindowTable(w: ProbeWindowChoice): string {
-  const rows = w.candidates.map((c) => [`${Number.isFinite(c.windowS) ? `±${c.windowS} s` : 'whole run (raw)'}${c.windowS === w.windowS ? ' ←' : ''}`, pct(c.within5), pct(c.within10)]);
+  const rows = w.candidates.map((c) => [`${windowRow(c.windowS)}${c.windowS === w.windowS ? ' ←' : ''}`, pct(c.within5), pct(c.within10)]);
   return [
-    `**Machine state per measurement** — how often a calibration or validation network's ${MEASUREMENT_PASSES} passes agree with their median (${w.passes} passes), by how the probe is read (0 s: each measurement's own probe):`,
+    `**Machine state per measurement** — how often a calibration or validation network's ${MEASUREMENT_PASSES} passes agree with their median (${w.passes} passes), by how the probe is read (0 s: each measurement's own probe, timed before it; around the quietest round: the lower of the probes timed just before and after the round whose median is the latency, the same as 0 s for networks measured without round probes):`,
     '',
     markdownTable(['probe window', 'passes within ±5 %', 'within ±10 %'], rows),
   ].join('\n');

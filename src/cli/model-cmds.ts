@@ -8,7 +8,7 @@ import { getRuntime } from '../runtimes/index.js';
 import type { Store } from '../store/db.js';
 import { UserError } from '../util/errors.js';
 import { median } from '../util/stats.js';
-import { calibrateSetting, MEASUREMENT_PASSES } from '../wholemodel/calibrate.js';
+import { calibrateSetting, MEASUREMENT_PASSES, probeWindowName } from '../wholemodel/calibrate.js';
 import { fusionTable, WHOLE_MODEL_DEVICES } from '../wholemodel/fusion.js';
 import { measureFusions } from '../wholemodel/fusion-probe.js';
 import { readModelFile } from '../wholemodel/model-file.js';
@@ -177,7 +177,7 @@ export function registerModelCommands(program: Command, openStore: () => Store):
         const w = r.probeWindow;
         const own = w.candidates.find((x) => x.windowS === 0);
         const chosen = w.candidates.find((x) => x.windowS === w.windowS);
-        if (w.passes && own && chosen) console.log(`machine state of each measurement: ${w.windowS === 0 ? 'its own probe' : Number.isFinite(w.windowS) ? `the median probe within ±${w.windowS} s` : 'one for the whole run (raw timings)'} — passes within ±5 % of their network's median: ${(100 * chosen.within5).toFixed(1)} % (each measurement's own probe: ${(100 * own.within5).toFixed(1)} %)`);
+        if (w.passes && own && chosen) console.log(`machine state of each measurement: ${probeWindowName(w.windowS)} — passes within ±5 % of their network's median: ${(100 * chosen.within5).toFixed(1)} % (each measurement's own probe: ${(100 * own.within5).toFixed(1)} %)`);
         console.log(ig.length ? `in-graph correction (${r.inGraph.method ?? 'linear'}${r.inGraph.profilerCostMs !== undefined ? `: profiled times less the profiler's ${(r.inGraph.profilerCostMs * 1000).toFixed(2)} µs per node${r.inGraph.method === 'gbt-e2e' ? ", scaled to each network's end-to-end latency" : ''}` : ''}) for ${ig.map(([k, m]) => `${k} (${m.n}${m.rm ? ', trees' : ''})`).join(', ')}` : 'no in-graph correction (this runtime writes no per-node profile)');
       } finally {
         sigint.release();

@@ -30,7 +30,8 @@ function ortRuntime(device: string): OrtRuntime {
 
 export const deviceSettings = (threads: number): DeviceSettings => ({ threads, optLevel: 'all', loadWorkers: 0, loadDuty: 0 });
 
-export async function measureModel(bytes: Uint8Array, inputs: OnnxInput[], device: string, threads: number, timing: Partial<TimingOptions> = {}): Promise<ModelTiming> {
+/** `probeRound`: a machine probe timed before each timed round and after the last (TimingStats.roundProbesMs) */
+export async function measureModel(bytes: Uint8Array, inputs: OnnxInput[], device: string, threads: number, timing: Partial<TimingOptions> = {}, probeRound?: () => Promise<number>): Promise<ModelTiming> {
   const rt = ortRuntime(device);
   const t0 = performance.now();
   let p: Awaited<ReturnType<OrtRuntime['prepareOnnx']>>;
@@ -41,7 +42,7 @@ export async function measureModel(bytes: Uint8Array, inputs: OnnxInput[], devic
   }
   const createMs = performance.now() - t0;
   try {
-    const stats = await measure(() => p.run(), { ...MODEL_TIMING, ...timing });
+    const stats = await measure(() => p.run(), { ...MODEL_TIMING, ...timing }, probeRound);
     return { createMs, stats, wallMs: performance.now() - t0 };
   } finally {
     await p.dispose();

@@ -65,11 +65,20 @@ export async function timeRound(run: Run, opts: TimingOptions, first = true): Pr
   return times;
 }
 
-/** All rounds back to back (for a single configuration; the profiler interleaves rounds instead). */
-export async function measure(run: Run, opts: TimingOptions = DEFAULT_TIMING): Promise<TimingStats> {
+/**
+ * All rounds back to back (for a single configuration; the profiler interleaves rounds instead).
+ * `probeRound`, when given, is timed before each round and after the last (roundProbesMs): a long
+ * measurement spans several machine states, and its quietest round's is the one that counts.
+ */
+export async function measure(run: Run, opts: TimingOptions = DEFAULT_TIMING, probeRound?: () => Promise<number>): Promise<TimingStats> {
   const rounds: number[][] = [];
-  for (let r = 0; r < Math.max(1, opts.rounds); r++) rounds.push(await timeRound(run, opts, r === 0));
-  return summarise(rounds, opts.outlierSigmas);
+  const probes: number[] = [];
+  for (let r = 0; r < Math.max(1, opts.rounds); r++) {
+    if (probeRound) probes.push(await probeRound());
+    rounds.push(await timeRound(run, opts, r === 0));
+  }
+  if (probeRound) probes.push(await probeRound());
+  return { ...summarise(rounds, opts.outlierSigmas), ...(probeRound ? { roundProbesMs: probes } : {}) };
 }
 
 /** Pools the rounds' runs, rejects outliers, and summarises. */

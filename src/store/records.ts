@@ -46,4 +46,9 @@ export interface TimingStats {
   relCI: number;
   /** median of each round, in time order: their spread shows interference during the run */
   roundMediansMs: number[];
+  /**
+   * the machine probe timed before each round and after the last (rounds + 1 values), when the
+   * measurement was probed per round (measure's `probeRound`): the state each round ran in
+   */
+  roundProbesMs?: number[];
 }

@@ -55,6 +55,9 @@ export function familyFolds(items: ReadonlyArray<{ name: string; family: string 
 /** seeds of the calibration networks: disjoint from bench:models' test (1–30) and validation (2001+) sets */
 export const CALIBRATION_FIRST_SEED = 1001;
 
+/** runs of the machine probe timed around each round of a measurement (fewer than the one before it: six per measurement) */
+export const ROUND_PROBE_RUNS = 5;
+
 /**
  * Measures the networks of one or more collections that the store does not have yet (resumable) as
  * one shuffled list, so that a slow phase of the machine does not hit one family, and calibration,
@@ -87,7 +90,7 @@ export async function measureCollectionsInto(store: Store, setting: WholeModelSe
   try {
     return await eachMissing(todo, doneBefore, o, async (m, mf) => {
       const probeMs = await probe.time();
-      const r = await measureModel(mf.bytes, mf.inputs, setting.device, setting.threads);
+      const r = await measureModel(mf.bytes, mf.inputs, setting.device, setting.threads, {}, () => probe.time(ROUND_PROBE_RUNS));
       store.saveModelRun({ collection: m.collection, model: m.name, deviceKey: key, createMs: r.createMs, latencyMs: r.stats.latencyMs, stats: { ...r.stats, wallMs: r.wallMs }, probeMs, pass: m.pass }, envId);
     });
   } finally {
@@ -133,13 +136,51 @@ export function medianRuns(runs: readonly ModelRun[], nominalProbeMs: number | u
 }
 
 /**
- * Half-widths (seconds) of the probe window tried by chooseProbeWindow; Infinity is one machine
- * state for the whole series (the raw timings, up to a constant).
+ * The 'window' that reads a measurement's machine state from the probes timed around its rounds
+ * (measureModel's probeRound): the lower of the two probes just before and just after its quietest
+ * round, whose median is the latency. A measurement of a network that runs for seconds spans
+ * several machine states (on the 2-vCPU VM the wasm probe flips between ~13 and ~21 ms within
+ * seconds), and its quietest round is taken in the fastest of them, which the probe timed before
+ * the whole measurement need not see; interference only adds time, to a probe as to a round, so
+ * the lower of the two is the state the round ran in. On bench:models' calibration and validation
+ * networks (session 39, Intel VM), passes agreed within ±5 % in 86.8 / 83.3 % of cases read this
+ * way on ort-wasm / ort-cpu 1 thread against 69.4 / 74.9 % by the probe before each measurement,
+ * but 58.2 against 60.6 % on 2 threads (scripts/round-probe-eval.mjs; reports/models-history.md):
+ * chooseProbeWindow decides per setting. Runs measured without round probes keep their own probe.
  */
-export const PROBE_WINDOWS_S = [0, 5, 10, 20, 30, 60, 120, 300, Infinity] as const;
+export const PER_ROUND = -1;
 
-/** runs (or node profiles) with each probe replaced by the machine state of its window (smoothedProbes) */
-export function atMachineState<T extends { measuredAt?: number; probeMs?: number }>(items: readonly T[], windowS: number): T[] {
+/**
+ * Half-widths (seconds) of the probe window tried by chooseProbeWindow; Infinity is one machine
+ * state for the whole series (the raw timings, up to a constant); PER_ROUND reads each
+ * measurement's own rounds.
+ */
+export const PROBE_WINDOWS_S = [0, 5, 10, 20, 30, 60, 120, 300, Infinity, PER_ROUND] as const;
+
+/** how a probe window reads each measurement's machine state, for reports */
+export const probeWindowName = (windowS: number) =>
+  windowS === PER_ROUND ? 'the lower of the probes around its quietest round' : windowS === 0 ? 'its own probe' : Number.isFinite(windowS) ? `the median probe within ±${windowS} s` : 'one for the whole run (raw timings)';
+
+/** the machine state of a measurement's quietest round (PER_ROUND), from its stats; undefined without round probes */
+export function quietestRoundProbe(stats: unknown): number | undefined {
+  const s = stats as { roundMediansMs?: unknown; roundProbesMs?: unknown } | null | undefined;
+  const m = s?.roundMediansMs;
+  const q = s?.roundProbesMs;
+  const positive = (xs: unknown): xs is number[] => Array.isArray(xs) && xs.length > 0 && xs.every((x) => typeof x === 'number' && Number.isFinite(x) && x > 0);
+  if (!positive(m) || !positive(q) || q.length !== m.length + 1) return undefined;
+  let i = 0;
+  for (let j = 1; j < m.length; j++) if (m[j]! < m[i]!) i = j;
+  return Math.min(q[i]!, q[i + 1]!);
+}
+
+/** runs (or node profiles) with each probe replaced by the machine state of its window (smoothedProbes, or PER_ROUND) */
+export function atMachineState<T extends { measuredAt?: number; probeMs?: number; stats?: unknown }>(items: readonly T[], windowS: number): T[] {
+  if (windowS === PER_ROUND) {
+    return items.map((x) => {
+      const probeMs = quietestRoundProbe(x.stats);
+      return probeMs === undefined ? x : { ...x, probeMs };
+    });
+  }
   const probes = smoothedProbes(items.map((x) => ({ atMs: x.measuredAt, probeMs: x.probeMs })), windowS);
   return items.map((x, i) => (probes[i] === undefined ? x : { ...x, probeMs: probes[i] }));
 }
@@ -154,7 +195,7 @@ export interface ProbeWindowChoice {
 
 /**
  * The probe window under which the measurement passes of the same networks agree best (the most
- * passes within ±5 % of their network's median pass; ties go to the narrower window). `runs` is
+ * passes within ±5 % of their network's median pass; ties go to the earlier in PROBE_WINDOWS_S). `runs` is
  * the series the window slides over (all collections measured together); only the networks for
  * which `judge` holds, with at least two passes, are compared — bench:models judges on its
  * calibration and validation networks, never on the test networks.
