@@ -5,6 +5,7 @@
 // the quietest round (mean / lower / higher / the one before), every round put at its own state
 // (min or median over rounds), all of a measurement's probes. Reads the store only (no timing).
 //   node scripts/round-probe-eval.mjs .latencylab/models.db ort-wasm/t1 calib,val
+// Then the noise floor (test networks measured again later, collection recheck) under each reading.
 // reports/models-history.md, session 39: 'quietest/bracket-min' became calibrate.ts's PER_ROUND.
 import Database from 'better-sqlite3';
 const [db0, dev = 'ort-wasm/t1', colls = 'calib,val'] = process.argv.slice(2);
@@ -50,4 +51,31 @@ for (const [name, f] of Object.entries(est)) {
     return `${hi > 1e8 && lo === 0 ? 'all' : lo + '-' + hi}: ${(100 * ok5 / n).toFixed(1)}/${(100 * ok10 / n).toFixed(1)} (${n})`;
   });
   console.log(name.padEnd(34), cells.join(' | '));
+}
+
+// The noise floor under each reading: the test networks measured again in a later, separate run
+// (collection 'recheck'), median of its passes against the median of the test passes.
+const floorRows = db.prepare("select collection, model, latency_ms l, probe_ms p, stats_json s from model_runs where device_key=? and collection in ('test','recheck')").all(dev);
+const sets = { test: new Map(), recheck: new Map() };
+for (const r of floorRows) {
+  const s = JSON.parse(r.s);
+  if (!s.roundProbesMs) continue;
+  const m = sets[r.collection];
+  if (!m.has(r.model)) m.set(r.model, []);
+  m.get(r.model).push({ l: r.l, p: r.p, m: s.roundMediansMs, q: s.roundProbesMs });
+}
+if (sets.recheck.size) {
+  console.log(`noise floor: ${sets.recheck.size} test networks measured again in a later run, share within ±5 % / ±10 % of the first`);
+  for (const [name, f] of Object.entries(est)) {
+    let n = 0, ok5 = 0, ok10 = 0;
+    for (const [k, rs] of sets.recheck) {
+      const t = sets.test.get(k);
+      if (!t) continue;
+      const x = med(rs.map(f)) / med(t.map(f));
+      n++;
+      if (Math.abs(x - 1) <= 0.05) ok5++;
+      if (Math.abs(x - 1) <= 0.1) ok10++;
+    }
+    console.log(name.padEnd(34), `${(100 * ok5 / n).toFixed(1)} / ${(100 * ok10 / n).toFixed(1)} (${n})`);
+  }
 }

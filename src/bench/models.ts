@@ -349,7 +349,9 @@ function windowLabel(w: number): string {
   return w === PER_ROUND ? 'the lower of the two probes timed just before and just after its quietest round' : w === 0 ? 'the probe timed just before it' : Number.isFinite(w) ? `the median of the probes timed within ±${w} s of it` : 'one machine state for the whole run, i.e. raw timings';
 }
 
-const windowRow = (w: number) => (w === PER_ROUND ? 'around the quietest round' : Number.isFinite(w) ? `±${w} s` : 'whole run (raw)');
+function windowRow(w: number): string {
+  return w === PER_ROUND ? 'around the quietest round' : Number.isFinite(w) ? `±${w} s` : 'whole run (raw)';
+}
 
 /** how well the measurement passes agree under each probe window (the choice is the best ±5 % row) */
 function probeWindowTable(w: ProbeWindowChoice): string {
