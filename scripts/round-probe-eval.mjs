@@ -13,7 +13,14 @@ if (!db0) {
   console.error('usage: node scripts/round-probe-eval.mjs STORE.db [DEVICE_KEY (ort-wasm/t1)] [COLLECTIONS (calib,val)]');
   process.exit(2);
 }
-const db = new Database(db0, { readonly: true });
+let db;
+try {
+  db = new Database(db0, { readonly: true, fileMustExist: true });
+  db.prepare('select 1 from model_runs limit 1').get();
+} catch (e) {
+  console.error(`${db0}: not a latencylab store with network measurements (${e.message})`);
+  process.exit(2);
+}
 const rows = db.prepare(`select collection, model, latency_ms l, probe_ms p, stats_json s from model_runs where device_key=? and collection in (${colls.split(',').map((c) => `'${c}'`).join(',')})`).all(dev);
 const med = (a) => { const s = [...a].sort((x, y) => x - y); const n = s.length; return n % 2 ? s[(n - 1) >> 1] : (s[n / 2 - 1] + s[n / 2]) / 2; };
 const est = {

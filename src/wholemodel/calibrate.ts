@@ -55,7 +55,7 @@ export function familyFolds(items: ReadonlyArray<{ name: string; family: string 
 /** seeds of the calibration networks: disjoint from bench:models' test (1–30) and validation (2001+) sets */
 export const CALIBRATION_FIRST_SEED = 1001;
 
-/** runs of the machine probe timed around each round of a measurement (fewer than the one before it: six per measurement) */
+/** timed runs of each machine probe between a measurement's rounds (six such probes per measurement; the one before it takes 9) */
 export const ROUND_PROBE_RUNS = 5;
 
 /**
