@@ -6,6 +6,8 @@ import { detectKernels, nodeFlops } from '../src/wholemodel/kernels.js';
 import { fusionTable } from '../src/wholemodel/fusion.js';
 import { mapKernel } from '../src/wholemodel/mapping.js';
 import { UserError } from '../src/util/errors.js';
+import { GraphBuilder } from '../src/ir/graph.js';
+import { toOnnx } from '../src/ir/onnx.js';
 import { Rng } from '../src/util/random.js';
 import onnxProto from 'onnx-proto';
 import { f32, i64, model, node, u8 } from './onnx-build.js';
@@ -178,6 +180,22 @@ describe('shape inference beyond the core ops agrees with onnxruntime', () => {
     expect(mapKernel(conv)).toMatchObject({ module: 'conv2d', params: { cin: 3, cout: 6, k: 3, hw: 8 }, approx: ['fused Relu'] });
     const gemm = kernelsOf(CASES.findIndex((c) => c.name.includes('FusedGemm'))).find((k) => k.op === 'FusedGemm')!;
     expect(mapKernel(gemm)).toMatchObject({ module: 'linear', params: { batch: 10, rows: 1, in: 8, out: 3 } });
+  });
+
+  it('prices a depthwise convolution on a flat map per device: equal-area square (ort-cpu) or rows of the W×W square (ort-wasm)', () => {
+    const flat = (h: number, w: number, stride: number) => {
+      const b = new GraphBuilder('flat-dw', 1);
+      b.output(b.conv(b.input('x', [1, 16, h, w]), { cout: 16, k: 5, stride, groups: 16 }));
+      const m = modelFromBytes(toOnnx(b.build()), 'flat.onnx').imported;
+      return detectKernels(m, fusionTable('ort-wasm')).find((k) => k.op === 'Conv')!;
+    };
+    const k = flat(2, 96, 1);
+    expect(mapKernel(k, fusionTable('ort-cpu'))).toMatchObject({ module: 'dwconv', params: { hw: 14, c: 16, k: 5, stride: 1 }, scale: 192 / 196, approx: ['input 2×96 as 14×14'] });
+    expect(mapKernel(k, fusionTable('ort-wasm'))).toMatchObject({ module: 'dwconv', params: { hw: 96, c: 16, k: 5, stride: 1 }, scale: 2 / 96, approx: ['input 2×96 as 2 rows of 96×96'] });
+    // strided: output rows over output width
+    expect(mapKernel(flat(6, 80, 2), fusionTable('ort-wasm'))).toMatchObject({ params: { hw: 80, stride: 2 }, scale: 3 / 40 });
+    // a square map is the same either way
+    expect(mapKernel(flat(20, 20, 1), fusionTable('ort-wasm'))).toEqual(mapKernel(flat(20, 20, 1), fusionTable('ort-cpu')));
   });
 
   it('fuzz: flipped bytes and random attribute values give a UserError or valid shapes, never a crash or garbage', () => {

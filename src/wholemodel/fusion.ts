@@ -28,12 +28,20 @@ export interface FusionTable {
   source: string;
   /** NCHWc channel block ('bn-act' applies when channels are a multiple of it; 0 = no NCHWc) */
   nchwcBlock: number;
+  /**
+   * How a depthwise convolution on a non-square map (a text line's 2×96) is priced from the square
+   * dwconv module: 'area' as the square of equal area, 'rows' as its rows of the square as wide as
+   * the map (the W×W prediction × H/W) — onnxruntime-web's depthwise kernel costs per output row.
+   */
+  flatDepthwise: 'area' | 'rows';
 }
 
 const ORT_CPU: FusionTable = {
   rules: new Set<FusionRule>(['conv-bn', 'conv-add', 'conv-act', 'conv-hardswish', 'matmul-add', 'matmul-scale', 'gelu', 'add-layernorm', 'swish', 'bn-act']),
   convActs: new Set(['Relu', 'Clip', 'HardSwish', 'Sigmoid', 'HardSigmoid', 'LeakyRelu', 'Tanh']),
   nchwcBlock: hardwareFacts('ort-cpu').nchwcBlock,
+  // standalone depthwise kernels on flat maps run 0.68–0.99× the equal-area square (scripts/nonsquare-probe.mjs)
+  flatDepthwise: 'area',
   source: "onnxruntime-node 1.30 optimised graphs (NCHWc Conv with activation (incl. HardSigmoid·Mul as HardSwish) and Sum, FusedConv, Gemm, FusedMatMul, Gelu, SkipLayerNormalization, QuickGelu)",
 };
 
@@ -54,6 +62,10 @@ const ORT_WASM: FusionTable = {
   rules: new Set<FusionRule>(['conv-bn', 'conv-act', 'conv-add', 'conv-hardswish', 'matmul-scale']),
   convActs: new Set(['Relu', 'Clip', 'Sigmoid', 'HardSigmoid', 'LeakyRelu', 'Tanh']),
   nchwcBlock: 0,
+  // 2026-12-06 (scripts/nonsquare-probe.mjs, 7 standalone depthwise kernels on 2×96 … 24×96 maps):
+  // they ran 0.31–0.80× the square of equal area, which the module predicted at 1.16–2.85× their
+  // time; priced as rows of the W×W square, 0.94–1.33×. Dense convolutions: 0.90–0.99× (left as area).
+  flatDepthwise: 'rows',
   source: 'onnxruntime-web 1.30, learned by measurement (Conv+BN+Add+act and x·HardSigmoid(x) fused; MatMul+Add, GELU, Add+LayerNorm not)',
 };
 

@@ -64,7 +64,12 @@ function convLayer(k: Kernel) {
   return { n, cin, h, wd, w, kh, stride, group: (k.attrs.group as number | undefined) ?? 1, hw, approx };
 }
 
-export function mapKernel(k: Kernel): ModuleMapping | undefined {
+/** what the device's kernels make of shapes the modules cannot express (FusionTable's field) */
+export interface MappingOptions {
+  flatDepthwise?: 'area' | 'rows';
+}
+
+export function mapKernel(k: Kernel, o: MappingOptions = {}): ModuleMapping | undefined {
   const x = k.inputShapes[0];
   const out = k.outputShape;
   const ints = (name: string) => k.attrs[name] as number[] | undefined;
@@ -89,6 +94,12 @@ export function mapKernel(k: Kernel): ModuleMapping | undefined {
         return { module: 'linear', params: { batch: 1, rows: n * (h / kh) * (wd / kh), in: cin * kh * kh, out: cout }, scale: 1, approx: [`patchify conv ${kh}×${kh}/${stride} as a matrix product`, ...approx] };
       }
       if (group === cin && cout === cin && group > 1) {
+        if (o.flatDepthwise === 'rows' && h !== wd) {
+          // the W×W square, scaled to the map's rows (outTrue / mapped = output rows / W)
+          const mapped = n * cin * Math.ceil(wd / stride) ** 2;
+          const rowsApprox = [...approx.filter((a) => !a.startsWith('input ')), `input ${h}×${wd} as ${h} rows of ${wd}×${wd}`];
+          return { module: 'dwconv', params: { batch: n, hw: wd, c: cin, k: kh, stride }, scale: outTrue / mapped, approx: rowsApprox };
+        }
         const mapped = n * cin * Math.ceil(hw / stride) ** 2;
         return { module: 'dwconv', params: { batch: n, hw, c: cin, k: kh, stride }, scale: outTrue / mapped, approx };
       }

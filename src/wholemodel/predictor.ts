@@ -188,7 +188,8 @@ export class WholeModelPredictor {
   kernelPredictions(model: ImportedModel, o: { inGraph?: InGraphModel | null; fusion?: FusionTable } = {}): KernelPrediction[] {
     const inGraph = o.inGraph === null ? undefined : (o.inGraph ?? this.inGraph);
     // `fusion`: another table than the device's (bench:models' with/without-fusion comparison)
-    const kernels = detectKernels(model, o.fusion ?? this.fusion);
+    const table = o.fusion ?? this.fusion;
+    const kernels = detectKernels(model, table);
     // a long-lived predictor (the prediction service, a search) remembers module predictions; past
     // this many distinct configurations (~10 MB) it starts over rather than grow without bound
     if (this.memo.size > MEMO_LIMIT) this.memo.clear();
@@ -202,7 +203,7 @@ export class WholeModelPredictor {
         out.push({ kernel: k, ms: 0, rawMs: 0, group: 'free', source: 'free', extrapolated: [], approx: [] });
         continue;
       }
-      const primary = mapKernel(k);
+      const primary = mapKernel(k, table);
       // a module this device has no predictor for may have a stand-in that it has
       const mapping = primary && !this.modules.has(primary.module) && primary.fallback && this.modules.has(primary.fallback.module) ? primary.fallback : primary;
       const mp = mapping && this.modules.get(mapping.module);
