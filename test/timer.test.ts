@@ -58,10 +58,13 @@ describe('timer', () => {
       { ...DEFAULT_TIMING, rounds: 3, minRepeats: 3, maxRepeats: 3 },
       async () => {
         events.push('probe');
+        // a probe that takes ~20 ms of wall time: counted apart from the measurement
+        await new Promise((r) => setTimeout(r, 20));
         return 10 + probes++;
       },
     );
     expect(s.roundProbesMs).toEqual([10, 11, 12, 13]);
+    expect(s.roundProbesWallMs).toBeGreaterThanOrEqual(4 * 19);
     expect(s.roundMediansMs).toHaveLength(3);
     // a probe opens and closes the measurement, and one stands between every two rounds
     expect(events[0]).toBe('probe');

@@ -73,12 +73,18 @@ export async function timeRound(run: Run, opts: TimingOptions, first = true): Pr
 export async function measure(run: Run, opts: TimingOptions = DEFAULT_TIMING, probeRound?: () => Promise<number>): Promise<TimingStats> {
   const rounds: number[][] = [];
   const probes: number[] = [];
+  let probeWallMs = 0;
+  const probeNow = async () => {
+    const t0 = performance.now();
+    probes.push(await probeRound!());
+    probeWallMs += performance.now() - t0;
+  };
   for (let r = 0; r < Math.max(1, opts.rounds); r++) {
-    if (probeRound) probes.push(await probeRound());
+    if (probeRound) await probeNow();
     rounds.push(await timeRound(run, opts, r === 0));
   }
-  if (probeRound) probes.push(await probeRound());
-  return { ...summarise(rounds, opts.outlierSigmas), ...(probeRound ? { roundProbesMs: probes } : {}) };
+  if (probeRound) await probeNow();
+  return { ...summarise(rounds, opts.outlierSigmas), ...(probeRound ? { roundProbesMs: probes, roundProbesWallMs: probeWallMs } : {}) };
 }
 
 /** Pools the rounds' runs, rejects outliers, and summarises. */

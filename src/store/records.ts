@@ -51,4 +51,6 @@ export interface TimingStats {
    * measurement was probed per round (measure's `probeRound`): the state each round ran in
    */
   roundProbesMs?: number[];
+  /** wall time spent timing those probes (not part of measuring the model) */
+  roundProbesWallMs?: number;
 }
