@@ -18,6 +18,7 @@ const { MachineProbe } = await import('../dist/profile/probe.js');
 const { getRuntime } = await import('../dist/runtimes/index.js');
 const { Store } = await import('../dist/store/db.js');
 const { WholeModelPredictor } = await import('../dist/wholemodel/predictor.js');
+const { fusionTable } = await import('../dist/wholemodel/fusion.js');
 const { quietestRoundProbe, ROUND_PROBE_RUNS } = await import('../dist/wholemodel/calibrate.js');
 
 const kernel = (kind, c, cout, k, h, w, stride = 1) => {
@@ -56,13 +57,14 @@ const store = new Store(process.env.LATENCYLAB_BENCH_DB ?? path.resolve('.latenc
 const devices = (process.argv[2] ?? 'ort-wasm,ort-cpu').split(',');
 for (const device of devices) {
   const predictor = WholeModelPredictor.open(store, { device, threads: 1 });
-  const predictStandalone = (bytes) => {
-    const ks = predictor.kernelPredictions(importOnnx(decodeOnnxModel(bytes, 'probe')), { inGraph: null });
+  // the standalone prediction with a flat depthwise map priced either way (FusionTable.flatDepthwise)
+  const predictStandalone = (bytes, flatDepthwise) => {
+    const ks = predictor.kernelPredictions(importOnnx(decodeOnnxModel(bytes, 'probe')), { inGraph: null, fusion: { ...fusionTable(device), flatDepthwise } });
     return ks.reduce((s, k) => s + k.rawMs, 0) + predictor.runOverheadMs;
   };
   const probe = await MachineProbe.open(getRuntime(device), 1);
   console.log(`${device}, 1 thread; nominal probe ${predictor.nominalProbeMs?.toFixed(2)} ms; ms at the nominal state`);
-  console.log('kernel | flat H×W | flat ms | square | square ms | flat / square | predicted flat | predicted / measured');
+  console.log('kernel | flat H×W | flat ms | square | square ms | flat / square | predicted flat as the square (area) | as rows of W×W (rows) | area / measured | rows / measured');
   try {
     for (const [kind, c, cout, k, h, w, stride = 1] of cases) {
       const side = Math.round(Math.sqrt(h * w));
@@ -71,11 +73,11 @@ for (const device of devices) {
         const bytes = kernel(kind, c, cout, k, hh, ww, stride);
         const r = await measureModel(bytes, [{ name: 'input', shape: [1, c, hh, ww], type: 'float32' }], device, 1, {}, () => probe.time(ROUND_PROBE_RUNS));
         const nominal = predictor.nominalProbeMs ?? quietestRoundProbe(r.stats);
-        out.push({ hh, ww, ms: (r.stats.latencyMs * nominal) / quietestRoundProbe(r.stats), pred: predictStandalone(bytes) });
+        out.push({ hh, ww, ms: (r.stats.latencyMs * nominal) / quietestRoundProbe(r.stats), area: predictStandalone(bytes, 'area'), rows: predictStandalone(bytes, 'rows') });
       }
       const [flat, sq] = out;
       const label = (kind === 'dw' ? `dw ${k}×${k} ${c} ch` : `conv ${k}×${k} ${c}→${cout}`) + (stride > 1 ? ` /${stride}` : '');
-      console.log([label, `${h}×${w}`, flat.ms.toFixed(3), `${side}×${side}`, sq.ms.toFixed(3), (flat.ms / sq.ms).toFixed(2), flat.pred.toFixed(3), (flat.pred / flat.ms).toFixed(2)].join(' | '));
+      console.log([label, `${h}×${w}`, flat.ms.toFixed(3), `${side}×${side}`, sq.ms.toFixed(3), (flat.ms / sq.ms).toFixed(2), flat.area.toFixed(3), flat.rows.toFixed(3), (flat.area / flat.ms).toFixed(2), (flat.rows / flat.ms).toFixed(2)].join(' | '));
     }
   } finally {
     await probe.close();
