@@ -799,6 +799,15 @@ describe('whole-model prediction on real (tiny) module predictors', () => {
     expect(p.stdout).not.toMatch(/UNCALIBRATED/);
     expect(p.stdout).toMatch(/per-model overhead [\d.]+ ms \(calibrated; at the machine state of the calibration/);
     expect(p.stdout).toMatch(/at the machine's state now \(probe [\d.]+ ms vs [\d.]+ ms when calibrated\): [\d.]+ ms/);
+    // the calibration keeps how it read its measurements' machine state; measure --compare reads its own the same way
+    const stored = new Store(db);
+    const window = (JSON.parse(stored.calibration('ort-cpu/t1')!) as { probeWindowS?: number }).probeWindowS;
+    stored.close();
+    expect(typeof window).toBe('number');
+    expect(window === -1).toBe(/machine state of each measurement: the lower of the probes around its quietest round/.test(c.stdout));
+    const m = cli(['measure', path.join(dir, 'small.onnx'), '--compare', '--passes', '1', '--json'], db);
+    expect(m.code, m.stderr).toBe(0);
+    expect(JSON.parse(m.stdout).machineState).toBe(window === -1 ? 'quietest-round' : 'before-pass');
   });
 
   it('the prediction service answers what the CLI answers, refuses bad requests with 4xx naming the field, and reloads what other processes stored', async () => {

@@ -178,7 +178,7 @@ async function benchSetting(store: Store, s: ModelBenchSetting): Promise<Setting
     }
   }
   const { best, lowestRmspe } = chooseDesign(candidates);
-  if (best.c) saveCalibration(store, key, best.c);
+  if (best.c) saveCalibration(store, key, { ...best.c, probeWindowS: window.windowS });
   const chosenIg = best.estimate === 'standalone' ? undefined : igs[best.estimate];
   saveInGraph(store, s, chosenIg ?? { format: 2, models: {} });
   const md: string[] = [`## ${s.label}`, ''];

@@ -8,7 +8,7 @@ import { getRuntime } from '../runtimes/index.js';
 import type { Store } from '../store/db.js';
 import { UserError } from '../util/errors.js';
 import { median } from '../util/stats.js';
-import { calibrateSetting, MEASUREMENT_PASSES, probeWindowName } from '../wholemodel/calibrate.js';
+import { calibrateSetting, MEASUREMENT_PASSES, PER_ROUND, probeWindowName, quietestRoundProbe, ROUND_PROBE_RUNS } from '../wholemodel/calibrate.js';
 import { fusionTable, WHOLE_MODEL_DEVICES } from '../wholemodel/fusion.js';
 import { measureFusions } from '../wholemodel/fusion-probe.js';
 import { readModelFile } from '../wholemodel/model-file.js';
@@ -107,12 +107,20 @@ export function registerModelCommands(program: Command, openStore: () => Store):
       const store = o.compare ? openStore() : undefined;
       try {
         const predictor = store ? WholeModelPredictor.open(store, { device: o.device, threads: o.threads }) : undefined;
-        // the machine probe before each pass when the prediction is compared: the prediction is at
-        // the machine state of its calibration, the measurement at the state now
+        const pred = predictor?.predict(mf.imported);
+        // the machine probe with each pass when the prediction is compared: the prediction is at
+        // the machine state of its calibration, the measurement at the state now — read as the
+        // calibration read its own measurements (around the quietest round, or just before)
+        const perRound = pred?.probeWindowS === PER_ROUND;
         const probe = predictor ? await MachineProbe.open(getRuntime(o.device), o.threads) : undefined;
         const passes: Array<Awaited<ReturnType<typeof measureModel>> & { probeMs?: number }> = [];
         try {
           for (let i = 0; i < (o.passes as number); i++) {
+            if (probe && perRound) {
+              const m = await measureModel(mf.bytes, mf.inputs, o.device, o.threads, {}, () => probe.time(ROUND_PROBE_RUNS));
+              passes.push({ ...m, probeMs: quietestRoundProbe(m.stats)! });
+              continue;
+            }
             const probeMs = await probe?.time();
             passes.push({ ...(await measureModel(mf.bytes, mf.inputs, o.device, o.threads)), ...(probeMs !== undefined ? { probeMs } : {}) });
           }
@@ -123,13 +131,12 @@ export function registerModelCommands(program: Command, openStore: () => Store):
         const r = [...passes].sort((a, b) => a.stats.latencyMs - b.stats.latencyMs)[(passes.length - 1) >> 1]!;
         const latencyMs = median(passes.map((x) => x.stats.latencyMs));
         const probeNow = probe ? median(passes.map((x) => x.probeMs!)) : undefined;
-        const pred = predictor?.predict(mf.imported);
         // the prediction brought to the machine state of the measurement (as predict --now)
         const predictedMs = pred ? (pred.probeMs && probeNow ? (pred.totalMs * probeNow) / pred.probeMs : pred.totalMs) : undefined;
         const nodes = pred ? await profileNodes(mf.bytes, mf.inputs, o.device, o.threads) : undefined;
         const cmp = pred && nodes ? compareLayers(pred, nodes) : undefined;
         if (o.json) {
-          console.log(JSON.stringify({ file, device: o.device, threads: o.threads, createMs: median(passes.map((x) => x.createMs)), latencyMs, passes: passes.map((x) => ({ latencyMs: x.stats.latencyMs, createMs: x.createMs, ...(x.probeMs !== undefined ? { probeMs: x.probeMs } : {}) })), stats: r.stats, predictedMs, layers: cmp?.layers, runtimeInserted: cmp?.unmatched }));
+          console.log(JSON.stringify({ file, device: o.device, threads: o.threads, createMs: median(passes.map((x) => x.createMs)), latencyMs, passes: passes.map((x) => ({ latencyMs: x.stats.latencyMs, createMs: x.createMs, ...(x.probeMs !== undefined ? { probeMs: x.probeMs } : {}) })), stats: r.stats, predictedMs, ...(probe ? { machineState: perRound ? 'quietest-round' : 'before-pass' } : {}), layers: cmp?.layers, runtimeInserted: cmp?.unmatched }));
           return;
         }
         const s = r.stats;
@@ -137,7 +144,8 @@ export function registerModelCommands(program: Command, openStore: () => Store):
         console.log(`${file} on ${o.device}/t${o.threads}: ${latencyMs.toFixed(3)} ms (median pass: median ${s.medianMs.toFixed(3)}, p10–p90 ${s.p10Ms.toFixed(3)}–${s.p90Ms.toFixed(3)}, ${s.n} runs in ${s.roundMediansMs.length} rounds${spread}); session creation ${r.createMs.toFixed(1)} ms`);
         if (pred && cmp) {
           const err = (100 * (predictedMs! - latencyMs)) / latencyMs;
-          const state = pred.probeMs && probeNow ? ` at the machine state of the measurement (probe ${probeNow.toFixed(3)} ms vs ${pred.probeMs.toFixed(3)} ms when calibrated; ${pred.totalMs.toFixed(3)} ms at that state)` : '';
+          const reading = perRound ? 'read around each pass\'s quietest round' : 'timed before each pass';
+          const state = pred.probeMs && probeNow ? ` at the machine state of the measurement (probe ${probeNow.toFixed(3)} ms, ${reading}, vs ${pred.probeMs.toFixed(3)} ms when calibrated; ${pred.totalMs.toFixed(3)} ms at that state)` : '';
           console.log(`predicted ${predictedMs!.toFixed(3)} ms${state} (${err >= 0 ? '+' : ''}${err.toFixed(1)} %)${pred.calibrated ? '' : ' UNCALIBRATED'}`);
           console.log(formatTable(['layer', 'op', 'predicted ms', 'measured ms', 'error', 'extrapolated'], cmp.layers.map((l) => [l.kernel, l.op, l.predictedMs, l.measuredMs, `${((100 * (l.predictedMs - l.measuredMs)) / Math.max(l.measuredMs, 1e-6)).toFixed(0)} %`, l.extrapolated])));
           const inserted = cmp.unmatched.reduce((a, n) => a + n.ms, 0);

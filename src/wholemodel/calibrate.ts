@@ -329,7 +329,7 @@ export function fitStoredCalibration(
   const rows = models
     .filter((m) => measured.has(m.name))
     .map((m) => ({ kernels: predictor.kernelPredictions(m.load().imported), measuredMs: measured.get(m.name)!.measuredMs }));
-  const c = fitCalibration(rows, variant, nominal);
+  const c: Calibration = { ...fitCalibration(rows, variant, nominal), probeWindowS: windowS };
   saveCalibration(store, settingKey(setting), c);
   return c;
 }

@@ -70,6 +70,12 @@ export interface Calibration {
    * the machine in that state (`predict --now` rescales them by the probe timed now)
    */
   probeMs?: number;
+  /**
+   * how each calibration measurement's machine state was read (calibrate.ts's probe windows, in
+   * seconds; PER_ROUND = -1: the lower of the probes around its quietest round): a measurement
+   * compared with a prediction (`measure --compare`) is read the same way
+   */
+  probeWindowS?: number;
 }
 
 /** a measurement expressed at the nominal machine state: latency × nominal probe / probe at the time */
@@ -219,7 +225,7 @@ export function loadCalibration(store: Store, key: string): Calibration | undefi
   } catch {
     c = undefined as unknown as Calibration;
   }
-  if (c?.format !== 2 || !Number.isFinite(c.perViewMs) || !VARIANTS.includes(c.variant) || !Object.values(c.factors ?? { x: NaN }).every(Number.isFinite) || !Number.isFinite(c.overheadMs) || ![c.perReorderMB, c.perReorder, c.perSmallKernelMs].every((x) => x === undefined || Number.isFinite(x)) || (c.perOpMs !== undefined && (typeof c.perOpMs !== 'object' || c.perOpMs === null || !Object.values(c.perOpMs).every(Number.isFinite)))) {
+  if (c?.format !== 2 || !Number.isFinite(c.perViewMs) || !VARIANTS.includes(c.variant) || !Object.values(c.factors ?? { x: NaN }).every(Number.isFinite) || !Number.isFinite(c.overheadMs) || ![c.perReorderMB, c.perReorder, c.perSmallKernelMs].every((x) => x === undefined || Number.isFinite(x)) || (c.perOpMs !== undefined && (typeof c.perOpMs !== 'object' || c.perOpMs === null || !Object.values(c.perOpMs).every(Number.isFinite))) || (c.probeWindowS !== undefined && typeof c.probeWindowS !== 'number')) {
     throw new UserError(`stored calibration for ${key} is unreadable or from an older latencylab; refit it with 'latencylab calibrate'`, 'calibration');
   }
   return c;

@@ -89,6 +89,8 @@ export interface ModelPrediction {
   fusion: string;
   /** the machine probe the calibration was measured at (totalMs is at that machine state) */
   probeMs?: number;
+  /** how the calibration read the machine state of a measurement (Calibration.probeWindowS) */
+  probeWindowS?: number;
 }
 
 interface ModulePredictor {
@@ -302,6 +304,7 @@ export class WholeModelPredictor {
       datasets: this.datasets(),
       fusion: this.fusion.source,
       ...(calibration?.probeMs ? { probeMs: calibration.probeMs } : {}),
+      ...(calibration?.probeWindowS !== undefined ? { probeWindowS: calibration.probeWindowS } : {}),
     };
   }
 }
