@@ -2,6 +2,7 @@ import Fastify, { type FastifyInstance } from 'fastify';
 import type { CacheEngine } from '../earlyexit/engine.js';
 import { isUserError } from '../util/errors.js';
 import { decodePng, rawFromJson, toModelInput, type InputSpec, type RawImage } from './images.js';
+import { sendRemainingError } from './http-errors.js';
 
 const classifyJsonSchema = {
   type: 'object',
@@ -42,7 +43,6 @@ export function bodyLimitFor(spec: InputSpec): number {
   return spec.fit === 'exact' ? Math.max(1 << 20, spec.width * spec.height * 4 * 5 + (64 << 10)) : 8 << 20;
 }
 
-const ERROR_CODES: Record<number, string> = { 413: 'payload_too_large', 415: 'unsupported_media_type' };
 
 export function buildCacheServer(engine: CacheEngine, spec: InputSpec, o: { logger?: boolean; maintenanceDuty?: number; bodyLimit?: number } = {}): FastifyInstance {
   // removeAdditional: false — an unknown field is a client mistake worth a 400, not something to drop
@@ -61,9 +61,7 @@ export function buildCacheServer(engine: CacheEngine, spec: InputSpec, o: { logg
     if (isUserError(error)) return reply.code(400).send({ error: 'bad_request', message: error.message });
     const err = error as Error & { statusCode?: number; validation?: unknown };
     if (err.validation) return reply.code(400).send({ error: 'bad_request', message: `request body ${err.message}` });
-    if (err.statusCode && err.statusCode >= 400 && err.statusCode < 500) return reply.code(err.statusCode).send({ error: ERROR_CODES[err.statusCode] ?? 'bad_request', message: err.message });
-    app.log.error(err);
-    return reply.code(500).send({ error: 'internal', message: 'internal error' });
+    return sendRemainingError(app, reply, err);
   });
 
   app.post('/v1/classify', {

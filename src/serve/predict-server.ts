@@ -7,6 +7,7 @@ import { modelFromBytes } from '../wholemodel/model-file.js';
 import { settingKey, WholeModelPredictor, type WholeModelSetting } from '../wholemodel/predictor.js';
 import { predictionRecord } from '../wholemodel/report.js';
 import { loadSelected, predictSelected } from '../select/autoselect.js';
+import { ERROR_CODES, sendRemainingError } from './http-errors.js';
 
 /** ONNX files are large (ResNet-50: ~100 MB); a body over this is refused before it is read */
 export const DEFAULT_MODEL_BODY_LIMIT = 512 << 20;
@@ -102,7 +103,6 @@ function httpWording(message: string): string {
 
 const contentType = (ct: string | undefined) => JSON.stringify(ct ?? 'none');
 
-const ERROR_CODES: Record<number, string> = { 413: 'payload_too_large', 415: 'unsupported_media_type' };
 
 /**
  * Whole-model prediction over HTTP, from the predictors in a store:
@@ -137,9 +137,7 @@ export function buildPredictServer(store: Store, o: { logger?: boolean; bodyLimi
     const err = error as Error & { statusCode?: number; validation?: unknown };
     if (err.validation) return reply.code(400).send({ error: 'bad_request', message: err.message });
     if (err.statusCode === 415) return reply.code(415).send({ error: ERROR_CODES[415], message: `unsupported content type ${contentType(req.headers['content-type'])}: /v1/predict takes the .onnx file as application/octet-stream, /v1/predict-module application/json` });
-    if (err.statusCode && err.statusCode >= 400 && err.statusCode < 500) return reply.code(err.statusCode).send({ error: ERROR_CODES[err.statusCode] ?? 'bad_request', message: err.message });
-    app.log.error(err);
-    return reply.code(500).send({ error: 'internal', message: 'internal error' });
+    return sendRemainingError(app, reply, err);
   });
   app.setNotFoundHandler((req, reply) => reply.code(404).send({ error: 'not_found', message: `no route ${req.method} ${req.url.split('?')[0]}; POST /v1/predict with the .onnx file as application/octet-stream, or POST /v1/predict-module with JSON` }));
 
