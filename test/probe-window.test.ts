@@ -21,20 +21,27 @@ describe('machine state from a window of probes', () => {
     expect(smoothedProbes(items, 10)).toEqual([1.25, 1.25, 1.25, 1.25, 9, undefined]);
   });
 
-  // three passes over 40 networks, one run every 0.5 s; the machine slows down and speeds up over
-  // minutes, each probe adds its own ±6 % noise on top: the runs' latencies follow the machine
-  function series(probeNoise: number) {
-    const rng = new Rng(7);
+  /** three passes over 40 networks, each in a fresh shuffled order, one run every 0.5 s */
+  function threePasses(rng: Rng, run: (i: number, pass: number, t: number) => ModelRun): ModelRun[] {
     const runs: ModelRun[] = [];
     let t = 0;
     for (let pass = 0; pass < 3; pass++) {
       for (const i of rng.shuffle([...Array(40).keys()])) {
-        const state = 1 + 0.3 * Math.sin(t / 120_000);
-        runs.push({ collection: 'calib', model: `m${i}`, deviceKey: 'x', createMs: 1, latencyMs: (1 + i / 10) * state * (1 + 0.01 * (rng.next() - 0.5)), stats: null, probeMs: state * (1 + probeNoise * (rng.next() - 0.5)), pass, measuredAt: t });
+        runs.push(run(i, pass, t));
         t += 500;
       }
     }
     return runs;
+  }
+
+  // the machine slows down and speeds up over minutes, each probe adds its own ±6 % noise on top:
+  // the runs' latencies follow the machine
+  function series(probeNoise: number) {
+    const rng = new Rng(7);
+    return threePasses(rng, (i, pass, t) => {
+      const state = 1 + 0.3 * Math.sin(t / 120_000);
+      return { collection: 'calib', model: `m${i}`, deviceKey: 'x', createMs: 1, latencyMs: (1 + i / 10) * state * (1 + 0.01 * (rng.next() - 0.5)), stats: null, probeMs: state * (1 + probeNoise * (rng.next() - 0.5)), pass, measuredAt: t };
+    });
   }
 
   it('chooses a window that averages the probe noise and keeps the drift', () => {
@@ -78,19 +85,13 @@ describe('machine state from a window of probes', () => {
   // measurement a state of its own
   function flipping(withRoundProbes: boolean) {
     const rng = new Rng(11);
-    const runs: ModelRun[] = [];
-    let t = 0;
-    for (let pass = 0; pass < 3; pass++) {
-      for (const i of rng.shuffle([...Array(40).keys()])) {
-        const states = Array.from({ length: 5 }, () => (rng.next() < 0.3 ? 1 : 1.6));
-        const roundMediansMs = states.map((st) => (1 + i / 10) * st * (1 + 0.01 * (rng.next() - 0.5)));
-        const roundProbesMs = [...states, states[4]!].map((st) => st * (1 + 0.01 * (rng.next() - 0.5)));
-        const stats = { roundMediansMs, ...(withRoundProbes ? { roundProbesMs } : {}) };
-        runs.push({ collection: 'calib', model: `m${i}`, deviceKey: 'x', createMs: 1, latencyMs: Math.min(...roundMediansMs), stats, probeMs: rng.next() < 0.5 ? 1 : 1.6, pass, measuredAt: t });
-        t += 500;
-      }
-    }
-    return runs;
+    return threePasses(rng, (i, pass, t) => {
+      const states = Array.from({ length: 5 }, () => (rng.next() < 0.3 ? 1 : 1.6));
+      const roundMediansMs = states.map((st) => (1 + i / 10) * st * (1 + 0.01 * (rng.next() - 0.5)));
+      const roundProbesMs = [...states, states[4]!].map((st) => st * (1 + 0.01 * (rng.next() - 0.5)));
+      const stats = { roundMediansMs, ...(withRoundProbes ? { roundProbesMs } : {}) };
+      return { collection: 'calib', model: `m${i}`, deviceKey: 'x', createMs: 1, latencyMs: Math.min(...roundMediansMs), stats, probeMs: rng.next() < 0.5 ? 1 : 1.6, pass, measuredAt: t };
+    });
   }
 
   it('chooses the per-round state when the machine changes within a measurement, and never without round probes', () => {
