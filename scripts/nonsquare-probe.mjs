@@ -8,6 +8,7 @@
 // 'chosen': the kernels the flat-depthwise rule (wholemodel/fusion.ts) was chosen on; 'heldout':
 // other shapes, channel counts and strides, measured after the choice to check it.
 // Store: LATENCYLAB_BENCH_DB or .latencylab/models.db. reports/models-history.md, session 40 (results).
+import { existsSync } from 'node:fs';
 import path from 'node:path';
 const { GraphBuilder } = await import('../dist/ir/graph.js');
 const { toOnnx } = await import('../dist/ir/onnx.js');
@@ -52,9 +53,26 @@ const heldout = [
   ['dw', 480, 480, 3, 2, 24],
   ['conv', 120, 40, 1, 4, 64],
 ];
-const cases = process.argv[3] === 'heldout' ? heldout : chosen;
-const store = new Store(process.env.LATENCYLAB_BENCH_DB ?? path.resolve('.latencylab', 'models.db'));
+const sets = { chosen, heldout };
+const setName = process.argv[3] ?? 'chosen';
+if (!(setName in sets)) {
+  console.error(`nonsquare-probe: unknown kernel set '${setName}', expected chosen or heldout`);
+  process.exit(2);
+}
+const cases = sets[setName];
+const storePath = process.env.LATENCYLAB_BENCH_DB ?? path.resolve('.latencylab', 'models.db');
+// a missing path would be created empty by the store, and every prediction refused
+if (!existsSync(storePath)) {
+  console.error(`nonsquare-probe: no store at ${storePath} (run npm run bench:models first, or set LATENCYLAB_BENCH_DB)`);
+  process.exit(2);
+}
+const store = new Store(storePath);
 const devices = (process.argv[2] ?? 'ort-wasm,ort-cpu').split(',');
+const unknown = devices.filter((d) => d !== 'ort-wasm' && d !== 'ort-cpu');
+if (unknown.length) {
+  console.error(`nonsquare-probe: unknown device ${unknown.join(', ')}, expected ort-wasm and/or ort-cpu (comma-separated)`);
+  process.exit(2);
+}
 for (const device of devices) {
   const predictor = WholeModelPredictor.open(store, { device, threads: 1 });
   // the standalone prediction with a flat depthwise map priced either way (FusionTable.flatDepthwise)
