@@ -417,6 +417,9 @@ describe('calibration with a price per op type', () => {
     const storeWith = (json: string) => ({ calibration: () => json }) as unknown as Store;
     expect(loadCalibration(storeWith(JSON.stringify(c)), 'k')).toEqual(c);
     expect(() => loadCalibration(storeWith(JSON.stringify({ ...c, perOpMs: { Conv: 'x' } })), 'k')).toThrow(/refit it with 'latencylab calibrate'/);
+    // how its measurements' machine state was read: kept, and a malformed one refused
+    expect(loadCalibration(storeWith(JSON.stringify({ ...c, probeWindowS: -1 })), 'k')?.probeWindowS).toBe(-1);
+    expect(() => loadCalibration(storeWith(JSON.stringify({ ...c, probeWindowS: 'per-round' })), 'k')).toThrow(/refit it with 'latencylab calibrate'/);
   });
 });
 
