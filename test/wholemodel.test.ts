@@ -441,6 +441,35 @@ describe("bench:models' design choice", () => {
   });
 });
 
+describe('calibration with a transfer price', () => {
+  it("'modules+transfer' recovers a factor per module and a negative price per MB of activations, and applies both per layer", () => {
+    const rng = new Rng(9);
+    const truth = { overhead: 0.05, perKernel: 0.002, perMB: -0.07, conv2d: 1.05, add: 0.8 };
+    const models = Array.from({ length: 50 }, () => {
+      const kernels = Array.from({ length: rng.int(5, 40) }, () => {
+        const conv = rng.next() < 0.6;
+        const bytes = 1e4 + rng.next() * 4e6;
+        return { group: conv ? ('conv' as const) : ('other' as const), module: conv ? 'conv2d' : 'add', rawMs: 0.05 + rng.next() * 2, ms: 0, kernel: { op: conv ? 'Conv' : 'Add', weightShapes: [], bytes, weightBytes: conv ? 2e4 : 0 } };
+      });
+      const measuredMs = truth.overhead + kernels.reduce((s, k) => s + k.rawMs * (k.module === 'conv2d' ? truth.conv2d : truth.add) + truth.perKernel + (truth.perMB * (k.kernel.bytes - k.kernel.weightBytes)) / 1e6, 0);
+      return { kernels, measuredMs };
+    });
+    const c = fitCalibration(models, 'modules+transfer');
+    expect(c.perActivationMB).toBeCloseTo(truth.perMB, 3);
+    expect(c.perWeightMB).toBeUndefined();
+    expect(c.factors.conv2d).toBeCloseTo(truth.conv2d, 3);
+    expect(c.factors.add).toBeCloseTo(truth.add, 3);
+    const m = models[4]!;
+    const layers = m.kernels.map((k) => ({ ...k }));
+    expect(applyCalibration(c, layers).totalMs).toBeCloseTo(m.measuredMs, 3);
+    const k0 = layers[0]!;
+    expect(k0.ms).toBeCloseTo(Math.max(0, k0.rawMs * c.factors[k0.module]! + c.perKernelMs + (c.perActivationMB! * (k0.kernel.bytes - k0.kernel.weightBytes)) / 1e6), 12);
+    const storeWith = (json: string) => ({ calibration: () => json }) as unknown as Store;
+    expect(loadCalibration(storeWith(JSON.stringify(c)), 'k')).toEqual(c);
+    expect(() => loadCalibration(storeWith(JSON.stringify({ ...c, perActivationMB: 'x' })), 'k')).toThrow(/refit it with 'latencylab calibrate'/);
+  });
+});
+
 describe('calibrated layers', () => {
   it('no layer is shown below zero: what a negative per-kernel term cuts off a tiny layer stays in the total, apart from the fitted overhead', () => {
     const c = { format: 2 as const, variant: 'groups' as const, overheadMs: 0.05, perKernelMs: -0.003, perViewMs: -0.001, factors: { conv: 1 }, models: 10, fittedAt: '' };
@@ -455,6 +484,21 @@ describe('calibrated layers', () => {
     expect(r.totalMs).toBeCloseTo(0.05 + (0.1 - 0.003) + (0.001 - 0.003) - 0.001, 12);
     expect(r.overheadMs).toBe(0.05);
     expect(r.clampedMs).toBeCloseTo(-0.002 - 0.001, 12);
+    expect(r.totalMs).toBeCloseTo(r.overheadMs + r.clampedMs + kernels.reduce((s, k) => s + k.ms, 0), 12);
+  });
+
+  it('a large negative price on one layer never takes the total below the slowest layer', () => {
+    // one Gather priced at −1 ms (as a fit on large networks once did): the linear total is negative
+    const c = { format: 2 as const, variant: 'modules+layout+ops' as const, overheadMs: 0, perKernelMs: 0, perViewMs: 0, perOpMs: { Gather: -1 }, factors: { matmul: 1, roofline: 1 }, models: 10, fittedAt: '' };
+    const kernels = [
+      { group: 'dense' as const, module: 'matmul', rawMs: 0.3, ms: 0, kernel: { op: 'MatMul', weightShapes: [], bytes: 0, weightBytes: 0 } },
+      { group: 'dense' as const, module: 'matmul', rawMs: 0.2, ms: 0, kernel: { op: 'MatMul', weightShapes: [], bytes: 0, weightBytes: 0 } },
+      { group: 'roofline' as const, rawMs: 0.01, ms: 0, kernel: { op: 'Gather', weightShapes: [], bytes: 0, weightBytes: 0 } },
+    ];
+    const r = applyCalibration(c, kernels);
+    expect(kernels.map((k) => k.ms)).toEqual([0.3, 0.2, 0]);
+    expect(r.totalMs).toBeCloseTo(0.3, 12);
+    expect(r.clampedMs).toBeCloseTo(-0.2, 12);
     expect(r.totalMs).toBeCloseTo(r.overheadMs + r.clampedMs + kernels.reduce((s, k) => s + k.ms, 0), 12);
   });
 });

@@ -34,10 +34,16 @@ export type KernelGroup = (typeof GROUPS)[number] | 'free';
  * a cost of its own per compute kernel of each op type (Conv, Add, Transpose, …; signed, on top of
  * the per-kernel one): a runtime dispatches, prepares and hands off kernels of different ops at
  * different prices, most visibly with a thread pool (design study on 2 threads with the 'gbt-e2e'
- * in-graph correction: 82.6 % within ±10 % on CV + validation vs 77.1 % for 'modules+layout+small').
+ * in-graph correction: 82.6 % within ±10 % on CV + validation vs 77.1 % for 'modules+layout+small');
+ * 'modules+transfer': one factor per module and a signed price per MB of activations a kernel reads
+ * and writes — a module timed alone pays for moving its input and output into and out of the
+ * runtime (onnxruntime-web copies them between JavaScript and the wasm heap: 42 % of a standalone
+ * Relu's time on a 9.8 MB map, scripts/wasm-io-probe.mjs), which a kernel inside a network does
+ * not, and wasm has no per-node profile for an in-graph correction to learn it from (session 41,
+ * wasm choice data: 93.5 % within ±10 % vs 91.7 % for 'modules+layout+ops', price −68 µs/MB).
  * bench:models chooses between them (and no calibration) on validation networks.
  */
-export const VARIANTS = ['groups', 'modules', 'kinds', 'groups+memory', 'groups+layout', 'modules+layout', 'modules+layout+small', 'modules+layout+ops'] as const;
+export const VARIANTS = ['groups', 'modules', 'kinds', 'groups+memory', 'groups+layout', 'modules+layout', 'modules+layout+small', 'modules+layout+ops', 'modules+transfer'] as const;
 
 /** a kernel predicted under this is 'small' for the 'modules+layout+small' variant, ms */
 export const SMALL_KERNEL_MS = 0.01;
@@ -50,7 +56,7 @@ export interface Calibration {
   perKernelMs: number;
   /** cost of a view op (Reshape, Flatten, Squeeze…): no work, but a node the runtime dispatches */
   perViewMs: number;
-  /** 'groups+memory': ms per MB of weights / of activations a kernel reads and writes */
+  /** 'groups+memory': ms per MB of weights / of activations a kernel reads and writes ('modules+transfer': activations only, may be negative) */
   perWeightMB?: number;
   perActivationMB?: number;
   /** 'groups+layout', 'modules+layout': ms per MB reordered between NCHWc and NCHW, and per reorder node */
@@ -134,7 +140,7 @@ function features(kernels: readonly Predicted[], keys: readonly string[], v: Cal
     sums.set(keyOf(k, v), (sums.get(keyOf(k, v)) ?? 0) + k.rawMs);
     if (ops.length) opCounts.set(opOf(k), (opCounts.get(opOf(k)) ?? 0) + 1);
   }
-  const memory = v === 'groups+memory' ? [weightMB, activationMB] : hasLayout(v) ? [reorderMB, reorders] : [];
+  const memory = v === 'groups+memory' ? [weightMB, activationMB] : hasLayout(v) ? [reorderMB, reorders] : v === 'modules+transfer' ? [activationMB] : [];
   if (v === 'modules+layout+small') memory.push(kernels.filter((k) => k.group !== 'free' && k.rawMs < SMALL_KERNEL_MS).length);
   return [1, compute, views, ...memory, ...ops.map((op) => opCounts.get(op) ?? 0), ...keys.map((key) => sums.get(key) ?? 0)];
 }
@@ -158,7 +164,8 @@ export function fitCalibration(models: ReadonlyArray<{ kernels: readonly Predict
   // the per-kernel and per-view terms may be negative: per-kernel estimates from per-node
   // profiles carry the profiler's own per-node cost, which end-to-end runs do not pay; so may the
   // small-kernel and per-op ones, which are prices on top of the per-kernel one
-  const signed = new Set([1, 2, ...(variant === 'modules+layout+small' ? [5] : []), ...ops.map((_, i) => first + i)]);
+  // as may the transfer price, which takes off what a module timed alone paid to move its data
+  const signed = new Set([1, 2, ...(variant === 'modules+layout+small' ? [5] : []), ...(variant === 'modules+transfer' ? [3] : []), ...ops.map((_, i) => first + i)]);
   const opRidge = o.opRidge ?? OP_PRICE_RIDGE;
   const w = fitNonNegativeRelative(models.map((m) => features(m.kernels, keys, variant, ops)), models.map((m) => m.measuredMs), 1e-6, signed, new Map(ops.map((_, i) => [first + i, opRidge])));
   return {
@@ -168,6 +175,7 @@ export function fitCalibration(models: ReadonlyArray<{ kernels: readonly Predict
     perKernelMs: w[1]!,
     perViewMs: w[2]!,
     ...(variant === 'groups+memory' ? { perWeightMB: w[3]!, perActivationMB: w[4]! } : {}),
+    ...(variant === 'modules+transfer' ? { perActivationMB: w[3]! } : {}),
     ...(hasLayout(variant) ? { perReorderMB: w[3]!, perReorder: w[4]! } : {}),
     ...(variant === 'modules+layout+small' ? { perSmallKernelMs: w[5]! } : {}),
     ...(variant === 'modules+layout+ops' ? { perOpMs: Object.fromEntries(ops.map((op, i) => [op, w[first + i]!])) } : {}),
@@ -179,12 +187,12 @@ export function fitCalibration(models: ReadonlyArray<{ kernels: readonly Predict
 }
 
 const hasLayout = (v: CalibrationVariant) => v === 'groups+layout' || v === 'modules+layout' || v === 'modules+layout+small' || v === 'modules+layout+ops';
-const memoryTerms = (v: CalibrationVariant) => (v === 'modules+layout+small' ? 3 : v === 'groups+memory' || hasLayout(v) ? 2 : 0);
+const memoryTerms = (v: CalibrationVariant) => (v === 'modules+layout+small' ? 3 : v === 'groups+memory' || hasLayout(v) ? 2 : v === 'modules+transfer' ? 1 : 0);
 
 /**
  * Sets each kernel's calibrated ms and returns the model total (raw sum without a calibration):
  * totalMs = overheadMs + clampedMs + Σ kernel ms, where clampedMs (≤ 0) is what was cut off layers
- * whose linear estimate fell below zero.
+ * whose linear estimate fell below zero, as far as the total stays at least the slowest layer's.
  */
 export function applyCalibration(c: Calibration | undefined, kernels: Predicted[]): { totalMs: number; overheadMs: number; clampedMs: number } {
   if (!c) {
@@ -209,7 +217,16 @@ export function applyCalibration(c: Calibration | undefined, kernels: Predicted[
     k.ms = Math.max(0, ms);
     cut += Math.min(0, ms);
   }
-  return { totalMs: c.overheadMs + cut + kernels.reduce((s, k) => s + k.ms, 0), overheadMs: c.overheadMs, clampedMs: cut };
+  // …but never below the slowest layer: a network cannot run faster than one of its kernels (a
+  // per-op price fitted on large networks once took a small BERT's total below zero on wasm)
+  let sum = 0;
+  let slowest = 0;
+  for (const k of kernels) {
+    sum += k.ms;
+    slowest = Math.max(slowest, k.ms);
+  }
+  const clampedMs = Math.max(cut, slowest - c.overheadMs - sum);
+  return { totalMs: c.overheadMs + clampedMs + sum, overheadMs: c.overheadMs, clampedMs };
 }
 
 export function saveCalibration(store: Store, key: string, c: Calibration): void {
@@ -225,7 +242,7 @@ export function loadCalibration(store: Store, key: string): Calibration | undefi
   } catch {
     c = undefined as unknown as Calibration;
   }
-  if (c?.format !== 2 || !Number.isFinite(c.perViewMs) || !VARIANTS.includes(c.variant) || !Object.values(c.factors ?? { x: NaN }).every(Number.isFinite) || !Number.isFinite(c.overheadMs) || ![c.perReorderMB, c.perReorder, c.perSmallKernelMs].every((x) => x === undefined || Number.isFinite(x)) || (c.perOpMs !== undefined && (typeof c.perOpMs !== 'object' || c.perOpMs === null || !Object.values(c.perOpMs).every(Number.isFinite))) || (c.probeWindowS !== undefined && typeof c.probeWindowS !== 'number')) {
+  if (c?.format !== 2 || !Number.isFinite(c.perViewMs) || !VARIANTS.includes(c.variant) || !Object.values(c.factors ?? { x: NaN }).every(Number.isFinite) || !Number.isFinite(c.overheadMs) || ![c.perReorderMB, c.perReorder, c.perSmallKernelMs, c.perWeightMB, c.perActivationMB].every((x) => x === undefined || Number.isFinite(x)) || (c.perOpMs !== undefined && (typeof c.perOpMs !== 'object' || c.perOpMs === null || !Object.values(c.perOpMs).every(Number.isFinite))) || (c.probeWindowS !== undefined && typeof c.probeWindowS !== 'number')) {
     throw new UserError(`stored calibration for ${key} is unreadable or from an older latencylab; refit it with 'latencylab calibrate'`, 'calibration');
   }
   return c;
