@@ -13,7 +13,7 @@ import { collectionModels } from '../dist/bench/models-measure.js';
 import { MODEL_SETTINGS, modelsDbPath } from '../dist/bench/models-data.js';
 import { modelFromBytes } from '../dist/wholemodel/model-file.js';
 import { applyCalibration, fitCalibration, VARIANTS } from '../dist/wholemodel/calibration.js';
-import { atMachineState, chooseProbeWindow, familyFolds, medianRuns } from '../dist/wholemodel/calibrate.js';
+import { familyFolds, medianRuns, runsAtChosenWindow } from '../dist/wholemodel/calibrate.js';
 
 const s = MODEL_SETTINGS.find((x) => x.id === (process.argv[2] ?? 'wasm'));
 const variants = (process.env.VARIANTS ?? 'modules,modules+layout+ops,modules+transfer').split(',');
@@ -26,9 +26,7 @@ const store = new Store(modelsDbPath());
 const key = settingKey(s);
 const predictor = WholeModelPredictor.open(store, s, { calibration: false });
 const nominal = predictor.nominalProbeMs;
-const deviceRuns = store.deviceModelRuns(key);
-const window = chooseProbeWindow(deviceRuns, (r) => r.collection === 'calib' || r.collection === 'val');
-const runs = atMachineState(deviceRuns, window.windowS);
+const { runs } = runsAtChosenWindow(store, key);
 // each measured network of a collection: its median latency at the nominal state and its standalone kernel estimates
 const evaluated = (c) => {
   const measured = medianRuns(runs.filter((r) => r.collection === c), nominal);

@@ -17,7 +17,7 @@ import { collectionModels } from '../dist/bench/models-measure.js';
 import { MODEL_SETTINGS, modelsDbPath } from '../dist/bench/models-data.js';
 import { estimateProfilerCost, fitInGraph, inGraphPairs } from '../dist/wholemodel/ingraph.js';
 import { fitNonNegativeRelative, solveRidge } from '../dist/regressors/ridge.js';
-import { atMachineState, chooseProbeWindow, familyFolds, medianRuns, profileAtNominal, profilesAtMachineState } from '../dist/wholemodel/calibrate.js';
+import { familyFolds, medianRuns, profileAtNominal, profilesAtMachineState, runsAtChosenWindow } from '../dist/wholemodel/calibrate.js';
 
 const s = MODEL_SETTINGS.find((x) => x.id === (process.argv[2] ?? 't2'));
 const FOLDS = 5;
@@ -25,9 +25,8 @@ const store = new Store(modelsDbPath());
 const key = settingKey(s);
 const predictor = WholeModelPredictor.open(store, s, { calibration: false });
 const nominal = predictor.nominalProbeMs;
-const deviceRuns = store.deviceModelRuns(key);
-const window = chooseProbeWindow(deviceRuns, (r) => r.collection === 'calib' || r.collection === 'val');
-const runs = medianRuns(atMachineState(deviceRuns, window.windowS).filter((r) => r.collection === 'calib' || r.collection === 'val'), nominal);
+const { window, runs: atState } = runsAtChosenWindow(store, key);
+const runs = medianRuns(atState.filter((r) => r.collection === 'calib' || r.collection === 'val'), nominal);
 const profiles = profilesAtMachineState(store.nodeProfiles('calib', key), window.windowS);
 // CALIB_PER_FAMILY=n: only the first n calibration networks of each family (a learning curve)
 const perFamilyCap = Number(process.env.CALIB_PER_FAMILY ?? Infinity);
@@ -38,7 +37,7 @@ const truth = (m) => runs.get(m.name).measuredMs;
 // how far a network's passes spread (max / min, at the machine state): CONSISTENT=1.1 fits the
 // calibration only on networks whose passes agree that well (judged on every network all the same)
 const spread = new Map();
-for (const r of atMachineState(deviceRuns, window.windowS)) {
+for (const r of atState) {
   if (r.collection !== 'calib' && r.collection !== 'val') continue;
   const v = r.latencyMs / r.probeMs;
   const x = spread.get(r.model) ?? [Infinity, 0];

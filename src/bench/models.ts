@@ -27,7 +27,7 @@ import { median } from '../util/stats.js';
 import { measureModel, type NodeTime } from '../profile/model-timing.js';
 import { applyCalibration, fitCalibration, VARIANTS, saveCalibration, type Calibration, type CalibrationVariant } from '../wholemodel/calibration.js';
 import { fitInGraph, GBT_MIN_EXAMPLES, IN_GRAPH_METHODS, inGraphPairs, type InGraphMethod, type InGraphModel, type InGraphPair } from '../wholemodel/ingraph.js';
-import { atMachineState, chooseProbeWindow, familyFolds, inGraphTargets, MEASUREMENT_PASSES, medianRuns, PER_ROUND, profileAtNominal, profilerCostOf, profilesAtMachineState, type LazyModel, type ProbeWindowChoice } from '../wholemodel/calibrate.js';
+import { familyFolds, inGraphTargets, MEASUREMENT_PASSES, medianRuns, PER_ROUND, profileAtNominal, profilerCostOf, profilesAtMachineState, runsAtChosenWindow, type LazyModel, type ProbeWindowChoice } from '../wholemodel/calibrate.js';
 import { modelFromBytes } from '../wholemodel/model-file.js';
 import { saveInGraph, settingKey, WholeModelPredictor, type KernelPrediction } from '../wholemodel/predictor.js';
 import { collectionModels, PPOCR_MODELS, ppocrPath, type Collection } from './models-measure.js';
@@ -112,9 +112,7 @@ async function benchSetting(store: Store, s: ModelBenchSetting): Promise<Setting
   const calibModels = collectionModels('calib', s);
   // the machine state of every measurement: the probes of a window around it, the window chosen by
   // how well the calibration and validation networks' passes agree (chooseProbeWindow)
-  const deviceRuns = store.deviceModelRuns(key);
-  const window = chooseProbeWindow(deviceRuns, (r) => r.collection === 'calib' || r.collection === 'val');
-  const allRuns = atMachineState(deviceRuns, window.windowS);
+  const { window, runs: allRuns } = runsAtChosenWindow(store, key);
   const profiles = profilesAtMachineState(store.nodeProfiles<NodeTime[]>('calib', key), window.windowS);
   // every measurement at the module datasets' median machine state (profile/probe.ts)
   const nominal = predictor.nominalProbeMs;

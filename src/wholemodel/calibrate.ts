@@ -225,6 +225,17 @@ export function chooseProbeWindow(runs: readonly ModelRun[], judge: (r: ModelRun
   return { windowS: best.windowS, candidates: candidates.map(({ windowS, within5, within10 }) => ({ windowS, within5, within10 })), passes: best.n };
 }
 
+/**
+ * Every whole-network run of a device setting at its machine state, read the way the calibration
+ * and validation networks' passes agree best (chooseProbeWindow judges on those two collections
+ * only, never on the test networks): what bench:models and the studies behind it start from.
+ */
+export function runsAtChosenWindow(store: Store, key: string): { window: ProbeWindowChoice; runs: ModelRun[] } {
+  const deviceRuns = store.deviceModelRuns(key);
+  const window = chooseProbeWindow(deviceRuns, (r) => r.collection === 'calib' || r.collection === 'val');
+  return { window, runs: atMachineState(deviceRuns, window.windowS) };
+}
+
 /** node profiles with each probe replaced by the machine state of its window (profiled in their own series) */
 export function profilesAtMachineState<T>(profiles: ReadonlyMap<string, NodeProfile<T>>, windowS: number): Map<string, NodeProfile<T>> {
   const names = [...profiles.keys()];
