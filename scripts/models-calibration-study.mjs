@@ -5,7 +5,9 @@
 // bench's whole design space (ort-cpu's in-graph corrections: scripts/models-design-study.mjs).
 //   npm run build && node scripts/models-calibration-study.mjs [wasm|t1|t2]
 // Options (environment): VARIANTS=a,b,… (default: modules, modules+layout+ops, modules+transfer);
-// OP_RIDGE=λ,… ('modules+layout+ops' per ridge); SHOW=1 (the fitted factors and prices).
+// OP_RIDGE=λ,… ('modules+layout+ops' per ridge); SHOW=1 (the fitted factors and prices);
+// PER_FAMILY=n: as `latencylab calibrate --per-family n` fits — on the first n calibration networks
+// of each family only — judged on the validation networks and the calibration networks not fitted.
 // Session 41 (reports/models-history.md): the wasm choice data behind 'modules+transfer'.
 import { Store } from '../dist/store/db.js';
 import { WholeModelPredictor, settingKey } from '../dist/wholemodel/predictor.js';
@@ -46,6 +48,19 @@ const median = (v) => [...v].sort((a, b) => a - b)[v.length >> 1];
 const within10 = (xs) => xs.filter((o) => Math.abs(o.ratio - 1) <= 0.1).length / xs.length;
 const rmspe = (xs) => 100 * Math.sqrt(xs.reduce((a, o) => a + (o.ratio - 1) ** 2, 0) / xs.length);
 const designs = variants.flatMap((v) => (v === 'modules+layout+ops' && process.env.OP_RIDGE ? process.env.OP_RIDGE.split(',').map((l) => ({ v, name: `${v}, op ridge ${l}`, o: { opRidge: Number(l) } })) : [{ v, name: v, o: {} }]));
+const perFamily = Number(process.env.PER_FAMILY ?? 0);
+if (perFamily) {
+  const rank = new Map();
+  const fitted = calib.filter((e) => { const n = (rank.get(e.family) ?? 0) + 1; rank.set(e.family, n); return n <= perFamily; });
+  const judged = [...calib.filter((e) => !fitted.includes(e)), ...val];
+  console.log(`fitted on ${fitted.length} calibration networks (${perFamily} a family), judged on ${judged.length} others`);
+  for (const d of designs) {
+    const c = fitCalibration(fitted.map((e) => ({ kernels: e.kernels, measuredMs: e.measuredMs })), d.v, nominal, d.o);
+    const out = judged.map((e) => ({ e, ratio: applyCalibration(c, e.kernels.map((k) => ({ ...k }))).totalMs / e.measuredMs }));
+    console.log(`${d.name.padEnd(28)} ±10 % ${(100 * within10(out)).toFixed(1)}, RMSPE ${rmspe(out).toFixed(2)} %`);
+  }
+  process.exit(0);
+}
 for (const d of designs) {
   const fit = (es) => fitCalibration(es.map((e) => ({ kernels: e.kernels, measuredMs: e.measuredMs })), d.v, nominal, d.o);
   const total = (c, e) => applyCalibration(c, e.kernels.map((k) => ({ ...k }))).totalMs;

@@ -16,7 +16,7 @@ import { trainAndSelect } from '../src/select/autoselect.js';
 import { Store } from '../src/store/db.js';
 import { UserError } from '../src/util/errors.js';
 import { Rng } from '../src/util/random.js';
-import { applyCalibration, fitCalibration, loadCalibration } from '../src/wholemodel/calibration.js';
+import { applyCalibration, canFitCalibration, fitCalibration, loadCalibration } from '../src/wholemodel/calibration.js';
 import { attributeToMeasured, estimateProfilerCost, fitInGraph, inGraphMs, isInGraphModel, type InGraphKernel, type InGraphPair } from '../src/wholemodel/ingraph.js';
 import { fusionTable } from '../src/wholemodel/fusion.js';
 import { detectKernels, reorderedTensors } from '../src/wholemodel/kernels.js';
@@ -454,6 +454,10 @@ describe('calibration with a transfer price', () => {
       const measuredMs = truth.overhead + kernels.reduce((s, k) => s + k.rawMs * (k.module === 'conv2d' ? truth.conv2d : truth.add) + truth.perKernel + (truth.perMB * (k.kernel.bytes - k.kernel.weightBytes)) / 1e6, 0);
       return { kernels, measuredMs };
     });
+    // two module factors and four more coefficients: five networks are too few, six enough ('groups' the same here)
+    expect(canFitCalibration(models.slice(0, 5), 'modules+transfer')).toBe(false);
+    expect(canFitCalibration(models.slice(0, 6), 'modules+transfer')).toBe(true);
+    expect(() => fitCalibration(models.slice(0, 5), 'modules+transfer')).toThrow(/needs at least 6 measured models, got 5/);
     const c = fitCalibration(models, 'modules+transfer');
     expect(c.perActivationMB).toBeCloseTo(truth.perMB, 3);
     expect(c.perWeightMB).toBeUndefined();
@@ -830,7 +834,7 @@ describe('whole-model prediction on real (tiny) module predictors', () => {
     expect(stale.stderr).toMatch(/stored in-graph correction for ort-cpu\/t1 is unreadable; refit it with 'latencylab calibrate'/);
     const c = cli(['calibrate', '--per-family', '1', '--passes', '2'], db);
     expect(c.code, c.stderr).toBe(0);
-    expect(c.stdout).toMatch(new RegExp(`calibration for ort-cpu/t1 from ${FAMILIES.length} networks \\(each the median of 2 measurements\\): overhead [\\d.-]+ ms, per kernel [\\d.-]+ µs, per view op [\\d.-]+ µs, factors conv [\\d.]+`));
+    expect(c.stdout).toMatch(new RegExp(`calibration for ort-cpu/t1 \\('groups'\\) from ${FAMILIES.length} networks \\(each the median of 2 measurements\\): overhead [\\d.-]+ ms, per kernel [\\d.-]+ µs, per view op [\\d.-]+ µs, factors conv [\\d.]+`));
     expect(c.stdout).toMatch(/machine probe [\d.]+ ms/);
     expect(c.stdout).toMatch(/in-graph correction \(gbt-e2e: profiled times less the profiler's [\d.]+ µs per node, scaled to each network's end-to-end latency\) for /);
     // the machine state of each measurement, chosen on the networks' two passes (one per family)

@@ -181,7 +181,7 @@ export function registerModelCommands(program: Command, openStore: () => Store):
         if (!r) throw new UserError('stopped before every calibration network was measured; run it again to continue', 'calibrate');
         const c = r.calibration;
         const ig = Object.entries(r.inGraph.models);
-        console.log(`calibration for ${settingKey(setting)} from ${c.models} networks (each the median of ${o.passes} measurements): overhead ${c.overheadMs.toFixed(4)} ms, per kernel ${(c.perKernelMs * 1000).toFixed(2)} µs, per view op ${(c.perViewMs * 1000).toFixed(2)} µs, factors ${Object.entries(c.factors).map(([g, f]) => `${g} ${f.toFixed(2)}`).join(', ')}${c.probeMs ? `; machine probe ${c.probeMs.toFixed(3)} ms` : ''}`);
+        console.log(`calibration for ${settingKey(setting)} ('${c.variant}') from ${c.models} networks (each the median of ${o.passes} measurements): overhead ${c.overheadMs.toFixed(4)} ms, per kernel ${(c.perKernelMs * 1000).toFixed(2)} µs, per view op ${(c.perViewMs * 1000).toFixed(2)} µs${c.perActivationMB !== undefined ? `, per MB of activations ${(c.perActivationMB * 1000).toFixed(1)} µs` : ''}, factors ${Object.entries(c.factors).map(([g, f]) => `${g} ${f.toFixed(2)}`).join(', ')}${c.probeMs ? `; machine probe ${c.probeMs.toFixed(3)} ms` : ''}`);
         const w = r.probeWindow;
         const own = w.candidates.find((x) => x.windowS === 0);
         const chosen = w.candidates.find((x) => x.windowS === w.windowS);

@@ -6,7 +6,7 @@ import { getRuntime } from '../runtimes/index.js';
 import type { ModelRun, NodeProfile, Store } from '../store/db.js';
 import { Rng } from '../util/random.js';
 import { median } from '../util/stats.js';
-import { atNominal, fitCalibration, saveCalibration, type Calibration, type CalibrationVariant } from './calibration.js';
+import { atNominal, canFitCalibration, fitCalibration, saveCalibration, type Calibration, type CalibrationVariant } from './calibration.js';
 import { modelFromBytes, type ModelFile } from './model-file.js';
 import { attributeToMeasured, estimateProfilerCost, fitInGraph, inGraphPairs, type InGraphMethod, type InGraphModel } from './ingraph.js';
 import { saveInGraph, settingKey, WholeModelPredictor, type WholeModelSetting } from './predictor.js';
@@ -333,6 +333,7 @@ export function fitStoredCalibration(
   models: readonly LazyModel[],
   variant: CalibrationVariant = 'groups',
   windowS = probeWindowOf(store, setting, collection).windowS,
+  fallback?: CalibrationVariant,
 ): Calibration {
   const predictor = WholeModelPredictor.open(store, setting, { calibration: false });
   const nominal = predictor.nominalProbeMs;
@@ -340,7 +341,9 @@ export function fitStoredCalibration(
   const rows = models
     .filter((m) => measured.has(m.name))
     .map((m) => ({ kernels: predictor.kernelPredictions(m.load().imported), measuredMs: measured.get(m.name)!.measuredMs }));
-  const c: Calibration = { ...fitCalibration(rows, variant, nominal), probeWindowS: windowS };
+  // a variant with more coefficients than networks to fit them gives way to the fallback
+  const chosen = fallback && !canFitCalibration(rows, variant) ? fallback : variant;
+  const c: Calibration = { ...fitCalibration(rows, chosen, nominal), probeWindowS: windowS };
   saveCalibration(store, settingKey(setting), c);
   return c;
 }
@@ -359,9 +362,14 @@ export function fitStoredCalibration(
  * trees' best; with group factors as good as with 'modules+layout' on ±10 %). Session 31's
  * (same data) chose the trees learned on those net times attributed to each network's end-to-end
  * latency ('gbt-e2e') on both: with group factors 88.9 vs 87.4 % (1 thread) and 66.0 vs 60.9 %
- * (2 threads) on validation + CV.
+ * (2 threads) on validation + CV. On ort-wasm (no per-node profiles, so no in-graph correction)
+ * session 41 chose 'modules+transfer' the way `calibrate` fits it — on the first 5 calibration
+ * networks of each family (the default --per-family), judged on the other 195 and 78 validation
+ * networks: 89.0 % within ±10 % (RMSPE 6.4 %) against 81.3 % (7.8 %) for 'groups'
+ * (`PER_FAMILY=5 node scripts/models-calibration-study.mjs wasm`); with too few networks for a
+ * factor per module it falls back to 'groups'.
  */
-export const CALIBRATION_DESIGN: { inGraph: InGraphMethod | 'none'; variant: CalibrationVariant } = { inGraph: 'gbt-e2e', variant: 'groups' };
+export const CALIBRATION_DESIGN: { inGraph: InGraphMethod | 'none'; variant: CalibrationVariant; byDevice: Record<string, CalibrationVariant> } = { inGraph: 'gbt-e2e', variant: 'groups', byDevice: { 'ort-wasm': 'modules+transfer' } };
 
 /**
  * Passes over the shuffled list in which `calibrate` and bench:models measure every network; its
@@ -395,5 +403,6 @@ export async function calibrateSetting(
   } else {
     saveInGraph(store, setting, inGraph);
   }
-  return { calibration: fitStoredCalibration(store, setting, 'calib', models, CALIBRATION_DESIGN.variant, probeWindow.windowS), inGraph, probeWindow };
+  const variant = CALIBRATION_DESIGN.byDevice[setting.device] ?? CALIBRATION_DESIGN.variant;
+  return { calibration: fitStoredCalibration(store, setting, 'calib', models, variant, probeWindow.windowS, CALIBRATION_DESIGN.variant), inGraph, probeWindow };
 }

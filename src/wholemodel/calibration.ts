@@ -155,11 +155,21 @@ function features(kernels: readonly Predicted[], keys: readonly string[], v: Cal
  */
 export const OP_PRICE_RIDGE = 10;
 
+/** how many coefficients fitCalibration fits for `variant` on `models`: each needs a network */
+function coefficients(models: ReadonlyArray<{ kernels: readonly Predicted[] }>, variant: CalibrationVariant): number {
+  return 3 + memoryTerms(variant) + factorKeys(models, variant).length + opKeys(models, variant).length;
+}
+
+/** whether `models` are enough for fitCalibration to fit `variant` */
+export function canFitCalibration(models: ReadonlyArray<{ kernels: readonly Predicted[] }>, variant: CalibrationVariant): boolean {
+  return models.length >= coefficients(models, variant);
+}
+
 /** `measuredMs` must already be at the nominal machine state (atNominal) when `probeMs` is given */
 export function fitCalibration(models: ReadonlyArray<{ kernels: readonly Predicted[]; measuredMs: number }>, variant: CalibrationVariant = 'groups', probeMs?: number, o: { opRidge?: number } = {}): Calibration {
   const keys = factorKeys(models, variant);
   const ops = opKeys(models, variant);
-  if (models.length < keys.length + ops.length + 2) throw new UserError(`calibration needs at least ${keys.length + ops.length + 2} measured models, got ${models.length}`, 'calibration');
+  if (!canFitCalibration(models, variant)) throw new UserError(`calibration needs at least ${coefficients(models, variant)} measured models, got ${models.length}`, 'calibration');
   const first = 3 + memoryTerms(variant);
   // the per-kernel and per-view terms may be negative: per-kernel estimates from per-node
   // profiles carry the profiler's own per-node cost, which end-to-end runs do not pay; so may the
