@@ -9,12 +9,13 @@
 // PER_FAMILY=n: as `latencylab calibrate --per-family n` fits — on the first n calibration networks
 // of each family only — judged on the validation networks and the calibration networks not fitted.
 // Session 41 (reports/models-history.md): the wasm choice data behind 'modules+transfer'.
+import { existsSync } from 'node:fs';
 import { Store } from '../dist/store/db.js';
 import { WholeModelPredictor, settingKey } from '../dist/wholemodel/predictor.js';
 import { collectionModels } from '../dist/bench/models-measure.js';
 import { MODEL_SETTINGS, modelsDbPath } from '../dist/bench/models-data.js';
 import { modelFromBytes } from '../dist/wholemodel/model-file.js';
-import { applyCalibration, fitCalibration, VARIANTS } from '../dist/wholemodel/calibration.js';
+import { applyCalibration, canFitCalibration, fitCalibration, VARIANTS } from '../dist/wholemodel/calibration.js';
 import { familyFolds, medianRuns, runsAtChosenWindow } from '../dist/wholemodel/calibrate.js';
 
 const s = MODEL_SETTINGS.find((x) => x.id === (process.argv[2] ?? 'wasm'));
@@ -22,6 +23,11 @@ const variants = (process.env.VARIANTS ?? 'modules,modules+layout+ops,modules+tr
 const unknown = variants.find((v) => !VARIANTS.includes(v));
 if (!s || unknown) {
   console.error(!s ? `unknown setting '${process.argv[2]}' (expected ${MODEL_SETTINGS.map((x) => x.id).join(', ')})` : `unknown variant '${unknown}' (expected ${VARIANTS.join(', ')})`);
+  process.exit(2);
+}
+// opening a missing store would create an empty one there (and then fail on its missing predictors)
+if (!existsSync(modelsDbPath())) {
+  console.error(`${modelsDbPath()}: no bench store (run npm run bench:models, or set LATENCYLAB_BENCH_DB)`);
   process.exit(2);
 }
 const store = new Store(modelsDbPath());
@@ -55,6 +61,10 @@ if (perFamily) {
   const judged = [...calib.filter((e) => !fitted.includes(e)), ...val];
   console.log(`fitted on ${fitted.length} calibration networks (${perFamily} a family), judged on ${judged.length} others`);
   for (const d of designs) {
+    if (!canFitCalibration(fitted, d.v)) {
+      console.log(`${d.name.padEnd(28)} too many coefficients for ${fitted.length} networks`);
+      continue;
+    }
     const c = fitCalibration(fitted.map((e) => ({ kernels: e.kernels, measuredMs: e.measuredMs })), d.v, nominal, d.o);
     const out = judged.map((e) => ({ e, ratio: applyCalibration(c, e.kernels.map((k) => ({ ...k }))).totalMs / e.measuredMs }));
     console.log(`${d.name.padEnd(28)} ±10 % ${(100 * within10(out)).toFixed(1)}, RMSPE ${rmspe(out).toFixed(2)} %`);

@@ -155,21 +155,20 @@ function features(kernels: readonly Predicted[], keys: readonly string[], v: Cal
  */
 export const OP_PRICE_RIDGE = 10;
 
-/** how many coefficients fitCalibration fits for `variant` on `models`: each needs a network */
-function coefficients(models: ReadonlyArray<{ kernels: readonly Predicted[] }>, variant: CalibrationVariant): number {
-  return 3 + memoryTerms(variant) + factorKeys(models, variant).length + opKeys(models, variant).length;
-}
+/** how many coefficients fitCalibration fits for `variant` with these factor keys and priced ops: each needs a network */
+const coefficients = (variant: CalibrationVariant, keys: readonly string[], ops: readonly string[]) => 3 + memoryTerms(variant) + keys.length + ops.length;
 
 /** whether `models` are enough for fitCalibration to fit `variant` */
 export function canFitCalibration(models: ReadonlyArray<{ kernels: readonly Predicted[] }>, variant: CalibrationVariant): boolean {
-  return models.length >= coefficients(models, variant);
+  return models.length >= coefficients(variant, factorKeys(models, variant), opKeys(models, variant));
 }
 
 /** `measuredMs` must already be at the nominal machine state (atNominal) when `probeMs` is given */
 export function fitCalibration(models: ReadonlyArray<{ kernels: readonly Predicted[]; measuredMs: number }>, variant: CalibrationVariant = 'groups', probeMs?: number, o: { opRidge?: number } = {}): Calibration {
   const keys = factorKeys(models, variant);
   const ops = opKeys(models, variant);
-  if (!canFitCalibration(models, variant)) throw new UserError(`calibration needs at least ${coefficients(models, variant)} measured models, got ${models.length}`, 'calibration');
+  const needed = coefficients(variant, keys, ops);
+  if (models.length < needed) throw new UserError(`calibration needs at least ${needed} measured models, got ${models.length}`, 'calibration');
   const first = 3 + memoryTerms(variant);
   // the per-kernel and per-view terms may be negative: per-kernel estimates from per-node
   // profiles carry the profiler's own per-node cost, which end-to-end runs do not pay; so may the
@@ -218,6 +217,8 @@ export function applyCalibration(c: Calibration | undefined, kernels: Predicted[
   // on validation networks: bench:models, 2026-12-03), and the per-model overhead shown is the
   // fitted one (≥ 0), not made negative by it.
   let cut = 0;
+  let sum = 0;
+  let slowest = 0;
   for (const k of kernels) {
     const small = k.rawMs < SMALL_KERNEL_MS ? (c.perSmallKernelMs ?? 0) : 0;
     // own keys only: a user's graph may name an op 'constructor' or 'toString'
@@ -226,15 +227,11 @@ export function applyCalibration(c: Calibration | undefined, kernels: Predicted[
     const ms = (k.group === 'free' ? c.perViewMs : k.rawMs * (c.factors[keyOf(k, c.variant)] ?? 1) + c.perKernelMs + small + perOp + memoryMs(k)) + reorderMs(k);
     k.ms = Math.max(0, ms);
     cut += Math.min(0, ms);
-  }
-  // …but never below the slowest layer: a network cannot run faster than one of its kernels (a
-  // per-op price fitted on large networks once took a small BERT's total below zero on wasm)
-  let sum = 0;
-  let slowest = 0;
-  for (const k of kernels) {
     sum += k.ms;
     slowest = Math.max(slowest, k.ms);
   }
+  // …but never below the slowest layer: a network cannot run faster than one of its kernels (a
+  // per-op price fitted on large networks once took a small BERT's total below zero on wasm)
   const clampedMs = Math.max(cut, slowest - c.overheadMs - sum);
   return { totalMs: c.overheadMs + clampedMs + sum, overheadMs: c.overheadMs, clampedMs };
 }
