@@ -9,11 +9,9 @@
 // PER_FAMILY=n: as `latencylab calibrate --per-family n` fits — on the first n calibration networks
 // of each family only — judged on the validation networks and the calibration networks not fitted.
 // Session 41 (reports/models-history.md): the wasm choice data behind 'modules+transfer'.
-import { existsSync } from 'node:fs';
-import { Store } from '../dist/store/db.js';
 import { WholeModelPredictor, settingKey } from '../dist/wholemodel/predictor.js';
 import { collectionModels } from '../dist/bench/models-measure.js';
-import { MODEL_SETTINGS, modelsDbPath } from '../dist/bench/models-data.js';
+import { existingModelsStore, MODEL_SETTINGS } from '../dist/bench/models-data.js';
 import { modelFromBytes } from '../dist/wholemodel/model-file.js';
 import { applyCalibration, canFitCalibration, fitCalibration, VARIANTS } from '../dist/wholemodel/calibration.js';
 import { familyFolds, medianRuns, runsAtChosenWindow } from '../dist/wholemodel/calibrate.js';
@@ -25,12 +23,7 @@ if (!s || unknown) {
   console.error(!s ? `unknown setting '${process.argv[2]}' (expected ${MODEL_SETTINGS.map((x) => x.id).join(', ')})` : `unknown variant '${unknown}' (expected ${VARIANTS.join(', ')})`);
   process.exit(2);
 }
-// opening a missing store would create an empty one there (and then fail on its missing predictors)
-if (!existsSync(modelsDbPath())) {
-  console.error(`${modelsDbPath()}: no bench store (run npm run bench:models, or set LATENCYLAB_BENCH_DB)`);
-  process.exit(2);
-}
-const store = new Store(modelsDbPath());
+const store = existingModelsStore();
 const key = settingKey(s);
 const predictor = WholeModelPredictor.open(store, s, { calibration: false });
 const nominal = predictor.nominalProbeMs;

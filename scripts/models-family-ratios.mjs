@@ -5,11 +5,9 @@
 // is still chosen on the calibration and validation networks (scripts/models-calibration-study.mjs,
 // scripts/models-design-study.mjs). Needs the bench store after a report step.
 //   npm run build && node scripts/models-family-ratios.mjs <t1|t2|wasm> <family>
-import { existsSync } from 'node:fs';
-import { Store } from '../dist/store/db.js';
 import { WholeModelPredictor, settingKey } from '../dist/wholemodel/predictor.js';
 import { collectionModels } from '../dist/bench/models-measure.js';
-import { MODEL_SETTINGS, modelsDbPath } from '../dist/bench/models-data.js';
+import { existingModelsStore, MODEL_SETTINGS } from '../dist/bench/models-data.js';
 import { modelFromBytes } from '../dist/wholemodel/model-file.js';
 import { medianRuns, runsAtChosenWindow } from '../dist/wholemodel/calibrate.js';
 import { FAMILIES } from '../dist/modelgen/index.js';
@@ -21,12 +19,7 @@ if (!s || !names.includes(family)) {
   console.error(`usage: node scripts/models-family-ratios.mjs <${MODEL_SETTINGS.map((x) => x.id).join('|')}> <${names.join('|')}>`);
   process.exit(2);
 }
-// opening a missing store would create an empty one there (and then fail on its missing predictors)
-if (!existsSync(modelsDbPath())) {
-  console.error(`${modelsDbPath()}: no bench store (run npm run bench:models, or set LATENCYLAB_BENCH_DB)`);
-  process.exit(2);
-}
-const store = new Store(modelsDbPath());
+const store = existingModelsStore();
 const key = settingKey(s);
 const predictor = WholeModelPredictor.open(store, s);
 const { runs } = runsAtChosenWindow(store, key);

@@ -7,6 +7,7 @@
  *
  *   node dist/bench/models-data.js [setting ...]     settings: t1 t2 wasm (default all)
  */
+import { existsSync } from 'node:fs';
 import path from 'node:path';
 import { stopOnSigint } from '../cli/args.js';
 import { progressHooks } from '../cli/progress.js';
@@ -74,6 +75,18 @@ export const KERNEL_MODULES = Object.keys(KERNEL_SPACES);
 export const KERNEL_RM_KINDS = ['loglinear', 'poly2', 'knn', 'gbt', 'forest'];
 
 export const modelsDbPath = () => process.env.LATENCYLAB_BENCH_DB ?? path.resolve('.latencylab', 'models.db');
+
+/**
+ * The bench store for a study script that only reads it: a missing one is said in one line (exit 2)
+ * instead of being created empty where it was expected (a run that then fails on missing predictors).
+ */
+export function existingModelsStore(): Store {
+  if (!existsSync(modelsDbPath())) {
+    console.error(`${modelsDbPath()}: no bench store (run npm run bench:models, or set LATENCYLAB_BENCH_DB)`);
+    process.exit(2);
+  }
+  return new Store(modelsDbPath());
+}
 /** dataset naming the whole-model predictor finds: `<module>@<device>` with the thread count */
 export const kernelDataset = (s: ModelBenchSetting, module: string) => `${module}@${s.device}/t${s.threads}`;
 
