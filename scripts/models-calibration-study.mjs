@@ -8,6 +8,8 @@
 // OP_RIDGE=λ,… ('modules+layout+ops' per ridge); SHOW=1 (the fitted factors and prices);
 // PER_FAMILY=n: as `latencylab calibrate --per-family n` fits — on the first n calibration networks
 // of each family only — judged on the validation networks and the calibration networks not fitted.
+// FUSION=+rule,-rule,…: kernels detected with the device's fusion table plus / minus these rules
+// (wholemodel/fusion.ts) — whether a rule the fusion probe measures as fused should be in the table.
 // Session 41 (reports/models-history.md): the wasm choice data behind 'modules+transfer'.
 import { WholeModelPredictor, settingKey } from '../dist/wholemodel/predictor.js';
 import { collectionModels } from '../dist/bench/models-measure.js';
@@ -15,6 +17,7 @@ import { existingModelsStore, MODEL_SETTINGS } from '../dist/bench/models-data.j
 import { modelFromBytes } from '../dist/wholemodel/model-file.js';
 import { applyCalibration, canFitCalibration, fitCalibration, VARIANTS } from '../dist/wholemodel/calibration.js';
 import { familyFolds, medianRuns, runsAtChosenWindow } from '../dist/wholemodel/calibrate.js';
+import { fusionTable } from '../dist/wholemodel/fusion.js';
 
 const s = MODEL_SETTINGS.find((x) => x.id === (process.argv[2] ?? 'wasm'));
 const variants = (process.env.VARIANTS ?? 'modules,modules+layout+ops,modules+transfer').split(',');
@@ -28,13 +31,27 @@ const key = settingKey(s);
 const predictor = WholeModelPredictor.open(store, s, { calibration: false });
 const nominal = predictor.nominalProbeMs;
 const { runs } = runsAtChosenWindow(store, key);
+const fusion = (() => {
+  const t = fusionTable(s.device);
+  const rules = new Set(t.rules);
+  for (const r of (process.env.FUSION ?? '').split(',').filter(Boolean)) {
+    if (!/^[+-]/.test(r)) {
+      console.error(`FUSION: '${r}' should start with + (add the rule) or - (drop it)`);
+      process.exit(2);
+    }
+    if (r[0] === '+') rules.add(r.slice(1));
+    else rules.delete(r.slice(1));
+  }
+  return { ...t, rules };
+})();
+console.log(`fusion rules: ${[...fusion.rules].join(', ')}`);
 // each measured network of a collection: its median latency at the nominal state and its standalone kernel estimates
 const evaluated = (c) => {
   const measured = medianRuns(runs.filter((r) => r.collection === c), nominal);
   return collectionModels(c, s).filter((m) => measured.has(m.name)).map((m) => {
     const f = m.load();
     predictor.clearMemo();
-    const p = predictor.predict(modelFromBytes(f.bytes, m.name, f.inputs[0]?.shape).imported, { inGraph: null, calibration: null });
+    const p = predictor.predict(modelFromBytes(f.bytes, m.name, f.inputs[0]?.shape).imported, { inGraph: null, calibration: null, fusion });
     return { name: m.name, family: m.family, measuredMs: measured.get(m.name).measuredMs, kernels: p.kernels };
   });
 };

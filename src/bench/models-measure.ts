@@ -32,14 +32,17 @@ export function collectionSeeds(c: Exclude<Collection, 'ppocr'>, s: ModelBenchSe
   const wasm = s.device === 'ort-wasm';
   switch (c) {
     case 'calib':
-      // 20 per family (wasm 10): on 1 thread the validation networks' RMSPE kept falling with
+      // 20 per family at first: on 1 thread the validation networks' RMSPE kept falling with
       // more (3 / 5 / 10 / 15 / 20 per family: 14.1 / 12.7 / 11.4 / 7.8 / 6.9 %); on 2 threads it
       // stopped at 10 (16.4 / 14.8 / 13.5 / 14.7 / 14.6 %) (`node scripts/models-truth-study.mjs`)
       // wasm: 20 as well since session 41 — with 10, no calibration BERT ran under 2.5 ms, and
       // the fitted per-op prices (a −0.98 ms Gather) made small BERTs predict near zero
-      return { first: 1001, perFamily: 20 };
+      // ort-cpu: 30 since session 42 — with 20, two calibration U-Nets ran at 64² (none under
+      // 1.3 ms), and small test U-Nets came out 15–36 % high (seen on test in session 41)
+      return { first: 1001, perFamily: wasm ? 20 : 30 };
     case 'val':
-      return { first: 2001, perFamily: wasm ? 6 : 3 };
+      // 6 a family (ort-cpu 3 until session 42): the choice data should cover the small end too
+      return { first: 2001, perFamily: 6 };
     case 'test':
       return { first: 1, perFamily: wasm ? 10 : 30 };
     case 'recheck':

@@ -284,7 +284,7 @@ export class WholeModelPredictor {
     return out;
   }
 
-  predict(model: ImportedModel, o: { inGraph?: InGraphModel | null; calibration?: Calibration | null } = {}): ModelPrediction {
+  predict(model: ImportedModel, o: { inGraph?: InGraphModel | null; calibration?: Calibration | null; fusion?: FusionTable } = {}): ModelPrediction {
     const kernels = this.kernelPredictions(model, o);
     const calibration = o.calibration === null ? undefined : (o.calibration ?? this.calibration);
     const { totalMs, overheadMs, clampedMs } = applyCalibration(calibration, kernels);
