@@ -34,9 +34,10 @@ const { runs } = runsAtChosenWindow(store, key);
 const fusion = (() => {
   const t = fusionTable(s.device);
   const rules = new Set(t.rules);
+  const known = [...fusionTable('ort-cpu').rules]; // the x86 table has every rule
   for (const r of (process.env.FUSION ?? '').split(',').filter(Boolean)) {
-    if (!/^[+-]/.test(r)) {
-      console.error(`FUSION: '${r}' should start with + (add the rule) or - (drop it)`);
+    if (!/^[+-]/.test(r) || !known.includes(r.slice(1))) {
+      console.error(`FUSION: '${r}' should be + (add) or - (drop) and one of ${known.join(', ')}`);
       process.exit(2);
     }
     if (r[0] === '+') rules.add(r.slice(1));
