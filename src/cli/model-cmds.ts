@@ -9,6 +9,7 @@ import type { Store } from '../store/db.js';
 import { UserError } from '../util/errors.js';
 import { median } from '../util/stats.js';
 import { calibrateSetting, MEASUREMENT_PASSES, PER_ROUND, probeWindowName, quietestRoundProbe, ROUND_PROBE_RUNS } from '../wholemodel/calibrate.js';
+import { describeCalibration } from '../wholemodel/calibration.js';
 import { fusionTable, WHOLE_MODEL_DEVICES } from '../wholemodel/fusion.js';
 import { measureFusions } from '../wholemodel/fusion-probe.js';
 import { readModelFile } from '../wholemodel/model-file.js';
@@ -181,7 +182,7 @@ export function registerModelCommands(program: Command, openStore: () => Store):
         if (!r) throw new UserError('stopped before every calibration network was measured; run it again to continue', 'calibrate');
         const c = r.calibration;
         const ig = Object.entries(r.inGraph.models);
-        console.log(`calibration for ${settingKey(setting)} ('${c.variant}') from ${c.models} networks (each the median of ${o.passes} measurements): overhead ${c.overheadMs.toFixed(4)} ms, per kernel ${(c.perKernelMs * 1000).toFixed(2)} µs, per view op ${(c.perViewMs * 1000).toFixed(2)} µs${c.perActivationMB !== undefined ? `, per MB of activations ${(c.perActivationMB * 1000).toFixed(1)} µs` : ''}, factors ${Object.entries(c.factors).map(([g, f]) => `${g} ${f.toFixed(2)}`).join(', ')}${c.probeMs ? `; machine probe ${c.probeMs.toFixed(3)} ms` : ''}`);
+        console.log(`calibration for ${settingKey(setting)} ('${c.variant}') from ${c.models} networks (each the median of ${o.passes} measurements): ${describeCalibration(c)}${c.probeMs ? `; machine probe ${c.probeMs.toFixed(3)} ms` : ''}`);
         const w = r.probeWindow;
         const own = w.candidates.find((x) => x.windowS === 0);
         const chosen = w.candidates.find((x) => x.windowS === w.windowS);

@@ -155,6 +155,19 @@ function features(kernels: readonly Predicted[], keys: readonly string[], v: Cal
  */
 export const OP_PRICE_RIDGE = 10;
 
+/** a calibration's coefficients in words, as bench:models' report and `latencylab calibrate` print them */
+export function describeCalibration(c: Calibration): string {
+  const us = (ms: number, digits = 2) => (ms * 1000).toFixed(digits);
+  return (
+    `overhead ${c.overheadMs.toFixed(4)} ms, per kernel ${us(c.perKernelMs)} µs, per view op ${us(c.perViewMs)} µs, factors ${Object.entries(c.factors).map(([k, f]) => `${k} ${f.toFixed(2)}`).join(', ')}` +
+    (c.perWeightMB !== undefined ? `, per MB of weights ${us(c.perWeightMB, 1)} µs` : '') +
+    (c.perActivationMB !== undefined ? `, per MB of activations a kernel reads and writes ${us(c.perActivationMB, 1)} µs` : '') +
+    (c.perReorderMB !== undefined ? `, per reorder between layouts ${us(c.perReorder ?? 0)} µs + ${us(c.perReorderMB, 1)} µs per MB` : '') +
+    (c.perSmallKernelMs !== undefined ? `, per kernel predicted under 10 µs ${us(c.perSmallKernelMs)} µs more` : '') +
+    (c.perOpMs ? `, per kernel of each op beyond that (µs): ${Object.entries(c.perOpMs).map(([op, v]) => `${op} ${us(v)}`).join(', ')}` : '')
+  );
+}
+
 /** how many coefficients fitCalibration fits for `variant` with these factor keys and priced ops: each needs a network */
 const coefficients = (variant: CalibrationVariant, keys: readonly string[], ops: readonly string[]) => 3 + memoryTerms(variant) + keys.length + ops.length;
 
