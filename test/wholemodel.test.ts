@@ -8,7 +8,7 @@ import { GraphBuilder } from '../src/ir/graph.js';
 import { toOnnx } from '../src/ir/onnx.js';
 import { decodeOnnxModel } from '../src/ir/onnx-load.js';
 import { importOnnx } from '../src/ir/onnx-shapes.js';
-import { FAMILIES, generateModel, modelBytes } from '../src/modelgen/index.js';
+import { FAMILIES, generatedCost, generateModel, modelBytes } from '../src/modelgen/index.js';
 import { profile } from '../src/profile/profiler.js';
 import { defaultSpace } from '../src/profile/space.js';
 import { getModule } from '../src/modules/index.js';
@@ -23,7 +23,7 @@ import { detectKernels, reorderedTensors } from '../src/wholemodel/kernels.js';
 import { mapKernel } from '../src/wholemodel/mapping.js';
 import { modelFromBytes } from '../src/wholemodel/model-file.js';
 import { WholeModelPredictor } from '../src/wholemodel/predictor.js';
-import { medianRuns, profileAtNominal } from '../src/wholemodel/calibrate.js';
+import { medianRuns, profileAtNominal, sizeStratifiedModels } from '../src/wholemodel/calibrate.js';
 import { profiledNodeKey } from '../src/wholemodel/report.js';
 import { PPOCR_MODELS, ppocrModel, ppocrPath } from '../src/bench/models-measure.js';
 import { chooseDesign } from '../src/bench/models-choice.js';
@@ -981,6 +981,28 @@ describe('network generator', () => {
       expect(a.graph.cost.macs, f.name).toBeGreaterThan(1e6);
     }
     expect(() => generateModel('alexnet', 1)).toThrow(/unknown model family 'alexnet', expected one of: resnet/);
+  });
+
+  it('prices a network without drawing its weights, to the same cost', () => {
+    for (const f of FAMILIES) for (const seed of [3, 1042]) expect(generatedCost(f.name, seed), `${f.name}-${seed}`).toEqual(generateModel(f.name, seed).graph.cost);
+  });
+
+  it('draws calibration networks that span each family from its smallest to its largest', () => {
+    const pool = 40;
+    const drawn = sizeStratifiedModels(500, pool, 8);
+    expect(drawn).toHaveLength(8 * FAMILIES.length);
+    expect(sizeStratifiedModels(500, pool, 8).map((m) => m.name)).toEqual(drawn.map((m) => m.name));
+    for (const f of FAMILIES) {
+      const sizes = Array.from({ length: pool }, (_, i) => generatedCost(f.name, 500 + i).flops).sort((a, b) => a - b);
+      const mine = drawn.filter((m) => m.family === f.name).map((m) => Number(m.name.split('-').pop()));
+      expect(new Set(mine).size, f.name).toBe(8);
+      for (const seed of mine) expect(seed >= 500 && seed < 500 + pool, f.name).toBe(true);
+      const flops = mine.map((seed) => generatedCost(f.name, seed).flops);
+      // one network from each fifth of the pool by size: the smallest within the lowest 5, the largest within the top 5
+      expect(Math.min(...flops), f.name).toBeLessThanOrEqual(sizes[4]!);
+      expect(Math.max(...flops), f.name).toBeGreaterThanOrEqual(sizes[pool - 5]!);
+    }
+    expect(() => sizeStratifiedModels(500, pool, pool + 1)).toThrow(/--per-family: networks per family must be an integer from 1 to 40/);
   });
 });
 

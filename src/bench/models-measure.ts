@@ -18,7 +18,7 @@ import { stopOnSigint } from '../cli/args.js';
 import { Store } from '../store/db.js';
 import { runBenchJob } from './run-job.js';
 import { UserError } from '../util/errors.js';
-import { generatedModels, measureCollectionsInto, MEASUREMENT_PASSES, profileInto, type LazyModel } from '../wholemodel/calibrate.js';
+import { CALIBRATION_FIRST_SEED, calibrationModels, generatedModels, measureCollectionsInto, MEASUREMENT_PASSES, profileInto, type LazyModel } from '../wholemodel/calibrate.js';
 import { readModelFile, type ModelFile } from '../wholemodel/model-file.js';
 import { settingKey } from '../wholemodel/predictor.js';
 import { getModelSetting, modelsDbPath, type ModelBenchSetting } from './models-data.js';
@@ -39,7 +39,8 @@ export function collectionSeeds(c: Exclude<Collection, 'ppocr'>, s: ModelBenchSe
       // the fitted per-op prices (a −0.98 ms Gather) made small BERTs predict near zero
       // ort-cpu: 30 since session 42 — with 20, two calibration U-Nets ran at 64² (none under
       // 1.3 ms), and small test U-Nets came out 15–36 % high (seen on test in session 41)
-      return { first: 1001, perFamily: wasm ? 20 : 30 };
+      // Since session 43 drawn by size from seeds 1001–1100 (calibrationModels): see sizeStratifiedModels
+      return { first: CALIBRATION_FIRST_SEED, perFamily: wasm ? 20 : 30 };
     case 'val':
       // 6 a family (ort-cpu 3 until session 42): the choice data should cover the small end too
       return { first: 2001, perFamily: 6 };
@@ -67,7 +68,7 @@ export function ppocrModel(m: (typeof PPOCR_MODELS)[number]): ModelFile {
 export function collectionModels(c: Collection, s: ModelBenchSetting): LazyModel[] {
   if (c === 'ppocr') return PPOCR_MODELS.map((m) => ({ name: m.name, family: 'ppocr', load: () => ppocrModel(m) }));
   const { first, perFamily } = collectionSeeds(c, s);
-  return generatedModels(first, perFamily);
+  return c === 'calib' ? calibrationModels(perFamily) : generatedModels(first, perFamily);
 }
 
 if (import.meta.url === `file://${process.argv[1]}`) {

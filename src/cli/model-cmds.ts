@@ -8,7 +8,7 @@ import { getRuntime } from '../runtimes/index.js';
 import type { Store } from '../store/db.js';
 import { UserError } from '../util/errors.js';
 import { median } from '../util/stats.js';
-import { calibrateSetting, MEASUREMENT_PASSES, PER_ROUND, probeWindowName, quietestRoundProbe, ROUND_PROBE_RUNS } from '../wholemodel/calibrate.js';
+import { CALIBRATION_POOL, calibrateSetting, MEASUREMENT_PASSES, PER_ROUND, probeWindowName, quietestRoundProbe, ROUND_PROBE_RUNS } from '../wholemodel/calibrate.js';
 import { describeCalibration } from '../wholemodel/calibration.js';
 import { fusionTable, WHOLE_MODEL_DEVICES } from '../wholemodel/fusion.js';
 import { measureFusions } from '../wholemodel/fusion-probe.js';
@@ -165,7 +165,7 @@ export function registerModelCommands(program: Command, openStore: () => Store):
     .description('measure generated networks on a device and fit the whole-model calibration (per-model overhead, per-group factors)')
     .option('-d, --device <name>', `device (${WHOLE_MODEL_DEVICES.join(', ')})`, 'ort-cpu')
     .option('-t, --threads <n>', 'intra-op threads', positiveInt, 1)
-    .option('--per-family <n>', `networks per family (${FAMILIES.length} families)`, positiveInt, 5)
+    .option('--per-family <n>', `networks per family (${FAMILIES.length} families; drawn by size from ${CALIBRATION_POOL} seeds a family)`, positiveInt, 5)
     .option('--passes <n>', 'measurements of each network, in passes over the shuffled list (its latency is their median)', positiveInt, MEASUREMENT_PASSES)
     .action(async (o) => {
       checkDevice(o.device);

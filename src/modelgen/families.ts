@@ -17,23 +17,32 @@ export interface Family {
    * pair a new network with an old one's measurement.
    */
   revision?: number;
-  build(rng: Rng, name: string): { b: GraphBuilder; config: Record<string, unknown> };
+  build(rng: Rng, target: BuildTarget): { b: GraphBuilder; config: Record<string, unknown> };
 }
+
+/** What a family builds into: the graph's name, and whether to draw weights (false: shapes and costs only) */
+export interface BuildTarget {
+  name: string;
+  withWeights: boolean;
+}
+
+/** the one way a family starts its graph: the weights' seed is drawn first, whatever the target */
+const newBuilder = (rng: Rng, t: BuildTarget) => new GraphBuilder(t.name, rng.int(1, 1e6), t.withWeights);
 
 const RES = [96, 112, 128, 160, 192, 224];
 const CLASSES = [10, 100, 1000];
 
-function image(rng: Rng, name: string, resolutions = RES) {
+function image(rng: Rng, target: BuildTarget, resolutions = RES) {
   const res = pick(rng, resolutions);
-  const b = new GraphBuilder(name, rng.int(1, 1e6));
+  const b = newBuilder(rng, target);
   return { b, res, x: b.input('input', [1, 3, res, res]) };
 }
 
 export const resnet: Family = {
   name: 'resnet',
   description: 'ResNet with basic or bottleneck blocks, random stage depths and widths',
-  build(rng, name) {
-    const { b, res, x } = image(rng, name);
+  build(rng, target) {
+    const { b, res, x } = image(rng, target);
     const bottleneck = rng.next() < 0.5;
     const mult = pick(rng, [0.25, 0.375, 0.5, 0.75]);
     const depths = [0, 1, 2, 3].map(() => rng.int(1, bottleneck ? 3 : 3));
@@ -90,8 +99,8 @@ function mobileFamily(name: string, description: string, variant: 'v2' | 'v3' | 
     name,
     description,
     ...(revision ? { revision } : {}),
-    build(rng, modelName) {
-      const { b, res, x } = image(rng, modelName);
+    build(rng, target) {
+      const { b, res, x } = image(rng, target);
       const mult = pick(rng, [0.35, 0.5, 0.75, 1.0]);
       // V3: each network spells hard-swish one of the exporters' ways (a draw V2/EfficientNet do not make)
       const hswish = variant === 'v3' ? pick(rng, HSWISH_FORMS) : 'hswish';
@@ -127,8 +136,8 @@ export const efficientnet = mobileFamily('efficientnet', 'EfficientNet-like MBCo
 export const shufflenetv2: Family = {
   name: 'shufflenetv2',
   description: 'ShuffleNetV2: channel split, branch, concat and channel shuffle',
-  build(rng, name) {
-    const { b, res, x } = image(rng, name);
+  build(rng, target) {
+    const { b, res, x } = image(rng, target);
     const base = pick(rng, [48, 64, 96, 116, 176]);
     const depths = [rng.int(2, 4), rng.int(2, 6), rng.int(2, 4)];
     let y = b.maxPool(convBnAct(b, x, 24, 3, 2), 3, 2, 1);
@@ -163,8 +172,8 @@ export const shufflenetv2: Family = {
 export const squeezenet: Family = {
   name: 'squeezenet',
   description: 'SqueezeNet fire modules (squeeze 1×1, expand 1×1 ‖ 3×3, concat)',
-  build(rng, name) {
-    const { b, res, x } = image(rng, name, [96, 128, 160, 192, 224]);
+  build(rng, target) {
+    const { b, res, x } = image(rng, target, [96, 128, 160, 192, 224]);
     const mult = pick(rng, [0.5, 0.75, 1]);
     let y = b.maxPool(b.act(b.conv(x, { cout: width(64, mult), k: 3, stride: 2 }), 'relu'), 3, 2);
     const fires = rng.int(6, 8);
@@ -187,8 +196,8 @@ export const squeezenet: Family = {
 export const densenet: Family = {
   name: 'densenet',
   description: 'DenseNet dense blocks (BN-ReLU-1×1-3×3, concatenation) and transitions',
-  build(rng, name) {
-    const { b, res, x } = image(rng, name, [64, 96, 112, 128]);
+  build(rng, target) {
+    const { b, res, x } = image(rng, target, [64, 96, 112, 128]);
     const growth = pick(rng, [8, 12, 16, 24]);
     const blocks = [rng.int(2, 5), rng.int(2, 6), rng.int(2, 6)];
     let y = b.maxPool(convBnAct(b, x, 2 * growth, 3, 2), 3, 2, 1);
@@ -209,8 +218,8 @@ export const densenet: Family = {
 export const googlenet: Family = {
   name: 'googlenet',
   description: 'GoogLeNet inception modules (1×1 ‖ 1×1-3×3 ‖ 1×1-5×5 ‖ pool-1×1, concat)',
-  build(rng, name) {
-    const { b, res, x } = image(rng, name, [96, 112, 128, 160]);
+  build(rng, target) {
+    const { b, res, x } = image(rng, target, [96, 112, 128, 160]);
     const mult = pick(rng, [0.25, 0.375, 0.5]);
     let y = b.maxPool(convBnAct(b, x, width(64, mult), 7, 2), 3, 2, 1);
     y = b.maxPool(convBnAct(b, convBnAct(b, y, width(64, mult), 1), width(192, mult), 3), 3, 2, 1);
@@ -238,9 +247,9 @@ export const googlenet: Family = {
 export const unet: Family = {
   name: 'unet',
   description: 'U-Net-style encoder–decoder: conv stages down, ConvTranspose (2×2, 3×3 or 4×4, stride 2) up, skip concat or add, per-pixel head',
-  build(rng, name) {
+  build(rng, target) {
     // every size divisible by 2^4, so each upsampling meets its skip at the same size
-    const { b, res, x } = image(rng, name, [64, 96, 128, 160]);
+    const { b, res, x } = image(rng, target, [64, 96, 128, 160]);
     const levels = rng.int(2, 4);
     const base = pick(rng, [8, 12, 16]);
     const k = pick(rng, [2, 2, 3, 4]);
@@ -290,11 +299,11 @@ function transformerConfig(rng: Rng) {
 export const vit: Family = {
   name: 'vit',
   description: 'ViT-like encoder: patch-embedding conv, position embeddings, pre-LN layers, mean-pool head',
-  build(rng, name) {
+  build(rng, target) {
     const res = pick(rng, [64, 96, 128, 160, 224]);
     const patch = pick(rng, [8, 16].filter((p) => (res / p) ** 2 <= 256 && res % p === 0));
     const t = transformerConfig(rng);
-    const b = new GraphBuilder(name, rng.int(1, 1e6));
+    const b = newBuilder(rng, target);
     const x = b.input('input', [1, 3, res, res]);
     const seq = (res / patch) ** 2;
     const e = b.conv(x, { cout: t.dim, k: patch, stride: patch, pad: 'valid' });
@@ -310,11 +319,11 @@ export const vit: Family = {
 export const bert: Family = {
   name: 'bert',
   description: 'BERT-like encoder: int64 token ids, token + position embeddings, post-embedding LayerNorm, pre-LN layers',
-  build(rng, name) {
+  build(rng, target) {
     const seq = pick(rng, [16, 32, 64, 128, 256]);
     const t = transformerConfig(rng);
     const vocab = pick(rng, [1000, 4000, 8000]);
-    const b = new GraphBuilder(name, rng.int(1, 1e6));
+    const b = newBuilder(rng, target);
     const ids = b.tokenInput('input_ids', [1, seq]);
     let y = b.layerNorm(b.add(b.embedding(ids, vocab, t.dim), b.parameter([1, seq, t.dim])));
     for (let i = 0; i < t.layers; i++) y = encoderLayer(b, y, t.heads, t.mlpRatio);
@@ -326,9 +335,9 @@ export const bert: Family = {
 export const crnn: Family = {
   name: 'crnn',
   description: 'CRNN text recogniser: VGG-style convolutions over a 32-pixel text line, the map read column by column as a sequence, 1–2 LSTM layers (mostly bidirectional), a per-step classifier',
-  build(rng, name) {
+  build(rng, target) {
     const w = pick(rng, [96, 128, 160, 200, 256, 320]);
-    const b = new GraphBuilder(name, rng.int(1, 1e6));
+    const b = newBuilder(rng, target);
     const mult = pick(rng, [0.25, 0.5, 0.75, 1]);
     const deep = rng.int(1, 2);
     let y = b.maxPool(convBnAct(b, b.input('input', [1, 3, 32, w]), width(64, mult), 3), 2, 2);
@@ -363,8 +372,8 @@ export const DBNET_RES = [256, 320, 384, 480, 640];
 export const dbnet: Family = {
   name: 'dbnet',
   description: 'DBNet-style text detector at 256–640²: strided conv-BN-act stages (ReLU or unfused hard-swish, optional hard-sigmoid squeeze-excite), ConvTranspose up, add skips, sigmoid mask',
-  build(rng, name) {
-    const { b, res, x } = image(rng, name, DBNET_RES);
+  build(rng, target) {
+    const { b, res, x } = image(rng, target, DBNET_RES);
     return { b, config: { res, ...dbnetBody(rng, b, x) } };
   },
 };

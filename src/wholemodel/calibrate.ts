@@ -1,9 +1,10 @@
-import { FAMILIES, generateModel, modelBytes, modelName } from '../modelgen/index.js';
+import { FAMILIES, generatedCost, generateModel, modelBytes, modelName } from '../modelgen/index.js';
 import { MachineProbe, smoothedProbes } from '../profile/probe.js';
 import { environmentOf } from '../profile/profiler.js';
 import { measureModel, profileNodes, type NodeTime } from '../profile/model-timing.js';
 import { getRuntime } from '../runtimes/index.js';
 import type { ModelRun, NodeProfile, Store } from '../store/db.js';
+import { UserError } from '../util/errors.js';
 import { Rng } from '../util/random.js';
 import { median } from '../util/stats.js';
 import { atNominal, canFitCalibration, fitCalibration, saveCalibration, type Calibration, type CalibrationVariant } from './calibration.js';
@@ -54,6 +55,33 @@ export function familyFolds(items: ReadonlyArray<{ name: string; family: string 
 
 /** seeds of the calibration networks: disjoint from bench:models' test (1–30) and validation (2001+) sets */
 export const CALIBRATION_FIRST_SEED = 1001;
+
+/** the calibration networks are drawn from this many seeds a family (CALIBRATION_FIRST_SEED on) */
+export const CALIBRATION_POOL = 100;
+
+/**
+ * `perFamily` networks of every family, drawn from seeds first..first+pool-1 so that they span the
+ * family's range of size: the pool sorted by FLOPs, the network in the middle of each of `perFamily`
+ * equal strata (systematic sampling — as representative of the generator as a random draw, but it
+ * cannot miss either end). Why: with seeds 1001–1030 taken as they came, 28 % of the generator's
+ * U-Nets were smaller than the smallest calibration U-Net (`scripts/models-coverage.mjs`, session 42),
+ * and the fit priced ConvTranspose at a fixed cost those small networks could not carry.
+ * Seed-major order, as generatedModels.
+ */
+export function sizeStratifiedModels(first: number, pool: number, perFamily: number): LazyModel[] {
+  if (!(Number.isInteger(perFamily) && perFamily >= 1 && perFamily <= pool)) throw new UserError(`networks per family must be an integer from 1 to ${pool} (the seeds they are drawn from), got ${perFamily}`, '--per-family');
+  const chosen = new Map<string, Set<number>>();
+  for (const f of FAMILIES) {
+    const bySize = Array.from({ length: pool }, (_, i) => ({ seed: first + i, flops: generatedCost(f.name, first + i).flops })).sort((a, b) => a.flops - b.flops || a.seed - b.seed);
+    chosen.set(f.name, new Set(Array.from({ length: perFamily }, (_, k) => bySize[Math.floor(((k + 0.5) * pool) / perFamily)]!.seed)));
+  }
+  return generatedModels(first, pool).filter((m) => chosen.get(m.family)!.has(seedOf(m.name)));
+}
+
+const seedOf = (name: string) => Number(name.slice(name.lastIndexOf('-') + 1));
+
+/** the networks `calibrate` and bench:models calibrate on (see sizeStratifiedModels) */
+export const calibrationModels = (perFamily: number) => sizeStratifiedModels(CALIBRATION_FIRST_SEED, CALIBRATION_POOL, perFamily);
 
 /** timed runs of each machine probe between a measurement's rounds (six such probes per measurement; the one before it takes 9) */
 export const ROUND_PROBE_RUNS = 5;
@@ -392,7 +420,7 @@ export async function calibrateSetting(
   o: { perFamily: number; passes?: number; stop?: { stop: boolean }; onProgress?(phase: string, done: number, total: number): void },
 ): Promise<{ calibration: Calibration; inGraph: InGraphModel; probeWindow: ProbeWindowChoice } | undefined> {
   WholeModelPredictor.open(store, setting, { calibration: false, inGraph: false }); // fails early, naming the profile commands, when predictors are missing
-  const models = generatedModels(CALIBRATION_FIRST_SEED, o.perFamily);
+  const models = calibrationModels(o.perFamily);
   const measuring = { passes: o.passes ?? MEASUREMENT_PASSES, stop: o.stop, onProgress: (d: number, t: number) => o.onProgress?.('measuring', d, t) };
   if (!(await measureCollectionsInto(store, setting, [{ collection: 'calib', models }], measuring))) return undefined;
   const probeWindow = probeWindowOf(store, setting, 'calib');
