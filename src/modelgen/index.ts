@@ -30,7 +30,7 @@ export function generateModel(family: string, seed: number): GeneratedModel {
   return { name, family: f.name, seed, config, graph: b.build() };
 }
 
-/** The cost (FLOPs, params, bytes) of what generateModel(family, seed) builds, without drawing its weights (~20× faster) */
+/** The cost (FLOPs, params, bytes) of what generateModel(family, seed) builds, without drawing its weights (~0.2 ms against ~70 ms a network) */
 export function generatedCost(family: string, seed: number): GraphCost {
   const f = getFamily(family);
   return f.build(familyRng(f, seed), { name: modelName(f, seed), withWeights: false }).b.build().cost;

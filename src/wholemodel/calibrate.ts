@@ -70,15 +70,13 @@ export const CALIBRATION_POOL = 100;
  */
 export function sizeStratifiedModels(first: number, pool: number, perFamily: number): LazyModel[] {
   if (!(Number.isInteger(perFamily) && perFamily >= 1 && perFamily <= pool)) throw new UserError(`networks per family must be an integer from 1 to ${pool} (the seeds they are drawn from), got ${perFamily}`, '--per-family');
-  const chosen = new Map<string, Set<number>>();
+  const chosen = new Set<string>();
   for (const f of FAMILIES) {
     const bySize = Array.from({ length: pool }, (_, i) => ({ seed: first + i, flops: generatedCost(f.name, first + i).flops })).sort((a, b) => a.flops - b.flops || a.seed - b.seed);
-    chosen.set(f.name, new Set(Array.from({ length: perFamily }, (_, k) => bySize[Math.floor(((k + 0.5) * pool) / perFamily)]!.seed)));
+    for (let k = 0; k < perFamily; k++) chosen.add(modelName(f, bySize[Math.floor(((k + 0.5) * pool) / perFamily)]!.seed));
   }
-  return generatedModels(first, pool).filter((m) => chosen.get(m.family)!.has(seedOf(m.name)));
+  return generatedModels(first, pool).filter((m) => chosen.has(m.name));
 }
-
-const seedOf = (name: string) => Number(name.slice(name.lastIndexOf('-') + 1));
 
 /** the networks `calibrate` and bench:models calibrate on (see sizeStratifiedModels) */
 export const calibrationModels = (perFamily: number) => sizeStratifiedModels(CALIBRATION_FIRST_SEED, CALIBRATION_POOL, perFamily);
