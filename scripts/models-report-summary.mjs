@@ -1,5 +1,5 @@
-// One line per setting of a bench:models report: the chosen design's choice-data ±10 % and RMSPE,
-// the test networks' ±10 %, the PP-OCR errors — what the study scripts print per variant.
+// One line per setting of a bench:models report, every figure labelled: the chosen design's choice-data ±10 % and RMSPE,
+// the test networks' ±10 % and RMSPE, the PP-OCR errors — what the study scripts print per variant.
 //   node scripts/models-report-summary.mjs reports/models.md NAME
 import { readFileSync } from 'node:fs';
 
@@ -28,5 +28,6 @@ for (const s of sections) {
   const chosen = cells(row((l) => l.includes('← |'), 'chosen design row'));
   const all = cells(row((l) => l.startsWith('| **all**'), "test networks' **all** row"));
   const ocr = lines.filter((l) => /^\| PP-OCR/.test(l)).map((l) => cells(l)[4]);
-  console.log([`${name} ${lines[0].slice(3)}`, chosen[2], chosen[4], all[4], ocr.join(' / ')].join(' | '));
+  // labelled: the first figure is the choice data's, not the test networks' (session 43 quoted it as the test figure)
+  console.log(`${name} ${lines[0].slice(3)} | choice data ±10 % ${chosen[2]}, RMSPE ${chosen[4]} | test ±10 % ${all[4]}, RMSPE ${all[5]} | PP-OCR ${ocr.join(' / ')}`);
 }
