@@ -177,7 +177,12 @@ export function canFitCalibration(models: ReadonlyArray<{ kernels: readonly Pred
 }
 
 /** `measuredMs` must already be at the nominal machine state (atNominal) when `probeMs` is given */
-export function fitCalibration(models: ReadonlyArray<{ kernels: readonly Predicted[]; measuredMs: number }>, variant: CalibrationVariant = 'groups', probeMs?: number, o: { opRidge?: number } = {}): Calibration {
+/**
+ * `o.viewsNonNegative`: the per-view price kept ≥ 0 (a study option, off in the product: on
+ * ort-cpu 1 thread the fit prices a view op at −4 µs and ShuffleNetV2's Split at +12 µs, which
+ * cancel by their counts; scripts/models-design-study.mjs VIEWS_NONNEG=1)
+ */
+export function fitCalibration(models: ReadonlyArray<{ kernels: readonly Predicted[]; measuredMs: number }>, variant: CalibrationVariant = 'groups', probeMs?: number, o: { opRidge?: number; viewsNonNegative?: boolean } = {}): Calibration {
   const keys = factorKeys(models, variant);
   const ops = opKeys(models, variant);
   const needed = coefficients(variant, keys, ops);
@@ -187,7 +192,7 @@ export function fitCalibration(models: ReadonlyArray<{ kernels: readonly Predict
   // profiles carry the profiler's own per-node cost, which end-to-end runs do not pay; so may the
   // small-kernel and per-op ones, which are prices on top of the per-kernel one
   // as may the transfer price, which takes off what a module timed alone paid to move its data
-  const signed = new Set([1, 2, ...(variant === 'modules+layout+small' ? [5] : []), ...(variant === 'modules+transfer' ? [3] : []), ...ops.map((_, i) => first + i)]);
+  const signed = new Set([1, ...(o.viewsNonNegative ? [] : [2]), ...(variant === 'modules+layout+small' ? [5] : []), ...(variant === 'modules+transfer' ? [3] : []), ...ops.map((_, i) => first + i)]);
   const opRidge = o.opRidge ?? OP_PRICE_RIDGE;
   const w = fitNonNegativeRelative(models.map((m) => features(m.kernels, keys, variant, ops)), models.map((m) => m.measuredMs), 1e-6, signed, new Map(ops.map((_, i) => [first + i, opRidge])));
   return {
