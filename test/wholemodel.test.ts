@@ -301,6 +301,23 @@ describe('calibration', () => {
     const m = models[0]!;
     expect(applyCalibration(c, m.kernels.map((k) => ({ ...k }))).totalMs).toBeCloseTo(m.measuredMs, 4);
   });
+
+  it('prices a view op below zero when the totals say so, and at zero or above with viewsNonNegative', () => {
+    const rng = new Rng(8);
+    const truth = { overhead: 0.05, perKernel: 0.004, perView: -0.002, conv: 0.9 };
+    const models = Array.from({ length: 40 }, () => {
+      const kernels = [
+        ...Array.from({ length: rng.int(5, 40) }, () => ({ group: 'conv' as const, rawMs: 0.01 + rng.next() * 0.2, ms: 0 })),
+        ...Array.from({ length: rng.int(0, 20) }, () => ({ group: 'free' as const, rawMs: 0, ms: 0 })),
+      ];
+      const measuredMs = truth.overhead + kernels.reduce((s, k) => s + (k.group === 'free' ? truth.perView : k.rawMs * truth.conv + truth.perKernel), 0);
+      return { kernels, measuredMs };
+    });
+    expect(fitCalibration(models, 'groups').perViewMs).toBeCloseTo(truth.perView, 4);
+    const kept = fitCalibration(models, 'groups', undefined, { viewsNonNegative: true });
+    expect(kept.perViewMs).toBeGreaterThanOrEqual(0);
+    expect(kept.perViewMs).toBeLessThan(1e-4);
+  });
 });
 
 describe('measurement passes', () => {
