@@ -176,8 +176,8 @@ export function canFitCalibration(models: ReadonlyArray<{ kernels: readonly Pred
   return models.length >= coefficients(variant, factorKeys(models, variant), opKeys(models, variant));
 }
 
-/** `measuredMs` must already be at the nominal machine state (atNominal) when `probeMs` is given */
 /**
+ * `measuredMs` must already be at the nominal machine state (atNominal) when `probeMs` is given.
  * `o.viewsNonNegative`: the per-view price kept ≥ 0 (a study option, off in the product: on
  * ort-cpu 1 thread the fit prices a view op at −4 µs and ShuffleNetV2's Split at +12 µs, which
  * cancel by their counts; scripts/models-design-study.mjs VIEWS_NONNEG=1)
