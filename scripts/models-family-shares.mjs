@@ -10,6 +10,7 @@ import { existingModelsStore, MODEL_SETTINGS } from '../dist/bench/models-data.j
 import { modelFromBytes } from '../dist/wholemodel/model-file.js';
 import { medianRuns, runsAtChosenWindow } from '../dist/wholemodel/calibrate.js';
 import { FAMILIES, generateModel } from '../dist/modelgen/index.js';
+import { median as med, spearman } from '../dist/util/stats.js';
 
 const [id, family] = process.argv.slice(2);
 const s = MODEL_SETTINGS.find((x) => x.id === id);
@@ -41,30 +42,11 @@ for (const c of ['calib', 'val', 'test']) {
   }
 }
 store.close();
-const rank = (xs) => {
-  const o = xs.map((x, i) => [x, i]).sort((a, b) => a[0] - b[0]);
-  const r = new Array(xs.length);
-  o.forEach(([, i], k) => (r[i] = k));
-  return r;
-};
-const spearman = (a, b) => {
-  const [ra, rb] = [rank(a), rank(b)];
-  const n = a.length;
-  const ma = (n - 1) / 2;
-  let sab = 0, saa = 0, sbb = 0;
-  for (let i = 0; i < n; i++) {
-    sab += (ra[i] - ma) * (rb[i] - ma);
-    saa += (ra[i] - ma) ** 2;
-    sbb += (rb[i] - ma) ** 2;
-  }
-  return sab / Math.sqrt(saa * sbb);
-};
 const cols = [...new Set(rows.flatMap((r) => Object.keys(r.cols)))];
 const design = rows.filter((r) => r.c !== 'test');
 const test = rows.filter((r) => r.c === 'test');
 console.log(`${family} on ${id}: ${design.length} calibration + validation, ${test.length} test networks`);
 console.log('column                       ρ(ratio) design  ρ(ratio) test   median design   median test');
-const med = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
 for (const k of cols) {
   const v = (r) => r.cols[k] ?? 0;
   console.log(`${k.padEnd(28)} ${spearman(design.map((r) => r.ratio), design.map(v)).toFixed(2).padStart(8)} ${spearman(test.map((r) => r.ratio), test.map(v)).toFixed(2).padStart(14)} ${med(design.map(v)).toPrecision(3).padStart(14)} ${med(test.map(v)).toPrecision(3).padStart(13)}`);

@@ -6,10 +6,16 @@
 # Run alone (it measures), after bench:models:
 #   bash scripts/models-fresh-family-check.sh <t1|t2> <n per family> <family,family,...>
 set -euo pipefail
+if [[ $# -ne 3 || ! $1 =~ ^t[12]$ || ! $2 =~ ^[1-9][0-9]*$ ]]; then
+  echo 'usage: bash scripts/models-fresh-family-check.sh <t1|t2> <n per family> <family,family,...>' >&2
+  exit 2
+fi
+store=${LATENCYLAB_BENCH_DB:-.latencylab/models.db}
+[[ -f $store ]] || { echo "$store: no bench store (run npm run bench:models, or set LATENCYLAB_BENCH_DB)" >&2; exit 2; }
 threads=${1#t}; n=$2; families=$3
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
-cp "${LATENCYLAB_BENCH_DB:-.latencylab/models.db}" "$work/store.db"
+cp "$store" "$work/store.db"
 node dist/cli/main.js generate --family "$families" -n "$n" --seed 3001 -o "$work/m" > /dev/null
 for f in $(ls "$work/m" | shuf --random-source=<(yes)); do
   LATENCYLAB_DB="$work/store.db" node dist/cli/main.js measure "$work/m/$f" --threads "$threads" --compare --json > "$work/$f.json"
