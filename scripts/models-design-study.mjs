@@ -11,7 +11,8 @@
 // ridge); BINS=5,20;… (kernel-size bins); RESID_GBT=1 (a second stage over network features);
 // T1RATIO=1 (2 threads from the 1-thread in-graph estimates); OTHER=t1; ORACLE=1; SHRINK=λ,…;
 // CONSISTENT=<spread>; CALIB_PER_FAMILY=n; DIAG=<design prefix>; SHOW_FACTORS=1; DUMP=<design>;
-// VIEWS_NONNEG=1 (the product's designs with the per-view price kept ≥ 0).
+// VIEWS_NONNEG=1 (the product's designs with the per-view price kept ≥ 0); FACTOR_RIDGE=λ,… (the product's
+// design with its factors pulled toward 1).
 import { Store } from '../dist/store/db.js';
 import { WholeModelPredictor, settingKey } from '../dist/wholemodel/predictor.js';
 import { collectionModels } from '../dist/bench/models-measure.js';
@@ -260,6 +261,7 @@ const designs = {
   } : {}),
   ...Object.fromEntries((process.env.OP_RIDGE ?? '').split(',').filter(Boolean).map((l) => [`product modules+layout+ops, op ridge ${l}`, productDesign('modules+layout+ops', { opRidge: Number(l) })])),
   ...(process.env.OP_RIDGE ? { 'product modules+layout+small': productDesign('modules+layout+small') } : {}),
+  ...Object.fromEntries((process.env.FACTOR_RIDGE ?? '').split(',').filter(Boolean).map((l) => [`product modules+layout+ops, factor ridge ${l}`, productDesign('modules+layout+ops', { factorRidge: Number(l) })])),
   ...(process.env.VIEWS_NONNEG ? { 'product modules+layout+ops, views >= 0': productDesign('modules+layout+ops', { viewsNonNegative: true }), 'product modules+layout+small, views >= 0': productDesign('modules+layout+small', { viewsNonNegative: true }) } : {}),
   'blend groups+layout, modules': blend(linearDesign(GROUP_OF, layout), linearDesign(MODULE_OF, none)),
   'blend groups+layout, modules+layout': blend(linearDesign(GROUP_OF, layout), linearDesign(MODULE_OF, layout)),

@@ -60,3 +60,7 @@ for (const k of cols.filter((k) => new Set(rows.map((r) => r.cols[k])).size <= 6
     return `${v} → ${d.length ? med(d).toFixed(3) : '–'} (${d.length}) / ${t.length ? med(t).toFixed(3) : '–'} (${t.length})`;
   }).join(', ')}`);
 }
+// ROWS=1: one line per network (collection, name, measured ms, ratio, configuration and shares)
+if (process.env.ROWS) {
+  for (const r of rows) console.log([r.c, r.name, r.y.toFixed(3), r.ratio.toFixed(3), ...cols.map((k) => `${k}=${typeof r.cols[k] === 'number' ? Number(r.cols[k].toPrecision(3)) : r.cols[k]}`)].join(' '));
+}

@@ -318,6 +318,25 @@ describe('calibration', () => {
     expect(kept.perViewMs).toBeGreaterThanOrEqual(0);
     expect(kept.perViewMs).toBeLessThan(1e-4);
   });
+
+  it('factorRidge pulls the factors toward 1, not toward 0, and leaves an exact fit alone when small', () => {
+    const rng = new Rng(9);
+    const truth = { conv: 1.6, dense: 0.7 };
+    const models = Array.from({ length: 40 }, () => {
+      const kernels = [
+        ...Array.from({ length: rng.int(5, 30) }, () => ({ group: 'conv' as const, rawMs: 0.01 + rng.next() * 0.2, ms: 0 })),
+        ...Array.from({ length: rng.int(1, 10) }, () => ({ group: 'dense' as const, rawMs: 0.01 + rng.next() * 0.1, ms: 0 })),
+      ];
+      return { kernels, measuredMs: kernels.reduce((s, k) => s + k.rawMs * truth[k.group], 0) };
+    });
+    const free = fitCalibration(models, 'groups');
+    const light = fitCalibration(models, 'groups', undefined, { factorRidge: 1e-6 });
+    const heavy = fitCalibration(models, 'groups', undefined, { factorRidge: 1e6 });
+    expect(light.factors.conv).toBeCloseTo(free.factors.conv!, 4);
+    expect(free.factors.conv).toBeCloseTo(truth.conv, 3);
+    expect(heavy.factors.conv).toBeCloseTo(1, 2);
+    expect(heavy.factors.dense).toBeCloseTo(1, 2);
+  });
 });
 
 describe('measurement passes', () => {

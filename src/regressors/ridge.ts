@@ -239,7 +239,7 @@ export function fitRidgeCV(X: number[][], y: number[], opts: { lambdas?: number[
  * out. A device's op-cost model (scale/pair.ts) makes 51 such fits per calibration: ~0.7 ms
  * refitting each from its rows, ~0.06 ms this way. `penalties`: see fitNonNegativeRelative.
  */
-export function nonNegativeRelativeFitter(X: number[][], y: readonly number[], signed: ReadonlySet<number> = new Set(), penalties: ReadonlyMap<number, number> = new Map()): (lambda: number, leaveOut?: number) => number[] {
+export function nonNegativeRelativeFitter(X: number[][], y: readonly number[], signed: ReadonlySet<number> = new Set(), penalties: ReadonlyMap<number, number> = new Map(), priors: ReadonlyMap<number, number> = new Map()): (lambda: number, leaveOut?: number) => number[] {
   const n = X.length;
   const d = X[0]?.length ?? 0;
   // rows in relative terms (target 1), their normal equations and column sums of |x|, unscaled
@@ -251,6 +251,8 @@ export function nonNegativeRelativeFitter(X: number[][], y: readonly number[], s
   const canBeNegative = Array.from({ length: d }, (_, j) => signed.has(j));
   // a column's own ridge on its scaled weight (as a pseudo-row √λ·e_j with target 0 would add)
   const penalty = Array.from({ length: d }, (_, j) => { const p = penalties.get(j) ?? 0; return p > 0 ? p : 0; });
+  // …pulling the weight toward its prior (0 unless given): the pseudo-row's target is the prior's scaled value
+  const prior = Array.from({ length: d }, (_, j) => priors.get(j) ?? 0);
   const active = new Uint8Array(d);
   const cols = new Int32Array(d);
   const scale = new Float64Array(d);
@@ -270,7 +272,7 @@ export function nonNegativeRelativeFitter(X: number[][], y: readonly number[], s
       if (!k) break;
       for (let u = 0; u < k; u++) {
         const a = cols[u]!;
-        rhs[u] = (b[a]! - (out ? out[a]! : 0)) / scale[a]!;
+        rhs[u] = (b[a]! - (out ? out[a]! : 0)) / scale[a]! + penalty[a]! * prior[a]! * scale[a]!;
         for (let v = 0; v < k; v++) {
           const e = cols[v]!;
           sub[u * k + v] = (G[a * d + e]! - (out ? out[a]! * out[e]! : 0)) / (scale[a]! * scale[e]!);
@@ -304,8 +306,9 @@ export function nonNegativeRelativeFitter(X: number[][], y: readonly number[], s
  * is fixed at 0 and the rest refitted (a small active-set loop). Used for rooflines and the
  * whole-model calibration, where every coefficient is a cost and must not be negative — except
  * the columns in `signed` (a correction that may go either way). `penalties`: a ridge of its own on
- * some columns' scaled weights. The one implementation is nonNegativeRelativeFitter's.
+ * some columns' scaled weights, toward `priors` (0 for a column not in it). The one implementation
+ * is nonNegativeRelativeFitter's.
  */
-export function fitNonNegativeRelative(X: number[][], y: number[], lambda = 1e-6, signed: ReadonlySet<number> = new Set(), penalties: ReadonlyMap<number, number> = new Map()): number[] {
-  return nonNegativeRelativeFitter(X, y, signed, penalties)(lambda);
+export function fitNonNegativeRelative(X: number[][], y: number[], lambda = 1e-6, signed: ReadonlySet<number> = new Set(), penalties: ReadonlyMap<number, number> = new Map(), priors: ReadonlyMap<number, number> = new Map()): number[] {
+  return nonNegativeRelativeFitter(X, y, signed, penalties, priors)(lambda);
 }

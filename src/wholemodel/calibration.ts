@@ -180,9 +180,13 @@ export function canFitCalibration(models: ReadonlyArray<{ kernels: readonly Pred
  * `measuredMs` must already be at the nominal machine state (atNominal) when `probeMs` is given.
  * `o.viewsNonNegative`: the per-view price kept ≥ 0 (a study option, off in the product: on
  * ort-cpu 1 thread the fit prices a view op at −4 µs and ShuffleNetV2's Split at +12 µs, which
- * cancel by their counts; scripts/models-design-study.mjs VIEWS_NONNEG=1)
+ * cancel by their counts; scripts/models-design-study.mjs VIEWS_NONNEG=1). `o.factorRidge`: a
+ * ridge pulling every factor toward 1 rather than leaving it free (a study option, off in the
+ * product: with in-graph times attributed to end-to-end ones a factor far from 1 absorbs some
+ * family's residual; on the choice data, FACTOR_RIDGE=100: 1 thread 92.3 → 92.7 %, 2 threads
+ * 82.5 → 81.2 % within ±10 %)
  */
-export function fitCalibration(models: ReadonlyArray<{ kernels: readonly Predicted[]; measuredMs: number }>, variant: CalibrationVariant = 'groups', probeMs?: number, o: { opRidge?: number; viewsNonNegative?: boolean } = {}): Calibration {
+export function fitCalibration(models: ReadonlyArray<{ kernels: readonly Predicted[]; measuredMs: number }>, variant: CalibrationVariant = 'groups', probeMs?: number, o: { opRidge?: number; viewsNonNegative?: boolean; factorRidge?: number } = {}): Calibration {
   const keys = factorKeys(models, variant);
   const ops = opKeys(models, variant);
   const needed = coefficients(variant, keys, ops);
@@ -194,7 +198,10 @@ export function fitCalibration(models: ReadonlyArray<{ kernels: readonly Predict
   // as may the transfer price, which takes off what a module timed alone paid to move its data
   const signed = new Set([1, ...(o.viewsNonNegative ? [] : [2]), ...(variant === 'modules+layout+small' ? [5] : []), ...(variant === 'modules+transfer' ? [3] : []), ...ops.map((_, i) => first + i)]);
   const opRidge = o.opRidge ?? OP_PRICE_RIDGE;
-  const w = fitNonNegativeRelative(models.map((m) => features(m.kernels, keys, variant, ops)), models.map((m) => m.measuredMs), 1e-6, signed, new Map(ops.map((_, i) => [first + i, opRidge])));
+  const factorAt = first + ops.length;
+  const penalties = new Map([...ops.map((_, i): [number, number] => [first + i, opRidge]), ...(o.factorRidge ? keys.map((_, i): [number, number] => [factorAt + i, o.factorRidge!]) : [])]);
+  const priors = new Map(o.factorRidge ? keys.map((_, i): [number, number] => [factorAt + i, 1]) : []);
+  const w = fitNonNegativeRelative(models.map((m) => features(m.kernels, keys, variant, ops)), models.map((m) => m.measuredMs), 1e-6, signed, penalties, priors);
   return {
     format: 2,
     variant,
