@@ -184,7 +184,7 @@ export function canFitCalibration(models: ReadonlyArray<{ kernels: readonly Pred
  * ridge pulling every factor toward 1 rather than leaving it free (a study option, off in the
  * product: with in-graph times attributed to end-to-end ones a factor far from 1 absorbs some
  * family's residual; on the choice data, FACTOR_RIDGE=100: 1 thread 92.3 → 92.7 %, 2 threads
- * 82.5 → 81.2 % within ±10 %)
+ * 82.7 → 81.2 % within ±10 %)
  */
 export function fitCalibration(models: ReadonlyArray<{ kernels: readonly Predicted[]; measuredMs: number }>, variant: CalibrationVariant = 'groups', probeMs?: number, o: { opRidge?: number; viewsNonNegative?: boolean; factorRidge?: number } = {}): Calibration {
   const keys = factorKeys(models, variant);
