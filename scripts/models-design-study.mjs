@@ -12,7 +12,7 @@
 // T1RATIO=1 (2 threads from the 1-thread in-graph estimates); OTHER=t1; ORACLE=1; SHRINK=λ,…;
 // CONSISTENT=<spread>; CALIB_PER_FAMILY=n; DIAG=<design prefix>; SHOW_FACTORS=1; DUMP=<design>;
 // VIEWS_NONNEG=1 (the product's designs with the per-view price kept ≥ 0); FACTOR_RIDGE=λ,… (the product's
-// design with its factors pulled toward 1).
+// design with its factors pulled toward 1); IG_ALIGN=0 (the in-graph trees without the channels' alignment).
 import { Store } from '../dist/store/db.js';
 import { WholeModelPredictor, settingKey } from '../dist/wholemodel/predictor.js';
 import { collectionModels } from '../dist/bench/models-measure.js';
@@ -86,8 +86,8 @@ const pairsOf = new Map(calib.map((m) => [m.name, inGraphPairs(predictor.kernelP
 const foldOf = familyFolds(calib, FOLDS);
 // kernel predictions per fold (GBT fitted without the fold's networks) and with all calibration networks
 const kernelsFor = (ig, ms) => new Map(ms.map((m) => [m.name, predictor.kernelPredictions(loaded.get(m.name), { inGraph: ig })]));
-const foldKernels = Array.from({ length: FOLDS }, (_, f) => kernelsFor(fitInGraph(calib.filter((m) => foldOf.get(m.name) !== f).flatMap((m) => pairsOf.get(m.name)), 'gbt'), calib));
-const fullKernels = kernelsFor(fitInGraph([...pairsOf.values()].flat(), 'gbt'), [...calib, ...val]);
+const foldKernels = Array.from({ length: FOLDS }, (_, f) => kernelsFor(fitInGraph(calib.filter((m) => foldOf.get(m.name) !== f).flatMap((m) => pairsOf.get(m.name)), 'gbt', 0, { alignment: process.env.IG_ALIGN !== '0' }), calib));
+const fullKernels = kernelsFor(fitInGraph([...pairsOf.values()].flat(), 'gbt', 0, { alignment: process.env.IG_ALIGN !== '0' }), [...calib, ...val]);
 console.log(`${key}: ${calib.length} calibration + ${val.length} validation networks, probe window ±${window.windowS} s`);
 
 const GROUP_OF = (k) => (isOther(k) ? null : k.group);

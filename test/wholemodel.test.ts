@@ -581,6 +581,42 @@ describe('in-graph correction', () => {
     expect(inGraphMs(again as typeof trees, 'conv2d', p.kernel, p.standaloneMs)).toBeCloseTo(inGraphMs(trees, 'conv2d', p.kernel, p.standaloneMs), 12);
   });
 
+  it("reads the channels' alignment: a kernel off the 16-channel blocks costs more, which log channels alone cannot show; models without it still load", () => {
+    // in-graph time 0.6× standalone when input and output channels fill 16-channel blocks, 1.4× when not
+    const aligned = (seed: number, n: number): InGraphPair[] => {
+      const rng = new Rng(seed);
+      return Array.from({ length: n }, () => {
+        const c = rng.int(24, 256);
+        const hw = rng.int(7, 56);
+        const flops = 2 * c * c * hw * hw;
+        const st = 0.002 + flops / 4e9;
+        const kernel: InGraphKernel = { bytes: 4 * (2 * c * hw * hw + c * c), weightBytes: 4 * c * c, flops, inputShapes: [[1, c, hw, hw]], weightShapes: [[c, c, 1, 1]], outputShape: [1, c, hw, hw], attrs: { strides: [1, 1], group: 1 }, fused: [] };
+        return { key: 'conv2d', kernel, standaloneMs: st, inGraphMs: st * (c % 16 === 0 ? 0.6 : 1.4) };
+      });
+    };
+    const train = [...aligned(21, 300), ...aligned(23, 300).map((p) => {
+      // as many aligned as unaligned kernels: multiples of 16 near the drawn channels
+      const c = 16 * Math.max(2, Math.round(p.kernel.inputShapes[0]![1]! / 16));
+      const hw = p.kernel.inputShapes[0]![2]!;
+      return { ...p, kernel: { ...p.kernel, inputShapes: [[1, c, hw, hw]], outputShape: [1, c, hw, hw], weightShapes: [[c, c, 1, 1]] }, inGraphMs: p.standaloneMs * 0.6 };
+    })];
+    const test = aligned(22, 300);
+    const withIt = fitInGraph(train, 'gbt');
+    const without = fitInGraph(train, 'gbt', 0, { alignment: false });
+    expect(withIt.alignment).toBe(true);
+    expect(without.alignment).toBeUndefined();
+    expect(fitInGraph(train, 'linear').alignment).toBeUndefined();
+    // trees on log channels alone can only memorise the aligned counts they saw (1.0 vs 0.78 here)
+    expect(within10(withIt, test)).toBeGreaterThan(0.95);
+    expect(within10(without, test)).toBeLessThan(within10(withIt, test) - 0.15);
+    // a stored model from before the alignment features (17 inputs) loads and predicts as before
+    const old = JSON.parse(JSON.stringify(without)) as unknown;
+    expect(isInGraphModel(old)).toBe(true);
+    expect(isInGraphModel({ ...(old as object), alignment: true })).toBe(false);
+    expect(isInGraphModel(JSON.parse(JSON.stringify(withIt)))).toBe(true);
+    expect(isInGraphModel({ ...withIt, alignment: 'yes' })).toBe(false);
+  });
+
   it('keeps tree answers within the profiled in-graph / standalone ratios; keys with few examples stay linear', () => {
     const train = pairsOf(200, 3);
     const few = pairsOf(30, 4).map((p) => ({ ...p, key: 'dwconv' }));
