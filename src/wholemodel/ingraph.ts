@@ -130,7 +130,9 @@ const ALIGN = 16;
  * size, stride, groups, fused ops and activation; with `alignment`, the input and output channels
  * modulo ALIGN after them. onnxruntime runs a convolution in its blocked NCHWc layout only when
  * its channels fill whole blocks, and otherwise plain, with reorders around it: a step no smooth
- * function of log channels shows (ShuffleNetV2's 58- and 116-channel branches, reports/models-history.md)
+ * function of log channels shows (ShuffleNetV2's 58- and 116-channel branches, reports/models-history.md).
+ * For a kernel that is not an image op (a MatMul over [1, tokens, dim]) it is the second dim, as
+ * the channel features above read it; the trees of that key use it or not.
  */
 export function inGraphFeatures(k: InGraphKernel, standaloneMs: number, alignment = false): number[] {
   const x = k.inputShapes[0] ?? [];
