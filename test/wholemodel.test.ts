@@ -847,12 +847,18 @@ describe('whole-model prediction on real (tiny) module predictors', () => {
       const m = model([8, 1, 16], [
         node('LSTM', ['x', 'W', 'R'], ['y'], { hidden_size: 32, direction: 'bidirectional' }),
         node('GRU', ['x', 'Wg', 'Rg'], ['g'], { hidden_size: 32 }),
-      ], [f32('W', [2, 128, 16]), f32('R', [2, 128, 32]), f32('Wg', [1, 96, 16]), f32('Rg', [1, 96, 32])]);
+        node('LSTM', ['x', 'W1', 'R1'], ['y1'], { hidden_size: 32 }),
+      ], [f32('W', [2, 128, 16]), f32('R', [2, 128, 32]), f32('Wg', [1, 96, 16]), f32('Rg', [1, 96, 32]), f32('W1', [1, 128, 16]), f32('R1', [1, 128, 32])]);
       const p = WholeModelPredictor.open(store, { device: 'ort-cpu', threads: 1 }).predict(modelFromBytes(m, 'rnn.onnx').imported);
       const [lstm, gru] = ['LSTM', 'GRU'].map((op) => p.kernels.find((k) => k.kernel.op === op)!);
+      const forward = p.kernels.find((k) => k.kernel.outputs.includes('y1'))!;
       expect(lstm).toMatchObject({ module: 'lstm', source: expect.stringMatching(/^rm:/) });
       expect(gru).toMatchObject({ module: 'lstm', approx: ['GRU as an LSTM × 3/4'] });
-      expect(lstm!.ms).toBeGreaterThan(gru!.ms);
+      // the GRU is priced below the LSTM of its own shape (one direction); against the
+      // bidirectional one the order rests on a 20-sample RM telling directions apart, which a
+      // noisy profile can blur (it failed once in CI, 2026-12-06)
+      expect(forward).toMatchObject({ module: 'lstm', source: expect.stringMatching(/^rm:/) });
+      expect(forward.ms).toBeGreaterThan(gru!.ms);
       expect(p.coverage).toBe(1);
     } finally {
       store.close();
