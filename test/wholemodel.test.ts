@@ -1050,7 +1050,7 @@ describe('whole-model prediction on real (tiny) module predictors', () => {
 
 describe('network generator', () => {
   it('builds every family deterministically, with varied configurations, as valid ONNX', () => {
-    expect(FAMILIES.map((f) => f.name)).toEqual(['resnet', 'mobilenetv2', 'mobilenetv3', 'efficientnet', 'shufflenetv2', 'squeezenet', 'densenet', 'googlenet', 'unet', 'dbnet', 'vit', 'bert', 'crnn']);
+    expect(FAMILIES.map((f) => f.name)).toEqual(['resnet', 'mobilenetv2', 'mobilenetv3', 'efficientnet', 'shufflenetv2', 'squeezenet', 'densenet', 'googlenet', 'unet', 'dbnet', 'vit', 'bert', 'crnn', 'textline']);
     for (const f of FAMILIES) {
       const a = generateModel(f.name, 7);
       const b = generateModel(f.name, 7);

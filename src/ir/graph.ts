@@ -116,22 +116,23 @@ export class GraphBuilder {
 
   conv(
     x: Tensor,
-    o: { cout: number; k: number; stride?: number; pad?: Padding; groups?: number; dilation?: number; bias?: boolean },
+    o: { cout: number; k: number; stride?: number | readonly [number, number]; pad?: Padding; groups?: number; dilation?: number; bias?: boolean },
   ): Tensor {
     const [n, cin, h, w] = this.rank4(x, 'conv');
-    const stride = o.stride ?? 1;
+    // [height, width] strides: text-line models halve the height only (2×1, as PP-OCR's backbones)
+    const [sh, sw] = typeof o.stride === 'object' ? o.stride : [o.stride ?? 1, o.stride ?? 1];
     const groups = o.groups ?? 1;
     const dil = o.dilation ?? 1;
     checkGroups(cin, o.cout, groups);
     const pads = this.pads(o.pad ?? 'same', o.k, dil);
-    const oh = outDim(h, o.k, stride, pads, dil, 'kernel');
-    const ow = outDim(w, o.k, stride, pads, dil, 'kernel');
+    const oh = outDim(h, o.k, sh, pads, dil, 'kernel');
+    const ow = outDim(w, o.k, sw, pads, dil, 'kernel');
     const wt = this.weight([o.cout, cin / groups, o.k, o.k], (cin / groups) * o.k * o.k);
     const ins = [x.name, wt];
     if (o.bias ?? true) ins.push(this.weight([o.cout], 0));
     const y = this.emit('Conv', ins, [n, o.cout, oh, ow], {
       kernel_shape: [o.k, o.k],
-      strides: [stride, stride],
+      strides: [sh, sw],
       pads: [pads, pads, pads, pads],
       dilations: [dil, dil],
       group: groups,

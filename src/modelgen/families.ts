@@ -81,7 +81,10 @@ function applyAct(b: GraphBuilder, t: Tensor, act: MobileAct): Tensor {
   return b.act(t, act);
 }
 
-function invertedResidual(b: GraphBuilder, x: Tensor, cout: number, k: number, stride: number, expansion: number, act: MobileAct, se?: { gate: 'sigmoid' | 'hsigmoid'; ratio: number }): Tensor {
+type Stride = number | readonly [number, number];
+const unstrided = (s: Stride) => (typeof s === 'number' ? s === 1 : s[0] === 1 && s[1] === 1);
+
+function invertedResidual(b: GraphBuilder, x: Tensor, cout: number, k: number, stride: Stride, expansion: number, act: MobileAct, se?: { gate: 'sigmoid' | 'hsigmoid'; ratio: number }): Tensor {
   const cin = x.shape[1]!;
   const mid = cin * expansion;
   const a = (t: Tensor) => applyAct(b, t, act);
@@ -90,7 +93,7 @@ function invertedResidual(b: GraphBuilder, x: Tensor, cout: number, k: number, s
   y = a(b.batchNorm(b.conv(y, { cout: mid, k, stride, groups: mid, bias: false })));
   if (se) y = squeezeExcite(b, y, width(mid * se.ratio, 1), se.gate, act === 'swish' ? 'swish' : 'relu');
   y = b.batchNorm(b.conv(y, { cout, k: 1, bias: false }));
-  return stride === 1 && cin === cout ? b.add(x, y) : y;
+  return unstrided(stride) && cin === cout ? b.add(x, y) : y;
 }
 
 /** MobileNetV2 / V3 / EfficientNet share the inverted-residual body; they differ in act, SE, kernels */
@@ -405,3 +408,66 @@ export function dbnetBody(rng: Rng, b: GraphBuilder, x: Tensor): { levels: numbe
   b.output(b.act(b.conv(y, { cout: 1, k: 1 }), 'sigmoid'));
   return { levels, base, paddleAct, se };
 }
+
+/**
+ * Mobile text-line models as PP-OCR's direction classifier and recogniser are built, so that the
+ * kernels they run — depthwise convolutions on flat 2–24 × 48–240 maps, 2×1 strides that halve the
+ * height only, Paddle2ONNX's four-op hard-swish — are in the networks the design is chosen on and
+ * the in-graph corrections learn from (PP-OCR cls priced +27 % on one thread, its flat depthwise
+ * convolutions at 1.1–2.7× their profiled time: reports/models-history.md, session 45).
+ * Backbone: MobileNetV3 inverted residuals (cls-like) or PP-LCNet depthwise-separable blocks
+ * (rec-like). Head: a classifier over the pooled map (cls), or the map read column by column as a
+ * sequence, an optional transformer neck (PP-OCRv4 rec's SVTR neck) and a per-step classifier (rec).
+ */
+export const textline: Family = {
+  name: 'textline',
+  description: 'Mobile text-line models (PP-OCR cls / rec style): a 32- or 48-pixel line, MobileNetV3 inverted residuals or PP-LCNet depthwise-separable blocks, 2×1 strides halving the height only, hard-swish mostly as Paddle2ONNX writes it, optional hard-sigmoid squeeze-excite; a pooled classifier or a per-column sequence head with an optional transformer neck',
+  build(rng, target) {
+    const head = rng.next() < 0.5 ? 'cls' : 'rec';
+    const h = pick(rng, [32, 48]);
+    const w = pick(rng, head === 'cls' ? [96, 128, 192, 256] : [160, 256, 320, 480]);
+    const b = newBuilder(rng, target);
+    const x = b.input('input', [1, 3, h, w]);
+    const body = pick(rng, ['mbv3', 'lcnet'] as const);
+    const mult = pick(rng, [0.35, 0.5, 0.75, 1.0]);
+    const act = pick(rng, ['hswish-clip', 'hswish-clip', 'hswish', 'relu'] as const);
+    const a = (t: Tensor) => applyAct(b, t, act);
+    let y = a(b.batchNorm(b.conv(x, { cout: width(16, mult), k: 3, stride: 2, bias: false })));
+    // the height halves three times after the stem (48 → 3, 32 → 2); a rec network may halve the width once more
+    const halveWidth = head === 'rec' && rng.next() < 0.5;
+    const stages: Array<[number, Stride]> = [[24, [2, 1]], [40, halveWidth ? [2, 2] : [2, 1]], [80, 1], [112, [2, 1]], [160, 1]];
+    const cfg: Array<{ c: number; n: number; k: number; e: number; se: boolean }> = [];
+    stages.forEach(([base, stride], si) => {
+      const c = width(base, mult);
+      const n = rng.int(1, si < 2 ? 2 : 3);
+      const k = pick(rng, [3, 5]);
+      const e = body === 'lcnet' ? 1 : pick(rng, si === 0 ? [1, 3] : [3, 4, 6]);
+      const se = si >= 2 && rng.next() < 0.5;
+      cfg.push({ c, n, k, e, se });
+      for (const s of Array.from({ length: n }, (_, i): Stride => (i === 0 ? stride : 1))) {
+        if (body === 'mbv3') {
+          y = invertedResidual(b, y, c, k, s, e, act, se ? { gate: 'hsigmoid', ratio: 0.25 } : undefined);
+        } else {
+          const cin = y.shape[1]!;
+          y = a(b.batchNorm(b.conv(y, { cout: cin, k, stride: s, groups: cin, bias: false })));
+          if (se) y = squeezeExcite(b, y, Math.max(8, width(cin / 4, 1)), 'hsigmoid');
+          y = a(b.batchNorm(b.conv(y, { cout: c, k: 1, bias: false })));
+        }
+      }
+    });
+    if (head === 'cls') {
+      const classes = pick(rng, [2, 4]);
+      b.output(classifier(b, y, classes));
+      return { b, config: { head, height: h, width: w, body, mult, act, stages: cfg, classes } };
+    }
+    // rec: every column's C·H features as one step of a sequence, projected to the neck's width
+    const [, c, hh, steps] = y.shape as [number, number, number, number];
+    const dim = pick(rng, [64, 96, 128]);
+    let seq = b.linear(b.transpose(b.reshape(y, [1, c * hh, steps]), [0, 2, 1]), dim);
+    const neck = rng.int(0, 2);
+    for (let i = 0; i < neck; i++) seq = encoderLayer(b, seq, dim / 32, 2);
+    const classes = pick(rng, [97, 6625]);
+    b.output(b.linear(seq, classes));
+    return { b, config: { head, height: h, width: w, body, mult, act, stages: cfg, steps, dim, neck, classes } };
+  },
+};

@@ -2,10 +2,10 @@ import type { Graph, GraphCost } from '../ir/graph.js';
 import { toOnnx } from '../ir/onnx.js';
 import { UserError } from '../util/errors.js';
 import { Rng } from '../util/random.js';
-import { bert, crnn, dbnet, densenet, efficientnet, googlenet, mobilenetv2, mobilenetv3, resnet, shufflenetv2, squeezenet, unet, vit, type Family } from './families.js';
+import { bert, crnn, dbnet, densenet, efficientnet, googlenet, mobilenetv2, mobilenetv3, resnet, shufflenetv2, squeezenet, textline, unet, vit, type Family } from './families.js';
 
 /** Every generated family. Adding one = a Family object + one line here. */
-export const FAMILIES: readonly Family[] = [resnet, mobilenetv2, mobilenetv3, efficientnet, shufflenetv2, squeezenet, densenet, googlenet, unet, dbnet, vit, bert, crnn];
+export const FAMILIES: readonly Family[] = [resnet, mobilenetv2, mobilenetv3, efficientnet, shufflenetv2, squeezenet, densenet, googlenet, unet, dbnet, vit, bert, crnn, textline];
 
 export interface GeneratedModel {
   /** `<family>-<seed>` */
