@@ -10,12 +10,15 @@
 // of each family only — judged on the validation networks and the calibration networks not fitted.
 // FUSION=+rule,-rule,…: kernels detected with the device's fusion table plus / minus these rules
 // (wholemodel/fusion.ts) — whether a rule the fusion probe measures as fused should be in the table.
+// OUTPUTS=0|1: without / with the price per MB of model outputs (default: the product's).
 // Session 41 (reports/models-history.md): the wasm choice data behind 'modules+transfer'.
 import { WholeModelPredictor, settingKey } from '../dist/wholemodel/predictor.js';
 import { collectionModels } from '../dist/bench/models-measure.js';
 import { existingModelsStore, MODEL_SETTINGS } from '../dist/bench/models-data.js';
 import { modelFromBytes } from '../dist/wholemodel/model-file.js';
 import { applyCalibration, canFitCalibration, fitCalibration, VARIANTS } from '../dist/wholemodel/calibration.js';
+// OUTPUTS=0|1: calibrations without / with the price per MB of model outputs (default: the product's)
+const outputsOption = process.env.OUTPUTS ? { outputs: process.env.OUTPUTS !== '0' } : {};
 import { familyFolds, medianRuns, runsAtChosenWindow } from '../dist/wholemodel/calibrate.js';
 import { fusionTable } from '../dist/wholemodel/fusion.js';
 
@@ -76,14 +79,14 @@ if (perFamily) {
       console.log(`${d.name.padEnd(28)} too many coefficients for ${fitted.length} networks`);
       continue;
     }
-    const c = fitCalibration(fitted.map((e) => ({ kernels: e.kernels, measuredMs: e.measuredMs })), d.v, nominal, d.o);
+    const c = fitCalibration(fitted.map((e) => ({ kernels: e.kernels, measuredMs: e.measuredMs })), d.v, nominal, { ...outputsOption, ...d.o });
     const out = judged.map((e) => ({ e, ratio: applyCalibration(c, e.kernels.map((k) => ({ ...k }))).totalMs / e.measuredMs }));
     console.log(`${d.name.padEnd(28)} ±10 % ${(100 * within10(out)).toFixed(1)}, RMSPE ${rmspe(out).toFixed(2)} %`);
   }
   process.exit(0);
 }
 for (const d of designs) {
-  const fit = (es) => fitCalibration(es.map((e) => ({ kernels: e.kernels, measuredMs: e.measuredMs })), d.v, nominal, d.o);
+  const fit = (es) => fitCalibration(es.map((e) => ({ kernels: e.kernels, measuredMs: e.measuredMs })), d.v, nominal, { ...outputsOption, ...d.o });
   const total = (c, e) => applyCalibration(c, e.kernels.map((k) => ({ ...k }))).totalMs;
   const perFold = Array.from({ length: 5 }, (_, f) => fit(calib.filter((e) => foldOf.get(e.name) !== f)));
   const full = fit(calib);

@@ -12,11 +12,14 @@
 // T1RATIO=1 (2 threads from the 1-thread in-graph estimates); OTHER=t1; ORACLE=1; SHRINK=λ,…;
 // CONSISTENT=<spread>; CALIB_PER_FAMILY=n; DIAG=<design prefix>; SHOW_FACTORS=1; DUMP=<design>;
 // VIEWS_NONNEG=1 (the product's designs with the per-view price kept ≥ 0); FACTOR_RIDGE=λ,… (the product's
-// design with its factors pulled toward 1); IG_ALIGN=0 (the in-graph trees without the channels' alignment).
+// design with its factors pulled toward 1); IG_ALIGN=0 (the in-graph trees without the channels' alignment);
+// OUTPUTS=0|1 (the product's
+// calibrations without / with the price per MB of model outputs); FLAT_DW=area|rows (how depthwise convolutions on flat maps are priced, in place of the device's fusion table's).
 import { Store } from '../dist/store/db.js';
 import { WholeModelPredictor, settingKey } from '../dist/wholemodel/predictor.js';
 import { collectionModels } from '../dist/bench/models-measure.js';
 import { MODEL_SETTINGS, modelsDbPath } from '../dist/bench/models-data.js';
+import { fusionTable } from '../dist/wholemodel/fusion.js';
 import { estimateProfilerCost, fitInGraph, inGraphPairs } from '../dist/wholemodel/ingraph.js';
 import { fitNonNegativeRelative, solveRidge } from '../dist/regressors/ridge.js';
 import { familyFolds, medianRuns, profileAtNominal, profilesAtMachineState, runsAtChosenWindow } from '../dist/wholemodel/calibrate.js';
@@ -82,11 +85,13 @@ const attributed = (m, nodes) => {
   const c = (sum - e2e) / nodes.length;
   return nodes.map((v) => ({ ...v, ms: Math.max(v.ms - c, FLOOR * v.ms) }));
 };
-const pairsOf = new Map(calib.map((m) => [m.name, inGraphPairs(predictor.kernelPredictions(loaded.get(m.name), { inGraph: null }), attributed(m, profileAtNominal(profiles.get(m.name), nominal)))]));
+const fusion = process.env.FLAT_DW ? { ...fusionTable(s.device), flatDepthwise: process.env.FLAT_DW } : undefined;
+if (fusion) console.log(`depthwise convolutions on flat maps priced as '${fusion.flatDepthwise}'`);
+const pairsOf = new Map(calib.map((m) => [m.name, inGraphPairs(predictor.kernelPredictions(loaded.get(m.name), { inGraph: null, fusion }), attributed(m, profileAtNominal(profiles.get(m.name), nominal)))]));
 const foldOf = familyFolds(calib, FOLDS);
 // kernel predictions per fold (GBT fitted without the fold's networks) and with all calibration networks
 const inGraphOptions = { alignment: process.env.IG_ALIGN !== '0' };
-const kernelsFor = (ig, ms) => new Map(ms.map((m) => [m.name, predictor.kernelPredictions(loaded.get(m.name), { inGraph: ig })]));
+const kernelsFor = (ig, ms) => new Map(ms.map((m) => [m.name, predictor.kernelPredictions(loaded.get(m.name), { inGraph: ig, fusion })]));
 const foldKernels = Array.from({ length: FOLDS }, (_, f) => kernelsFor(fitInGraph(calib.filter((m) => foldOf.get(m.name) !== f).flatMap((m) => pairsOf.get(m.name)), 'gbt', 0, inGraphOptions), calib));
 const fullKernels = kernelsFor(fitInGraph([...pairsOf.values()].flat(), 'gbt', 0, inGraphOptions), [...calib, ...val]);
 console.log(`${key}: ${calib.length} calibration + ${val.length} validation networks, probe window ±${window.windowS} s`);
@@ -172,7 +177,7 @@ function shrunkDesign(keyOf, extras, lambda) {
 const { fitCalibration, applyCalibration } = await import('../dist/wholemodel/calibration.js');
 const productDesign = (variant, o = {}) => ({
   fit(rows) {
-    const c = fitCalibration(rows.map((r) => ({ kernels: r.kernels, measuredMs: r.ms })), variant, undefined, o);
+    const c = fitCalibration(rows.map((r) => ({ kernels: r.kernels, measuredMs: r.ms })), variant, undefined, { ...(process.env.OUTPUTS ? { outputs: process.env.OUTPUTS !== '0' } : {}), ...o });
     if (process.env.SHOW_FACTORS && rows.length > 150 && c.perOpMs) console.log(`    ${variant} ${JSON.stringify(o)}: per op ${Object.entries(c.perOpMs).map(([k, v]) => `${k} ${(v * 1000).toFixed(1)}`).join(', ')}`);
     return (kernels) => applyCalibration(c, kernels.map((k) => ({ ...k }))).totalMs;
   },

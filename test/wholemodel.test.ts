@@ -411,6 +411,45 @@ describe('calibration with a price per reordered MB', () => {
   });
 });
 
+describe('calibration with a price per MB of model outputs', () => {
+  it('marks the bytes of the model outputs on the kernel that writes them, a view op included', () => {
+    const b = new GraphBuilder('outs', 1);
+    const x = b.input('x', [1, 8, 6, 6]);
+    const y = b.act(b.conv(x, { cout: 16, k: 3 }), 'relu');
+    b.output(y);
+    b.output(b.reshape(b.conv(y, { cout: 4, k: 1 }), [1, 144]));
+    const m = modelFromBytes(toOnnx(b.build()), 'outs').imported;
+    const ks = detectKernels(m, fusionTable('ort-cpu'));
+    const marked = ks.filter((k) => k.modelOutputBytes > 0);
+    expect(marked.map((k) => [k.op, k.cls, k.modelOutputBytes])).toEqual([['Conv', 'compute', 4 * 16 * 36], ['Reshape', 'free', 4 * 144]]);
+  });
+
+  it('recovers a known price per MB of outputs and charges it to the kernel that writes them; without the term the fit cannot', () => {
+    const rng = new Rng(8);
+    const truth = { overhead: 0.03, perKernel: 0.002, conv2d: 1.1, linear: 0.9, perOutputMB: 0.12 };
+    const models = Array.from({ length: 50 }, () => {
+      const kernels = Array.from({ length: rng.int(5, 30) }, () => ({ group: 'conv' as const, module: 'conv2d', rawMs: 0.01 + rng.next() * 0.2, ms: 0, kernel: { op: 'Conv', weightShapes: [[8, 8, 3, 3]], bytes: 1e5, weightBytes: 2304, reorderBytes: 0, modelOutputBytes: 0 } }));
+      // a classifier head writing 0–4 MB of outputs (a 6,625-class sequence head writes 4.2 MB)
+      kernels.push({ group: 'dense' as never, module: 'linear', rawMs: 0.05 + rng.next() * 0.5, ms: 0, kernel: { op: 'Gemm', weightShapes: [[64, 64]], bytes: 1e5, weightBytes: 1e4, reorderBytes: 0, modelOutputBytes: rng.next() < 0.5 ? 400 : rng.int(1, 40) * 1e5 } });
+      const measuredMs = truth.overhead + kernels.reduce((s, k) => s + k.rawMs * (k.module === 'conv2d' ? truth.conv2d : truth.linear) + truth.perKernel + (truth.perOutputMB * k.kernel.modelOutputBytes) / 1e6, 0);
+      return { kernels, measuredMs };
+    });
+    const c = fitCalibration(models, 'modules+layout');
+    expect(c.perOutputMB).toBeCloseTo(truth.perOutputMB, 4);
+    expect(c.factors.linear).toBeCloseTo(truth.linear, 3);
+    const m = models.find((x) => x.kernels.at(-1)!.kernel.modelOutputBytes > 1e6)!;
+    const layers = m.kernels.map((k) => ({ ...k }));
+    expect(applyCalibration(c, layers).totalMs).toBeCloseTo(m.measuredMs, 4);
+    const head = layers.at(-1)!;
+    expect(head.ms).toBeCloseTo(head.rawMs * c.factors.linear! + c.perKernelMs + (c.perOutputMB! * head.kernel.modelOutputBytes) / 1e6, 12);
+    const without = fitCalibration(models, 'modules+layout', undefined, { outputs: false });
+    expect(without.perOutputMB).toBeUndefined();
+    const err = (cal: typeof c) => Math.max(...models.map((x) => Math.abs(applyCalibration(cal, x.kernels.map((k) => ({ ...k }))).totalMs / x.measuredMs - 1)));
+    expect(err(c)).toBeLessThan(1e-4);
+    expect(err(without)).toBeGreaterThan(0.02);
+  });
+});
+
 describe('calibration with a price per op type', () => {
   it("'modules+layout+ops' recovers a cost of its own per kernel of each op, applies it per layer, and gives an unseen op none", () => {
     const rng = new Rng(6);
@@ -490,10 +529,11 @@ describe('calibration with a transfer price', () => {
       const measuredMs = truth.overhead + kernels.reduce((s, k) => s + k.rawMs * (k.module === 'conv2d' ? truth.conv2d : truth.add) + truth.perKernel + (truth.perMB * (k.kernel.bytes - k.kernel.weightBytes)) / 1e6, 0);
       return { kernels, measuredMs };
     });
-    // two module factors and four more coefficients: five networks are too few, six enough ('groups' the same here)
-    expect(canFitCalibration(models.slice(0, 5), 'modules+transfer')).toBe(false);
-    expect(canFitCalibration(models.slice(0, 6), 'modules+transfer')).toBe(true);
-    expect(() => fitCalibration(models.slice(0, 5), 'modules+transfer')).toThrow(/needs at least 6 measured models, got 5/);
+    // two module factors and five more coefficients (overhead, per kernel, per view, per MB moved, per MB of
+    // model outputs): six networks are too few, seven enough ('groups' the same here)
+    expect(canFitCalibration(models.slice(0, 6), 'modules+transfer')).toBe(false);
+    expect(canFitCalibration(models.slice(0, 7), 'modules+transfer')).toBe(true);
+    expect(() => fitCalibration(models.slice(0, 6), 'modules+transfer')).toThrow(/needs at least 7 measured models, got 6/);
     const c = fitCalibration(models, 'modules+transfer');
     expect(c.perActivationMB).toBeCloseTo(truth.perMB, 3);
     expect(c.perWeightMB).toBeUndefined();

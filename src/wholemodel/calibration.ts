@@ -66,6 +66,8 @@ export interface Calibration {
   perSmallKernelMs?: number;
   /** 'modules+layout+ops': the cost of a compute kernel of each op type beyond the per-kernel one, ms (may be negative; an op never seen in fitting gets 0) */
   perOpMs?: Record<string, number>;
+  /** ms per MB of the model's outputs (Kernel.modelOutputBytes), ≥ 0; calibrations fitted before it have none */
+  perOutputMB?: number;
   /** factor per group or module (a key never seen in fitting gets 1) */
   factors: Record<string, number>;
   /** models it was fitted on */
@@ -91,7 +93,7 @@ export const atNominal = (latencyMs: number, probeMs: number | undefined, nomina
 interface Predicted {
   group: KernelGroup;
   module?: string;
-  kernel?: { op?: string; weightShapes: number[][]; bytes: number; weightBytes: number; reorderBytes?: number; reorders?: number };
+  kernel?: { op?: string; weightShapes: number[][]; bytes: number; weightBytes: number; reorderBytes?: number; reorders?: number; modelOutputBytes?: number };
   rawMs: number;
   ms: number;
 }
@@ -117,8 +119,8 @@ function opKeys(models: ReadonlyArray<{ kernels: readonly Predicted[] }>, v: Cal
 }
 const opOf = (k: Predicted) => k.kernel?.op ?? '?';
 
-/** features of one model's kernel predictions: [1, compute kernels, view kernels, (MB weights, MB activations | reorder MB, reorders,) (small kernels | kernels per op,) Σ raw ms per key] */
-function features(kernels: readonly Predicted[], keys: readonly string[], v: CalibrationVariant, ops: readonly string[] = []): number[] {
+/** features of one model's kernel predictions: [1, compute kernels, view kernels, (MB weights, MB activations | reorder MB, reorders,) (small kernels,) (MB of model outputs,) (kernels per op,) Σ raw ms per key] */
+function features(kernels: readonly Predicted[], keys: readonly string[], v: CalibrationVariant, ops: readonly string[] = [], outputs = false): number[] {
   const sums = new Map<string, number>();
   let compute = 0;
   let views = 0;
@@ -126,9 +128,11 @@ function features(kernels: readonly Predicted[], keys: readonly string[], v: Cal
   let activationMB = 0;
   let reorderMB = 0;
   let reorders = 0;
+  let outputMB = 0;
   const opCounts = new Map<string, number>();
   for (const k of kernels) {
     reorderMB += (k.kernel?.reorderBytes ?? 0) / 1e6;
+    outputMB += (k.kernel?.modelOutputBytes ?? 0) / 1e6;
     reorders += k.kernel?.reorders ?? 0;
     if (k.group === 'free') {
       views++;
@@ -142,6 +146,7 @@ function features(kernels: readonly Predicted[], keys: readonly string[], v: Cal
   }
   const memory = v === 'groups+memory' ? [weightMB, activationMB] : hasLayout(v) ? [reorderMB, reorders] : v === 'modules+transfer' ? [activationMB] : [];
   if (v === 'modules+layout+small') memory.push(kernels.filter((k) => k.group !== 'free' && k.rawMs < SMALL_KERNEL_MS).length);
+  if (outputs) memory.push(outputMB);
   return [1, compute, views, ...memory, ...ops.map((op) => opCounts.get(op) ?? 0), ...keys.map((key) => sums.get(key) ?? 0)];
 }
 
@@ -164,12 +169,13 @@ export function describeCalibration(c: Calibration): string {
     (c.perActivationMB !== undefined ? `, per MB of activations a kernel reads and writes ${us(c.perActivationMB, 1)} µs` : '') +
     (c.perReorderMB !== undefined ? `, per reorder between layouts ${us(c.perReorder ?? 0)} µs + ${us(c.perReorderMB, 1)} µs per MB` : '') +
     (c.perSmallKernelMs !== undefined ? `, per kernel predicted under 10 µs ${us(c.perSmallKernelMs)} µs more` : '') +
+    (c.perOutputMB !== undefined ? `, per MB of model outputs ${us(c.perOutputMB, 1)} µs` : '') +
     (c.perOpMs ? `, per kernel of each op beyond that (µs): ${Object.entries(c.perOpMs).map(([op, v]) => `${op} ${us(v)}`).join(', ')}` : '')
   );
 }
 
 /** how many coefficients fitCalibration fits for `variant` with these factor keys and priced ops: each needs a network */
-const coefficients = (variant: CalibrationVariant, keys: readonly string[], ops: readonly string[]) => 3 + memoryTerms(variant) + keys.length + ops.length;
+const coefficients = (variant: CalibrationVariant, keys: readonly string[], ops: readonly string[], outputs = OUTPUT_TERM) => 3 + memoryTerms(variant) + (outputs ? 1 : 0) + keys.length + ops.length;
 
 /** whether `models` are enough for fitCalibration to fit `variant` */
 export function canFitCalibration(models: ReadonlyArray<{ kernels: readonly Predicted[] }>, variant: CalibrationVariant): boolean {
@@ -186,12 +192,14 @@ export function canFitCalibration(models: ReadonlyArray<{ kernels: readonly Pred
  * family's residual; on the choice data, FACTOR_RIDGE=100: 1 thread 92.3 → 92.7 %, 2 threads
  * 82.7 → 81.2 % within ±10 %)
  */
-export function fitCalibration(models: ReadonlyArray<{ kernels: readonly Predicted[]; measuredMs: number }>, variant: CalibrationVariant = 'groups', probeMs?: number, o: { opRidge?: number; viewsNonNegative?: boolean; factorRidge?: number } = {}): Calibration {
+export function fitCalibration(models: ReadonlyArray<{ kernels: readonly Predicted[]; measuredMs: number }>, variant: CalibrationVariant = 'groups', probeMs?: number, o: { opRidge?: number; viewsNonNegative?: boolean; factorRidge?: number; outputs?: boolean } = {}): Calibration {
   const keys = factorKeys(models, variant);
   const ops = opKeys(models, variant);
-  const needed = coefficients(variant, keys, ops);
+  const outputs = o.outputs ?? OUTPUT_TERM;
+  const needed = coefficients(variant, keys, ops, outputs);
   if (models.length < needed) throw new UserError(`calibration needs at least ${needed} measured models, got ${models.length}`, 'calibration');
-  const first = 3 + memoryTerms(variant);
+  const outputAt = 3 + memoryTerms(variant);
+  const first = outputAt + (outputs ? 1 : 0);
   // the per-kernel and per-view terms may be negative: per-kernel estimates from per-node
   // profiles carry the profiler's own per-node cost, which end-to-end runs do not pay; so may the
   // small-kernel and per-op ones, which are prices on top of the per-kernel one
@@ -201,7 +209,7 @@ export function fitCalibration(models: ReadonlyArray<{ kernels: readonly Predict
   const factorAt = first + ops.length;
   const penalties = new Map([...ops.map((_, i): [number, number] => [first + i, opRidge]), ...(o.factorRidge ? keys.map((_, i): [number, number] => [factorAt + i, o.factorRidge!]) : [])]);
   const priors = new Map(o.factorRidge ? keys.map((_, i): [number, number] => [factorAt + i, 1]) : []);
-  const w = fitNonNegativeRelative(models.map((m) => features(m.kernels, keys, variant, ops)), models.map((m) => m.measuredMs), 1e-6, signed, penalties, priors);
+  const w = fitNonNegativeRelative(models.map((m) => features(m.kernels, keys, variant, ops, outputs)), models.map((m) => m.measuredMs), 1e-6, signed, penalties, priors);
   return {
     format: 2,
     variant,
@@ -212,6 +220,7 @@ export function fitCalibration(models: ReadonlyArray<{ kernels: readonly Predict
     ...(variant === 'modules+transfer' ? { perActivationMB: w[3]! } : {}),
     ...(hasLayout(variant) ? { perReorderMB: w[3]!, perReorder: w[4]! } : {}),
     ...(variant === 'modules+layout+small' ? { perSmallKernelMs: w[5]! } : {}),
+    ...(outputs ? { perOutputMB: w[outputAt]! } : {}),
     ...(variant === 'modules+layout+ops' ? { perOpMs: Object.fromEntries(ops.map((op, i) => [op, w[first + i]!])) } : {}),
     factors: Object.fromEntries(keys.map((key, i) => [key, w[first + ops.length + i]!])),
     models: models.length,
@@ -219,6 +228,17 @@ export function fitCalibration(models: ReadonlyArray<{ kernels: readonly Predict
     ...(probeMs ? { probeMs } : {}),
   };
 }
+
+/**
+ * Whether calibrations price the model's outputs (perOutputMB). A run allocates its outputs afresh
+ * and copies them out: on PP-OCR-style recognisers with a 6,625-class head over 160 steps (4.2 MB)
+ * 0.3–1.8 ms of end-to-end time that no node's profile holds, so those networks were predicted
+ * 6–22 % low (the textline family's calibration networks, 1 thread; reports/models-history.md).
+ * Chosen on the choice data (calibration CV + validation, scripts/models-design-study.mjs OUTPUTS=0
+ * against the default, 2026-12-06): within ±10 % 91.3 → 92.7 % on 1 thread, 81.2 → 82.7 % on 2
+ * (textline 61 → 81 % and 56 → 75 %); on ort-wasm unchanged (scripts/models-calibration-study.mjs).
+ */
+export const OUTPUT_TERM = true;
 
 const hasLayout = (v: CalibrationVariant) => v === 'groups+layout' || v === 'modules+layout' || v === 'modules+layout+small' || v === 'modules+layout+ops';
 const memoryTerms = (v: CalibrationVariant) => (v === 'modules+layout+small' ? 3 : v === 'groups+memory' || hasLayout(v) ? 2 : v === 'modules+transfer' ? 1 : 0);
@@ -236,6 +256,8 @@ export function applyCalibration(c: Calibration | undefined, kernels: Predicted[
   const memoryMs = (k: Predicted) => ((c.perWeightMB ?? 0) * (k.kernel?.weightBytes ?? 0) + (c.perActivationMB ?? 0) * ((k.kernel?.bytes ?? 0) - (k.kernel?.weightBytes ?? 0))) / 1e6;
   // a view op (Reshape after a blocked pooling, say) can need a reorder too
   const reorderMs = (k: Predicted) => ((c.perReorderMB ?? 0) * (k.kernel?.reorderBytes ?? 0)) / 1e6 + (c.perReorder ?? 0) * (k.kernel?.reorders ?? 0);
+  // whichever kernel writes a model output (a view op included) pays for handing it out
+  const outputMs = (k: Predicted) => ((c.perOutputMB ?? 0) * (k.kernel?.modelOutputBytes ?? 0)) / 1e6;
   // The per-kernel and per-view terms may be negative (fitCalibration): a tiny layer's linear
   // estimate can fall below zero. No layer is shown taking negative time; what is cut off stays in
   // the total (clampedMs), so the total is the fitted one (clamping the total itself lost accuracy
@@ -249,7 +271,7 @@ export function applyCalibration(c: Calibration | undefined, kernels: Predicted[
     // own keys only: a user's graph may name an op 'constructor' or 'toString'
     const op = opOf(k);
     const perOp = c.perOpMs && Object.hasOwn(c.perOpMs, op) ? c.perOpMs[op]! : 0;
-    const ms = (k.group === 'free' ? c.perViewMs : k.rawMs * (c.factors[keyOf(k, c.variant)] ?? 1) + c.perKernelMs + small + perOp + memoryMs(k)) + reorderMs(k);
+    const ms = (k.group === 'free' ? c.perViewMs : k.rawMs * (c.factors[keyOf(k, c.variant)] ?? 1) + c.perKernelMs + small + perOp + memoryMs(k)) + reorderMs(k) + outputMs(k);
     k.ms = Math.max(0, ms);
     cut += Math.min(0, ms);
     sum += k.ms;
@@ -274,7 +296,7 @@ export function loadCalibration(store: Store, key: string): Calibration | undefi
   } catch {
     c = undefined as unknown as Calibration;
   }
-  if (c?.format !== 2 || !Number.isFinite(c.perViewMs) || !VARIANTS.includes(c.variant) || !Object.values(c.factors ?? { x: NaN }).every(Number.isFinite) || !Number.isFinite(c.overheadMs) || ![c.perReorderMB, c.perReorder, c.perSmallKernelMs, c.perWeightMB, c.perActivationMB].every((x) => x === undefined || Number.isFinite(x)) || (c.perOpMs !== undefined && (typeof c.perOpMs !== 'object' || c.perOpMs === null || !Object.values(c.perOpMs).every(Number.isFinite))) || (c.probeWindowS !== undefined && typeof c.probeWindowS !== 'number')) {
+  if (c?.format !== 2 || !Number.isFinite(c.perViewMs) || !VARIANTS.includes(c.variant) || !Object.values(c.factors ?? { x: NaN }).every(Number.isFinite) || !Number.isFinite(c.overheadMs) || ![c.perReorderMB, c.perReorder, c.perSmallKernelMs, c.perWeightMB, c.perActivationMB, c.perOutputMB].every((x) => x === undefined || Number.isFinite(x)) || (c.perOpMs !== undefined && (typeof c.perOpMs !== 'object' || c.perOpMs === null || !Object.values(c.perOpMs).every(Number.isFinite))) || (c.probeWindowS !== undefined && typeof c.probeWindowS !== 'number')) {
     throw new UserError(`stored calibration for ${key} is unreadable or from an older latencylab; refit it with 'latencylab calibrate'`, 'calibration');
   }
   return c;

@@ -40,6 +40,11 @@ export interface Kernel {
   reorderBytes: number;
   /** how many tensors that is (each reorder is a node onnxruntime dispatches) */
   reorders: number;
+  /**
+   * bytes of its outputs that are the model's outputs: a run allocates them afresh and hands them
+   * to the caller, a cost outside every node's profiled time (calibration's perOutputMB)
+   */
+  modelOutputBytes: number;
 }
 
 /** integer (quantized) ops: tensors of 1 byte an element, priced as float32 ones (by a float module or the roofline, and flagged) */
@@ -195,6 +200,7 @@ export function detectKernels(m: ImportedModel, table: FusionTable): Kernel[] {
       weightBytes: F32 * weightElems,
       reorderBytes: F32 * reorderElems,
       reorders: reorderCount,
+      modelOutputBytes: F32 * chainOutputs.filter((t) => outputs.has(t)).reduce((s, t) => s + numel(m.shapes.get(t) ?? []), 0),
     });
   }
   return kernels;
