@@ -17,7 +17,6 @@ import { collectionModels } from '../dist/bench/models-measure.js';
 import { existingModelsStore, MODEL_SETTINGS } from '../dist/bench/models-data.js';
 import { modelFromBytes } from '../dist/wholemodel/model-file.js';
 import { applyCalibration, canFitCalibration, fitCalibration, VARIANTS } from '../dist/wholemodel/calibration.js';
-// OUTPUTS=0|1: calibrations without / with the price per MB of model outputs (default: the product's)
 const outputsOption = process.env.OUTPUTS ? { outputs: process.env.OUTPUTS !== '0' } : {};
 import { familyFolds, medianRuns, runsAtChosenWindow } from '../dist/wholemodel/calibrate.js';
 import { fusionTable } from '../dist/wholemodel/fusion.js';

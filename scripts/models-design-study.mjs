@@ -13,8 +13,8 @@
 // CONSISTENT=<spread>; CALIB_PER_FAMILY=n; DIAG=<design prefix>; SHOW_FACTORS=1; DUMP=<design>;
 // VIEWS_NONNEG=1 (the product's designs with the per-view price kept ≥ 0); FACTOR_RIDGE=λ,… (the product's
 // design with its factors pulled toward 1); IG_ALIGN=0 (the in-graph trees without the channels' alignment);
-// OUTPUTS=0|1 (the product's
-// calibrations without / with the price per MB of model outputs); FLAT_DW=area|rows (how depthwise convolutions on flat maps are priced, in place of the device's fusion table's).
+// OUTPUTS=0|1 (the product's calibrations without / with the price per MB of model outputs);
+// FLAT_DW=area|rows (how depthwise convolutions on flat maps are priced, in place of the device's fusion table's).
 import { Store } from '../dist/store/db.js';
 import { WholeModelPredictor, settingKey } from '../dist/wholemodel/predictor.js';
 import { collectionModels } from '../dist/bench/models-measure.js';
@@ -175,9 +175,10 @@ function shrunkDesign(keyOf, extras, lambda) {
 }
 // the product's own calibration (fitCalibration), a variant and options: OP_RIDGE=λ,… adds 'modules+layout+ops' per λ
 const { fitCalibration, applyCalibration } = await import('../dist/wholemodel/calibration.js');
+const outputsOption = process.env.OUTPUTS ? { outputs: process.env.OUTPUTS !== '0' } : {};
 const productDesign = (variant, o = {}) => ({
   fit(rows) {
-    const c = fitCalibration(rows.map((r) => ({ kernels: r.kernels, measuredMs: r.ms })), variant, undefined, { ...(process.env.OUTPUTS ? { outputs: process.env.OUTPUTS !== '0' } : {}), ...o });
+    const c = fitCalibration(rows.map((r) => ({ kernels: r.kernels, measuredMs: r.ms })), variant, undefined, { ...outputsOption, ...o });
     if (process.env.SHOW_FACTORS && rows.length > 150 && c.perOpMs) console.log(`    ${variant} ${JSON.stringify(o)}: per op ${Object.entries(c.perOpMs).map(([k, v]) => `${k} ${(v * 1000).toFixed(1)}`).join(', ')}`);
     return (kernels) => applyCalibration(c, kernels.map((k) => ({ ...k }))).totalMs;
   },

@@ -30,5 +30,8 @@ export function classifier(b: GraphBuilder, x: Tensor, classes: number): Tensor 
   return b.linear(b.reshape(p, [p.shape[0]!, p.shape[1]!]), classes);
 }
 
+/** a convolution's stride: one for both axes, or [height, width] (text lines halve the height only) */
+export type Stride = number | readonly [number, number];
+
 /** a stage's strides: the first block downsamples when the stage does */
-export const strides = (blocks: number, stride: number) => Array.from({ length: blocks }, (_, i) => (i === 0 ? stride : 1));
+export const strides = <S extends Stride>(blocks: number, stride: S): Array<S | 1> => Array.from({ length: blocks }, (_, i) => (i === 0 ? stride : 1));

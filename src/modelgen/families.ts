@@ -1,6 +1,6 @@
 import { GraphBuilder, type Activation, type Tensor } from '../ir/graph.js';
 import type { Rng } from '../util/random.js';
-import { classifier, convBnAct, pick, squeezeExcite, strides, swish, width } from './blocks.js';
+import { classifier, convBnAct, pick, squeezeExcite, strides, swish, width, type Stride } from './blocks.js';
 
 /**
  * Whole networks in the style of real families, with random widths, depths, kernel sizes,
@@ -81,7 +81,6 @@ function applyAct(b: GraphBuilder, t: Tensor, act: MobileAct): Tensor {
   return b.act(t, act);
 }
 
-type Stride = number | readonly [number, number];
 const unstrided = (s: Stride) => (typeof s === 'number' ? s === 1 : s[0] === 1 && s[1] === 1);
 
 function invertedResidual(b: GraphBuilder, x: Tensor, cout: number, k: number, stride: Stride, expansion: number, act: MobileAct, se?: { gate: 'sigmoid' | 'hsigmoid'; ratio: number }): Tensor {
@@ -444,7 +443,7 @@ export const textline: Family = {
       const e = body === 'lcnet' ? 1 : pick(rng, si === 0 ? [1, 3] : [3, 4, 6]);
       const se = si >= 2 && rng.next() < 0.5;
       cfg.push({ c, n, k, e, se });
-      for (const s of Array.from({ length: n }, (_, i): Stride => (i === 0 ? stride : 1))) {
+      for (const s of strides(n, stride)) {
         if (body === 'mbv3') {
           y = invertedResidual(b, y, c, k, s, e, act, se ? { gate: 'hsigmoid', ratio: 0.25 } : undefined);
         } else {

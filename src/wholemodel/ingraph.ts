@@ -119,13 +119,9 @@ function activationClass(fused: readonly string[]): number {
   return 0;
 }
 
-/** the optional feature groups of inGraphFeatures, as a stored model records them */
-export type InGraphFeatureSet = Pick<InGraphModel, 'alignment'>;
-
-/** length of inGraphFeatures without the optional groups */
+/** length of inGraphFeatures without the alignment features */
 const IN_GRAPH_FEATURES = 17;
 const ALIGNMENT_FEATURES = 2;
-const featureCount = (o: InGraphFeatureSet) => IN_GRAPH_FEATURES + (o.alignment ? ALIGNMENT_FEATURES : 0);
 /** channel counts are read modulo this (the widest NCHWc block onnxruntime uses on x86, AVX-512's) */
 const ALIGN = 16;
 
@@ -138,7 +134,7 @@ const ALIGN = 16;
  * For a kernel that is not an image op (a MatMul over [1, tokens, dim]) it is the second dim, as
  * the channel features above read it; the trees of that key use it or not.
  */
-export function inGraphFeatures(k: InGraphKernel, standaloneMs: number, set: InGraphFeatureSet = {}): number[] {
+export function inGraphFeatures(k: InGraphKernel, standaloneMs: number, alignment = false): number[] {
   const x = k.inputShapes[0] ?? [];
   const w = k.weightShapes[0] ?? [];
   const o = k.outputShape;
@@ -162,7 +158,7 @@ export function inGraphFeatures(k: InGraphKernel, standaloneMs: number, set: InG
     x.length,
     lg(o.reduce((a, b) => a * b, 1)),
   ];
-  if (set.alignment) own.push((x[1] ?? 1) % ALIGN, (o[1] ?? 1) % ALIGN);
+  if (alignment) own.push((x[1] ?? 1) % ALIGN, (o[1] ?? 1) % ALIGN);
   return own;
 }
 
@@ -219,13 +215,12 @@ function netMs(ms: number, nodes: number, profilerCostMs: number): number {
  * `profilerCostMs` (estimateProfilerCost) is taken off the profiled times for 'gbt-net'; for
  * 'gbt-e2e' the pairs already hold attributed times (attributeToMeasured) and it is only recorded
  */
-export function fitInGraph(pairs: readonly InGraphPair[], method: InGraphMethod = 'linear', profilerCostMs = 0, o: InGraphFeatureSet = {}): InGraphModel {
+export function fitInGraph(pairs: readonly InGraphPair[], method: InGraphMethod = 'linear', profilerCostMs = 0, o: { alignment?: boolean } = {}): InGraphModel {
   // the trees read the channels' alignment unless told not to (models fitted before it was added
   // have no `alignment` and are read without it); on the choice data of bench:models' store
   // (scripts/models-design-study.mjs IG_ALIGN=0 against the default, 2026-12-06) within ±10 %
   // 92.3 → 92.5 % on 1 thread and 82.7 → 83.3 % on 2, within ±5 % 66.0 → 70.7 % and 52.1 → 54.1 %
   const alignment = (o.alignment ?? true) && method !== 'linear';
-  const set: InGraphFeatureSet = alignment ? { alignment } : {};
   const cost = method === 'gbt-net' ? profilerCostMs : 0;
   const target = (p: InGraphPair) => (cost ? netInGraphMs(p, cost) : p.inGraphMs);
   const byKey = new Map<string, InGraphPair[]>();
@@ -241,7 +236,7 @@ export function fitInGraph(pairs: readonly InGraphPair[], method: InGraphMethod 
     models[key] = { w, n: ps.length };
     if (method !== 'linear' && ps.length >= GBT_MIN_EXAMPLES) {
       const rm = createGbt(1, IN_GRAPH_GBT);
-      void rm.fit(ps.map((p) => inGraphFeatures(p.kernel, p.standaloneMs, set)), ps.map(target));
+      void rm.fit(ps.map((p) => inGraphFeatures(p.kernel, p.standaloneMs, alignment)), ps.map(target));
       models[key]!.rm = rm.toJSON();
       // trees cannot extrapolate: outside the profiled kernels (PP-OCR's constant adds, say) their
       // answer is kept within the in-graph / standalone ratios the profiles showed (1st–99th percentile)
@@ -249,7 +244,7 @@ export function fitInGraph(pairs: readonly InGraphPair[], method: InGraphMethod 
       models[key]!.ratio = [ratios[Math.floor(0.01 * (ratios.length - 1))]!, ratios[Math.ceil(0.99 * (ratios.length - 1))]!];
     }
   }
-  return method === 'linear' ? { format: 2, models } : { format: 3, method, ...set, models, ...(method === 'gbt-net' || method === 'gbt-e2e' ? { profilerCostMs } : {}) };
+  return method === 'linear' ? { format: 2, models } : { format: 3, method, ...(alignment ? { alignment } : {}), models, ...(method === 'gbt-net' || method === 'gbt-e2e' ? { profilerCostMs } : {}) };
 }
 
 /** loaded trees, per stored model and key (loading a GBT state once, not per kernel) */
@@ -270,7 +265,7 @@ export function inGraphMs(m: InGraphModel | undefined, key: string, kernel: InGr
   const st = m?.models[key];
   if (!st) return standaloneMs;
   const trees = treesOf(m!, key);
-  if (trees && st.ratio) return Math.min(Math.max(trees.predict([features ?? inGraphFeatures(kernel, standaloneMs, m!)])[0]!, standaloneMs * st.ratio[0]), standaloneMs * st.ratio[1]);
+  if (trees && st.ratio) return Math.min(Math.max(trees.predict([features ?? inGraphFeatures(kernel, standaloneMs, !!m!.alignment)])[0]!, standaloneMs * st.ratio[0]), standaloneMs * st.ratio[1]);
   const est = linearFeatures(kernel, standaloneMs).reduce((s, x, i) => s + x * st.w[i]!, 0);
   // a correction, not a new predictor: never more than 3× away from the module's answer
   return Math.min(Math.max(est, standaloneMs / 3), standaloneMs * 3);
@@ -282,7 +277,7 @@ export function isInGraphModel(x: unknown): x is InGraphModel {
   if (m.method !== undefined && !IN_GRAPH_METHODS.includes(m.method)) return false;
   if (m.profilerCostMs !== undefined && !(typeof m.profilerCostMs === 'number' && Number.isFinite(m.profilerCostMs) && m.profilerCostMs >= 0)) return false;
   if (m.alignment !== undefined && typeof m.alignment !== 'boolean') return false;
-  const features = featureCount(m);
+  const features = IN_GRAPH_FEATURES + (m.alignment ? ALIGNMENT_FEATURES : 0);
   return Object.values(m.models).every((s) => Array.isArray(s?.w) && s.w.length === 4 && s.w.every(Number.isFinite) && (s.rm === undefined || (m.format === 3 && isGbtState(s.rm, features) && isRatio(s.ratio))));
 }
 

@@ -277,7 +277,7 @@ export class WholeModelPredictor {
       }
       const key = inGraphKey(p.module, p.kernel);
       // the correction reads nothing of a kernel but its features (which hold the base time)
-      const features = inGraph ? inGraphFeatures(p.kernel, base, inGraph) : undefined;
+      const features = inGraph ? inGraphFeatures(p.kernel, base, !!inGraph.alignment) : undefined;
       p.rawMs = features ? corrected.getOrCompute(key, features, () => inGraphMs(inGraph, key, p.kernel, base, features)) : base;
       p.ms = p.rawMs;
     }
