@@ -115,7 +115,7 @@ function calibrate(pp, refLatMs, variant) {
     const honest = () => Math.sqrt(refs.reduce((acc, r, i) => acc + ((1 - w) * Math.log(net.predictMs(r)) + w * Math.log(Math.max(m.loo[i], floor)) - Math.log(refLatMs[i])) ** 2, 0) / refs.length);
     const spread = kind === 'honest' ? honest() : kind === 'comb' ? 1 / Math.sqrt(1 / a ** 2 + 1 / b ** 2) : kind === 'max' ? Math.max(a, b) : kind === 'wavg' ? (1 - w) * a + w * b : Math.min(a, b);
     const pm = (x) => Math.exp((1 - w) * Math.log(net.predictMs(x)) + w * Math.log(additiveMs(x)));
-    return { features: net.features, logSpread: spread, predictMs: pm, predictAllMs: () => Float64Array.from({ length: nb201.ops.length }, (_, x) => pm(x)), lambda: w.toFixed(2) };
+    return { features: net.features, logSpread: spread, predictMs: pm, predictLogMs: (x) => Math.log(pm(x)), predictAllMs: () => Float64Array.from({ length: nb201.ops.length }, (_, x) => pm(x)), lambda: w.toFixed(2) };
   }
   // 'bx-<fit>' (session 34): the shipped blend with another fit of the additive op-count model
   // (plain normal equations, λ by leave-one-out): 'ls' least squares, 'rel' in relative error (rows
@@ -137,7 +137,7 @@ function calibrate(pp, refLatMs, variant) {
     const a = net.logSpread, b = best.err;
     const w = (a * a) / (a * a + b * b);
     const pm = (x) => Math.exp((1 - w) * Math.log(net.predictMs(x)) + w * Math.log(Math.max(dot(best.b, [1, ...counts(x)]), floor)));
-    return { features: net.features, logSpread: Math.min(a, b), predictMs: pm, predictAllMs: () => Float64Array.from({ length: nb201.ops.length }, (_, x) => pm(x)), lambda: `w ${w.toFixed(2)} loo ${b.toFixed(3)} λ ${best.lambda}` };
+    return { features: net.features, logSpread: Math.min(a, b), predictMs: pm, predictLogMs: (x) => Math.log(pm(x)), predictAllMs: () => Float64Array.from({ length: nb201.ops.length }, (_, x) => pm(x)), lambda: `w ${w.toFixed(2)} loo ${b.toFixed(3)} λ ${best.lambda}` };
   }
   // 'st-<spread>' (session 35): the shipped two opinions, blended with the weight that minimises
   // the blend's own leave-one-out log error over the references (both sides' leave-one-out
@@ -163,7 +163,7 @@ function calibrate(pp, refLatMs, variant) {
     const spread = variant === 'st-loo' ? blendLoo : Math.min(a, b);
     const addMs = (x) => { let v = add.raw.intercept; counts[x].forEach((c, j) => (v += add.raw.weights[j] * c)); return Math.max(v, floor); };
     const pm = (x) => Math.exp((1 - w) * Math.log(net.predictMs(x)) + w * Math.log(addMs(x)));
-    return { features: net.features, logSpread: spread, predictMs: pm, predictAllMs: () => Float64Array.from({ length: nb201.ops.length }, (_, x) => pm(x)), lambda: `w ${w.toFixed(2)} (inv-sq ${(a * a / (a * a + b * b)).toFixed(2)})` };
+    return { features: net.features, logSpread: spread, predictMs: pm, predictLogMs: (x) => Math.log(pm(x)), predictAllMs: () => Float64Array.from({ length: nb201.ops.length }, (_, x) => pm(x)), lambda: `w ${w.toFixed(2)} (inv-sq ${(a * a / (a * a + b * b)).toFixed(2)})` };
   }
   const base = pp.forDevice(refLatMs, { additive: false });
   if (variant === 'default') return base;
@@ -198,14 +198,14 @@ function msCalibrate(pp, refLatMs, base, variant) {
     // inverse-variance blend in log space
     const wa = 1 / base.logSpread ** 2, wb = 1 / msLoo ** 2, w = wb / (wa + wb);
     const pm = (a) => Math.exp(w * Math.log(Math.max(m.predict(feat(a)), 1e-6)) + (1 - w) * Math.log(base.predictMs(a)));
-    return { features: base.features, logSpread: Math.min(base.logSpread, msLoo), predictMs: pm, predictAllMs: () => Float64Array.from({ length: nb201.ops.length }, (_, a) => pm(a)), lambda: `w ${w.toFixed(2)}` };
+    return { features: base.features, logSpread: Math.min(base.logSpread, msLoo), predictMs: pm, predictLogMs: (x) => Math.log(pm(x)), predictAllMs: () => Float64Array.from({ length: nb201.ops.length }, (_, a) => pm(a)), lambda: `w ${w.toFixed(2)}` };
   }
   if (variant.startsWith('msavg')) {
     const w = Number(variant.slice(5) || 0.5);
     const pm = (a) => Math.exp(w * Math.log(predictMs(a)) + (1 - w) * Math.log(base.predictMs(a)));
-    return { features: base.features, logSpread: base.logSpread, predictMs: pm, predictAllMs: () => Float64Array.from({ length: nb201.ops.length }, (_, a) => pm(a)), lambda: '' };
+    return { features: base.features, logSpread: base.logSpread, predictMs: pm, predictLogMs: (x) => Math.log(pm(x)), predictAllMs: () => Float64Array.from({ length: nb201.ops.length }, (_, a) => pm(a)), lambda: '' };
   }
-  return { features: base.features, logSpread: variant === 'ms' ? base.logSpread : msLoo, predictMs, predictAllMs: () => Float64Array.from({ length: nb201.ops.length }, (_, a) => predictMs(a)), lambda: `${m.lambda} msLoo ${msLoo.toFixed(3)}` };
+  return { features: base.features, logSpread: variant === 'ms' ? base.logSpread : msLoo, predictMs, predictLogMs: (x) => Math.log(predictMs(x)), predictAllMs: () => Float64Array.from({ length: nb201.ops.length }, (_, a) => predictMs(a)), lambda: `${m.lambda} msLoo ${msLoo.toFixed(3)}` };
 }
 
 const QS = [0.25, 0.5, 0.75];

@@ -231,7 +231,14 @@ describe('(DNN, device) predictor and design optimiser', () => {
       const set = opt.candidateSet(dp.features, budget!, m);
       expect(set.size).toBe(m);
       expect(nb201.ops.map((_, a) => a).filter((a) => set.has(a))).toEqual([...opt.candidates(dp.features, budget!, m)].sort((x, y) => x - y));
+      // its fast walk (nextMember) stops exactly where `has` holds, over a shuffled order
+      const order = Int32Array.from(new Rng(m).shuffle(nb201.ops.map((_, a) => a)));
+      const stops: number[] = [];
+      for (let k = set.nextMember!(order, 0); k < order.length; k = set.nextMember!(order, k + 1)) stops.push(k);
+      expect(stops).toEqual([...order.keys()].filter((k) => set.has(order[k]!)));
     }
+    // the log answer is the log of the answer
+    for (const a of [0, 77, 15624]) expect(dp.predictLogMs(a)).toBeCloseTo(Math.log(dp.predictMs(a)), 12);
     const ans = decideDesign(opt, dp, budget!, nb201.accuracy!, { candidates: 64, z: 1 });
     // predicting lazily, most accurate first, answers what checking every candidate does
     const c64 = opt.candidates(dp.features, budget!, 64);

@@ -66,10 +66,15 @@ class Ranked {
   at(i: number): number {
     const { byObjective, groupEnd } = this.ranks;
     while (this.order.length <= i && this.order.length < this.cands.size && this.walked < byObjective.length) {
-      // one group of equal objective: its candidates in the optimiser's order
-      const end = groupEnd[this.walked]!;
+      // skip the designs that are no candidates, then one group of equal objective: its candidates in the optimiser's order
+      const start = this.cands.nextMember ? this.cands.nextMember(byObjective, this.walked) : this.walked;
+      if (start >= byObjective.length) {
+        this.walked = start;
+        break;
+      }
+      const end = groupEnd[start]!;
       const from = this.order.length;
-      for (let k = this.walked; k < end; k++) if (this.cands.has(byObjective[k]!)) this.order.push(byObjective[k]!);
+      for (let k = start; k < end; k++) if (this.cands.has(byObjective[k]!)) this.order.push(byObjective[k]!);
       if (this.order.length - from > 1) {
         const group = this.order.splice(from).sort((a, b) => this.cands.score(b) - this.cands.score(a) || a - b);
         this.order.push(...group);
@@ -82,7 +87,7 @@ class Ranked {
   /** the predicted log latency of the candidate at place i */
   private predictedLog(i: number): number {
     if (this.pred[i] === undefined) {
-      this.pred[i] = Math.log(this.device.predictMs(this.at(i)));
+      this.pred[i] = this.device.predictLogMs(this.at(i));
       this.checked++;
     }
     return this.pred[i]!;

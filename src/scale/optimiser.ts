@@ -223,10 +223,18 @@ export class DesignOptimiser {
     }
     if (atLeast !== m) return undefined;
     const [ofA, ofB] = (this.halfOf ??= this.halfIndices(hA, hB));
-    // copies (plain arrays: cheaper to allocate than typed ones): the half tables' buffers are reused by the next call
-    const [rawA, rawB] = [Array.from(A.rawScore), Array.from(B.rawScore)];
+    // copies: the half tables' buffers are reused by the next call
+    const [rawA, rawB] = [A.rawScore.slice(), B.rawScore.slice()];
     const score = (a: number) => rawA[ofA[a]!]! + rawB[ofB[a]!]!;
-    return { size: m, has: (a) => score(a) >= t, score };
+    // the same test as `has`, inlined for the walk over thousands of designs
+    const nextMember = (order: Int32Array, from: number) => {
+      for (let k = from; k < order.length; k++) {
+        const a = order[k]!;
+        if (rawA[ofA[a]!]! + rawB[ofB[a]!]! >= t) return k;
+      }
+      return order.length;
+    };
+    return { size: m, has: (a) => score(a) >= t, score, nextMember };
   }
 
   /** per design of the table, its partial design's place in each half table */
@@ -393,6 +401,8 @@ export interface CandidateSet {
   has(arch: number): boolean;
   /** log-probability (higher: more probable) */
   score(arch: number): number;
+  /** the first place k ≥ from of `order` whose design is a member (order.length: none); optional, a faster `has` loop */
+  nextMember?(order: Int32Array, from: number): number;
 }
 
 /** one half of the positions for `bestFirst`: every partial design, sorted by score per call */

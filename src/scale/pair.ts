@@ -305,7 +305,7 @@ export class PairPredictor {
     const rw = Float64Array.from(residual.raw.weights);
     const c0 = a0 + residual.raw.intercept + a1 * (f.scale + this.state.target.mean);
     const c1 = a1 * this.state.target.sd;
-    let predictMs: (arch: number) => number;
+    let predictLogMs: (arch: number) => number;
     if (towers) {
       // factored: the whole calibrated answer is one dot product of the architecture's row
       // (each member's tower outputs, training devices' log latencies) with this device's coefficients
@@ -320,32 +320,34 @@ export class PairPredictor {
         c += (c1 * v[r]!) / K;
       });
       coef.set(rw, K * (r + 1));
-      predictMs = (arch) => {
+      predictLogMs = (arch) => {
         const o = arch * stride;
         let v = c;
         for (let k = 0; k < stride; k++) v += coef[k]! * rows[o + k]!;
-        return Math.exp(v);
+        return v;
       };
     } else {
       // the MLP's answer costs ~9 µs and a device is asked about the same designs again for
       // every budget: remember them (0: not asked yet; a typed array: ~5× cheaper per answer than
       // a Map, 125 KB a device on NB201)
-      const known = new Float64Array(this.arch.length);
-      predictMs = (arch) => {
-        let ms = known[arch]!;
-        if (ms === 0) {
-          let v = c0 + c1 * net(arch);
+      // (NaN: not asked yet)
+      const known = new Float64Array(this.arch.length).fill(NaN);
+      predictLogMs = (arch) => {
+        let v = known[arch]!;
+        if (v !== v) {
+          v = c0 + c1 * net(arch);
           for (let d = 0; d < rw.length; d++) v += rw[d]! * logBasis[d]![arch]!;
-          known[arch] = ms = Math.exp(v);
+          known[arch] = v;
         }
-        return ms;
+        return v;
       };
     }
+    const predictMs = (arch: number) => Math.exp(predictLogMs(arch));
     // how far to trust it: the affine step's leave-one-out error (the residual step only lowers it)
     const logSpread = Math.sqrt(affine.loo.reduce((s, p, i) => s + (p - y[i]!) ** 2, 0) / refs.length);
     const kind = ADDITIVE_CALIBRATION[this.data.space];
-    if (opts.additive === false || !kind) return { features: f, predictMs, logSpread, additiveWeight: 0, predictAllMs: () => this.everyArch(predictMs) };
-    return this.blendAdditive(refLatMs, predictMs, logSpread, f, this.additiveFeatures(kind), kind);
+    if (opts.additive === false || !kind) return { features: f, predictMs, predictLogMs, logSpread, additiveWeight: 0, predictAllMs: () => this.everyArch(predictMs) };
+    return this.blendAdditive(refLatMs, predictLogMs, logSpread, f, this.additiveFeatures(kind), kind);
   }
 
   private everyArch(predictMs: (arch: number) => number): Float64Array {
@@ -371,7 +373,7 @@ export class PairPredictor {
    * weighted by the inverse square of its leave-one-out error over the references; the spread
    * reported is the smaller of the two.
    */
-  private blendAdditive(refLatMs: readonly number[], networkMs: (arch: number) => number, logSpread: number, f: DeviceFeatures, features: Float64Array[], kind: 'op-counts' | 'training-devices'): DevicePredictor {
+  private blendAdditive(refLatMs: readonly number[], networkLogMs: (arch: number) => number, logSpread: number, f: DeviceFeatures, features: Float64Array[], kind: 'op-counts' | 'training-devices'): DevicePredictor {
     const refs = this.data.referenceArchs;
     const rows = refs.map((a) => Array.from(features[a]!));
     const fit = kind === 'op-counts' ? fitOpCosts(rows, refLatMs) : fitRidge(rows, [...refLatMs], ADDITIVE_LAMBDAS);
@@ -380,13 +382,14 @@ export class PairPredictor {
     const msLoo = Math.sqrt(fit.loo.reduce((s, p, i) => s + Math.log(Math.max(p, floor) / refLatMs[i]!) ** 2, 0) / refs.length);
     const w = logSpread ** 2 / (logSpread ** 2 + msLoo ** 2);
     const { intercept, weights } = fit.raw;
-    const predictMs = (arch: number) => {
+    const predictLogMs = (arch: number) => {
       const c = features[arch]!;
       let ms = intercept;
       for (let j = 0; j < weights.length; j++) ms += weights[j]! * c[j]!;
-      return Math.exp((1 - w) * Math.log(networkMs(arch)) + w * Math.log(Math.max(ms, floor)));
+      return (1 - w) * networkLogMs(arch) + w * Math.log(Math.max(ms, floor));
     };
-    return { features: f, predictMs, logSpread: Math.min(logSpread, msLoo), additiveWeight: w, predictAllMs: () => this.everyArch(predictMs) };
+    const predictMs = (arch: number) => Math.exp(predictLogMs(arch));
+    return { features: f, predictMs, predictLogMs, logSpread: Math.min(logSpread, msLoo), additiveWeight: w, predictAllMs: () => this.everyArch(predictMs) };
   }
 }
 
@@ -426,6 +429,8 @@ export interface DevicePredictor {
   /** the additive cost model's weight in the blend (0: the network's calibrated answer alone) */
   additiveWeight: number;
   predictMs(arch: number): number;
+  /** log of predictMs, without the exp and log a caller working in log latency would pay */
+  predictLogMs(arch: number): number;
   predictAllMs(): Float64Array;
 }
 
