@@ -10,6 +10,7 @@
 // 'shr<n0>': the shipped calibration with its spread shrunk towards SHRINK_TO (session 28).
 // 'bx-ls|rel|nn|relnn': the shipped blend with other fits of the additive model (session 34).
 // 'st-min|loo': the two opinions blended by the weight minimising the blend's leave-one-out error (session 35).
+// UTILITY=1: decisions by expected utility (accuracy − λ × P(break)) instead of a margin (session 47).
 // DETAIL=1 lists each decision; TEST=1 evaluates the test devices (never for choosing).
 // MEMBERS=2 trains the pair predictors with that many averaged tower pairs (PairPredictorOptions.members;
 // ~10 min the first time); CANDS=512,1024,15625 sets the optimiser candidate counts of the rule grid
@@ -219,6 +220,52 @@ if (process.env.UNION) {
   };
 }
 const order = byAccuracy(nb201.accuracy);
+
+// UTILITY=1 (session 47): a decision by expected utility instead of a margin — among the
+// optimiser's candidates, the design maximising accuracy − λ × P(it breaks the budget), with
+// P = Φ((predicted log latency − log budget) / σ), σ = s × the device's reference spread (at least
+// 0.01): a bold choice where the most accurate designs are far ahead, a safe one where they are
+// close. Validation devices as above; TEST=1 adds the test devices for the best rule.
+if (process.env.UTILITY) {
+  const order0 = byAccuracy(nb201.accuracy);
+  const erf = (x) => { const t = 1 / (1 + 0.3275911 * Math.abs(x)); const y = 1 - ((((1.061405429 * t - 1.453152027) * t + 1.421413741) * t - 0.284496736) * t + 0.254829592) * t * Math.exp(-x * x); return x >= 0 ? y : -y; };
+  const Phi = (x) => 0.5 * (1 + erf(x / Math.SQRT2));
+  function pick(dp, budget, rule) {
+    const cs = opt.candidateSet(dp.features, budget, rule.candidates);
+    const lb = Math.log(budget);
+    const sigma = Math.max(rule.s * dp.logSpread, 0.01);
+    let best = -1, bestU = -Infinity;
+    for (const a of order0) {
+      if (!cs.has(a)) continue;
+      const acc = nb201.accuracy[a];
+      if (acc <= bestU) break;
+      const u = acc - rule.lambda * Phi((Math.log(dp.predictMs(a)) - lb) / sigma);
+      if (u > bestU) { bestU = u; best = a; }
+    }
+    return best;
+  }
+  const ugrid = [];
+  for (const candidates of [256, 512, 1024]) for (const s of [0.5, 0.75, 1, 1.5, 2]) for (const lambda of [1, 2, 5, 10, 20, 50, 100, 1000]) ugrid.push({ candidates, s, lambda });
+  const label = (r) => `${r.candidates}/s${r.s}/λ${r.lambda}`;
+  function judge(devs, predFor, rules, pickFn) {
+    const cal = devs.map((d) => { const truth = requireDevice(nb201, d); return { d, truth, dp: predFor(d).forDevice(nb201.referenceArchs.map((a) => truth[a])) }; });
+    return rules.map((rule) => {
+      const outs = cal.flatMap(({ d, truth, dp }) => budgetsAt(truth, QS).map((b, qi) => ({ d, q: QS[qi], ...judgeChoice(pickFn(dp, b, rule), b, truth, nb201.accuracy, order0) })));
+      return { rule, regret: mean(outs.map((o) => o.regret)), viol: outs.filter((o) => o.violated).length / outs.length, outs };
+    });
+  }
+  const valDevs = [...val, ...help.train];
+  const predFor = (d) => (loo.has(d) ? loo.get(d) : pair);
+  const scored = judge(valDevs, predFor, ugrid, pick);
+  const ok = scored.filter((x) => x.viol <= 0.05).sort((a, b) => a.regret - b.regret);
+  console.log('utility rules, validation, best ≤5 % broken:');
+  for (const x of ok.slice(0, 12)) console.log(`  ${label(x.rule)}: ${x.regret.toFixed(3)} ${(100 * x.viol).toFixed(0)}%`);
+  const [shipped] = judge(valDevs, predFor, [{ candidates: 512, z: 0.5, maxMargin: 0.1 }], (dp, b, r) => decideDesign(opt, dp, b, nb201.accuracy, r).arch);
+  console.log(`  shipped margin rule 512/z0.5/cap0.1: ${shipped.regret.toFixed(3)} ${(100 * shipped.viol).toFixed(0)}%`);
+  if (process.env.DETAIL) for (const o of ok[0].outs) console.log(`    ${o.d} ${o.q} regret ${o.regret.toFixed(2)}${o.violated ? ' VIOL' : ''} | shipped ${shipped.outs.find((x) => x.d === o.d && x.q === o.q).regret.toFixed(2)}`);
+  if (TEST) for (const x of judge(help.test, () => pair, [ok[0].rule], pick)) console.log(`TEST ${label(x.rule)}: regret ${x.regret.toFixed(3)}, broken ${x.outs.filter((o) => o.violated).length}/${x.outs.length}`);
+  process.exit(0);
+}
 const variants = (process.env.VARIANTS ?? 'default,tower').split(',');
 // TRUST=0.03,0.05 (session 34): rules that make every design a candidate on a device whose
 // reference spread is at most that (the predictor trusted over the optimiser's prior)
