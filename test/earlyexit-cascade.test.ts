@@ -226,27 +226,6 @@ describe('the cheaper no-exit path (skip to the end)', () => {
     expect(tuned.estimate.meanCost).toBeCloseTo(plain.estimate.meanCost - 0.15, 6);
   });
 
-  it('under a tail guard keeps the requests that cost more than the plain model × (1 + slack) rare, or gives up caching', () => {
-    const base = { target: 0.995, maxActive: 2, budgetBytes: 1e9, headBytes: () => 1 };
-    // plain model 5.5; through both caches 6.7, skipping to the end from cache 0 6.1
-    const tuned = chooseCascade(recs, [0, 1], cost, { ...base, skips: true });
-    expect(simulateCascade(recs, tuned.cascade, cost, 5.5 * 1.2).overShare).toBe(0);
-    expect(simulateCascade(recs, { ...tuned.cascade, skipBelow: [0, 0] }, cost, 5.5 * 1.2).overShare).toBeCloseTo(1 / 4, 6);
-    // a slack of 20 %: the skip path (6.1) is within it, so the tuned cascade stands
-    const roomy = chooseCascade(recs, [0, 1], cost, { ...base, skips: true, tail: { slack: 0.2, share: 0.05 } });
-    expect(roomy.cascade).toEqual(tuned.cascade);
-    expect(roomy.estimate.overShare).toBe(0);
-    // without skips no two-cache cascade keeps it: the best single cache (cache 1, pass 6.1)
-    const noSkips = chooseCascade(recs, [0, 1], cost, { ...base, skips: false, tail: { slack: 0.2, share: 0.05 } });
-    expect(noSkips.cascade.caches).toEqual([1]);
-    expect(noSkips.estimate.overShare).toBe(0);
-    // 10 %: every cascade sends a quarter of the requests over 6.05 — the backbone alone
-    const strict = chooseCascade(recs, [0, 1], cost, { ...base, skips: true, tail: { slack: 0.1, share: 0.05 } });
-    expect(strict.cascade).toEqual(NO_CACHE);
-    // the same with room for a quarter of the requests over it
-    expect(chooseCascade(recs, [0, 1], cost, { ...base, skips: true, tail: { slack: 0.1, share: 0.25 } }).cascade).toEqual(tuned.cascade);
-  });
-
   it('never skips when skipping would cost more (a free split)', () => {
     const free: CascadeCostModel = { cuts: 4, segment: (a, b) => b - a, head: () => 0 };
     const tuned = chooseCascade(recs, [0, 1], free, { target: 0.995, maxActive: 2, budgetBytes: 1e9, headBytes: () => 1, skips: true });

@@ -27,16 +27,6 @@ export function share(s: string): number {
   return x;
 }
 
-/** parser for `--tail-guard <slack,share>`: a slack ≥ 0 and a share from 0 to 1 */
-export function tailGuard(s: string): { slack: number; share: number } {
-  const parts = s.split(',').map((x) => x.trim());
-  const [slack, shareOf] = parts.map(Number);
-  if (parts.length !== 2 || parts.some((x) => x === '') || !(slack! >= 0 && Number.isFinite(slack)) || !(shareOf! >= 0 && shareOf! <= 1)) {
-    throw new InvalidArgumentError(`expected <slack>,<share>: a slack ≥ 0 and a share from 0 to 1 (e.g. 0.1,0.05), got "${s}".`);
-  }
-  return { slack: slack!, share: shareOf! };
-}
-
 /** parser for comma-separated finite numbers, e.g. "1,3,48,192"; errors name `flag` */
 export function numberList(flag: string) {
   return (s: string): number[] => {

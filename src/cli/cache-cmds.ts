@@ -1,14 +1,13 @@
 import { writeFileSync } from 'node:fs';
 import { Option, type Command } from 'commander';
 import { bundledFashionMnist, findFullFashionMnist, imageAsInput, loadImageSet, streamOrder, type ImageSet } from '../data/fmnist.js';
-import type { TailGuard } from '../earlyexit/cascade.js';
 import { DEFAULT_ENGINE, type EngineOptions } from '../earlyexit/engine.js';
 import { replayStream, summarise } from '../earlyexit/replay.js';
 import { DEFAULT_MAX_FEATURES } from '../earlyexit/segments.js';
 import { MODEL_PRESETS, openCacheTarget, startEngine, type TargetOptions } from '../earlyexit/setup.js';
 import { loadImageFolder } from '../serve/image-folder.js';
 import { UserError } from '../util/errors.js';
-import { fraction, numberList, port, positiveInt, positiveNumber, share, stopOnSigint, tailGuard } from './args.js';
+import { fraction, numberList, port, positiveInt, positiveNumber, share, stopOnSigint } from './args.js';
 import { fmtNum, formatTable } from './table.js';
 
 /** options shared by every `cache` subcommand: which model, how it is cut */
@@ -36,7 +35,6 @@ function engineOptions(c: Command): Command {
     .option('--memory-budget-kb <n>', 'memory budget for enabled cache heads (KiB)', positiveNumber, DEFAULT_ENGINE.memoryBudgetBytes / 1024)
     .option('--max-active <n>', 'at most this many caches enabled at once', positiveInt, DEFAULT_ENGINE.maxActive)
     .option('--no-skips', 'no cheaper no-exit path (by default a request an early cache is very unsure of skips the later caches)')
-    .option('--tail-guard <slack,share>', "plan for the slow tail too: at most <share> of requests may cost more than the plain model × (1 + <slack>), e.g. 0.1,0.05 (default: plan for the mean alone)", tailGuard)
     .option('--fused', 'answer requests with the enabled cascade fused into one onnxruntime session (exits as ONNX If nodes; one run a request, another copy of the weights) instead of one run per segment')
     .option('--record-share <x>', "share of requests whose segments output every passed cut's features (so caches not enabled keep learning); the rest pool only the enabled caches'", share, DEFAULT_ENGINE.recordShare)
     .option('--train-budget <x>', `after ${DEFAULT_ENGINE.budgetAfterRounds} training rounds, training may use at most this share of the time spent answering requests (default: no limit)`, positiveNumber)
@@ -73,7 +71,6 @@ function engineOpts(o: Record<string, unknown>): Partial<EngineOptions> {
     teachEarlier: o.teachEarlier !== false,
     training: o.training as EngineOptions['training'],
     skips: o.skips !== false,
-    ...(o.tailGuard ? { tailGuard: o.tailGuard as TailGuard } : {}),
     fused: o.fused === true,
     recordShare: o.recordShare as number,
     ...(o.trainBudget !== undefined ? { trainBudget: o.trainBudget as number } : {}),

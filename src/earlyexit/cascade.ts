@@ -298,19 +298,6 @@ export interface CascadeEstimate {
   agreement: number;
   /** share of requests that skipped to the end (the cheaper no-exit path) */
   skipRate?: number;
-  /** share of requests whose path costs more than `tailLimit` (0 when none was given) */
-  overShare?: number;
-}
-
-/**
- * A bound on the slow tail: at most `share` of requests may take a path costing more than the
- * plain backbone × (1 + `slack`). A request no cache answers pays every enabled segment and head,
- * more than the backbone alone, and those requests set a cached server's p95; under the guard the
- * planner keeps them rare (mostly by sending the unsure ones straight to the end early).
- */
-export interface TailGuard {
-  slack: number;
-  share: number;
 }
 
 /** which stages of a cascade may send a request straight to the end (never the last: it goes there anyway) */
@@ -319,7 +306,7 @@ export function skipStages(cascade: Cascade): boolean[] {
 }
 
 /** Replays records through a cascade: where each would exit, what it would cost, whether it agrees. */
-export function simulateCascade(records: AuditViews, cascade: Cascade, cost: CascadeCostModel, tailLimit = Infinity): CascadeEstimate {
+export function simulateCascade(records: AuditViews, cascade: Cascade, cost: CascadeCostModel): CascadeEstimate {
   const p = prepare(records);
   // cost of a request that exits at cache j (every segment and head up to it), of one that skips
   // to the end from cache j, and of one no cache answers
@@ -343,30 +330,32 @@ export function simulateCascade(records: AuditViews, cascade: Cascade, cost: Cas
   let total = 0;
   let agree = 0;
   let skipped = 0;
-  let over = 0;
   for (let i = 0; i < records.length; i++) {
-    let paid = passCost;
+    let done = false;
     for (let j = 0; j <= last; j++) {
       const conf = confs[j]![i]!;
       if (conf >= thresholds[j]!) {
         exits[j]!++;
-        paid = upTo[j]!;
-        agree += agrees[j]![i]! - 1;
+        total += upTo[j]!;
+        agree += agrees[j]![i]!;
+        done = true;
         break;
       }
       if (j < last && conf < skip[j]!) {
-        paid = skipCost[j]!;
+        total += skipCost[j]!;
+        agree++;
         skipped++;
+        done = true;
         break;
       }
     }
-    // every answer but an exit's is the backbone's (the exit's own agreement was added above, less this 1)
-    agree++;
-    total += paid;
-    if (paid > tailLimit) over++;
+    if (!done) {
+      total += passCost;
+      agree++;
+    }
   }
   const n = Math.max(1, records.length);
-  return { meanCost: total / n, exitRates: exits.map((e) => e / n), agreement: agree / n, skipRate: skipped / n, overShare: over / n };
+  return { meanCost: total / n, exitRates: exits.map((e) => e / n), agreement: agree / n, skipRate: skipped / n };
 }
 
 /**
@@ -375,18 +364,9 @@ export function simulateCascade(records: AuditViews, cascade: Cascade, cost: Cas
  * reach the cache and do not exit there). Skipping only turns would-be later exits into backbone
  * answers, so agreement can only rise: the thresholds' guarantee still holds.
  */
-export function tuneSkips(records: AuditViews, cascade: Cascade, cost: CascadeCostModel, tail?: TailGuard): { cascade: Cascade; estimate: CascadeEstimate } {
+export function tuneSkips(records: AuditViews, cascade: Cascade, cost: CascadeCostModel): { cascade: Cascade; estimate: CascadeEstimate } {
   const p = prepare(records);
-  const limit = tailLimitOf(cost, tail);
-  // under a tail guard: first within it (or as near it as any setting gets), then the cheapest
-  const better = (e: CascadeEstimate, than: CascadeEstimate) => {
-    if (tail) {
-      const [a, b] = [Math.max(e.overShare!, tail.share), Math.max(than.overShare!, tail.share)];
-      if (a !== b) return a < b;
-    }
-    return e.meanCost < than.meanCost - 1e-12;
-  };
-  let best = { cascade: { ...cascade, skipBelow: cascade.caches.map(() => 0) }, estimate: simulateCascade(records, cascade, cost, limit) };
+  let best = { cascade: { ...cascade, skipBelow: cascade.caches.map(() => 0) }, estimate: simulateCascade(records, cascade, cost) };
   for (let j = 0; j < cascade.caches.length - 1; j++) {
     const conf = p.conf[cascade.caches[j]!]!;
     const below = [...conf].filter((x) => x < cascade.thresholds[j]!).sort((a, b) => a - b);
@@ -396,8 +376,8 @@ export function tuneSkips(records: AuditViews, cascade: Cascade, cost: CascadeCo
       const skipBelow = [...best.cascade.skipBelow];
       skipBelow[j] = s;
       const c = { ...cascade, skipBelow };
-      const e = simulateCascade(records, c, cost, limit);
-      if (better(e, best.estimate)) best = { cascade: c, estimate: e };
+      const e = simulateCascade(records, c, cost);
+      if (e.meanCost < best.estimate.meanCost - 1e-12) best = { cascade: c, estimate: e };
     }
   }
   return best;
@@ -419,13 +399,6 @@ export interface ChoiceOptions {
   headBytes(i: number): number;
   /** also tune the cheaper no-exit path (skip thresholds) for the chosen cascade */
   skips?: boolean;
-  /** keep the slow tail within this bound (skip thresholds are then tuned for every candidate set) */
-  tail?: TailGuard;
-}
-
-/** the path cost a tail guard counts as slow: the plain backbone's × (1 + slack) */
-function tailLimitOf(cost: CascadeCostModel, tail: TailGuard | undefined): number {
-  return tail ? cost.segment(-1, cost.cuts) * (1 + tail.slack) : Infinity;
 }
 
 /**
@@ -445,24 +418,10 @@ export function chooseCascade(records: AuditViews, trained: number[], cost: Casc
     return cascade.thresholds.some((t) => t === Infinity) ? undefined : { cascade, estimate: simulateCascade(records, cascade, cost) };
   };
   const affordable = [...subsets(trained, o.maxActive)].filter((set) => set.length && set.reduce((b, i) => b + o.headBytes(i), 0) <= o.budgetBytes);
-  const fit = (set: number[]) => {
+  const best = cheapest(records, affordable, cost, (set) => {
     considered++;
     return overall ? bestAllocation(records, set, allowed, cost) : perExit(set);
-  };
-  if (o.tail) {
-    // every set with its skips tuned under the guard; the cheapest set within it (the backbone alone always is)
-    const tail = o.tail;
-    const limit = tailLimitOf(cost, tail);
-    let best = { cascade: NO_CACHE, estimate: simulateCascade(records, NO_CACHE, cost, limit) };
-    for (const set of affordable) {
-      const r = fit(set);
-      if (!r) continue;
-      const t = o.skips !== false && r.cascade.caches.length > 1 ? tuneSkips(records, r.cascade, cost, tail) : { cascade: r.cascade, estimate: simulateCascade(records, r.cascade, cost, limit) };
-      if (t.estimate.overShare! <= tail.share && t.estimate.meanCost < best.estimate.meanCost - 1e-12) best = t;
-    }
-    return { ...best, considered };
-  }
-  const best = cheapest(records, affordable, cost, fit);
+  });
   if (!o.skips || best.cascade.caches.length < 2) return { ...best, considered };
   return { ...tuneSkips(records, best.cascade, cost), considered };
 }

@@ -1,4 +1,4 @@
-import { DEFAULT_Z, type CalibrationMode, type TailGuard } from './cascade.js';
+import { DEFAULT_Z, type CalibrationMode } from './cascade.js';
 
 /** Everything a CacheEngine can be told; DEFAULT_ENGINE holds the measured defaults. */
 export interface EngineOptions {
@@ -105,12 +105,6 @@ export interface EngineOptions {
   /** tune the cheaper no-exit path: a request unlikely to exit later skips the later caches */
   skips: boolean;
   /**
-   * plan for the slow tail too: at most `share` of requests (on the calibration records) may take
-   * a path costing more than the plain backbone × (1 + `slack`) — the requests no cache answers,
-   * which set a cached server's p95. false: plan for the mean alone.
-   */
-  tailGuard: TailGuard | false;
-  /**
    * share of requests (audited ones aside, which always do) whose segments output the pooled
    * features of every cut they pass, so that caches not enabled keep learning from them; the rest
    * run lean segments that output only the enabled caches' features (SegmentRef). 1: every request.
@@ -164,7 +158,6 @@ export const DEFAULT_ENGINE: EngineOptions = {
   fused: false,
   teachEarlier: true,
   skips: true,
-  tailGuard: false,
   recordShare: 1,
   objective: 'latency',
   shiftThreshold: 0.25,

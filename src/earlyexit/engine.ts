@@ -343,7 +343,6 @@ export class CacheEngine {
       budgetBytes: this.opts.memoryBudgetBytes,
       headBytes: (i) => this.heads[i]!.bytes,
       skips: this.opts.skips,
-      ...(this.opts.tailGuard ? { tail: this.opts.tailGuard } : {}),
     });
     this.statistics.maintenance.replans++;
     // build the chosen segments' sessions (with the retrained heads compiled in) before a request
