@@ -10,6 +10,7 @@
 // 'shr<n0>': the shipped calibration with its spread shrunk towards SHRINK_TO (session 28).
 // 'bx-ls|rel|nn|relnn': the shipped blend with other fits of the additive model (session 34).
 // 'st-min|loo': the two opinions blended by the weight minimising the blend's leave-one-out error (session 35).
+// FOCUS=k: pair predictors trained with the top 10 % of architectures by the objective drawn k + 1 times as often (session 47).
 // UTILITY=1: decisions by expected utility (accuracy − λ × P(break)) instead of a margin (session 47).
 // DETAIL=1 lists each decision; TEST=1 evaluates the test devices (never for choosing).
 // MEMBERS=2 trains the pair predictors with that many averaged tower pairs (PairPredictorOptions.members;
@@ -51,13 +52,23 @@ async function cached(name, make, from) {
 const pairFrom = (s) => PairPredictor.fromState(nb201, s);
 // MEMBERS=2: pair predictors with that many averaged tower pairs (PairPredictorOptions.members)
 const MEMBERS = Number(process.env.MEMBERS ?? 1);
-const tag = MEMBERS > 1 ? `-m${MEMBERS}` : '';
-const pair = await cached(`pair${tag}`, () => PairPredictor.train(nb201, help.train, { steps: 3000, archs: trainArchs, members: MEMBERS }), pairFrom);
+// FOCUS=k (session 47): the pair predictors trained with the most accurate 10 % of their
+// architectures drawn k + 1 times as often as the rest (designs are decided among accurate ones)
+const FOCUS = Number(process.env.FOCUS ?? 0);
+const tag = `${MEMBERS > 1 ? `-m${MEMBERS}` : ''}${FOCUS ? `-f${FOCUS}` : ''}`;
+const focused = (() => {
+  if (!FOCUS) return trainArchs;
+  const base = trainArchs ?? [...nb201.ops.keys()];
+  const obj = SPACE === 'nb201' ? nb201.accuracy : nb201.proxies.values.map((v) => v[nb201.proxies.names.indexOf('zen')]);
+  const top = [...base].sort((a, b) => obj[b] - obj[a]).slice(0, Math.round(base.length * 0.1));
+  return [...base, ...Array.from({ length: FOCUS }, () => top).flat()];
+})();
+const pair = await cached(`pair${tag}`, () => PairPredictor.train(nb201, help.train, { steps: 3000, archs: focused, members: MEMBERS }), pairFrom);
 const objective = SPACE === 'nb201' ? { name: 'acc', values: nb201.accuracy } : { name: 'zen', values: nb201.proxies.values.map((v) => v[nb201.proxies.names.indexOf('zen')]) };
 nb201.accuracy = objective.values;
 const opt = await cached('opt', () => DesignOptimiser.train(nb201, help.train, objective, { steps: 3000 }), (s) => DesignOptimiser.fromState(nb201, s));
 const loo = new Map();
-for (const d of help.train) loo.set(d, await cached(`loo-${d}${tag}`, () => PairPredictor.train(nb201, help.train.filter((x) => x !== d), { steps: 1500, archs: trainArchs, members: MEMBERS }), pairFrom));
+for (const d of help.train) loo.set(d, await cached(`loo-${d}${tag}`, () => PairPredictor.train(nb201, help.train.filter((x) => x !== d), { steps: 1500, archs: focused, members: MEMBERS }), pairFrom));
 const TEST = process.env.TEST === '1';
 const devices = TEST ? help.test : [...val, ...help.train];
 const predictorFor = (d) => (TEST || !loo.has(d) ? pair : loo.get(d));
