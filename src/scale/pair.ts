@@ -328,9 +328,8 @@ export class PairPredictor {
       };
     } else {
       // the MLP's answer costs ~9 µs and a device is asked about the same designs again for
-      // every budget: remember them (0: not asked yet; a typed array: ~5× cheaper per answer than
-      // a Map, 125 KB a device on NB201)
-      // (NaN: not asked yet)
+      // every budget: remember them (NaN: not asked yet; a typed array: ~5× cheaper per answer
+      // than a Map, 125 KB a device on NB201)
       const known = new Float64Array(this.arch.length).fill(NaN);
       predictLogMs = (arch) => {
         let v = known[arch]!;
