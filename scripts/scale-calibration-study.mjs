@@ -220,7 +220,8 @@ function msCalibrate(pp, refLatMs, base, variant) {
   return { features: base.features, logSpread: variant === 'ms' ? base.logSpread : msLoo, predictMs, predictLogMs: (x) => Math.log(predictMs(x)), predictAllMs: () => Float64Array.from({ length: nb201.ops.length }, (_, a) => predictMs(a)), lambda: `${m.lambda} msLoo ${msLoo.toFixed(3)}` };
 }
 
-const QS = [0.25, 0.5, 0.75];
+// QS=0.2,0.25,… (session 47): the budget percentiles of the validation decisions (default 25/50/75, as the test's)
+const QS = (process.env.QS ?? '0.25,0.5,0.75').split(',').map(Number);
 // candidate union over nearby budgets (UNION='0.9,1.1'): the designs best just under/over the budget too
 if (process.env.UNION) {
   const factors = [1, ...process.env.UNION.split(',').map(Number)];
