@@ -23,7 +23,7 @@ import { byAccuracy } from '../dist/nas/evolution.js';
 import { decideDesign } from '../dist/scale/design.js';
 import { budgetsAt, judgeChoice, latencyMetrics } from '../dist/scale/evaluate.js';
 import { deviceFeatures, opCounts } from '../dist/scale/features.js';
-import { DesignOptimiser } from '../dist/scale/optimiser.js';
+import { DesignOptimiser, nextMemberBy } from '../dist/scale/optimiser.js';
 import { PairPredictor, fitOpCosts } from '../dist/scale/pair.js';
 import { fitRidge, solveGram } from '../dist/regressors/ridge.js';
 import { getTask, validationDevices } from '../dist/transfer/tasks.js';
@@ -228,7 +228,8 @@ if (process.env.UNION) {
   const orig = opt.candidateSet.bind(opt);
   opt.candidateSet = (f, b, m) => {
     const sets = factors.map((k) => orig(f, b * k, m));
-    return { size: sets.reduce((a, x) => a + x.size, 0), has: (a) => sets.some((x) => x.has(a)), score: (a) => Math.max(...sets.map((x) => (x.has(a) ? x.score(a) : -Infinity))) };
+    const has = (a) => sets.some((x) => x.has(a));
+    return { size: sets.reduce((a, x) => a + x.size, 0), has, score: (a) => Math.max(...sets.map((x) => (x.has(a) ? x.score(a) : -Infinity))), nextMember: nextMemberBy(has) };
   };
 }
 const order = byAccuracy(nb201.accuracy);

@@ -43,7 +43,7 @@ const QS = [0.25, 0.5, 0.75];
  * denser (session 47: at 25/50/75 alone, 39 decisions on NB201, one break more or less moved a rule
  * across the 5 % limit; at these 13, the rule chosen on 39 broke 7 % of the budgets)
  */
-const VAL_QS = Array.from({ length: 13 }, (_, i) => Math.round(20 + 5 * i) / 100);
+const VAL_QS = Array.from({ length: 13 }, (_, i) => (20 + 5 * i) / 100);
 const PAIR_STEPS = QUICK ? 800 : 3000;
 const OPT_STEPS = QUICK ? 800 : 3000;
 /** timings of one device's design path are medians of this many runs (search: SEARCH_REPEATS), each from a fresh calibration */

@@ -67,7 +67,7 @@ class Ranked {
     const { byObjective, groupEnd } = this.ranks;
     while (this.order.length <= i && this.order.length < this.cands.size && this.walked < byObjective.length) {
       // skip the designs that are no candidates, then one group of equal objective: its candidates in the optimiser's order
-      const start = this.cands.nextMember ? this.cands.nextMember(byObjective, this.walked) : this.walked;
+      const start = this.cands.nextMember(byObjective, this.walked);
       if (start >= byObjective.length) {
         this.walked = start;
         break;

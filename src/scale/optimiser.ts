@@ -157,7 +157,8 @@ export class DesignOptimiser {
     const list = index ? this.bestFirst(lp, m, index) : this.scan(lp, m);
     const member = new Uint8Array(this.data.ops.length);
     for (const a of list) member[a] = 1;
-    return { size: list.length, has: (a) => member[a] === 1, score: (a) => this.score(lp, this.data.ops[a]!) };
+    const has = (a: number) => member[a] === 1;
+    return { size: list.length, has, score: (a) => this.score(lp, this.data.ops[a]!), nextMember: nextMemberBy(has) };
   }
 
   /**
@@ -175,7 +176,8 @@ export class DesignOptimiser {
     let atLeast = 0;
     for (const v of scores) if (v >= t) atLeast++;
     if (atLeast !== m) return undefined;
-    return { size: m, has: (a) => scores[a]! >= t, score: (a) => scores[a]! };
+    const has = (a: number) => scores[a]! >= t;
+    return { size: m, has, score: (a) => scores[a]!, nextMember: nextMemberBy(has) };
   }
 
   private halfOf?: [Int32Array, Int32Array];
@@ -401,9 +403,15 @@ export interface CandidateSet {
   has(arch: number): boolean;
   /** log-probability (higher: more probable) */
   score(arch: number): number;
-  /** the first place k ≥ from of `order` whose design is a member (order.length: none); optional, a faster `has` loop */
-  nextMember?(order: Int32Array, from: number): number;
+  /** the first place k ≥ from of `order` whose design is a member (order.length: none): the walk's `has` loop */
+  nextMember(order: Int32Array, from: number): number;
 }
+
+/** `nextMember` by asking `has` design by design (the sets without an inlined form) */
+export const nextMemberBy = (has: (arch: number) => boolean) => (order: Int32Array, from: number): number => {
+  for (let k = from; k < order.length; k++) if (has(order[k]!)) return k;
+  return order.length;
+};
 
 /** one half of the positions for `bestFirst`: every partial design, sorted by score per call */
 interface HalfTable {
