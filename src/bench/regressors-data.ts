@@ -112,6 +112,8 @@ async function run(store: Store, req: Parameters<typeof profile>[1] & { name: st
   const hooks = progressHooks(req.name, flag);
   const r = await profile(store, req, hooks);
   hooks.finish();
+  const slow = r.slowChunks;
+  if (slow.retried) process.stderr.write(`${req.name}: the host was in its slow state — chunks measured again ${slow.retried} times, ${slow.keptSlow} kept slow\n`);
   return !r.stopped;
 }
 

@@ -93,6 +93,7 @@ program
   .option('--max-time-ms <ms>', 'time cap per configuration', positiveInt)
   .option('--min-repeats <n>', 'timed runs per configuration at least', positiveInt)
   .option('--reference', "time the module's reference configuration in every chunk and store it with each sample (ref_ms): the machine state, to compare runs")
+  .option('--no-quiet-gate', "with --reference: keep a chunk whose reference ran in the host's slow state instead of measuring it again (up to 3 times)")
   .option('--probe', 'time the machine probe (a fixed small network) before every chunk and store it with each sample (probe_ms): training then learns latency at one machine state — use it on shared machines and for whole-model prediction')
   .option('--passes <n>', `measure every configuration n times (1–${MAX_PASSES}), each later pass over the whole plan in its own order; a sample's latency is its quietest pass — a slow phase of a shared host lasts minutes and slows small kernels more than the probe shows (more passes can be added to a stored dataset later)`, positiveInt, 1)
   .option('--adaptive <budget>', 'adaptive sampling: after --samples random configurations, add --step per round near where the model errs, up to this many', positiveInt)
@@ -132,6 +133,7 @@ program
         reference: o.reference,
         probe: o.probe,
         passes: o.passes,
+        ...(o.quietGate === false ? { quietGate: false as const } : {}),
         timing: { ...(o.maxTimeMs ? { maxTimeMs: o.maxTimeMs } : {}), ...(o.minRepeats ? { minRepeats: o.minRepeats } : {}) },
       };
       const r = o.adaptive
@@ -143,6 +145,8 @@ program
         `${r.dataset.name}: ${r.alreadyStored + r.measuredNow}/${r.measurements} ${r.passes > 1 ? `measurements (${r.planned} configurations × ${r.passes} passes; a sample's latency is its quietest pass)` : 'samples'} stored in ${store.file}` +
           ` (${r.measuredNow} measured now, ${rate.toFixed(0)}/min${r.rejectedConfigs ? `, ${r.rejectedConfigs} impossible configs skipped` : ''})`,
       );
+      const slow = r.slowChunks;
+      if (slow.retried) console.log(`the host was in its slow state (the reference over 1.2× its quietest): chunks measured again ${slow.retried} times${slow.keptSlow ? `, ${slow.keptSlow} chunks kept slow after every retry` : ''}`);
       if (r.stopped) process.exitCode = 130;
     } finally {
       hooks.finish();

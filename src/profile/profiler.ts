@@ -4,11 +4,13 @@ import { getRuntime, type Prepared, type Runtime } from '../runtimes/index.js';
 import type { DatasetRow, PendingConfig, Store } from '../store/db.js';
 import { UserError } from '../util/errors.js';
 import { Rng } from '../util/random.js';
+import { quantile } from '../util/stats.js';
 import { describeMachine, loadAverage1, type Environment } from './environment.js';
 import { BackgroundLoad } from './load.js';
 import { planConfigs, type PlannedConfig, type SamplerName } from './sampler.js';
 import { defaultSpace, type Space } from './space.js';
 import { MachineProbe } from './probe.js';
+import { QuietGate, DEFAULT_QUIET_GATE, type QuietGateOptions } from './quiet-gate.js';
 import { DEFAULT_TIMING, summarise, timeRound, type TimingOptions, type TimingStats } from './timer.js';
 import type { GraphCost } from '../ir/graph.js';
 
@@ -48,6 +50,12 @@ export interface ProfileRequest {
    * adds the missing ones to a dataset measured once.
    */
   passes?: number;
+  /**
+   * with `reference`: measure a chunk again (up to `retries` times) when its reference says the
+   * host was in its slow state (quiet-gate.ts); on by default, `false` turns it off. Never under a
+   * background-load level, where the slow state is what is being measured.
+   */
+  quietGate?: Partial<QuietGateOptions> | false;
 }
 
 /** most measurement passes profile takes */
@@ -78,6 +86,8 @@ export interface ProfileResult {
   measuredNow: number;
   alreadyStored: number;
   rejectedConfigs: number;
+  /** chunks measured again because the host was in its slow state, and chunks kept slow after every retry (`quietGate`) */
+  slowChunks: { retried: number; keptSlow: number };
   stopped: boolean;
   elapsedMs: number;
 }
@@ -276,21 +286,79 @@ async function profileLocked(
   const probe = req.probe && todo && firstDevice ? await MachineProbe.open(rt, firstDevice.threads) : undefined;
   let measuredNow = 0;
   let stopped = false;
-  /** measures the configurations chunk by chunk (probe, reference), handing each chunk's results to `store` */
-  const measureAll = async (configs: PendingConfig[], pass: number, save: (chunk: PendingConfig[], results: MeasuredConfig[], extra: { refMs?: number; probeMs?: number; loadavg1: number }) => void) => {
+  // one quiet gate per device setting the reference is timed at, primed with the quiet level the
+  // store already knows for it (the 10th percentile of its stored reference timings: most are quiet)
+  const gates = new Map<string, QuietGate>();
+  const gateFor = (d: PendingConfig['device']) => {
+    if (!refParams || req.quietGate === false || d.loadWorkers > 0) return undefined;
+    const key = `${d.threads}|${d.optLevel}`;
+    let g = gates.get(key);
+    if (!g) {
+      g = new QuietGate({ ...DEFAULT_QUIET_GATE, ...req.quietGate });
+      const known = store.referenceTimings(m.name, rt.device, d.threads, d.optLevel);
+      if (known.length) g.seed(quantile(known, 0.1));
+      gates.set(key, g);
+    }
+    return g;
+  };
+  type Save = (chunk: PendingConfig[], results: MeasuredConfig[], extra: { refMs?: number; probeMs?: number; loadavg1: number }) => void;
+  /** one measurement of a chunk (its reference interleaved), the probe timed just before it */
+  const measureOnce = async (chunk: PendingConfig[], chunkSeed: number) => {
+    await load.set({ workers: chunk[0]!.device.loadWorkers, duty: chunk[0]!.device.loadDuty });
+    const probeMs = await probe?.time();
+    const ref = refParams ? [{ params: refParams, device: chunk[0]!.device }] : [];
+    const results = await measureChunk(rt, m, [...chunk, ...ref], timing, chunkSeed);
+    return { results, probeMs, refRoundsMs: refParams ? results[chunk.length]!.timing.roundMediansMs : [] };
+  };
+  type Measurement = Awaited<ReturnType<typeof measureOnce>>;
+  const saveOne = (save: Save, chunk: PendingConfig[], a: Measurement) => {
+    // one transaction per chunk: a crash loses at most the chunk being measured, never a stored sample
+    save(chunk, a.results, { refMs: refParams ? a.results[chunk.length]!.timing.latencyMs : undefined, probeMs: a.probeMs, loadavg1: loadAverage1() });
+    measuredNow += chunk.length;
+    hooks.onProgress?.({ done: alreadyStored + measuredNow, total, measuredNow, elapsedMs: performance.now() - started });
+  };
+  /**
+   * measures the configurations chunk by chunk (probe, reference), handing each chunk's results to
+   * `store`; a chunk the quiet gate finds slow waits for the end of the plan and is measured again
+   * there, up to the gate's retries (a chunk not yet stored when stopped is measured on resume)
+   */
+  const measureAll = async (configs: PendingConfig[], pass: number, save: Save) => {
+    let deferred: Array<{ chunk: PendingConfig[]; gate: QuietGate; best: Measurement; score: number }> = [];
     for (const chunk of chunks(configs)) {
       if (hooks.shouldStop?.()) {
         stopped = true;
         return;
       }
-      await load.set({ workers: chunk[0]!.device.loadWorkers, duty: chunk[0]!.device.loadDuty });
-      const probeMs = await probe?.time();
-      const ref = refParams ? [{ params: refParams, device: chunk[0]!.device }] : [];
-      const results = await measureChunk(rt, m, [...chunk, ...ref], timing, seed + chunk[0]!.idx + 7919 * pass);
-      // one transaction per chunk: a crash loses at most the chunk being measured, never a stored sample
-      save(chunk, results, { refMs: refParams ? results[chunk.length]!.timing.latencyMs : undefined, probeMs, loadavg1: loadAverage1() });
-      measuredNow += chunk.length;
-      hooks.onProgress?.({ done: alreadyStored + measuredNow, total, measuredNow, elapsedMs: performance.now() - started });
+      const a = await measureOnce(chunk, seed + chunk[0]!.idx + 7919 * pass);
+      const gate = gateFor(chunk[0]!.device);
+      if (!gate || gate.isQuiet(a.refRoundsMs)) {
+        gate?.keptQuiet();
+        saveOne(save, chunk, a);
+      } else if (gate.opts.retries < 1) {
+        gate.keptAfterRetries(QuietGate.score(a.refRoundsMs));
+        saveOne(save, chunk, a);
+      } else deferred.push({ chunk, gate, best: a, score: QuietGate.score(a.refRoundsMs) });
+    }
+    for (let retry = 1; deferred.length; retry++) {
+      const slow: typeof deferred = [];
+      for (const d of deferred) {
+        if (hooks.shouldStop?.()) {
+          stopped = true;
+          return;
+        }
+        d.gate.retried++;
+        const a = await measureOnce(d.chunk, seed + d.chunk[0]!.idx + 7919 * pass + 104729 * retry);
+        const score = QuietGate.score(a.refRoundsMs);
+        if (score < d.score) Object.assign(d, { best: a, score });
+        if (d.gate.isQuiet(a.refRoundsMs)) {
+          d.gate.keptQuiet();
+          saveOne(save, d.chunk, a);
+        } else if (retry >= d.gate.opts.retries) {
+          d.gate.keptAfterRetries(d.score);
+          saveOne(save, d.chunk, d.best);
+        } else slow.push(d);
+      }
+      deferred = slow;
     }
   };
   try {
@@ -306,5 +374,5 @@ async function profileLocked(
     await load.stop();
     await probe?.close();
   }
-  return { dataset: ds, planned: ds.planned, passes, measurements: total, measuredNow, alreadyStored, rejectedConfigs, stopped, elapsedMs: performance.now() - started };
+  return { dataset: ds, planned: ds.planned, passes, measurements: total, measuredNow, alreadyStored, rejectedConfigs, slowChunks: { retried: [...gates.values()].reduce((n, g) => n + g.retried, 0), keptSlow: [...gates.values()].reduce((n, g) => n + g.keptSlow, 0) }, stopped, elapsedMs: performance.now() - started };
 }

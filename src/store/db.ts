@@ -419,6 +419,22 @@ export class Store {
     })();
   }
 
+  /**
+   * Every stored timing of a module's reference configuration on a device at these threads,
+   * optimisation level and no background load (samples profiled with --reference, any dataset,
+   * later passes included): how fast the quiet state of this machine is (profile's quiet gate).
+   */
+  referenceTimings(module: string, device: string, threads: number, optLevel: string): number[] {
+    const where = `d.module = ? AND d.device = ? AND s.threads = ? AND s.opt_level = ? AND s.load_workers = 0`;
+    const rows = this.db
+      .prepare(
+        `SELECT s.ref_ms AS ref FROM samples s JOIN datasets d ON d.id = s.dataset_id WHERE ${where} AND s.ref_ms IS NOT NULL
+         UNION ALL SELECT p.ref_ms FROM sample_passes p JOIN samples s ON s.dataset_id = p.dataset_id AND s.idx = p.idx JOIN datasets d ON d.id = s.dataset_id WHERE ${where} AND p.ref_ms IS NOT NULL`,
+      )
+      .all(module, device, threads, optLevel, module, device, threads, optLevel) as { ref: number }[];
+    return rows.map((r) => r.ref);
+  }
+
   /** the samples of a dataset in plan order, each at its quietest pass where it was measured more than once */
   samples(datasetId: number): SampleRow[] {
     return this.atQuietestPass(datasetId, this.db.prepare('SELECT * FROM samples WHERE dataset_id = ? ORDER BY idx').all(datasetId) as SampleRow[]);
