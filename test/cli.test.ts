@@ -86,7 +86,7 @@ describe('CLI: bad input gets one clear error, a non-zero exit and nothing store
     expect(r.probeMs).toBeGreaterThan(0);
     expect(r.now.ms / r.ms).toBeCloseTo(r.now.probeMs / r.probeMs, 6);
     // profiled with the reference configuration and trained at its state: --now times the reference
-    expect(cli(['profile', '-m', 'conv2d', '-n', '24', '--space', space, '--max-time-ms', '20', '--name', 'cr', '--reference'], db).code).toBe(0);
+    expect(cli(['profile', '-m', 'conv2d', '-n', '24', '--space', space, '--max-time-ms', '20', '--name', 'cr', '--reference', '--no-quiet-gate'], db).code).toBe(0);
     const badState = cli(['train', '--dataset', 'cr', '--machine-state', 'reference:x'], db);
     expect(badState.code).toBe(2);
     expect(badState.stderr).toMatch(/--machine-state: expected auto, raw, probe\[:seconds\] or reference\[:seconds\], got 'reference:x'/);

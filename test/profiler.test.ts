@@ -51,7 +51,7 @@ describe('profiler + store', () => {
     store.db.exec('DROP TABLE samples');
     store.close();
     const fresh = new Store(file);
-    await profile(fresh, { module: 'conv2d', device: 'ort-cpu', samples: 10, space: small, timing: FAST, name: 'r', reference: true });
+    await profile(fresh, { module: 'conv2d', device: 'ort-cpu', samples: 10, space: small, timing: FAST, name: 'r', reference: true, quietGate: false });
     await profile(fresh, { module: 'conv2d', device: 'ort-cpu', samples: 4, space: small, timing: FAST, name: 'n' });
     const r = fresh.samples(fresh.requireDataset('r').id);
     expect(r.every((x) => x.ref_ms! > 0)).toBe(true);

@@ -16,7 +16,8 @@ describe('bench:regressors study on a small real dataset', () => {
       const s = BENCH_SETTINGS.find((x) => x.id === id)!;
       const space = settingSpace(s, module);
       space.params = { ...space.params, ...small };
-      const state = { probe: true, reference: true };
+      // the quiet gate off: its retries would wait seconds on a noisy test machine (quiet-gate.test.ts covers it)
+      const state = { probe: true, reference: true, quietGate: false as const };
       await profile(store, { module, device: s.device, samples: 50, name: datasetName('train', id, module), seed: 1, space, timing, ...state });
       await profile(store, { module, device: s.device, samples: 20, name: datasetName('test', id, module), seed: 2, space, timing, ...state });
       if (id === 't1') {

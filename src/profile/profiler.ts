@@ -323,7 +323,7 @@ async function profileLocked(
    * there, up to the gate's retries (a chunk not yet stored when stopped is measured on resume)
    */
   const measureAll = async (configs: PendingConfig[], pass: number, save: Save) => {
-    let deferred: Array<{ chunk: PendingConfig[]; gate: QuietGate; best: Measurement; score: number }> = [];
+    let deferred: Array<{ chunk: PendingConfig[]; gate: QuietGate; best: Measurement; score: number; at: number }> = [];
     for (const chunk of chunks(configs)) {
       if (hooks.shouldStop?.()) {
         stopped = true;
@@ -337,7 +337,7 @@ async function profileLocked(
       } else if (gate.opts.retries < 1) {
         gate.keptAfterRetries(QuietGate.score(a.refRoundsMs));
         saveOne(save, chunk, a);
-      } else deferred.push({ chunk, gate, best: a, score: QuietGate.score(a.refRoundsMs) });
+      } else deferred.push({ chunk, gate, best: a, score: QuietGate.score(a.refRoundsMs), at: performance.now() });
     }
     for (let retry = 1; deferred.length; retry++) {
       const slow: typeof deferred = [];
@@ -346,9 +346,18 @@ async function profileLocked(
           stopped = true;
           return;
         }
+        // not straight after the previous attempt (QuietGateOptions.gapS), Ctrl-C still heard
+        while (performance.now() - d.at < retry * d.gate.opts.gapS * 1000) {
+          if (hooks.shouldStop?.()) {
+            stopped = true;
+            return;
+          }
+          await new Promise((r) => setTimeout(r, Math.min(250, retry * d.gate.opts.gapS * 1000 - (performance.now() - d.at))));
+        }
         d.gate.retried++;
         const a = await measureOnce(d.chunk, seed + d.chunk[0]!.idx + 7919 * pass + 104729 * retry);
         const score = QuietGate.score(a.refRoundsMs);
+        d.at = performance.now();
         if (score < d.score) Object.assign(d, { best: a, score });
         if (d.gate.isQuiet(a.refRoundsMs)) {
           d.gate.keptQuiet();
