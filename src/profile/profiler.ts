@@ -323,12 +323,10 @@ async function profileLocked(
    * there, up to the gate's retries (a chunk not yet stored when stopped is measured on resume)
    */
   const measureAll = async (configs: PendingConfig[], pass: number, save: Save) => {
+    const stopNow = () => (hooks.shouldStop?.() ? (stopped = true) : false);
     let deferred: Array<{ chunk: PendingConfig[]; gate: QuietGate; best: Measurement; score: number; at: number }> = [];
     for (const chunk of chunks(configs)) {
-      if (hooks.shouldStop?.()) {
-        stopped = true;
-        return;
-      }
+      if (stopNow()) return;
       const a = await measureOnce(chunk, seed + chunk[0]!.idx + 7919 * pass);
       const gate = gateFor(chunk[0]!.device);
       if (!gate || gate.isQuiet(a.refRoundsMs)) {
@@ -342,18 +340,12 @@ async function profileLocked(
     for (let retry = 1; deferred.length; retry++) {
       const slow: typeof deferred = [];
       for (const d of deferred) {
-        if (hooks.shouldStop?.()) {
-          stopped = true;
-          return;
-        }
         // not straight after the previous attempt (QuietGateOptions.gapS), Ctrl-C still heard
         while (performance.now() - d.at < retry * d.gate.opts.gapS * 1000) {
-          if (hooks.shouldStop?.()) {
-            stopped = true;
-            return;
-          }
+          if (stopNow()) return;
           await new Promise((r) => setTimeout(r, Math.min(250, retry * d.gate.opts.gapS * 1000 - (performance.now() - d.at))));
         }
+        if (stopNow()) return;
         d.gate.retried++;
         const a = await measureOnce(d.chunk, seed + d.chunk[0]!.idx + 7919 * pass + 104729 * retry);
         const score = QuietGate.score(a.refRoundsMs);

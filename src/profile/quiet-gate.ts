@@ -24,9 +24,9 @@ export interface QuietGateOptions {
   /**
    * retry n of a chunk starts at least n × this many seconds after its previous measurement: the
    * last chunks of a plan have no rest of the plan to wait behind, and a slow phase can outlast
-   * back-to-back retries (session 48: of the 4 chunks kept slow in a 160-configuration re-measurement,
-   * the last ones of the plan, 13 % of configurations agreed with their first run within ±10 %
-   * against 87 % of the rest)
+   * back-to-back retries (session 48, before the gaps: the configurations of the 4 chunks kept slow
+   * in a 160-configuration re-measurement agreed with their first run within ±10 % for 13 %, the
+   * rest for 87 %)
    */
   gapS: number;
 }
