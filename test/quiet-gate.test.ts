@@ -59,8 +59,11 @@ describe('profile with --reference: the quiet gate', () => {
     const seedRun = await profile(store, { module: 'conv2d', device: 'ort-cpu', samples: 4, space: small, timing: FAST, name: 'seed', reference: true, quietGate: false });
     expect(seedRun.slowChunks).toEqual({ retried: 0, keptSlow: 0 });
     store.db.prepare('UPDATE samples SET ref_ms = ref_ms / 100').run();
-    const r = await profile(store, { module: 'conv2d', device: 'ort-cpu', samples: 12, space: small, timing: FAST, name: 'g', reference: true, quietGate: { retries: 2, gapS: 0.05 } });
+    const waiting: number[] = [];
+    const r = await profile(store, { module: 'conv2d', device: 'ort-cpu', samples: 12, space: small, timing: FAST, name: 'g', reference: true, quietGate: { retries: 2, gapS: 0.05 } }, { onProgress: (p) => waiting.push(p.waiting ?? 0) });
     expect(r.slowChunks).toEqual({ retried: 4, keptSlow: 2 });
+    // the progress says what waits for a quiet moment: both chunks (12), then 4 once the first is kept, then none
+    expect(waiting).toEqual([8, 12, 4, 0]);
     const rows = store.samples(store.requireDataset('g').id);
     expect(rows).toHaveLength(12);
     expect(new Set(rows.map((x) => x.idx)).size).toBe(12);

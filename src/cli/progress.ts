@@ -9,7 +9,7 @@ export function progressHooks(label: string, stopFlag: { stop: boolean }): Profi
   const tty = process.stderr.isTTY;
   const bar = tty
     ? new cliProgress.SingleBar(
-        { format: `${label} [{bar}] {value}/{total} | {rate}/min | ETA {eta_formatted}`, stream: process.stderr, etaBuffer: 30 },
+        { format: `${label} [{bar}] {value}/{total} | {rate}/min | ETA {eta_formatted}{waiting}`, stream: process.stderr, etaBuffer: 30 },
         cliProgress.Presets.shades_classic,
       )
     : undefined;
@@ -19,16 +19,18 @@ export function progressHooks(label: string, stopFlag: { stop: boolean }): Profi
     onStart(total, done) {
       startDone = done;
       if (done > 0) process.stderr.write(`${label}: resuming, ${done}/${total} samples already stored\n`);
-      bar?.start(total, done, { rate: '-' });
+      bar?.start(total, done, { rate: '-', waiting: '' });
     },
     onProgress(p) {
       const rate = ((p.done - startDone) / Math.max(p.elapsedMs, 1)) * 60_000;
+      // the quiet gate's deferred configurations: why the rate drops while the host is slow
+      const waiting = p.waiting ? ` | ${p.waiting} waiting for a quiet moment of the host` : '';
       if (bar) {
-        bar.update(p.done, { rate: rate.toFixed(0) });
+        bar.update(p.done, { rate: rate.toFixed(0), waiting });
       } else if (performance.now() - lastLog > 10_000 || p.done === p.total) {
         lastLog = performance.now();
         const eta = rate > 0 ? ((p.total - p.done) / rate) * 60 : NaN;
-        process.stderr.write(`${label}: ${p.done}/${p.total} (${rate.toFixed(0)}/min, ETA ${Number.isFinite(eta) ? eta.toFixed(0) + ' s' : '?'})\n`);
+        process.stderr.write(`${label}: ${p.done}/${p.total} (${rate.toFixed(0)}/min, ETA ${Number.isFinite(eta) ? eta.toFixed(0) + ' s' : '?'}${waiting.replace(' | ', '; ')})\n`);
       }
     },
     shouldStop: () => stopFlag.stop,

@@ -67,6 +67,8 @@ export interface ProfileProgress {
   /** samples measured in this run (not counting ones found already stored) */
   measuredNow: number;
   elapsedMs: number;
+  /** configurations measured in a slow phase of the host, waiting to be measured again (quiet gate) */
+  waiting?: number;
 }
 
 export interface ProfileHooks {
@@ -286,6 +288,7 @@ async function profileLocked(
   const probe = req.probe && todo && firstDevice ? await MachineProbe.open(rt, firstDevice.threads) : undefined;
   let measuredNow = 0;
   let stopped = false;
+  let waiting = 0;
   // one quiet gate per device setting the reference is timed at, primed with the quiet level the
   // store already knows for it (the 10th percentile of its stored reference timings: most are quiet)
   const gates = new Map<string, QuietGate>();
@@ -315,8 +318,9 @@ async function profileLocked(
     // one transaction per chunk: a crash loses at most the chunk being measured, never a stored sample
     save(chunk, a.results, { refMs: refParams ? a.results[chunk.length]!.timing.latencyMs : undefined, probeMs: a.probeMs, loadavg1: loadAverage1() });
     measuredNow += chunk.length;
-    hooks.onProgress?.({ done: alreadyStored + measuredNow, total, measuredNow, elapsedMs: performance.now() - started });
+    progress();
   };
+  const progress = () => hooks.onProgress?.({ done: alreadyStored + measuredNow, total, measuredNow, elapsedMs: performance.now() - started, ...(waiting ? { waiting } : {}) });
   /**
    * measures the configurations chunk by chunk (probe, reference), handing each chunk's results to
    * `store`; a chunk the quiet gate finds slow waits for the end of the plan and is measured again
@@ -335,7 +339,11 @@ async function profileLocked(
       } else if (gate.opts.retries < 1) {
         gate.keptAfterRetries(QuietGate.score(a.refRoundsMs));
         saveOne(save, chunk, a);
-      } else deferred.push({ chunk, gate, best: a, score: QuietGate.score(a.refRoundsMs), at: performance.now() });
+      } else {
+        deferred.push({ chunk, gate, best: a, score: QuietGate.score(a.refRoundsMs), at: performance.now() });
+        waiting += chunk.length;
+        progress();
+      }
     }
     for (let retry = 1; deferred.length; retry++) {
       const slow: typeof deferred = [];
@@ -353,9 +361,11 @@ async function profileLocked(
         if (score < d.score) Object.assign(d, { best: a, score });
         if (d.gate.isQuiet(a.refRoundsMs)) {
           d.gate.keptQuiet();
+          waiting -= d.chunk.length;
           saveOne(save, d.chunk, a);
         } else if (retry >= d.gate.opts.retries) {
           d.gate.keptAfterRetries(d.score);
+          waiting -= d.chunk.length;
           saveOne(save, d.chunk, d.best);
         } else slow.push(d);
       }
