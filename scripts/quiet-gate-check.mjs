@@ -2,10 +2,12 @@
 // src/profile/quiet-gate.ts) make two runs of the same configurations agree better? Profiles the
 // same N configurations of a module twice with the gate and twice without, into a scratch store,
 // and prints how many of run B's samples fall within ±5 / ±10 % of run A's (after the runs' median
-// ratio), and the round spread. Run alone: it takes latency figures.
+// ratio), and how often each run measured a chunk again. Run alone: it takes latency figures.
 //   npm run build && node bin/measure-run.js scripts/quiet-gate-check.mjs
-//   TOGGLE=1 …  also keeps the other vCPU busy in random episodes (1–4 s on, 2–8 s off): the slow
-//               state on demand, for the check to see it whatever the host does meanwhile
+//   TOGGLE=1 …  also keeps the other vCPU busy in random episodes (1–4 s on, 2–8 s off). Meant to
+//               make slow phases on demand, it did not (session 48: no chunk measured again in any
+//               run; under the measuring environment such a loop does not slow the reference,
+//               scripts/reference-slow-rounds.mjs), so the check depends on the host's own phases
 //   MODULE=conv2d N=240 THREADS=1
 import { spawn } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';

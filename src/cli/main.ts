@@ -5,6 +5,7 @@ import { positiveInt, positiveNumber, stopOnSigint } from './args.js';
 import { MODULES, getModule } from '../modules/index.js';
 import { isRange } from '../modules/types.js';
 import { defaultDatasetName, MAX_PASSES, measureConfig, profile, referenceParams } from '../profile/profiler.js';
+import { DEFAULT_QUIET_GATE } from '../profile/quiet-gate.js';
 import { DEFAULT_TIMING } from '../profile/timer.js';
 import { SAMPLERS, type SamplerName } from '../profile/sampler.js';
 import {
@@ -93,7 +94,7 @@ program
   .option('--max-time-ms <ms>', 'time cap per configuration', positiveInt)
   .option('--min-repeats <n>', 'timed runs per configuration at least', positiveInt)
   .option('--reference', "time the module's reference configuration in every chunk and store it with each sample (ref_ms): the machine state, to compare runs")
-  .option('--no-quiet-gate', "with --reference: keep a chunk whose reference ran in the host's slow state instead of measuring it again (up to 3 times)")
+  .option('--no-quiet-gate', `with --reference: keep a chunk whose reference ran in the host's slow state instead of measuring it again (up to ${DEFAULT_QUIET_GATE.retries} times)`)
   .option('--probe', 'time the machine probe (a fixed small network) before every chunk and store it with each sample (probe_ms): training then learns latency at one machine state — use it on shared machines and for whole-model prediction')
   .option('--passes <n>', `measure every configuration n times (1–${MAX_PASSES}), each later pass over the whole plan in its own order; a sample's latency is its quietest pass — a slow phase of a shared host lasts minutes and slows small kernels more than the probe shows (more passes can be added to a stored dataset later)`, positiveInt, 1)
   .option('--adaptive <budget>', 'adaptive sampling: after --samples random configurations, add --step per round near where the model errs, up to this many', positiveInt)
@@ -146,7 +147,7 @@ program
           ` (${r.measuredNow} measured now, ${rate.toFixed(0)}/min${r.rejectedConfigs ? `, ${r.rejectedConfigs} impossible configs skipped` : ''})`,
       );
       const slow = r.slowChunks;
-      if (slow.retried) console.log(`the host was in its slow state (the reference over 1.2× its quietest): chunks measured again ${slow.retried} times${slow.keptSlow ? `, ${slow.keptSlow} chunks kept slow after every retry` : ''}`);
+      if (slow.retried) console.log(`the host was in its slow state (the reference over ${1 + DEFAULT_QUIET_GATE.tolerance}× its quietest): chunks measured again ${slow.retried} times${slow.keptSlow ? `, ${slow.keptSlow} chunks kept slow after every retry` : ''}`);
       if (r.stopped) process.exitCode = 130;
     } finally {
       hooks.finish();

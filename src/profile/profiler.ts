@@ -314,13 +314,13 @@ async function profileLocked(
     return { results, probeMs, refRoundsMs: refParams ? results[chunk.length]!.timing.roundMediansMs : [] };
   };
   type Measurement = Awaited<ReturnType<typeof measureOnce>>;
+  const progress = () => hooks.onProgress?.({ done: alreadyStored + measuredNow, total, measuredNow, elapsedMs: performance.now() - started, ...(waiting ? { waiting } : {}) });
   const saveOne = (save: Save, chunk: PendingConfig[], a: Measurement) => {
     // one transaction per chunk: a crash loses at most the chunk being measured, never a stored sample
     save(chunk, a.results, { refMs: refParams ? a.results[chunk.length]!.timing.latencyMs : undefined, probeMs: a.probeMs, loadavg1: loadAverage1() });
     measuredNow += chunk.length;
     progress();
   };
-  const progress = () => hooks.onProgress?.({ done: alreadyStored + measuredNow, total, measuredNow, elapsedMs: performance.now() - started, ...(waiting ? { waiting } : {}) });
   /**
    * measures the configurations chunk by chunk (probe, reference), handing each chunk's results to
    * `store`; a chunk the quiet gate finds slow waits for the end of the plan and is measured again
