@@ -1,12 +1,13 @@
 // How conv2d's module prediction on ort-cpu 1 thread grows with the number of measured
 // configurations (session 48): GBT and poly2 fitted on the first n rows of the bench store's
-// training run (80 % split, at the machine state bench:regressors chooses), plus the rows of an
-// extra training run profiled later (EXTRA, a dataset name in the same store), judged on the
-// training run's 20 % validation split and on the separate test run. Run with nothing else
-// measuring (it fits models; it takes no latency figure).
+// training runs (80 % split, at the machine state bench:regressors chooses; since session 49 the
+// bench's second training run `more-t1/conv2d` — in session 48 the dataset `extra-t1-conv2d` —
+// is part of them), plus the rows of any other extra run profiled later (EXTRA, a dataset name
+// in the same store), judged on the 20 % validation split and on the separate test run. Run
+// with nothing else measuring (it fits models; it takes no latency figure).
 //   npm run build && node scripts/conv2d-curve-study.mjs
-//   EXTRA=extra-t1-conv2d   the extra dataset, e.g. profiled by
-//     LATENCYLAB_DB=.latencylab/regressors.db latencylab profile -m conv2d -n 4000 --seed 4 -t 1 --opt-level all --probe --reference --name extra-t1-conv2d
+//   EXTRA=extra-t1-conv2d   an extra dataset, e.g. profiled by
+//     LATENCYLAB_DB=.latencylab/regressors.db latencylab profile -m conv2d -n 4000 --seed 5 -t 1 --opt-level all --probe --reference --name extra-t1-conv2d
 //   SIZES=200,400,800,1600,3200,5600  KINDS=gbt,poly2(,forest)
 //   PER_CLASS=1  also one GBT per kernel class (NCHWc, im2col, 1×1 GEMM, depthwise) on the training run
 //   GBT_OPTS='[{"maxDepth":7}, …]'  also GBTs with other hyper-parameters on the training run

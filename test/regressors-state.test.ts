@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { chooseStateMethods, stateGroups, type ModuleRuns } from '../src/bench/regressors-state.js';
+import { chooseStateMethods, settingDataAt, stateGroups, type ModuleRuns } from '../src/bench/regressors-state.js';
+import { BENCH_SETTINGS } from '../src/bench/regressors-data.js';
 import { agreement, atState, parseStateMethod, stateFactors } from '../src/select/machine-state.js';
 import { UserError } from '../src/util/errors.js';
 import type { SampleRow } from '../src/store/db.js';
@@ -61,6 +62,33 @@ describe('bench:regressors machine state', () => {
     const tied = byVal.candidates.filter((c) => c.val10 === 0.9);
     expect(tied.length).toBeLessThan(byVal.candidates.length);
     expect(chosen.within5 + chosen.within10).toBe(Math.max(...tied.map((c) => c.within5 + c.within10)));
+  });
+});
+
+describe('bench:regressors second training run', () => {
+  it('joins the first at the same machine state, without the configurations the first run or the test run has', () => {
+    const rng = new Rng(5);
+    const train = run(30, 0, () => 1, rng);
+    const test = run(30, 100_000, () => 1, rng).map((r, i) => ({ ...r, params_json: JSON.stringify({ t: i }) }));
+    // 40 configurations on a machine 20 % slower; its first 10 repeat the training run's, its next 5 the test run's
+    const more = run(40, 200_000, () => 1.2, rng).map((r, i) => ({ ...r, params_json: i < 10 ? r.params_json : i < 15 ? JSON.stringify({ t: i }) : JSON.stringify({ m: i }) }));
+    const runs: ModuleRuns = { module: 'm', runs: { train, test, more } };
+    const method = { source: 'probe', windowS: 0 } as const;
+    const d = settingDataAt(BENCH_SETTINGS[0]!, runs.runs, method, stateFactors(stateGroups([runs]), method))!;
+    expect(d.train).toHaveLength(30 + 25);
+    expect(d.firstRunRows).toBe(30);
+    expect(d.train.slice(0, 30).map((r) => r.params_json)).toEqual(train.map((r) => r.params_json));
+    expect(new Set(d.train.map((r) => r.params_json)).size).toBe(55);
+    const testKeys = new Set(d.test.map((r) => r.params_json));
+    expect(d.train.some((r) => testKeys.has(r.params_json))).toBe(false);
+    // the slower run's rows are put back at the training run's state
+    const joined = d.train.find((r) => r.params_json === JSON.stringify({ m: 20 }))!;
+    expect(joined.latency_ms).toBeCloseTo(more[20]!.latency_ms / 1.2, 1);
+    // no second run: the training run alone; no test run: nothing to judge on
+    const alone = settingDataAt(BENCH_SETTINGS[0]!, { train, test }, method, new Map())!;
+    expect(alone.train).toHaveLength(30);
+    expect(alone.firstRunRows).toBeUndefined();
+    expect(settingDataAt(BENCH_SETTINGS[0]!, { train, more }, method, new Map())).toBeUndefined();
   });
 });
 

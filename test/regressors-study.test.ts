@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { BENCH_SETTINGS, datasetName, settingSpace } from '../src/bench/regressors-data.js';
 import { dataAtMachineState } from '../src/bench/regressors-state.js';
 import { STATE_METHODS } from '../src/select/machine-state.js';
-import { studyModule } from '../src/bench/regressors-study.js';
+import { firstRunStudy, studyModule } from '../src/bench/regressors-study.js';
 import { profile } from '../src/profile/profiler.js';
 import { Store } from '../src/store/db.js';
 
@@ -21,6 +21,8 @@ describe('bench:regressors study on a small real dataset', () => {
       await profile(store, { module, device: s.device, samples: 50, name: datasetName('train', id, module), seed: 1, space, timing, ...state });
       await profile(store, { module, device: s.device, samples: 20, name: datasetName('test', id, module), seed: 2, space, timing, ...state });
       if (id === 't1') {
+        // a second training run of other configurations (bench:regressors has one for conv2d)
+        await profile(store, { module, device: s.device, samples: 30, name: datasetName('more', id, module), seed: 4, space, timing, ...state });
         for (const [role, of] of [['recheck', 'test'], ['retrain', 'train']] as const) {
           const plan = store.plannedConfigs(store.requireDataset(datasetName(of, id, module)).id).slice(0, 10);
           await profile(store, { module, device: s.device, samples: 10, name: datasetName(role, id, module), seed: 3, space, timing, plan, ...state });
@@ -35,6 +37,15 @@ describe('bench:regressors study on a small real dataset', () => {
     for (const c of states.get('t1')!.choices.get(module)!.candidates) expect(c.val10).toBeGreaterThanOrEqual(0);
     expect(dataOf.get(module)!.map((d) => d.s.id)).toEqual(['t1', 't2']);
     expect(dataOf.get(module)![0]!.rawNoise!.n).toBe(10);
+    // the second run joined the first (less configurations either run or the test run has); t2 has none
+    const t1Data = dataOf.get(module)![0]!;
+    expect(t1Data.firstRunRows).toBe(50);
+    expect(t1Data.train.length).toBeGreaterThan(50);
+    expect(dataOf.get(module)![1]!.firstRunRows).toBeUndefined();
+    const first = (await firstRunStudy(module, t1Data, () => undefined))!;
+    expect(first.trainN + first.valN).toBe(50);
+    expect(first.selected.test.n).toBe(t1Data.test.filter((r) => !t1Data.train.some((x) => x.params_json === r.params_json)).length);
+    expect(await firstRunStudy(module, dataOf.get(module)![1]!, () => undefined)).toBeUndefined();
     const st = await studyModule(module, dataOf.get(module)!, () => undefined);
     expect(st.settings.map((s) => s.setting)).toEqual(['t1', 't2']);
     const t1 = st.settings[0]!;

@@ -24,22 +24,26 @@ export interface BenchSetting {
   device: string;
   threads: number;
   load: { workers: number; duty: number };
-  /** samples per module in the training, test and re-measured datasets */
-  sizes(module: string): { train: number; test: number; recheck: number };
+  /**
+   * samples per module in the training, test and re-measured datasets; `more`: a second training
+   * run (another seed, profiled after the first) for a module whose accuracy still grows with the
+   * number of configurations — conv2d on 1 thread (scripts/conv2d-curve-study.mjs, session 48)
+   */
+  sizes(module: string): { train: number; test: number; recheck: number; more?: number };
 }
 
 const conv = (m: string, a: number, b: number) => (m === 'conv2d' ? a : b);
 
 /** t1 has the issue's default dataset sizes; the other settings are smaller (profiling time) */
 export const BENCH_SETTINGS: readonly BenchSetting[] = [
-  { id: 't1', label: 'ort-cpu, 1 thread', device: 'ort-cpu', threads: 1, load: { workers: 0, duty: 0 }, sizes: (m) => ({ train: conv(m, 2000, 500), test: conv(m, 300, 120), recheck: conv(m, 160, 80) }) },
+  { id: 't1', label: 'ort-cpu, 1 thread', device: 'ort-cpu', threads: 1, load: { workers: 0, duty: 0 }, sizes: (m) => ({ train: conv(m, 2000, 500), test: conv(m, 300, 120), recheck: conv(m, 160, 80), ...(m === 'conv2d' ? { more: 4000 } : {}) }) },
   { id: 't2', label: 'ort-cpu, 2 threads', device: 'ort-cpu', threads: 2, load: { workers: 0, duty: 0 }, sizes: (m) => ({ train: conv(m, 200, 100), test: conv(m, 80, 40), recheck: 20 }) },
   { id: 'load', label: 'ort-cpu, 1 thread, 1 background worker at 50 %', device: 'ort-cpu', threads: 1, load: { workers: 1, duty: 0.5 }, sizes: (m) => ({ train: conv(m, 200, 100), test: conv(m, 80, 40), recheck: 20 }) },
   { id: 'wasm', label: 'ort-wasm (onnxruntime-web, 1 thread)', device: 'ort-wasm', threads: 1, load: { workers: 0, duty: 0 }, sizes: (m) => ({ train: conv(m, 200, 100), test: conv(m, 80, 40), recheck: 20 }) },
 ];
 
 export const benchDbPath = () => process.env.LATENCYLAB_BENCH_DB ?? path.resolve('.latencylab', 'regressors.db');
-export const datasetName = (role: 'train' | 'test' | 'recheck' | 'retrain', setting: string, module: string) => `${role}-${setting}/${module}`;
+export const datasetName = (role: 'train' | 'more' | 'test' | 'recheck' | 'retrain', setting: string, module: string) => `${role}-${setting}/${module}`;
 
 export function settingSpace(s: BenchSetting, module: string): Space {
   const space = defaultSpace(getModule(module));
@@ -67,6 +71,9 @@ const MACHINE_STATE = { probe: true, reference: true } as const;
  */
 export const TRAINING_PASSES: Readonly<Record<string, number>> = { softmax: 2, layernorm: 2 };
 export const trainingPasses = (setting: string, module: string) => (setting === 't1' ? TRAINING_PASSES[module] ?? 1 : 1);
+
+/** the seed of the second training run (1: training, 2: test, 3: re-measurements) */
+const MORE_SEED = 4;
 
 export const ALL_PHASES = [...BENCH_SETTINGS.flatMap((s) => [`train:${s.id}`, `test:${s.id}`]), 'recheck'];
 
@@ -100,6 +107,8 @@ export async function collect(store: Store, phases: string[] = ALL_PHASES, modul
         const name = datasetName(role, s.id, m);
         const passes = role === 'train' ? trainingPasses(s.id, m) : 1;
         if (!(await run(store, { module: m, device: s.device, samples: n, name, seed: role === 'train' ? 1 : 2, space: settingSpace(s, m), passes, ...MACHINE_STATE }, sigint.flag))) return false;
+        const more = role === 'train' ? s.sizes(m).more : undefined;
+        if (more && !(await run(store, { module: m, device: s.device, samples: more, name: datasetName('more', s.id, m), seed: MORE_SEED, space: settingSpace(s, m), passes, ...MACHINE_STATE }, sigint.flag))) return false;
       }
     }
     return true;

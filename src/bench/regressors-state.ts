@@ -10,10 +10,10 @@
  */
 import type { SampleRow, Store } from '../store/db.js';
 import { agreement, atState, bestState, methodLabel, STATE_METHODS, stateFactors, validationAt, type StateGroup, type StateMethod } from '../select/machine-state.js';
-import { BENCH_SETTINGS, datasetName } from './regressors-data.js';
+import { BENCH_SETTINGS, datasetName, type BenchSetting } from './regressors-data.js';
 import type { SettingData } from './regressors-study.js';
 
-const ROLES = ['train', 'test', 'recheck', 'retrain'] as const;
+const ROLES = ['train', 'more', 'test', 'recheck', 'retrain'] as const;
 
 /** one module's datasets of a device setting, by role */
 export interface ModuleRuns {
@@ -81,6 +81,26 @@ export function pooledAgreement(choices: Map<string, StateChoice>, pick: (c: Sta
 }
 
 /**
+ * One module's runs of a device setting put at one machine state (`factors`: stateFactors of
+ * `method`); undefined without a training run of 20 samples and a test run. The second training
+ * run joins the first, less the configurations the first run or the test run has: each
+ * configuration counts once, and never in both training and test.
+ */
+export function settingDataAt(s: BenchSetting, r: ModuleRuns['runs'], method: StateMethod, factors: Map<SampleRow, number>): SettingData | undefined {
+  if (!r.train || !r.test || r.train.length < 20) return undefined;
+  const seen = new Set([...r.train, ...r.test].map((x) => x.params_json));
+  const more = atState(r.more ?? [], factors).filter((x) => !seen.has(x.params_json));
+  return {
+    s,
+    state: method,
+    train: [...atState(r.train, factors), ...more],
+    ...(more.length ? { firstRunRows: r.train.length } : {}),
+    test: atState(r.test, factors),
+    ...(r.recheck ? { recheck: atState(r.recheck, factors), rawNoise: agreement(r.test, r.recheck, new Map()) } : {}),
+  };
+}
+
+/**
  * Per device setting with data: how each module's samples are put at one machine state
  * (chooseStateMethods), and every module's datasets at that state.
  */
@@ -94,17 +114,11 @@ export async function dataAtMachineState(store: Store, modules: readonly string[
     const choices = await chooseStateMethods(runs, s.device, undefined, factors);
     states.set(s.id, { choices });
     for (const { module, runs: r } of runs) {
-      if (!r.train || !r.test || r.train.length < 20) continue;
       const method = choices.get(module)?.method ?? STATE_METHODS[0]!;
+      const data = settingDataAt(s, r, method, factors[STATE_METHODS.indexOf(method)]!);
+      if (!data) continue;
       log(`${s.id} ${module}: machine state by ${methodLabel(method)}`);
-      const f = factors[STATE_METHODS.indexOf(method)]!;
-      dataOf.get(module)!.push({
-        s,
-        state: method,
-        train: atState(r.train, f),
-        test: atState(r.test, f),
-        ...(r.recheck ? { recheck: atState(r.recheck, f), rawNoise: agreement(r.test, r.recheck, new Map()) } : {}),
-      });
+      dataOf.get(module)!.push(data);
     }
   }
   return { states, dataOf };

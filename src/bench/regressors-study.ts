@@ -69,6 +69,8 @@ export interface SettingData {
   recheck?: SampleRow[];
   /** the noise floor as measured, before the machine state is taken out */
   rawNoise?: { n: number; within10: number; medianRatio: number };
+  /** where a second training run joined the first: how many of `train`'s rows (the first ones) are the first run's */
+  firstRunRows?: number;
 }
 
 const encodeAs = (fs: FeatureSpace, rows: SampleRow[], like?: SampleRow) =>
@@ -85,13 +87,51 @@ function headOf(net: MultiTaskNet, head: number): Regressor {
   return { kind: 'medn', fit: () => undefined, predict: (X) => (head === 0 ? net.predict(X) : net.predictTask(X, head)), toJSON: () => net.toJSON() };
 }
 
+/**
+ * The single-dataset RMs fitted on `train`, compared on `val` — or out of fold where the validation
+ * split is small, as `train` does — and scored on `test`.
+ */
+async function zooOn(fs: FeatureSpace, train: SampleRow[], val: SampleRow[], test: SampleRow[], onCv: (folds: number) => void = () => undefined) {
+  const { candidates } = await fitCandidates(fs, train, val, { kinds: SINGLE_KINDS, seed: 1 });
+  // (MEDN, one network over every setting and not among these, keeps its validation-split score)
+  const folds = cvFoldsFor(undefined, val.length, train.length + val.length);
+  if (folds >= 2) {
+    onCv(folds);
+    const cv = await crossValidate(fs, [...train, ...val], { folds, kinds: SINGLE_KINDS, seed: 1 });
+    for (const c of candidates) c.cv = cv.get(c.kind);
+  }
+  const Xt = encodeAs(fs, test);
+  const yt = test.map((r) => r.latency_ms);
+  const scored: ScoredCandidate[] = candidates.map(({ model, ...c }) => ({ ...c, ...testScores(model, Xt, yt) }));
+  return { scored, folds };
+}
+
+/** test configurations that occur in no training row (the rest are the report's "overlap") */
+const unseenTest = (d: SettingData) => {
+  const trained = new Set(d.train.map((r) => r.params_json));
+  return d.test.filter((r) => !trained.has(r.params_json));
+};
+
+/**
+ * Where a second training run joined the first: the zoo on the first run alone (the issue's default
+ * dataset size), auto-selected (balanced) on that run's own validation split and scored on the same
+ * test configurations as the full study. MEDN, one network over every setting, is left out.
+ */
+export async function firstRunStudy(module: string, d: SettingData, log: (s: string) => void) {
+  if (!d.firstRunRows) return undefined;
+  const fs = featureSpace(getModule(module), featureOptionsFor(d.s.device));
+  const { train, val } = splitRows(d.train.slice(0, d.firstRunRows), 0.2, 1);
+  const test = unseenTest(d);
+  log(`${module} @ ${d.s.id}: zoo on the first training run alone, ${train.length} (validation ${val.length}, test ${test.length})`);
+  const { scored } = await zooOn(fs, train, val, test);
+  const selected = choose(scored, 'balanced');
+  return { setting: d.s.id, trainN: train.length, valN: val.length, selected, zooTrainS: scored.reduce((s, c) => s + c.trainMs, 0) / 1000 };
+}
+
 export async function studyModule(module: string, data: readonly SettingData[], log: (s: string) => void): Promise<ModuleStudy> {
   const m = getModule(module);
   const split = new Map(data.map((d) => [d.s.id, splitRows(d.train, 0.2, 1)]));
-  const testOf = new Map(data.map((d) => {
-    const trained = new Set(d.train.map((r) => r.params_json));
-    return [d.s.id, d.test.filter((r) => !trained.has(r.params_json))];
-  }));
+  const testOf = new Map(data.map((d) => [d.s.id, unseenTest(d)]));
 
   // --- MEDN: one network, a head per device setting (+ p90 and session creation of the main one)
   const main = data.find((d) => d.s.id === MAIN);
@@ -147,18 +187,8 @@ export async function studyModule(module: string, data: readonly SettingData[], 
     const { train, val } = split.get(d.s.id)!;
     const test = testOf.get(d.s.id)!;
     log(`${module} @ ${d.s.id}: zoo on ${train.length} (validation ${val.length}, test ${test.length})`);
-    const { candidates } = await fitCandidates(fs, train, val, { kinds: SINGLE_KINDS, seed: 1 });
-    // a small validation split: the single-dataset RMs are compared out of fold, as `train` does
-    // (MEDN, one network over every setting, keeps its validation-split score)
-    const folds = cvFoldsFor(undefined, val.length, train.length + val.length);
-    if (folds >= 2) {
-      log(`${module} @ ${d.s.id}: ${folds}-fold cross-validation of the zoo`);
-      const cv = await crossValidate(fs, [...train, ...val], { folds, kinds: SINGLE_KINDS, seed: 1 });
-      for (const c of candidates) c.cv = cv.get(c.kind);
-    }
-    const Xt = encodeAs(fs, test);
+    const { scored, folds } = await zooOn(fs, train, val, test, (n) => log(`${module} @ ${d.s.id}: ${n}-fold cross-validation of the zoo`));
     const yt = test.map((r) => r.latency_ms);
-    const scored: ScoredCandidate[] = candidates.map(({ model, ...c }) => ({ ...c, ...testScores(model, Xt, yt) }));
     const head = mednHeads.get(d.s.id);
     if (mednNet && mainFs && main && head !== undefined) {
       // MEDN encodes every setting with the main one's device fields: its heads are the settings
