@@ -125,7 +125,7 @@ export async function firstRunStudy(module: string, d: SettingData, log: (s: str
   log(`${module} @ ${d.s.id}: zoo on the first training run alone, ${train.length} (validation ${val.length}, test ${test.length})`);
   const { scored } = await zooOn(fs, train, val, test);
   const selected = choose(scored, 'balanced');
-  return { setting: d.s.id, trainN: train.length, valN: val.length, selected, zooTrainS: scored.reduce((s, c) => s + c.trainMs, 0) / 1000 };
+  return { module, setting: d.s.id, trainN: train.length, valN: val.length, selected, zooTrainS: scored.reduce((s, c) => s + c.trainMs, 0) / 1000 };
 }
 
 export async function studyModule(module: string, data: readonly SettingData[], log: (s: string) => void): Promise<ModuleStudy> {

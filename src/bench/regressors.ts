@@ -3,7 +3,8 @@
  * Profiles (resumable, into .latencylab/regressors.db) the training, test and re-measured
  * datasets of src/bench/regressors-data.ts, then trains the RM zoo per module and device setting
  * and writes reports/regressors.md (+ plots). Run alone on the machine: it takes real latency
- * figures. Needs nothing outside the repository; ~1.5 h the first time, ~40 min once profiled.
+ * figures. Needs nothing outside the repository; profiling took 76 min without the quiet gate
+ * (2026-12-04) and over 2.6 h with it on a host often slow (session 49); resumable.
  *
  *   npm run bench:regressors                 BENCH_MODULES=conv2d,linear for a subset
  */
@@ -98,11 +99,11 @@ async function main() {
   for (const m of modules) studies.push(await studyModule(m, dataOf.get(m)!, log));
   const t1Of = (m: string) => dataOf.get(m)?.find((d) => d.s.id === 't1');
   // modules whose 1-thread training data has a second run: the zoo on the first run alone too
-  const firstRuns: Array<{ module: string } & NonNullable<Awaited<ReturnType<typeof firstRunStudy>>>> = [];
+  const firstRuns = [];
   for (const m of modules) {
     const d = t1Of(m);
     const r = d && (await firstRunStudy(m, d, log));
-    if (r) firstRuns.push({ module: m, ...r });
+    if (r) firstRuns.push(r);
   }
   const adaptive = [
     ...(modules.includes('conv2d') ? await adaptiveStudy(t1Of('conv2d'), 'conv2d', 200, 200, 1200, [1, 2]) : []),
