@@ -1,5 +1,5 @@
-// How conv2d's module prediction on ort-cpu 1 thread grows with the number of measured
-// configurations (session 48): GBT and poly2 fitted on the first n rows of the bench store's
+// How a module's prediction on ort-cpu 1 thread grows with the number of measured
+// configurations (conv2d in session 48, other modules since session 50): GBT and poly2 fitted on the first n rows of the bench store's
 // training runs (80 % split, at the machine state bench:regressors chooses; since session 49 the
 // bench's second training run `more-t1/conv2d` — in session 48 the dataset `extra-t1-conv2d` —
 // is part of them), plus the rows of any other extra run profiled later (EXTRA, a dataset name
@@ -8,6 +8,7 @@
 //   npm run build && node scripts/conv2d-curve-study.mjs
 //   EXTRA=extra-t1-conv2d   an extra dataset, e.g. profiled by
 //     LATENCYLAB_DB=.latencylab/regressors.db latencylab profile -m conv2d -n 4000 --seed 5 -t 1 --opt-level all --probe --reference --name extra-t1-conv2d
+//   MODULE=conv-bn-act,maxpool   other modules' curves (default conv2d; sizes past a module's pool are skipped)
 //   SIZES=200,400,800,1600,3200,5600  KINDS=gbt,poly2(,forest)
 //   PER_CLASS=1  also one GBT per kernel class (NCHWc, im2col, 1×1 GEMM, depthwise) on the training run
 //   GBT_OPTS='[{"maxDepth":7}, …]'  also GBTs with other hyper-parameters on the training run
@@ -16,7 +17,7 @@
 import { Store } from '../dist/store/db.js';
 import { benchDbPath } from '../dist/bench/regressors-data.js';
 import { dataAtMachineState, loadModuleRuns } from '../dist/bench/regressors-state.js';
-import { getModule } from '../dist/modules/index.js';
+import { getModule, MODULES } from '../dist/modules/index.js';
 import { featureSpace, getRegressorKind } from '../dist/regressors/index.js';
 import { atState, stateFactors, STATE_METHODS } from '../dist/select/machine-state.js';
 import { featureOptionsFor, splitRows } from '../dist/select/split.js';
@@ -26,8 +27,11 @@ import { graphKernelWork } from '../dist/regressors/kernels.js';
 import { hardwareFacts } from '../dist/runtimes/hardware.js';
 
 const store = new Store(benchDbPath());
+// every module, as bench:regressors: the probe's machine-state factors pool the probe timings of all runs
+const { dataOf } = await dataAtMachineState(store, MODULES.map((m) => m.name));
+for (const MODULE of (process.env.MODULE ?? 'conv2d').split(',')) {
 {
-  const runs = loadModuleRuns(store, 't1', 'conv2d').runs;
+  const runs = loadModuleRuns(store, 't1', MODULE).runs;
   const agree = (a, b, what) => {
     if (!a || !b) return;
     const first = new Map(a.map((r) => [r.params_json, r.latency_ms]));
@@ -38,17 +42,16 @@ const store = new Store(benchDbPath());
   agree(runs.train, runs.retrain, 'training configurations');
   agree(runs.test, runs.recheck, 'test configurations (noise floor)');
 }
-const { dataOf } = await dataAtMachineState(store, ['conv2d']);
-const d = dataOf.get('conv2d').find((x) => x.s.id === 't1');
-if (!d) throw new Error(`no conv2d 1-thread training and test runs in ${benchDbPath()}`);
-const fs = featureSpace(getModule('conv2d'), featureOptionsFor('ort-cpu'));
+const d = dataOf.get(MODULE).find((x) => x.s.id === 't1');
+if (!d) throw new Error(`no ${MODULE} 1-thread training and test runs in ${benchDbPath()}`);
+const fs = featureSpace(getModule(MODULE), featureOptionsFor('ort-cpu'));
 const { train, val } = splitRows(d.train, 0.2, 1);
 let extra = [];
 if (process.env.EXTRA) {
   const ds = store.requireDataset(process.env.EXTRA);
   const raw = store.samples(ds.id);
   // the extra run put at the training run's machine state, by the method chosen for it
-  const rawTrain = loadModuleRuns(store, 't1', 'conv2d').runs.train;
+  const rawTrain = loadModuleRuns(store, 't1', MODULE).runs.train;
   const f = stateFactors([{ rows: [...rawTrain, ...raw], nominal: rawTrain }], d.state ?? STATE_METHODS[0]);
   const seen = new Set([...d.train, ...d.test].map((r) => r.params_json));
   extra = atState(raw, f).filter((r) => !seen.has(r.params_json));
@@ -60,7 +63,7 @@ const sizes = (process.env.SIZES ?? '200,400,800,1600,3200,5600').split(',').map
 if (!sizes.includes(pool.length)) sizes.push(pool.length);
 const Xv = val.map((r) => fs.encode(r)), yv = val.map((r) => r.latency_ms);
 const Xt = test.map((r) => fs.encode(r)), yt = test.map((r) => r.latency_ms);
-console.log(`conv2d, ort-cpu 1 thread: training pool ${train.length} + ${extra.length} extra, validation ${val.length}, test ${test.length} (machine state: ${JSON.stringify(d.state)})`);
+console.log(`${MODULE}, ort-cpu 1 thread: training pool ${train.length} + ${extra.length} extra, validation ${val.length}, test ${test.length} (machine state: ${JSON.stringify(d.state)})`);
 console.log('| RM | n | validation ±10 % | validation MAPE % | test ±10 % | test MAPE % |');
 console.log('| --- | --- | --- | --- | --- | --- |');
 for (const kind of (process.env.KINDS ?? 'gbt,poly2').split(',')) {
@@ -81,7 +84,7 @@ for (const o of JSON.parse(process.env.GBT_OPTS ?? '[]')) {
 }
 if (process.env.PER_CLASS === '1') {
   const hw = hardwareFacts('ort-cpu');
-  const m = getModule('conv2d');
+  const m = getModule(MODULE);
   const cls = (r) => { const w = graphKernelWork(m.build(JSON.parse(r.params_json), 1, false), hw); return w.depthwise_macs ? 'depthwise' : w.nchwc_convs ? 'nchwc' : w.gemm_conv_macs ? 'gemm' : 'im2col'; };
   const pred = new Array(val.length);
   for (const c of ['depthwise', 'nchwc', 'gemm', 'im2col']) {
@@ -93,4 +96,5 @@ if (process.env.PER_CLASS === '1') {
     rm.predict(vi.map(([r]) => fs.encode(r))).forEach((p, k) => (pred[vi[k][1]] = p));
   }
   show('one GBT per kernel class, training run only', pred);
+}
 }
