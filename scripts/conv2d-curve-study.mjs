@@ -6,7 +6,7 @@
 // in the same store), judged on the 20 % validation split and on the separate test run. Run
 // with nothing else measuring (it fits models; it takes no latency figure).
 //   npm run build && node scripts/conv2d-curve-study.mjs
-//   EXTRA=extra-t1-conv2d   an extra dataset, e.g. profiled by
+//   EXTRA=extra-t1-conv2d   an extra dataset ('{module}' stands for each module's name), e.g. profiled by
 //     LATENCYLAB_DB=.latencylab/regressors.db latencylab profile -m conv2d -n 4000 --seed 5 -t 1 --opt-level all --probe --reference --name extra-t1-conv2d
 //   MODULE=conv-bn-act,maxpool   other modules' curves (default conv2d; sizes past a module's pool are skipped)
 //   SIZES=200,400,800,1600,3200,5600  KINDS=gbt,poly2(,forest)
@@ -48,7 +48,7 @@ const fs = featureSpace(getModule(MODULE), featureOptionsFor('ort-cpu'));
 const { train, val } = splitRows(d.train, 0.2, 1);
 let extra = [];
 if (process.env.EXTRA) {
-  const ds = store.requireDataset(process.env.EXTRA);
+  const ds = store.requireDataset(process.env.EXTRA.replace('{module}', MODULE));
   const raw = store.samples(ds.id);
   // the extra run put at the training run's machine state, by the method chosen for it
   const rawTrain = loadModuleRuns(store, 't1', MODULE).runs.train;
