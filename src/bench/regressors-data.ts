@@ -73,7 +73,7 @@ export const TRAINING_PASSES: Readonly<Record<string, number>> = { softmax: 2, l
 export const trainingPasses = (setting: string, module: string) => (setting === 't1' ? TRAINING_PASSES[module] ?? 1 : 1);
 
 /** the seed of the second training run (1: training, 2: test, 3: re-measurements) */
-const MORE_SEED = 4;
+export const MORE_SEED = 4;
 
 export const ALL_PHASES = [...BENCH_SETTINGS.flatMap((s) => [`train:${s.id}`, `test:${s.id}`]), 'recheck'];
 

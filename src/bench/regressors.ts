@@ -24,7 +24,7 @@ import { CV_BELOW_VAL_ROWS, CV_FOLDS } from '../select/candidates.js';
 import { Store } from '../store/db.js';
 import { UserError } from '../util/errors.js';
 import { Rng } from '../util/random.js';
-import { BENCH_SETTINGS, benchDbPath, collect, TRAINING_PASSES } from './regressors-data.js';
+import { BENCH_SETTINGS, benchDbPath, collect, MORE_SEED, TRAINING_PASSES } from './regressors-data.js';
 import { methodLabel, STATE_METHODS } from '../select/machine-state.js';
 import { dataAtMachineState, pooledAgreement } from './regressors-state.js';
 import { firstRunStudy, studyModule, type ModuleStudy, type SettingData } from './regressors-study.js';
@@ -151,7 +151,7 @@ async function main() {
   L.push('"w/o run offset": the remaining run-level factor (median of measured / predicted over the test run) divided out. "as measured": the re-measurement against the first measurement before either is put at the machine state — how far apart two runs of the same configurations are on this VM.', '');
   if (firstRuns.length) {
     const sizes = (m: string) => BENCH_SETTINGS.find((x) => x.id === 't1')!.sizes(m);
-    L.push(`**At the issue's default dataset size.** The 1-thread training data of ${firstRuns.map((f) => f.module).join(', ')} above is two runs: the default size and a second run of other configurations (seed 4) profiled after it, both put at one machine state — its accuracy still grew with the number of configurations (reports/regressors-history.md, session 48). On the first run alone (its own 80 / 20 split; auto-selected on that validation split; the same test configurations; MEDN, one network over every setting, left out):`, '');
+    L.push(`**At the issue's default dataset size.** The 1-thread training data of ${firstRuns.map((f) => f.module).join(', ')} above is two runs: the default size and a second run of other configurations (seed ${MORE_SEED}) profiled after it, both put at one machine state — its accuracy still grew with the number of configurations (reports/regressors-history.md, session 48). On the first run alone (its own 80 / 20 split; auto-selected on that validation split; the same test configurations; MEDN, one network over every setting, left out):`, '');
     L.push(markdownTable(['module', 'training configurations', 'selected', 'val ±10 %', 'test ±5 %', 'test ±10 %', 'test MAPE %', 'target %', 'met', 'zoo train s'], firstRuns.map((f) => {
       const st = studies.find((x) => x.module === f.module)!.settings.find((x) => x.setting === 't1')!;
       const { target, met } = targetOf(f.module, f.selected.test.within10, st.noise);
