@@ -26,10 +26,19 @@ import { createGbt } from '../dist/regressors/gbt.js';
 import { graphKernelWork } from '../dist/regressors/kernels.js';
 import { hardwareFacts } from '../dist/runtimes/hardware.js';
 
+// an unknown name fails here with the list of modules, before the store is read
+const modules = (process.env.MODULE ?? 'conv2d').split(',').map((name) => {
+  try {
+    return getModule(name).name;
+  } catch (e) {
+    console.error(`MODULE=${process.env.MODULE}: ${e.message}`);
+    process.exit(2);
+  }
+});
 const store = new Store(benchDbPath());
 // every module, as bench:regressors: the probe's machine-state factors pool the probe timings of all runs
 const { dataOf } = await dataAtMachineState(store, MODULES.map((m) => m.name));
-for (const MODULE of (process.env.MODULE ?? 'conv2d').split(',')) {
+for (const MODULE of modules) {
 {
   const runs = loadModuleRuns(store, 't1', MODULE).runs;
   const agree = (a, b, what) => {
