@@ -1,4 +1,5 @@
 import os from 'node:os';
+import { hardwareFacts } from '../runtimes/hardware.js';
 import type { Environment } from '../store/records.js';
 
 export type { Environment };
@@ -18,3 +19,16 @@ export function describeMachine(): Pick<Environment, 'cpuModel' | 'cores' | 'os'
 
 /** 1-minute load average: recorded per sample so a noisy neighbour is visible afterwards. */
 export const loadAverage1 = (): number => os.loadavg()[0]!;
+
+/**
+ * The machine as reports name it: the CPU model string alone does not tell two VMs apart ("AMD
+ * EPYC" was an AVX-512 host with a 0.38 ms backbone in one session and an AVX2 host with a 0.77 ms
+ * one in the next), so the vector extension and cache sizes the kernels see are part of the name.
+ */
+export function machineLabel(): string {
+  const m = describeMachine();
+  const hw = hardwareFacts('ort-cpu');
+  const isa = hw.simdFloats >= 16 ? 'AVX-512' : hw.simdFloats === 8 ? 'AVX2' : 'SSE';
+  const kib = (b: number) => (b >= 1 << 20 ? `${b >> 20} MiB` : `${b >> 10} KiB`);
+  return `${m.cpuModel} (${isa}, L2 ${kib(hw.l2Bytes)}, L3 ${kib(hw.l3Bytes)}), ${m.cores} cores`;
+}
