@@ -2,7 +2,7 @@ import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { formatArch, loadLatencyData } from '../src/data/latency.js';
-import { decideDesign, designMargin, designObjective, loadScaleModel, saveScaleModel, shortlistDesigns, trainScaleModel, verifyShortlist } from '../src/scale/design.js';
+import { decideDesign, designMargin, designObjective, loadScaleModel, preferMeasured, saveScaleModel, shortlistDesigns, trainScaleModel, verifyShortlist } from '../src/scale/design.js';
 import { readDeviceLatencies, referenceLatencies } from '../src/scale/device-file.js';
 import { budgetsAt, judgeChoice, latencyMetrics } from '../src/scale/evaluate.js';
 import { compileStack, FoldedStack, stackForward, type Stack } from '../src/scale/dense.js';
@@ -275,6 +275,30 @@ describe('(DNN, device) predictor and design optimiser', () => {
     expect(none.met).toBe(false);
     expect(none.measured).toBe(list.length);
   }, 120_000);
+});
+
+describe('measured designs as a floor under the answer', () => {
+  const objective = [90, 92, 94, 93, 91];
+  const pick = { arch: 1, predictedMs: 9, feasible: true, checked: 3 };
+  it('keeps the pick unless a measured design within the budget is more accurate', () => {
+    // arch 2 is the most accurate but measured over the budget; arch 3 fits and beats the pick
+    const measured = new Map([
+      [2, 12],
+      [3, 9.5],
+      [4, 5],
+    ]);
+    const a = preferMeasured(pick, measured, 10, objective);
+    expect(a).toEqual({ arch: 3, predictedMs: 9.5, feasible: true, checked: 3, measured: true });
+    // a budget only arch 4 meets: it is less accurate than the pick, which stands
+    expect(preferMeasured(pick, measured, 6, objective)).toBe(pick);
+    // a budget exactly at a measured latency counts as met
+    expect(preferMeasured(pick, measured, 12, objective).arch).toBe(2);
+  });
+  it('answers a measured design that fits when no candidate was predicted to', () => {
+    const none = { arch: 0, predictedMs: 20, feasible: false, checked: 5 };
+    expect(preferMeasured(none, new Map([[4, 5]]), 6, objective)).toMatchObject({ arch: 4, feasible: true, measured: true });
+    expect(preferMeasured(none, new Map([[4, 7]]), 6, objective)).toBe(none);
+  });
 });
 
 describe('design and proxy files', () => {

@@ -16,7 +16,7 @@ import { byAccuracy, measurementMs, DEFAULT_MEASUREMENT_COST } from '../nas/evol
 import { runNas } from '../nas/run.js';
 import { heatmap, renderVegaLite } from '../report/plot.js';
 import { loadTfjsWasm } from '../runtimes/tfjs.js';
-import { decideDesign, shortlistDesigns, verifyShortlist, type DesignRule } from '../scale/design.js';
+import { decideDesign, measuredReferences, shortlistDesigns, verifyShortlist, type DesignRule } from '../scale/design.js';
 import { stackForward, trainStack } from '../scale/dense.js';
 import { budgetsAt, judgeChoice, latencyMetrics, searchWithPrediction, type BudgetOutcome } from '../scale/evaluate.js';
 import { archFeatures, tableDeviceFeatures } from '../scale/features.js';
@@ -369,15 +369,16 @@ async function main() {
       const truth = requireDevice(data, device);
       const t0 = performance.now();
       const dp = (looPredictors.get(device) ?? pp).forDevice(data.referenceArchs.map((a) => truth[a]!), { additive });
-      return { truth, dp, deviceMs: (performance.now() - t0) / QS.length };
+      return { truth, dp, measured: measuredReferences(data, truth), deviceMs: (performance.now() - t0) / QS.length };
     };
-    const evaluate = (devices: string[], rule: DesignRule | 'argmax', additive?: boolean, qs = QS) =>
+    // floor: the most accurate measured reference within the budget is a floor under the answer (decideDesign)
+    const evaluate = (devices: string[], rule: DesignRule | 'argmax', additive?: boolean, qs = QS, floor = true) =>
       devices.flatMap((device) => {
-        const { truth, dp, deviceMs } = calibrated(device, additive);
+        const { truth, dp, measured, deviceMs } = calibrated(device, additive);
         return budgetsAt(truth, qs).map((b, qi) => {
           const t1 = performance.now();
-          const answer = rule === 'argmax' ? { arch: opt.candidates(dp.features, b, 1)[0]!, checked: 0 } : decideDesign(opt, dp, b, objective.values, rule);
-          return { device, q: qs[qi]!, ms: deviceMs + performance.now() - t1, deviceMs, checked: answer.checked, ...judgeChoice(answer.arch, b, truth, objective.values, order) };
+          const answer = rule === 'argmax' ? { arch: opt.candidates(dp.features, b, 1)[0]!, checked: 0, measured: false } : decideDesign(opt, dp, b, objective.values, rule, floor ? measured : undefined);
+          return { device, q: qs[qi]!, ms: deviceMs + performance.now() - t1, deviceMs, checked: answer.checked, fromMeasured: answer.measured === true, ...judgeChoice(answer.arch, b, truth, objective.values, order) };
         });
       });
     const grid: DesignRule[] = [128, 256, 512, 1024].flatMap((candidates) => [0, 0.25, 0.5, 0.75, 1, 1.25, 1.5, 2, 3].flatMap((z) => (z === 0 ? [undefined] : [undefined, 0.3, 0.2, 0.15, 0.1]).map((maxMargin) => ({ candidates, z, ...(maxMargin === undefined ? {} : { maxMargin }) }))));
@@ -408,6 +409,11 @@ async function main() {
     const uncappedTest = evaluate(task.test, uncapped.rule);
     const test = evaluate(task.test, chosen.rule);
     const argmax = evaluate(task.test, 'argmax');
+    // for the report only: the chosen rule without the measured floor, on the validation and test decisions
+    const chosenVal = evaluate(validation, chosen.rule, undefined, VAL_QS);
+    const noFloorVal = evaluate(validation, chosen.rule, undefined, VAL_QS, false);
+    const noFloorTest = evaluate(task.test, chosen.rule, undefined, QS, false);
+    const floorLine = `Answers that are a measured reference architecture (more accurate than the optimiser's pick, or its pick predicted over the budget): ${test.filter((o) => o.fromMeasured).length} of ${test.length} test and ${chosenVal.filter((o) => o.fromMeasured).length} of ${chosenVal.length} validation decisions; without that floor the same rule loses ${f3(mean(noFloorTest.map((o) => o.regret)))} points on the test devices (${noFloorTest.filter((o) => o.violated).length}/${noFloorTest.length} broken) and ${f2(mean(noFloorVal.map((o) => o.regret)))} on the validation decisions (${pct(noFloorVal.filter((o) => o.violated).length / noFloorVal.length)} broken; with it ${f2(mean(chosenVal.map((o) => o.regret)))}, ${pct(chosenVal.filter((o) => o.violated).length / chosenVal.length)}).\n`;
     // with a few measurements on the device: a shortlist measured in order (design.ts)
     const evaluateVerified = (devices: string[], n: number, firstZ: number, qs = QS) =>
       devices.flatMap((device) => {
@@ -439,10 +445,11 @@ async function main() {
         for (let r = 0; r < TIME_REPEATS; r++) {
           const t0 = performance.now();
           const dp = pp.forDevice(data.referenceArchs.map((a) => truth[a]!));
+          const measured = measuredReferences(data, truth);
           const calibMs = performance.now() - t0;
           budgets.forEach((b, qi) => {
             const t1 = performance.now();
-            decideDesign(opt, dp, b, objective.values, rule);
+            decideDesign(opt, dp, b, objective.values, rule, measured);
             runs[qi]!.total.push(calibMs / budgets.length + performance.now() - t1);
             runs[qi]!.calib.push(calibMs);
           });
@@ -458,7 +465,8 @@ async function main() {
     md.push(`### ${data.space}: objective ${objective.name}\n`);
     md.push(`Trained in ${trainS.toFixed(0)} s on ${task.train.length} devices (${task.train.join(', ')}) + 300 virtual mixes of them, 40 budgets each; ${opt.params.toLocaleString('en')} parameters. Decision rule chosen on validation devices (${val.join(', ')}${looPredictors.size ? `; and each training device judged by a pair predictor trained without it, ${Math.round(PAIR_STEPS / 2)} steps` : ''}; budgets at the ${VAL_QS[0]! * 100}th–${VAL_QS.at(-1)! * 100}th latency percentiles in steps of 5, ${validation.length * VAL_QS.length} decisions) over ${scored.length} rules (candidates × z × largest margin; \`candidates/z/cap\`: validation regret, budgets broken): the least regret among rules breaking ≤ 5 %: ${[...ok].sort((a, b) => a.regret - b.regret).slice(0, 8).map((x) => `${ruleLabel(x.rule)}: ${f2(x.regret)}, ${pct(x.viol)}`).join('; ')}${ok.length ? '' : ' (none kept ≤ 5 %: least regret overall)'}; without a cap the best was ${ruleLabel(uncapped.rule)} (${f2(uncapped.regret)}, ${pct(uncapped.viol)}; on the test devices it would lose ${f2(mean(uncappedTest.map((o) => o.regret)))} points, ${uncappedTest.filter((o) => o.violated).length}/${uncappedTest.length} broken — shown, not used) → **${chosen.rule.candidates} candidates, margin ${chosen.rule.z} × spread${chosen.rule.maxMargin !== undefined ? `, at most ${chosen.rule.maxMargin} in log latency (${pct(1 - Math.exp(-chosen.rule.maxMargin))} under the budget)` : ''}**.\n`);
     md.push(markdownTable(['test device', 'budget pct', 'budget ms', 'best', 'chosen', 'regret', 'breaks budget', 'argmax-only regret', 'argmax breaks'], test.map((o, i) => [o.device, o.q * 100, f2(o.budgetMs), f2(objective.values[o.best]!), f2(objective.values[o.chosen]!), f2(o.regret), o.violated ? '**yes**' : 'no', f2(argmax[i]!.regret), argmax[i]!.violated ? 'yes' : 'no'])) + '\n');
-    md.push(`Mean regret ${f3(mean(test.map((o) => o.regret)))} points, budgets broken ${test.filter((o) => o.violated).length}/${test.length} (${pct(test.filter((o) => o.violated).length / test.length)}); argmax alone: ${f2(mean(argmax.map((o) => o.regret)))}, ${argmax.filter((o) => o.violated).length}/${argmax.length}. Time per device and budget: **${f3(mean(times.map((o) => o.ms)))} ms** (after the 10 reference measurements; per device and budget the median of ${TIME_REPEATS} runs, each calibrating the predictor afresh, its time counted in equal shares over the ${QS.length} budgets, after one untimed pass of the same loop over the validation devices; over devices and budgets ${f3(quantile(times.map((o) => o.ms), 0.1))}–${f3(quantile(times.map((o) => o.ms), 0.9))} ms, p10–p90; the same loop's first pass over the test devices, right after the validation grid: ${f3(mean(firstTimes.map((o) => o.ms)))} ms; the single runs above: ${f3(mean(test.map((o) => o.ms)))} ms). Where it goes: calibration ${f3(mean(times.map((o) => o.calibMs)))} ms per device; then per budget one optimiser pass, the ${chosen.rule.candidates} most probable designs (on a complete table: a threshold on their score, found by selection, then the table walked most accurate first), and latency predictions for the most accurate of them until one is predicted to meet the budget: ${mean(test.map((o) => o.checked)).toFixed(1)} predicted on average.\n`);
+    md.push(`Mean regret ${f3(mean(test.map((o) => o.regret)))} points, budgets broken ${test.filter((o) => o.violated).length}/${test.length} (${pct(test.filter((o) => o.violated).length / test.length)}); argmax alone: ${f2(mean(argmax.map((o) => o.regret)))}, ${argmax.filter((o) => o.violated).length}/${argmax.length}. Time per device and budget: **${f3(mean(times.map((o) => o.ms)))} ms** (after the 10 reference measurements; per device and budget the median of ${TIME_REPEATS} runs, each calibrating the predictor afresh, its time counted in equal shares over the ${QS.length} budgets, after one untimed pass of the same loop over the validation devices; over devices and budgets ${f3(quantile(times.map((o) => o.ms), 0.1))}–${f3(quantile(times.map((o) => o.ms), 0.9))} ms, p10–p90; the same loop's first pass over the test devices, right after the validation grid: ${f3(mean(firstTimes.map((o) => o.ms)))} ms; the single runs above: ${f3(mean(test.map((o) => o.ms)))} ms). Where it goes: calibration ${f3(mean(times.map((o) => o.calibMs)))} ms per device; then per budget one optimiser pass, the ${chosen.rule.candidates} most probable designs (on a complete table: a threshold on their score, found by selection, then the table walked most accurate first), and latency predictions for the most accurate of them until one is predicted to meet the budget: ${mean(test.map((o) => o.checked)).toFixed(1)} predicted on average; last, the 10 measured reference architectures: the most accurate of them within the budget replaces that pick when it is more accurate.\n`);
+    md.push(floorLine);
     if (ablation) md.push(ablation);
     md.push(`**With a few measurements on the device** (\`design --shortlist\`): the optimiser's candidates predicted to meet the budget with z = ${vChosen.firstZ} are measured most accurate first, ending with the answer above; the first that meets the budget is the design. Shortlist length and z chosen on the same validation devices (${vScored.map((g) => `${g.n}/z${g.firstZ}: ${f2(g.regret)}, ${pct(g.viol)}, ${g.measured.toFixed(1)} measured`).join('; ')}) → **${vChosen.n} designs, z = ${vChosen.firstZ}**.\n`);
     md.push(markdownTable(['test device', 'budget pct', 'regret (no measurement)', 'regret (verified)', 'breaks (verified)', 'designs measured'], verified.map((o, i) => [o.device, o.q * 100, f2(test[i]!.regret), f2(o.regret), o.violated ? '**yes**' : 'no', o.measured])) + '\n');

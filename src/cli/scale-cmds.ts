@@ -142,7 +142,7 @@ export function registerScaleCommands(program: Command): void {
       const { pair, optimiser, rule, calibration } = loadScaleModel(file, data);
       const t1 = performance.now();
       const device = pair.forDevice(refLat, calibration);
-      const answer = decideDesign(optimiser, device, o.budgetMs, designObjective(data).values, rule);
+      const answer = decideDesign(optimiser, device, o.budgetMs, designObjective(data).values, rule, measured.latency);
       if (!answer.feasible) {
         // below every design of the space (as predicted for this device): nothing to answer
         const all = device.predictAllMs();
@@ -161,6 +161,7 @@ export function registerScaleCommands(program: Command): void {
         predictedMs: answer.predictedMs,
         budgetMs: o.budgetMs,
         meetsBudgetPredicted: answer.feasible,
+        measuredOnDevice: answer.measured === true,
         objective: objective.name,
         objectiveValue: objective.values[answer.arch]!,
         candidatesChecked: answer.checked,
@@ -171,7 +172,8 @@ export function registerScaleCommands(program: Command): void {
       };
       if (o.json) return console.log(JSON.stringify(result, null, 1));
       console.log(`design: ${result.architecture} (id ${result.arch})`);
-      console.log(`predicted ${result.predictedMs.toFixed(2)} ms on this device (budget ${o.budgetMs} ms; predictor spread on your references ±${result.predictorSpreadPct.toFixed(1)} %${device.additiveWeight > 0 ? `, ${(100 * device.additiveWeight).toFixed(0)} % of the answer from the additive per-op cost model` : ''}); ${objective.name}: ${Number(result.objectiveValue).toFixed(2)}`);
+      if (answer.measured) console.log(`measured ${result.predictedMs.toFixed(2)} ms on this device (budget ${o.budgetMs} ms; from ${o.deviceLatencies}), more accurate than the optimiser's pick; ${objective.name}: ${Number(result.objectiveValue).toFixed(2)}`);
+      else console.log(`predicted ${result.predictedMs.toFixed(2)} ms on this device (budget ${o.budgetMs} ms; predictor spread on your references ±${result.predictorSpreadPct.toFixed(1)} %${device.additiveWeight > 0 ? `, ${(100 * device.additiveWeight).toFixed(0)} % of the answer from the additive per-op cost model` : ''}); ${objective.name}: ${Number(result.objectiveValue).toFixed(2)}`);
       if (!answer.feasible) console.log(`no candidate is predicted to meet ${o.budgetMs} ms with the safety margin: this is the fastest predicted; consider a larger budget`);
       if (result.shortlist) {
         console.log(`\nto verify on the device: measure in this order and keep the first that meets ${o.budgetMs} ms`);

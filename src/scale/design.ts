@@ -21,8 +21,11 @@ export interface DesignRule {
   maxMargin?: number;
 }
 
-/** chosen on validation devices by bench:scale (reports/scale.md, section 4; budgets at the 20th–80th percentiles since session 47) */
-export const DEFAULT_RULES: Record<SearchSpace, DesignRule> = { nb201: { candidates: 512, z: 0.5 }, fbnet: { candidates: 512, z: 1, maxMargin: 0.15 } };
+/**
+ * chosen on validation devices by bench:scale (reports/scale.md, section 4; budgets at the 20th–80th
+ * percentiles since session 47; FBNet 1,024 candidates since session 51, with the measured floor)
+ */
+export const DEFAULT_RULES: Record<SearchSpace, DesignRule> = { nb201: { candidates: 512, z: 0.5 }, fbnet: { candidates: 1024, z: 1, maxMargin: 0.15 } };
 
 /** the rule's margin for a device, in log latency */
 export function designMargin(rule: DesignRule, logSpread: number): number {
@@ -36,10 +39,34 @@ export interface DesignAnswer {
   feasible: boolean;
   /** candidates whose latency was predicted to reach the answer */
   checked: number;
+  /** the answer is a design measured on the device (predictedMs is then its measured latency) */
+  measured?: boolean;
 }
 
-export function decideDesign(opt: DesignOptimiser, device: DevicePredictor, budgetMs: number, objective: ArrayLike<number>, rule: DesignRule): DesignAnswer {
-  return new Ranked(opt.candidateSet(device.features, budgetMs, rule.candidates), device, objective).pickUnder(budgetMs, designMargin(rule, device.logSpread));
+/**
+ * `measured`: designs whose latency on this device is known (the reference architectures the
+ * device is described by, and any other a user timed there), arch → ms. No prediction is needed
+ * for them, so the most accurate one that meets the budget is a floor under the answer: the
+ * optimiser's pick stands unless a measured design is more accurate, or none of its candidates
+ * was predicted to meet the budget. It can only lower the regret and never breaks a budget by
+ * more than the measurement's own error.
+ */
+export function decideDesign(opt: DesignOptimiser, device: DevicePredictor, budgetMs: number, objective: ArrayLike<number>, rule: DesignRule, measured?: ReadonlyMap<number, number>): DesignAnswer {
+  const answer = new Ranked(opt.candidateSet(device.features, budgetMs, rule.candidates), device, objective).pickUnder(budgetMs, designMargin(rule, device.logSpread));
+  return measured ? preferMeasured(answer, measured, budgetMs, objective) : answer;
+}
+
+/** a device's reference architectures with their latencies from a full table (arch → ms), as decideDesign's `measured` */
+export function measuredReferences(data: LatencyData, latencyMs: ArrayLike<number>): Map<number, number> {
+  return new Map(data.referenceArchs.map((a) => [a, latencyMs[a]!]));
+}
+
+/** the most accurate measured design within the budget when it beats `answer` (see decideDesign) */
+export function preferMeasured(answer: DesignAnswer, measured: ReadonlyMap<number, number>, budgetMs: number, objective: ArrayLike<number>): DesignAnswer {
+  let best = -1;
+  for (const [arch, ms] of measured) if (ms <= budgetMs && (best < 0 || objective[arch]! > objective[best]!)) best = arch;
+  if (best < 0 || (answer.feasible && objective[best]! <= objective[answer.arch]!)) return answer;
+  return { arch: best, predictedMs: measured.get(best)!, feasible: true, checked: answer.checked, measured: true };
 }
 
 /**
