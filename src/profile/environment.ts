@@ -1,5 +1,5 @@
 import os from 'node:os';
-import { hardwareFacts } from '../runtimes/hardware.js';
+import { hardwareFacts, vectorExtension } from '../runtimes/hardware.js';
 import type { Environment } from '../store/records.js';
 
 export type { Environment };
@@ -28,7 +28,8 @@ export const loadAverage1 = (): number => os.loadavg()[0]!;
 export function machineLabel(): string {
   const m = describeMachine();
   const hw = hardwareFacts('ort-cpu');
-  const isa = hw.simdFloats >= 16 ? 'AVX-512' : hw.simdFloats === 8 ? 'AVX2' : 'SSE';
   const kib = (b: number) => (b >= 1 << 20 ? `${b >> 20} MiB` : `${b >> 10} KiB`);
-  return `${m.cpuModel} (${isa}, L2 ${kib(hw.l2Bytes)}, L3 ${kib(hw.l3Bytes)}), ${m.cores} cores`;
+  // cache sizes only where getconf gave them (not the assumed defaults)
+  const caches = hw.source === 'getconf' ? `, L2 ${kib(hw.l2Bytes)}, L3 ${kib(hw.l3Bytes)}` : '';
+  return `${m.cpuModel} (${vectorExtension()}${caches}), ${m.cores} cores`;
 }

@@ -32,6 +32,8 @@ function probeHost() {
     /* not Linux: fall back to AVX2 */
   }
   const nativeSimd = / avx512f/.test(flags) ? 16 : / avx2/.test(flags) || !flags ? 8 : 4;
+  // as read, for naming the machine: the width above falls back to AVX2's where nothing was read
+  const vectorExtension = !flags ? 'unknown' : / avx512f/.test(flags) ? 'AVX-512' : / avx2/.test(flags) ? 'AVX2' : / asimd/.test(flags) ? 'NEON' : / sse4_2/.test(flags) ? 'SSE4.2' : 'other';
   const sizes: Record<string, number> = {};
   try {
     const out = execFileSync('getconf', ['-a'], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] });
@@ -42,6 +44,7 @@ function probeHost() {
   const ok = sizes.LEVEL1_DCACHE_SIZE && sizes.LEVEL2_CACHE_SIZE && sizes.LEVEL3_CACHE_SIZE;
   return {
     nativeSimd,
+    vectorExtension,
     l1dBytes: sizes.LEVEL1_DCACHE_SIZE || 32768,
     l2Bytes: sizes.LEVEL2_CACHE_SIZE || 1 << 20,
     l3Bytes: sizes.LEVEL3_CACHE_SIZE || 32 << 20,
@@ -52,7 +55,13 @@ function probeHost() {
 /** The facts for a device on this machine: wasm runtimes use 128-bit SIMD whatever the CPU has. */
 export function hardwareFacts(device: string): HardwareFacts {
   cached ??= probeHost();
-  const { nativeSimd, ...caches } = cached;
+  const { nativeSimd, vectorExtension: _, ...caches } = cached;
   const wasm = device.endsWith('wasm');
   return { simdFloats: wasm ? 4 : nativeSimd, nchwcBlock: device.startsWith('ort-') && !wasm ? nativeSimd : 0, ...caches };
+}
+
+/** The host's vector extension as /proc/cpuinfo names it ('AVX-512', 'AVX2', 'NEON', 'SSE4.2', 'other'; 'unknown' where it could not be read). */
+export function vectorExtension(): string {
+  cached ??= probeHost();
+  return cached.vectorExtension;
 }
