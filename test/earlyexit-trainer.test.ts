@@ -174,6 +174,25 @@ describe('background training (what the server does)', () => {
       expect(s.maintenance.trainerCpuSeconds).toBeGreaterThan(0);
       // the enabled caches' thresholds were calibrated on these heads: every cascade entry has one
       expect(engine.cascade.thresholds.length).toBe(engine.cascade.caches.length);
+      // a server finishes audits in slices (sliceMs 0: one an call): each call finishes exactly one
+      // pending audit and says whether more are left; none is lost (every audit is filed)
+      const pending = () => (engine as unknown as { path: { auditsPending: number } }).path.auditsPending;
+      let sliced = 0;
+      for (let k = 0; k < 1500 && sliced < 3; k++) {
+        await engine.classify(imageAsInput(set, i++ % set.count));
+        if (k % 40 !== 39) continue;
+        const filedBefore = engine.stats().trainingRecords.audited + engine.stats().calibrationRecords;
+        const before = pending();
+        const rep = await engine.maintain({ background: true, sliceMs: 0 });
+        if (before === 0) continue;
+        expect(pending()).toBe(before - 1);
+        expect(rep.more).toBe(before > 1);
+        expect(engine.stats().trainingRecords.audited + engine.stats().calibrationRecords).toBe(filedBefore + 1);
+        if (before > 1) sliced++;
+      }
+      expect(sliced).toBeGreaterThan(0);
+      await engine.maintain();
+      expect(pending()).toBe(0);
     } finally {
       await engine.dispose();
     }

@@ -36,6 +36,8 @@ export interface MaintenanceReport {
   /** finishing audited requests that a cache answered: the rest of the backbone, after the answer */
   auditMs: number;
   changed: boolean;
+  /** audits are still pending (maintain({ sliceMs }) stopped at its slice): call again soon */
+  more: boolean;
 }
 
 /**
@@ -189,15 +191,22 @@ export class CacheEngine {
    * Finishing audits, training, re-planning and the shift check, between requests. Cheap when
    * nothing is due. `background`: a due training round is started and not waited for (a server);
    * its heads and the plan calibrated for them go live together when it ends. Otherwise (replays,
-   * tests) the round is waited for, so the sequence of decisions is reproducible.
+   * tests) the round is waited for, so the sequence of decisions is reproducible. `sliceMs`
+   * (a server): finish audits for about that long and return with `more` set while some are left,
+   * so that no request waits behind a backlog of them; training and re-planning wait for none left.
    */
-  async maintain(o: { background?: boolean } = {}): Promise<MaintenanceReport> {
-    const rep: MaintenanceReport = { trainedMs: 0, managedMs: 0, auditMs: 0, changed: false };
+  async maintain(o: { background?: boolean; sliceMs?: number } = {}): Promise<MaintenanceReport> {
+    const rep: MaintenanceReport = { trainedMs: 0, managedMs: 0, auditMs: 0, changed: false, more: false };
     if (!this.opts.online || !this.opts.cache) return rep;
     const opt = this.opts;
     const totals = this.statistics.maintenance;
-    rep.auditMs = await this.path.finishAudits();
+    rep.auditMs = await this.path.finishAudits(o.sliceMs);
     totals.auditMs += rep.auditMs;
+    // a slice that left audits pending ends here: the next request should not wait for more
+    if (this.path.auditsPending) {
+      rep.more = true;
+      return rep;
+    }
     const trigger = this.roundDue();
     if (trigger && !this.roundInFlight) {
       const round = this.trainRound(trigger).catch((e: Error) => this.statistics.event({ kind: 'trainer-error', request: this.requests, message: e.message }));

@@ -44,7 +44,7 @@ export function bodyLimitFor(spec: InputSpec): number {
 }
 
 
-export function buildCacheServer(engine: CacheEngine, spec: InputSpec, o: { logger?: boolean; maintenanceDuty?: number; bodyLimit?: number } = {}): FastifyInstance {
+export function buildCacheServer(engine: CacheEngine, spec: InputSpec, o: { logger?: boolean; maintenanceDuty?: number; maintenanceSliceMs?: number; bodyLimit?: number } = {}): FastifyInstance {
   // removeAdditional: false — an unknown field is a client mistake worth a 400, not something to drop
   // silently; coerceTypes: false — a pixel sent as the string "1" is a client mistake too
   const app = Fastify({ logger: o.logger ?? false, bodyLimit: o.bodyLimit ?? bodyLimitFor(spec), ajv: { customOptions: { removeAdditional: false, coerceTypes: false } } });
@@ -54,6 +54,9 @@ export function buildCacheServer(engine: CacheEngine, spec: InputSpec, o: { logg
   // maintenance on the serving thread is capped at this share of wall time, so a busy server keeps
   // most of its throughput while the caches keep learning
   const duty = o.maintenanceDuty ?? 0.2;
+  // …and done in slices of about this long: the next request waits at most one slice (one audit's
+  // rest of the backbone, typically), not for a backlog (10–25 ms at 1 client, session 52)
+  const sliceMs = o.maintenanceSliceMs ?? 0.5;
   let nextMaintenanceAt = 0;
   app.addContentTypeParser(['image/png', 'image/jpeg'], { parseAs: 'buffer' }, (_req, body, done) => done(null, body));
 
@@ -89,7 +92,7 @@ export function buildCacheServer(engine: CacheEngine, spec: InputSpec, o: { logg
         // re-planning, rebuilding sessions
         setImmediate(() => {
           const t0 = performance.now();
-          void engine.maintain({ background: true }).finally(() => {
+          void engine.maintain({ background: true, sliceMs }).finally(() => {
             const took = performance.now() - t0;
             nextMaintenanceAt = performance.now() + (took * (1 - duty)) / duty;
             maintenancePending = false;
