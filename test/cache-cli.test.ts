@@ -42,6 +42,7 @@ describe('CLI: latencylab cache', () => {
     ['zero cuts', ['cache', 'inspect', '--model', 'fmnist', '--max-cuts', '0'], /option '--max-cuts <n>' argument '0' is invalid\. expected an integer >= 1/],
     ['unknown option', ['cache', 'inspect', '--model', 'fmnist', '--bogus'], /unknown option '--bogus'/],
     ['bad port', ['cache', 'serve', '--model', 'fmnist', '--port', '70000'], /--port: expected a port 0\.\.65535/],
+    ['bad maintenance slice', ['cache', 'serve', '--model', 'fmnist', '--maintenance-slice-ms', '0'], /option '--maintenance-slice-ms <ms>' argument '0' is invalid\. expected a number > 0/],
   ];
   for (const [what, args, msg, setup] of bad) {
     it(`clear error: ${what}`, () => {

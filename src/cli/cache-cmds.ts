@@ -155,12 +155,13 @@ export function registerCacheCommands(program: Command): void {
     .option('--host <addr>', 'address to listen on', '127.0.0.1')
     .option('--no-cache', 'serve the unmodified backbone (the baseline)')
     .option('--train-duty <x>', "largest share of the serving thread's wall time spent on cache maintenance between requests (finishing audits, re-planning; and training with --training thread)", fraction, 0.2)
+    .option('--maintenance-slice-ms <ms>', 'finish audited requests in slices of about this long between requests (at least one a slice), so a request waits behind at most one slice', positiveNumber, 0.5)
     .action(async (o) => {
       const t = await openCacheTarget(o.model, targetOpts(o));
       const { engine } = await startEngine(t, { ...engineOpts(o), cache: o.cache !== false });
       // fastify is loaded by the commands that serve (~0.1 s every other command would pay)
       const { buildCacheServer } = await import('../serve/cache-server.js');
-      const app = buildCacheServer(engine, t.spec, { maintenanceDuty: o.trainDuty });
+      const app = buildCacheServer(engine, t.spec, { maintenanceDuty: o.trainDuty, maintenanceSliceMs: o.maintenanceSliceMs });
       const address = await app.listen({ port: o.port, host: o.host });
       console.log(`latencylab cache serve: ${t.name} (${o.cache === false ? 'caching off' : `${t.model.cuts.length} candidate caches`}) listening on ${address}`);
       const close = async () => {
