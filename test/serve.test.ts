@@ -118,6 +118,17 @@ describe('HTTP service: latencylab cache serve', () => {
     expect(s.latencyMs.p99).toBeGreaterThanOrEqual(s.latencyMs.p50);
     expect(typeof s.flopsSaved).toBe('number');
   });
+
+  it('GET /v1/stats reports how long the serving thread kept requests waiting (event-loop delay)', async () => {
+    // the thread busy for 60 ms, as a long maintenance step would keep it
+    const until = performance.now() + 60;
+    while (performance.now() < until);
+    await new Promise((r) => setTimeout(r, 40));
+    const d = (await app.inject({ method: 'GET', url: '/v1/stats' })).json().process.eventLoopDelayMs;
+    expect(d.samples).toBeGreaterThan(0);
+    expect(d.max).toBeGreaterThanOrEqual(40);
+    expect(d.p99).toBeGreaterThanOrEqual(d.p50);
+  });
 });
 
 describe('load test client', () => {

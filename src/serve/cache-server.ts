@@ -1,4 +1,5 @@
 import Fastify, { type FastifyInstance } from 'fastify';
+import { monitorEventLoopDelay } from 'node:perf_hooks';
 import type { CacheEngine } from '../earlyexit/engine.js';
 import { isUserError } from '../util/errors.js';
 import { decodePng, rawFromJson, toModelInput, type InputSpec, type RawImage } from './images.js';
@@ -111,11 +112,18 @@ export function buildCacheServer(engine: CacheEngine, spec: InputSpec, o: { logg
     },
   });
 
+  // how long the serving thread was busy when a request could have started (maintenance, re-plans
+  // building sessions, GC): what a request's wait behind other work looks like, since start
+  const loopDelay = monitorEventLoopDelay({ resolution: 10 });
+  loopDelay.enable();
+  app.addHook('onClose', async () => loopDelay.disable());
+  const delayMs = (ns: number) => (Number.isFinite(ns) && loopDelay.count > 0 ? ns / 1e6 : 0);
   // the serving process's own CPU time and memory beside the engine's figures (the trainer
   // process's are in maintenance), so a load test can report the whole compute bill
   app.get('/v1/stats', async () => {
     const u = process.cpuUsage();
-    return { ...engine.stats(), process: { cpuSeconds: (u.user + u.system) / 1e6, rssBytes: process.memoryUsage().rss } };
+    const eventLoopDelayMs = { p50: delayMs(loopDelay.percentile(50)), p99: delayMs(loopDelay.percentile(99)), max: delayMs(loopDelay.max), samples: loopDelay.count };
+    return { ...engine.stats(), process: { cpuSeconds: (u.user + u.system) / 1e6, rssBytes: process.memoryUsage().rss, eventLoopDelayMs } };
   });
   app.get('/healthz', async () => ({ ok: true }));
   return app;
