@@ -113,6 +113,8 @@ describe('cache-head trainers', () => {
         // field 41 of /proc/<pid>/task/<tid>/stat is the policy; SCHED_IDLE = 5
         for (const tid of tasks) expect(readFileSync(`/proc/${pid}/task/${tid}/stat`, 'utf8').replace(/^.*\) /, '').split(' ')[38]).toBe('5');
       }
+      // …and V8 in it single-threaded (no GC helper threads bursting on every CPU)
+      if (process.platform === 'linux') expect(readFileSync(`/proc/${proc['child']!.pid!}/cmdline`, 'utf8').split('\0')).toContain('--single-threaded');
     } finally {
       await here.close();
       await proc.close();

@@ -133,6 +133,15 @@ export class InThreadTrainer implements HeadTrainer {
 export const TRAINER_NICE = 19;
 
 /**
+ * V8 runs the trainer single-threaded: no parallel GC or background compiler threads, so the
+ * trainer occupies one CPU at most. With V8's helper threads, its garbage collections ran in
+ * bursts on both CPUs of a 2-core VM, and although every trainer thread was SCHED_IDLE the HTTP
+ * server and its client waited behind them for up to a scheduler tick (`perf sched timehist`:
+ * runnable 2–7 ms while trainer threads ran; session 52): the 1-client tail.
+ */
+export const TRAINER_EXEC_ARGV = ['--single-threaded'];
+
+/**
  * What crosses the IPC channel: the round itself goes through a file (round-file.ts). Writes to the channel's
  * pipe block until the trainer reads them, 64 KiB at a time; a trainer at nice 19 on a busy
  * machine is scheduled rarely, and a 5 MB round then held the serving thread for up to seconds
@@ -173,7 +182,7 @@ export class ProcessTrainer implements HeadTrainer {
     const fromSource = import.meta.url.endsWith('.ts');
     const entry = fileURLToPath(new URL(`./trainer-process.${fromSource ? 'ts' : 'js'}`, import.meta.url));
     this.sent = new Set();
-    const child = fork(entry, [], { serialization: 'advanced', execArgv: fromSource ? ['--import', 'tsx'] : [], stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
+    const child = fork(entry, [], { serialization: 'advanced', execArgv: [...(fromSource ? ['--import', 'tsx'] : []), ...TRAINER_EXEC_ARGV], stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
     child.on('message', (m: TrainerReply) => {
       const p = this.pending.get(m.id);
       if (!p) return;
