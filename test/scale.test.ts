@@ -239,6 +239,11 @@ describe('(DNN, device) predictor and design optimiser', () => {
     }
     // the log answer is the log of the answer
     for (const a of [0, 77, 15624]) expect(dp.predictLogMs(a)).toBeCloseTo(Math.log(dp.predictMs(a)), 12);
+    // the rows are kept in accuracy order (a memory layout): a table without accuracies keeps the
+    // architectures' order, and the same network answers exactly the same there
+    const plain = PairPredictor.fromState({ ...nb201, accuracy: undefined, proxies: undefined }, pp.state).forDevice(nb201.referenceArchs.map((a) => truth[a]!));
+    expect(Array.from(plain.predictAllMs())).toEqual(Array.from(dp.predictAllMs()));
+    expect(plain.logSpread).toBe(dp.logSpread);
     const ans = decideDesign(opt, dp, budget!, nb201.accuracy!, { candidates: 64, z: 1 });
     // predicting lazily, most accurate first, answers what checking every candidate does
     const c64 = opt.candidates(dp.features, budget!, 64);

@@ -247,57 +247,91 @@ export function nonNegativeRelativeFitter(X: number[][], y: readonly number[], s
   const G = new Float64Array(d * d);
   const b = new Float64Array(d);
   for (const r of R) addOuter(G, b, r, 1);
-  const absSum = Array.from({ length: d }, (_, j) => R.reduce((s, r) => s + Math.abs(r[j]!), 0));
-  const canBeNegative = Array.from({ length: d }, (_, j) => signed.has(j));
-  // a column's own ridge on its scaled weight (as a pseudo-row √λ·e_j with target 0 would add)
-  const penalty = Array.from({ length: d }, (_, j) => { const p = penalties.get(j) ?? 0; return p > 0 ? p : 0; });
-  // …pulling the weight toward its prior (0 unless given): the pseudo-row's target is the prior's scaled value
-  const prior = Array.from({ length: d }, (_, j) => priors.get(j) ?? 0);
-  const active = new Uint8Array(d);
-  const cols = new Int32Array(d);
-  const scale = new Float64Array(d);
-  const sub = new Float64Array(d * d);
-  const rhs = new Float64Array(d);
-  const scratch = { L: new Float64Array(d * d), w: new Float64Array(d) };
-  return (lambda, leaveOut) => {
-    const out = leaveOut === undefined ? undefined : R[leaveOut]!;
-    const m = out ? n - 1 : n;
-    // each column scaled by its mean |x/y| over the rows fitted, as fitNonNegativeRelative does
-    for (let j = 0; j < d; j++) scale[j] = Math.max(1e-30, (absSum[j]! - (out ? Math.abs(out[j]!) : 0)) / m);
-    active.fill(1);
-    const w = new Array<number>(d).fill(0);
-    for (let iter = 0; iter <= d; iter++) {
-      let k = 0;
-      for (let j = 0; j < d; j++) if (active[j]) cols[k++] = j;
-      if (!k) break;
-      for (let u = 0; u < k; u++) {
-        const a = cols[u]!;
-        rhs[u] = (b[a]! - (out ? out[a]! : 0)) / scale[a]! + penalty[a]! * prior[a]! * scale[a]!;
-        for (let v = 0; v < k; v++) {
-          const e = cols[v]!;
-          sub[u * k + v] = (G[a * d + e]! - (out ? out[a]! * out[e]! : 0)) / (scale[a]! * scale[e]!);
-        }
-        sub[u * k + u]! += penalty[a]!;
+  const st: RelativeFitState = {
+    n,
+    d,
+    R,
+    G,
+    b,
+    absSum: Float64Array.from({ length: d }, (_, j) => R.reduce((s, r) => s + Math.abs(r[j]!), 0)),
+    canBeNegative: Uint8Array.from({ length: d }, (_, j) => (signed.has(j) ? 1 : 0)),
+    // a column's own ridge on its scaled weight (as a pseudo-row √λ·e_j with target 0 would add)
+    penalty: Float64Array.from({ length: d }, (_, j) => { const p = penalties.get(j) ?? 0; return p > 0 ? p : 0; }),
+    // …pulling the weight toward its prior (0 unless given): the pseudo-row's target is the prior's scaled value
+    prior: Float64Array.from({ length: d }, (_, j) => priors.get(j) ?? 0),
+    active: new Uint8Array(d),
+    cols: new Int32Array(d),
+    scale: new Float64Array(d),
+    sub: new Float64Array(d * d),
+    rhs: new Float64Array(d),
+    scratch: { L: new Float64Array(d * d), w: new Float64Array(d) },
+  };
+  return (lambda, leaveOut) => fitRelativeKept(st, lambda, leaveOut);
+}
+
+/** what nonNegativeRelativeFitter sums once, and its scratch buffers */
+interface RelativeFitState {
+  n: number;
+  d: number;
+  R: number[][];
+  G: Float64Array;
+  b: Float64Array;
+  absSum: Float64Array;
+  canBeNegative: Uint8Array;
+  penalty: Float64Array;
+  prior: Float64Array;
+  active: Uint8Array;
+  cols: Int32Array;
+  scale: Float64Array;
+  sub: Float64Array;
+  rhs: Float64Array;
+  scratch: { L: Float64Array; w: Float64Array };
+}
+
+/**
+ * One fit of nonNegativeRelativeFitter's rows (without `leaveOut`). A function of the state rather
+ * than a closure over its arrays: V8 keeps them in registers through the loops (measured faster
+ * for the 51 fits of a calibration).
+ */
+function fitRelativeKept(st: RelativeFitState, lambda: number, leaveOut: number | undefined): number[] {
+  const { n, d, G, b, absSum, canBeNegative, penalty, prior, active, cols, scale, sub, rhs, scratch } = st;
+  const out = leaveOut === undefined ? undefined : st.R[leaveOut]!;
+  const m = out ? n - 1 : n;
+  // each column scaled by its mean |x/y| over the rows fitted, as fitNonNegativeRelative does
+  for (let j = 0; j < d; j++) scale[j] = Math.max(1e-30, (absSum[j]! - (out ? Math.abs(out[j]!) : 0)) / m);
+  active.fill(1);
+  const w = new Array<number>(d).fill(0);
+  for (let iter = 0; iter <= d; iter++) {
+    let k = 0;
+    for (let j = 0; j < d; j++) if (active[j]) cols[k++] = j;
+    if (!k) break;
+    for (let u = 0; u < k; u++) {
+      const a = cols[u]!;
+      rhs[u] = (b[a]! - (out ? out[a]! : 0)) / scale[a]! + penalty[a]! * prior[a]! * scale[a]!;
+      for (let v = 0; v < k; v++) {
+        const e = cols[v]!;
+        sub[u * k + v] = (G[a * d + e]! - (out ? out[a]! * out[e]! : 0)) / (scale[a]! * scale[e]!);
       }
-      const sol = solveGram(sub, rhs, k, lambda, scratch);
-      w.fill(0);
-      let negative = false;
-      for (let u = 0; u < k; u++) {
-        const j = cols[u]!;
-        w[j] = sol[u]! / scale[j]!;
-        if (w[j]! < 0 && !canBeNegative[j]) negative = true;
-      }
-      if (!negative) break;
-      for (let u = 0; u < k; u++) {
-        const j = cols[u]!;
-        if (w[j]! < 0 && !canBeNegative[j]) {
-          active[j] = 0;
-          w[j] = 0;
-        }
+      sub[u * k + u]! += penalty[a]!;
+    }
+    const sol = solveGram(sub, rhs, k, lambda, scratch);
+    w.fill(0);
+    let negative = false;
+    for (let u = 0; u < k; u++) {
+      const j = cols[u]!;
+      w[j] = sol[u]! / scale[j]!;
+      if (w[j]! < 0 && !canBeNegative[j]) negative = true;
+    }
+    if (!negative) break;
+    for (let u = 0; u < k; u++) {
+      const j = cols[u]!;
+      if (w[j]! < 0 && !canBeNegative[j]) {
+        active[j] = 0;
+        w[j] = 0;
       }
     }
-    return w;
-  };
+  }
+  return w;
 }
 
 /**

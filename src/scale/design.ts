@@ -2,6 +2,7 @@ import { mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import type { LatencyData, SearchSpace } from '../data/latency.js';
 import { UserError } from '../util/errors.js';
+import { designObjective } from './objective.js';
 import { type CandidateSet, DesignOptimiser, type OptimiserState } from './optimiser.js';
 import { ADDITIVE_CALIBRATION, PairPredictor, type DevicePredictor, type PairPredictorState } from './pair.js';
 
@@ -201,16 +202,7 @@ export function verifyShortlist(list: readonly DesignAnswer[], measureMs: (arch:
   return { arch: fastest.arch, measured: list.length, met: false };
 }
 
-/**
- * What a design maximises: NB201's CIFAR-10 test accuracy; FBNet has no accuracy table, so its
- * Zen-NAS zero-cost proxy stands in (said so wherever a figure uses it).
- */
-export function designObjective(data: LatencyData): { name: string; values: ArrayLike<number> } {
-  if (data.accuracy) return { name: 'CIFAR-10 test accuracy (%)', values: data.accuracy };
-  const i = data.proxies?.names.indexOf('zen') ?? -1;
-  if (i < 0) throw new UserError(`${data.space} has neither accuracies nor the 'zen' proxy to design for`, 'space');
-  return { name: "zero-cost proxy 'zen' (accuracy stand-in)", values: data.proxies!.values.map((v) => v[i]!) };
-}
+export { designObjective } from './objective.js';
 
 /** trains both networks on the given devices (the CLI: every device of the table) */
 export async function trainScaleModel(data: LatencyData, devices: string[], o: { steps?: number; rule?: DesignRule } = {}, log?: (s: string) => void): Promise<Omit<ScaleModelFile, 'format' | 'created'>> {

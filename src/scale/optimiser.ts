@@ -185,9 +185,10 @@ export class DesignOptimiser {
   /**
    * The m designs of a complete table with the highest score as "score ≥ t", or undefined when
    * scores tie at t (then which of the tied designs are in is decided by index, as the list does).
-   * The m-th best sum of one partial score from each half lies among the pairs (i, j) of the two
-   * sorted halves with (i + 1)(j + 1) ≤ m (every other pair has m pairs at least as good), ~m·ln(m)
-   * sums instead of m heap steps.
+   * Every r × ⌈m/r⌉ corner of the two sorted halves holds at least m pairs at least as good as its
+   * last, so the best such corner's last sum is a lower bound on the m-th best sum, and only the
+   * pairs at or above it (a staircase of ~1–2 m pairs) are summed for the selection — about half
+   * of those with (i + 1)(j + 1) ≤ m, which hold it too (~m·ln(m)), and far fewer than m heap steps.
    */
   private threshold(lp: Float64Array, m: number): CandidateSet | undefined {
     const P = this.state.positions;
@@ -207,14 +208,17 @@ export class DesignOptimiser {
     const A = partial(hA);
     const B = partial(hB);
     if (m >= A.n * B.n) return undefined;
-    let count = 0;
-    for (let i = 0; i < A.n && i < m; i++) count += Math.min(B.n, Math.floor(m / (i + 1)));
+    let lower = -Infinity;
+    for (let r = 1; r <= A.n && r <= m; r++) {
+      const c = Math.ceil(m / r);
+      if (c <= B.n) lower = Math.max(lower, A.score[r - 1]! + B.score[c - 1]!);
+    }
     // reused: allocating a typed array this size costs more than the selection
-    if (!this.sums || this.sums.length < count) this.sums = new Float64Array(count);
+    if (!this.sums || this.sums.length < A.n * B.n) this.sums = new Float64Array(A.n * B.n);
     const sums = this.sums;
-    let k = 0;
-    for (let i = 0; i < A.n && i < m; i++) for (let j = 0, e = Math.min(B.n, Math.floor(m / (i + 1))); j < e; j++) sums[k++] = A.score[i]! + B.score[j]!;
-    // a typed array's sort takes ~140 µs for these ~2,200 sums; selection ~10 µs
+    let count = 0;
+    for (let i = 0; i < A.n && A.score[i]! + B.score[0]! >= lower; i++) for (let j = 0; j < B.n && A.score[i]! + B.score[j]! >= lower; j++) sums[count++] = A.score[i]! + B.score[j]!;
+    // a typed array's sort takes ~140 µs for ~2,200 sums; selection ~10 µs
     const t = selectKth(sums, count - m, count);
     // exactly m pairs of the whole table at or above t: no tie to break
     let atLeast = 0;
@@ -228,15 +232,7 @@ export class DesignOptimiser {
     // copies: the half tables' buffers are reused by the next call
     const [rawA, rawB] = [A.rawScore.slice(), B.rawScore.slice()];
     const score = (a: number) => rawA[ofA[a]!]! + rawB[ofB[a]!]!;
-    // the same test as `has`, inlined for the walk over thousands of designs
-    const nextMember = (order: Int32Array, from: number) => {
-      for (let k = from; k < order.length; k++) {
-        const a = order[k]!;
-        if (rawA[ofA[a]!]! + rawB[ofB[a]!]! >= t) return k;
-      }
-      return order.length;
-    };
-    return { size: m, has: (a) => score(a) >= t, score, nextMember };
+    return { size: m, has: (a) => score(a) >= t, score, nextMember: (order, from) => firstAtLeast(order, from, rawA, ofA, rawB, ofB, t) };
   }
 
   /** per design of the table, its partial design's place in each half table */
@@ -412,6 +408,20 @@ export const nextMemberBy = (has: (arch: number) => boolean) => (order: Int32Arr
   for (let k = from; k < order.length; k++) if (has(order[k]!)) return k;
   return order.length;
 };
+
+/**
+ * The first place k ≥ from of `order` whose design scores at least t (order.length: none), its score
+ * being the sum of its two halves' partial scores: `has` inlined for the walk over thousands of
+ * designs, as a function of its arguments rather than a closure over them (V8 then keeps the arrays
+ * in registers through the loop).
+ */
+function firstAtLeast(order: Int32Array, from: number, rawA: Float64Array, ofA: Int32Array, rawB: Float64Array, ofB: Int32Array, t: number): number {
+  for (let k = from; k < order.length; k++) {
+    const a = order[k]!;
+    if (rawA[ofA[a]!]! + rawB[ofB[a]!]! >= t) return k;
+  }
+  return order.length;
+}
 
 /** one half of the positions for `bestFirst`: every partial design, sorted by score per call */
 interface HalfTable {
