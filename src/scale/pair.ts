@@ -252,8 +252,9 @@ export class PairPredictor {
    * features): the design objective's order, best first. design.ts asks about candidates walking
    * the table most accurate first, so a budget's questions fall in the first few thousand rows (a
    * few hundred KB that stay in cache) instead of rows scattered over the whole table (3.3 MB on
-   * NB201). Answers are the same; each ~2.4× faster on the bench VM (reports/scale-history.md,
-   * session 53). A table without an objective keeps the architectures' order.
+   * NB201). Answers are the same; answers about random designs of the whole table took ~160 ns
+   * instead of ~355 in a microbenchmark on the bench VM (reports/scale-history.md, session 53). A
+   * table without an objective keeps the architectures' order.
    */
   private rowSlots(): Int32Array {
     if (!this.rowSlot) {
