@@ -1,6 +1,7 @@
 import { writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { phaseProgress } from '../src/cli/progress.js';
 import { Store } from '../src/store/db.js';
 import { cli, tempDir } from './helpers.js';
 
@@ -112,4 +113,23 @@ describe('CLI: bad input gets one clear error, a non-zero exit and nothing store
     expect(kinds.code, kinds.stderr).toBe(0);
     expect(kinds.stdout).toMatch(/objective space/);
   }, 150_000); // trains the whole zoo several times, with 5-fold cross-validation the first time
+});
+
+describe('CLI progress', () => {
+  it('off a terminal, counted phases are a few whole lines (each phase\'s start and end), never carriage-return joined', () => {
+    const written: string[] = [];
+    const write = process.stderr.write;
+    const tty = process.stderr.isTTY;
+    Object.defineProperty(process.stderr, 'isTTY', { value: false, configurable: true });
+    process.stderr.write = ((s: string) => (written.push(s), true)) as typeof process.stderr.write;
+    try {
+      const report = phaseProgress('calibration networks');
+      for (let d = 1; d <= 126; d++) report('measuring', d, 126);
+      for (let d = 1; d <= 42; d++) report('profiling per node', d, 42);
+    } finally {
+      process.stderr.write = write;
+      Object.defineProperty(process.stderr, 'isTTY', { value: tty, configurable: true });
+    }
+    expect(written).toEqual(['measuring calibration networks: 1/126\n', 'measuring calibration networks: 126/126\n', 'profiling per node calibration networks: 1/42\n', 'profiling per node calibration networks: 42/42\n']);
+  });
 });

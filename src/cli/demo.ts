@@ -10,7 +10,7 @@ import { selectionAccuracy } from '../select/policy.js';
 import { Store, type ModelRun } from '../store/db.js';
 import { REGRESSORS } from '../regressors/index.js';
 import { accuracy } from '../select/metrics.js';
-import { progressHooks } from './progress.js';
+import { phaseProgress, progressHooks } from './progress.js';
 import { formatTable } from './table.js';
 import { MachineProbe } from '../profile/probe.js';
 import { median } from '../util/stats.js';
@@ -103,7 +103,7 @@ async function wholeModelDemo(store: Store, rt: ReturnType<typeof getRuntime>): 
   const setting = { device: 'ort-cpu', threads: 1 };
   const cal = await calibrateSetting(store, setting, {
     perFamily: DEMO_CALIBRATION_PER_FAMILY,
-    onProgress: (phase, d, t) => process.stderr.write(`\r${phase} calibration networks: ${d}/${t}${d === t ? '\n' : ''}`),
+    onProgress: phaseProgress('calibration networks'),
   });
   const predictor = WholeModelPredictor.open(store, setting);
   // the unseen networks are measured as the calibration ones are: in passes, each measurement with

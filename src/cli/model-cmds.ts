@@ -17,6 +17,7 @@ import type { InputOverrides } from '../ir/onnx-load.js';
 import { extrapolatedModules, settingKey, trainCommand, untrainedModules, WholeModelPredictor, type ModelPrediction } from '../wholemodel/predictor.js';
 import { compareLayers, layerRows, predictionRecord } from '../wholemodel/report.js';
 import { port, positiveInt, stopOnSigint } from './args.js';
+import { phaseProgress } from './progress.js';
 import { formatTable } from './table.js';
 import { enqueueModelForFleet } from './fleet-cmds.js';
 
@@ -177,7 +178,7 @@ export function registerModelCommands(program: Command, openStore: () => Store):
           perFamily: o.perFamily,
           passes: o.passes,
           stop: sigint.flag,
-          onProgress: (phase, d, t) => process.stderr.write(`\r${phase} calibration networks on ${settingKey(setting)}: ${d}/${t}${d === t ? '\n' : ''}`),
+          onProgress: phaseProgress(`calibration networks on ${settingKey(setting)}`),
         });
         if (!r) throw new UserError('stopped before every calibration network was measured; run it again to continue', 'calibrate');
         const c = r.calibration;

@@ -39,3 +39,22 @@ export function progressHooks(label: string, stopFlag: { stop: boolean }): Profi
     },
   };
 }
+
+/**
+ * Progress of counted steps in phases (`phase label: done/total`): rewritten in place on a
+ * terminal; otherwise (CI logs, pipes) a line when a phase starts, every ~10 s and when it ends,
+ * instead of one carriage-return-joined line of every step.
+ */
+export function phaseProgress(label: string): (phase: string, done: number, total: number) => void {
+  const tty = process.stderr.isTTY;
+  let [lastPhase, lastLog] = ['', 0];
+  return (phase, done, total) => {
+    const line = `${phase} ${label}: ${done}/${total}`;
+    if (tty) return void process.stderr.write(`\r${line}${done === total ? '\n' : ''}`);
+    const now = performance.now();
+    if (phase !== lastPhase || done === total || now - lastLog > 10_000) {
+      [lastPhase, lastLog] = [phase, now];
+      process.stderr.write(`${line}\n`);
+    }
+  };
+}
