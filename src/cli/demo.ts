@@ -84,7 +84,7 @@ export async function runDemo(dbFile: string, samples: number): Promise<void> {
   console.log(`\nWhole networks never seen before (one generated per family; \`latencylab predict model.onnx\`), predicted vs measured (ort-cpu, 1 thread, median of ${MEASUREMENT_PASSES} passes at the calibration's machine state):`);
   console.log(formatTable(['network', 'MFLOPs', 'kernels', 'FLOPs by trained RMs %', 'measured ms', 'predicted ms', 'error %'], networks));
   const errs = networks.map((r) => Math.abs(r.at(-1) as number));
-  console.log(`${errs.filter((e) => e <= 10).length}/${errs.length} within ±10 %, mean |error| ${(errs.reduce((a, b) => a + b, 0) / errs.length).toFixed(1)} % (the module RMs above, calibrated on ${DEMO_CALIBRATION_PER_FAMILY * FAMILIES.length} other generated networks; kernels of modules the demo does not train — LSTMs, pooling, normalisation … — are per-device roofline estimates, so networks made mostly of them are predicted less well here; the full study, with every module trained: npm run bench:models, reports/models.md)`);
+  console.log(`${errs.filter((e) => e <= 10).length}/${errs.length} within ±10 %, mean |error| ${(errs.reduce((a, b) => a + b, 0) / errs.length).toFixed(1)} % (the module RMs above, calibrated on ${DEMO_CALIBRATION_PER_FAMILY * FAMILIES.length} other generated networks; 'FLOPs by trained RMs': the share of a network's compute FLOPs the module RMs above answer, the rest per-device roofline estimates; the full study, with every module trained: npm run bench:models, reports/models.md)`);
   console.log(`\nStore: ${dbFile}  (try: latencylab datasets; latencylab export --dataset demo-conv2d@ort-cpu)`);
 }
 
