@@ -412,8 +412,7 @@ export const nextMemberBy = (has: (arch: number) => boolean) => (order: Int32Arr
 /**
  * The first place k ≥ from of `order` whose design scores at least t (order.length: none), its score
  * being the sum of its two halves' partial scores: `has` inlined for the walk over thousands of
- * designs, as a function of its arguments rather than a closure over them (V8 then keeps the arrays
- * in registers through the loop).
+ * designs, as a function of its arguments rather than a closure over them (see rowDot in pair.ts).
  */
 function firstAtLeast(order: Int32Array, from: number, rawA: Float64Array, ofA: Int32Array, rawB: Float64Array, ofB: Int32Array, t: number): number {
   for (let k = from; k < order.length; k++) {

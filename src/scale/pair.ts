@@ -252,9 +252,10 @@ export class PairPredictor {
    * features): the design objective's order, best first. design.ts asks about candidates walking
    * the table most accurate first, so a budget's questions fall in the first few thousand rows (a
    * few hundred KB that stay in cache) instead of rows scattered over the whole table (3.3 MB on
-   * NB201). Answers are the same; answers about random designs of the whole table took ~160 ns
-   * instead of ~355 in a microbenchmark on the bench VM (reports/scale-history.md, session 53). A
-   * table without an objective keeps the architectures' order.
+   * NB201). Answers are the same; an answer about a random design of the whole table took ~85 ns
+   * instead of 160–310 (scripts/scale-answer-time.mjs; about consecutive designs, which a design
+   * never asks in that order, ~80 instead of ~57). A table without an objective keeps the
+   * architectures' order.
    */
   private rowSlots(): Int32Array {
     if (!this.rowSlot) {
@@ -415,8 +416,9 @@ export class PairPredictor {
 
 /**
  * c + coef · rows[o, o + coef.length): a calibrated answer from an architecture's row. A function
- * of its arguments, not a closure over a device's arrays: V8 then keeps the arrays in registers
- * through the loop (~2× faster an answer than the same loop in a per-device closure, measured).
+ * of its arguments, not a loop inside each device's closure: V8 optimised that loop unevenly,
+ * depending on what ran before (57–150 ns an answer in session 53's microbenchmarks, this form
+ * 70–85 ns; reports/scale-history.md).
  */
 function rowDot(c: number, coef: Float64Array, rows: Float64Array, o: number): number {
   let v = c;
