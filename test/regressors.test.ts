@@ -21,7 +21,8 @@ const row = (p: Record<string, unknown>, extra: Partial<Record<string, number>> 
 describe('regression models', () => {
   it('each RM learns a noiseless power law and round-trips through JSON', async () => {
     const rng = new Rng(2);
-    const X = Array.from({ length: 300 }, () => [rng.next() * 5, rng.next() * 3, rng.next()]);
+    // 5 columns: addgbt reads columns 1, 3 and 4 as log1p of work totals (feature vectors start with the cost fields)
+    const X = Array.from({ length: 300 }, () => [rng.next() * 5, rng.next() * 3, rng.next(), rng.next(), rng.next()]);
     const y = X.map(([a, b]) => 0.01 * Math.exp(0.9 * a! + 0.5 * b!));
     for (const k of REGRESSORS) {
       const m = k.create(1);
@@ -31,6 +32,31 @@ describe('regression models', () => {
       const restored = k.load(JSON.parse(JSON.stringify(m.toJSON())));
       expect(restored.predict(X.slice(250))).toEqual(m.predict(X.slice(250)));
     }
+  });
+
+  it('addgbt recovers a time that is a sum of costs per byte and per FLOP, where log-space models bend', async () => {
+    const rng = new Rng(5);
+    const fs = featureSpace(getModule('add'));
+    // rows whose bytes and FLOPs vary independently over 3 decades; time = fixed + per byte + per FLOP
+    const rows = Array.from({ length: 400 }, () => {
+      const [inB, outB, flops] = [0, 0, 0].map(() => 10 ** (3 + 3 * rng.next()));
+      return row({ batch: 1, c: 8, hw: 8 }, { input_bytes: inB!, output_bytes: outB!, flops: flops! });
+    });
+    const X = rows.map((r) => fs.encode(r));
+    const y = rows.map((r) => 0.02 + 2e-6 * r.input_bytes + 1e-6 * r.output_bytes + 5e-7 * r.flops);
+    const errOf = async (kind: string) => {
+      const m = REGRESSORS.find((k) => k.kind === kind)!.create(1);
+      await m.fit(X.slice(0, 300), y.slice(0, 300));
+      return { m, err: mape(m.predict(X.slice(300)), y.slice(300)) };
+    };
+    const add = await errOf('addgbt');
+    expect(add.err).toBeLessThan(1);
+    expect((await errOf('gbt')).err).toBeGreaterThan(2 * add.err);
+    const state = add.m.toJSON() as { costs: number[] };
+    // costs: [fixed, per byte in, per byte out, per FLOP], as the sum was made
+    [0.02, 2e-6, 1e-6, 5e-7].forEach((c, j) => expect(state.costs[j]! / c).toBeCloseTo(1, 2));
+    const damaged = { ...state, costs: [0.02, -1, 0, 0] };
+    expect(() => REGRESSORS.find((k) => k.kind === 'addgbt')!.load(damaged)).toThrow(/addgbt state is damaged/);
   });
 
   it('trees learn a step the power law cannot (channels padded to a vector block)', async () => {

@@ -7,6 +7,7 @@
  * run (the noise floor). Run alone on the machine: it takes real latency figures.
  *
  *   node dist/bench/regressors-data.js [phase ...]    phases: train:<setting> test:<setting> recheck (also re-measures training configurations: retrain-*)
+ *   BENCH_MODULES=maxpool,avgpool node dist/bench/regressors-data.js train:t1    a subset of the modules
  */
 import path from 'node:path';
 import { progressHooks } from '../cli/progress.js';
@@ -75,6 +76,13 @@ export const trainingPasses = (setting: string, module: string) => (setting === 
 /** the seed of the second training run (1: training, 2: test, 3: re-measurements) */
 export const MORE_SEED = 4;
 
+/** the modules a bench run covers: all, or the subset named by BENCH_MODULES (unknown names refused) */
+export function benchModules(): string[] {
+  const names = process.env.BENCH_MODULES ? process.env.BENCH_MODULES.split(',') : MODULES.map((m) => m.name);
+  names.forEach((m) => getModule(m));
+  return names;
+}
+
 export const ALL_PHASES = [...BENCH_SETTINGS.flatMap((s) => [`train:${s.id}`, `test:${s.id}`]), 'recheck'];
 
 /** Profiles the given phases (all by default); returns false when stopped by Ctrl-C. */
@@ -128,5 +136,5 @@ async function run(store: Store, req: Parameters<typeof profile>[1] & { name: st
 
 if (import.meta.url === `file://${process.argv[1]}`) {
   const store = new Store(benchDbPath());
-  runBenchJob(store, () => collect(store, process.argv.slice(2).length ? process.argv.slice(2) : ALL_PHASES));
+  runBenchJob(store, () => collect(store, process.argv.slice(2).length ? process.argv.slice(2) : ALL_PHASES, benchModules()));
 }

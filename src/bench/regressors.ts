@@ -7,11 +7,13 @@
  * (2026-12-04) and over 2.6 h with it on a host often slow (session 49); resumable.
  *
  *   npm run bench:regressors                 BENCH_MODULES=conv2d,linear for a subset
+ *   BENCH_SKIP_PROFILE=1 BENCH_REPORT=regressors-t1   the report on what is stored (settings without
+ *     data are left out), written to reports/regressors-t1.md and its plots, not over the full report
  */
 import { mkdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { markdownTable } from '../cli/table.js';
-import { getModule, MODULES } from '../modules/index.js';
+import { getModule } from '../modules/index.js';
 import { describeMachine } from '../profile/environment.js';
 import { featureSpace, getRegressorKind, REGRESSORS } from '../regressors/index.js';
 import { renderVegaLite } from '../report/plot.js';
@@ -24,12 +26,14 @@ import { CV_BELOW_VAL_ROWS, CV_FOLDS } from '../select/candidates.js';
 import { Store } from '../store/db.js';
 import { UserError } from '../util/errors.js';
 import { Rng } from '../util/random.js';
-import { BENCH_SETTINGS, benchDbPath, collect, MORE_SEED, TRAINING_PASSES } from './regressors-data.js';
+import { BENCH_SETTINGS, benchDbPath, benchModules, collect, MORE_SEED, TRAINING_PASSES } from './regressors-data.js';
 import { methodLabel, STATE_METHODS } from '../select/machine-state.js';
 import { dataAtMachineState, pooledAgreement } from './regressors-state.js';
 import { firstRunStudy, studyModule, type ModuleStudy, type SettingData } from './regressors-study.js';
 
 const REPORTS = path.resolve('reports');
+/** the report's file name (plots: `<name>-pareto`, `<name>-adaptive`) */
+const REPORT = process.env.BENCH_REPORT ?? 'regressors';
 /** the issue's compute modules (target ±10 % ≥ 95 %); the rest are memory-bound (≥ 90 %) */
 const COMPUTE = new Set(['conv2d', 'dwconv', 'pwconv', 'conv-bn-act', 'mbconv', 'resblock', 'linear', 'matmul', 'mhsa']);
 const pct = (x: number) => Number((x * 100).toFixed(1));
@@ -84,11 +88,11 @@ function targetOf(module: string, within10: number, noise?: { within10: number }
 }
 
 async function main() {
+  if (!/^[\w.-]+$/.test(REPORT)) throw new UserError(`BENCH_REPORT '${REPORT}' is not a file name (letters, digits, '.', '-', '_')`, 'BENCH_REPORT');
   mkdirSync(REPORTS, { recursive: true });
   const started = Date.now();
   const store = new Store(benchDbPath());
-  const modules = process.env.BENCH_MODULES ? process.env.BENCH_MODULES.split(',') : MODULES.map((m) => m.name);
-  modules.forEach((m) => getModule(m));
+  const modules = benchModules();
   if (process.env.BENCH_SKIP_PROFILE !== '1') {
     log('profiling what is missing (resumable; Ctrl-C stops after the current chunk)…');
     if (!(await collect(store, undefined, modules))) throw new UserError('stopped by Ctrl-C before the data was complete; run again to resume', 'bench:regressors');
@@ -211,9 +215,9 @@ async function main() {
         },
       },
     } as never,
-    path.join(REPORTS, 'regressors-pareto.svg'),
+    path.join(REPORTS, `${REPORT}-pareto.svg`),
   );
-  L.push('![Pareto front](regressors-pareto.png)', '');
+  L.push(`![Pareto front](${REPORT}-pareto.png)`, '');
   L.push('Pareto front per module (validation accuracy, prediction time, size): ' + studies.map((st) => `${st.module}: ${(st.settings.find((s) => s.setting === 't1')?.candidates ?? []).filter((c) => c.pareto).map((c) => c.kind).join(' / ')}`).join('; ') + '.', '');
 
   // ---- MEDN vs one MLP per task
@@ -282,9 +286,9 @@ async function main() {
         resolve: { scale: { x: 'independent' } },
         spec: { width: 300, height: 240, mark: { type: 'line', point: true }, encoding: { x: { field: 'n', type: 'quantitative', title: 'measured samples' }, y: { field: 'acc', type: 'quantitative', title: 'test ±10 % (%)', scale: { zero: false } }, color: { field: 'strategy', type: 'nominal' } } },
       } as never,
-      path.join(REPORTS, 'regressors-adaptive.svg'),
+      path.join(REPORTS, `${REPORT}-adaptive.svg`),
     );
-    L.push('![adaptive vs random](regressors-adaptive.png)', '');
+    L.push(`![adaptive vs random](${REPORT}-adaptive.png)`, '');
   }
 
   // ---- every RM, every module, every setting
@@ -303,9 +307,9 @@ async function main() {
     if (cvFolds) L.push(`Validation splits under ${CV_BELOW_VAL_ROWS} rows: the RMs were chosen on ${cvFolds}-fold cross-validation over the whole training run ("CV ±10 %"; MEDN, one network over every setting, on its validation split).`, '');
     L.push(markdownTable(['module', 'RM', 'val ±10 %', 'CV ±10 %', 'test ±5 %', 'test ±10 %', 'RMSPE %', 'MAPE %', 'R² (log)', 'predict µs', 'KiB', 'train s'], rows), '');
   }
-  writeFileSync(path.join(REPORTS, 'regressors.md'), L.join('\n'));
-  writeFileSync(path.join(REPORTS, 'regressors.json'), JSON.stringify({ studies, adaptive }, null, 1));
-  log(`wrote reports/regressors.md in ${((Date.now() - started) / 60000).toFixed(1)} min`);
+  writeFileSync(path.join(REPORTS, `${REPORT}.md`), L.join('\n'));
+  writeFileSync(path.join(REPORTS, `${REPORT}.json`), JSON.stringify({ studies, adaptive }, null, 1));
+  log(`wrote reports/${REPORT}.md in ${((Date.now() - started) / 60000).toFixed(1)} min`);
   store.close();
 }
 

@@ -43,6 +43,11 @@ export interface FeatureOptions {
 }
 
 const COST_FIELDS = ['macs', 'flops', 'params', 'input_bytes', 'output_bytes', 'weight_bytes', 'activation_bytes', 'intensity', 'nodes'] as const;
+/**
+ * Columns of every feature vector (the first ones are the cost fields, always) holding log1p of a
+ * work total a kernel's time adds up over: bytes in, bytes out, FLOPs (additive-gbt.ts)
+ */
+export const ADDITIVE_WORK_COLUMNS: readonly number[] = (['input_bytes', 'output_bytes', 'flops'] as const).map((f) => COST_FIELDS.indexOf(f));
 /** parameters that are channel counts: the vectorised dimension of MLAS kernels */
 const CHANNEL_PARAMS = new Set(['cin', 'cout', 'c', 'in', 'out', 'hidden', 'n']);
 

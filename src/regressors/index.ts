@@ -1,4 +1,5 @@
 import { UserError } from '../util/errors.js';
+import { additiveGbt } from './additive-gbt.js';
 import { ensemble } from './ensemble.js';
 import { forest } from './forest.js';
 import { gbt } from './gbt.js';
@@ -8,7 +9,7 @@ import { medn, mlp } from './mlp.js';
 import type { RegressorKind } from './types.js';
 
 /** The RM zoo. Adding an RM = one file exporting a RegressorKind + one line here. */
-export const REGRESSORS: readonly RegressorKind[] = [logLinear, poly2, knn, forest, gbt, mlp, medn, ensemble];
+export const REGRESSORS: readonly RegressorKind[] = [logLinear, poly2, knn, forest, gbt, additiveGbt, mlp, medn, ensemble];
 
 export function getRegressorKind(kind: string): RegressorKind {
   const k = REGRESSORS.find((r) => r.kind === kind);
