@@ -9,7 +9,9 @@ import { UserError } from '../util/errors.js';
  */
 export function runBenchJob(store: Store, job: () => Promise<boolean>): void {
   const t0 = Date.now();
-  job()
+  // through a promise, so a job that throws before its first await (bad input) is caught the same way
+  Promise.resolve()
+    .then(job)
     .then((done) => {
       console.log(`${done ? 'done' : 'stopped'} in ${((Date.now() - t0) / 60000).toFixed(1)} min on ${os.cpus()[0]?.model} (${os.cpus().length} cores)`);
       if (!done) process.exitCode = 130;
