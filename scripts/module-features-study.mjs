@@ -5,12 +5,14 @@
 // 20 % validation split to choose; the separate test run only with TEST=1, never for choosing),
 // at the machine state the bench chooses. Fits models only; takes no latency figure.
 //   npm run build && MODULE=maxpool,avgpool node scripts/module-features-study.mjs
-//   VARIANTS=shipped,pool   KINDS=gbt,poly2,additive,additive+gbt   TEST=1
+//   VARIANTS=shipped,pool   KINDS=gbt,poly2,additive,additive+gbt   TEST=1   BY_CLASS=1 (validation per MLAS kernel class)
 // Variants: 'shipped' (featureSpace as the bench uses it), 'pool' (+ the NCHWc pooling kernel's
 // work: ReorderInput / ReorderOutput bytes, vector loads of the windows, output rows), 'conv'
 // (+ a convolution module's MACs split by kernel size and stride — MLAS runs 1×1, k×k and strided
 // NCHWc kernels at different speeds — its NCHWc reorder bytes, and the bytes of an activation
-// that does not fuse into the convolution: HardSwish).
+// that does not fuse into the convolution: HardSwish), 'mlas' (+ the loop nest of MLAS's
+// convolution kernels: kernel calls, vector FMAs, broadcast loads, output re-reads, filter reads,
+// padded outputs per NCHWc / pointwise / depthwise kernel; im2col bytes and SGEMM work off it).
 import { Store } from '../dist/store/db.js';
 import { benchDbPath } from '../dist/bench/regressors-data.js';
 import { dataAtMachineState } from '../dist/bench/regressors-state.js';
@@ -21,12 +23,18 @@ import { accuracy } from '../dist/select/metrics.js';
 import { fitNonNegativeRelative } from '../dist/regressors/ridge.js';
 import { createGbt } from '../dist/regressors/gbt.js';
 import { hardwareFacts } from '../dist/runtimes/hardware.js';
-import { graphKernelWork } from '../dist/regressors/kernels.js';
+import { graphKernelWork, mlasConvWork } from '../dist/regressors/kernels.js';
 
 const modules = (process.env.MODULE ?? 'maxpool').split(',').map((n) => getModule(n).name);
 const variants = (process.env.VARIANTS ?? 'shipped,pool').split(',');
 const kinds = (process.env.KINDS ?? 'gbt,poly2,additive,additive+gbt').split(',');
 const TEST = process.env.TEST === '1';
+const BY_CLASS = process.env.BY_CLASS === '1';
+/** which MLAS path a graph's convolutions take (the first that applies) */
+const kernelClass = (graph) => {
+  const w = mlasConvWork(graph, hw);
+  return w.dw_calls ? 'depthwise' : w.pw_calls ? 'pointwise' : w.calls ? `nchwc` : w.im2col_bytes ? 'im2col' : w.gemm_calls ? 'gemm' : 'none';
+};
 const hw = hardwareFacts('ort-cpu');
 const B = hw.nchwcBlock || hw.simdFloats;
 const up = (v) => Math.ceil(v / B) * B;
@@ -59,6 +67,10 @@ const WORK = {
     // the same columns for every configuration of a module
     for (const g of ['', '_g']) for (const k of [1, 2, 3, 4, 5, 7]) for (const s of [1, 2]) w[`macs_k${k}_s${s}${g}`] ??= 0;
     return Object.fromEntries(Object.entries(w).sort(([a], [b]) => (a < b ? -1 : 1)));
+  },
+  // the loop nest of MLAS's convolution kernels (src/regressors/kernels.ts) and the NCHWc reorders
+  mlas(p, graph) {
+    return { ...mlasConvWork(graph, hw), reorder_bytes: graphKernelWork(graph, hw).nchwc_reorder_bytes };
   },
 };
 const workOf = (variant, p, module) => (variant === 'shipped' ? {} : WORK[variant](p, getModule(module).build(p, 1, false)));
@@ -102,7 +114,20 @@ for (const MODULE of modules) {
         await rm.fit(tr.map((e) => e.x), ytr);
         predict = (rows) => rm.predict(rows.map((e) => e.x));
       }
-      const a = accuracy(predict(va), val.map((r) => r.latency_ms));
+      const pv = predict(va);
+      const a = accuracy(pv, val.map((r) => r.latency_ms));
+      if (BY_CLASS) {
+        // validation ±10 % per kernel class of the module's convolutions
+        const by = new Map();
+        val.forEach((r, i) => {
+          const c = kernelClass(getModule(MODULE).build(JSON.parse(r.params_json), 1, false));
+          const e = by.get(c) ?? { n: 0, ok: 0 };
+          e.n++;
+          if (Math.abs(pv[i] / r.latency_ms - 1) <= 0.1) e.ok++;
+          by.set(c, e);
+        });
+        console.log(`|  | by class: ${[...by].map(([c, e]) => `${c} ${((100 * e.ok) / e.n).toFixed(0)} % of ${e.n}`).join(', ')} |`);
+      }
       const b = TEST ? accuracy(predict(te), test.map((r) => r.latency_ms)) : undefined;
       console.log(`| ${variant} | ${kind} | ${fmt(a)} |${b ? ` ${fmt(b)} |` : ''}`);
     }

@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { getModule } from '../src/modules/index.js';
 import { featureSpace, REGRESSORS } from '../src/regressors/index.js';
 import { PackedTrees, treePredict, type Tree } from '../src/regressors/gbt.js';
-import { graphKernelWork } from '../src/regressors/kernels.js';
+import { graphKernelWork, mlasConvWork } from '../src/regressors/kernels.js';
 import { KnnIndex } from '../src/regressors/knn.js';
 import { quadratic, quadraticPredict } from '../src/regressors/linear.js';
 import { ensemble } from '../src/regressors/ensemble.js';
@@ -282,5 +282,58 @@ describe('features', () => {
     }
     const wasm = graphKernelWork(conv.build({ batch: 1, hw: 14, cin: 32, cout: 32, k: 3, stride: 1, groups: 1, pad: 'same' }, 1, false), hardwareFacts('ort-wasm'));
     expect(wasm.nchwc_convs).toBe(0);
+  });
+
+  it("MLAS's convolution loop nest: calls, FMAs and padded outputs counted as the kernels run them", () => {
+    const avx2 = { ...hardwareFacts('ort-cpu'), nchwcBlock: 8, simdFloats: 8 };
+    const conv = getModule('conv2d');
+    const work = (p: Record<string, unknown>, hw = avx2) => mlasConvWork(conv.build({ batch: 1, hw: 8, cin: 16, cout: 32, k: 3, stride: 1, groups: 1, pad: 'same', ...p }, 1, false), hw);
+    // 16 → 32 channels, 3×3 same on 8×8, block 8: one filter set of 4 blocks, 2 input blocks, 8 rows
+    const kxk = work({});
+    expect(kxk.calls).toBe(8 * 2);
+    expect(kxk.vec_fma).toBe((8 * 8 * 32 * 16 * 9) / 8); // MACs over the vector width
+    expect(kxk.bcast).toBe(16 * 8 * 8 * 9);
+    expect(kxk.out_traffic).toBe(8 * 4 * 8 * 8 * 2); // every input block re-reads the output row
+    expect(kxk.pad_outputs).toBe(16 * 2 * 8 * 9); // the first and last output of each row touch the padding
+    expect(kxk.gemm_macs + kxk.pw_calls + kxk.dw_calls).toBe(0);
+    // 1×1: the pointwise kernel, all rows in one call
+    const pw = work({ k: 1 });
+    expect([pw.pw_calls, pw.pw_vec_fma, pw.calls]).toEqual([1, (8 * 8 * 32 * 16) / 8, 0]);
+    // 40 output channels: a second filter set of one block
+    expect(work({ cout: 40 }).calls).toBe(8 * 2 * 2);
+    // 12 output channels per group: off the NCHWc path, im2col + SGEMM per group
+    const grouped = work({ cin: 24, cout: 24, groups: 2 });
+    expect(grouped.gemm_calls).toBe(2);
+    expect(grouped.im2col_bytes).toBe(4 * 2 * 8 * 8 * 12 * 9);
+    expect(grouped.calls).toBe(0);
+    // no NCHWc (wasm): everything is SGEMM
+    expect(work({}, hardwareFacts('ort-wasm')).gemm_calls).toBe(1);
+  });
+
+  it('convolution modules get the loop-nest work as additive columns; other modules keep bytes and FLOPs', async () => {
+    const hw = hardwareFacts('ort-cpu');
+    const conv = featureSpace(getModule('conv2d'), { hardware: hw });
+    const calls = conv.names.indexOf('log_mlas_calls');
+    expect(calls).toBeGreaterThan(0);
+    expect(conv.additiveColumns).toContain(calls);
+    expect(conv.additiveColumns).toContain(conv.names.indexOf('log_nchwc_reorder_bytes'));
+    const add = featureSpace(getModule('add'), { hardware: hw });
+    expect(add.names.some((n) => n.startsWith('log_mlas_'))).toBe(false);
+    expect(add.additiveColumns).toHaveLength(3);
+    // without kernel features only the cost columns are work columns
+    expect(featureSpace(getModule('conv2d'), { hardware: hw, kernel: false }).additiveColumns).toHaveLength(3);
+    // addgbt keeps the columns it was fitted on; a stored state pointing past its features is refused
+    const rng = new Rng(3);
+    const rows = Array.from({ length: 120 }, () => row({ batch: 1, hw: 8 + Math.floor(rng.next() * 20), cin: 8 * (1 + Math.floor(rng.next() * 4)), cout: 16, k: 3, stride: 1, groups: 1, pad: 'same' }));
+    const X = rows.map((r) => conv.encode(r));
+    const y = X.map((x) => 0.01 + 1e-4 * Math.expm1(x[calls]!));
+    const m = REGRESSORS.find((k) => k.kind === 'addgbt')!.create(1);
+    await m.fit(X, y, { additiveColumns: conv.additiveColumns });
+    const state = m.toJSON() as { columns: number[]; costs: number[] };
+    expect(state.columns).toEqual(conv.additiveColumns);
+    expect(mape(m.predict(X), y)).toBeLessThan(2);
+    const load = REGRESSORS.find((k) => k.kind === 'addgbt')!.load;
+    expect(load(JSON.parse(JSON.stringify(state))).predict(X)).toEqual(m.predict(X));
+    expect(() => load({ ...state, columns: [...state.columns.slice(1), X[0]!.length + 5] })).toThrow(/addgbt state is damaged/);
   });
 });

@@ -168,6 +168,11 @@ describe('auto-selection on real measurements', () => {
         expect(e).toBeInstanceOf(UserError);
       }
     }
+    // a model stored with other feature columns than this version computes: refused, not mis-read
+    const other = JSON.parse(good) as { featureNames: string[] };
+    expect(other.featureNames.length).toBeGreaterThan(5);
+    store.db.prepare('UPDATE models SET json = ? WHERE selected = 1').run(JSON.stringify({ ...other, featureNames: other.featureNames.slice(0, -1) }));
+    expect(() => predictConfig(store, 'pwconv@ort-cpu', { batch: 1, hw: 4, cin: 8, cout: 8 }, dev)).toThrow(/other features than this version/);
     // a corrupt stored model: a clear error, the samples untouched
     store.db.prepare("UPDATE models SET json = '{\"format\":2,\"state\":{\"trees\":7}}' WHERE selected = 1").run();
     expect(() => predictConfig(store, 'pwconv@ort-cpu', { batch: 1, hw: 4, cin: 8, cout: 8 }, dev)).toThrow(UserError);

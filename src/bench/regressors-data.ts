@@ -83,6 +83,14 @@ export function benchModules(): string[] {
   return names;
 }
 
+/** the device settings a bench report covers: all, or those named by BENCH_SETTINGS (unknown ids refused) */
+export function benchSettingIds(): string[] {
+  const ids = process.env.BENCH_SETTINGS ? process.env.BENCH_SETTINGS.split(',') : BENCH_SETTINGS.map((s) => s.id);
+  const unknown = ids.find((id) => !BENCH_SETTINGS.some((s) => s.id === id));
+  if (unknown !== undefined) throw new UserError(`unknown setting '${unknown}', expected some of ${BENCH_SETTINGS.map((s) => s.id).join(', ')}`, 'BENCH_SETTINGS');
+  return ids;
+}
+
 export const ALL_PHASES = [...BENCH_SETTINGS.flatMap((s) => [`train:${s.id}`, `test:${s.id}`]), 'recheck'];
 
 /** Profiles the given phases (all by default); returns false when stopped by Ctrl-C. */

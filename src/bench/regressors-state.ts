@@ -104,10 +104,10 @@ export function settingDataAt(s: BenchSetting, r: ModuleRuns['runs'], method: St
  * Per device setting with data: how each module's samples are put at one machine state
  * (chooseStateMethods), and every module's datasets at that state.
  */
-export async function dataAtMachineState(store: Store, modules: readonly string[], log: (s: string) => void = () => undefined) {
+export async function dataAtMachineState(store: Store, modules: readonly string[], log: (s: string) => void = () => undefined, settings: readonly string[] = BENCH_SETTINGS.map((s) => s.id)) {
   const states = new Map<string, { choices: Map<string, StateChoice> }>();
   const dataOf = new Map<string, SettingData[]>(modules.map((m) => [m, []]));
-  for (const s of BENCH_SETTINGS) {
+  for (const s of BENCH_SETTINGS.filter((x) => settings.includes(x.id))) {
     const runs = modules.map((m) => loadModuleRuns(store, s.id, m));
     if (!runs.some((r) => r.runs.train)) continue;
     const factors = STATE_METHODS.map((method) => stateFactors(stateGroups(runs), method));

@@ -259,7 +259,7 @@ export async function studyModule(module: string, data: readonly SettingData[], 
     const fit = async (kernel: boolean) => {
       const fs = featureSpace(m, featureOptionsFor(main.s.device, kernel));
       const model = getRegressorKind(kind).create(1);
-      await model.fit(encodeAs(fs, train), train.map((r) => r.latency_ms));
+      await model.fit(encodeAs(fs, train), train.map((r) => r.latency_ms), { additiveColumns: fs.additiveColumns });
       return { fs, model, val: accuracy(model.predict(encodeAs(fs, val)), val.map((r) => r.latency_ms)), test: accuracy(model.predict(encodeAs(fs, test)), test.map((r) => r.latency_ms)) };
     };
     const withK = await fit(true);

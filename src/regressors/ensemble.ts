@@ -1,6 +1,6 @@
 import { gbt } from './gbt.js';
 import { mlp } from './mlp.js';
-import type { Regressor, RegressorKind } from './types.js';
+import type { FitContext, Regressor, RegressorKind } from './types.js';
 
 /**
  * Trees and a network err in different places: a tree answers in steps (flat between the splits
@@ -17,9 +17,9 @@ class Ensemble implements Regressor {
   readonly kind = 'ensemble';
   constructor(private readonly seed: number, private members?: Regressor[]) {}
 
-  async fit(X: number[][], yMs: number[]): Promise<void> {
+  async fit(X: number[][], yMs: number[], ctx?: FitContext): Promise<void> {
     const members = MEMBERS.map((k) => k.create(this.seed));
-    for (const m of members) await m.fit(X, yMs);
+    for (const m of members) await m.fit(X, yMs, ctx);
     this.members = members;
   }
 

@@ -1,6 +1,6 @@
 import type { Graph } from '../ir/graph.js';
 import type { ModuleDef, Params, ParamSpec } from '../modules/index.js';
-import { GRAPH_KERNEL_FEATURES, graphKernelWork } from './kernels.js';
+import { GRAPH_KERNEL_FEATURES, graphKernelWork, MLAS_CONV_WORK, mlasConvWork } from './kernels.js';
 import { isRange } from '../modules/types.js';
 import type { HardwareFacts } from '../runtimes/hardware.js';
 import type { SampleRow } from '../store/db.js';
@@ -19,6 +19,8 @@ import type { SampleRow } from '../store/db.js';
 export interface FeatureSpace {
   names: string[];
   groups: FeatureGroup[];
+  /** columns holding log1p of a work total a kernel's time adds up over (FitContext.additiveColumns) */
+  additiveColumns: number[];
   /** `built`: the configuration's parameters and built module graph when the caller has them (saves parsing and building again) */
   encode(row: FeatureSource, built?: BuiltConfig): number[];
 }
@@ -61,6 +63,16 @@ function isSizeLike(spec: ParamSpec): boolean {
 
 const clip = (v: number, lo: number, hi: number) => Math.min(hi, Math.max(lo, v));
 
+/** whether the module's graph holds a convolution (built once, at the first value of every parameter's domain) */
+function hasConv(m: ModuleDef): boolean {
+  const first = Object.fromEntries(m.params.map((s) => [s.name, isRange(s.default) ? s.default.min : s.default[0]!]));
+  try {
+    return m.build(first as Params, 1, false).nodes.some((n) => n.op === 'Conv');
+  } catch {
+    return false; // a module whose first values do not build together: no convolution features
+  }
+}
+
 export function featureSpace(m: ModuleDef, opts: FeatureOptions = {}): FeatureSpace {
   const names: string[] = [...COST_FIELDS.map((f) => `log_${f}`), 'threads', 'load', 'log_macs_per_thread'];
   const groups: FeatureGroup[] = [...COST_FIELDS.map(() => 'cost' as const), 'device', 'device', 'device'];
@@ -79,6 +91,7 @@ export function featureSpace(m: ModuleDef, opts: FeatureOptions = {}): FeatureSp
       add('param', allowed.map((a) => `${spec.name}=${a}`), (p) => allowed.map((a) => (p[spec.name] === a ? 1 : 0)));
     }
   }
+  const additive = [...ADDITIVE_WORK_COLUMNS];
   const hw = opts.hardware;
   if (hw && opts.kernel !== false) {
     const W = hw.simdFloats;
@@ -103,8 +116,8 @@ export function featureSpace(m: ModuleDef, opts: FeatureOptions = {}): FeatureSp
       const w = graphKernelWork(graph(), hw);
       return GRAPH_KERNEL_FEATURES.map((f) => Math.log1p(w[f]));
     });
-    const names = new Set(m.params.map((s) => s.name));
-    if (names.has('hw') && names.has('k') && (names.has('cin') || names.has('c'))) {
+    const paramNames = new Set(m.params.map((s) => s.name));
+    if (paramNames.has('hw') && paramNames.has('k') && (paramNames.has('cin') || paramNames.has('c'))) {
       // the im2col buffer MLAS fills before its GEMM (grouped/depthwise convs: per group)
       add('kernel', ['log_im2col_bytes', 'im2col_over_L2'], (p) => {
         const hw0 = Number(p.hw);
@@ -114,10 +127,21 @@ export function featureSpace(m: ModuleDef, opts: FeatureOptions = {}): FeatureSp
         return [Math.log1p(bytes), bytes > hw.l2Bytes ? 1 : 0];
       });
     }
+    if (hasConv(m)) {
+      // the steps of MLAS's convolution loop nest, priced by the additive RM (addgbt); last, so that
+      // models stored before them keep their columns
+      const first = names.length;
+      add('kernel', MLAS_CONV_WORK.map((f) => `log_mlas_${f}`), (_p, _row, graph) => {
+        const w = mlasConvWork(graph(), hw);
+        return MLAS_CONV_WORK.map((f) => Math.log1p(w[f]));
+      });
+      additive.push(names.indexOf('log_nchwc_reorder_bytes'), ...MLAS_CONV_WORK.map((_, i) => first + i));
+    }
   }
   return {
     names,
     groups,
+    additiveColumns: additive,
     encode(row, built) {
       const p = (built?.params ?? JSON.parse(row.params_json)) as Record<string, unknown>;
       const graph = () => built?.graph ?? m.build(p as Params, 1, false);

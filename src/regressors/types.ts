@@ -16,6 +16,11 @@ export interface Regressor {
 
 export interface FitContext {
   /**
+   * Columns of the feature vectors holding log1p of a work total that a kernel's time adds up over
+   * (FeatureSpace.additiveColumns): the additive RM prices each; the rest ignore them.
+   */
+  additiveColumns?: readonly number[];
+  /**
    * Other targets of the same rows (another device setting, p90, session-creation time; NaN where
    * not measured). Multi-task RMs learn them jointly with the main target; the rest ignore them.
    */

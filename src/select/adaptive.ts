@@ -1,4 +1,4 @@
-import type { FeatureSpace, FeatureSource, RegressorKind } from '../regressors/index.js';
+import type { FeatureSpace, FeatureSource, FitContext, RegressorKind } from '../regressors/index.js';
 import { standardise, standardiser } from '../regressors/ridge.js';
 import { Rng } from '../util/random.js';
 
@@ -19,7 +19,7 @@ export interface AdaptiveOptions {
   seed?: number;
 }
 
-export async function outOfFoldErrors(kind: RegressorKind, X: number[][], y: number[], folds: number, seed: number): Promise<number[]> {
+export async function outOfFoldErrors(kind: RegressorKind, X: number[][], y: number[], folds: number, seed: number, ctx?: FitContext): Promise<number[]> {
   const n = X.length;
   const fold = new Rng(seed).shuffle([...Array(n).keys()]);
   const foldOf = new Array<number>(n);
@@ -29,7 +29,7 @@ export async function outOfFoldErrors(kind: RegressorKind, X: number[][], y: num
     const tr = [...Array(n).keys()].filter((i) => foldOf[i] !== f);
     const te = [...Array(n).keys()].filter((i) => foldOf[i] === f);
     const m = kind.create(seed + f);
-    await m.fit(tr.map((i) => X[i]!), tr.map((i) => y[i]!));
+    await m.fit(tr.map((i) => X[i]!), tr.map((i) => y[i]!), ctx);
     const p = m.predict(te.map((i) => X[i]!));
     te.forEach((i, k) => (err[i] = Math.abs(p[k]! / y[i]! - 1)));
   }
@@ -47,7 +47,7 @@ export async function adaptivePick(
 ): Promise<number[]> {
   const rng = new Rng(opts.seed ?? 1);
   const X = measured.map((r) => fs.encode(r));
-  const err = await outOfFoldErrors(kind, X, measured.map((r) => r.latency_ms), opts.folds ?? 3, opts.seed ?? 1);
+  const err = await outOfFoldErrors(kind, X, measured.map((r) => r.latency_ms), opts.folds ?? 3, opts.seed ?? 1, { additiveColumns: fs.additiveColumns });
   // distance on the parameter and kernel features: where a configuration is, not what it costs
   const cols = fs.groups.map((g, j) => (g === 'param' || g === 'kernel' ? j : -1)).filter((j) => j >= 0);
   const pick = (x: number[]) => cols.map((j) => x[j]!);

@@ -124,7 +124,7 @@ export async function trainAndSelect(store: Store, datasetName: string, opts: Tr
     const version = datasetVersion(ds, rows);
     for (const c of candidates) {
       const { model, ...report } = c;
-      store.saveModel(ds.id, c.kind, { format: 2, features: featureOptions, ranges, state: model.toJSON(), machineState, ...(probeMs ? { probeMs } : {}) }, { ...report, objective, dataset: version, machineState }, c === winner);
+      store.saveModel(ds.id, c.kind, { format: 2, features: featureOptions, featureNames: fs.names, ranges, state: model.toJSON(), machineState, ...(probeMs ? { probeMs } : {}) }, { ...report, objective, dataset: version, machineState }, c === winner);
     }
   }
   return { dataset: datasetName, trainSize: train.length, valSize: val.length, cvFolds: folds, objective, candidates, selected: winner.kind, features: fs, featureOptions, ranges, tasks, machineState: state };
@@ -133,6 +133,8 @@ export async function trainAndSelect(store: Store, datasetName: string, opts: Tr
 interface StoredModel {
   format: 2;
   features: FeatureOptions;
+  /** the feature vector's columns when it was trained (absent before session 55: its columns are a prefix of today's) */
+  featureNames?: string[];
   ranges: Ranges;
   state: unknown;
   /** the dataset's median machine-probe time (ms) when it was probed: `predict --now` scales by the probe timed now over this */
@@ -175,6 +177,10 @@ export function loadSelected(store: Store, datasetName: string): SelectedModel {
     if (st !== undefined && (typeof st !== 'object' || !st || !['raw', 'probe', 'reference'].includes(st.source) || (st.nominalMs !== undefined && !(typeof st.nominalMs === 'number' && st.nominalMs > 0)))) throw new Error('its machine state is malformed');
     model = getRegressorKind(rec.kind).load(stored.state);
     fs = featureSpace(m, stored.features);
+    const names = stored.featureNames;
+    if (names !== undefined && (!Array.isArray(names) || names.length !== fs.names.length || names.some((n, i) => n !== fs.names[i]))) {
+      throw new Error('it was trained on other features than this version of latencylab computes');
+    }
     const probe = referencePrediction(model, fs, m);
     if (!Number.isFinite(probe) || probe <= 0) throw new Error(`it predicts ${probe} ms for the default configuration`);
   } catch (e) {

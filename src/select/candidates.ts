@@ -94,7 +94,7 @@ async function fitZoo(
     } else {
       model = k.create(opts.seed ?? 1);
       if (k.multiTask) await model.fit(mt.rows.map((r) => fs.encode(r)), mt.y, { tasks: mt.tasks });
-      else await model.fit(X, y);
+      else await model.fit(X, y, { additiveColumns: fs.additiveColumns });
       trainMsOf.set(k.kind, performance.now() - t0);
     }
     fitted.set(k.kind, model);
