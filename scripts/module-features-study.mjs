@@ -111,7 +111,8 @@ for (const MODULE of modules) {
         }
       } else {
         const rm = getRegressorKind(kind).create(1);
-        await rm.fit(tr.map((e) => e.x), ytr);
+        // the feature space's work columns (a prefix of every variant's vector) for the additive RM
+        await rm.fit(tr.map((e) => e.x), ytr, { additiveColumns: fs.additiveColumns });
         predict = (rows) => rm.predict(rows.map((e) => e.x));
       }
       const pv = predict(va);

@@ -144,7 +144,9 @@ export function featureSpace(m: ModuleDef, opts: FeatureOptions = {}): FeatureSp
     additiveColumns: additive,
     encode(row, built) {
       const p = (built?.params ?? JSON.parse(row.params_json)) as Record<string, unknown>;
-      const graph = () => built?.graph ?? m.build(p as Params, 1, false);
+      // built at most once per row: several kernel encoders read it
+      let g = built?.graph;
+      const graph = () => (g ??= m.build(p as Params, 1, false));
       // pushed, not spread: encoding runs for every configuration a whole-model prediction meets
       const out: number[] = [];
       for (const f of COST_FIELDS) out.push(Math.log1p(row[f]));
