@@ -6,6 +6,7 @@
 // at the machine state the bench chooses. Fits models only; takes no latency figure.
 //   npm run build && MODULE=maxpool,avgpool node scripts/module-features-study.mjs
 //   VARIANTS=shipped,pool   KINDS=gbt,poly2,additive,additive+gbt   TEST=1   BY_CLASS=1 (validation per MLAS kernel class)
+//   STATE=reference:5   one machine-state method for every variant (default: each module's choice, made on the shipped features)
 // Variants: 'shipped' (featureSpace as the bench uses it), 'pool' (+ the NCHWc pooling kernel's
 // work: ReorderInput / ReorderOutput bytes, vector loads of the windows, output rows), 'conv'
 // (+ a convolution module's MACs split by kernel size and stride — MLAS runs 1×1, k×k and strided
@@ -16,6 +17,7 @@
 import { Store } from '../dist/store/db.js';
 import { benchDbPath } from '../dist/bench/regressors-data.js';
 import { dataAtMachineState } from '../dist/bench/regressors-state.js';
+import { parseStateMethod } from '../dist/select/machine-state.js';
 import { getModule } from '../dist/modules/index.js';
 import { featureSpace, getRegressorKind } from '../dist/regressors/index.js';
 import { featureOptionsFor, splitRows } from '../dist/select/split.js';
@@ -76,7 +78,10 @@ const WORK = {
 const workOf = (variant, p, module) => (variant === 'shipped' ? {} : WORK[variant](p, getModule(module).build(p, 1, false)));
 
 const store = new Store(benchDbPath());
-const { dataOf } = await dataAtMachineState(store, modules);
+// STATE=reference:5 (a machine-state method) holds the labels fixed while features change: each
+// module's own choice is made with quick RMs over the features, so it moves with them
+const fixedState = process.env.STATE ? parseStateMethod(process.env.STATE, 'STATE') : undefined;
+const { dataOf } = await dataAtMachineState(store, modules, undefined, undefined, fixedState);
 const fmt = (a) => `${(100 * a.within10).toFixed(1)} (MAPE ${a.mape.toFixed(1)})`;
 for (const MODULE of modules) {
   const d = dataOf.get(MODULE)?.find((x) => x.s.id === 't1');

@@ -104,17 +104,26 @@ export function settingDataAt(s: BenchSetting, r: ModuleRuns['runs'], method: St
  * Per device setting with data: how each module's samples are put at one machine state
  * (chooseStateMethods), and every module's datasets at that state.
  */
-export async function dataAtMachineState(store: Store, modules: readonly string[], log: (s: string) => void = () => undefined, settings: readonly string[] = BENCH_SETTINGS.map((s) => s.id)) {
+export async function dataAtMachineState(
+  store: Store,
+  modules: readonly string[],
+  log: (s: string) => void = () => undefined,
+  settings: readonly string[] = BENCH_SETTINGS.map((s) => s.id),
+  /** one method for every module instead of each module's choice (studies comparing features: the choice depends on them) */
+  fixed?: StateMethod,
+) {
+  const fixedAt = fixed && STATE_METHODS.findIndex((m) => m.source === fixed.source && m.windowS === fixed.windowS);
+  if (fixedAt === -1) throw new Error(`machine state ${methodLabel(fixed!)} is not one of the candidates (${STATE_METHODS.map(methodLabel).join(', ')})`);
   const states = new Map<string, { choices: Map<string, StateChoice> }>();
   const dataOf = new Map<string, SettingData[]>(modules.map((m) => [m, []]));
   for (const s of BENCH_SETTINGS.filter((x) => settings.includes(x.id))) {
     const runs = modules.map((m) => loadModuleRuns(store, s.id, m));
     if (!runs.some((r) => r.runs.train)) continue;
     const factors = STATE_METHODS.map((method) => stateFactors(stateGroups(runs), method));
-    const choices = await chooseStateMethods(runs, s.device, undefined, factors);
+    const choices = fixedAt === undefined ? await chooseStateMethods(runs, s.device, undefined, factors) : new Map<string, StateChoice>();
     states.set(s.id, { choices });
     for (const { module, runs: r } of runs) {
-      const method = choices.get(module)?.method ?? STATE_METHODS[0]!;
+      const method = fixedAt === undefined ? choices.get(module)?.method ?? STATE_METHODS[0]! : STATE_METHODS[fixedAt]!;
       const data = settingDataAt(s, r, method, factors[STATE_METHODS.indexOf(method)]!);
       if (!data) continue;
       log(`${s.id} ${module}: machine state by ${methodLabel(method)}`);
