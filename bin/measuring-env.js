@@ -40,8 +40,10 @@ export async function launch(mainHref, script, timesNothing, v8Flags = []) {
       stdio: ['inherit', 'inherit', 'inherit', 'ipc'],
       env: { ...process.env, ...missing },
     });
-    // the terminal delivers Ctrl-C to the whole process group: let the child handle it
-    process.on('SIGINT', () => {});
+    // Ctrl-C is the child's to handle (stop after the current chunk). A terminal delivers it to
+    // the whole group, a `kill -INT` of this process only here: forward it, and the child takes a
+    // second copy within SIGINT_REPEAT_MS (src/cli/args.ts) as the same press.
+    process.on('SIGINT', () => child.kill('SIGINT'));
     process.on('SIGTERM', () => child.kill('SIGTERM'));
     child.on('exit', (code, signal) => {
       if (signal) process.kill(process.pid, signal);

@@ -121,6 +121,42 @@ describe('the launcher', () => {
     expect(countSamples(db, 'o')).toBe(n); // nothing writes to the store any more
     expect(n).toBeLessThan(2000);
   });
+  // a terminal's Ctrl-C reaches the launcher and the child; `kill -INT <launcher>` only the launcher
+  for (const delivery of ['launcher', 'group'] as const) {
+    it(`Ctrl-C (${delivery === 'group' ? 'the whole process group, as a terminal sends it' : 'sent to the launcher alone'}): the measuring child stops after its chunk, once, keeping what it measured`, async () => {
+      const { spawn, spawnSync } = await import('node:child_process');
+      const db = path.join(tempDir(), 'int.db');
+      const env: NodeJS.ProcessEnv = { ...process.env, LATENCYLAB_MAIN: new URL('../src/cli/main.ts', import.meta.url).href };
+      delete env.UV_THREADPOOL_SIZE;
+      const bin = path.join(path.dirname(new URL(import.meta.url).pathname), '..', 'bin', 'latencylab.js');
+      const launcher = spawn(process.execPath, ['--import', 'tsx', bin, '--db', db, 'profile', '-m', 'add', '-n', '2000', '--max-time-ms', '20', '--name', 'i'], { env, stdio: ['ignore', 'pipe', 'pipe'] });
+      let out = '';
+      let err = '';
+      launcher.stdout.on('data', (d) => (out += String(d)));
+      launcher.stderr.on('data', (d) => (err += String(d)));
+      const exited = new Promise<number | null>((r) => launcher.on('exit', (code) => r(code)));
+      const deadline = Date.now() + 90_000;
+      while (countSamples(db, 'i') < 8) {
+        if (Date.now() > deadline) throw new Error('no progress');
+        await new Promise((r) => setTimeout(r, 100));
+      }
+      const childPid = Number(spawnSync('pgrep', ['-P', String(launcher.pid)], { encoding: 'utf8' }).stdout.trim().split('\n')[0]);
+      expect(childPid).toBeGreaterThan(0);
+      launcher.kill('SIGINT');
+      if (delivery === 'group') process.kill(childPid, 'SIGINT');
+      // not stopped within 30 s: fail, and leave no profiler running (the child follows the launcher)
+      const timeout = setTimeout(() => launcher.kill('SIGKILL'), 30_000);
+      const code = await exited;
+      clearTimeout(timeout);
+      expect(code).toBe(130);
+      expect(err.match(/stopping after the current chunk/g)?.length).toBe(1);
+      // a graceful stop: the child reports what it stored (an immediate exit would not)
+      const stored = /i: (\d+)\/2000 samples stored/.exec(out);
+      expect(stored).not.toBeNull();
+      expect(countSamples(db, 'i')).toBe(Number(stored![1]));
+      expect(Number(stored![1])).toBeLessThan(2000);
+    });
+  }
 });
 
 describe('two profilers of one dataset', () => {

@@ -37,18 +37,44 @@ export function numberList(flag: string) {
 }
 
 /**
- * First Ctrl-C: ask the running job to stop after its current chunk (everything measured so far
- * is already stored); second Ctrl-C: exit at once. Returns the flag and a function to uninstall.
+ * A Ctrl-C at a terminal reaches the launcher and its measuring child (the whole process group),
+ * and the launcher forwards its copy to the child (so a `kill -INT` of the launcher alone stops
+ * the job too): the child sees one press as two signals milliseconds apart. Handlers take a repeat
+ * within this many ms as the same press.
  */
-export function stopOnSigint(): { flag: { stop: boolean }; release(): void } {
+export const SIGINT_REPEAT_MS = 300;
+
+/**
+ * First Ctrl-C: ask the running job to stop after its current chunk (everything measured so far
+ * is already stored; `message` says so); second Ctrl-C: exit at once. Returns the flag and a
+ * function to uninstall.
+ */
+export function stopOnSigint(message = 'stopping after the current chunk (everything measured so far is stored)…'): { flag: { stop: boolean }; release(): void } {
   const flag = { stop: false };
+  let firstAt = 0;
   const handler = () => {
-    if (flag.stop) process.exit(130);
+    if (flag.stop) {
+      if (Date.now() - firstAt > SIGINT_REPEAT_MS) process.exit(130);
+      return;
+    }
     flag.stop = true;
-    process.stderr.write('\nstopping after the current chunk (everything measured so far is stored)…\n');
+    firstAt = Date.now();
+    process.stderr.write(`\n${message}\n`);
   };
   process.on('SIGINT', handler);
   return { flag, release: () => process.off('SIGINT', handler) };
+}
+
+/** SIGINT and SIGTERM run `close` once (a Ctrl-C arrives twice, see SIGINT_REPEAT_MS) */
+export function closeOnSignals(close: () => Promise<void>): void {
+  let closing = false;
+  const handler = () => {
+    if (closing) return;
+    closing = true;
+    void close();
+  };
+  process.on('SIGINT', handler);
+  process.on('SIGTERM', handler);
 }
 
 /** a TCP port for --port (0 = any free one) */

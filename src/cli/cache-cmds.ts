@@ -7,7 +7,7 @@ import { DEFAULT_MAX_FEATURES } from '../earlyexit/segments.js';
 import { MODEL_PRESETS, openCacheTarget, startEngine, type TargetOptions } from '../earlyexit/setup.js';
 import { loadImageFolder } from '../serve/image-folder.js';
 import { UserError } from '../util/errors.js';
-import { fraction, numberList, port, positiveInt, positiveNumber, share, stopOnSigint } from './args.js';
+import { closeOnSignals, fraction, numberList, port, positiveInt, positiveNumber, share, stopOnSigint } from './args.js';
 import { fmtNum, formatTable } from './table.js';
 
 /** options shared by every `cache` subcommand: which model, how it is cut */
@@ -169,7 +169,6 @@ export function registerCacheCommands(program: Command): void {
         await engine.dispose();
         process.exit(0);
       };
-      process.on('SIGINT', close);
-      process.on('SIGTERM', close);
+      closeOnSignals(close);
     });
 }

@@ -7,7 +7,7 @@ import { pullDataset } from '../fleet/pull.js';
 import { ATTEMPTS, FleetQueue, queueName } from '../fleet/queue.js';
 import type { OnnxInput } from '../runtimes/ort.js';
 import type { Store } from '../store/db.js';
-import { positiveInt } from './args.js';
+import { positiveInt, stopOnSigint } from './args.js';
 import { formatTable } from './table.js';
 import { UserError } from '../util/errors.js';
 
@@ -115,22 +115,16 @@ export function registerFleetCommands(program: Command, openStore: () => Store):
     .option('--idle-exit <s>', 'stop after the queue stayed empty this many seconds', positiveInt)
     .option('--lease <s>', 'seconds a job may take before it is given to another agent', positiveInt, 300)
     .action(async (o) => {
-      let stop = false;
-      const onSig = () => {
-        if (stop) process.exit(130);
-        stop = true;
-        process.stderr.write('stopping after the current job (Ctrl-C again to quit now; the job then goes to another agent when its lease ends)\n');
-      };
-      process.on('SIGINT', onSig);
+      const sigint = stopOnSigint('stopping after the current job (Ctrl-C again to quit now; the job then goes to another agent when its lease ends)');
       try {
         const r = await runAgent({
           url: o.store, device: o.device, threads: o.threads, machine: o.machine, maxJobs: o.maxJobs,
           idleExitMs: o.idleExit !== undefined ? o.idleExit * 1000 : undefined, leaseSeconds: o.lease,
-          log: (s) => process.stderr.write(s + '\n'), shouldStop: () => stop,
+          log: (s) => process.stderr.write(s + '\n'), shouldStop: () => sigint.flag.stop,
         });
         console.log(`agent ${r.id}: ${r.jobs} jobs done, ${r.stored} samples stored, ${r.failed} jobs failed`);
       } finally {
-        process.off('SIGINT', onSig);
+        sigint.release();
       }
     });
 

@@ -16,7 +16,7 @@ import { readModelFile } from '../wholemodel/model-file.js';
 import type { InputOverrides } from '../ir/onnx-load.js';
 import { extrapolatedModules, settingKey, trainCommand, untrainedModules, WholeModelPredictor, type ModelPrediction } from '../wholemodel/predictor.js';
 import { compareLayers, layerRows, predictionRecord } from '../wholemodel/report.js';
-import { port, positiveInt, stopOnSigint } from './args.js';
+import { closeOnSignals, port, positiveInt, stopOnSigint } from './args.js';
 import { phaseProgress } from './progress.js';
 import { formatTable } from './table.js';
 import { enqueueModelForFleet } from './fleet-cmds.js';
@@ -228,8 +228,7 @@ export function registerModelCommands(program: Command, openStore: () => Store):
         store.close();
         process.exit(0);
       };
-      process.on('SIGINT', close);
-      process.on('SIGTERM', close);
+      closeOnSignals(close);
     });
 
   program
