@@ -9,7 +9,7 @@ import { ensemble } from '../src/regressors/ensemble.js';
 import { gbt } from '../src/regressors/gbt.js';
 import { medn, mlp } from '../src/regressors/mlp.js';
 import { fitNonNegativeRelative, fitRidge, fitRidgeCV, linearPredict, nonNegativeRelativeFitter, solveRidge } from '../src/regressors/ridge.js';
-import { hardwareFacts } from '../src/runtimes/hardware.js';
+import { convRunsNchwc, hardwareFacts } from '../src/runtimes/hardware.js';
 import { Rng } from '../src/util/random.js';
 import { mape } from '../src/util/stats.js';
 
@@ -284,6 +284,23 @@ describe('features', () => {
     expect(wasm.nchwc_convs).toBe(0);
   });
 
+  it("the NCHWc rule is onnxruntime's TransformConv: per-group channels for grouped convs, any output width without groups", () => {
+    // [cin, cout, groups, runs NCHWc with block 8]
+    const cases: [number, number, number, boolean][] = [
+      [3, 20, 1, true], // fewer inputs than a block: read from NCHW; outputs padded to the block
+      [16, 20, 1, true],
+      [12, 16, 1, false], // inputs past a block, not whole blocks
+      [32, 32, 32, true], // depthwise
+      [20, 20, 20, false], // depthwise, not whole blocks
+      [32, 64, 4, true], // 8 in / 16 out per group
+      [32, 64, 8, false], // 4 in per group
+      [64, 32, 8, false], // 4 out per group
+      [64, 36, 2, false], // outputs not whole blocks
+    ];
+    for (const [cin, cout, groups, expected] of cases) expect([cin, cout, groups, convRunsNchwc(cin, cout, groups, 8)]).toEqual([cin, cout, groups, expected]);
+    expect(convRunsNchwc(16, 16, 1, 0)).toBe(false);
+  });
+
   it("MLAS's convolution loop nest: calls, FMAs and padded outputs counted as the kernels run them", () => {
     const avx2 = { ...hardwareFacts('ort-cpu'), nchwcBlock: 8, simdFloats: 8 };
     const conv = getModule('conv2d');
@@ -306,6 +323,12 @@ describe('features', () => {
     expect(grouped.gemm_calls).toBe(2);
     expect(grouped.im2col_bytes).toBe(4 * 2 * 8 * 8 * 12 * 9);
     expect(grouped.calls).toBe(0);
+    // 32 → 64 channels in 4 groups: 16 out per group, but 8 in per group is one block — NCHWc; in 8
+    // groups 4 in per group (32 in total is whole blocks; onnxruntime looks at the filter's per-group
+    // channels): im2col + SGEMM
+    expect(work({ cin: 32, cout: 64, groups: 4 }).calls).toBeGreaterThan(0);
+    const perGroup = work({ cin: 32, cout: 64, groups: 8 });
+    expect([perGroup.calls, perGroup.gemm_calls]).toEqual([0, 8]);
     // no NCHWc (wasm): everything is SGEMM
     expect(work({}, hardwareFacts('ort-wasm')).gemm_calls).toBe(1);
   });

@@ -1,15 +1,11 @@
 import type { Graph } from '../ir/graph.js';
-import type { HardwareFacts } from '../runtimes/hardware.js';
+import { convRunsNchwc, type HardwareFacts } from '../runtimes/hardware.js';
 
 /**
  * Which kernel onnxruntime's CPU EP runs for each node of a module graph, and the work it does
  * there. The rules follow onnxruntime's NCHWc transformer (graph optimisation 'all' on x86): a
  * Conv runs as an NCHWc convolution with output channels padded to the block (16 floats on
- * AVX-512) when
- * - group = 1 and (input channels < block, read straight from NCHW, or a multiple of block), or
- * - depthwise with channels a multiple of block, or
- * - grouped with input channels and channels per group multiples of block;
- * otherwise it runs as im2col + SGEMM (1×1 stride-1 convs skip the im2col). MatMul/Gemm run as
+ * AVX-512) where `convRunsNchwc` says so; otherwise it runs as im2col + SGEMM (1×1 stride-1 convs skip the im2col). MatMul/Gemm run as
  * SGEMM with the output columns packed in panels of the vector width.
  * The features are log1p of these work totals, so a regressor sees the algorithm switch.
  */
@@ -31,11 +27,7 @@ export function graphKernelWork(g: Graph, hw: HardwareFacts): Record<(typeof GRA
       const groups = Number(n.attrs.group ?? 1);
       const depthwise = groups > 1 && groups === cin && cin === cout;
       const spatial = batch! * oh! * ow!;
-      const nchwc =
-        B > 0 &&
-        (groups === 1
-          ? cin! < B || cin! % B === 0
-          : cout! % B === 0 && (depthwise || (cin! % B === 0 && (cout! / groups) % B === 0)));
+      const nchwc = convRunsNchwc(cin!, cout!, groups, B);
       if (depthwise) w.depthwise_macs += spatial * roundUp(cout!, B || 1) * k * k;
       if (nchwc) {
         w.nchwc_convs++;
@@ -100,7 +92,7 @@ export function mlasConvWork(g: Graph, hw: HardwareFacts): Record<(typeof MLAS_C
     const groups = Number(n.attrs.group ?? 1);
     const [cg, kg] = [C! / groups, K! / groups];
     const depthwise = groups > 1 && groups === C && C === K;
-    const nchwc = B > 0 && (groups === 1 ? C! < B || C! % B === 0 : K! % B === 0 && (depthwise || (C! % B === 0 && kg % B === 0)));
+    const nchwc = convRunsNchwc(C!, K!, groups, B);
     const rows = N! * oh!;
     if (!nchwc) {
       if (!(k === 1 && s === 1)) w.im2col_bytes += 4 * N! * groups * oh! * ow! * cg * k * k;

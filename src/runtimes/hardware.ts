@@ -65,3 +65,21 @@ export function vectorExtension(): string {
   cached ??= probeHost();
   return cached.vectorExtension;
 }
+
+/**
+ * Whether onnxruntime's NCHWc transformer (x86; nchwc_transformer.cc, TransformConv) runs a Conv in
+ * the blocked layout, judged from its filter [cout, cin / groups, k, k] as the transformer does:
+ * - groups = 1: input channels fewer than a block (read straight from NCHW) or whole blocks of them
+ *   (output channels are padded up to the block);
+ * - grouped: output channels whole blocks, and either depthwise (one input channel per group, as
+ *   many groups as outputs) or whole blocks of channels per group, in and out — input channels
+ *   *per group*, not in total: 32 channels in 8 groups (4 per group) run im2col + SGEMM.
+ * `block` 0 (no NCHWc path, e.g. wasm): never.
+ */
+export function convRunsNchwc(cin: number, cout: number, groups: number, block: number): boolean {
+  if (block <= 0) return false;
+  if (groups === 1) return cin < block || cin % block === 0;
+  if (cout % block !== 0) return false;
+  if (cin === groups && cout === groups) return true;
+  return (cin / groups) % block === 0 && cout % groups === 0 && (cout / groups) % block === 0;
+}

@@ -1,5 +1,6 @@
 import type { ImportedModel, ImportedNode } from '../ir/onnx-shapes.js';
 import { einsum } from '../ir/shape-rules.js';
+import { convRunsNchwc } from '../runtimes/hardware.js';
 import type { FusionTable } from './fusion.js';
 
 /**
@@ -243,9 +244,8 @@ function nchwcReorders(m: ImportedModel, block: number, dataInputs: (n: Imported
       const cin = channels(x);
       const group = Number(n.attrs.group ?? 1);
       const cout = channels(n.outputs[0]!);
-      if (group === 1) runsBlocked = layoutBlocked.has(x) || cin < block || cin % block === 0;
-      else if (group === cin && cout === cin) runsBlocked = layoutBlocked.has(x) || cin % block === 0;
-      else runsBlocked = (cin / group) % block === 0 && (cout / group) % block === 0;
+      // an input already blocked has its channels padded to whole blocks
+      runsBlocked = convRunsNchwc(cin, cout, group, block) || (layoutBlocked.has(x) && (group === 1 || (group === cin && cout === cin)));
       if (runsBlocked && cin >= block && !layoutBlocked.has(x)) charge(n.name, x);
     } else if (x && NCHWC_UNARY.has(n.op)) {
       runsBlocked = layoutBlocked.has(x);
