@@ -62,6 +62,11 @@ describe('bench:regressors machine state', () => {
     const tied = byVal.candidates.filter((c) => c.val10 === 0.9);
     expect(tied.length).toBeLessThan(byVal.candidates.length);
     expect(chosen.within5 + chosen.within10).toBe(Math.max(...tied.map((c) => c.within5 + c.within10)));
+    // no re-measurements: however well a signal validates inside the run, the timings stay as measured
+    const prefersProbe = async (_m: string, _d: string, rows: SampleRow[]) => (rows[0] === train[0] ? 0.5 : 0.9);
+    const unchecked = (await chooseStateMethods([{ module: 'm', runs: { train, test } }], 'ort-cpu', prefersProbe)).get('m')!;
+    expect(unchecked.method.source).toBe('raw');
+    expect(unchecked.candidates.map((c) => c.method.source)).toEqual(['raw']);
   });
 });
 

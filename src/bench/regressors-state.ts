@@ -46,7 +46,8 @@ export interface StateChoice {
  * predict unseen configurations — the validation split, and the re-measurements of validation
  * configurations from the later `retrain` run (so learnability inside the run and agreement across
  * runs both count) — ties going to the one under which all re-measured training configurations
- * agree best, then to the earlier, simpler one. Validation data only. Per module, because the
+ * agree best, then to the earlier, simpler one; a module without re-measurements keeps its timings
+ * as measured. Validation data only. Per module, because the
  * signals see different things: the probe is a convolution network and misses drift of
  * memory-bound kernels, which the module's own reference configuration sees. Agreement alone chose
  * worse (2026-12-04, 1 thread, mbconv: validation ±10 % 42 vs 80 %), learnability alone left a
@@ -63,6 +64,10 @@ export async function chooseStateMethods(
     if (!m.runs.train || m.runs.train.length < 20) continue;
     const candidates: StateChoice['candidates'] = [];
     for (const [i, method] of STATE_METHODS.entries()) {
+      // without re-measurements nothing checks a signal across runs, and within one run a signal
+      // can look right while its level differs from run to run (the wasm probe timed 3.4× slower in
+      // one process than in another, session 56): the timings stay as measured
+      if (!m.runs.retrain && method.source !== 'raw') continue;
       const { medianRatio: _, ...agree } = m.runs.retrain ? agreement(m.runs.train, m.runs.retrain, factors[i]!) : { n: 0, within5: 0, within10: 0, medianRatio: 0 };
       candidates.push({ method, ...agree, val10: await validate(m.module, device, atState(m.runs.train, factors[i]!), atState(m.runs.retrain ?? [], factors[i]!)) });
     }
