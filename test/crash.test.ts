@@ -46,6 +46,25 @@ describe('crash safety', () => {
   }, 180_000);
 });
 
+/**
+ * `latencylab profile` of 2,000 `add` samples through the launcher, which re-runs itself as the
+ * measuring child; resolves once 8 samples are stored, with the child's pid.
+ */
+async function profilingLauncher(db: string, name: string, stdio: 'ignore' | 'pipe') {
+  const { spawn, spawnSync } = await import('node:child_process');
+  const env: NodeJS.ProcessEnv = { ...process.env, LATENCYLAB_MAIN: new URL('../src/cli/main.ts', import.meta.url).href };
+  delete env.UV_THREADPOOL_SIZE; // so the launcher re-runs itself as the measuring child
+  const bin = path.join(path.dirname(new URL(import.meta.url).pathname), '..', 'bin', 'latencylab.js');
+  const launcher = spawn(process.execPath, ['--import', 'tsx', bin, '--db', db, 'profile', '-m', 'add', '-n', '2000', '--max-time-ms', '20', '--name', name], { env, stdio: ['ignore', stdio, stdio] });
+  const deadline = Date.now() + 90_000;
+  while (countSamples(db, name) < 8) {
+    if (Date.now() > deadline) throw new Error('no progress');
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  const childPid = Number(spawnSync('pgrep', ['-P', String(launcher.pid)], { encoding: 'utf8' }).stdout.trim().split('\n')[0]);
+  return { launcher, childPid };
+}
+
 describe('the launcher', () => {
   it('runs commands that time nothing in its own process, everything else (and anything new) as a one-pool-thread child', async () => {
     // @ts-expect-error plain-JS launcher module, no type declarations
@@ -91,18 +110,8 @@ describe('the launcher', () => {
   });
 
   it('kill -9 of the launcher a user started: its measuring child ends too (no orphan keeps profiling)', async () => {
-    const { spawn, spawnSync } = await import('node:child_process');
     const db = path.join(tempDir(), 'orphan.db');
-    const env: NodeJS.ProcessEnv = { ...process.env, LATENCYLAB_MAIN: new URL('../src/cli/main.ts', import.meta.url).href };
-    delete env.UV_THREADPOOL_SIZE; // so the launcher re-runs itself as the measuring child
-    const bin = path.join(path.dirname(new URL(import.meta.url).pathname), '..', 'bin', 'latencylab.js');
-    const launcher = spawn(process.execPath, ['--import', 'tsx', bin, '--db', db, 'profile', '-m', 'add', '-n', '2000', '--max-time-ms', '20', '--name', 'o'], { env, stdio: 'ignore' });
-    const deadline = Date.now() + 90_000;
-    while (countSamples(db, 'o') < 8) {
-      if (Date.now() > deadline) throw new Error('no progress');
-      await new Promise((r) => setTimeout(r, 100));
-    }
-    const childPid = Number(spawnSync('pgrep', ['-P', String(launcher.pid)], { encoding: 'utf8' }).stdout.trim().split('\n')[0]);
+    const { launcher, childPid } = await profilingLauncher(db, 'o', 'ignore');
     expect(childPid).toBeGreaterThan(0);
     launcher.kill('SIGKILL');
     const alive = () => {
@@ -124,23 +133,13 @@ describe('the launcher', () => {
   // a terminal's Ctrl-C reaches the launcher and the child; `kill -INT <launcher>` only the launcher
   for (const delivery of ['launcher', 'group'] as const) {
     it(`Ctrl-C (${delivery === 'group' ? 'the whole process group, as a terminal sends it' : 'sent to the launcher alone'}): the measuring child stops after its chunk, once, keeping what it measured`, async () => {
-      const { spawn, spawnSync } = await import('node:child_process');
       const db = path.join(tempDir(), 'int.db');
-      const env: NodeJS.ProcessEnv = { ...process.env, LATENCYLAB_MAIN: new URL('../src/cli/main.ts', import.meta.url).href };
-      delete env.UV_THREADPOOL_SIZE;
-      const bin = path.join(path.dirname(new URL(import.meta.url).pathname), '..', 'bin', 'latencylab.js');
-      const launcher = spawn(process.execPath, ['--import', 'tsx', bin, '--db', db, 'profile', '-m', 'add', '-n', '2000', '--max-time-ms', '20', '--name', 'i'], { env, stdio: ['ignore', 'pipe', 'pipe'] });
+      const { launcher, childPid } = await profilingLauncher(db, 'i', 'pipe');
       let out = '';
       let err = '';
-      launcher.stdout.on('data', (d) => (out += String(d)));
-      launcher.stderr.on('data', (d) => (err += String(d)));
-      const exited = new Promise<number | null>((r) => launcher.on('exit', (code) => r(code)));
-      const deadline = Date.now() + 90_000;
-      while (countSamples(db, 'i') < 8) {
-        if (Date.now() > deadline) throw new Error('no progress');
-        await new Promise((r) => setTimeout(r, 100));
-      }
-      const childPid = Number(spawnSync('pgrep', ['-P', String(launcher.pid)], { encoding: 'utf8' }).stdout.trim().split('\n')[0]);
+      launcher.stdout!.on('data', (d) => (out += String(d)));
+      launcher.stderr!.on('data', (d) => (err += String(d)));
+      const exited = new Promise<number | null>((r) => (launcher.exitCode !== null ? r(launcher.exitCode) : launcher.on('exit', (code) => r(code))));
       expect(childPid).toBeGreaterThan(0);
       launcher.kill('SIGINT');
       if (delivery === 'group') process.kill(childPid, 'SIGINT');

@@ -5,8 +5,9 @@ import { convRunsNchwc, type HardwareFacts } from '../runtimes/hardware.js';
  * Which kernel onnxruntime's CPU EP runs for each node of a module graph, and the work it does
  * there. The rules follow onnxruntime's NCHWc transformer (graph optimisation 'all' on x86): a
  * Conv runs as an NCHWc convolution with output channels padded to the block (16 floats on
- * AVX-512) where `convRunsNchwc` says so; otherwise it runs as im2col + SGEMM (1×1 stride-1 convs skip the im2col). MatMul/Gemm run as
- * SGEMM with the output columns packed in panels of the vector width.
+ * AVX-512) where `convRunsNchwc` says so; otherwise it runs as im2col + SGEMM (1×1 stride-1
+ * convs skip the im2col). MatMul/Gemm run as SGEMM with the output columns packed in panels of the
+ * vector width.
  * The features are log1p of these work totals, so a regressor sees the algorithm switch.
  */
 export const GRAPH_KERNEL_FEATURES = [
